@@ -1,0 +1,65 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { PUBLIC_ROUTE_METADATA } from './access-tokens.constants.js';
+import { InvalidRequestError, MissingCredentialsError } from './access-tokens.errors.js';
+
+/**
+ * Authenticates the request by its access token (Bearer header, Basic user name, or the query
+ * parameter when allowed) and puts the user on `request.user`. Use it per route
+ * (`@UseGuards(AccessTokenGuard)`) or for the whole app (`{ provide: APP_GUARD, useClass:
+ * AccessTokenGuard }`, with `@Public()` on open routes). Failures are domain errors that
+ * `AccessTokensExceptionFilter` turns into RFC 6750 answers.
+ *
+ * Subclass it to change a step: `authenticatePassword` to also accept HTTP Basic user name and
+ * password on some routes, `challengeSchemes` to offer them in the 401.
+ */
+@Injectable()
+export class AccessTokenGuard implements CanActivate {
+  @Inject(AccessTokenAuthenticator) protected readonly authenticator!: AccessTokenAuthenticator;
+  @Inject(Reflector) protected readonly reflector!: Reflector;
+  /** The schemes a 401 without credentials offers. */
+  protected readonly challengeSchemes: readonly ('Bearer' | 'Basic')[] = ['Bearer'];
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.isPublic(context)) return true;
+    const request = this.getRequest(context);
+    const credentials = this.authenticator.credentialsOf(request);
+    switch (credentials.type) {
+      case 'token':
+        await this.authenticator.authenticate(request, credentials.token);
+        return true;
+      case 'password':
+        await this.authenticatePassword(request, credentials.username, credentials.password);
+        return true;
+      case 'none':
+        throw new MissingCredentialsError(this.challengeSchemes);
+    }
+  }
+
+  /** Whether `@Public()` marks the route or its controller. */
+  protected isPublic(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_ROUTE_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]) === true;
+  }
+
+  protected getRequest(context: ExecutionContext): AuthenticatableRequest {
+    return context.switchToHttp().getRequest<AuthenticatableRequest>();
+  }
+
+  /**
+   * Called for HTTP Basic credentials with a non-empty password. Refuses them by default: override
+   * it to check the password and set `request.user`.
+   */
+  protected async authenticatePassword(
+    _request: AuthenticatableRequest,
+    _username: string,
+    _password: string,
+  ): Promise<void> {
+    throw new InvalidRequestError(
+      'HTTP Basic credentials must carry the access token as the user name, with an empty password',
+    );
+  }
+}

@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
+import { Strategy } from 'passport-http-bearer';
+import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { ACCESS_TOKEN_STRATEGY } from './access-tokens.constants.js';
+import { AccessTokenError } from './access-tokens.errors.js';
+import { TokensService } from './tokens.service.js';
+
+/**
+ * The Passport strategy `'access-token'`, for apps that compose strategies
+ * (`AuthGuard(['access-token', 'jwt'])`). It reads credentials and verifies exactly as
+ * `AccessTokenGuard` does. A request with no token, or with something that is not one of this
+ * module's tokens, fails softly so that the next strategy can try; a token of this module that is
+ * unknown, expired or revoked is an error, answered as RFC 6750 says.
+ */
+@Injectable()
+export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
+  // Passport gives the strategy these actions for the duration of authenticate().
+  declare success: (user: object) => void;
+  declare fail: (status: number) => void;
+  declare error: (error: Error) => void;
+
+  constructor(
+    private readonly authenticator: AccessTokenAuthenticator,
+    private readonly tokens: TokensService,
+  ) {
+    super();
+  }
+
+  override authenticate(request: Request): void {
+    const req = request as unknown as AuthenticatableRequest;
+    let credentials;
+    try {
+      credentials = this.authenticator.credentialsOf(req);
+    } catch (error) {
+      return this.error(error as Error);
+    }
+    if (credentials.type !== 'token') return this.fail(401);
+    this.authenticator.authenticate(req, credentials.token).then(
+      (verified) => this.success(verified.user),
+      (error: unknown) =>
+        error instanceof AccessTokenError && error.code === 'malformed' ? this.fail(401) : this.error(error as Error),
+    );
+  }
+
+  /** Verifies a raw token and returns its user (what the base bearer strategy would call). */
+  async validate(token: string): Promise<object> {
+    return (await this.tokens.verify(token)).user;
+  }
+}

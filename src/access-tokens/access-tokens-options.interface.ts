@@ -1,0 +1,164 @@
+import type { Type } from '@nestjs/common';
+import { InvalidOptionsError } from './access-tokens.errors.js';
+import { systemClock, type Clock } from './clock.js';
+import { MAX_TOKEN_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from './token-format.js';
+
+/** How the module reads the app's own user entity. */
+export interface AccessTokensUserOptions<User extends object = object> {
+  /** The app's user entity class; it must be registered with the app's TypeORM `DataSource`. */
+  entity: Type<User>;
+  /** The primary key property. Default `'id'`. */
+  idField?: string;
+  /** The user name property. Default `'username'`. */
+  usernameField?: string;
+  /** The password hash property, or `null` if users have none. Default `'passwordHash'`. */
+  passwordHashField?: string | null;
+  /** The boolean "blocked" property, or `null` if users cannot be blocked. Default `'blocked'`. */
+  blockedField?: string | null;
+  /**
+   * What the user may do now. No token of theirs ever grants more: at each request, a token's
+   * effective scopes are its own scopes intersected with these. Default: no cap.
+   */
+  permissions?(user: User): readonly string[] | Promise<readonly string[]>;
+}
+
+/** Options of `AccessTokensModule.forRoot()` / `forRootAsync()`. */
+export interface AccessTokensModuleOptions {
+  /** The app's user entity and how to read it. */
+  user: AccessTokensUserOptions;
+  /** The prefix of every token: lower-case letters and digits, `_`-separated. Default `'nat'`. */
+  tokenPrefix?: string;
+  /** Lifetime in seconds of a token issued without `expiresIn`; `null`: no expiry. Default 30 days. */
+  defaultExpiresIn?: number | null;
+  /** The longest lifetime in seconds a token may ask for; `null`: no limit. Default 365 days. */
+  maxExpiresIn?: number | null;
+  /** Accept the token in the `access_token` query parameter (it leaks into logs). Default `false`. */
+  allowQueryParameter?: boolean;
+  /** The `realm` of `WWW-Authenticate` challenges. Default `'api'`. */
+  realm?: string;
+  /** `lastUsedAt` is written at most once per token per this many seconds. Default 60. */
+  lastUsedInterval?: number;
+  /** Where the time comes from; tests pass a controllable clock. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** The options with every default applied; what the module's services read. */
+export interface ResolvedAccessTokensOptions {
+  readonly user: {
+    readonly entity: Type<object>;
+    readonly idField: string;
+    readonly usernameField: string;
+    readonly passwordHashField: string | null;
+    readonly blockedField: string | null;
+    readonly permissions: ((user: object) => readonly string[] | Promise<readonly string[]>) | null;
+  };
+  readonly tokenPrefix: string;
+  readonly defaultExpiresIn: number | null;
+  readonly maxExpiresIn: number | null;
+  readonly allowQueryParameter: boolean;
+  readonly realm: string;
+  readonly lastUsedInterval: number;
+  readonly clock: Clock;
+}
+
+const DAY = 24 * 60 * 60;
+
+/** The defaults, in one place. */
+export const ACCESS_TOKENS_DEFAULTS = {
+  user: { idField: 'id', usernameField: 'username', passwordHashField: 'passwordHash', blockedField: 'blocked' },
+  tokenPrefix: 'nat',
+  defaultExpiresIn: 30 * DAY,
+  maxExpiresIn: 365 * DAY,
+  allowQueryParameter: false,
+  realm: 'api',
+  lastUsedInterval: 60,
+} as const;
+
+const OPTION_KEYS = new Set<string>([
+  'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'realm', 'lastUsedInterval', 'clock',
+]);
+const USER_KEYS = new Set<string>(['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions']);
+/** RFC 6750 §3: what a quoted `realm` may hold. */
+const REALM_PATTERN = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
+
+function fail(message: string): never {
+  throw new InvalidOptionsError(message);
+}
+
+function unknownKeys(given: object, known: Set<string>, where: string): void {
+  const extra = Object.keys(given).filter((key) => !known.has(key));
+  if (extra.length > 0) fail(`unknown option ${extra.map((k) => `${where}${k}`).join(', ')}; known: ${[...known].join(', ')}`);
+}
+
+function field(value: unknown, name: string, fallback: string): string;
+function field(value: unknown, name: string, fallback: string, nullable: true): string | null;
+function field(value: unknown, name: string, fallback: string, nullable = false): string | null {
+  if (value === undefined) return fallback;
+  if (value === null && nullable) return null;
+  if (typeof value === 'string' && value.length > 0) return value;
+  return fail(`user.${name} must be a property name of the user entity${nullable ? ', or null' : ''}`);
+}
+
+function seconds(value: unknown, name: string, fallback: number | null, nullable: boolean): number | null {
+  if (value === undefined) return fallback;
+  if (value === null && nullable) return null;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  return fail(`${name} must be a positive whole number of seconds${nullable ? ', or null' : ''}`);
+}
+
+/**
+ * Checks the options and applies the defaults. Throws `InvalidOptionsError` saying what to change,
+ * so that a broken configuration stops the app at start-up.
+ */
+export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): ResolvedAccessTokensOptions {
+  if (typeof options !== 'object' || options === null) fail('forRoot() needs an options object');
+  unknownKeys(options, OPTION_KEYS, '');
+  const user: Partial<AccessTokensUserOptions> = options.user;
+  if (typeof user !== 'object' || user === null || typeof user.entity !== 'function') {
+    fail('user.entity must be the app\'s user entity class, e.g. forRoot({ user: { entity: User } })');
+  }
+  unknownKeys(user, USER_KEYS, 'user.');
+  if (user.permissions !== undefined && typeof user.permissions !== 'function') {
+    fail('user.permissions must be a function (user) => string[]');
+  }
+  const defaults = ACCESS_TOKENS_DEFAULTS;
+  const tokenPrefix = options.tokenPrefix ?? defaults.tokenPrefix;
+  if (!TOKEN_PREFIX_PATTERN.test(tokenPrefix) || tokenPrefix.length > MAX_TOKEN_PREFIX_LENGTH) {
+    fail(`tokenPrefix ${JSON.stringify(tokenPrefix)} must be lower-case letters and digits in "_"-separated words, starting with a letter, at most ${MAX_TOKEN_PREFIX_LENGTH} characters`);
+  }
+  const maxExpiresIn = seconds(options.maxExpiresIn, 'maxExpiresIn', defaults.maxExpiresIn, true);
+  const defaultExpiresIn = seconds(options.defaultExpiresIn, 'defaultExpiresIn', defaults.defaultExpiresIn, true);
+  if (maxExpiresIn !== null && (defaultExpiresIn === null || defaultExpiresIn > maxExpiresIn)) {
+    fail(`defaultExpiresIn (${String(defaultExpiresIn)}) must not exceed maxExpiresIn (${maxExpiresIn}): lower it, or raise maxExpiresIn (null for no limit)`);
+  }
+  const realm = options.realm ?? defaults.realm;
+  if (typeof realm !== 'string' || !REALM_PATTERN.test(realm)) {
+    fail('realm must be a non-empty string of printable ASCII without " or \\');
+  }
+  const lastUsedInterval = options.lastUsedInterval ?? defaults.lastUsedInterval;
+  if (typeof lastUsedInterval !== 'number' || !(lastUsedInterval >= 0)) {
+    fail('lastUsedInterval must be a number of seconds, 0 or more');
+  }
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function') fail('clock must have a now(): Date method');
+  if (options.allowQueryParameter !== undefined && typeof options.allowQueryParameter !== 'boolean') {
+    fail('allowQueryParameter must be true or false');
+  }
+  return {
+    user: {
+      entity: user.entity as Type<object>,
+      idField: field(user.idField, 'idField', defaults.user.idField),
+      usernameField: field(user.usernameField, 'usernameField', defaults.user.usernameField),
+      passwordHashField: field(user.passwordHashField, 'passwordHashField', defaults.user.passwordHashField, true),
+      blockedField: field(user.blockedField, 'blockedField', defaults.user.blockedField, true),
+      permissions: user.permissions ? user.permissions.bind(user) : null,
+    },
+    tokenPrefix,
+    defaultExpiresIn,
+    maxExpiresIn,
+    allowQueryParameter: options.allowQueryParameter ?? defaults.allowQueryParameter,
+    realm,
+    lastUsedInterval,
+    clock,
+  };
+}

@@ -1,0 +1,14 @@
+/** Name of the Passport strategy, for `AuthGuard('access-token')` or `AuthGuard(['access-token', ...])`. */
+export const ACCESS_TOKEN_STRATEGY = 'access-token';
+
+/** Metadata key under which `@Scopes()` lists a route's scope requirements. */
+export const SCOPES_METADATA = 'access-tokens:scopes';
+
+/** Metadata key set by `@Public()` on routes that a global `AccessTokenGuard` lets through. */
+export const PUBLIC_ROUTE_METADATA = 'access-tokens:public';
+
+/** Revocation reason recorded by `TokensService.revoke()` and `revokeAll()` unless told otherwise. */
+export const REVOKED_BY_USER = 'revoked_by_user';
+
+/** Revocation reason recorded by `TokensService.revokeBySecret()`. */
+export const REVOKED_BY_SECRET = 'revoked_by_secret';

@@ -1,0 +1,128 @@
+/**
+ * Every error the module throws extends {@link AccessTokensError} and carries a stable `code`.
+ * They are plain domain errors: the mapping to HTTP (status, RFC 6750 `WWW-Authenticate`) happens
+ * only at the edge, in `AccessTokensExceptionFilter`.
+ */
+export abstract class AccessTokensError extends Error {
+  /** Stable, machine-readable identifier of the failure. */
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Why a presented token was refused. */
+export type AccessTokenErrorCode = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'user_blocked';
+
+const ACCESS_TOKEN_MESSAGES: Record<AccessTokenErrorCode, string> = {
+  malformed: 'The access token is malformed: wrong prefix, length, alphabet or checksum',
+  unknown: 'The access token is unknown',
+  expired: 'The access token expired',
+  revoked: 'The access token was revoked',
+  user_blocked: 'The user is blocked',
+};
+
+/**
+ * A presented access token cannot be used. `code` says why; for `revoked`, `revokedReason` says
+ * what revoked it (`revoked_by_user`, `password_changed`, ...).
+ */
+export class AccessTokenError extends AccessTokensError {
+  constructor(
+    readonly code: AccessTokenErrorCode,
+    readonly revokedReason: string | null = null,
+  ) {
+    super(
+      revokedReason ? `${ACCESS_TOKEN_MESSAGES[code]} (${revokedReason})` : ACCESS_TOKEN_MESSAGES[code],
+    );
+  }
+}
+
+/** The request carries no credentials at all. */
+export class MissingCredentialsError extends AccessTokensError {
+  readonly code = 'credentials_missing';
+
+  /** @param schemes the authentication schemes to offer in the challenge. */
+  constructor(readonly schemes: readonly ('Bearer' | 'Basic')[] = ['Bearer']) {
+    super('Authentication is required: send an access token as "Authorization: Bearer <token>"');
+  }
+}
+
+/** The credentials are not well-formed HTTP (a broken header, a token sent two ways at once). */
+export class InvalidRequestError extends AccessTokensError {
+  readonly code = 'invalid_request';
+}
+
+/** A user name and password were presented and did not match. */
+export class InvalidCredentialsError extends AccessTokensError {
+  readonly code = 'invalid_credentials';
+
+  constructor() {
+    super('Invalid user name or password');
+  }
+}
+
+/** The token is valid but its effective scopes do not satisfy the route. */
+export class InsufficientScopeError extends AccessTokensError {
+  readonly code = 'insufficient_scope';
+
+  /**
+   * @param required the scopes the route asks for.
+   * @param mode whether all of `required` are needed, or any one of them.
+   */
+  constructor(
+    readonly required: readonly string[],
+    readonly mode: 'allOf' | 'anyOf',
+  ) {
+    super(
+      `The access token lacks the required scope: needs ${mode === 'allOf' ? 'all' : 'one'} of ${required.join(', ')}`,
+    );
+  }
+}
+
+/** A scope is not well-formed, or is beyond what the user or the presenting token may grant. */
+export class InvalidScopeError extends AccessTokensError {
+  readonly code = 'invalid_scope';
+}
+
+/** A requested lifetime is not a positive whole number of seconds, or exceeds `maxExpiresIn`. */
+export class InvalidExpiryError extends AccessTokensError {
+  readonly code = 'invalid_expiry';
+}
+
+/** A token name is empty or longer than 100 characters. */
+export class InvalidTokenNameError extends AccessTokensError {
+  readonly code = 'invalid_token_name';
+
+  constructor() {
+    super('A token name must be 1 to 100 characters, not only spaces');
+  }
+}
+
+/** No token with that id belongs to that user. */
+export class TokenNotFoundError extends AccessTokensError {
+  readonly code = 'token_not_found';
+
+  constructor(readonly tokenId: string) {
+    super(`No access token ${tokenId} belongs to this user`);
+  }
+}
+
+/** No user with that id exists. */
+export class UserNotFoundError extends AccessTokensError {
+  readonly code = 'user_not_found';
+
+  constructor(readonly userId: string | number) {
+    super(`No user with id ${String(userId)}`);
+  }
+}
+
+/** `AccessTokensModule` options are wrong; raised at start-up with what to change. */
+export class InvalidOptionsError extends AccessTokensError {
+  readonly code = 'invalid_options';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`AccessTokensModule: ${message}`, options);
+  }
+}

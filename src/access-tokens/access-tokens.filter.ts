@@ -1,0 +1,28 @@
+import { Catch, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
+import { AccessTokensError } from './access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import { toHttpAnswer } from './rfc6750.js';
+
+/**
+ * Answers the module's domain errors over HTTP, with the RFC 6750 `WWW-Authenticate` header.
+ * `AccessTokensModule` registers it for the whole app, so that errors thrown by `TokensService` in
+ * the app's own controllers (a bad scope, an unknown token id) are 4xx answers too.
+ */
+@Catch(AccessTokensError)
+export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokensError> {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+  ) {}
+
+  catch(error: AccessTokensError, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw error;
+    const { httpAdapter } = this.adapterHost;
+    const response: unknown = host.switchToHttp().getResponse();
+    const answer = toHttpAnswer(error, this.options.realm);
+    if (answer.challenge) httpAdapter.setHeader(response, 'WWW-Authenticate', answer.challenge);
+    httpAdapter.reply(response, answer.body, answer.status);
+  }
+}

@@ -1,0 +1,48 @@
+/** A user's primary key, as the app's user entity has it. */
+export type UserId = string | number;
+
+/**
+ * What the module shows of a stored token: never the raw token, never its hash.
+ * `hint` (`nat_…x9Qz`) is enough to recognise it in a list.
+ */
+export interface AccessTokenView {
+  id: string;
+  name: string;
+  scopes: string[];
+  hint: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  revokedReason: string | null;
+}
+
+/** What `TokensService.issue()` takes. */
+export interface IssueTokenInput {
+  /** What the user calls it ("CI on my laptop"); 1 to 100 characters. */
+  name: string;
+  /** Defaults to `['*']`: everything the user may do at the time of each request. */
+  scopes?: readonly string[];
+  /** Lifetime in seconds; `null` for no expiry (only when `maxExpiresIn` is `null`). Default `defaultExpiresIn`. */
+  expiresIn?: number | null;
+}
+
+/** Limits on a token being issued by the holder of another token. */
+export interface IssueTokenContext {
+  /** The scopes of the presenting token: the new token may not go beyond them, and defaults to them. */
+  within?: readonly string[];
+}
+
+/** A newly issued token: `token` is the raw token, shown here and never again. */
+export interface IssuedAccessToken {
+  token: string;
+  accessToken: AccessTokenView;
+}
+
+/** A token that passed verification, with its user and what it may do now. */
+export interface VerifiedAccessToken<User extends object = object> {
+  user: User;
+  accessToken: AccessTokenView;
+  /** The token's scopes intersected with the user's current permissions. */
+  scopes: readonly string[];
+}

@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccessTokenAuthenticator } from './access-token.authenticator.js';
+import { AccessToken } from './access-token.entity.js';
+import { AccessTokenGuard } from './access-token.guard.js';
+import { AccessTokenStrategy } from './access-token.strategy.js';
+import { resolveAccessTokensOptions, type AccessTokensModuleOptions } from './access-tokens-options.interface.js';
+import { AccessTokensExceptionFilter } from './access-tokens.filter.js';
+import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
+import { ScopesGuard } from './scopes.guard.js';
+import { TokensService } from './tokens.service.js';
+import { UserDirectory } from './user-directory.service.js';
+
+/**
+ * Personal access tokens on the app's own TypeORM database.
+ *
+ * @example
+ * AccessTokensModule.forRoot({ user: { entity: User, permissions: (user) => user.permissions } })
+ * // or forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (config) => ({ ... }) })
+ */
+@Module({
+  imports: [TypeOrmModule.forFeature([AccessToken]), PassportModule],
+  providers: [
+    {
+      provide: RESOLVED_OPTIONS,
+      inject: [ACCESS_TOKENS_MODULE_OPTIONS],
+      useFactory: (options: AccessTokensModuleOptions) => resolveAccessTokensOptions(options),
+    },
+    UserDirectory,
+    TokensService,
+    AccessTokenAuthenticator,
+    AccessTokenStrategy,
+    AccessTokenGuard,
+    ScopesGuard,
+    { provide: APP_FILTER, useClass: AccessTokensExceptionFilter },
+  ],
+  exports: [TokensService, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
+})
+export class AccessTokensModule extends ConfigurableModuleClass {}

@@ -1,0 +1,50 @@
+export { AccessToken } from './access-token.entity.js';
+export { AccessTokenGuard } from './access-token.guard.js';
+export type { AuthenticatableRequest } from './access-token.authenticator.js';
+export { AccessTokenStrategy } from './access-token.strategy.js';
+export {
+  ACCESS_TOKENS_DEFAULTS,
+  type AccessTokensModuleOptions,
+  type AccessTokensUserOptions,
+} from './access-tokens-options.interface.js';
+export {
+  ACCESS_TOKEN_STRATEGY,
+  PUBLIC_ROUTE_METADATA,
+  REVOKED_BY_SECRET,
+  REVOKED_BY_USER,
+  SCOPES_METADATA,
+} from './access-tokens.constants.js';
+export { CurrentToken, CurrentUser, Public } from './access-tokens.decorators.js';
+export {
+  AccessTokenError,
+  AccessTokensError,
+  InsufficientScopeError,
+  InvalidCredentialsError,
+  InvalidExpiryError,
+  InvalidOptionsError,
+  InvalidRequestError,
+  InvalidScopeError,
+  InvalidTokenNameError,
+  MissingCredentialsError,
+  TokenNotFoundError,
+  UserNotFoundError,
+  type AccessTokenErrorCode,
+} from './access-tokens.errors.js';
+export { AccessTokensExceptionFilter } from './access-tokens.filter.js';
+export type {
+  AccessTokenView,
+  IssueTokenContext,
+  IssueTokenInput,
+  IssuedAccessToken,
+  UserId,
+  VerifiedAccessToken,
+} from './access-tokens.interfaces.js';
+export { ACCESS_TOKENS_MODULE_OPTIONS } from './access-tokens.module-definition.js';
+export { AccessTokensModule } from './access-tokens.module.js';
+export { systemClock, type Clock } from './clock.js';
+export { readCredentials, type CredentialSources, type PresentedCredentials } from './credentials.js';
+export { CreateAccessTokens1763800000000 } from './migrations/1763800000000-create-access-tokens.js';
+export { Scopes } from './scopes.decorator.js';
+export { ScopesGuard } from './scopes.guard.js';
+export type { ScopeRequirement } from './scopes.js';
+export { TokensService } from './tokens.service.js';

@@ -1,0 +1,43 @@
+import { Table, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
+
+/**
+ * Creates the `access_tokens` table on SQLite, PostgreSQL or MariaDB/MySQL. Add it to the app's
+ * `migrations` (apps that use `synchronize` need nothing).
+ */
+export class CreateAccessTokens1763800000000 implements MigrationInterface {
+  readonly name = 'CreateAccessTokens1763800000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const time = (name: string, isNullable: boolean) => ({ name, type: 'bigint', isNullable });
+    await queryRunner.createTable(
+      new Table({
+        name: 'access_tokens',
+        columns: [
+          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
+          { name: 'user_id', type: 'varchar', length: '64' },
+          { name: 'name', type: 'varchar', length: '100' },
+          { name: 'token_hash', type: 'varchar', length: '64' },
+          { name: 'hint', type: 'varchar', length: '40' },
+          { name: 'scopes', type: 'text' },
+          time('created_at', false),
+          time('expires_at', true),
+          time('last_used_at', true),
+          time('revoked_at', true),
+          { name: 'revoked_reason', type: 'varchar', length: '64', isNullable: true },
+        ],
+      }),
+    );
+    await queryRunner.createIndex(
+      'access_tokens',
+      new TableIndex({ name: 'UQ_access_tokens_token_hash', columnNames: ['token_hash'], isUnique: true }),
+    );
+    await queryRunner.createIndex(
+      'access_tokens',
+      new TableIndex({ name: 'IDX_access_tokens_user_id', columnNames: ['user_id'] }),
+    );
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.dropTable('access_tokens');
+  }
+}

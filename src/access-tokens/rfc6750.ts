@@ -1,0 +1,70 @@
+import {
+  AccessTokenError,
+  AccessTokensError,
+  InsufficientScopeError,
+  InvalidCredentialsError,
+  InvalidExpiryError,
+  InvalidRequestError,
+  InvalidScopeError,
+  InvalidTokenNameError,
+  MissingCredentialsError,
+  TokenNotFoundError,
+  UserNotFoundError,
+} from './access-tokens.errors.js';
+
+/** How an error is answered over HTTP. */
+export interface HttpAnswer {
+  status: number;
+  /** The `WWW-Authenticate` header, when the answer is a challenge. */
+  challenge: string | null;
+  body: { statusCode: number; error: string; reason: string; message: string; revokedReason?: string };
+}
+
+/** RFC 6750 §3: quoted values may not hold `"` or `\`, nor anything outside printable ASCII. */
+function quote(value: string): string {
+  return `"${value.replace(/"/g, "'").replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
+}
+
+function bearer(realm: string, params: Record<string, string> = {}): string {
+  return [`Bearer realm=${quote(realm)}`, ...Object.entries(params).map(([k, v]) => `${k}=${quote(v)}`)].join(', ');
+}
+
+/**
+ * Maps a domain error to its HTTP answer, as RFC 6750 §3 says: 401 `invalid_token`, 403
+ * `insufficient_scope`, 400 `invalid_request`, and a bare challenge when no credentials came.
+ */
+export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswer {
+  const answer = (status: number, errorName: string, challenge: string | null): HttpAnswer => ({
+    status,
+    challenge,
+    body: { statusCode: status, error: errorName, reason: error.code, message: error.message },
+  });
+  if (error instanceof AccessTokenError) {
+    const result = answer(401, 'invalid_token', bearer(realm, { error: 'invalid_token', error_description: error.message }));
+    if (error.revokedReason) result.body.revokedReason = error.revokedReason;
+    return result;
+  }
+  if (error instanceof MissingCredentialsError) {
+    return answer(401, 'unauthorized', error.schemes.map((scheme) => `${scheme} realm=${quote(realm)}`).join(', '));
+  }
+  if (error instanceof InvalidCredentialsError) {
+    return answer(401, 'invalid_credentials', `Basic realm=${quote(realm)}`);
+  }
+  if (error instanceof InvalidRequestError) {
+    return answer(400, 'invalid_request', bearer(realm, { error: 'invalid_request', error_description: error.message }));
+  }
+  if (error instanceof InsufficientScopeError) {
+    return answer(
+      403,
+      'insufficient_scope',
+      bearer(realm, { error: 'insufficient_scope', error_description: error.message, scope: error.required.join(' ') }),
+    );
+  }
+  if (error instanceof InvalidScopeError || error instanceof InvalidExpiryError || error instanceof InvalidTokenNameError) {
+    return answer(400, error.code, null);
+  }
+  if (error instanceof TokenNotFoundError || error instanceof UserNotFoundError) {
+    return answer(404, error.code, null);
+  }
+  return answer(500, 'internal_error', null);
+}

@@ -1,0 +1,38 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { SCOPES_METADATA } from './access-tokens.constants.js';
+import { InsufficientScopeError, MissingCredentialsError } from './access-tokens.errors.js';
+import { satisfies, type ScopeRequirement } from './scopes.js';
+
+/**
+ * Checks the route's `@Scopes()` against the effective scopes of the request's token (its scopes
+ * intersected with the user's current permissions). Runs after `AccessTokenGuard`; per route or as
+ * an `APP_GUARD`. A route without `@Scopes()` passes.
+ */
+@Injectable()
+export class ScopesGuard implements CanActivate {
+  constructor(protected readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const requirements = this.getRequirements(context);
+    if (requirements.length === 0) return true;
+    const verified = verifiedTokenOf(context.switchToHttp().getRequest<AuthenticatableRequest>());
+    if (!verified) throw new MissingCredentialsError();
+    for (const requirement of requirements) {
+      if (!satisfies(verified.scopes, requirement)) {
+        throw 'allOf' in requirement
+          ? new InsufficientScopeError(requirement.allOf, 'allOf')
+          : new InsufficientScopeError(requirement.anyOf, 'anyOf');
+      }
+    }
+    return true;
+  }
+
+  /** The requirements of the controller and of the handler, all of which must hold. */
+  protected getRequirements(context: ExecutionContext): ScopeRequirement[] {
+    return this.reflector
+      .getAll<(ScopeRequirement[] | undefined)[]>(SCOPES_METADATA, [context.getClass(), context.getHandler()])
+      .flatMap((requirements) => requirements ?? []);
+  }
+}

@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type Repository } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
+import { InvalidOptionsError } from './access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import type { UserId } from './access-tokens.interfaces.js';
+import { validateScopes } from './scopes.js';
+
+const TEXT_TYPES = new Set(['character varying', 'varchar', 'text', 'character', 'char', 'nvarchar', 'nchar']);
+
+/**
+ * Reads the app's user entity as the options describe it. Checks at start-up that the entity is
+ * registered with the DataSource and has the configured properties.
+ */
+@Injectable()
+export class UserDirectory {
+  private readonly repository: Repository<object>;
+  private readonly idColumn: ColumnMetadata;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+  ) {
+    const { entity } = options.user;
+    if (!dataSource.hasMetadata(entity)) {
+      throw new InvalidOptionsError(
+        `user.entity ${entity.name} is not registered with the TypeORM DataSource: add it to "entities" (or TypeOrmModule.forFeature)`,
+      );
+    }
+    const metadata = dataSource.getMetadata(entity);
+    const column = (field: string | null, name: string): ColumnMetadata | undefined => {
+      if (field === null) return undefined;
+      const found = metadata.findColumnWithPropertyName(field);
+      if (!found) {
+        throw new InvalidOptionsError(
+          `user.${name} is "${field}", but ${entity.name} has no such column: set user.${name} to one of ${metadata.columns.map((c) => c.propertyName).join(', ')}`,
+        );
+      }
+      return found;
+    };
+    this.idColumn = column(options.user.idField, 'idField')!;
+    column(options.user.usernameField, 'usernameField');
+    column(options.user.passwordHashField, 'passwordHashField');
+    column(options.user.blockedField, 'blockedField');
+    this.repository = dataSource.getRepository(entity);
+  }
+
+  /** The user entity class. */
+  get entity(): object {
+    return this.options.user.entity;
+  }
+
+  /** The primary key of `user`, as the token table stores it. */
+  idOf(user: object): string {
+    return String((user as Record<string, unknown>)[this.options.user.idField]);
+  }
+
+  async findById(id: UserId): Promise<object | null> {
+    return this.repository.findOneBy({ [this.options.user.idField]: id });
+  }
+
+  isBlocked(user: object): boolean {
+    const field = this.options.user.blockedField;
+    return field !== null && Boolean((user as Record<string, unknown>)[field]);
+  }
+
+  /** What the user may do now, or `null` when the app sets no cap. */
+  async permissionsOf(user: object): Promise<readonly string[] | null> {
+    const permissions = this.options.user.permissions;
+    return permissions ? validateScopes(await permissions(user), 'permission') : null;
+  }
+
+  /**
+   * The join condition from a token (alias `token`) to its user (alias `user`). The token table
+   * keeps user ids as text; PostgreSQL does not compare text with other types implicitly, so there
+   * the token side is cast, which leaves the user's primary key index usable.
+   */
+  joinCondition(token: string, user: string): string {
+    const type = this.dataSource.driver.normalizeType(this.idColumn);
+    const tokenSide =
+      this.dataSource.driver.options.type === 'postgres' && !TEXT_TYPES.has(type)
+        ? `CAST(${token}.userId AS ${type})`
+        : `${token}.userId`;
+    return `${user}.${this.idColumn.propertyName} = ${tokenSide}`;
+  }
+}

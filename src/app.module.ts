@@ -1,0 +1,46 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccessTokenGuard, AccessTokensModule, ScopesGuard } from './access-tokens/index.js';
+import { schema } from './database.js';
+import { DEMO_CONFIG, type DemoConfig } from './demo.config.js';
+import { HealthController } from './health.controller.js';
+import { TokenOrPasswordGuard } from './tokens/token-or-password.guard.js';
+import { TokensController } from './tokens/tokens.controller.js';
+import { User, permissionsOf } from './users/user.entity.js';
+import { UsersController } from './users/users.controller.js';
+import { UsersService } from './users/users.service.js';
+
+/** The demo API: users with bcrypt passwords, and the token routes around `AccessTokensModule`. */
+@Module({})
+export class AppModule {
+  static forRoot(config: DemoConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...config.database,
+          entities: [User],
+          // AccessTokensModule registers its entity through forFeature.
+          autoLoadEntities: true,
+          migrations: [...schema.migrations],
+          migrationsRun: true,
+        }),
+        TypeOrmModule.forFeature([User]),
+        AccessTokensModule.forRoot({
+          user: { entity: User, permissions: (user: User) => permissionsOf(user) },
+          clock: config.clock,
+        }),
+      ],
+      controllers: [HealthController, UsersController, TokensController],
+      providers: [
+        { provide: DEMO_CONFIG, useValue: config },
+        UsersService,
+        TokenOrPasswordGuard,
+        // Every route needs a token unless it is @Public(); @Scopes() is checked after.
+        { provide: APP_GUARD, useClass: AccessTokenGuard },
+        { provide: APP_GUARD, useClass: ScopesGuard },
+      ],
+    };
+  }
+}

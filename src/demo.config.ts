@@ -1,0 +1,15 @@
+import type { DataSourceOptions } from 'typeorm';
+import type { Clock } from './access-tokens/index.js';
+
+/** Injection token of the demo's `DemoConfig`. */
+export const DEMO_CONFIG = Symbol('demo-config');
+
+/** What the demo API is started with. */
+export interface DemoConfig {
+  /** The database connection (entities and migrations are added by the app). */
+  database: DataSourceOptions;
+  /** bcrypt cost; at least 10. */
+  bcryptRounds: number;
+  /** Tests pass a controllable clock. */
+  clock?: Clock;
+}

@@ -1,0 +1,31 @@
+import { Injectable } from '@nestjs/common';
+import { AccessTokenError, AccessTokenGuard, type AuthenticatableRequest } from '../access-tokens/index.js';
+import { UsersService } from '../users/users.service.js';
+
+/**
+ * Authenticates by an access token, or by HTTP Basic user name and password: how a client that
+ * has no token yet gets its first one (`curl -u alice:secret -X POST .../tokens/generate`).
+ */
+@Injectable()
+export class TokenOrPasswordGuard extends AccessTokenGuard {
+  protected override readonly challengeSchemes = ['Basic', 'Bearer'] as const;
+
+  constructor(private readonly users: UsersService) {
+    super();
+  }
+
+  /** The route is `@Public()` for the global token guard; this guard still applies to it. */
+  protected override isPublic(): boolean {
+    return false;
+  }
+
+  protected override async authenticatePassword(
+    request: AuthenticatableRequest,
+    username: string,
+    password: string,
+  ): Promise<void> {
+    const user = await this.users.checkPassword(username, password);
+    if (user.blocked) throw new AccessTokenError('user_blocked');
+    request.user = user;
+  }
+}

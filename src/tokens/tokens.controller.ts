@@ -1,0 +1,78 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  CurrentToken,
+  CurrentUser,
+  Public,
+  Scopes,
+  TokensService,
+  type VerifiedAccessToken,
+} from '../access-tokens/index.js';
+import type { User } from '../users/user.entity.js';
+import { TokenOrPasswordGuard } from './token-or-password.guard.js';
+import { CreateTokenDto, GenerateTokenDto, RevokeTokenDto } from './tokens.dto.js';
+
+@Controller('tokens')
+export class TokensController {
+  constructor(private readonly tokens: TokensService) {}
+
+  /**
+   * Issues a token to a caller authenticated by password (Basic) or by a valid token; a token can
+   * only create tokens within its own scopes.
+   */
+  @Public()
+  @UseGuards(TokenOrPasswordGuard)
+  @Post('generate')
+  async generate(
+    @CurrentUser() user: User,
+    @CurrentToken() current: VerifiedAccessToken | undefined,
+    @Body() body: GenerateTokenDto,
+  ) {
+    const { token, accessToken } = await this.tokens.issue(
+      user.id,
+      { name: body.name ?? `Generated on ${new Date().toISOString().slice(0, 10)}`, scopes: body.scopes, expiresIn: body.expiresIn },
+      { within: current?.accessToken.scopes },
+    );
+    const { id, name, scopes, expiresAt } = accessToken;
+    return { token, expires: expiresAt?.toISOString() ?? null, id, name, scopes };
+  }
+
+  /** Revokes a token by its value, whoever owns it; answers the same whether it existed or not. */
+  @Public()
+  @HttpCode(200)
+  @Post('revoke')
+  async revokeBySecret(@Body() body: RevokeTokenDto) {
+    await this.tokens.revokeBySecret(body.token);
+    return { message: 'If this token was live, it is revoked now' };
+  }
+
+  @Scopes('tokens:read')
+  @Get()
+  list(@CurrentUser() user: User) {
+    return this.tokens.list(user.id);
+  }
+
+  @Scopes('tokens:write')
+  @Post()
+  async create(@CurrentUser() user: User, @CurrentToken() current: VerifiedAccessToken, @Body() body: CreateTokenDto) {
+    const { token, accessToken } = await this.tokens.issue(
+      user.id,
+      { name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
+      { within: current.accessToken.scopes },
+    );
+    return { token, ...accessToken };
+  }
+
+  @Scopes('tokens:write')
+  @HttpCode(204)
+  @Delete(':id')
+  async revoke(@CurrentUser() user: User, @Param('id') id: string): Promise<void> {
+    await this.tokens.revoke(user.id, id);
+  }
+
+  @Scopes('tokens:write')
+  @HttpCode(204)
+  @Delete()
+  async revokeAll(@CurrentUser() user: User): Promise<void> {
+    await this.tokens.revokeAll(user.id);
+  }
+}
