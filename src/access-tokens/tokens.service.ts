@@ -126,6 +126,8 @@ export class TokensService implements OnModuleDestroy {
 
   /** The user's tokens, newest first, revoked and expired ones included. */
   async list(userId: UserId): Promise<AccessTokenView[]> {
+    // Uses recorded by this process show in the list at once, though written off the request path.
+    await Promise.allSettled([...this.pendingWrites]);
     const tokens = await this.tokens.find({ where: { userId: String(userId) }, order: { createdAt: 'DESC', id: 'ASC' } });
     return tokens.map(toView);
   }

@@ -1,0 +1,206 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import request from 'supertest';
+import { DataSource, type Repository } from 'typeorm';
+import {
+  AccessTokensModule,
+  InvalidOptionsError,
+  TokensService,
+  UserNotFoundError,
+  type AccessTokensModuleOptions,
+} from '../src/access-tokens/index.js';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+
+async function start(database: TestDatabase, tokens?: Parameters<typeof FixtureAppModule.forRoot>[1]): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [FixtureAppModule.forRoot(database.options, tokens)] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+describe(`AccessTokensModule in an app of its own, on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  let tokens: TokensService;
+  let members: Repository<Member>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await start(database);
+    http = request(app.getHttpServer());
+    tokens = app.get(TokensService);
+    members = app.get(DataSource).getRepository(Member);
+    await members.insert([
+      { memberId: 'm-ann', login: 'ann', secret: 'x', disabled: false, grants: ['reports:*'] },
+      { memberId: 'm-ben', login: 'ben', secret: 'x', disabled: false, grants: ['reports:read', 'billing:read'] },
+    ]);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  it('issues tokens with the configured prefix to a user with a text primary key', async () => {
+    const { token, accessToken } = await tokens.issue('m-ann', { name: 'laptop' });
+    expect(token).toMatch(/^fx_[0-9A-Za-z]{49}$/);
+    expect(accessToken.hint).toMatch(/^fx_…/);
+    await http.get('/reports').set(bearer(token)).expect(200, { member: 'm-ann', scopes: ['reports:*'] });
+  });
+
+  it('applies the scopes of the controller and of the handler', async () => {
+    const { token } = await tokens.issue('m-ann', { name: 'read only', scopes: ['reports:read'] });
+    await http.get('/reports').set(bearer(token)).expect(200);
+    const response = await http.get('/reports/export').set(bearer(token)).expect(403);
+    expect(response.headers['www-authenticate']).toBe(
+      'Bearer realm="fixture", error="insufficient_scope", error_description="The access token lacks the required scope: needs all of reports:export", scope="reports:export"',
+    );
+    const exporter = await tokens.issue('m-ann', { name: 'export only', scopes: ['reports:export'] });
+    await http.get('/reports/export').set(bearer(exporter.token)).expect(403);
+    const both = await tokens.issue('m-ann', { name: 'both', scopes: ['reports:read', 'reports:export'] });
+    await http.get('/reports/export').set(bearer(both.token)).expect(200);
+  });
+
+  it('satisfies any-of requirements with any one scope, and wildcards with prefixes', async () => {
+    const ben = await tokens.issue('m-ben', { name: 'billing', scopes: ['reports:read', 'billing:read'] });
+    await http.get('/reports/billing').set(bearer(ben.token)).expect(200);
+    const ann = await tokens.issue('m-ann', { name: 'all reports', scopes: ['reports:*'] });
+    await http.get('/reports/billing').set(bearer(ann.token)).expect(200);
+    await http.get('/reports/export').set(bearer(ann.token)).expect(200);
+    const narrow = await tokens.issue('m-ben', { name: 'reports', scopes: ['reports:read'] });
+    const response = await http.get('/reports/billing').set(bearer(narrow.token)).expect(403);
+    expect(response.headers['www-authenticate']).toContain('scope="reports:admin billing:read"');
+  });
+
+  it('never grants more than the user may do now', async () => {
+    const { token } = await tokens.issue('m-ben', { name: 'everything' });
+    await http.get('/reports').set(bearer(token)).expect(200, { member: 'm-ben', scopes: ['reports:read', 'billing:read'] });
+    await members.update({ memberId: 'm-ben' }, { grants: ['billing:read'] });
+    await http.get('/reports').set(bearer(token)).expect(403);
+    await members.update({ memberId: 'm-ben' }, { grants: ['reports:read', 'billing:read'] });
+    await http.get('/reports').set(bearer(token)).expect(200);
+  });
+
+  it('refuses to issue scopes the user does not have', async () => {
+    await expect(tokens.issue('m-ben', { name: 'x', scopes: ['reports:export'] })).rejects.toMatchObject({ code: 'invalid_scope' });
+    await expect(tokens.issue('m-ben', { name: 'x', scopes: ['reports:*'] })).rejects.toMatchObject({ code: 'invalid_scope' });
+    await expect(tokens.issue('nobody', { name: 'x' })).rejects.toBeInstanceOf(UserNotFoundError);
+  });
+
+  it('refuses the tokens of a blocked user', async () => {
+    await members.insert({ memberId: 'm-cat', login: 'cat', secret: 'x', disabled: false, grants: ['reports:read'] });
+    const { token } = await tokens.issue('m-cat', { name: 'x' });
+    await members.update({ memberId: 'm-cat' }, { disabled: true });
+    const response = await http.get('/reports').set(bearer(token)).expect(401);
+    expect(response.body.reason).toBe('user_blocked');
+    await expect(tokens.issue('m-cat', { name: 'y' })).rejects.toMatchObject({ code: 'user_blocked' });
+  });
+
+  it('accepts the query parameter when the app allows it, but not together with a header', async () => {
+    const { token } = await tokens.issue('m-ann', { name: 'query' });
+    await http.get(`/reports?access_token=${token}`).expect(200);
+    const twice = await http.get(`/reports?access_token=${token}`).set(bearer(token)).expect(400);
+    expect(twice.body.error).toBe('invalid_request');
+    await http.get(`/reports?access_token=${token}&access_token=${token}`).expect(400);
+  });
+
+  describe('through the Passport strategy', () => {
+    it('authenticates a valid token', async () => {
+      const { token } = await tokens.issue('m-ann', { name: 'passport' });
+      await http.get('/passport').set(bearer(token)).expect(200, { member: 'm-ann' });
+      await http.get('/passport').set('Authorization', `Basic ${Buffer.from(`${token}:`).toString('base64')}`).expect(200);
+    });
+
+    it('fails softly on no token or a foreign one, so other strategies could try', async () => {
+      await http.get('/passport').expect(401);
+      await http.get('/passport').set(bearer('eyJhbGciOiJIUzI1NiJ9.e30.abc')).expect(401);
+    });
+
+    it('answers a revoked token as RFC 6750 says', async () => {
+      const { token, accessToken } = await tokens.issue('m-ann', { name: 'revoked' });
+      await tokens.revoke('m-ann', accessToken.id);
+      const response = await http.get('/passport').set(bearer(token)).expect(401);
+      expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect(response.body.reason).toBe('revoked');
+    });
+  });
+
+  it('revokes by secret and tells whether a live token was revoked', async () => {
+    const { token } = await tokens.issue('m-ann', { name: 'leak' });
+    expect(await tokens.revokeBySecret(token)).toBe(true);
+    expect(await tokens.revokeBySecret(token)).toBe(false);
+    expect(await tokens.revokeBySecret('garbage')).toBe(false);
+    await expect(tokens.verify(token)).rejects.toMatchObject({ code: 'revoked', revokedReason: 'revoked_by_secret' });
+  });
+});
+
+// Options are checked the same whatever the database. SQLite also matters here: an app that fails
+// to start leaves no handle to close the connection pool TypeORM already opened.
+describe('AccessTokensModule options', () => {
+  let database: TestDatabase;
+  let app: INestApplication | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('sqlite');
+  });
+
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  async function startupError(options: AccessTokensModuleOptions): Promise<unknown> {
+    try {
+      app = await start(database, AccessTokensModule.forRoot(options));
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  }
+
+  it('are read through forRootAsync', async () => {
+    app = await start(
+      database,
+      AccessTokensModule.forRootAsync({ useFactory: async () => ({ ...FIXTURE_OPTIONS, tokenPrefix: 'async' }) }),
+    );
+    await app.get(DataSource).getRepository(Member).save({ memberId: 'm-a', login: 'a', secret: 'x', disabled: false, grants: ['*'] });
+    const { token } = await app.get(TokensService).issue('m-a', { name: 'x' });
+    expect(token).toMatch(/^async_/);
+  });
+
+  it.each([
+    [{ ...FIXTURE_OPTIONS, tokenPrefx: 'x' }, /unknown option tokenPrefx/],
+    [{ ...FIXTURE_OPTIONS, tokenPrefix: 'Bad-Prefix' }, /tokenPrefix "Bad-Prefix" must be lower-case/],
+    [{ ...FIXTURE_OPTIONS, defaultExpiresIn: 7200, maxExpiresIn: 3600 }, /defaultExpiresIn \(7200\) must not exceed maxExpiresIn \(3600\)/],
+    [{ ...FIXTURE_OPTIONS, defaultExpiresIn: -1 }, /defaultExpiresIn must be a positive whole number/],
+    [{ ...FIXTURE_OPTIONS, realm: 'a"b' }, /realm must be/],
+    [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, blockedField: 'banned' } }, /user.blockedField is "banned", but Member has no such column: set user.blockedField to one of memberId, login/],
+    [{ ...FIXTURE_OPTIONS, user: { entity: Member } }, /user.idField is "id", but Member has no such column/],
+    [{ ...FIXTURE_OPTIONS, user: {} }, /user.entity must be the app's user entity class/],
+  ] as [AccessTokensModuleOptions, RegExp][])('stop the app at start-up when wrong: %#', async (options, message) => {
+    const error = await startupError(options);
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('stop the app when the user entity is not registered with TypeORM', async () => {
+    class Stranger {}
+    const moduleRef = Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ ...database.options, entities: [Member], autoLoadEntities: true, synchronize: true }),
+        AccessTokensModule.forRoot({ user: { entity: Stranger } }),
+      ],
+    });
+    await expect(moduleRef.compile()).rejects.toThrow(/Stranger is not registered with the TypeORM DataSource/);
+  });
+});
