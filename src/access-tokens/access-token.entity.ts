@@ -54,6 +54,13 @@ export class AccessToken {
   @Column({ name: 'revoked_at', type: 'bigint', nullable: true, transformer: epochMs })
   revokedAt!: Date | null;
 
+  /**
+   * Keyed fingerprint of the user's watched fields at issue time: verification refuses the token
+   * when they changed by a path no subscriber saw (raw SQL, `update()`).
+   */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  fingerprint!: string | null;
+
   /** What revoked it: `revoked_by_user`, `revoked_by_secret`, `password_changed`, ... */
   @Column({ name: 'revoked_reason', type: 'varchar', length: 64, nullable: true })
   revokedReason!: string | null;

@@ -40,6 +40,24 @@ export interface AccessTokensModuleOptions {
   lastUsedInterval?: number;
   /** Where the time comes from; tests pass a controllable clock. Default: the system clock. */
   clock?: Clock;
+  /**
+   * User properties whose change revokes all the user's tokens. For `blockedField`, only the change
+   * to blocked counts. Default: `usernameField`, `passwordHashField`, `blockedField`.
+   */
+  revokeOn?: string[];
+  /**
+   * A policy consulted first when a user is saved: return a reason (recorded and reported in the
+   * 401) to revoke all the user's tokens, or `false` to let `revokeOn` decide. Sees `save()` writes
+   * only, as TypeORM gives the row before the change only to those.
+   *
+   * @example shouldRevoke: (before, after) => before.role !== after.role && 'role_changed'
+   */
+  shouldRevoke?(before: object, after: object): string | false | null | undefined;
+  /**
+   * Key of the fingerprint each token keeps of its user's `revokeOn` fields, so that the token table
+   * alone reveals nothing about them. Changing it leaves older tokens unchecked. Default `''`.
+   */
+  fingerprintSecret?: string;
 }
 
 /** The options with every default applied; what the module's services read. */
@@ -59,6 +77,9 @@ export interface ResolvedAccessTokensOptions {
   readonly realm: string;
   readonly lastUsedInterval: number;
   readonly clock: Clock;
+  readonly revokeOn: readonly string[];
+  readonly shouldRevoke: ((before: object, after: object) => string | false | null | undefined) | null;
+  readonly fingerprintSecret: string;
 }
 
 const DAY = 24 * 60 * 60;
@@ -76,6 +97,7 @@ export const ACCESS_TOKENS_DEFAULTS = {
 
 const OPTION_KEYS = new Set<string>([
   'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'realm', 'lastUsedInterval', 'clock',
+  'revokeOn', 'shouldRevoke', 'fingerprintSecret',
 ]);
 const USER_KEYS = new Set<string>(['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions']);
 /** RFC 6750 §3: what a quoted `realm` may hold. */
@@ -144,15 +166,26 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   if (options.allowQueryParameter !== undefined && typeof options.allowQueryParameter !== 'boolean') {
     fail('allowQueryParameter must be true or false');
   }
+  if (options.revokeOn !== undefined && (!Array.isArray(options.revokeOn) || options.revokeOn.some((f) => typeof f !== 'string' || f === ''))) {
+    fail('revokeOn must be a list of user property names');
+  }
+  if (options.shouldRevoke !== undefined && typeof options.shouldRevoke !== 'function') {
+    fail('shouldRevoke must be a function (before, after) => string | false');
+  }
+  if (options.fingerprintSecret !== undefined && typeof options.fingerprintSecret !== 'string') {
+    fail('fingerprintSecret must be a string');
+  }
+  const resolvedUser = {
+    entity: user.entity as Type<object>,
+    idField: field(user.idField, 'idField', defaults.user.idField),
+    usernameField: field(user.usernameField, 'usernameField', defaults.user.usernameField),
+    passwordHashField: field(user.passwordHashField, 'passwordHashField', defaults.user.passwordHashField, true),
+    blockedField: field(user.blockedField, 'blockedField', defaults.user.blockedField, true),
+    permissions: user.permissions ? user.permissions.bind(user) : null,
+  };
+  const revokeOn = options.revokeOn ?? [resolvedUser.usernameField, resolvedUser.passwordHashField, resolvedUser.blockedField];
   return {
-    user: {
-      entity: user.entity as Type<object>,
-      idField: field(user.idField, 'idField', defaults.user.idField),
-      usernameField: field(user.usernameField, 'usernameField', defaults.user.usernameField),
-      passwordHashField: field(user.passwordHashField, 'passwordHashField', defaults.user.passwordHashField, true),
-      blockedField: field(user.blockedField, 'blockedField', defaults.user.blockedField, true),
-      permissions: user.permissions ? user.permissions.bind(user) : null,
-    },
+    user: resolvedUser,
     tokenPrefix,
     defaultExpiresIn,
     maxExpiresIn,
@@ -160,5 +193,8 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     realm,
     lastUsedInterval,
     clock,
+    revokeOn: [...new Set(revokeOn.filter((f): f is string => f !== null))],
+    shouldRevoke: options.shouldRevoke ? options.shouldRevoke.bind(options) : null,
+    fingerprintSecret: options.fingerprintSecret ?? '',
   };
 }

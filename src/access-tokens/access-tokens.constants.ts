@@ -12,3 +12,12 @@ export const REVOKED_BY_USER = 'revoked_by_user';
 
 /** Revocation reason recorded by `TokensService.revokeBySecret()`. */
 export const REVOKED_BY_SECRET = 'revoked_by_secret';
+
+/** Revocation reason when a token's user turns out deleted. */
+export const USER_DELETED = 'user_deleted';
+
+/** Revocation reason when a token's user is blocked. */
+export const BLOCKED = 'blocked';
+
+/** Revocation reason when verification finds the user's watched fields changed unseen. */
+export const CREDENTIALS_CHANGED = 'credentials_changed';

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenAuthenticator } from './access-token.authenticator.js';
+import { AccessTokenEvents } from './access-token.events.js';
 import { AccessToken } from './access-token.entity.js';
 import { AccessTokenGuard } from './access-token.guard.js';
 import { AccessTokenStrategy } from './access-token.strategy.js';
@@ -12,7 +13,9 @@ import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
 import { ScopesGuard } from './scopes.guard.js';
 import { TokensService } from './tokens.service.js';
+import { TransactionHooks } from './transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
+import { UserRevocationSubscriber } from './user-revocation.subscriber.js';
 
 /**
  * Personal access tokens on the app's own TypeORM database.
@@ -30,13 +33,16 @@ import { UserDirectory } from './user-directory.service.js';
       useFactory: (options: AccessTokensModuleOptions) => resolveAccessTokensOptions(options),
     },
     UserDirectory,
+    AccessTokenEvents,
+    TransactionHooks,
     TokensService,
+    UserRevocationSubscriber,
     AccessTokenAuthenticator,
     AccessTokenStrategy,
     AccessTokenGuard,
     ScopesGuard,
     { provide: APP_FILTER, useClass: AccessTokensExceptionFilter },
   ],
-  exports: [TokensService, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
+  exports: [TokensService, AccessTokenEvents, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
 })
 export class AccessTokensModule extends ConfigurableModuleClass {}

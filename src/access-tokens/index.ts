@@ -1,4 +1,9 @@
 export { AccessToken } from './access-token.entity.js';
+export {
+  AccessTokenEvents,
+  type AccessTokenEventMap,
+  type AccessTokenEventName,
+} from './access-token.events.js';
 export { AccessTokenGuard } from './access-token.guard.js';
 export type { AuthenticatableRequest } from './access-token.authenticator.js';
 export { AccessTokenStrategy } from './access-token.strategy.js';
@@ -9,10 +14,13 @@ export {
 } from './access-tokens-options.interface.js';
 export {
   ACCESS_TOKEN_STRATEGY,
+  BLOCKED,
+  CREDENTIALS_CHANGED,
   PUBLIC_ROUTE_METADATA,
   REVOKED_BY_SECRET,
   REVOKED_BY_USER,
   SCOPES_METADATA,
+  USER_DELETED,
 } from './access-tokens.constants.js';
 export { CurrentToken, CurrentUser, Public } from './access-tokens.decorators.js';
 export {

@@ -1,12 +1,20 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { IsNull, type Repository } from 'typeorm';
+import { And, In, IsNull, Like, Not, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import { AccessToken } from './access-token.entity.js';
+import { AccessTokenEvents } from './access-token.events.js';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import { REVOKED_BY_SECRET, REVOKED_BY_USER } from './access-tokens.constants.js';
+import {
+  BLOCKED,
+  CREDENTIALS_CHANGED,
+  REVOKED_BY_SECRET,
+  REVOKED_BY_USER,
+  USER_DELETED,
+} from './access-tokens.constants.js';
 import {
   AccessTokenError,
+  type AccessTokenErrorCode,
   InvalidExpiryError,
   InvalidScopeError,
   InvalidTokenNameError,
@@ -24,6 +32,7 @@ import type {
 } from './access-tokens.interfaces.js';
 import { intersectScopes, uncovered, validateScopes } from './scopes.js';
 import { generateToken, hashToken, parseToken, tokenHint } from './token-format.js';
+import { TransactionHooks } from './transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
 
 const MAX_NAME_LENGTH = 100;
@@ -49,6 +58,8 @@ export class TokensService implements OnModuleDestroy {
     @InjectRepository(AccessToken) private readonly tokens: Repository<AccessToken>,
     private readonly users: UserDirectory,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+    private readonly events: AccessTokenEvents,
+    private readonly transactions: TransactionHooks,
   ) {
     this.prefixes = [options.tokenPrefix];
   }
@@ -91,9 +102,12 @@ export class TokensService implements OnModuleDestroy {
       expiresAt: expiresIn === null ? null : new Date(now.getTime() + expiresIn * 1000),
       lastUsedAt: null,
       revokedAt: null,
+      fingerprint: this.users.fingerprinter.of(user),
       revokedReason: null,
     });
     await this.tokens.insert(token);
+    const { id, userId: owner, expiresAt } = token;
+    this.events.emit('issued', { userId: owner, tokenId: id, name, scopes: [...scopes], expiresAt });
     return { token: raw, accessToken: toView(token) };
   }
 
@@ -103,22 +117,42 @@ export class TokensService implements OnModuleDestroy {
    * any other costs one indexed query.
    */
   async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
-    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw new AccessTokenError('malformed');
+    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw this.refuse('malformed');
     const token = await this.tokens
       .createQueryBuilder('token')
       .leftJoinAndMapOne('token.user', this.users.entity as new () => object, 'user', this.users.joinCondition('token', 'user'))
       .where('token.tokenHash = :hash', { hash: hashToken(raw) })
       .getOne();
-    if (!token?.user) throw new AccessTokenError('unknown');
-    if (token.revokedAt) throw new AccessTokenError('revoked', token.revokedReason);
+    if (!token) throw this.refuse('unknown');
+    if (token.revokedAt) throw this.refuse('revoked', token, token.revokedReason);
     const now = this.options.clock.now();
-    if (token.expiresAt && token.expiresAt.getTime() <= now.getTime()) throw new AccessTokenError('expired');
-    if (this.users.isBlocked(token.user)) throw new AccessTokenError('user_blocked');
+    if (token.expiresAt && token.expiresAt.getTime() <= now.getTime()) throw this.refuse('expired', token);
+    const { user } = token;
+    // The checks below catch changes no subscriber saw (raw SQL, update(), a deleted row): they
+    // revoke for good, so that undoing the change does not bring the tokens back.
+    if (!user) {
+      await this.revokeWhere(this.tokens.manager, { userId: token.userId }, USER_DELETED);
+      throw this.refuse('revoked', token, USER_DELETED);
+    }
+    if (this.users.isBlocked(user)) {
+      await this.revokeWhere(this.tokens.manager, { userId: token.userId }, BLOCKED);
+      throw this.refuse('user_blocked', token);
+    }
+    const { fingerprinter } = this.users;
+    if (fingerprinter.isStale(token.fingerprint, user)) {
+      const current = fingerprinter.of(user)!;
+      await this.revokeWhere(
+        this.tokens.manager,
+        { userId: token.userId, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
+        CREDENTIALS_CHANGED,
+      );
+      throw this.refuse('revoked', token, CREDENTIALS_CHANGED);
+    }
 
-    const permissions = await this.users.permissionsOf(token.user);
+    const permissions = await this.users.permissionsOf(user);
     this.touch(token, now);
     return {
-      user: token.user as User,
+      user: user as User,
       accessToken: toView(token),
       scopes: permissions ? intersectScopes(token.scopes, permissions) : token.scopes,
     };
@@ -137,26 +171,18 @@ export class TokensService implements OnModuleDestroy {
    * `TokenNotFoundError` if no token with that id belongs to the user.
    */
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
-    const token = await this.tokens.findOneBy({ id: String(tokenId), userId: String(userId) });
-    if (!token) throw new TokenNotFoundError(String(tokenId));
-    if (!token.revokedAt) {
-      token.revokedAt = this.options.clock.now();
-      token.revokedReason = reason;
-      await this.tokens.update(
-        { id: token.id, revokedAt: IsNull() },
-        { revokedAt: token.revokedAt, revokedReason: reason },
-      );
-    }
-    return toView(token);
+    const where = { id: String(tokenId), userId: String(userId) };
+    if (!(await this.tokens.existsBy(where))) throw new TokenNotFoundError(String(tokenId));
+    await this.revokeWhere(this.tokens.manager, where, reason);
+    return toView(await this.tokens.findOneByOrFail(where));
   }
 
-  /** Revokes every live token of the user; returns how many. */
-  async revokeAll(userId: UserId, reason: string = REVOKED_BY_USER): Promise<number> {
-    const result = await this.tokens.update(
-      { userId: String(userId), revokedAt: IsNull() },
-      { revokedAt: this.options.clock.now(), revokedReason: reason },
-    );
-    return result.affected ?? 0;
+  /**
+   * Revokes every live token of the user; returns how many. Pass the `manager` of a transaction to
+   * revoke in it: nothing is revoked (nor announced) if it rolls back.
+   */
+  async revokeAll(userId: UserId, reason: string = REVOKED_BY_USER, manager: EntityManager = this.tokens.manager): Promise<number> {
+    return (await this.revokeWhere(manager, { userId: String(userId) }, reason)).length;
   }
 
   /**
@@ -165,16 +191,33 @@ export class TokensService implements OnModuleDestroy {
    */
   async revokeBySecret(raw: string): Promise<boolean> {
     if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) return false;
-    const result = await this.tokens.update(
-      { tokenHash: hashToken(raw), revokedAt: IsNull() },
-      { revokedAt: this.options.clock.now(), revokedReason: REVOKED_BY_SECRET },
-    );
-    return (result.affected ?? 0) > 0;
+    return (await this.revokeWhere(this.tokens.manager, { tokenHash: hashToken(raw) }, REVOKED_BY_SECRET)).length > 0;
   }
 
   /** Waits for `lastUsedAt` writes still under way, before TypeORM closes its connections. */
   async onModuleDestroy(): Promise<void> {
     await Promise.allSettled([...this.pendingWrites]);
+  }
+
+  /** Revokes the live tokens `where` selects, and announces it once the transaction commits. */
+  private async revokeWhere(manager: EntityManager, where: FindOptionsWhere<AccessToken>, reason: string): Promise<string[]> {
+    const repository = manager.getRepository(AccessToken);
+    const live = await repository.find({ select: { id: true, userId: true }, where: { ...where, revokedAt: IsNull() } });
+    if (live.length === 0) return [];
+    const ids = live.map((token) => token.id);
+    await repository.update({ id: In(ids), revokedAt: IsNull() }, { revokedAt: this.options.clock.now(), revokedReason: reason });
+    const byUser = new Map<string, string[]>();
+    for (const { id, userId } of live) byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
+    this.transactions.afterCommit(manager, () => {
+      for (const [userId, tokenIds] of byUser) this.events.emit('revoked', { userId, tokenIds, reason });
+    });
+    return ids;
+  }
+
+  /** The error for a refused token, announced as `verification_failed`. */
+  private refuse(code: AccessTokenErrorCode, token?: AccessToken, revokedReason: string | null = null): AccessTokenError {
+    this.events.emit('verification_failed', { reason: code, tokenId: token?.id ?? null, userId: token?.userId ?? null });
+    return new AccessTokenError(code, revokedReason);
   }
 
   private lifetime(expiresIn: number | null | undefined): number | null {

@@ -5,6 +5,7 @@ import type { ResolvedAccessTokensOptions } from './access-tokens-options.interf
 import { InvalidOptionsError } from './access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import type { UserId } from './access-tokens.interfaces.js';
+import { Fingerprinter } from './fingerprint.js';
 import { validateScopes } from './scopes.js';
 
 const TEXT_TYPES = new Set(['character varying', 'varchar', 'text', 'character', 'char', 'nvarchar', 'nchar']);
@@ -43,8 +44,23 @@ export class UserDirectory {
     column(options.user.usernameField, 'usernameField');
     column(options.user.passwordHashField, 'passwordHashField');
     column(options.user.blockedField, 'blockedField');
+    for (const watched of options.revokeOn) {
+      if (!metadata.findColumnWithPropertyName(watched)) {
+        throw new InvalidOptionsError(
+          `revokeOn names "${watched}", but ${entity.name} has no such column: use some of ${metadata.columns.map((c) => c.propertyName).join(', ')}`,
+        );
+      }
+    }
     this.repository = dataSource.getRepository(entity);
+    // Blocking is checked on its own at each verification; the rest is fingerprinted.
+    this.fingerprinter = new Fingerprinter(
+      options.revokeOn.filter((watched) => watched !== options.user.blockedField),
+      options.fingerprintSecret,
+    );
   }
+
+  /** Fingerprints of the users' watched fields, kept by each token. */
+  readonly fingerprinter: Fingerprinter;
 
   /** The user entity class. */
   get entity(): object {

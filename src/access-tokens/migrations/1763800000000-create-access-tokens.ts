@@ -23,6 +23,7 @@ export class CreateAccessTokens1763800000000 implements MigrationInterface {
           time('expires_at', true),
           time('last_used_at', true),
           time('revoked_at', true),
+          { name: 'fingerprint', type: 'varchar', length: '64', isNullable: true },
           { name: 'revoked_reason', type: 'varchar', length: '64', isNullable: true },
         ],
       }),

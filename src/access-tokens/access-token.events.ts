@@ -1,0 +1,59 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { AccessTokenErrorCode } from './access-tokens.errors.js';
+
+/** What each event carries. No event ever carries a raw token or its hash. */
+export interface AccessTokenEventMap {
+  /** A token was issued. */
+  issued: { userId: string; tokenId: string; name: string; scopes: string[]; expiresAt: Date | null };
+  /** Tokens were revoked, after the transaction that revoked them committed. */
+  revoked: { userId: string; tokenIds: string[]; reason: string };
+  /** A presented token was refused; `tokenId` and `userId` are known unless it was malformed or unknown. */
+  verification_failed: { reason: AccessTokenErrorCode; tokenId: string | null; userId: string | null };
+}
+
+/** The name of an event. */
+export type AccessTokenEventName = keyof AccessTokenEventMap;
+
+type Listener<E extends AccessTokenEventName> = (event: AccessTokenEventMap[E]) => void | Promise<void>;
+
+/**
+ * Lets the app observe the module (for audit logs, e-mail) without patching it. A listener that
+ * throws or rejects is logged and never breaks the request or the transaction that fired it.
+ *
+ * @example
+ * constructor(events: AccessTokenEvents) {
+ *   events.on('revoked', ({ userId, tokenIds, reason }) => audit.log('tokens revoked', { userId, tokenIds, reason }));
+ * }
+ */
+@Injectable()
+export class AccessTokenEvents {
+  private readonly logger = new Logger(AccessTokenEvents.name);
+  private readonly listeners: { [E in AccessTokenEventName]: Set<Listener<E>> } = {
+    issued: new Set(),
+    revoked: new Set(),
+    verification_failed: new Set(),
+  };
+
+  /** Calls `listener` on each `event`; returns a function that stops it. */
+  on<E extends AccessTokenEventName>(event: E, listener: Listener<E>): () => void {
+    const listeners = this.listeners[event] as Set<Listener<E>>;
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }
+
+  /** @internal Fires an event; used by the module itself. */
+  emit<E extends AccessTokenEventName>(event: E, payload: AccessTokenEventMap[E]): void {
+    for (const listener of this.listeners[event] as Set<Listener<E>>) {
+      try {
+        const result = listener(payload);
+        if (result instanceof Promise) result.catch((error: unknown) => this.failed(event, error));
+      } catch (error) {
+        this.failed(event, error);
+      }
+    }
+  }
+
+  private failed(event: string, error: unknown): void {
+    this.logger.error(`A listener of "${event}" failed: ${String(error)}`);
+  }
+}

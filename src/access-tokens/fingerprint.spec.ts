@@ -1,0 +1,43 @@
+import { describe, expect, it } from '@jest/globals';
+import { canonicalValue, Fingerprinter, sameValue } from './fingerprint.js';
+
+describe('fingerprints', () => {
+  const alice = { id: 1, username: 'alice', passwordHash: '$2b$10$abc', blocked: false, bio: 'x' };
+  const fingerprinter = new Fingerprinter(['username', 'passwordHash'], 'secret');
+
+  it('stay the same while the watched fields do', () => {
+    const stored = fingerprinter.of(alice);
+    expect(fingerprinter.isStale(stored, { ...alice })).toBe(false);
+    expect(fingerprinter.isStale(stored, { ...alice, bio: 'changed' })).toBe(false);
+  });
+
+  it('go stale when a watched field changes', () => {
+    const stored = fingerprinter.of(alice);
+    expect(fingerprinter.isStale(stored, { ...alice, passwordHash: '$2b$10$def' })).toBe(true);
+    expect(fingerprinter.isStale(stored, { ...alice, username: 'alicia' })).toBe(true);
+  });
+
+  it('depend on the key, and reveal no field', () => {
+    const other = new Fingerprinter(['username', 'passwordHash'], 'other secret');
+    expect(other.of(alice)).not.toBe(fingerprinter.of(alice));
+    expect(fingerprinter.of(alice)).not.toContain('alice');
+  });
+
+  it('leave tokens made with another field list or key unchecked', () => {
+    const stored = new Fingerprinter(['username'], 'secret').of(alice);
+    expect(fingerprinter.isStale(stored, { ...alice, username: 'changed' })).toBe(false);
+    expect(fingerprinter.isStale(null, alice)).toBe(false);
+  });
+
+  it('are absent when no field is watched', () => {
+    expect(new Fingerprinter([], 'secret').of(alice)).toBeNull();
+  });
+
+  it('read values the same from entities and from drivers', () => {
+    expect(canonicalValue(true)).toBe(canonicalValue(1));
+    expect(sameValue(false, 0)).toBe(true);
+    expect(sameValue(new Date(0), new Date(0))).toBe(true);
+    expect(sameValue(null, undefined)).toBe(true);
+    expect(sameValue('a', 'b')).toBe(false);
+  });
+});
