@@ -10,6 +10,7 @@ import { TokensController } from './tokens/tokens.controller.js';
 import { User, permissionsOf } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
+import { AdminSeeder } from './users/admin.seeder.js';
 
 /** The demo API: users with bcrypt passwords, and the token routes around `AccessTokensModule`. */
 @Module({})
@@ -36,6 +37,7 @@ export class AppModule {
       providers: [
         { provide: DEMO_CONFIG, useValue: config },
         UsersService,
+        AdminSeeder,
         TokenOrPasswordGuard,
         // Every route needs a token unless it is @Public(); @Scopes() is checked after.
         { provide: APP_GUARD, useClass: AccessTokenGuard },

@@ -12,4 +12,6 @@ export interface DemoConfig {
   bcryptRounds: number;
   /** Tests pass a controllable clock. */
   clock?: Clock;
+  /** An admin (permission `users:admin`) created at start if missing; from ADMIN_USERNAME and ADMIN_PASSWORD. */
+  admin?: { username: string; password: string };
 }

@@ -4,6 +4,19 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { connectionFromUrl } from './database.js';
+import type { DemoConfig } from './demo.config.js';
+import { USERNAME_PATTERN, passwordProblem } from './users/users.dto.js';
+
+/** ADMIN_USERNAME and ADMIN_PASSWORD, both or neither. */
+function adminFromEnv(): DemoConfig['admin'] {
+  const { ADMIN_USERNAME: username, ADMIN_PASSWORD: password } = process.env;
+  if (!username && !password) return undefined;
+  if (!username || !password) throw new Error('Set both ADMIN_USERNAME and ADMIN_PASSWORD, or neither');
+  if (!USERNAME_PATTERN.test(username)) throw new Error('ADMIN_USERNAME must be 3 to 64 letters, digits, "_", "." or "-"');
+  const problem = passwordProblem(password);
+  if (problem) throw new Error(`ADMIN_PASSWORD: ${problem}`);
+  return { username, password };
+}
 
 async function bootstrap(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
@@ -11,6 +24,7 @@ async function bootstrap(): Promise<void> {
     AppModule.forRoot({
       database: connectionFromUrl(process.env.DATABASE_URL),
       bcryptRounds: Math.max(10, Number(process.env.BCRYPT_ROUNDS ?? 10) || 10),
+      admin: adminFromEnv(),
     }),
   );
   configureApp(app).enableShutdownHooks();

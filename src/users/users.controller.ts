@@ -1,6 +1,6 @@
-import { Body, Controller, Get, NotFoundException, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
 import { CurrentUser, Public, Scopes } from '../access-tokens/index.js';
-import { CreateUserDto } from './users.dto.js';
+import { CreateUserDto, UpdateMeDto } from './users.dto.js';
 import { User, publicUser } from './user.entity.js';
 import { UsersService } from './users.service.js';
 
@@ -18,6 +18,26 @@ export class UsersController {
   @Get('me')
   me(@CurrentUser() user: User) {
     return publicUser(user);
+  }
+
+  /** Changes the caller's name or password; either revokes all their tokens, this one included. */
+  @Patch('me')
+  async updateMe(@CurrentUser() user: User, @Body() body: UpdateMeDto) {
+    return publicUser(await this.users.updateCredentials(user, body));
+  }
+
+  @Scopes('users:admin')
+  @HttpCode(204)
+  @Post(':id/block')
+  async block(@CurrentUser() admin: User, @Param('id', ParseIntPipe) id: number): Promise<void> {
+    await this.users.setBlocked(admin, id, true);
+  }
+
+  @Scopes('users:admin')
+  @HttpCode(204)
+  @Post(':id/unblock')
+  async unblock(@CurrentUser() admin: User, @Param('id', ParseIntPipe) id: number): Promise<void> {
+    await this.users.setBlocked(admin, id, false);
   }
 
   @Scopes('users:read')

@@ -1,4 +1,4 @@
-import { ConflictException, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import bcrypt from 'bcrypt';
 import { QueryFailedError, type Repository } from 'typeorm';
@@ -29,13 +29,7 @@ export class UsersService {
       blocked: false,
       isAdmin: options.isAdmin ?? false,
     });
-    try {
-      return await this.users.save(user);
-    } catch (error) {
-      const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
-      if (code !== undefined && UNIQUE_VIOLATIONS.has(code)) throw taken(username);
-      throw error;
-    }
+    return this.saveUnique(user);
   }
 
   /** The user with that name and password; `InvalidCredentialsError` otherwise. */
@@ -48,6 +42,53 @@ export class UsersService {
 
   async findById(id: number): Promise<User | null> {
     return this.users.findOneBy({ id });
+  }
+
+  /**
+   * Changes the user's name or password once the current password is confirmed. Saved with
+   * `save()`, so the token module's subscriber revokes all the user's tokens in the same
+   * transaction.
+   */
+  async updateCredentials(user: User, change: { username?: string; password?: string; currentPassword: string }): Promise<User> {
+    if (!(await bcrypt.compare(change.currentPassword, user.passwordHash))) {
+      throw new ForbiddenException('currentPassword is wrong');
+    }
+    if (change.username !== undefined && change.username !== user.username) {
+      if (await this.users.existsBy({ username: change.username })) throw taken(change.username);
+      user.username = change.username;
+    }
+    if (change.password !== undefined) user.passwordHash = await bcrypt.hash(change.password, this.config.bcryptRounds);
+    return this.saveUnique(user);
+  }
+
+  /** Blocks or unblocks a user; blocking revokes their tokens. */
+  async setBlocked(admin: User, id: number, blocked: boolean): Promise<void> {
+    if (id === admin.id && blocked) throw new BadRequestException('An admin cannot block themselves');
+    const user = await this.findById(id);
+    if (!user) throw new NotFoundException(`No user ${id}`);
+    user.blocked = blocked;
+    await this.users.save(user);
+  }
+
+  /** Creates the admin, or makes the existing user of that name one. */
+  async ensureAdmin(username: string, password: string): Promise<void> {
+    const existing = await this.users.findOneBy({ username });
+    if (!existing) {
+      await this.create(username, password, { isAdmin: true });
+    } else if (!existing.isAdmin) {
+      existing.isAdmin = true;
+      await this.users.save(existing);
+    }
+  }
+
+  private async saveUnique(user: User): Promise<User> {
+    try {
+      return await this.users.save(user);
+    } catch (error) {
+      const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
+      if (code !== undefined && UNIQUE_VIOLATIONS.has(code)) throw taken(user.username);
+      throw error;
+    }
   }
 }
 
