@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenGuard, AccessTokensModule, ScopesGuard } from './access-tokens/index.js';
 import { schema } from './database.js';
 import { DEMO_CONFIG, type DemoConfig } from './demo.config.js';
+import { AuthController } from './auth/auth.controller.js';
 import { HealthController } from './health.controller.js';
 import { TokenOrPasswordGuard } from './tokens/token-or-password.guard.js';
 import { TokensController } from './tokens/tokens.controller.js';
@@ -33,7 +34,7 @@ export class AppModule {
           clock: config.clock,
         }),
       ],
-      controllers: [HealthController, UsersController, TokensController],
+      controllers: [HealthController, UsersController, TokensController, AuthController],
       providers: [
         { provide: DEMO_CONFIG, useValue: config },
         UsersService,

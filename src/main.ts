@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
+import { CredentialsThrottlingModule } from './auth/credentials-throttling.module.js';
 import { connectionFromUrl } from './database.js';
 import type { DemoConfig } from './demo.config.js';
 import { USERNAME_PATTERN, passwordProblem } from './users/users.dto.js';
@@ -18,18 +19,35 @@ function adminFromEnv(): DemoConfig['admin'] {
   return { username, password };
 }
 
+/** A positive whole number from the environment, or the default. */
+function count(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number`);
+  return value;
+}
+
 async function bootstrap(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
-  const app = await NestFactory.create(
-    AppModule.forRoot({
-      database: connectionFromUrl(process.env.DATABASE_URL),
-      bcryptRounds: Math.max(10, Number(process.env.BCRYPT_ROUNDS ?? 10) || 10),
-      admin: adminFromEnv(),
-    }),
-  );
+
+  @Module({
+    imports: [
+      AppModule.forRoot({
+        database: connectionFromUrl(process.env.DATABASE_URL),
+        bcryptRounds: Math.max(10, count('BCRYPT_ROUNDS', 10)),
+        admin: adminFromEnv(),
+      }),
+      CredentialsThrottlingModule.forRoot({
+        perUser: count('LOGIN_ATTEMPTS_PER_USER', 10),
+        perClient: count('LOGIN_ATTEMPTS_PER_CLIENT', 30),
+      }),
+    ],
+  })
+  class MainModule {}
+
+  const app = await NestFactory.create(MainModule);
   configureApp(app).enableShutdownHooks();
   await app.listen(port);
-  Logger.log(`Demo API listening on http://localhost:${port}`, 'Bootstrap');
+  Logger.log(`Demo API listening on ${await app.getUrl()}`, 'Bootstrap');
 }
 
 void bootstrap();

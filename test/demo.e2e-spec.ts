@@ -250,7 +250,7 @@ describe(`demo API on ${testDatabaseKind()}`, () => {
       expect(response.body.length).toBeGreaterThan(0);
       for (const view of response.body) {
         expect(Object.keys(view).sort()).toEqual(
-          ['createdAt', 'expiresAt', 'hint', 'id', 'lastUsedAt', 'name', 'revokedAt', 'revokedReason', 'scopes'],
+          ['createdAt', 'expiresAt', 'hint', 'id', 'kind', 'lastUsedAt', 'name', 'revokedAt', 'revokedReason', 'scopes', 'sessionId'],
         );
         expect(view.hint).toMatch(/^nat_…[0-9A-Za-z]{4}$/);
       }

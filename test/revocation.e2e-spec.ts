@@ -33,7 +33,7 @@ describe(`automatic revocation on ${testDatabaseKind()}`, () => {
   let tokens: TokensService;
   let dataSource: DataSource;
   let members: Repository<Member>;
-  let events: { [E in keyof AccessTokenEventMap]: AccessTokenEventMap[E][] };
+  let events: { [E in 'issued' | 'revoked' | 'verification_failed']: AccessTokenEventMap[E][] };
   let member: Member;
   let seq = 0;
 

@@ -14,6 +14,9 @@ const epochMs: ValueTransformer = {
  * non-secret `hint`. Register it through `TypeOrmModule.forFeature` (done by `AccessTokensModule`,
  * so `autoLoadEntities: true` needs nothing more) or list it in the app's entities.
  */
+/** A token kind: a personal token, the access token of a login session, or its refresh token. */
+export type AccessTokenKind = 'personal' | 'session' | 'refresh';
+
 @Entity({ name: 'access_tokens' })
 @Index('IDX_access_tokens_user_id', ['userId'])
 export class AccessToken {
@@ -24,6 +27,14 @@ export class AccessToken {
   /** The owner's primary key, as a string whatever its type in the user table. */
   @Column({ name: 'user_id', type: 'varchar', length: 64 })
   userId!: string;
+
+  @Column({ type: 'varchar', length: 16, default: 'personal' })
+  kind!: AccessTokenKind;
+
+  /** The login session (token family) a session or refresh token belongs to. */
+  @Index('IDX_access_tokens_family_id')
+  @Column({ name: 'family_id', type: 'varchar', length: 36, nullable: true })
+  familyId!: string | null;
 
   /** What the user called it ("CI on my laptop"). */
   @Column({ type: 'varchar', length: 100 })
@@ -45,12 +56,32 @@ export class AccessToken {
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
   createdAt!: Date;
 
+  @Index('IDX_access_tokens_expires_at')
   @Column({ name: 'expires_at', type: 'bigint', nullable: true, transformer: epochMs })
   expiresAt!: Date | null;
+
+  /** The lifetime in seconds it was issued with (`null`: none); rotation gives the new token the same. */
+  @Column({ type: 'integer', nullable: true })
+  lifetime!: number | null;
+
+  /** Seconds of disuse after which it expires (`null`: never idles out). */
+  @Column({ name: 'idle_timeout', type: 'integer', nullable: true })
+  idleTimeout!: number | null;
+
+  /** When it idles out unless used before: pushed on with each recorded use. */
+  @Index('IDX_access_tokens_idle_expires_at')
+  @Column({ name: 'idle_expires_at', type: 'bigint', nullable: true, transformer: epochMs })
+  idleExpiresAt!: Date | null;
+
+  /** When the `expiring` event fired for it (it fires once). */
+  @Column({ name: 'expiring_notified_at', type: 'bigint', nullable: true, transformer: epochMs })
+  expiringNotifiedAt!: Date | null;
 
   @Column({ name: 'last_used_at', type: 'bigint', nullable: true, transformer: epochMs })
   lastUsedAt!: Date | null;
 
+  /** When it was revoked; in the future when a rotation's grace period is still running. */
+  @Index('IDX_access_tokens_revoked_at')
   @Column({ name: 'revoked_at', type: 'bigint', nullable: true, transformer: epochMs })
   revokedAt!: Date | null;
 

@@ -9,6 +9,10 @@ export interface AccessTokenEventMap {
   revoked: { userId: string; tokenIds: string[]; reason: string };
   /** A presented token was refused; `tokenId` and `userId` are known unless it was malformed or unknown. */
   verification_failed: { reason: AccessTokenErrorCode; tokenId: string | null; userId: string | null };
+  /** A personal token expires within `expiringNotice`; fires once per token, on one instance. */
+  expiring: { userId: string; tokenId: string; name: string; expiresAt: Date };
+  /** Pruning deleted tokens past their retention. */
+  pruned: { count: number };
 }
 
 /** The name of an event. */
@@ -32,6 +36,8 @@ export class AccessTokenEvents {
     issued: new Set(),
     revoked: new Set(),
     verification_failed: new Set(),
+    expiring: new Set(),
+    pruned: new Set(),
   };
 
   /** Calls `listener` on each `event`; returns a function that stops it. */

@@ -58,6 +58,25 @@ export interface AccessTokensModuleOptions {
    * alone reveals nothing about them. Changing it leaves older tokens unchecked. Default `''`.
    */
   fingerprintSecret?: string;
+  /** Seconds of disuse after which a personal token expires; `null`: never idles out. Default `null`. */
+  idleExpiresIn?: number | null;
+  /**
+   * Seconds an expired or revoked token is kept, answering `expired` / `revoked` with its reason,
+   * before pruning deletes it (it then answers `unknown`). Default 7 days.
+   */
+  retention?: number;
+  /** Seconds between runs of the background work (pruning, expiry notices). Default 300. */
+  maintenanceInterval?: number;
+  /** Whether the background work prunes tokens past `retention`. Default `true`. */
+  prune?: boolean;
+  /** Seconds before a personal token expires at which the `expiring` event fires, once; `false`: never. Default 7 days. */
+  expiringNotice?: number | false;
+  /** The most live personal tokens one user may hold; `null`: no limit. Default 100. */
+  maxTokensPerUser?: number | null;
+  /** Lifetime in seconds of a login session's access token. Default 900. */
+  sessionAccessTtl?: number;
+  /** Lifetime in seconds of a login session's refresh token. Default 7 days. */
+  sessionRefreshTtl?: number;
 }
 
 /** The options with every default applied; what the module's services read. */
@@ -80,6 +99,17 @@ export interface ResolvedAccessTokensOptions {
   readonly revokeOn: readonly string[];
   readonly shouldRevoke: ((before: object, after: object) => string | false | null | undefined) | null;
   readonly fingerprintSecret: string;
+  readonly idleExpiresIn: number | null;
+  readonly retention: number;
+  readonly maintenanceInterval: number;
+  readonly prune: boolean;
+  readonly expiringNotice: number | false;
+  readonly maxTokensPerUser: number | null;
+  readonly sessionAccessTtl: number;
+  readonly sessionRefreshTtl: number;
+  /** Prefixes of session access tokens and of refresh tokens, derived from `tokenPrefix`. */
+  readonly sessionAccessPrefix: string;
+  readonly refreshPrefix: string;
 }
 
 const DAY = 24 * 60 * 60;
@@ -93,11 +123,20 @@ export const ACCESS_TOKENS_DEFAULTS = {
   allowQueryParameter: false,
   realm: 'api',
   lastUsedInterval: 60,
+  idleExpiresIn: null,
+  retention: 7 * DAY,
+  maintenanceInterval: 300,
+  prune: true,
+  expiringNotice: 7 * DAY,
+  maxTokensPerUser: 100,
+  sessionAccessTtl: 900,
+  sessionRefreshTtl: 7 * DAY,
 } as const;
 
 const OPTION_KEYS = new Set<string>([
   'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'realm', 'lastUsedInterval', 'clock',
-  'revokeOn', 'shouldRevoke', 'fingerprintSecret',
+  'revokeOn', 'shouldRevoke', 'fingerprintSecret', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
+  'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl',
 ]);
 const USER_KEYS = new Set<string>(['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions']);
 /** RFC 6750 §3: what a quoted `realm` may hold. */
@@ -121,11 +160,11 @@ function field(value: unknown, name: string, fallback: string, nullable = false)
   return fail(`user.${name} must be a property name of the user entity${nullable ? ', or null' : ''}`);
 }
 
-function seconds(value: unknown, name: string, fallback: number | null, nullable: boolean): number | null {
+function seconds(value: unknown, name: string, fallback: number | null, nullable: boolean, unit = 'seconds'): number | null {
   if (value === undefined) return fallback;
   if (value === null && nullable) return null;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
-  return fail(`${name} must be a positive whole number of seconds${nullable ? ', or null' : ''}`);
+  return fail(`${name} must be a positive whole number of ${unit}${nullable ? ', or null' : ''}`);
 }
 
 /**
@@ -183,6 +222,13 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     blockedField: field(user.blockedField, 'blockedField', defaults.user.blockedField, true),
     permissions: user.permissions ? user.permissions.bind(user) : null,
   };
+  const idleExpiresIn = seconds(options.idleExpiresIn, 'idleExpiresIn', defaults.idleExpiresIn, true);
+  if (idleExpiresIn !== null && idleExpiresIn < 2 * lastUsedInterval) {
+    // Uses are recorded once per lastUsedInterval: a shorter idle timeout would expire tokens in use.
+    fail(`idleExpiresIn (${idleExpiresIn}) must be at least twice lastUsedInterval (${lastUsedInterval})`);
+  }
+  const expiringNotice = options.expiringNotice === false ? false : seconds(options.expiringNotice, 'expiringNotice', defaults.expiringNotice, false)!;
+  if (options.prune !== undefined && typeof options.prune !== 'boolean') fail('prune must be true or false');
   const revokeOn = options.revokeOn ?? [resolvedUser.usernameField, resolvedUser.passwordHashField, resolvedUser.blockedField];
   return {
     user: resolvedUser,
@@ -196,5 +242,15 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     revokeOn: [...new Set(revokeOn.filter((f): f is string => f !== null))],
     shouldRevoke: options.shouldRevoke ? options.shouldRevoke.bind(options) : null,
     fingerprintSecret: options.fingerprintSecret ?? '',
+    idleExpiresIn,
+    retention: seconds(options.retention, 'retention', defaults.retention, false)!,
+    maintenanceInterval: seconds(options.maintenanceInterval, 'maintenanceInterval', defaults.maintenanceInterval, false)!,
+    prune: options.prune ?? defaults.prune,
+    expiringNotice,
+    maxTokensPerUser: seconds(options.maxTokensPerUser, 'maxTokensPerUser', defaults.maxTokensPerUser, true, 'tokens'),
+    sessionAccessTtl: seconds(options.sessionAccessTtl, 'sessionAccessTtl', defaults.sessionAccessTtl, false)!,
+    sessionRefreshTtl: seconds(options.sessionRefreshTtl, 'sessionRefreshTtl', defaults.sessionRefreshTtl, false)!,
+    sessionAccessPrefix: `${tokenPrefix}_s`,
+    refreshPrefix: `${tokenPrefix}_r`,
   };
 }

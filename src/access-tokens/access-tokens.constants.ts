@@ -21,3 +21,15 @@ export const BLOCKED = 'blocked';
 
 /** Revocation reason when verification finds the user's watched fields changed unseen. */
 export const CREDENTIALS_CHANGED = 'credentials_changed';
+
+/** Revocation reason of a token replaced by `TokensService.rotate()`, once its grace period ends. */
+export const ROTATED = 'rotated';
+
+/** Revocation reason of a refresh token that was used, and of the access token it replaced. */
+export const REFRESHED = 'refreshed';
+
+/** Revocation reason of a whole session whose used refresh token was presented again. */
+export const REFRESH_TOKEN_REUSED = 'refresh_token_reused';
+
+/** Revocation reason of a session ended by `SessionsService.end()`. */
+export const LOGGED_OUT = 'logged_out';

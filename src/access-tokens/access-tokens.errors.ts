@@ -25,17 +25,20 @@ const ACCESS_TOKEN_MESSAGES: Record<AccessTokenErrorCode, string> = {
 };
 
 /**
- * A presented access token cannot be used. `code` says why; for `revoked`, `revokedReason` says
- * what revoked it (`revoked_by_user`, `password_changed`, ...).
+ * A presented access token cannot be used. `code` says why, and `detail` more: for `revoked`, what
+ * revoked it (`revoked_by_user`, `password_changed`, ..., also in `revokedReason`); for `expired`,
+ * `idle` when it went unused too long.
  */
 export class AccessTokenError extends AccessTokensError {
+  /** What revoked the token, for `revoked`. */
+  readonly revokedReason: string | null;
+
   constructor(
     readonly code: AccessTokenErrorCode,
-    readonly revokedReason: string | null = null,
+    readonly detail: string | null = null,
   ) {
-    super(
-      revokedReason ? `${ACCESS_TOKEN_MESSAGES[code]} (${revokedReason})` : ACCESS_TOKEN_MESSAGES[code],
-    );
+    super(detail ? `${ACCESS_TOKEN_MESSAGES[code]} (${detail})` : ACCESS_TOKEN_MESSAGES[code]);
+    this.revokedReason = code === 'revoked' ? detail : null;
   }
 }
 
@@ -106,6 +109,24 @@ export class TokenNotFoundError extends AccessTokensError {
 
   constructor(readonly tokenId: string) {
     super(`No access token ${tokenId} belongs to this user`);
+  }
+}
+
+/** The user already holds `maxTokensPerUser` live tokens. */
+export class TooManyTokensError extends AccessTokensError {
+  readonly code = 'too_many_tokens';
+
+  constructor(readonly limit: number) {
+    super(`A user may hold at most ${limit} live tokens: revoke one before creating another`);
+  }
+}
+
+/** The token is revoked or expired, so it cannot be rotated. */
+export class TokenNotLiveError extends AccessTokensError {
+  readonly code = 'token_not_live';
+
+  constructor(readonly tokenId: string) {
+    super(`Token ${tokenId} is revoked or expired: create a new one instead of rotating it`);
   }
 }
 

@@ -7,6 +7,10 @@ export type UserId = string | number;
  */
 export interface AccessTokenView {
   id: string;
+  /** A personal token, or the access token of a login session. */
+  kind: 'personal' | 'session';
+  /** The login session, for `kind: 'session'`. */
+  sessionId: string | null;
   name: string;
   scopes: string[];
   hint: string;
@@ -37,6 +41,24 @@ export interface IssueTokenContext {
 export interface IssuedAccessToken {
   token: string;
   accessToken: AccessTokenView;
+}
+
+/** What `TokensService.rotate()` takes. */
+export interface RotateTokenOptions {
+  /** Seconds the old token keeps working; default 0. */
+  graceSeconds?: number;
+}
+
+/** A login session's pair of tokens; both are shown here and never again. */
+export interface SessionTokens {
+  /** Authenticates requests for `expiresIn` seconds. */
+  accessToken: string;
+  /** Gets a new pair once, from `SessionsService.refresh()`. */
+  refreshToken: string;
+  expiresIn: number;
+  /** The session's access token, as `TokensService.list()` shows it. */
+  session: AccessTokenView;
+  userId: string;
 }
 
 /** A token that passed verification, with its user and what it may do now. */

@@ -12,6 +12,9 @@ import { AccessTokensExceptionFilter } from './access-tokens.filter.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
 import { ScopesGuard } from './scopes.guard.js';
+import { SessionsService } from './sessions.service.js';
+import { TokenMaintenance } from './token-maintenance.service.js';
+import { TokenStore } from './token-store.js';
 import { TokensService } from './tokens.service.js';
 import { TransactionHooks } from './transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
@@ -35,7 +38,10 @@ import { UserRevocationSubscriber } from './user-revocation.subscriber.js';
     UserDirectory,
     AccessTokenEvents,
     TransactionHooks,
+    TokenStore,
     TokensService,
+    SessionsService,
+    TokenMaintenance,
     UserRevocationSubscriber,
     AccessTokenAuthenticator,
     AccessTokenStrategy,
@@ -43,6 +49,6 @@ import { UserRevocationSubscriber } from './user-revocation.subscriber.js';
     ScopesGuard,
     { provide: APP_FILTER, useClass: AccessTokensExceptionFilter },
   ],
-  exports: [TokensService, AccessTokenEvents, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
+  exports: [TokensService, SessionsService, AccessTokenEvents, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
 })
 export class AccessTokensModule extends ConfigurableModuleClass {}

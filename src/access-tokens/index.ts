@@ -1,4 +1,4 @@
-export { AccessToken } from './access-token.entity.js';
+export { AccessToken, type AccessTokenKind } from './access-token.entity.js';
 export {
   AccessTokenEvents,
   type AccessTokenEventMap,
@@ -16,9 +16,13 @@ export {
   ACCESS_TOKEN_STRATEGY,
   BLOCKED,
   CREDENTIALS_CHANGED,
+  LOGGED_OUT,
   PUBLIC_ROUTE_METADATA,
+  REFRESHED,
+  REFRESH_TOKEN_REUSED,
   REVOKED_BY_SECRET,
   REVOKED_BY_USER,
+  ROTATED,
   SCOPES_METADATA,
   USER_DELETED,
 } from './access-tokens.constants.js';
@@ -35,6 +39,8 @@ export {
   InvalidTokenNameError,
   MissingCredentialsError,
   TokenNotFoundError,
+  TokenNotLiveError,
+  TooManyTokensError,
   UserNotFoundError,
   type AccessTokenErrorCode,
 } from './access-tokens.errors.js';
@@ -44,6 +50,8 @@ export type {
   IssueTokenContext,
   IssueTokenInput,
   IssuedAccessToken,
+  RotateTokenOptions,
+  SessionTokens,
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
@@ -53,6 +61,7 @@ export { systemClock, type Clock } from './clock.js';
 export { readCredentials, type CredentialSources, type PresentedCredentials } from './credentials.js';
 export { CreateAccessTokens1763800000000 } from './migrations/1763800000000-create-access-tokens.js';
 export { Scopes } from './scopes.decorator.js';
+export { SessionsService } from './sessions.service.js';
 export { ScopesGuard } from './scopes.guard.js';
 export type { ScopeRequirement } from './scopes.js';
 export { TokensService } from './tokens.service.js';

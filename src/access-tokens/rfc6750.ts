@@ -9,6 +9,8 @@ import {
   InvalidTokenNameError,
   MissingCredentialsError,
   TokenNotFoundError,
+  TokenNotLiveError,
+  TooManyTokensError,
   UserNotFoundError,
 } from './access-tokens.errors.js';
 
@@ -65,6 +67,9 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
   }
   if (error instanceof TokenNotFoundError || error instanceof UserNotFoundError) {
     return answer(404, error.code, null);
+  }
+  if (error instanceof TooManyTokensError || error instanceof TokenNotLiveError) {
+    return answer(409, error.code, null);
   }
   return answer(500, 'internal_error', null);
 }

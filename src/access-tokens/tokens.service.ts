@@ -1,46 +1,39 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
-import { And, In, IsNull, Like, Not, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { And, In, IsNull, LessThanOrEqual, MoreThan, Not, Or, type EntityManager } from 'typeorm';
 import { AccessToken } from './access-token.entity.js';
-import { AccessTokenEvents } from './access-token.events.js';
-import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import {
-  BLOCKED,
-  CREDENTIALS_CHANGED,
-  REVOKED_BY_SECRET,
-  REVOKED_BY_USER,
-  USER_DELETED,
-} from './access-tokens.constants.js';
+import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
 import {
   AccessTokenError,
-  type AccessTokenErrorCode,
   InvalidExpiryError,
   InvalidScopeError,
   InvalidTokenNameError,
   TokenNotFoundError,
+  TokenNotLiveError,
+  TooManyTokensError,
   UserNotFoundError,
 } from './access-tokens.errors.js';
-import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import type {
   AccessTokenView,
   IssueTokenContext,
   IssueTokenInput,
   IssuedAccessToken,
+  RotateTokenOptions,
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
 import { intersectScopes, uncovered, validateScopes } from './scopes.js';
-import { generateToken, hashToken, parseToken, tokenHint } from './token-format.js';
-import { TransactionHooks } from './transaction-hooks.js';
-import { UserDirectory } from './user-directory.service.js';
+import { hashToken, parseToken } from './token-format.js';
+import { stored, TokenStore, toView } from './token-store.js';
 
 const MAX_NAME_LENGTH = 100;
 /** How many tokens' last write the in-process throttle remembers. */
 const MAX_TOUCHED_REMEMBERED = 10_000;
+/** Rows deleted per statement when pruning, so that no statement locks much at once. */
+const PRUNE_BATCH = 500;
+const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 
 /**
- * Issues, verifies, lists and revokes access tokens.
+ * Issues, verifies, lists, renames, rotates, revokes and prunes access tokens.
  *
  * @example
  * const { token, accessToken } = await tokens.issue(user.id, { name: 'CI', scopes: ['users:read'] });
@@ -54,60 +47,40 @@ export class TokensService implements OnModuleDestroy {
   private readonly touched = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<void>>();
 
-  constructor(
-    @InjectRepository(AccessToken) private readonly tokens: Repository<AccessToken>,
-    private readonly users: UserDirectory,
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
-    private readonly events: AccessTokenEvents,
-    private readonly transactions: TransactionHooks,
-  ) {
-    this.prefixes = [options.tokenPrefix];
+  constructor(private readonly store: TokenStore) {
+    // Refresh tokens are not among these: they renew a session and never authenticate a request.
+    this.prefixes = [store.options.tokenPrefix, store.options.sessionAccessPrefix];
   }
 
   /**
-   * Issues a token to a user. Scopes beyond the user's `permissions`, or beyond `context.within`,
-   * are refused with `InvalidScopeError`; `*` is always allowed, as it means "whatever the user may
-   * do at the time of each request".
+   * Issues a personal token to a user. Scopes beyond the user's `permissions`, or beyond
+   * `context.within`, are refused with `InvalidScopeError`; `*` is always allowed, as it means
+   * "whatever the user may do at the time of each request".
    */
   async issue(userId: UserId, input: IssueTokenInput, context: IssueTokenContext = {}): Promise<IssuedAccessToken> {
-    const name = typeof input.name === 'string' ? input.name.trim() : '';
-    if (name.length === 0 || name.length > MAX_NAME_LENGTH) throw new InvalidTokenNameError();
+    const name = this.validName(input.name);
     const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
     if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
-    const expiresIn = this.lifetime(input.expiresIn);
-
-    const user = await this.users.findById(userId);
-    if (!user) throw new UserNotFoundError(userId);
-    if (this.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
-    const permissions = await this.users.permissionsOf(user);
+    const lifetime = this.lifetime(input.expiresIn);
+    const user = await this.issuableUser(userId);
+    const permissions = await this.store.users.permissionsOf(user);
     const beyondUser = permissions ? uncovered(permissions, scopes.filter((scope) => scope !== '*')) : [];
     if (beyondUser.length > 0) {
       throw new InvalidScopeError(`The user may not grant ${beyondUser.join(', ')}; they may grant ${permissions!.join(', ') || 'nothing'}`);
     }
-    const beyondToken = context.within ? uncovered(context.within, scopes) : [];
-    if (beyondToken.length > 0) {
-      throw new InvalidScopeError(`A token can only create tokens within its own scopes (${context.within!.join(', ')}), not ${beyondToken.join(', ')}`);
-    }
-
-    const raw = generateToken(this.options.tokenPrefix);
-    const now = this.options.clock.now();
-    const token = this.tokens.create({
-      id: randomUUID(),
-      userId: this.users.idOf(user),
+    this.assertWithin(context, scopes);
+    const owner = this.store.users.idOf(user);
+    await this.assertRoomFor(owner);
+    const { raw, token } = await this.store.insert(this.store.manager, {
+      userId: owner,
+      kind: 'personal',
       name,
-      tokenHash: hashToken(raw),
-      hint: tokenHint(raw),
       scopes,
-      createdAt: now,
-      expiresAt: expiresIn === null ? null : new Date(now.getTime() + expiresIn * 1000),
-      lastUsedAt: null,
-      revokedAt: null,
-      fingerprint: this.users.fingerprinter.of(user),
-      revokedReason: null,
+      lifetime,
+      idleTimeout: this.store.options.idleExpiresIn,
+      familyId: null,
+      fingerprint: this.store.users.fingerprinter.of(user),
     });
-    await this.tokens.insert(token);
-    const { id, userId: owner, expiresAt } = token;
-    this.events.emit('issued', { userId: owner, tokenId: id, name, scopes: [...scopes], expiresAt });
     return { token: raw, accessToken: toView(token) };
   }
 
@@ -117,39 +90,12 @@ export class TokensService implements OnModuleDestroy {
    * any other costs one indexed query.
    */
   async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
-    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw this.refuse('malformed');
-    const token = await this.tokens
-      .createQueryBuilder('token')
-      .leftJoinAndMapOne('token.user', this.users.entity as new () => object, 'user', this.users.joinCondition('token', 'user'))
-      .where('token.tokenHash = :hash', { hash: hashToken(raw) })
-      .getOne();
-    if (!token) throw this.refuse('unknown');
-    if (token.revokedAt) throw this.refuse('revoked', token, token.revokedReason);
-    const now = this.options.clock.now();
-    if (token.expiresAt && token.expiresAt.getTime() <= now.getTime()) throw this.refuse('expired', token);
-    const { user } = token;
-    // The checks below catch changes no subscriber saw (raw SQL, update(), a deleted row): they
-    // revoke for good, so that undoing the change does not bring the tokens back.
-    if (!user) {
-      await this.revokeWhere(this.tokens.manager, { userId: token.userId }, USER_DELETED);
-      throw this.refuse('revoked', token, USER_DELETED);
-    }
-    if (this.users.isBlocked(user)) {
-      await this.revokeWhere(this.tokens.manager, { userId: token.userId }, BLOCKED);
-      throw this.refuse('user_blocked', token);
-    }
-    const { fingerprinter } = this.users;
-    if (fingerprinter.isStale(token.fingerprint, user)) {
-      const current = fingerprinter.of(user)!;
-      await this.revokeWhere(
-        this.tokens.manager,
-        { userId: token.userId, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
-        CREDENTIALS_CHANGED,
-      );
-      throw this.refuse('revoked', token, CREDENTIALS_CHANGED);
-    }
-
-    const permissions = await this.users.permissionsOf(user);
+    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw this.store.refuse('malformed');
+    const token = await this.store.findByRaw(raw);
+    if (!token) throw this.store.refuse('unknown');
+    const now = this.store.now();
+    const user = await this.store.usableUser(token, now);
+    const permissions = await this.store.users.permissionsOf(user);
     this.touch(token, now);
     return {
       user: user as User,
@@ -158,12 +104,69 @@ export class TokensService implements OnModuleDestroy {
     };
   }
 
-  /** The user's tokens, newest first, revoked and expired ones included. */
+  /**
+   * The user's personal tokens (revoked and expired ones included, until pruned) and live login
+   * sessions, newest first.
+   */
   async list(userId: UserId): Promise<AccessTokenView[]> {
     // Uses recorded by this process show in the list at once, though written off the request path.
     await Promise.allSettled([...this.pendingWrites]);
-    const tokens = await this.tokens.find({ where: { userId: String(userId) }, order: { createdAt: 'DESC', id: 'ASC' } });
+    const owner = String(userId);
+    const now = stored(this.store.now());
+    const tokens = await this.store.repository.find({
+      where: [
+        { userId: owner, kind: 'personal' },
+        { userId: owner, kind: 'session', revokedAt: Or(IsNull(), MoreThan(now)), expiresAt: MoreThan(now) },
+      ],
+      order: { createdAt: 'DESC', id: 'ASC' },
+    });
     return tokens.map(toView);
+  }
+
+  /** Renames one of the user's personal tokens. */
+  async rename(userId: UserId, tokenId: string, name: string): Promise<AccessTokenView> {
+    const newName = this.validName(name);
+    const token = await this.findPersonal(userId, tokenId);
+    await this.store.repository.update({ id: token.id }, { name: newName });
+    return toView({ ...token, name: newName });
+  }
+
+  /**
+   * Replaces a live personal token with a new one of the same name, scopes and lifetime policy.
+   * The old one keeps working for `graceSeconds` (default 0), then counts as revoked (`rotated`).
+   * `context.within` keeps a token from rotating one with wider scopes than its own.
+   */
+  async rotate(
+    userId: UserId,
+    tokenId: string,
+    options: RotateTokenOptions = {},
+    context: IssueTokenContext = {},
+  ): Promise<IssuedAccessToken> {
+    const grace = options.graceSeconds ?? 0;
+    if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+      throw new InvalidExpiryError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
+    }
+    const old = await this.findPersonal(userId, tokenId);
+    const now = this.store.now();
+    const at = now.getTime();
+    const dead = (old.revokedAt && old.revokedAt.getTime() <= at) || (old.expiresAt && old.expiresAt.getTime() <= at) || (old.idleExpiresAt && old.idleExpiresAt.getTime() <= at);
+    if (dead) throw new TokenNotLiveError(old.id);
+    this.assertWithin(context, old.scopes);
+    const user = await this.issuableUser(userId);
+    return this.store.manager.transaction(async (manager) => {
+      const { raw, token } = await this.store.insert(manager, {
+        userId: old.userId,
+        kind: 'personal',
+        name: old.name,
+        scopes: old.scopes,
+        lifetime: old.lifetime,
+        idleTimeout: old.idleTimeout,
+        familyId: null,
+        fingerprint: this.store.users.fingerprinter.of(user),
+      });
+      await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(at + grace * 1000));
+      return { token: raw, accessToken: toView(token) };
+    });
   }
 
   /**
@@ -171,18 +174,18 @@ export class TokensService implements OnModuleDestroy {
    * `TokenNotFoundError` if no token with that id belongs to the user.
    */
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
-    const where = { id: String(tokenId), userId: String(userId) };
-    if (!(await this.tokens.existsBy(where))) throw new TokenNotFoundError(String(tokenId));
-    await this.revokeWhere(this.tokens.manager, where, reason);
-    return toView(await this.tokens.findOneByOrFail(where));
+    const where = { id: String(tokenId), userId: String(userId), kind: Not('refresh' as const) };
+    if (!(await this.store.repository.existsBy(where))) throw new TokenNotFoundError(String(tokenId));
+    await this.store.revokeWhere(this.store.manager, where, reason);
+    return toView(await this.store.repository.findOneByOrFail(where));
   }
 
   /**
-   * Revokes every live token of the user; returns how many. Pass the `manager` of a transaction to
-   * revoke in it: nothing is revoked (nor announced) if it rolls back.
+   * Revokes every live token of the user, sessions included; returns how many. Pass the `manager`
+   * of a transaction to revoke in it: nothing is revoked (nor announced) if it rolls back.
    */
-  async revokeAll(userId: UserId, reason: string = REVOKED_BY_USER, manager: EntityManager = this.tokens.manager): Promise<number> {
-    return (await this.revokeWhere(manager, { userId: String(userId) }, reason)).length;
+  async revokeAll(userId: UserId, reason: string = REVOKED_BY_USER, manager: EntityManager = this.store.manager): Promise<number> {
+    return (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length;
   }
 
   /**
@@ -190,8 +193,59 @@ export class TokensService implements OnModuleDestroy {
    * token calls. Returns whether a live token was revoked.
    */
   async revokeBySecret(raw: string): Promise<boolean> {
-    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) return false;
-    return (await this.revokeWhere(this.tokens.manager, { tokenHash: hashToken(raw) }, REVOKED_BY_SECRET)).length > 0;
+    const { tokenPrefix, sessionAccessPrefix, refreshPrefix } = this.store.options;
+    if (typeof raw !== 'string' || parseToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix]) === null) return false;
+    const revoked = await this.store.revokeWhere(this.store.manager, { tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
+    return revoked.length > 0;
+  }
+
+  /**
+   * Deletes the tokens that expired, idled out or were revoked longer than `retention` ago, in
+   * small batches; returns how many. Safe to run on several instances at once: each deletes by
+   * primary key, and a row another instance deleted first is simply not counted.
+   */
+  async prune(): Promise<number> {
+    const cutoff = new Date(this.store.now().getTime() - this.store.options.retention * 1000);
+    const repository = this.store.repository;
+    let count = 0;
+    for (;;) {
+      const batch = await repository.find({ select: { id: true }, where: this.store.pastRetention(cutoff), order: { id: 'ASC' }, take: PRUNE_BATCH });
+      if (batch.length === 0) break;
+      const result = await repository.delete({ id: In(batch.map((token) => token.id)) });
+      count += result.affected ?? 0;
+      if (batch.length < PRUNE_BATCH) break;
+    }
+    if (count > 0) this.store.emit('pruned', { count });
+    return count;
+  }
+
+  /**
+   * Fires `expiring` for each live personal token that expires within `expiringNotice` and has not
+   * had it yet; returns how many. Each token is claimed by a conditional update first, so that of
+   * several instances exactly one fires it.
+   */
+  async notifyExpiring(): Promise<number> {
+    const notice = this.store.options.expiringNotice;
+    if (notice === false) return 0;
+    const now = this.store.now();
+    const repository = this.store.repository;
+    const due = await repository.find({
+      where: {
+        kind: 'personal',
+        expiringNotifiedAt: IsNull(),
+        revokedAt: IsNull(),
+        expiresAt: And(MoreThan(stored(now)), LessThanOrEqual(stored(new Date(now.getTime() + notice * 1000)))),
+      },
+      take: PRUNE_BATCH,
+    });
+    let count = 0;
+    for (const token of due) {
+      const claim = await repository.update({ id: token.id, expiringNotifiedAt: IsNull() }, { expiringNotifiedAt: now });
+      if ((claim.affected ?? 0) === 0) continue;
+      count += 1;
+      this.store.emit('expiring', { userId: token.userId, tokenId: token.id, name: token.name, expiresAt: token.expiresAt! });
+    }
+    return count;
   }
 
   /** Waits for `lastUsedAt` writes still under way, before TypeORM closes its connections. */
@@ -199,29 +253,47 @@ export class TokensService implements OnModuleDestroy {
     await Promise.allSettled([...this.pendingWrites]);
   }
 
-  /** Revokes the live tokens `where` selects, and announces it once the transaction commits. */
-  private async revokeWhere(manager: EntityManager, where: FindOptionsWhere<AccessToken>, reason: string): Promise<string[]> {
-    const repository = manager.getRepository(AccessToken);
-    const live = await repository.find({ select: { id: true, userId: true }, where: { ...where, revokedAt: IsNull() } });
-    if (live.length === 0) return [];
-    const ids = live.map((token) => token.id);
-    await repository.update({ id: In(ids), revokedAt: IsNull() }, { revokedAt: this.options.clock.now(), revokedReason: reason });
-    const byUser = new Map<string, string[]>();
-    for (const { id, userId } of live) byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
-    this.transactions.afterCommit(manager, () => {
-      for (const [userId, tokenIds] of byUser) this.events.emit('revoked', { userId, tokenIds, reason });
-    });
-    return ids;
+  private validName(name: unknown): string {
+    const trimmed = typeof name === 'string' ? name.trim() : '';
+    if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidTokenNameError();
+    return trimmed;
   }
 
-  /** The error for a refused token, announced as `verification_failed`. */
-  private refuse(code: AccessTokenErrorCode, token?: AccessToken, revokedReason: string | null = null): AccessTokenError {
-    this.events.emit('verification_failed', { reason: code, tokenId: token?.id ?? null, userId: token?.userId ?? null });
-    return new AccessTokenError(code, revokedReason);
+  private async issuableUser(userId: UserId): Promise<object> {
+    const user = await this.store.users.findById(userId);
+    if (!user) throw new UserNotFoundError(userId);
+    if (this.store.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
+    return user;
+  }
+
+  private assertWithin(context: IssueTokenContext, scopes: readonly string[]): void {
+    const beyond = context.within ? uncovered(context.within, scopes) : [];
+    if (beyond.length > 0) {
+      throw new InvalidScopeError(`A token can only create tokens within its own scopes (${context.within!.join(', ')}), not ${beyond.join(', ')}`);
+    }
+  }
+
+  private async assertRoomFor(userId: string): Promise<void> {
+    const limit = this.store.options.maxTokensPerUser;
+    if (limit === null) return;
+    const now = stored(this.store.now());
+    const live = await this.store.repository.countBy({
+      userId,
+      kind: 'personal',
+      revokedAt: Or(IsNull(), MoreThan(now)),
+      expiresAt: Or(IsNull(), MoreThan(now)),
+    });
+    if (live >= limit) throw new TooManyTokensError(limit);
+  }
+
+  private async findPersonal(userId: UserId, tokenId: string): Promise<AccessToken> {
+    const token = await this.store.repository.findOneBy({ id: String(tokenId), userId: String(userId), kind: 'personal' });
+    if (!token) throw new TokenNotFoundError(String(tokenId));
+    return token;
   }
 
   private lifetime(expiresIn: number | null | undefined): number | null {
-    const { defaultExpiresIn, maxExpiresIn } = this.options;
+    const { defaultExpiresIn, maxExpiresIn } = this.store.options;
     if (expiresIn === undefined) return defaultExpiresIn;
     if (expiresIn === null) {
       if (maxExpiresIn === null) return null;
@@ -236,15 +308,20 @@ export class TokensService implements OnModuleDestroy {
     return expiresIn;
   }
 
-  /** Records the use, at most once per `lastUsedInterval`, without making the request wait. */
+  /**
+   * Records the use, at most once per `lastUsedInterval` per token, without making the request
+   * wait; pushes an idle timeout on with it.
+   */
   private touch(token: AccessToken, now: Date): void {
     const last = Math.max(token.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
-    if (now.getTime() - last < this.options.lastUsedInterval * 1000) return;
+    if (now.getTime() - last < this.store.options.lastUsedInterval * 1000) return;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(token.id, now.getTime());
     token.lastUsedAt = now;
-    const write = this.tokens
-      .update({ id: token.id }, { lastUsedAt: now })
+    const change: Partial<AccessToken> = { lastUsedAt: now };
+    if (token.idleTimeout !== null) change.idleExpiresAt = new Date(now.getTime() + token.idleTimeout * 1000);
+    const write = this.store.repository
+      .update({ id: token.id }, change)
       .then(
         () => undefined,
         (error: unknown) => this.logger.warn(`Could not record the use of token ${token.id}: ${String(error)}`),
@@ -252,18 +329,4 @@ export class TokensService implements OnModuleDestroy {
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
   }
-}
-
-function toView(token: AccessToken): AccessTokenView {
-  return {
-    id: token.id,
-    name: token.name,
-    scopes: [...token.scopes],
-    hint: token.hint,
-    createdAt: token.createdAt,
-    expiresAt: token.expiresAt,
-    lastUsedAt: token.lastUsedAt,
-    revokedAt: token.revokedAt,
-    revokedReason: token.revokedReason,
-  };
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import {
   CurrentToken,
   CurrentUser,
@@ -9,7 +9,8 @@ import {
 } from '../access-tokens/index.js';
 import type { User } from '../users/user.entity.js';
 import { TokenOrPasswordGuard } from './token-or-password.guard.js';
-import { CreateTokenDto, GenerateTokenDto, RevokeTokenDto } from './tokens.dto.js';
+import { CreateTokenDto, GenerateTokenDto, RenameTokenDto, RevokeTokenDto, RotateTokenDto } from './tokens.dto.js';
+import { CredentialAttempt } from '../auth/credential-attempt.decorator.js';
 
 @Controller('tokens')
 export class TokensController {
@@ -20,6 +21,7 @@ export class TokensController {
    * only create tokens within its own scopes.
    */
   @Public()
+  @CredentialAttempt()
   @UseGuards(TokenOrPasswordGuard)
   @Post('generate')
   async generate(
@@ -59,6 +61,25 @@ export class TokensController {
       { name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
       { within: current.accessToken.scopes },
     );
+    return { token, ...accessToken };
+  }
+
+  @Scopes('tokens:write')
+  @Patch(':id')
+  rename(@CurrentUser() user: User, @Param('id') id: string, @Body() body: RenameTokenDto) {
+    return this.tokens.rename(user.id, id, body.name);
+  }
+
+  /** A new token in place of the old one, which keeps working for `graceSeconds`. */
+  @Scopes('tokens:write')
+  @Post(':id/rotate')
+  async rotate(
+    @CurrentUser() user: User,
+    @CurrentToken() current: VerifiedAccessToken,
+    @Param('id') id: string,
+    @Body() body: RotateTokenDto,
+  ) {
+    const { token, accessToken } = await this.tokens.rotate(user.id, id, { graceSeconds: body.graceSeconds }, { within: current.accessToken.scopes });
     return { token, ...accessToken };
   }
 

@@ -27,6 +27,22 @@ export class CreateTokenDto extends GenerateTokenDto {
   declare name: string;
 }
 
+/** Body of `PATCH /tokens/:id`. */
+export class RenameTokenDto {
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+}
+
+/** Body of `POST /tokens/:id/rotate`. */
+export class RotateTokenDto {
+  /** Seconds the old token keeps working. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  graceSeconds?: number;
+}
+
 /** Body of `POST /tokens/revoke`. */
 export class RevokeTokenDto {
   @IsString()

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { IsNull, type EntityManager } from 'typeorm';
+import { AccessToken } from './access-token.entity.js';
+import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
+import { AccessTokenError, UserNotFoundError } from './access-tokens.errors.js';
+import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
+import { parseToken } from './token-format.js';
+import { TokenStore, toView } from './token-store.js';
+
+/**
+ * Login sessions with opaque tokens: a short-lived access token and a refresh token, hashed like
+ * every token and with prefixes of their own (`nat_s_`, `nat_r_`). A refresh token works once:
+ * presenting a used one revokes its whole session (RFC 9700 §4.14), since either its holder or a
+ * thief has the newer one.
+ *
+ * @example
+ * const user = await users.checkPassword(username, password);   // the app's own check
+ * return sessions.start(user.id);                               // { accessToken, refreshToken, expiresIn, ... }
+ */
+@Injectable()
+export class SessionsService {
+  constructor(private readonly store: TokenStore) {}
+
+  /** Starts a session for a user whose credentials the app has checked. */
+  async start(userId: UserId): Promise<SessionTokens> {
+    const user = await this.store.users.findById(userId);
+    if (!user) throw new UserNotFoundError(userId);
+    if (this.store.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
+    return this.store.manager.transaction((manager) => this.issuePair(manager, user, randomUUID()));
+  }
+
+  /**
+   * Trades a refresh token for a new pair, and revokes the one presented and the session's
+   * previous access token. Throws `AccessTokenError`; a reused refresh token revokes the session.
+   */
+  async refresh(refreshToken: string): Promise<SessionTokens> {
+    if (typeof refreshToken !== 'string' || parseToken(refreshToken, [this.store.options.refreshPrefix]) === null) {
+      throw this.store.refuse('malformed');
+    }
+    const token = await this.store.findByRaw(refreshToken);
+    if (!token || token.kind !== 'refresh') throw this.store.refuse('unknown');
+    if (token.revokedReason === REFRESHED) throw await this.reused(token);
+    const user = await this.store.usableUser(token, this.store.now());
+    return this.store.manager.transaction(async (manager) => {
+      // Claimed by a conditional update, so that of two concurrent refreshes exactly one wins.
+      const claim = await manager
+        .getRepository(AccessToken)
+        .update({ id: token.id, revokedAt: IsNull() }, { revokedAt: this.store.now(), revokedReason: REFRESHED });
+      if ((claim.affected ?? 0) === 0) throw await this.reused(token);
+      await this.store.revokeWhere(manager, { familyId: token.familyId!, kind: 'session' }, REFRESHED);
+      return this.issuePair(manager, user, token.familyId!);
+    });
+  }
+
+  /** Ends one of the user's sessions; returns how many tokens that revoked. */
+  async end(userId: UserId, sessionId: string): Promise<number> {
+    return (await this.store.revokeWhere(this.store.manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT)).length;
+  }
+
+  private async issuePair(manager: EntityManager, user: object, familyId: string): Promise<SessionTokens> {
+    const { sessionAccessTtl, sessionRefreshTtl } = this.store.options;
+    const common = {
+      userId: this.store.users.idOf(user),
+      scopes: ['*'],
+      idleTimeout: null,
+      familyId,
+      fingerprint: this.store.users.fingerprinter.of(user),
+    };
+    const access = await this.store.insert(manager, { ...common, kind: 'session', name: 'Login session', lifetime: sessionAccessTtl });
+    const refresh = await this.store.insert(manager, { ...common, kind: 'refresh', name: 'Refresh token', lifetime: sessionRefreshTtl });
+    return {
+      accessToken: access.raw,
+      refreshToken: refresh.raw,
+      expiresIn: sessionAccessTtl,
+      session: toView(access.token),
+      userId: common.userId,
+    };
+  }
+
+  /** Revokes the whole session of a refresh token presented a second time. */
+  private async reused(token: AccessToken): Promise<AccessTokenError> {
+    await this.store.revokeWhere(this.store.manager, { familyId: token.familyId! }, REFRESH_TOKEN_REUSED);
+    return this.store.refuse('revoked', token, REFRESH_TOKEN_REUSED);
+  }
+}

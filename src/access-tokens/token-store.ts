@@ -1,0 +1,184 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
+import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
+import { AccessTokenEvents } from './access-token.events.js';
+import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
+import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from './access-tokens.constants.js';
+import { AccessTokenError, type AccessTokenErrorCode } from './access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import type { AccessTokenView } from './access-tokens.interfaces.js';
+import { generateToken, hashToken, tokenHint } from './token-format.js';
+import { TransactionHooks } from './transaction-hooks.js';
+import { UserDirectory } from './user-directory.service.js';
+
+/**
+ * A time as the column stores it, for FindOperators: TypeORM does not run column transformers on
+ * their values, so they must be epoch milliseconds already.
+ */
+export function stored(time: Date): Date {
+  return time.getTime() as unknown as Date;
+}
+
+/** What a new token row holds, besides what the store derives. */
+export interface NewToken {
+  userId: string;
+  kind: AccessTokenKind;
+  name: string;
+  scopes: string[];
+  /** Seconds; `null` for no expiry. */
+  lifetime: number | null;
+  idleTimeout: number | null;
+  familyId: string | null;
+  fingerprint: string | null;
+}
+
+/**
+ * Storage and checks shared by personal tokens and login sessions: inserting, finding by raw
+ * value, deciding whether a token may be used now, and the one path every revocation takes.
+ */
+@Injectable()
+export class TokenStore {
+  constructor(
+    @InjectRepository(AccessToken) readonly repository: Repository<AccessToken>,
+    readonly users: UserDirectory,
+    @Inject(RESOLVED_OPTIONS) readonly options: ResolvedAccessTokensOptions,
+    private readonly events: AccessTokenEvents,
+    private readonly transactions: TransactionHooks,
+  ) {}
+
+  get manager(): EntityManager {
+    return this.repository.manager;
+  }
+
+  now(): Date {
+    return this.options.clock.now();
+  }
+
+  /** Stores a new token and returns it with its raw value, which exists nowhere else. */
+  async insert(manager: EntityManager, input: NewToken): Promise<{ raw: string; token: AccessToken }> {
+    const { tokenPrefix, sessionAccessPrefix, refreshPrefix } = this.options;
+    const prefix = { personal: tokenPrefix, session: sessionAccessPrefix, refresh: refreshPrefix }[input.kind];
+    const raw = generateToken(prefix);
+    const now = this.now().getTime();
+    const token = this.repository.create({
+      ...input,
+      id: randomUUID(),
+      tokenHash: hashToken(raw),
+      hint: tokenHint(raw),
+      createdAt: new Date(now),
+      expiresAt: input.lifetime === null ? null : new Date(now + input.lifetime * 1000),
+      idleExpiresAt: input.idleTimeout === null ? null : new Date(now + input.idleTimeout * 1000),
+      lastUsedAt: null,
+      revokedAt: null,
+      revokedReason: null,
+      expiringNotifiedAt: null,
+    });
+    await manager.getRepository(AccessToken).insert(token);
+    if (input.kind !== 'refresh') {
+      const { id: tokenId, userId, name, scopes, expiresAt } = token;
+      this.transactions.afterCommit(manager, () =>
+        this.events.emit('issued', { userId, tokenId, name, scopes: [...scopes], expiresAt }),
+      );
+    }
+    return { raw, token };
+  }
+
+  /** The token with that raw value, its user joined in the same indexed query. */
+  async findByRaw(raw: string, manager: EntityManager = this.manager): Promise<AccessToken | null> {
+    return manager
+      .getRepository(AccessToken)
+      .createQueryBuilder('token')
+      .leftJoinAndMapOne('token.user', this.users.entity as new () => object, 'user', this.users.joinCondition('token', 'user'))
+      .where('token.tokenHash = :hash', { hash: hashToken(raw) })
+      .getOne();
+  }
+
+  /**
+   * Returns the token's user if the token may be used at `now`; throws `AccessTokenError` saying
+   * why not. The user checks catch changes no subscriber saw (raw SQL, `update()`, a deleted row):
+   * they revoke for good, so that undoing the change does not bring the tokens back.
+   */
+  async usableUser(token: AccessToken, now: Date): Promise<object> {
+    const at = now.getTime();
+    if (token.revokedAt && token.revokedAt.getTime() <= at) throw this.refuse('revoked', token, token.revokedReason);
+    if (token.expiresAt && token.expiresAt.getTime() <= at) throw this.refuse('expired', token);
+    if (token.idleExpiresAt && token.idleExpiresAt.getTime() <= at) throw this.refuse('expired', token, 'idle');
+    const { user } = token;
+    if (!user) {
+      await this.revokeWhere(this.manager, { userId: token.userId }, USER_DELETED);
+      throw this.refuse('revoked', token, USER_DELETED);
+    }
+    if (this.users.isBlocked(user)) {
+      await this.revokeWhere(this.manager, { userId: token.userId }, BLOCKED);
+      throw this.refuse('user_blocked', token);
+    }
+    const { fingerprinter } = this.users;
+    if (fingerprinter.isStale(token.fingerprint, user)) {
+      const current = fingerprinter.of(user)!;
+      await this.revokeWhere(
+        this.manager,
+        { userId: token.userId, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
+        CREDENTIALS_CHANGED,
+      );
+      throw this.refuse('revoked', token, CREDENTIALS_CHANGED);
+    }
+    return user;
+  }
+
+  /**
+   * Revokes the live tokens `where` selects (a token in a rotation's grace period counts as live),
+   * and announces it once `manager`'s transaction commits. Returns their ids.
+   */
+  async revokeWhere(
+    manager: EntityManager,
+    where: FindOptionsWhere<AccessToken>,
+    reason: string,
+    revokedAt: Date = this.now(),
+  ): Promise<string[]> {
+    const repository = manager.getRepository(AccessToken);
+    const live = Or(IsNull(), MoreThan(stored(this.now())));
+    const tokens = await repository.find({ select: { id: true, userId: true }, where: { ...where, revokedAt: live } });
+    if (tokens.length === 0) return [];
+    const ids = tokens.map((token) => token.id);
+    await repository.update({ id: In(ids), revokedAt: live }, { revokedAt, revokedReason: reason });
+    const byUser = new Map<string, string[]>();
+    for (const { id, userId } of tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
+    this.transactions.afterCommit(manager, () => {
+      for (const [userId, tokenIds] of byUser) this.events.emit('revoked', { userId, tokenIds, reason });
+    });
+    return ids;
+  }
+
+  /** Where-clause of tokens past their retention: expired, idled out or revoked before `cutoff`. */
+  pastRetention(cutoff: Date): FindOptionsWhere<AccessToken>[] {
+    const before = LessThanOrEqual(stored(cutoff));
+    return [{ expiresAt: before }, { idleExpiresAt: before }, { revokedAt: before }];
+  }
+
+  /** The error for a refused token, announced as `verification_failed`. */
+  refuse(code: AccessTokenErrorCode, token?: AccessToken, detail: string | null = null): AccessTokenError {
+    this.events.emit('verification_failed', { reason: code, tokenId: token?.id ?? null, userId: token?.userId ?? null });
+    return new AccessTokenError(code, detail);
+  }
+
+  emit: AccessTokenEvents['emit'] = (event, payload) => this.events.emit(event, payload);
+}
+
+/** What the module shows of a stored token. */
+export function toView(token: AccessToken): AccessTokenView {
+  return {
+    id: token.id,
+    kind: token.kind === 'personal' ? 'personal' : 'session',
+    sessionId: token.familyId,
+    name: token.name,
+    scopes: [...token.scopes],
+    hint: token.hint,
+    createdAt: token.createdAt,
+    expiresAt: token.expiresAt,
+    lastUsedAt: token.lastUsedAt,
+    revokedAt: token.revokedAt,
+    revokedReason: token.revokedReason,
+  };
+}

@@ -1,0 +1,54 @@
+import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
+import {
+  AccessTokenError,
+  CurrentToken,
+  CurrentUser,
+  Public,
+  SessionsService,
+  type SessionTokens,
+  type VerifiedAccessToken,
+} from '../access-tokens/index.js';
+import { User, publicUser } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import { LoginDto, RefreshDto } from './auth.dto.js';
+import { CredentialAttempt } from './credential-attempt.decorator.js';
+
+const pair = ({ accessToken, refreshToken, expiresIn }: SessionTokens) => ({ accessToken, refreshToken, expiresIn });
+
+/** Login sessions: an access token for `expiresIn` seconds and a one-time refresh token. */
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  @Public()
+  @CredentialAttempt()
+  @HttpCode(200)
+  @Post('login')
+  async login(@Body() body: LoginDto) {
+    const user = await this.users.checkPassword(body.username, body.password);
+    if (user.blocked) throw new AccessTokenError('user_blocked');
+    return { ...pair(await this.sessions.start(user.id)), user: publicUser(user) };
+  }
+
+  @Public()
+  @CredentialAttempt()
+  @HttpCode(200)
+  @Post('refresh')
+  async refresh(@Body() body: RefreshDto) {
+    return pair(await this.sessions.refresh(body.refreshToken));
+  }
+
+  /** Ends the session whose access token authenticates the request. */
+  @HttpCode(204)
+  @Post('logout')
+  async logout(@CurrentUser() user: User, @CurrentToken() current: VerifiedAccessToken): Promise<void> {
+    const { kind, sessionId } = current.accessToken;
+    if (kind !== 'session' || sessionId === null) {
+      throw new BadRequestException('Log out with a session access token; revoke personal tokens with DELETE /tokens/:id');
+    }
+    await this.sessions.end(user.id, sessionId);
+  }
+}

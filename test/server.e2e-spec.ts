@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { databaseUrl, startServer, type ServerProcess } from './fixtures/server-process.js';
+
+/**
+ * The built demo API in its own process, as `npm start` runs it: what the in-process specs cannot
+ * load (the credential throttling, see CredentialsThrottlingModule) and what a user types.
+ */
+describe(`the built demo API on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  let server: ServerProcess;
+  let http: ReturnType<typeof request>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    server = await startServer({
+      DATABASE_URL: databaseUrl(database),
+      LOGIN_ATTEMPTS_PER_USER: '3',
+      LOGIN_ATTEMPTS_PER_CLIENT: '8',
+      ADMIN_USERNAME: 'admin',
+      ADMIN_PASSWORD: 'admin password 1',
+    });
+    http = request(server.url);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await database?.drop();
+  });
+
+  it('migrates a fresh database, creates the admin, and serves', async () => {
+    await http.get('/health').expect(200, { status: 'ok' });
+    await http.post('/auth/login').send({ username: 'admin', password: 'admin password 1' }).expect(200);
+  });
+
+  it('throttles password attempts per user name with 429 and Retry-After', async () => {
+    await http.post('/users').send({ username: 'mia', password: 'correct horse battery' }).expect(201);
+    for (let i = 0; i < 3; i++) await http.post('/auth/login').send({ username: 'mia', password: 'wrong password' }).expect(401);
+    const throttled = await http.post('/auth/login').send({ username: 'mia', password: 'correct horse battery' }).expect(429);
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+    const basic = await http.post('/tokens/generate').auth('MIA', 'correct horse battery').expect(429);
+    expect(basic.headers['retry-after']).toBeDefined();
+    // Another user name is not held up by mia's.
+    await http.post('/auth/login').send({ username: 'admin', password: 'admin password 1' }).expect(200);
+  });
+
+  it('throttles a client that tries many user names', async () => {
+    let status = 0;
+    for (let i = 0; i < 8 && status !== 429; i++) {
+      status = (await http.post('/auth/login').send({ username: `guess${i}`, password: 'password' })).status;
+    }
+    expect(status).toBe(429);
+  });
+
+  it('prunes from the command line', async () => {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/src/cli.js', 'prune'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl(database) },
+    });
+    expect(stdout + stderr).toMatch(/Pruned \d+ tokens?/);
+    await expect(promisify(execFile)(process.execPath, ['dist/src/cli.js', 'nonsense'])).rejects.toMatchObject({ code: 2 });
+  });
+});
