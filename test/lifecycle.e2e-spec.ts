@@ -10,6 +10,7 @@ import {
   type AccessTokenEventMap,
   type AccessTokensModuleOptions,
 } from '../src/access-tokens/index.js';
+import { TokenMaintenance } from '../src/access-tokens/token-maintenance.service.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FakeClock } from './fixtures/fake-clock.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
@@ -115,11 +116,10 @@ describe(`token lifecycle on ${testDatabaseKind()}`, () => {
       expect(await tokens.list(member)).toEqual([]);
     });
 
-    it('runs by itself on the maintenance interval, and not with prune: false', async () => {
+    it('runs by itself on the maintenance interval', async () => {
       const { accessToken } = await tokens.issue(member, { name: 'old' });
       await tokens.revoke(member, accessToken.id);
       clock.advance(DAY + 1);
-      const off = await startApp(database, { ...options, prune: false, expiringNotice: false, maintenanceInterval: 1 });
       const pruner = await startApp(database, { ...options, maintenanceInterval: 1 });
       try {
         const pruned = await new Promise<AccessTokenEventMap['pruned']>((resolve) => pruner.get(AccessTokenEvents).on('pruned', resolve));
@@ -127,7 +127,19 @@ describe(`token lifecycle on ${testDatabaseKind()}`, () => {
         expect(await tokens.list(member)).toEqual([]);
       } finally {
         await pruner.close();
-        await off.close();
+      }
+    });
+
+    it('leaves tokens alone with prune: false', async () => {
+      const { accessToken } = await tokens.issue(member, { name: 'kept' });
+      await tokens.revoke(member, accessToken.id);
+      clock.advance(DAY + 1);
+      const keeper = await startApp(database, { ...options, prune: false });
+      try {
+        await keeper.get(TokenMaintenance).run();
+        expect(await tokens.list(member)).toHaveLength(1);
+      } finally {
+        await keeper.close();
       }
     });
   });
