@@ -184,9 +184,12 @@ describe(`demo API on ${testDatabaseKind()}`, () => {
       }
     });
 
-    it('verifies a well-formed token with one query', async () => {
-      const queries = await demo.queries.during(() => demo.http.get('/users/me').set(bearer(alice)).expect(200));
-      expect(queries.filter((q) => /^\s*SELECT/i.test(q))).toHaveLength(1);
+    it('verifies a token with one query, then from the cache', async () => {
+      const token = await generate('alice');
+      const first = await demo.queries.during(() => demo.http.get('/users/me').set(bearer(token)).expect(200));
+      expect(first.filter((q) => /^\s*SELECT/i.test(q))).toHaveLength(1);
+      const again = await demo.queries.during(() => demo.http.get('/users/me').set(bearer(token)).expect(200));
+      expect(again).toEqual([]);
     });
 
     it('rejects an unknown token', async () => {

@@ -81,9 +81,9 @@ describe(`AccessTokensModule in an app of its own, on ${testDatabaseKind()}`, ()
   it('never grants more than the user may do now', async () => {
     const { token } = await tokens.issue('m-ben', { name: 'everything' });
     await http.get('/reports').set(bearer(token)).expect(200, { member: 'm-ben', scopes: ['reports:read', 'billing:read'] });
-    await members.update({ memberId: 'm-ben' }, { grants: ['billing:read'] });
+    await members.save({ memberId: 'm-ben', grants: ['billing:read'] });
     await http.get('/reports').set(bearer(token)).expect(403);
-    await members.update({ memberId: 'm-ben' }, { grants: ['reports:read', 'billing:read'] });
+    await members.save({ memberId: 'm-ben', grants: ['reports:read', 'billing:read'] });
     await http.get('/reports').set(bearer(token)).expect(200);
   });
 

@@ -22,6 +22,23 @@ export interface AccessTokensUserOptions<User extends object = object> {
   permissions?(user: User): readonly string[] | Promise<readonly string[]>;
 }
 
+/** How instances tell each other to drop cached verifications. */
+export type CacheBusOptions =
+  /** Redis pub/sub (with `ioredis`). */
+  | { type: 'redis'; url: string; channel?: string }
+  /** PostgreSQL LISTEN/NOTIFY, on the app's own PostgreSQL DataSource. */
+  | { type: 'postgres'; channel?: string };
+
+/** The verification cache. */
+export interface CacheOptions {
+  /** The most cached verifications. Default 10,000. */
+  max?: number;
+  /** Seconds a verification is trusted for; bounds staleness if an invalidation is lost. Default 10. */
+  ttl?: number;
+  /** Invalidation across instances; without it, other instances see a revocation within `ttl`. */
+  bus?: CacheBusOptions;
+}
+
 /** Options of `AccessTokensModule.forRoot()` / `forRootAsync()`. */
 export interface AccessTokensModuleOptions {
   /** The app's user entity and how to read it. */
@@ -77,6 +94,11 @@ export interface AccessTokensModuleOptions {
   sessionAccessTtl?: number;
   /** Lifetime in seconds of a login session's refresh token. Default 7 days. */
   sessionRefreshTtl?: number;
+  /**
+   * The in-process verification cache, or `false` for none (every request then costs one indexed
+   * query). Default `{ max: 10000, ttl: 10 }`, no bus.
+   */
+  cache?: CacheOptions | false;
 }
 
 /** The options with every default applied; what the module's services read. */
@@ -110,6 +132,7 @@ export interface ResolvedAccessTokensOptions {
   /** Prefixes of session access tokens and of refresh tokens, derived from `tokenPrefix`. */
   readonly sessionAccessPrefix: string;
   readonly refreshPrefix: string;
+  readonly cache: { readonly max: number; readonly ttl: number; readonly bus: CacheBusOptions | null } | null;
 }
 
 const DAY = 24 * 60 * 60;
@@ -131,12 +154,14 @@ export const ACCESS_TOKENS_DEFAULTS = {
   maxTokensPerUser: 100,
   sessionAccessTtl: 900,
   sessionRefreshTtl: 7 * DAY,
+  cache: { max: 10_000, ttl: 10 },
+  busChannel: 'access_tokens_invalidation',
 } as const;
 
 const OPTION_KEYS = new Set<string>([
   'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'realm', 'lastUsedInterval', 'clock',
   'revokeOn', 'shouldRevoke', 'fingerprintSecret', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
-  'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl',
+  'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl', 'cache',
 ]);
 const USER_KEYS = new Set<string>(['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions']);
 /** RFC 6750 §3: what a quoted `realm` may hold. */
@@ -229,6 +254,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   }
   const expiringNotice = options.expiringNotice === false ? false : seconds(options.expiringNotice, 'expiringNotice', defaults.expiringNotice, false)!;
   if (options.prune !== undefined && typeof options.prune !== 'boolean') fail('prune must be true or false');
+  const cache = resolveCache(options.cache);
   const revokeOn = options.revokeOn ?? [resolvedUser.usernameField, resolvedUser.passwordHashField, resolvedUser.blockedField];
   return {
     user: resolvedUser,
@@ -252,5 +278,30 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     sessionRefreshTtl: seconds(options.sessionRefreshTtl, 'sessionRefreshTtl', defaults.sessionRefreshTtl, false)!,
     sessionAccessPrefix: `${tokenPrefix}_s`,
     refreshPrefix: `${tokenPrefix}_r`,
+    cache,
+  };
+}
+
+function resolveCache(cache: CacheOptions | false | undefined): ResolvedAccessTokensOptions['cache'] {
+  if (cache === false) return null;
+  if (cache !== undefined && (typeof cache !== 'object' || cache === null)) fail('cache must be false or { max?, ttl?, bus? }');
+  const given = cache ?? {};
+  unknownKeys(given, new Set(['max', 'ttl', 'bus']), 'cache.');
+  const defaults = ACCESS_TOKENS_DEFAULTS;
+  const bus = given.bus ?? null;
+  if (bus !== null) {
+    if (bus.type === 'redis') {
+      if (typeof bus.url !== 'string' || !/^rediss?:\/\//.test(bus.url)) fail('cache.bus.url must be a redis:// URL');
+    } else if (bus.type !== 'postgres') {
+      fail('cache.bus.type must be "redis" or "postgres"');
+    }
+    if (bus.channel !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(bus.channel)) {
+      fail('cache.bus.channel must be lower-case letters, digits and "_", starting with a letter or "_"');
+    }
+  }
+  return {
+    max: seconds(given.max, 'cache.max', defaults.cache.max, false, 'entries')!,
+    ttl: seconds(given.ttl, 'cache.ttl', defaults.cache.ttl, false)!,
+    bus: bus && { ...bus, channel: bus.channel ?? defaults.busChannel },
   };
 }

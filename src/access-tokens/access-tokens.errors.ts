@@ -139,6 +139,11 @@ export class UserNotFoundError extends AccessTokensError {
   }
 }
 
+/** The cache invalidation bus (Redis, PostgreSQL) cannot be reached at start-up. */
+export class CacheBusUnavailableError extends AccessTokensError {
+  readonly code = 'cache_bus_unavailable';
+}
+
 /** `AccessTokensModule` options are wrong; raised at start-up with what to change. */
 export class InvalidOptionsError extends AccessTokensError {
   readonly code = 'invalid_options';

@@ -9,6 +9,7 @@ import { AccessTokenGuard } from './access-token.guard.js';
 import { AccessTokenStrategy } from './access-token.strategy.js';
 import { resolveAccessTokensOptions, type AccessTokensModuleOptions } from './access-tokens-options.interface.js';
 import { AccessTokensExceptionFilter } from './access-tokens.filter.js';
+import { CacheBus } from './cache-bus.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
 import { ScopesGuard } from './scopes.guard.js';
@@ -38,6 +39,7 @@ import { UserRevocationSubscriber } from './user-revocation.subscriber.js';
     UserDirectory,
     AccessTokenEvents,
     TransactionHooks,
+    CacheBus,
     TokenStore,
     TokensService,
     SessionsService,

@@ -11,6 +11,8 @@ export {
   ACCESS_TOKENS_DEFAULTS,
   type AccessTokensModuleOptions,
   type AccessTokensUserOptions,
+  type CacheBusOptions,
+  type CacheOptions,
 } from './access-tokens-options.interface.js';
 export {
   ACCESS_TOKEN_STRATEGY,
@@ -30,6 +32,7 @@ export { CurrentToken, CurrentUser, Public } from './access-tokens.decorators.js
 export {
   AccessTokenError,
   AccessTokensError,
+  CacheBusUnavailableError,
   InsufficientScopeError,
   InvalidCredentialsError,
   InvalidExpiryError,

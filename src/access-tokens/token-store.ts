@@ -9,9 +9,21 @@ import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from './access-tokens.cons
 import { AccessTokenError, type AccessTokenErrorCode } from './access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import type { AccessTokenView } from './access-tokens.interfaces.js';
+import { CacheBus } from './cache-bus.js';
 import { generateToken, hashToken, tokenHint } from './token-format.js';
 import { TransactionHooks } from './transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
+import { VerificationCache } from './verification-cache.js';
+
+/** What the verification cache keeps of a verified token. */
+export interface CachedToken {
+  id: string;
+  user: object;
+  view: AccessTokenView;
+  /** Effective scopes. */
+  scopes: readonly string[];
+  idleTimeout: number | null;
+}
 
 /**
  * A time as the column stores it, for FindOperators: TypeORM does not run column transformers on
@@ -40,13 +52,32 @@ export interface NewToken {
  */
 @Injectable()
 export class TokenStore {
+  /** Verified tokens by hash; `null` with `cache: false`. */
+  readonly cache: VerificationCache<CachedToken> | null;
+
   constructor(
     @InjectRepository(AccessToken) readonly repository: Repository<AccessToken>,
     readonly users: UserDirectory,
     @Inject(RESOLVED_OPTIONS) readonly options: ResolvedAccessTokensOptions,
     private readonly events: AccessTokenEvents,
     private readonly transactions: TransactionHooks,
-  ) {}
+    private readonly bus: CacheBus,
+  ) {
+    this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
+    bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
+  }
+
+  /**
+   * Drops the users' cached verifications here and, through the bus, on the other instances;
+   * once `manager`'s transaction commits, so that no read can see the old rows afterwards.
+   */
+  invalidate(manager: EntityManager, userIds: readonly string[]): void {
+    if (!this.cache) return;
+    this.transactions.afterCommit(manager, () => {
+      this.cache!.invalidateUsers(userIds);
+      this.bus.publish(userIds);
+    });
+  }
 
   get manager(): EntityManager {
     return this.repository.manager;
@@ -85,14 +116,18 @@ export class TokenStore {
     return { raw, token };
   }
 
-  /** The token with that raw value, its user joined in the same indexed query. */
-  async findByRaw(raw: string, manager: EntityManager = this.manager): Promise<AccessToken | null> {
-    return manager
-      .getRepository(AccessToken)
+  /** The token with that hash, its user joined in the same indexed query. */
+  async findByHash(hash: string): Promise<AccessToken | null> {
+    return this.repository
       .createQueryBuilder('token')
       .leftJoinAndMapOne('token.user', this.users.entity as new () => object, 'user', this.users.joinCondition('token', 'user'))
-      .where('token.tokenHash = :hash', { hash: hashToken(raw) })
+      .where('token.tokenHash = :hash', { hash })
       .getOne();
+  }
+
+  /** The token with that raw value, its user joined. */
+  async findByRaw(raw: string): Promise<AccessToken | null> {
+    return this.findByHash(hashToken(raw));
   }
 
   /**
@@ -145,6 +180,7 @@ export class TokenStore {
     await repository.update({ id: In(ids), revokedAt: live }, { revokedAt, revokedReason: reason });
     const byUser = new Map<string, string[]>();
     for (const { id, userId } of tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
+    this.invalidate(manager, [...byUser.keys()]);
     this.transactions.afterCommit(manager, () => {
       for (const [userId, tokenIds] of byUser) this.events.emit('revoked', { userId, tokenIds, reason });
     });

@@ -23,7 +23,7 @@ import type {
 } from './access-tokens.interfaces.js';
 import { intersectScopes, uncovered, validateScopes } from './scopes.js';
 import { hashToken, parseToken } from './token-format.js';
-import { stored, TokenStore, toView } from './token-store.js';
+import { stored, TokenStore, toView, type CachedToken } from './token-store.js';
 
 const MAX_NAME_LENGTH = 100;
 /** How many tokens' last write the in-process throttle remembers. */
@@ -91,17 +91,31 @@ export class TokensService implements OnModuleDestroy {
    */
   async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
     if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw this.store.refuse('malformed');
-    const token = await this.store.findByRaw(raw);
-    if (!token) throw this.store.refuse('unknown');
+    const hash = hashToken(raw);
     const now = this.store.now();
+    const { cache } = this.store;
+    const hit = cache?.get(hash, now.getTime());
+    if (hit) {
+      const cached = hit.value;
+      this.touch(cached, now);
+      return { user: cached.user as User, accessToken: { ...cached.view }, scopes: cached.scopes };
+    }
+    // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
+    const generation = cache?.generation ?? 0;
+    const token = await this.store.findByHash(hash);
+    if (!token) throw this.store.refuse('unknown');
     const user = await this.store.usableUser(token, now);
     const permissions = await this.store.users.permissionsOf(user);
-    this.touch(token, now);
-    return {
-      user: user as User,
-      accessToken: toView(token),
-      scopes: permissions ? intersectScopes(token.scopes, permissions) : token.scopes,
-    };
+    const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
+    const view = toView(token);
+    const cached: CachedToken = { id: token.id, user, view, scopes, idleTimeout: token.idleTimeout };
+    this.touch(cached, now);
+    // Past any of these deadlines the entry goes, and the database says exactly why.
+    const deadline = Math.min(
+      ...[token.expiresAt, token.idleExpiresAt, token.revokedAt].map((time) => time?.getTime() ?? Infinity),
+    );
+    cache?.set(hash, token.userId, cached, now.getTime(), generation, deadline);
+    return { user: user as User, accessToken: { ...view }, scopes };
   }
 
   /**
@@ -128,6 +142,7 @@ export class TokensService implements OnModuleDestroy {
     const newName = this.validName(name);
     const token = await this.findPersonal(userId, tokenId);
     await this.store.repository.update({ id: token.id }, { name: newName });
+    this.store.invalidate(this.store.manager, [token.userId]);
     return toView({ ...token, name: newName });
   }
 
@@ -312,12 +327,13 @@ export class TokensService implements OnModuleDestroy {
    * Records the use, at most once per `lastUsedInterval` per token, without making the request
    * wait; pushes an idle timeout on with it.
    */
-  private touch(token: AccessToken, now: Date): void {
-    const last = Math.max(token.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
+  private touch(token: CachedToken, now: Date): void {
+    const { view } = token;
+    const last = Math.max(view.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
     if (now.getTime() - last < this.store.options.lastUsedInterval * 1000) return;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(token.id, now.getTime());
-    token.lastUsedAt = now;
+    view.lastUsedAt = now;
     const change: Partial<AccessToken> = { lastUsedAt: now };
     if (token.idleTimeout !== null) change.idleExpiresAt = new Date(now.getTime() + token.idleTimeout * 1000);
     const write = this.store.repository

@@ -12,6 +12,7 @@ import type { ResolvedAccessTokensOptions } from './access-tokens-options.interf
 import { BLOCKED, USER_DELETED } from './access-tokens.constants.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { sameValue } from './fingerprint.js';
+import { TokenStore } from './token-store.js';
 import { TokensService } from './tokens.service.js';
 import { TransactionHooks } from './transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
@@ -32,6 +33,7 @@ export class UserRevocationSubscriber implements EntitySubscriberInterface<objec
     private readonly tokens: TokensService,
     private readonly users: UserDirectory,
     private readonly transactions: TransactionHooks,
+    private readonly store: TokenStore,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {
     const { usernameField, passwordHashField } = options.user;
@@ -61,7 +63,10 @@ export class UserRevocationSubscriber implements EntitySubscriberInterface<objec
     const after = { ...before, ...event.entity };
     const changed = new Set(event.updatedColumns.map((column) => column.propertyName));
     const reason = this.reasonToRevoke(before, after, changed);
-    if (reason) await this.tokens.revokeAll(this.users.idOf(before), reason, event.manager);
+    const userId = this.users.idOf(before);
+    if (reason) await this.tokens.revokeAll(userId, reason, event.manager);
+    // Any change may change what the user's tokens may do (permissions, say): drop what is cached.
+    this.store.invalidate(event.manager, [userId]);
   }
 
   async beforeRemove(event: RemoveEvent<object>): Promise<void> {

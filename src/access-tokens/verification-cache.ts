@@ -1,0 +1,97 @@
+/**
+ * The in-process verification cache, with no Nest or TypeORM in it.
+ *
+ * Keyed by token hash, it holds what a request needs (user, effective scopes, deadlines), for at
+ * most `ttl` and `max` entries (least recently used out first). Invalidation is by user: every
+ * revocation and every user change is one. A generation counter, bumped by each invalidation, lets
+ * a verification that read the database before an invalidation know not to cache what it read:
+ * `set` refuses an entry whose read started in an older generation.
+ */
+
+/** What a cached verification holds. Times are epoch milliseconds. */
+export interface CacheEntry<T> {
+  userId: string;
+  value: T;
+  /** The entry is no longer used past this time (the cache's TTL, or a deadline of the token). */
+  cachedUntil: number;
+}
+
+export class VerificationCache<T> {
+  private readonly entries = new Map<string, CacheEntry<T>>();
+  private readonly byUser = new Map<string, Set<string>>();
+  private currentGeneration = 0;
+
+  /**
+   * @param max the most entries held.
+   * @param ttl milliseconds an entry is trusted for; the bound on staleness if an invalidation
+   *   from another instance is lost.
+   */
+  constructor(
+    readonly max: number,
+    readonly ttl: number,
+  ) {}
+
+  /** Take this before reading the database; pass it to `set`. */
+  get generation(): number {
+    return this.currentGeneration;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string, now: number): CacheEntry<T> | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.cachedUntil <= now) {
+      this.delete(key, entry);
+      return undefined;
+    }
+    // Re-inserting keeps the Map in least-recently-used order.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * Caches `value` unless an invalidation happened since `generation` was read; returns whether
+   * it did. `deadline` (ms) caps the entry's life below the TTL, e.g. the token's expiry.
+   */
+  set(key: string, userId: string, value: T, now: number, generation: number, deadline = Infinity): boolean {
+    if (generation !== this.currentGeneration) return false;
+    const previous = this.entries.get(key);
+    if (previous) this.delete(key, previous);
+    this.entries.set(key, { userId, value, cachedUntil: Math.min(now + this.ttl, deadline) });
+    let keys = this.byUser.get(userId);
+    if (!keys) this.byUser.set(userId, (keys = new Set()));
+    keys.add(key);
+    if (this.entries.size > this.max) {
+      const [oldestKey, oldest] = this.entries.entries().next().value as [string, CacheEntry<T>];
+      this.delete(oldestKey, oldest);
+    }
+    return true;
+  }
+
+  /** Drops every entry of these users, and fails the `set` of reads under way. */
+  invalidateUsers(userIds: Iterable<string>): void {
+    this.currentGeneration += 1;
+    for (const userId of userIds) {
+      for (const key of this.byUser.get(userId) ?? []) this.entries.delete(key);
+      this.byUser.delete(userId);
+    }
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.currentGeneration += 1;
+    this.entries.clear();
+    this.byUser.clear();
+  }
+
+  private delete(key: string, entry: CacheEntry<T>): void {
+    this.entries.delete(key);
+    const keys = this.byUser.get(entry.userId);
+    keys?.delete(key);
+    if (keys?.size === 0) this.byUser.delete(entry.userId);
+  }
+}

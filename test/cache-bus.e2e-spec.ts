@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { randomBytes } from 'node:crypto';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import {
+  AccessTokensModule,
+  CacheBusUnavailableError,
+  TokensService,
+  type CacheBusOptions,
+} from '../src/access-tokens/index.js';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+async function startApp(database: TestDatabase, bus?: CacheBusOptions): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, cache: { ttl: 3600, bus } }))],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+/** Asks until the answer is `status`, for at most `ms`; returns how long it took. */
+async function until(ask: () => Promise<number>, status: number, ms = 3000): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if ((await ask()) === status) return Date.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`still not ${status} after ${ms} ms`);
+}
+
+const buses: [string, () => CacheBusOptions][] = [
+  ['Redis pub/sub', () => ({ type: 'redis', url: REDIS_URL, channel: `nat_test_${randomBytes(4).toString('hex')}` })],
+];
+if (testDatabaseKind() === 'postgres') {
+  buses.push(['PostgreSQL LISTEN/NOTIFY', () => ({ type: 'postgres', channel: `nat_test_${randomBytes(4).toString('hex')}` })]);
+}
+
+describe.each(buses)(`cache invalidation across instances through %s, on ${testDatabaseKind()}`, (_name, bus) => {
+  let database: TestDatabase;
+  let a: INestApplication;
+  let b: INestApplication;
+  let seq = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const options = bus();
+    a = await startApp(database, options);
+    b = await startApp(database, options);
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await database?.drop();
+  });
+
+  async function cachedOnB(): Promise<{ member: string; token: string; askB: () => Promise<number> }> {
+    seq += 1;
+    const member = `m-${seq}`;
+    await a.get(DataSource).getRepository(Member).save({ memberId: member, login: `m${seq}`, secret: 'h', disabled: false, bio: null, grants: ['*'] });
+    const { token } = await a.get(TokensService).issue(member, { name: 'x' });
+    const askB = async () => (await request(b.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`)).status;
+    expect(await askB()).toBe(200);
+    return { member, token, askB };
+  }
+
+  it('carries a revocation on one instance to the cache of the other', async () => {
+    const { member, askB } = await cachedOnB();
+    await a.get(TokensService).revokeAll(member);
+    expect(await until(askB, 401)).toBeLessThan(3000);
+  });
+
+  it('carries a user change seen on one instance to the other', async () => {
+    const { member, askB } = await cachedOnB();
+    await a.get(DataSource).getRepository(Member).save({ memberId: member, grants: ['billing:read'] });
+    await until(askB, 403);
+  });
+});
+
+describe(`without a bus, on ${testDatabaseKind()}`, () => {
+  it('leaves the other instance on its cache until the TTL: the bus is what makes it immediate', async () => {
+    const database = await createTestDatabase();
+    const a = await startApp(database);
+    const b = await startApp(database);
+    try {
+      await a.get(DataSource).getRepository(Member).save({ memberId: 'm-x', login: 'x', secret: 'h', disabled: false, bio: null, grants: ['*'] });
+      const { token } = await a.get(TokensService).issue('m-x', { name: 'x' });
+      const askB = () => request(b.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`);
+      await askB().expect(200);
+      await a.get(TokensService).revokeAll('m-x');
+      await askB().expect(200);
+      await request(a.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(401);
+    } finally {
+      await a.close();
+      await b.close();
+      await database.drop();
+    }
+  });
+});
+
+describe('a bus that cannot be reached', () => {
+  it('stops the app at start-up with a clear error', async () => {
+    const database = await createTestDatabase('sqlite');
+    try {
+      await expect(startApp(database, { type: 'redis', url: 'redis://127.0.0.1:1' })).rejects.toBeInstanceOf(CacheBusUnavailableError);
+    } finally {
+      await database.drop();
+    }
+  });
+});

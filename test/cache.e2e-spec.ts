@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { DataSource, type Repository } from 'typeorm';
+import { AccessTokensModule, TokensService, type AccessTokensModuleOptions } from '../src/access-tokens/index.js';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { FakeClock } from './fixtures/fake-clock.js';
+import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { QueryCounter } from './fixtures/query-counter.js';
+
+async function startApp(database: TestDatabase, options: AccessTokensModuleOptions, queries?: QueryCounter): Promise<INestApplication> {
+  const connection = queries ? { ...database.options, logging: ['query' as const], logger: queries } : database.options;
+  const moduleRef = await Test.createTestingModule({
+    imports: [FixtureAppModule.forRoot(connection, AccessTokensModule.forRoot(options))],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+const selects = (queries: string[]) => queries.filter((q) => /^\s*SELECT/i.test(q));
+const writes = (queries: string[]) => queries.filter((q) => /^\s*(UPDATE|INSERT|DELETE)/i.test(q));
+
+describe(`the verification cache on ${testDatabaseKind()}`, () => {
+  const clock = new FakeClock();
+  const queries = new QueryCounter();
+  /** Lets the spec hold a verification between its database read and its caching. */
+  let gate: { reached: () => void; release: Promise<void> } | null = null;
+  let database: TestDatabase;
+  let cached: INestApplication;
+  let uncached: INestApplication;
+  let members: Repository<Member>;
+  let member: string;
+  let seq = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const permissions = async (m: Member) => {
+      if (gate) {
+        gate.reached();
+        await gate.release;
+      }
+      return m.grants;
+    };
+    const options = { ...FIXTURE_OPTIONS, clock, user: { ...FIXTURE_OPTIONS.user, permissions } };
+    cached = await startApp(database, { ...options, cache: { ttl: 10 } }, queries);
+    uncached = await startApp(database, { ...options, cache: false }, queries);
+    members = cached.get(DataSource).getRepository(Member);
+  });
+
+  afterAll(async () => {
+    await cached?.close();
+    await uncached?.close();
+    await database?.drop();
+  });
+
+  beforeEach(async () => {
+    seq += 1;
+    member = `m-${seq}`;
+    await members.save({ memberId: member, login: `member${seq}`, secret: 'h', disabled: false, bio: null, grants: ['reports:*'] });
+  });
+
+  const issue = async (options: { expiresIn?: number } = {}) => (await cached.get(TokensService).issue(member, { name: 't', ...options })).token;
+  const get = (app: INestApplication, token: string) => request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`);
+
+  it('serves repeat verifications without a query', async () => {
+    const token = await issue();
+    await get(cached, token).expect(200);
+    await cached.get(TokensService).list(member);
+    const run = await queries.during(async () => {
+      for (let i = 0; i < 100; i++) await get(cached, token).expect(200);
+    });
+    expect(run).toEqual([]);
+  });
+
+  it('without it, costs exactly one query per request and writes nothing on the request path', async () => {
+    const token = await issue();
+    await get(uncached, token).expect(200);
+    await uncached.get(TokensService).list(member);
+    const run = await queries.during(async () => {
+      for (let i = 0; i < 50; i++) await get(uncached, token).expect(200);
+    });
+    expect(selects(run)).toHaveLength(50);
+    expect(writes(run)).toEqual([]);
+  });
+
+  it('checks expiry on every hit', async () => {
+    const token = await issue({ expiresIn: 60 });
+    await get(cached, token).expect(200);
+    clock.advance(60);
+    expect((await get(cached, token).expect(401)).body.reason).toBe('expired');
+  });
+
+  it('evicts at once on revocation', async () => {
+    const token = await issue();
+    await get(cached, token).expect(200);
+    await cached.get(TokensService).revokeAll(member);
+    await get(cached, token).expect(401);
+  });
+
+  it('evicts at once on a user change the subscriber sees', async () => {
+    const token = await issue();
+    await get(cached, token).expect(200);
+    await members.save({ memberId: member, grants: ['billing:read'] });
+    await get(cached, token).expect(403);
+  });
+
+  it('sees changes made outside the ORM within its TTL', async () => {
+    const token = await issue();
+    await get(cached, token).expect(200);
+    await members.update({ memberId: member }, { secret: 'changed unseen' });
+    await get(cached, token).expect(200);
+    clock.advance(10);
+    expect((await get(cached, token).expect(401)).body.revokedReason).toBe('credentials_changed');
+  });
+
+  it('does not let a read that raced a revocation put a stale entry back', async () => {
+    const token = await issue();
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      gate = { reached: resolve, release: new Promise((done) => (release = done)) };
+    });
+    // This request reads the token and user, then waits in permissions() before caching...
+    const racing = get(cached, token).then((response) => response.status);
+    await reached;
+    gate = null;
+    // ...while the revocation commits and invalidates.
+    await cached.get(TokensService).revokeAll(member);
+    release();
+    expect(await racing).toBe(200);
+    await get(cached, token).expect(401);
+  });
+});
