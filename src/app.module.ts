@@ -32,6 +32,7 @@ export class AppModule {
         AccessTokensModule.forRoot({
           user: { entity: User, permissions: (user: User) => permissionsOf(user) },
           clock: config.clock,
+          cache: config.cache,
         }),
       ],
       controllers: [HealthController, UsersController, TokensController, AuthController],

@@ -1,5 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
-import type { Clock } from './access-tokens/index.js';
+import type { CacheOptions, Clock } from './access-tokens/index.js';
 
 /** Injection token of the demo's `DemoConfig`. */
 export const DEMO_CONFIG = Symbol('demo-config');
@@ -14,4 +14,6 @@ export interface DemoConfig {
   clock?: Clock;
   /** An admin (permission `users:admin`) created at start if missing; from ADMIN_USERNAME and ADMIN_PASSWORD. */
   admin?: { username: string; password: string };
+  /** The token verification cache; from TOKEN_CACHE and TOKEN_CACHE_BUS. Default: on, no bus. */
+  cache?: CacheOptions | false;
 }

@@ -18,6 +18,12 @@ export function verifiedTokenOf(request: AuthenticatableRequest): VerifiedAccess
   return request[VERIFIED_TOKEN];
 }
 
+function attach(request: AuthenticatableRequest, verified: VerifiedAccessToken): VerifiedAccessToken {
+  request.user = verified.user;
+  request[VERIFIED_TOKEN] = verified;
+  return verified;
+}
+
 /**
  * The one verification path, shared by `AccessTokenGuard` and `AccessTokenStrategy`: read the
  * credentials, verify the token, attach the result to the request.
@@ -31,20 +37,23 @@ export class AccessTokenAuthenticator {
 
   credentialsOf(request: AuthenticatableRequest): PresentedCredentials {
     const authorization = request.headers.authorization;
-    const query = request.query as Record<string, unknown> | undefined;
     return readCredentials(
       {
         authorization: Array.isArray(authorization) ? authorization[0] : authorization,
-        queryToken: this.options.allowQueryParameter ? query?.access_token : undefined,
+        // Read only when allowed: Express parses the query string anew on each access.
+        queryToken: this.options.allowQueryParameter ? (request.query as Record<string, unknown> | undefined)?.access_token : undefined,
       },
       this.options,
     );
   }
 
-  async authenticate(request: AuthenticatableRequest, token: string): Promise<VerifiedAccessToken> {
-    const verified = await this.tokens.verify(token);
-    request.user = verified.user;
-    request[VERIFIED_TOKEN] = verified;
-    return verified;
+  /**
+   * Verifies the token and attaches the result to the request. A cached verification returns at
+   * once, without a promise; anything else goes through `TokensService.verify`.
+   */
+  authenticate(request: AuthenticatableRequest, token: string): VerifiedAccessToken | Promise<VerifiedAccessToken> {
+    const cached = this.tokens.verifyFromCache(token);
+    if (cached) return attach(request, cached);
+    return this.tokens.verify(token).then((verified) => attach(request, verified));
   }
 }

@@ -21,17 +21,18 @@ export class AccessTokenGuard implements CanActivate {
   /** The schemes a 401 without credentials offers. */
   protected readonly challengeSchemes: readonly ('Bearer' | 'Basic')[] = ['Bearer'];
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous when the token's verification is cached: no promise on the common path. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
     const request = this.getRequest(context);
     const credentials = this.authenticator.credentialsOf(request);
     switch (credentials.type) {
-      case 'token':
-        await this.authenticator.authenticate(request, credentials.token);
-        return true;
+      case 'token': {
+        const verified = this.authenticator.authenticate(request, credentials.token);
+        return verified instanceof Promise ? verified.then(() => true) : true;
+      }
       case 'password':
-        await this.authenticatePassword(request, credentials.username, credentials.password);
-        return true;
+        return this.authenticatePassword(request, credentials.username, credentials.password).then(() => true);
       case 'none':
         throw new MissingCredentialsError(this.challengeSchemes);
     }

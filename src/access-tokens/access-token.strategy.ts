@@ -37,7 +37,7 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
       return this.error(error as Error);
     }
     if (credentials.type !== 'token') return this.fail(401);
-    this.authenticator.authenticate(req, credentials.token).then(
+    Promise.resolve(this.authenticator.authenticate(req, credentials.token)).then(
       (verified) => this.success(verified.user),
       (error: unknown) =>
         error instanceof AccessTokenError && error.code === 'malformed' ? this.fail(401) : this.error(error as Error),

@@ -33,8 +33,15 @@ function toBase62(value: bigint, length: number): string {
   return out;
 }
 
+/** Runs on every request: plain number arithmetic, as a CRC32 fits in a double exactly. */
 function checksumOf(secret: string): string {
-  return toBase62(BigInt(crc32(secret)), CHECKSUM_LENGTH);
+  let rest = crc32(secret);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
 }
 
 /** Returns a new raw token with the given prefix. */

@@ -28,6 +28,11 @@ import { stored, TokenStore, toView, type CachedToken } from './token-store.js';
 const MAX_NAME_LENGTH = 100;
 /** How many tokens' last write the in-process throttle remembers. */
 const MAX_TOUCHED_REMEMBERED = 10_000;
+/**
+ * `lastUsedAt` writes under way at most: past it, a use goes unrecorded (the next one records it)
+ * rather than queueing writes without bound when the database falls behind.
+ */
+const MAX_PENDING_WRITES = 100;
 /** Rows deleted per statement when pruning, so that no statement locks much at once. */
 const PRUNE_BATCH = 500;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
@@ -90,16 +95,29 @@ export class TokensService implements OnModuleDestroy {
    * any other costs one indexed query.
    */
   async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
+    return this.verifyFromCache<User>(raw) ?? this.verifyFromDatabase<User>(raw);
+  }
+
+  /**
+   * The cache's answer for a raw token, with no I/O and no promise: what the guard tries first.
+   * `undefined` on a miss, and for anything the cache cannot vouch for (which `verify` then settles).
+   */
+  verifyFromCache<User extends object = object>(raw: string): VerifiedAccessToken<User> | undefined {
+    const { cache } = this.store;
+    if (!cache || typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) return undefined;
+    const now = this.store.now();
+    const hit = cache.get(hashToken(raw), now.getTime());
+    if (!hit) return undefined;
+    const cached = hit.value;
+    this.touch(cached, now);
+    return { user: cached.user as User, accessToken: { ...cached.view }, scopes: cached.scopes };
+  }
+
+  private async verifyFromDatabase<User extends object>(raw: string): Promise<VerifiedAccessToken<User>> {
     if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw this.store.refuse('malformed');
     const hash = hashToken(raw);
     const now = this.store.now();
     const { cache } = this.store;
-    const hit = cache?.get(hash, now.getTime());
-    if (hit) {
-      const cached = hit.value;
-      this.touch(cached, now);
-      return { user: cached.user as User, accessToken: { ...cached.view }, scopes: cached.scopes };
-    }
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
     const token = await this.store.findByHash(hash);
@@ -331,6 +349,7 @@ export class TokensService implements OnModuleDestroy {
     const { view } = token;
     const last = Math.max(view.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
     if (now.getTime() - last < this.store.options.lastUsedInterval * 1000) return;
+    if (this.pendingWrites.size >= MAX_PENDING_WRITES) return;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(token.id, now.getTime());
     view.lastUsedAt = now;

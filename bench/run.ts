@@ -1,0 +1,314 @@
+import { JwtService } from '@nestjs/jwt';
+import autocannon from 'autocannon';
+import bcrypt from 'bcrypt';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem, release } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { AccessToken } from '../src/access-tokens/access-token.entity.js';
+import { Fingerprinter } from '../src/access-tokens/fingerprint.js';
+import { generateToken, hashToken, tokenHint } from '../src/access-tokens/token-format.js';
+import { connectionFromUrl, schema } from '../src/database.js';
+import { User } from '../src/users/user.entity.js';
+import { BENCH_JWT_SECRET } from './bench.constants.js';
+import { startServer, type ServerProcess } from './server-process.js';
+
+/**
+ * `npm run bench [-- --quick]`: the demo API in its own process under autocannon (-c100 -p10), on
+ * SQLite and PostgreSQL with 1k, 100k and 1M tokens in the table; writes bench/RESULTS.md.
+ */
+
+const QUICK = process.argv.includes('--quick');
+const PLAN = QUICK
+  ? { sizes: [1_000], seconds: 2, rounds: 1, distinct: 25_000, revocations: 20 }
+  : // Distinct tokens each cost a query (a cache miss): 300k is what fits the 20-minute budget.
+    { sizes: [1_000, 100_000, 1_000_000], seconds: 4, rounds: 2, distinct: 300_000, revocations: 100 };
+const PG_ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
+/** Valid tokens a row cycles through; autocannon starts each connection at the first. */
+const POOL = 100;
+const CONNECTIONS = 100;
+const BATCH = 1_000;
+
+interface Row {
+  db: string;
+  tokens: number;
+  route: string;
+  cache: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  ratio: number;
+  queriesPer1000: number;
+  non2xx: number;
+}
+
+interface Seeded {
+  raw: string;
+  id: string;
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function pgAdmin(sql: string): Promise<void> {
+  const client = new pg.Client(PG_ADMIN);
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database: a SQLite file, or a PostgreSQL database of its own. */
+async function createDatabase(kind: 'sqlite' | 'postgres'): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `nat_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  if (kind === 'sqlite') {
+    const file = join(tmpdir(), `${name}.sqlite`);
+    return { url: `sqlite:${file}`, drop: async () => rmSync(file, { force: true }) };
+  }
+  await pgAdmin(`CREATE DATABASE ${name}`);
+  return { url: `postgres://postgres@127.0.0.1:5432/${name}`, drop: () => pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/** Inserts tokens for `user` until the table holds `size`; returns the raw tokens added. */
+async function seed(dataSource: DataSource, user: User, from: number, size: number): Promise<Seeded[]> {
+  const fingerprint = new Fingerprinter(['username', 'passwordHash'], '').of(user);
+  const added: Seeded[] = [];
+  const now = Date.now();
+  for (let start = from; start < size; start += BATCH) {
+    const rows: Partial<AccessToken>[] = [];
+    for (let i = start; i < Math.min(size, start + BATCH); i++) {
+      const raw = generateToken('nat');
+      const id = randomUUID();
+      added.push({ raw, id });
+      rows.push({
+        id, userId: String(user.id), kind: 'personal', familyId: null, name: `bench ${i}`, tokenHash: hashToken(raw),
+        hint: tokenHint(raw), scopes: ['*'], createdAt: new Date(now), expiresAt: new Date(now + 30 * 86_400_000),
+        lifetime: 30 * 86_400, idleTimeout: null, idleExpiresAt: null, expiringNotifiedAt: null, lastUsedAt: null,
+        revokedAt: null, revokedReason: null, fingerprint,
+      });
+    }
+    await dataSource.createQueryBuilder().insert().into(AccessToken).values(rows).updateEntity(false).execute();
+  }
+  return added;
+}
+
+async function stats(server: ServerProcess): Promise<{ queries: number; rss: number }> {
+  return (await fetch(`${server.url}/__bench/stats`)).json() as Promise<{ queries: number; rss: number }>;
+}
+
+const start = (env: Record<string, string>) => startServer({ NODE_ENV: 'production', ...env }, 'dist/bench/server.js', ['--expose-gc']);
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the server has run no query for a moment (writes left over from a warm-up). */
+async function quiet(server: ServerProcess): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 100; i++) {
+    const { queries } = await stats(server);
+    if (queries === last) return;
+    last = queries;
+    await pause(200);
+  }
+}
+
+/**
+ * Drives `path` for the plan's duration. With `tokens`, requests cycle through them, each encoded
+ * once up front so that autocannon, which shares the machine, spends no more per request than on
+ * the unguarded route.
+ */
+async function drive(server: ServerProcess, path: string, tokens: string[] | null, hot = false, seconds = PLAN.seconds) {
+  const base = {
+    url: server.url,
+    connections: CONNECTIONS,
+    pipelining: 10,
+    requests: (tokens ?? [null]).map((token) => ({
+      method: 'GET' as const,
+      path,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    })),
+  };
+  // `hot`: warm up with one pass of every connection over every token, so the run is all hits.
+  await autocannon(hot ? { ...base, amount: CONNECTIONS * base.requests.length } : { ...base, duration: 1 });
+  await quiet(server);
+  const before = await stats(server);
+  const result = await autocannon({ ...base, duration: seconds });
+  const after = await stats(server);
+  return { result, queries: after.queries - before.queries };
+}
+
+async function scenarios(kind: string, size: number, url: string, pool: string[], jwt: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const unknown = Array.from({ length: POOL }, () => generateToken('nat'));
+  const garbage = unknown.map((token) => `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`);
+  for (const cache of ['on', 'off'] as const) {
+    const server = await start({ DATABASE_URL: url, TOKEN_CACHE: cache });
+    try {
+      const routes: [string, string, string[] | null][] =
+        cache === 'on'
+          ? [['GET /health (no guard)', '/health', null], ['GET /users/me, valid token', '/users/me', pool], ['GET /jwt/me, JWT guard', '/jwt/me', [jwt]], ['garbage token (401)', '/users/me', garbage], ['unknown token (401)', '/users/me', unknown]]
+          : [['GET /users/me, valid token', '/users/me', pool], ['unknown token (401)', '/users/me', unknown]];
+      // The machine is shared with autocannon and noisy: routes alternate over rounds, and each
+      // row reports its median round.
+      const runs = new Map<string, Awaited<ReturnType<typeof drive>>[]>();
+      for (let round = 0; round < PLAN.rounds; round++) {
+        for (const [route, path, tokens] of routes) {
+          const hot = cache === 'on' && tokens === pool;
+          runs.set(route, [...(runs.get(route) ?? []), await drive(server, path, tokens, hot)]);
+        }
+      }
+      for (const [route, path] of routes) {
+        const measured = runs.get(route)!.sort((x, y) => x.result.requests.average - y.result.requests.average);
+        const { result, queries } = measured[Math.floor(measured.length / 2)]!;
+        const total = result.requests.total;
+        rows.push({
+          db: kind, tokens: size, route, cache: path === '/users/me' ? cache : '—',
+          rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ratio: 0,
+          queriesPer1000: total > 0 ? Math.round((queries / total) * 1000 * 10) / 10 : 0, non2xx: result.non2xx,
+        });
+        log(`${kind} ${size} cache ${cache} ${route}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, ${queries} queries / ${total}, non-2xx ${result.non2xx}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
+/** RSS of a server that verified `tokens` distinct tokens once each, measured along the way. */
+async function memory(url: string, tokens: string[]): Promise<{ verified: number; rss: number }[]> {
+  const server = await start({ DATABASE_URL: url });
+  try {
+    const points = [{ verified: 0, rss: (await stats(server)).rss }];
+    const marks = [...new Set([20_000, Math.floor(tokens.length / 2), tokens.length])].filter((mark) => mark <= tokens.length).sort((x, y) => x - y);
+    let done = 0;
+    for (const mark of marks) {
+      const slice = tokens.slice(done, mark);
+      let next = 0;
+      await autocannon({
+        url: server.url, connections: 100, pipelining: 10, amount: slice.length,
+        requests: [{ method: 'GET', path: '/users/me', setupRequest: (request) => ({ ...request, headers: { ...request.headers, authorization: `Bearer ${slice[next++ % slice.length]}` } }) }],
+      });
+      done = mark;
+      points.push({ verified: mark, rss: (await stats(server)).rss });
+      log(`memory: ${mark} distinct tokens verified, RSS ${Math.round(points.at(-1)!.rss / 1e6)} MB`);
+    }
+    return points;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Milliseconds from a revocation answered by instance A to the first 401 from instance B. */
+async function crossInstance(url: string, bus: string, tokens: Seeded[], manager: string): Promise<number[]> {
+  const env = { DATABASE_URL: url, TOKEN_CACHE_BUS: bus };
+  const [a, b] = [await start(env), await start(env)];
+  try {
+    const delays: number[] = [];
+    for (const token of tokens) {
+      const ask = () => fetch(`${b.url}/users/me`, { headers: { authorization: `Bearer ${token.raw}` } }).then((r) => r.status);
+      if ((await ask()) !== 200) throw new Error('a bench token was refused before its revocation');
+      const revoked = await fetch(`${a.url}/tokens/${token.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${manager}` } });
+      if (revoked.status !== 204) throw new Error(`revocation answered ${revoked.status}`);
+      const start = performance.now();
+      while ((await ask()) !== 401) {
+        if (performance.now() - start > 15_000) throw new Error('the revocation never reached the other instance');
+      }
+      delays.push(performance.now() - start);
+    }
+    return delays;
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
+
+const percentile = (values: number[], p: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const rows: Row[] = [];
+  let memoryPoints: { verified: number; rss: number }[] = [];
+  const delays: Record<string, number[]> = {};
+  const versions: string[] = [];
+
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    const database = await createDatabase(kind);
+    const dataSource = new DataSource({ ...connectionFromUrl(database.url), entities: [...schema.entities], migrations: [...schema.migrations] });
+    try {
+      await dataSource.initialize();
+      await dataSource.runMigrations();
+      versions.push(kind === 'sqlite' ? `SQLite ${(await dataSource.query('select sqlite_version() as v'))[0].v}` : String((await dataSource.query('select version() as v'))[0].v).split(',')[0]!);
+      const user = await dataSource.getRepository(User).save({ username: 'bench', passwordHash: await bcrypt.hash('bench password', 10), blocked: false, isAdmin: false });
+      const jwt = new JwtService({ secret: BENCH_JWT_SECRET }).sign({ sub: user.id, username: user.username });
+      const seeded: Seeded[] = [];
+      for (const size of PLAN.sizes) {
+        const started = performance.now();
+        seeded.push(...(await seed(dataSource, user, seeded.length, size)));
+        log(`${kind}: ${size} tokens in the table (${Math.round((performance.now() - started) / 1000)} s to seed)`);
+        rows.push(...(await scenarios(kind, size, database.url, seeded.slice(0, POOL).map((s) => s.raw), jwt)));
+      }
+      // The later stages need tokens of their own; a quick run seeds them now.
+      const needed = kind === 'sqlite' ? PLAN.distinct : POOL + 2 * PLAN.revocations;
+      if (seeded.length < needed) seeded.push(...(await seed(dataSource, user, seeded.length, needed)));
+      if (kind === 'sqlite') memoryPoints = await memory(database.url, seeded.slice(0, PLAN.distinct).map((s) => s.raw));
+      if (kind === 'postgres') {
+        const victims = seeded.slice(POOL, POOL + 2 * PLAN.revocations);
+        const manager = seeded[0]!.raw;
+        delays['PostgreSQL LISTEN/NOTIFY'] = await crossInstance(database.url, 'postgres', victims.slice(0, PLAN.revocations), manager);
+        delays['Redis pub/sub'] = await crossInstance(database.url, 'redis://127.0.0.1:6379', victims.slice(PLAN.revocations), manager);
+      }
+    } finally {
+      await dataSource.destroy().catch(() => undefined);
+      await database.drop();
+    }
+  }
+
+  for (const row of rows) {
+    const floor = rows.find((r) => r.db === row.db && r.tokens === row.tokens && r.route.startsWith('GET /health'));
+    row.ratio = floor ? Math.round((row.rps / floor.rps) * 100) / 100 : 0;
+  }
+  const minutes = Math.round((performance.now() - began) / 600) / 100;
+  writeFileSync('bench/RESULTS.md', report(rows, memoryPoints, delays, versions, minutes));
+  log(`bench/RESULTS.md written (${minutes} min)`);
+}
+
+function report(rows: Row[], memoryPoints: { verified: number; rss: number }[], delays: Record<string, number[]>, versions: string[], minutes: number): string {
+  const cpu = cpus();
+  const lines = [
+    '# Benchmark results',
+    '',
+    `${QUICK ? 'A quick run (`npm run bench -- --quick`)' : 'A full run (`npm run bench`)'} on ${new Date().toISOString().slice(0, 10)}, ${minutes} minutes.`,
+    '',
+    `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node.js ${process.version}; ${versions.join(', ')}.`,
+    'The server (the demo API with Express, in its own process) and autocannon (100 connections, 10 pipelined requests each) share the machine.',
+    `Each measurement drives its route for ${PLAN.seconds} s after 1 s of warm-up; routes alternate over ${PLAN.rounds} round(s) and each row is the median round. Valid tokens rotate over ${POOL} distinct tokens; the ratio is to the unguarded /health of the same database and table size.`,
+    '',
+    '| database | tokens in table | route | cache | req/s | ratio | p50 ms | p99 ms | queries / 1,000 req | non-2xx |',
+    '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.db} | ${r.tokens.toLocaleString('en')} | ${r.route} | ${r.cache} | ${r.rps.toLocaleString('en')} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.queriesPer1000} | ${r.non2xx.toLocaleString('en')} |`),
+    '',
+    '## Memory',
+    '',
+    'RSS of one server (cache on, `cache.max` 10,000) as it verifies distinct tokens, each once:',
+    '',
+    '| distinct tokens verified | RSS MB |',
+    '| ---: | ---: |',
+    ...memoryPoints.map((p) => `| ${p.verified.toLocaleString('en')} | ${Math.round(p.rss / 1e6)} |`),
+    '',
+    '## Revocation across instances',
+    '',
+    'Two servers on one PostgreSQL database. For each token: verified (and cached) on B, revoked through A\'s `DELETE /tokens/:id`, then B asked in a loop; the delay runs from A\'s 204 to B\'s first 401.',
+    '',
+    '| bus | revocations | p50 ms | p99 ms | max ms |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...Object.entries(delays).map(([bus, values]) => `| ${bus} | ${values.length} | ${percentile(values, 50).toFixed(1)} | ${percentile(values, 99).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`),
+    '',
+    'Without a bus, or if a message is lost, another instance sees a revocation within the cache TTL (10 s by default).',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+await main();

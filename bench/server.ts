@@ -1,0 +1,95 @@
+import 'reflect-metadata';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { JwtModule, JwtService } from '@nestjs/jwt';
+import type { Logger as TypeOrmLogger } from 'typeorm';
+import { Public } from '../src/access-tokens/index.js';
+import { AppModule } from '../src/app.module.js';
+import { configureApp } from '../src/app.setup.js';
+import { demoConfigFromEnv } from '../src/demo-env.js';
+import { BENCH_JWT_SECRET } from './bench.constants.js';
+
+/**
+ * The demo API as `npm start` runs it, plus what only the benchmark needs: a route behind a JWT
+ * guard written as the NestJS documentation writes it (for comparison; not part of the product),
+ * and a count of database queries.
+ */
+
+/** Counts the queries TypeORM runs. */
+class QueryCount implements TypeOrmLogger {
+  static count = 0;
+  logQuery(): void {
+    QueryCount.count += 1;
+  }
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(): void {}
+}
+
+/** The guard of the NestJS authentication guide, verifying an HS256 JWT. */
+@Injectable()
+class JwtAuthGuard implements CanActivate {
+  constructor(private readonly jwt: JwtService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; jwt?: unknown }>();
+    const [type, token] = request.headers.authorization?.split(' ') ?? [];
+    if (type !== 'Bearer' || !token) throw new UnauthorizedException();
+    try {
+      request.jwt = await this.jwt.verifyAsync(token, { secret: BENCH_JWT_SECRET });
+    } catch {
+      throw new UnauthorizedException();
+    }
+    return true;
+  }
+}
+
+@Public()
+@Controller()
+class BenchController {
+  @UseGuards(JwtAuthGuard)
+  @Get('jwt/me')
+  me(): { ok: true } {
+    return { ok: true };
+  }
+
+  /** Queries so far, and RSS after a full garbage collection (the bench starts node with --expose-gc). */
+  @Get('__bench/stats')
+  stats(): { queries: number; rss: number } {
+    (globalThis as { gc?: () => void }).gc?.();
+    return { queries: QueryCount.count, rss: process.memoryUsage().rss };
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const config = demoConfigFromEnv();
+
+  @Module({
+    imports: [
+      AppModule.forRoot({ ...config, database: { ...config.database, logging: ['query'], logger: new QueryCount() } }),
+      JwtModule.register({ secret: BENCH_JWT_SECRET, signOptions: { algorithm: 'HS256', expiresIn: '1h' } }),
+    ],
+    controllers: [BenchController],
+    providers: [JwtAuthGuard],
+  })
+  class BenchServerModule {}
+
+  const app = await NestFactory.create(BenchServerModule, { logger: ['error', 'warn'] });
+  configureApp(app).enableShutdownHooks();
+  await app.listen(Number(process.env.PORT ?? 0));
+  // Not through Logger: the log levels above leave out its plain messages.
+  process.stdout.write(`Bench server listening on ${await app.getUrl()}\n`);
+}
+
+void bootstrap();

@@ -1,0 +1,41 @@
+import { connectionFromUrl } from './database.js';
+import type { DemoConfig } from './demo.config.js';
+import { USERNAME_PATTERN, passwordProblem } from './users/users.dto.js';
+
+/** ADMIN_USERNAME and ADMIN_PASSWORD, both or neither. */
+function adminFromEnv(): DemoConfig['admin'] {
+  const { ADMIN_USERNAME: username, ADMIN_PASSWORD: password } = process.env;
+  if (!username && !password) return undefined;
+  if (!username || !password) throw new Error('Set both ADMIN_USERNAME and ADMIN_PASSWORD, or neither');
+  if (!USERNAME_PATTERN.test(username)) throw new Error('ADMIN_USERNAME must be 3 to 64 letters, digits, "_", "." or "-"');
+  const problem = passwordProblem(password);
+  if (problem) throw new Error(`ADMIN_PASSWORD: ${problem}`);
+  return { username, password };
+}
+
+/** TOKEN_CACHE=off turns the verification cache off; TOKEN_CACHE_BUS=redis://… or postgres shares invalidations. */
+function cacheFromEnv(): DemoConfig['cache'] {
+  const { TOKEN_CACHE: cache, TOKEN_CACHE_BUS: bus } = process.env;
+  if (cache === 'off') return false;
+  if (!bus) return {};
+  if (bus === 'postgres') return { bus: { type: 'postgres' } };
+  if (/^rediss?:\/\//.test(bus)) return { bus: { type: 'redis', url: bus } };
+  throw new Error('TOKEN_CACHE_BUS must be a redis:// URL or "postgres"');
+}
+
+/** A positive whole number from the environment, or the default. */
+export function positiveFromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number`);
+  return value;
+}
+
+/** The demo's configuration from the environment; a wrong value stops it with what to fix. */
+export function demoConfigFromEnv(): DemoConfig {
+  return {
+    database: connectionFromUrl(process.env.DATABASE_URL),
+    bcryptRounds: Math.max(10, positiveFromEnv('BCRYPT_ROUNDS', 10)),
+    admin: adminFromEnv(),
+    cache: cacheFromEnv(),
+  };
+}
