@@ -1,28 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
-  AccessTokensModule,
   CacheBusUnavailableError,
   TokensService,
   type CacheBusOptions,
 } from '../src/access-tokens/index.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
-import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
-async function startApp(database: TestDatabase, bus?: CacheBusOptions): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, cache: { ttl: 3600, bus } }))],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
+/** A long TTL, so that only the bus can explain a fresh answer. */
+const withBus = (bus?: CacheBusOptions) => ({ ...FIXTURE_OPTIONS, cache: { ttl: 3600, bus } });
+
 
 /** Asks until the answer is `status`, for at most `ms`; returns how long it took. */
 async function until(ask: () => Promise<number>, status: number, ms = 3000): Promise<number> {
@@ -50,8 +43,8 @@ describe.each(buses)(`cache invalidation across instances through %s, on ${testD
   beforeAll(async () => {
     database = await createTestDatabase();
     const options = bus();
-    a = await startApp(database, options);
-    b = await startApp(database, options);
+    a = await startFixtureApp(database, withBus(options));
+    b = await startFixtureApp(database, withBus(options));
   });
 
   afterAll(async () => {
@@ -86,8 +79,8 @@ describe.each(buses)(`cache invalidation across instances through %s, on ${testD
 describe(`without a bus, on ${testDatabaseKind()}`, () => {
   it('leaves the other instance on its cache until the TTL: the bus is what makes it immediate', async () => {
     const database = await createTestDatabase();
-    const a = await startApp(database);
-    const b = await startApp(database);
+    const a = await startFixtureApp(database, withBus());
+    const b = await startFixtureApp(database, withBus());
     try {
       await a.get(DataSource).getRepository(Member).save({ memberId: 'm-x', login: 'x', secret: 'h', disabled: false, bio: null, grants: ['*'] });
       const { token } = await a.get(TokensService).issue('m-x', { name: 'x' });
@@ -108,7 +101,7 @@ describe('a bus that cannot be reached', () => {
   it('stops the app at start-up with a clear error', async () => {
     const database = await createTestDatabase('sqlite');
     try {
-      await expect(startApp(database, { type: 'redis', url: 'redis://127.0.0.1:1' })).rejects.toBeInstanceOf(CacheBusUnavailableError);
+      await expect(startFixtureApp(database, withBus({ type: 'redis', url: 'redis://127.0.0.1:1' }))).rejects.toBeInstanceOf(CacheBusUnavailableError);
     } finally {
       await database.drop();
     }

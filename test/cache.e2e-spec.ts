@@ -1,23 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource, type Repository } from 'typeorm';
-import { AccessTokensModule, TokensService, type AccessTokensModuleOptions } from '../src/access-tokens/index.js';
+import { TokensService } from '../src/access-tokens/index.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FakeClock } from './fixtures/fake-clock.js';
-import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { QueryCounter } from './fixtures/query-counter.js';
 
-async function startApp(database: TestDatabase, options: AccessTokensModuleOptions, queries?: QueryCounter): Promise<INestApplication> {
-  const connection = queries ? { ...database.options, logging: ['query' as const], logger: queries } : database.options;
-  const moduleRef = await Test.createTestingModule({
-    imports: [FixtureAppModule.forRoot(connection, AccessTokensModule.forRoot(options))],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
 
 const selects = (queries: string[]) => queries.filter((q) => /^\s*SELECT/i.test(q));
 const writes = (queries: string[]) => queries.filter((q) => /^\s*(UPDATE|INSERT|DELETE)/i.test(q));
@@ -44,8 +34,8 @@ describe(`the verification cache on ${testDatabaseKind()}`, () => {
       return m.grants;
     };
     const options = { ...FIXTURE_OPTIONS, clock, user: { ...FIXTURE_OPTIONS.user, permissions } };
-    cached = await startApp(database, { ...options, cache: { ttl: 10 } }, queries);
-    uncached = await startApp(database, { ...options, cache: false }, queries);
+    cached = await startFixtureApp(database, { ...options, cache: { ttl: 10 } }, queries);
+    uncached = await startFixtureApp(database, { ...options, cache: false }, queries);
     members = cached.get(DataSource).getRepository(Member);
   });
 

@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource, type Repository } from 'typeorm';
 import {
   AccessTokenEvents,
-  AccessTokensModule,
   TokensService,
   type AccessTokenEventMap,
   type AccessTokensModuleOptions,
@@ -13,20 +11,11 @@ import {
 import { TokenMaintenance } from '../src/access-tokens/token-maintenance.service.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FakeClock } from './fixtures/fake-clock.js';
-import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { QueryCounter } from './fixtures/query-counter.js';
 
 const DAY = 24 * 3600;
 
-async function startApp(database: TestDatabase, options: AccessTokensModuleOptions, queries?: QueryCounter): Promise<INestApplication> {
-  const connection = queries ? { ...database.options, logging: ['query' as const], logger: queries } : database.options;
-  const moduleRef = await Test.createTestingModule({
-    imports: [FixtureAppModule.forRoot(connection, AccessTokensModule.forRoot(options))],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
 
 describe(`token lifecycle on ${testDatabaseKind()}`, () => {
   const clock = new FakeClock();
@@ -49,7 +38,7 @@ describe(`token lifecycle on ${testDatabaseKind()}`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startApp(database, options, queries);
+    app = await startFixtureApp(database, options, queries);
     http = request(app.getHttpServer());
     tokens = app.get(TokensService);
     members = app.get(DataSource).getRepository(Member);
@@ -120,7 +109,7 @@ describe(`token lifecycle on ${testDatabaseKind()}`, () => {
       const { accessToken } = await tokens.issue(member, { name: 'old' });
       await tokens.revoke(member, accessToken.id);
       clock.advance(DAY + 1);
-      const pruner = await startApp(database, { ...options, maintenanceInterval: 1 });
+      const pruner = await startFixtureApp(database, { ...options, maintenanceInterval: 1 });
       try {
         const pruned = await new Promise<AccessTokenEventMap['pruned']>((resolve) => pruner.get(AccessTokenEvents).on('pruned', resolve));
         expect(pruned.count).toBeGreaterThanOrEqual(1);
@@ -134,7 +123,7 @@ describe(`token lifecycle on ${testDatabaseKind()}`, () => {
       const { accessToken } = await tokens.issue(member, { name: 'kept' });
       await tokens.revoke(member, accessToken.id);
       clock.advance(DAY + 1);
-      const keeper = await startApp(database, { ...options, prune: false });
+      const keeper = await startFixtureApp(database, { ...options, prune: false });
       try {
         await keeper.get(TokenMaintenance).run();
         expect(await tokens.list(member)).toHaveLength(1);

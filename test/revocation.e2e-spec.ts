@@ -1,30 +1,20 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { DataSource, type Repository } from 'typeorm';
 import {
   AccessTokenEvents,
-  AccessTokensModule,
   TokensService,
   type AccessTokenEventMap,
 } from '../src/access-tokens/index.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
-import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 
 /** Revokes when the member's grants change: an app's own policy on top of the watched fields. */
 const shouldRevoke = (before: object, after: object) =>
   JSON.stringify((before as Member).grants) !== JSON.stringify((after as Member).grants) && 'permissions_changed';
 
-async function startApp(database: TestDatabase): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({
-    imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, shouldRevoke }))],
-  }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
-}
 
 describe(`automatic revocation on ${testDatabaseKind()}`, () => {
   let database: TestDatabase;
@@ -39,7 +29,7 @@ describe(`automatic revocation on ${testDatabaseKind()}`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startApp(database);
+    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, shouldRevoke });
     http = request(app.getHttpServer());
     tokens = app.get(TokensService);
     dataSource = app.get(DataSource);
@@ -249,7 +239,7 @@ describe(`automatic revocation on ${testDatabaseKind()}`, () => {
 describe('two apps in one process', () => {
   it('never see each other\'s user changes, and unregister when they stop', async () => {
     const [dbA, dbB] = await Promise.all([createTestDatabase(), createTestDatabase()]);
-    const [appA, appB] = [await startApp(dbA), await startApp(dbB)];
+    const [appA, appB] = [await startFixtureApp(dbA, { ...FIXTURE_OPTIONS, shouldRevoke }), await startFixtureApp(dbB, { ...FIXTURE_OPTIONS, shouldRevoke })];
     try {
       const tokenOf = async (app: INestApplication) => {
         await app.get(DataSource).getRepository(Member).save({ memberId: 'm-same', login: 'same', secret: 'h', disabled: false, bio: null, grants: ['*'] });
