@@ -75,6 +75,15 @@ describe(`the verification cache on ${testDatabaseKind()}`, () => {
     expect(writes(run)).toEqual([]);
   });
 
+  it('lets concurrent misses for one token share one query', async () => {
+    const token = await issue();
+    const run = await queries.during(async () => {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => get(cached, token)));
+      expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+    });
+    expect(selects(run).filter((q) => q.includes('token_hash'))).toHaveLength(1);
+  });
+
   it('checks expiry on every hit', async () => {
     const token = await issue({ expiresIn: 60 });
     await get(cached, token).expect(200);

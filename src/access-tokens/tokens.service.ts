@@ -51,6 +51,8 @@ export class TokensService implements OnModuleDestroy {
   /** When this process last wrote `lastUsedAt` for a token, so concurrent requests write once. */
   private readonly touched = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** Database verifications under way, by raw token, when the cache is on. */
+  private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
 
   constructor(private readonly store: TokenStore) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
@@ -95,7 +97,18 @@ export class TokensService implements OnModuleDestroy {
    * any other costs one indexed query.
    */
   async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
-    return this.verifyFromCache<User>(raw) ?? this.verifyFromDatabase<User>(raw);
+    const cached = this.verifyFromCache<User>(raw);
+    if (cached) return cached;
+    if (!this.store.cache || typeof raw !== 'string') return this.verifyFromDatabase<User>(raw);
+    // With the cache on, concurrent misses for one token share one read, so that an expiring
+    // entry of a busy token costs one query, not one per request in flight.
+    let shared = this.inFlight.get(raw);
+    if (!shared) {
+      shared = this.verifyFromDatabase(raw).finally(() => this.inFlight.delete(raw));
+      this.inFlight.set(raw, shared);
+    }
+    const verified = await shared;
+    return { ...verified, user: verified.user as User, accessToken: { ...verified.accessToken } };
   }
 
   /**
