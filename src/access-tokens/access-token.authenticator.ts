@@ -52,8 +52,7 @@ export class AccessTokenAuthenticator {
    * once, without a promise; anything else goes through `TokensService.verify`.
    */
   authenticate(request: AuthenticatableRequest, token: string): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    const cached = this.tokens.verifyFromCache(token);
-    if (cached) return attach(request, cached);
-    return this.tokens.verify(token).then((verified) => attach(request, verified));
+    const verified = this.tokens.resolve(token);
+    return verified instanceof Promise ? verified.then((result) => attach(request, result)) : attach(request, verified);
   }
 }

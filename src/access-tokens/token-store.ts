@@ -54,6 +54,8 @@ export interface NewToken {
 export class TokenStore {
   /** Verified tokens by hash; `null` with `cache: false`. */
   readonly cache: VerificationCache<CachedToken> | null;
+  /** The verification query's join from token to user, built once. */
+  private readonly userJoin: string;
 
   constructor(
     @InjectRepository(AccessToken) readonly repository: Repository<AccessToken>,
@@ -64,6 +66,7 @@ export class TokenStore {
     private readonly bus: CacheBus,
   ) {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
+    this.userJoin = users.joinCondition('token', 'user');
     bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
   }
 
@@ -120,7 +123,7 @@ export class TokenStore {
   async findByHash(hash: string): Promise<AccessToken | null> {
     return this.repository
       .createQueryBuilder('token')
-      .leftJoinAndMapOne('token.user', this.users.entity as new () => object, 'user', this.users.joinCondition('token', 'user'))
+      .leftJoinAndMapOne('token.user', this.users.entity as new () => object, 'user', this.userJoin)
       .where('token.tokenHash = :hash', { hash })
       .getOne();
   }

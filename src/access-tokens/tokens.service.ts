@@ -51,7 +51,7 @@ export class TokensService implements OnModuleDestroy {
   /** When this process last wrote `lastUsedAt` for a token, so concurrent requests write once. */
   private readonly touched = new Map<string, number>();
   private readonly pendingWrites = new Set<Promise<void>>();
-  /** Database verifications under way, by raw token, when the cache is on. */
+  /** Database verifications under way, by token hash, when the cache is on. */
   private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
 
   constructor(private readonly store: TokenStore) {
@@ -97,39 +97,36 @@ export class TokensService implements OnModuleDestroy {
    * any other costs one indexed query.
    */
   async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
-    const cached = this.verifyFromCache<User>(raw);
-    if (cached) return cached;
-    if (!this.store.cache || typeof raw !== 'string') return this.verifyFromDatabase<User>(raw);
-    // With the cache on, concurrent misses for one token share one read, so that an expiring
-    // entry of a busy token costs one query, not one per request in flight.
-    let shared = this.inFlight.get(raw);
-    if (!shared) {
-      shared = this.verifyFromDatabase(raw).finally(() => this.inFlight.delete(raw));
-      this.inFlight.set(raw, shared);
-    }
-    const verified = await shared;
-    return { ...verified, user: verified.user as User, accessToken: { ...verified.accessToken } };
+    return this.resolve<User>(raw);
   }
 
   /**
-   * The cache's answer for a raw token, with no I/O and no promise: what the guard tries first.
-   * `undefined` on a miss, and for anything the cache cannot vouch for (which `verify` then settles).
+   * What `verify` does, without a promise when the cache answers: the guard's entry point. The
+   * token is parsed and hashed once, whichever way it goes.
    */
-  verifyFromCache<User extends object = object>(raw: string): VerifiedAccessToken<User> | undefined {
-    const { cache } = this.store;
-    if (!cache || typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) return undefined;
-    const now = this.store.now();
-    const hit = cache.get(hashToken(raw), now.getTime());
-    if (!hit) return undefined;
-    const cached = hit.value;
-    this.touch(cached, now);
-    return { user: cached.user as User, accessToken: { ...cached.view }, scopes: cached.scopes };
-  }
-
-  private async verifyFromDatabase<User extends object>(raw: string): Promise<VerifiedAccessToken<User>> {
-    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw this.store.refuse('malformed');
+  resolve<User extends object = object>(raw: string): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
+    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) return Promise.reject(this.store.refuse('malformed'));
     const hash = hashToken(raw);
     const now = this.store.now();
+    const { cache } = this.store;
+    if (!cache) return this.verifyFromDatabase<User>(hash, now);
+    const hit = cache.get(hash, now.getTime());
+    if (hit) {
+      const cached = hit.value;
+      this.touch(cached, now);
+      return { user: cached.user as User, accessToken: { ...cached.view }, scopes: cached.scopes };
+    }
+    // Concurrent misses for one token share one read, so that an expiring entry of a busy token
+    // costs one query, not one per request in flight.
+    let shared = this.inFlight.get(hash);
+    if (!shared) {
+      shared = this.verifyFromDatabase(hash, now).finally(() => this.inFlight.delete(hash));
+      this.inFlight.set(hash, shared);
+    }
+    return shared.then((verified) => ({ ...verified, user: verified.user as User, accessToken: { ...verified.accessToken } }));
+  }
+
+  private async verifyFromDatabase<User extends object>(hash: string, now: Date): Promise<VerifiedAccessToken<User>> {
     const { cache } = this.store;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
