@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
-import { AccessToken } from './access-token.entity.js';
+import type { AccessToken } from './access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
 import { AccessTokenError, UserNotFoundError } from './access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
@@ -41,13 +41,13 @@ export class SessionsService {
     const token = await this.store.findByRaw(refreshToken);
     if (!token || token.kind !== 'refresh') throw this.store.refuse('unknown');
     if (token.revokedReason === REFRESHED) throw await this.reused(token);
-    const user = await this.store.usableUser(token, this.store.now());
+    const now = this.store.now();
+    const user = await this.store.usableUser(token, now);
+    // Claimed by one conditional update of its own, so that of concurrent refreshes exactly one
+    // wins, and no row lock is held while the new pair is written (MariaDB deadlocked otherwise).
+    const claim = await this.store.repository.update({ id: token.id, revokedAt: IsNull() }, { revokedAt: now, revokedReason: REFRESHED });
+    if ((claim.affected ?? 0) === 0) throw await this.reused(token);
     return this.store.manager.transaction(async (manager) => {
-      // Claimed by a conditional update, so that of two concurrent refreshes exactly one wins.
-      const claim = await manager
-        .getRepository(AccessToken)
-        .update({ id: token.id, revokedAt: IsNull() }, { revokedAt: this.store.now(), revokedReason: REFRESHED });
-      if ((claim.affected ?? 0) === 0) throw await this.reused(token);
       await this.store.revokeWhere(manager, { familyId: token.familyId!, kind: 'session' }, REFRESHED);
       return this.issuePair(manager, user, token.familyId!);
     });
