@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
 import type { AccessToken } from './access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
-import { AccessTokenError, UserNotFoundError } from './access-tokens.errors.js';
+import type { AccessTokenError } from './access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
 import { parseToken } from './token-format.js';
 import { TokenStore, toView } from './token-store.js';
@@ -24,9 +24,7 @@ export class SessionsService {
 
   /** Starts a session for a user whose credentials the app has checked. */
   async start(userId: UserId): Promise<SessionTokens> {
-    const user = await this.store.users.findById(userId);
-    if (!user) throw new UserNotFoundError(userId);
-    if (this.store.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
+    const user = await this.store.issuableUser(userId);
     return this.store.manager.transaction((manager) => this.issuePair(manager, user, randomUUID()));
   }
 

@@ -6,9 +6,9 @@ import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
 import { AccessTokenEvents } from './access-token.events.js';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from './access-tokens.constants.js';
-import { AccessTokenError, type AccessTokenErrorCode } from './access-tokens.errors.js';
+import { AccessTokenError, UserNotFoundError, type AccessTokenErrorCode } from './access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import type { AccessTokenView } from './access-tokens.interfaces.js';
+import type { AccessTokenView, UserId } from './access-tokens.interfaces.js';
 import { CacheBus } from './cache-bus.js';
 import { generateToken, hashToken, tokenHint } from './token-format.js';
 import { TransactionHooks } from './transaction-hooks.js';
@@ -139,10 +139,8 @@ export class TokenStore {
    * they revoke for good, so that undoing the change does not bring the tokens back.
    */
   async usableUser(token: AccessToken, now: Date): Promise<object> {
-    const at = now.getTime();
-    if (token.revokedAt && token.revokedAt.getTime() <= at) throw this.refuse('revoked', token, token.revokedReason);
-    if (token.expiresAt && token.expiresAt.getTime() <= at) throw this.refuse('expired', token);
-    if (token.idleExpiresAt && token.idleExpiresAt.getTime() <= at) throw this.refuse('expired', token, 'idle');
+    const dead = deadBecause(token, now);
+    if (dead) throw this.refuse(dead.code, token, dead.detail);
     const { user } = token;
     if (!user) {
       await this.revokeWhere(this.manager, { userId: token.userId }, USER_DELETED);
@@ -162,6 +160,14 @@ export class TokenStore {
       );
       throw this.refuse('revoked', token, CREDENTIALS_CHANGED);
     }
+    return user;
+  }
+
+  /** The user a new token may be issued to: `UserNotFoundError` or `user_blocked` otherwise. */
+  async issuableUser(userId: UserId): Promise<object> {
+    const user = await this.users.findById(userId);
+    if (!user) throw new UserNotFoundError(userId);
+    if (this.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
     return user;
   }
 
@@ -203,6 +209,18 @@ export class TokenStore {
   }
 
   emit: AccessTokenEvents['emit'] = (event, payload) => this.events.emit(event, payload);
+}
+
+/** Why the token itself can no longer be used at `now` (revoked, expired, idled out), or `null`. */
+export function deadBecause(
+  token: AccessToken,
+  now: Date,
+): { code: 'revoked' | 'expired'; detail: string | null } | null {
+  const at = now.getTime();
+  if (token.revokedAt && token.revokedAt.getTime() <= at) return { code: 'revoked', detail: token.revokedReason };
+  if (token.expiresAt && token.expiresAt.getTime() <= at) return { code: 'expired', detail: null };
+  if (token.idleExpiresAt && token.idleExpiresAt.getTime() <= at) return { code: 'expired', detail: 'idle' };
+  return null;
 }
 
 /** What the module shows of a stored token. */

@@ -3,14 +3,12 @@ import { And, In, IsNull, LessThanOrEqual, MoreThan, Not, Or, type EntityManager
 import { AccessToken } from './access-token.entity.js';
 import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
 import {
-  AccessTokenError,
   InvalidExpiryError,
   InvalidScopeError,
   InvalidTokenNameError,
   TokenNotFoundError,
   TokenNotLiveError,
   TooManyTokensError,
-  UserNotFoundError,
 } from './access-tokens.errors.js';
 import type {
   AccessTokenView,
@@ -23,7 +21,7 @@ import type {
 } from './access-tokens.interfaces.js';
 import { intersectScopes, uncovered, validateScopes } from './scopes.js';
 import { hashToken, parseToken } from './token-format.js';
-import { stored, TokenStore, toView, type CachedToken } from './token-store.js';
+import { deadBecause, stored, TokenStore, toView, type CachedToken } from './token-store.js';
 
 const MAX_NAME_LENGTH = 100;
 /** How many tokens' last write the in-process throttle remembers. */
@@ -69,7 +67,7 @@ export class TokensService implements OnModuleDestroy {
     const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
     if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
     const lifetime = this.lifetime(input.expiresIn);
-    const user = await this.issuableUser(userId);
+    const user = await this.store.issuableUser(userId);
     const permissions = await this.store.users.permissionsOf(user);
     const beyondUser = permissions ? uncovered(permissions, scopes.filter((scope) => scope !== '*')) : [];
     if (beyondUser.length > 0) {
@@ -192,10 +190,9 @@ export class TokensService implements OnModuleDestroy {
     const old = await this.findPersonal(userId, tokenId);
     const now = this.store.now();
     const at = now.getTime();
-    const dead = (old.revokedAt && old.revokedAt.getTime() <= at) || (old.expiresAt && old.expiresAt.getTime() <= at) || (old.idleExpiresAt && old.idleExpiresAt.getTime() <= at);
-    if (dead) throw new TokenNotLiveError(old.id);
+    if (deadBecause(old, now)) throw new TokenNotLiveError(old.id);
     this.assertWithin(context, old.scopes);
-    const user = await this.issuableUser(userId);
+    const user = await this.store.issuableUser(userId);
     return this.store.manager.transaction(async (manager) => {
       const { raw, token } = await this.store.insert(manager, {
         userId: old.userId,
@@ -300,13 +297,6 @@ export class TokensService implements OnModuleDestroy {
     const trimmed = typeof name === 'string' ? name.trim() : '';
     if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidTokenNameError();
     return trimmed;
-  }
-
-  private async issuableUser(userId: UserId): Promise<object> {
-    const user = await this.store.users.findById(userId);
-    if (!user) throw new UserNotFoundError(userId);
-    if (this.store.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
-    return user;
   }
 
   private assertWithin(context: IssueTokenContext, scopes: readonly string[]): void {
