@@ -64,6 +64,15 @@ describe(`the verification cache on ${testDatabaseKind()}`, () => {
     expect(run).toEqual([]);
   });
 
+  it('shares one frozen verification between hits, rather than a copy per request', async () => {
+    const token = await issue();
+    const tokens = cached.get(TokensService);
+    const first = await tokens.verify(token);
+    const again = await tokens.verify(token);
+    expect(again).toBe(first);
+    expect([first, first.accessToken, first.scopes].every((part) => Object.isFrozen(part))).toBe(true);
+  });
+
   it('without it, costs exactly one query per request and writes nothing on the request path', async () => {
     const token = await issue();
     await get(uncached, token).expect(200);

@@ -5,6 +5,7 @@ import { Strategy } from 'passport-http-bearer';
 import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY } from './access-tokens.constants.js';
 import { AccessTokenError } from './access-tokens.errors.js';
+import type { VerifiedAccessToken } from './access-tokens.interfaces.js';
 import { TokensService } from './tokens.service.js';
 
 /**
@@ -37,7 +38,8 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
       return this.error(error as Error);
     }
     if (credentials.type !== 'token') return this.fail(401);
-    Promise.resolve(this.authenticator.authenticate(req, credentials.token)).then(
+    // The executor turns a synchronous refusal (a malformed token) into a rejection too.
+    new Promise<VerifiedAccessToken>((resolve) => resolve(this.authenticator.authenticate(req, credentials.token))).then(
       (verified) => this.success(verified.user),
       (error: unknown) =>
         error instanceof AccessTokenError && error.code === 'malformed' ? this.fail(401) : this.error(error as Error),

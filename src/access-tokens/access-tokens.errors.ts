@@ -13,6 +13,21 @@ export abstract class AccessTokensError extends Error {
   }
 }
 
+/**
+ * Runs `create` without capturing a stack trace, for the errors that refuse a request. Those are
+ * answers, not faults: nobody reads their stack, and capturing one costs more than verifying a
+ * cached token, which would make garbage cheaper to send than a valid token to check.
+ */
+export function withoutStack<E extends Error>(create: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return create();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Why a presented token was refused. */
 export type AccessTokenErrorCode = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'user_blocked';
 

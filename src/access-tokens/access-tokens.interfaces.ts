@@ -61,10 +61,13 @@ export interface SessionTokens {
   userId: string;
 }
 
-/** A token that passed verification, with its user and what it may do now. */
+/**
+ * A token that passed verification, with its user and what it may do now. Frozen: with the cache
+ * on, requests with the same token share one.
+ */
 export interface VerifiedAccessToken<User extends object = object> {
-  user: User;
-  accessToken: AccessTokenView;
+  readonly user: User;
+  readonly accessToken: Readonly<AccessTokenView>;
   /** The token's scopes intersected with the user's current permissions. */
-  scopes: readonly string[];
+  readonly scopes: readonly string[];
 }

@@ -32,6 +32,25 @@ function bearer(realm: string, params: Record<string, string> = {}): string {
 }
 
 /**
+ * `invalid_token` challenges by realm and message. Refusing garbage is the hot path of an attack, and
+ * the messages are a handful of fixed strings, so each challenge is built once.
+ */
+const invalidTokenChallenges = new Map<string, Map<string, string>>();
+const MAX_CHALLENGES = 100;
+
+function invalidTokenChallenge(realm: string, message: string): string {
+  let byMessage = invalidTokenChallenges.get(realm);
+  if (!byMessage) invalidTokenChallenges.set(realm, (byMessage = new Map()));
+  let challenge = byMessage.get(message);
+  if (challenge === undefined) {
+    challenge = bearer(realm, { error: 'invalid_token', error_description: message });
+    if (byMessage.size >= MAX_CHALLENGES) byMessage.clear();
+    byMessage.set(message, challenge);
+  }
+  return challenge;
+}
+
+/**
  * Maps a domain error to its HTTP answer, as RFC 6750 §3 says: 401 `invalid_token`, 403
  * `insufficient_scope`, 400 `invalid_request`, and a bare challenge when no credentials came.
  */
@@ -42,7 +61,7 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
     body: { statusCode: status, error: errorName, reason: error.code, message: error.message },
   });
   if (error instanceof AccessTokenError) {
-    const result = answer(401, 'invalid_token', bearer(realm, { error: 'invalid_token', error_description: error.message }));
+    const result = answer(401, 'invalid_token', invalidTokenChallenge(realm, error.message));
     if (error.revokedReason) result.body.revokedReason = error.revokedReason;
     return result;
   }

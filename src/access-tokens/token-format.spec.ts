@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { crc32 } from 'node:zlib';
 import { generateToken, hashToken, parseToken, tokenHint } from './token-format.js';
 
 describe('token format', () => {
@@ -24,6 +25,19 @@ describe('token format', () => {
     const flipped = body[0] === 'a' ? 'b' : 'a';
     expect(parseToken(`nat_${flipped}${body.slice(1)}`, ['nat'])).toBeNull();
     expect(parseToken('', ['nat'])).toBeNull();
+  });
+
+  it('checksums with the standard CRC32, so that secret scanners can check tokens', () => {
+    for (let i = 0; i < 100; i++) {
+      const token = generateToken('nat');
+      let crc = crc32(token.slice(4, 47));
+      let checksum = '';
+      for (let digit = 0; digit < 6; digit++) {
+        checksum = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'[crc % 62] + checksum;
+        crc = Math.floor(crc / 62);
+      }
+      expect(token.slice(47)).toBe(checksum);
+    }
   });
 
   it('tells apart prefixes that extend each other', () => {

@@ -21,7 +21,7 @@ import type {
 } from './access-tokens.interfaces.js';
 import { intersectScopes, uncovered, validateScopes } from './scopes.js';
 import { hashToken, parseToken } from './token-format.js';
-import { deadBecause, stored, TokenStore, toView, type CachedToken } from './token-store.js';
+import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './token-store.js';
 
 const MAX_NAME_LENGTH = 100;
 /** How many tokens' last write the in-process throttle remembers. */
@@ -99,20 +99,21 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * What `verify` does, without a promise when the cache answers: the guard's entry point. The
-   * token is parsed and hashed once, whichever way it goes.
+   * What `verify` does, without a promise when it can: the guard's entry point. A cache hit is
+   * returned as is, and a malformed token is thrown at once; the rest is a promise. The token is
+   * parsed and hashed once, whichever way it goes.
    */
   resolve<User extends object = object>(raw: string): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
-    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) return Promise.reject(this.store.refuse('malformed'));
+    // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
+    if (typeof raw !== 'string' || parseToken(raw, this.prefixes) === null) throw this.store.refuse('malformed');
     const hash = hashToken(raw);
     const now = this.store.now();
     const { cache } = this.store;
     if (!cache) return this.verifyFromDatabase<User>(hash, now);
     const hit = cache.get(hash, now.getTime());
     if (hit) {
-      const cached = hit.value;
-      this.touch(cached, now);
-      return { user: cached.user as User, accessToken: { ...cached.view }, scopes: cached.scopes };
+      this.touch(hit.value, now);
+      return hit.value.verified as VerifiedAccessToken<User>;
     }
     // Concurrent misses for one token share one read, so that an expiring entry of a busy token
     // costs one query, not one per request in flight.
@@ -121,7 +122,7 @@ export class TokensService implements OnModuleDestroy {
       shared = this.verifyFromDatabase(hash, now).finally(() => this.inFlight.delete(hash));
       this.inFlight.set(hash, shared);
     }
-    return shared.then((verified) => ({ ...verified, user: verified.user as User, accessToken: { ...verified.accessToken } }));
+    return shared as Promise<VerifiedAccessToken<User>>;
   }
 
   private async verifyFromDatabase<User extends object>(hash: string, now: Date): Promise<VerifiedAccessToken<User>> {
@@ -133,15 +134,18 @@ export class TokensService implements OnModuleDestroy {
     const user = await this.store.usableUser(token, now);
     const permissions = await this.store.users.permissionsOf(user);
     const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
-    const view = toView(token);
-    const cached: CachedToken = { id: token.id, user, view, scopes, idleTimeout: token.idleTimeout };
+    const cached: CachedToken = {
+      id: token.id,
+      idleTimeout: token.idleTimeout,
+      verified: frozen({ user, accessToken: toView(token), scopes: [...scopes] }),
+    };
     this.touch(cached, now);
     // Past any of these deadlines the entry goes, and the database says exactly why.
     const deadline = Math.min(
       ...[token.expiresAt, token.idleExpiresAt, token.revokedAt].map((time) => time?.getTime() ?? Infinity),
     );
     cache?.set(hash, token.userId, cached, now.getTime(), generation, deadline);
-    return { user: user as User, accessToken: { ...view }, scopes };
+    return cached.verified as VerifiedAccessToken<User>;
   }
 
   /**
@@ -346,13 +350,13 @@ export class TokensService implements OnModuleDestroy {
    * wait; pushes an idle timeout on with it.
    */
   private touch(token: CachedToken, now: Date): void {
-    const { view } = token;
-    const last = Math.max(view.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
+    const { verified } = token;
+    const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
     if (now.getTime() - last < this.store.options.lastUsedInterval * 1000) return;
     if (this.pendingWrites.size >= MAX_PENDING_WRITES) return;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(token.id, now.getTime());
-    view.lastUsedAt = now;
+    token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
     const change: Partial<AccessToken> = { lastUsedAt: now };
     if (token.idleTimeout !== null) change.idleExpiresAt = new Date(now.getTime() + token.idleTimeout * 1000);
     const write = this.store.repository

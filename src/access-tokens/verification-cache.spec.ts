@@ -22,6 +22,16 @@ describe('VerificationCache', () => {
     expect(cache.get('a', 1)).toBeDefined();
   });
 
+  it('never evicts an entry used at least once per max / 2 insertions', () => {
+    const cache = new VerificationCache<number>(10, 1000);
+    cache.set('hot', 'u', 1, 0, cache.generation);
+    for (let i = 0; i < 1000; i++) {
+      cache.set(`k${i}`, 'u', i, 0, cache.generation);
+      if (i % 5 === 4) expect(cache.get('hot', 1)).toBeDefined();
+    }
+    expect(cache.size).toBe(10);
+  });
+
   it('invalidates by user', () => {
     const cache = new VerificationCache<number>(10, 1000);
     cache.set('a', 'u1', 1, 0, cache.generation);
