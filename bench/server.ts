@@ -14,7 +14,6 @@ import { JwtModule, JwtService } from '@nestjs/jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { Public } from '../src/access-tokens/index.js';
 import { AppModule } from '../src/app.module.js';
-import { configureApp } from '../src/app.setup.js';
 import { demoConfigFromEnv } from '../src/demo-env.js';
 import { BENCH_JWT_SECRET } from './bench.constants.js';
 
@@ -86,7 +85,7 @@ async function bootstrap(): Promise<void> {
   class BenchServerModule {}
 
   const app = await NestFactory.create(BenchServerModule, { logger: ['error', 'warn'] });
-  configureApp(app).enableShutdownHooks();
+  app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 0));
   // Not through Logger: the log levels above leave out its plain messages.
   process.stdout.write(`Bench server listening on ${await app.getUrl()}\n`);

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
-import { configureApp } from './app.setup.js';
 import { CredentialsThrottlingModule } from './auth/credentials-throttling.module.js';
 import { demoConfigFromEnv, positiveFromEnv } from './demo-env.js';
 
@@ -21,7 +20,7 @@ async function bootstrap(): Promise<void> {
   class MainModule {}
 
   const app = await NestFactory.create(MainModule);
-  configureApp(app).enableShutdownHooks();
+  app.enableShutdownHooks();
   await app.listen(port);
   Logger.log(`Demo API listening on ${await app.getUrl()}`, 'Bootstrap');
 }

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { BadRequestException, Controller, HttpCode, Post } from '@nestjs/common';
 import {
   AccessTokenError,
   CurrentToken,
@@ -12,6 +12,7 @@ import { User, publicUser } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { LoginDto, RefreshDto } from './auth.dto.js';
 import { CredentialAttempt } from './credential-attempt.decorator.js';
+import { ValidBody } from '../validation.js';
 
 const pair = ({ accessToken, refreshToken, expiresIn }: SessionTokens) => ({ accessToken, refreshToken, expiresIn });
 
@@ -27,7 +28,7 @@ export class AuthController {
   @CredentialAttempt()
   @HttpCode(200)
   @Post('login')
-  async login(@Body() body: LoginDto) {
+  async login(@ValidBody() body: LoginDto) {
     const user = await this.users.checkPassword(body.username, body.password);
     if (user.blocked) throw new AccessTokenError('user_blocked');
     return { ...pair(await this.sessions.start(user.id)), user: publicUser(user) };
@@ -37,7 +38,7 @@ export class AuthController {
   @CredentialAttempt()
   @HttpCode(200)
   @Post('refresh')
-  async refresh(@Body() body: RefreshDto) {
+  async refresh(@ValidBody() body: RefreshDto) {
     return pair(await this.sessions.refresh(body.refreshToken));
   }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import {
   CurrentToken,
   CurrentUser,
@@ -11,6 +11,7 @@ import type { User } from '../users/user.entity.js';
 import { TokenOrPasswordGuard } from './token-or-password.guard.js';
 import { CreateTokenDto, GenerateTokenDto, RenameTokenDto, RevokeTokenDto, RotateTokenDto } from './tokens.dto.js';
 import { CredentialAttempt } from '../auth/credential-attempt.decorator.js';
+import { ValidBody } from '../validation.js';
 
 @Controller('tokens')
 export class TokensController {
@@ -27,7 +28,7 @@ export class TokensController {
   async generate(
     @CurrentUser() user: User,
     @CurrentToken() current: VerifiedAccessToken | undefined,
-    @Body() body: GenerateTokenDto,
+    @ValidBody() body: GenerateTokenDto,
   ) {
     const { token, accessToken } = await this.tokens.issue(
       user.id,
@@ -42,7 +43,7 @@ export class TokensController {
   @Public()
   @HttpCode(200)
   @Post('revoke')
-  async revokeBySecret(@Body() body: RevokeTokenDto) {
+  async revokeBySecret(@ValidBody() body: RevokeTokenDto) {
     await this.tokens.revokeBySecret(body.token);
     return { message: 'If this token was live, it is revoked now' };
   }
@@ -55,7 +56,7 @@ export class TokensController {
 
   @Scopes('tokens:write')
   @Post()
-  async create(@CurrentUser() user: User, @CurrentToken() current: VerifiedAccessToken, @Body() body: CreateTokenDto) {
+  async create(@CurrentUser() user: User, @CurrentToken() current: VerifiedAccessToken, @ValidBody() body: CreateTokenDto) {
     const { token, accessToken } = await this.tokens.issue(
       user.id,
       { name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
@@ -66,7 +67,7 @@ export class TokensController {
 
   @Scopes('tokens:write')
   @Patch(':id')
-  rename(@CurrentUser() user: User, @Param('id') id: string, @Body() body: RenameTokenDto) {
+  rename(@CurrentUser() user: User, @Param('id') id: string, @ValidBody() body: RenameTokenDto) {
     return this.tokens.rename(user.id, id, body.name);
   }
 
@@ -77,7 +78,7 @@ export class TokensController {
     @CurrentUser() user: User,
     @CurrentToken() current: VerifiedAccessToken,
     @Param('id') id: string,
-    @Body() body: RotateTokenDto,
+    @ValidBody() body: RotateTokenDto,
   ) {
     const { token, accessToken } = await this.tokens.rotate(user.id, id, { graceSeconds: body.graceSeconds }, { within: current.accessToken.scopes });
     return { token, ...accessToken };

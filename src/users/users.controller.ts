@@ -1,8 +1,9 @@
-import { Body, Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
 import { CurrentUser, Public, Scopes } from '../access-tokens/index.js';
 import { CreateUserDto, UpdateMeDto } from './users.dto.js';
 import { User, publicUser } from './user.entity.js';
 import { UsersService } from './users.service.js';
+import { ValidBody } from '../validation.js';
 
 @Controller('users')
 export class UsersController {
@@ -11,7 +12,7 @@ export class UsersController {
   /** Sign up. */
   @Public()
   @Post()
-  async create(@Body() body: CreateUserDto) {
+  async create(@ValidBody() body: CreateUserDto) {
     return publicUser(await this.users.create(body.username, body.password));
   }
 
@@ -22,7 +23,7 @@ export class UsersController {
 
   /** Changes the caller's name or password; either revokes all their tokens, this one included. */
   @Patch('me')
-  async updateMe(@CurrentUser() user: User, @Body() body: UpdateMeDto) {
+  async updateMe(@CurrentUser() user: User, @ValidBody() body: UpdateMeDto) {
     return publicUser(await this.users.updateCredentials(user, body));
   }
 
