@@ -23,14 +23,15 @@ import { startServer, type ServerProcess } from './server-process.js';
 
 const QUICK = process.argv.includes('--quick');
 const PLAN = QUICK
-  ? { sizes: [1_000], seconds: 2, rounds: 1, distinct: 15_000, revocations: 10 }
+  ? { sizes: [1_000], warmup: 1, seconds: 2, rounds: 1, offRounds: 1, distinct: 15_000, revocations: 10 }
   : // Distinct tokens each cost a query (a cache miss): 200k is what fits the 20-minute budget.
-    { sizes: [1_000, 100_000, 1_000_000], seconds: 4, rounds: 2, distinct: 200_000, revocations: 100 };
+    { sizes: [1_000, 100_000, 1_000_000], warmup: 2, seconds: 2, rounds: 5, offRounds: 3, distinct: 200_000, revocations: 100 };
 const PG_ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 /** Valid tokens a row cycles through; autocannon starts each connection at the first. */
 const POOL = 100;
 const CONNECTIONS = 100;
 const BATCH = 1_000;
+const HEALTH = 'GET /health (no guard)';
 
 interface Row {
   db: string;
@@ -115,12 +116,12 @@ async function quiet(server: ServerProcess): Promise<void> {
 }
 
 /**
- * Drives `path` for the plan's duration. With `tokens`, requests cycle through them, each encoded
- * once up front so that autocannon, which shares the machine, spends no more per request than on
- * the unguarded route.
+ * What autocannon sends to `path`. With `tokens`, requests cycle through them, each encoded once up
+ * front so that autocannon, which shares the machine, spends no more per request than on the
+ * unguarded route.
  */
-async function drive(server: ServerProcess, path: string, tokens: string[] | null, hot = false, seconds = PLAN.seconds) {
-  const base = {
+function load(server: ServerProcess, path: string, tokens: string[] | null) {
+  return {
     url: server.url,
     connections: CONNECTIONS,
     pipelining: 10,
@@ -130,11 +131,23 @@ async function drive(server: ServerProcess, path: string, tokens: string[] | nul
       headers: token ? { authorization: `Bearer ${token}` } : {},
     })),
   };
-  // `hot`: warm up with one pass of every connection over every token, so the run is all hits.
-  await autocannon(hot ? { ...base, amount: CONNECTIONS * base.requests.length } : { ...base, duration: 1 });
+}
+
+/**
+ * Warms the server up on `path`; `hot` first makes every connection send every token once, so that
+ * the runs after are all cache hits.
+ */
+async function warm(server: ServerProcess, path: string, tokens: string[] | null, hot: boolean): Promise<void> {
+  const base = load(server, path, tokens);
+  if (hot) await autocannon({ ...base, amount: CONNECTIONS * base.requests.length });
+  await autocannon({ ...base, duration: PLAN.warmup });
+}
+
+/** Drives `path` for the plan's duration; counts the queries it cost. */
+async function drive(server: ServerProcess, path: string, tokens: string[] | null) {
   await quiet(server);
   const before = await stats(server);
-  const result = await autocannon({ ...base, duration: seconds });
+  const result = await autocannon({ ...load(server, path, tokens), duration: PLAN.seconds });
   // The requests still in flight when autocannon stops are answered (and query) after it returns.
   await quiet(server);
   const after = await stats(server);
@@ -150,29 +163,35 @@ async function scenarios(kind: string, size: number, url: string, pool: string[]
     try {
       const routes: [string, string, string[] | null][] =
         cache === 'on'
-          ? [['GET /health (no guard)', '/health', null], ['GET /users/me, valid token', '/users/me', pool], ['GET /jwt/me, JWT guard', '/jwt/me', [jwt]], ['garbage token (401)', '/users/me', garbage], ['unknown token (401)', '/users/me', unknown]]
+          ? [[HEALTH, '/health', null], ['GET /users/me, valid token', '/users/me', pool], ['GET /jwt/me, JWT guard', '/jwt/me', [jwt]], ['garbage token (401)', '/users/me', garbage], ['unknown token (401)', '/users/me', unknown]]
           : [['GET /users/me, valid token', '/users/me', pool], ['unknown token (401)', '/users/me', unknown]];
-      // The machine is shared with autocannon and noisy: routes alternate over rounds, and each
-      // row reports its median round.
+      // The machine is shared with autocannon, and its speed drifts by ±20% within seconds: routes
+      // take turns in short runs, in an order that rotates each round, and a row's ratio is the
+      // median over rounds of its req/s to /health's in the same round.
+      for (const [, path, tokens] of routes) await warm(server, path, tokens, cache === 'on' && tokens === pool);
       const runs = new Map<string, Awaited<ReturnType<typeof drive>>[]>();
-      for (let round = 0; round < PLAN.rounds; round++) {
-        for (const [route, path, tokens] of routes) {
-          const hot = cache === 'on' && tokens === pool;
-          runs.set(route, [...(runs.get(route) ?? []), await drive(server, path, tokens, hot)]);
+      const rounds = cache === 'on' ? PLAN.rounds : PLAN.offRounds;
+      for (let round = 0; round < rounds; round++) {
+        for (let turn = 0; turn < routes.length; turn++) {
+          const [route, path, tokens] = routes[(round + turn) % routes.length]!;
+          runs.set(route, [...(runs.get(route) ?? []), await drive(server, path, tokens)]);
         }
       }
+      const floor = runs.get(HEALTH);
       for (const [route, path] of routes) {
-        const measured = runs.get(route)!.sort((x, y) => x.result.requests.average - y.result.requests.average);
-        const { result, queries } = measured[Math.floor(measured.length / 2)]!;
+        const measured = runs.get(route)!;
+        const { result, queries } = [...measured].sort((x, y) => x.result.requests.average - y.result.requests.average)[Math.floor(measured.length / 2)]!;
         const total = result.requests.total;
+        const ratios = floor ? measured.map((run, round) => run.result.requests.average / floor[round]!.result.requests.average) : [];
+        const ratio = floor ? median(ratios) : 0;
         rows.push({
           db: kind, tokens: size, route, cache: path === '/users/me' ? cache : '—',
-          rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ratio: 0,
+          rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ratio,
           // autocannon stops with CONNECTIONS × 10 requests in flight, which the server answers (and
           // queries for) but autocannon does not count: they are counted here.
           queriesPer1000: total > 0 ? Math.round((queries / (total + CONNECTIONS * 10)) * 1000 * 10) / 10 : 0, non2xx: result.non2xx,
         });
-        log(`${kind} ${size} cache ${cache} ${route}: ${Math.round(result.requests.average)} req/s, p50 ${result.latency.p50} ms, ${queries} queries / ${total}, non-2xx ${result.non2xx}`);
+        log(`${kind} ${size} cache ${cache} ${route}: ${Math.round(result.requests.average)} req/s (${ratio.toFixed(2)}; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}), p50 ${result.latency.p50} ms, ${queries} queries / ${total}, non-2xx ${result.non2xx}`);
       }
     } finally {
       await server.stop();
@@ -228,6 +247,7 @@ async function crossInstance(url: string, bus: string, tokens: Seeded[], manager
   }
 }
 
+const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 const percentile = (values: number[], p: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)]!;
 
 async function main(): Promise<void> {
@@ -270,8 +290,12 @@ async function main(): Promise<void> {
   }
 
   for (const row of rows) {
-    const floor = rows.find((r) => r.db === row.db && r.tokens === row.tokens && r.route.startsWith('GET /health'));
-    row.ratio = floor ? Math.round((row.rps / floor.rps) * 100) / 100 : 0;
+    // Cache-off rows ran on a server of their own, without /health: against the cache-on floor.
+    if (row.ratio === 0) {
+      const floor = rows.find((r) => r.db === row.db && r.tokens === row.tokens && r.route === HEALTH);
+      row.ratio = floor ? row.rps / floor.rps : 0;
+    }
+    row.ratio = Math.round(row.ratio * 100) / 100;
   }
   const minutes = Math.round((performance.now() - began) / 600) / 100;
   writeFileSync('bench/RESULTS.md', report(rows, memoryPoints, delays, versions, minutes));
@@ -287,7 +311,7 @@ function report(rows: Row[], memoryPoints: { verified: number; rss: number }[], 
     '',
     `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node.js ${process.version}; ${versions.join(', ')}.`,
     'The server (the demo API with Express, in its own process) and autocannon (100 connections, 10 pipelined requests each) share the machine.',
-    `Each measurement drives its route for ${PLAN.seconds} s after 1 s of warm-up; routes alternate over ${PLAN.rounds} round(s) and each row is the median round. Valid tokens rotate over ${POOL} distinct tokens; the ratio is to the unguarded /health of the same database and table size.`,
+    `After ${PLAN.warmup} s of warm-up per route, routes take turns in runs of ${PLAN.seconds} s, over ${PLAN.rounds} rounds (${PLAN.offRounds} with the cache off) in an order that rotates each round. req/s, latencies and queries are those of the median run. The ratio is the median over rounds of the route's req/s to that of the unguarded /health in the same round (same database and table size); with the cache off, which runs on a server of its own, it is to the median /health. Valid tokens rotate over ${POOL} distinct tokens.`,
     '',
     '| database | tokens in table | route | cache | req/s | ratio | p50 ms | p99 ms | queries / 1,000 req | non-2xx |',
     '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
