@@ -52,15 +52,8 @@ function crc32Of(text: string, start: number, end: number): number {
   return (crc ^ -1) >>> 0;
 }
 
-/** `checksum` in base62, most significant digit first. */
 function checksumOf(secret: string): string {
-  let rest = crc32Of(secret, 0, secret.length);
-  let out = '';
-  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
-    out = ALPHABET[rest % 62] + out;
-    rest = Math.floor(rest / 62);
-  }
-  return out;
+  return toBase62(BigInt(crc32Of(secret, 0, secret.length)), CHECKSUM_LENGTH);
 }
 
 /** Whether `raw[at, at + CHECKSUM_LENGTH)` is the checksum of the secret before it, without a copy. */

@@ -137,7 +137,7 @@ export class TokensService implements OnModuleDestroy {
     const cached: CachedToken = {
       id: token.id,
       idleTimeout: token.idleTimeout,
-      verified: frozen({ user, accessToken: toView(token), scopes: [...scopes] }),
+      verified: frozen({ user, accessToken: toView(token), scopes }),
     };
     this.touch(cached, now);
     // Past any of these deadlines the entry goes, and the database says exactly why.

@@ -64,9 +64,10 @@ export class UserRevocationSubscriber implements EntitySubscriberInterface<objec
     const changed = new Set(event.updatedColumns.map((column) => column.propertyName));
     const reason = this.reasonToRevoke(before, after, changed);
     const userId = this.users.idOf(before);
+    // A revocation drops what is cached of the user's tokens; so must any other change, which may
+    // change what the tokens may do (permissions, say).
     if (reason) await this.tokens.revokeAll(userId, reason, event.manager);
-    // Any change may change what the user's tokens may do (permissions, say): drop what is cached.
-    this.store.invalidate(event.manager, [userId]);
+    else this.store.invalidate(event.manager, [userId]);
   }
 
   async beforeRemove(event: RemoveEvent<object>): Promise<void> {

@@ -90,13 +90,6 @@ export class VerificationCache<T> {
     }
   }
 
-  /** Drops everything. */
-  clear(): void {
-    this.currentGeneration += 1;
-    this.entries.clear();
-    this.byUser.clear();
-  }
-
   private delete(key: string, entry: CacheEntry<T>): void {
     this.entries.delete(key);
     const keys = this.byUser.get(entry.userId);
