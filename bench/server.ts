@@ -4,6 +4,7 @@ import {
   Get,
   Injectable,
   Module,
+  Query,
   UnauthorizedException,
   UseGuards,
   type CanActivate,
@@ -63,10 +64,10 @@ class BenchController {
     return { ok: true };
   }
 
-  /** Queries so far, and RSS after a full garbage collection (the bench starts node with --expose-gc). */
+  /** Queries so far, and RSS, after a full garbage collection with `?gc=1` (the bench starts node with --expose-gc). */
   @Get('__bench/stats')
-  stats(): { queries: number; rss: number } {
-    (globalThis as { gc?: () => void }).gc?.();
+  stats(@Query('gc') collect?: string): { queries: number; rss: number } {
+    if (collect) (globalThis as { gc?: () => void }).gc?.();
     return { queries: QueryCount.count, rss: process.memoryUsage().rss };
   }
 }

@@ -11,6 +11,7 @@ import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import type { AccessTokenView, UserId, VerifiedAccessToken } from './access-tokens.interfaces.js';
 import { CacheBus } from './cache-bus.js';
 import { generateToken, hashToken, tokenHint } from './token-format.js';
+import { TokenQueries } from './token-queries.js';
 import { TransactionHooks } from './transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
 import { VerificationCache } from './verification-cache.js';
@@ -64,8 +65,8 @@ export interface NewToken {
 export class TokenStore {
   /** Verified tokens by hash; `null` with `cache: false`. */
   readonly cache: VerificationCache<CachedToken> | null;
-  /** The verification query's join from token to user, built once. */
-  private readonly userJoin: string;
+  /** The queries of the request path, their SQL written once. */
+  private readonly queries: TokenQueries;
 
   constructor(
     @InjectRepository(AccessToken) readonly repository: Repository<AccessToken>,
@@ -76,7 +77,7 @@ export class TokenStore {
     private readonly bus: CacheBus,
   ) {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
-    this.userJoin = users.joinCondition('token', 'user');
+    this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
     bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
   }
 
@@ -131,11 +132,12 @@ export class TokenStore {
 
   /** The token with that hash, its user joined in the same indexed query. */
   async findByHash(hash: string): Promise<AccessToken | null> {
-    return this.repository
-      .createQueryBuilder('token')
-      .leftJoinAndMapOne('token.user', this.users.entity as new () => object, 'user', this.userJoin)
-      .where('token.tokenHash = :hash', { hash })
-      .getOne();
+    return this.queries.findByHash(this.manager, hash);
+  }
+
+  /** Records a use of the token at `at`; pushes its idle expiry on to `idleExpiresAt` if given. */
+  async recordUse(id: string, at: Date, idleExpiresAt: Date | null): Promise<void> {
+    await this.queries.recordUse(this.manager, id, at, idleExpiresAt);
   }
 
   /** The token with that raw value, its user joined. */

@@ -357,10 +357,9 @@ export class TokensService implements OnModuleDestroy {
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(token.id, now.getTime());
     token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
-    const change: Partial<AccessToken> = { lastUsedAt: now };
-    if (token.idleTimeout !== null) change.idleExpiresAt = new Date(now.getTime() + token.idleTimeout * 1000);
-    const write = this.store.repository
-      .update({ id: token.id }, change)
+    const idleExpiresAt = token.idleTimeout === null ? null : new Date(now.getTime() + token.idleTimeout * 1000);
+    const write = this.store
+      .recordUse(token.id, now, idleExpiresAt)
       .then(
         () => undefined,
         (error: unknown) => this.logger.warn(`Could not record the use of token ${token.id}: ${String(error)}`),
