@@ -5,6 +5,7 @@ import {
   Injectable,
   Module,
   Query,
+  Req,
   UnauthorizedException,
   UseGuards,
   type CanActivate,
@@ -13,9 +14,11 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { Public } from '../src/access-tokens/index.js';
+import { hash } from 'node:crypto';
+import { Public, TokensService } from '../src/access-tokens/index.js';
 import { AppModule } from '../src/app.module.js';
 import { demoConfigFromEnv } from '../src/demo-env.js';
+import { publicUser, type User } from '../src/users/user.entity.js';
 import { BENCH_JWT_SECRET } from './bench.constants.js';
 
 /**
@@ -55,6 +58,42 @@ class JwtAuthGuard implements CanActivate {
   }
 }
 
+/**
+ * The least a token guard can do, as the issue measured it: SHA-256 of the bearer token and a
+ * lookup in a `Map`, then `request.user`. The ceiling for any token guard (it checks no expiry,
+ * revocation or scope), for comparison; not part of the product. A token it has not seen is
+ * verified once by the product, outside the measured runs.
+ */
+@Injectable()
+class ReferenceGuard implements CanActivate {
+  private readonly users = new Map<string, User>();
+
+  constructor(private readonly tokens: TokensService) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; user?: unknown }>();
+    const header = request.headers.authorization;
+    if (!header?.startsWith('Bearer ')) throw new UnauthorizedException();
+    const raw = header.slice('Bearer '.length);
+    const key = hash('sha256', raw, 'hex');
+    const user = this.users.get(key);
+    if (user) {
+      request.user = user;
+      return true;
+    }
+    return this.tokens.verify<User>(raw).then(
+      (verified) => {
+        this.users.set(key, verified.user);
+        request.user = verified.user;
+        return true;
+      },
+      () => {
+        throw new UnauthorizedException();
+      },
+    );
+  }
+}
+
 @Public()
 @Controller()
 class BenchController {
@@ -62,6 +101,13 @@ class BenchController {
   @Get('jwt/me')
   me(): { ok: true } {
     return { ok: true };
+  }
+
+  /** What `GET /users/me` answers, behind the reference guard. */
+  @UseGuards(ReferenceGuard)
+  @Get('reference/me')
+  referenceMe(@Req() request: { user: User }): ReturnType<typeof publicUser> {
+    return publicUser(request.user);
   }
 
   /** Queries so far, and RSS, after a full garbage collection with `?gc=1` (the bench starts node with --expose-gc). */
@@ -81,7 +127,7 @@ async function bootstrap(): Promise<void> {
       JwtModule.register({ secret: BENCH_JWT_SECRET, signOptions: { algorithm: 'HS256', expiresIn: '1h' } }),
     ],
     controllers: [BenchController],
-    providers: [JwtAuthGuard],
+    providers: [JwtAuthGuard, ReferenceGuard],
   })
   class BenchServerModule {}
 

@@ -20,6 +20,8 @@ import { VerificationCache } from './verification-cache.js';
 export interface CachedToken {
   id: string;
   idleTimeout: number | null;
+  /** No use needs recording before this time (epoch ms): what a cache hit checks first. */
+  recordAfter: number;
   /**
    * What a cache hit returns, frozen (its view and scopes too) so that every request can share it
    * without a copy. Replaced, not changed, when a use is recorded.

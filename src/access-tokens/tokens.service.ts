@@ -137,6 +137,7 @@ export class TokensService implements OnModuleDestroy {
     const cached: CachedToken = {
       id: token.id,
       idleTimeout: token.idleTimeout,
+      recordAfter: 0,
       verified: frozen({ user, accessToken: toView(token), scopes }),
     };
     this.touch(cached, now);
@@ -350,14 +351,21 @@ export class TokensService implements OnModuleDestroy {
    * wait; pushes an idle timeout on with it.
    */
   private touch(token: CachedToken, now: Date): void {
+    const at = now.getTime();
+    if (at < token.recordAfter) return;
     const { verified } = token;
+    const interval = this.store.options.lastUsedInterval * 1000;
     const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
-    if (now.getTime() - last < this.store.options.lastUsedInterval * 1000) return;
+    if (at - last < interval) {
+      token.recordAfter = last + interval;
+      return;
+    }
     if (this.pendingWrites.size >= MAX_PENDING_WRITES) return;
+    token.recordAfter = at + interval;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
-    this.touched.set(token.id, now.getTime());
+    this.touched.set(token.id, at);
     token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
-    const idleExpiresAt = token.idleTimeout === null ? null : new Date(now.getTime() + token.idleTimeout * 1000);
+    const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
     const write = this.store
       .recordUse(token.id, now, idleExpiresAt)
       .then(
