@@ -24,8 +24,8 @@ interface Statement {
  */
 export class TokenQueries {
   private readonly find: Statement;
-  private readonly touch: Statement;
-  private readonly touchIdle: Statement;
+  private readonly recordUseOnly: Statement;
+  private readonly recordUseAndIdle: Statement;
   private readonly token: Part;
   private readonly user: Part;
   /** The alias of the user's primary key: `null` there means the left join found no user. */
@@ -58,7 +58,7 @@ export class TokenQueries {
     for (const [alias, { propertyPath }] of this.user.columns) find.addSelect(`user.${propertyPath}`, alias);
     this.find = written(find.where('token.tokenHash = :hash'), ['hash']);
 
-    const touch = (idle: boolean) =>
+    const recordUse = (idle: boolean) =>
       written(
         dataSource
           .createQueryBuilder()
@@ -68,8 +68,8 @@ export class TokenQueries {
           .updateEntity(false),
         idle ? ['lastUsedAt', 'idleExpiresAt', 'id'] : ['lastUsedAt', 'id'],
       );
-    this.touch = touch(false);
-    this.touchIdle = touch(true);
+    this.recordUseOnly = recordUse(false);
+    this.recordUseAndIdle = recordUse(true);
   }
 
   /** The token with that hash, its `user` set (`null` if the user row is gone). */
@@ -91,7 +91,7 @@ export class TokenQueries {
       lastUsedAt: driver.preparePersistentValue(at, lastUsedAt),
       idleExpiresAt: idleExpiresAt && driver.preparePersistentValue(idleExpiresAt, idle),
     };
-    await run(manager, idleExpiresAt ? this.touchIdle : this.touch, values);
+    await run(manager, idleExpiresAt ? this.recordUseAndIdle : this.recordUseOnly, values);
   }
 }
 
