@@ -2,7 +2,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { PUBLIC_ROUTE_METADATA } from './access-tokens.constants.js';
-import { InvalidRequestError, MissingCredentialsError, withoutStack } from './access-tokens.errors.js';
+import { InvalidRequestError, MissingCredentialsError } from './access-tokens.errors.js';
 
 /**
  * Authenticates the request by its access token (Bearer header, Basic user name, or the query
@@ -34,7 +34,7 @@ export class AccessTokenGuard implements CanActivate {
       case 'password':
         return this.authenticatePassword(request, credentials.username, credentials.password).then(() => true);
       case 'none':
-        throw withoutStack(() => new MissingCredentialsError(this.challengeSchemes));
+        throw new MissingCredentialsError(this.challengeSchemes);
     }
   }
 

@@ -4,27 +4,25 @@
  * only at the edge, in `AccessTokensExceptionFilter`.
  */
 export abstract class AccessTokensError extends Error {
+  /**
+   * Whether instances capture a stack trace. The errors that refuse a request do not: they are
+   * answers, not faults, nobody reads their stack, and capturing one costs more than verifying a
+   * cached token, which would make garbage dearer to refuse than a valid token to accept.
+   */
+  protected static readonly capturesStack: boolean = true;
+
   /** Stable, machine-readable identifier of the failure. */
   abstract readonly code: string;
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    const limit = Error.stackTraceLimit;
+    if (!(new.target as unknown as typeof AccessTokensError).capturesStack) Error.stackTraceLimit = 0;
+    try {
+      super(message, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = new.target.name;
-  }
-}
-
-/**
- * Runs `create` without capturing a stack trace, for the errors that refuse a request. Those are
- * answers, not faults: nobody reads their stack, and capturing one costs more than verifying a
- * cached token, which would make garbage cheaper to send than a valid token to check.
- */
-export function withoutStack<E extends Error>(create: () => E): E {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return create();
-  } finally {
-    Error.stackTraceLimit = limit;
   }
 }
 
@@ -45,6 +43,8 @@ const ACCESS_TOKEN_MESSAGES: Record<AccessTokenErrorCode, string> = {
  * `idle` when it went unused too long.
  */
 export class AccessTokenError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
   /** What revoked the token, for `revoked`. */
   readonly revokedReason: string | null;
 
@@ -59,6 +59,8 @@ export class AccessTokenError extends AccessTokensError {
 
 /** The request carries no credentials at all. */
 export class MissingCredentialsError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
   readonly code = 'credentials_missing';
 
   /** @param schemes the authentication schemes to offer in the challenge. */
@@ -69,6 +71,8 @@ export class MissingCredentialsError extends AccessTokensError {
 
 /** The credentials are not well-formed HTTP (a broken header, a token sent two ways at once). */
 export class InvalidRequestError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
   readonly code = 'invalid_request';
 }
 
@@ -83,6 +87,8 @@ export class InvalidCredentialsError extends AccessTokensError {
 
 /** The token is valid but its effective scopes do not satisfy the route. */
 export class InsufficientScopeError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
   readonly code = 'insufficient_scope';
 
   /**

@@ -1,4 +1,4 @@
-import { InvalidRequestError, withoutStack } from './access-tokens.errors.js';
+import { InvalidRequestError } from './access-tokens.errors.js';
 
 /**
  * Reading credentials off a request, with no Nest in it.
@@ -31,8 +31,6 @@ const MAX_CREDENTIAL_LENGTH = 1024;
 
 const NONE: PresentedCredentials = { type: 'none' };
 
-const invalidRequest = (message: string) => withoutStack(() => new InvalidRequestError(message));
-
 /**
  * Returns the credentials a request presents. Throws `InvalidRequestError` for a malformed
  * `Authorization` header, or a token sent both in the header and the query.
@@ -44,26 +42,26 @@ export function readCredentials(
   const fromHeader = sources.authorization === undefined ? NONE : fromAuthorization(sources.authorization);
   if (!options.allowQueryParameter || sources.queryToken === undefined) return fromHeader;
   if (fromHeader.type !== 'none') {
-    throw invalidRequest(
+    throw new InvalidRequestError(
       'The request sends credentials both in the Authorization header and the access_token query parameter: send one',
     );
   }
   if (typeof sources.queryToken !== 'string' || !B64TOKEN.test(sources.queryToken)) {
-    throw invalidRequest('The access_token query parameter must be given once, as a token');
+    throw new InvalidRequestError('The access_token query parameter must be given once, as a token');
   }
   return { type: 'token', token: sources.queryToken, via: 'query' };
 }
 
 function fromAuthorization(header: string): PresentedCredentials {
   if (header.length > MAX_CREDENTIAL_LENGTH) {
-    throw invalidRequest('The Authorization header is too long');
+    throw new InvalidRequestError('The Authorization header is too long');
   }
   const space = header.indexOf(' ');
   const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
   const value = space === -1 ? '' : header.slice(space + 1).trim();
   if (scheme === 'bearer') {
     if (!B64TOKEN.test(value)) {
-      throw invalidRequest('The Authorization header must read "Bearer <token>"');
+      throw new InvalidRequestError('The Authorization header must read "Bearer <token>"');
     }
     return { type: 'token', token: value, via: 'bearer' };
   }
@@ -76,7 +74,7 @@ function fromBasic(value: string): PresentedCredentials {
   const decoded = BASE64.test(value) ? Buffer.from(value, 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
   if (colon <= 0) {
-    throw invalidRequest(
+    throw new InvalidRequestError(
       'The Authorization header must read "Basic base64(<token>:)" or "Basic base64(<user>:<password>)"',
     );
   }

@@ -2,7 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { SCOPES_METADATA } from './access-tokens.constants.js';
-import { InsufficientScopeError, MissingCredentialsError, withoutStack } from './access-tokens.errors.js';
+import { InsufficientScopeError, MissingCredentialsError } from './access-tokens.errors.js';
 import { satisfies, type ScopeRequirement } from './scopes.js';
 
 /**
@@ -18,14 +18,12 @@ export class ScopesGuard implements CanActivate {
     const requirements = this.getRequirements(context);
     if (requirements.length === 0) return true;
     const verified = verifiedTokenOf(context.switchToHttp().getRequest<AuthenticatableRequest>());
-    if (!verified) throw withoutStack(() => new MissingCredentialsError());
+    if (!verified) throw new MissingCredentialsError();
     for (const requirement of requirements) {
       if (!satisfies(verified.scopes, requirement)) {
-        throw withoutStack(() =>
-          'allOf' in requirement
-            ? new InsufficientScopeError(requirement.allOf, 'allOf')
-            : new InsufficientScopeError(requirement.anyOf, 'anyOf'),
-        );
+        throw 'allOf' in requirement
+          ? new InsufficientScopeError(requirement.allOf, 'allOf')
+          : new InsufficientScopeError(requirement.anyOf, 'anyOf');
       }
     }
     return true;

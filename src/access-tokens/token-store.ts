@@ -6,7 +6,7 @@ import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
 import { AccessTokenEvents } from './access-token.events.js';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from './access-tokens.constants.js';
-import { AccessTokenError, UserNotFoundError, withoutStack, type AccessTokenErrorCode } from './access-tokens.errors.js';
+import { AccessTokenError, UserNotFoundError, type AccessTokenErrorCode } from './access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import type { AccessTokenView, UserId, VerifiedAccessToken } from './access-tokens.interfaces.js';
 import { CacheBus } from './cache-bus.js';
@@ -219,7 +219,7 @@ export class TokenStore {
   /** The error for a refused token, announced as `verification_failed`. */
   refuse(code: AccessTokenErrorCode, token?: AccessToken, detail: string | null = null): AccessTokenError {
     this.events.emit('verification_failed', { reason: code, tokenId: token?.id ?? null, userId: token?.userId ?? null });
-    return withoutStack(() => new AccessTokenError(code, detail));
+    return new AccessTokenError(code, detail);
   }
 
   emit: AccessTokenEvents['emit'] = (event, payload) => this.events.emit(event, payload);
