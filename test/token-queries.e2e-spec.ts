@@ -68,7 +68,7 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
   it('reads the token and its user as TypeORM loads them', async () => {
     const owner = await account();
     const { hash, token } = await tokenOf(owner);
-    const found = await queries.findByHash(dataSource.manager, hash);
+    const found = await queries.findByHash(hash);
     const { user, ...rest } = found!;
     expect(rest).toEqual(await dataSource.getRepository(AccessToken).findOneBy({ id: token.id }));
     expect(found).toBeInstanceOf(AccessToken);
@@ -79,11 +79,11 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
   });
 
   it('finds nothing for an unknown hash, and no user once the user row is gone', async () => {
-    expect(await queries.findByHash(dataSource.manager, hashToken(generateToken('nat')))).toBeNull();
+    expect(await queries.findByHash(hashToken(generateToken('nat')))).toBeNull();
     const owner = await account();
     const { hash } = await tokenOf(owner);
     await dataSource.getRepository(Account).delete({ id: owner.id });
-    expect((await queries.findByHash(dataSource.manager, hash))?.user).toBeNull();
+    expect((await queries.findByHash(hash))?.user).toBeNull();
   });
 
   it('records a use, and pushes the idle expiry on only when asked', async () => {
@@ -91,8 +91,8 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     const plain = await tokenOf(owner);
     const idle = await tokenOf(owner, 600);
     const at = new Date(1_700_000_050_789);
-    await queries.recordUse(dataSource.manager, plain.token.id, at, null);
-    await queries.recordUse(dataSource.manager, idle.token.id, at, new Date(at.getTime() + 600_000));
+    await queries.recordUse(plain.token.id, at, null);
+    await queries.recordUse(idle.token.id, at, new Date(at.getTime() + 600_000));
     const read = (id: string) => dataSource.getRepository(AccessToken).findOneByOrFail({ id });
     expect(await read(plain.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: null });
     expect(await read(idle.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: new Date(at.getTime() + 600_000) });

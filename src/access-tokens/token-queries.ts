@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager, QueryBuilder } from 'typeorm';
+import type { DataSource, QueryBuilder } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
 import { AccessToken } from './access-token.entity.js';
@@ -73,8 +73,8 @@ export class TokenQueries {
   }
 
   /** The token with that hash, its `user` set (`null` if the user row is gone). */
-  async findByHash(manager: EntityManager, hash: string): Promise<AccessToken | null> {
-    const rows: Record<string, unknown>[] = await run(manager, this.find, { hash });
+  async findByHash(hash: string): Promise<AccessToken | null> {
+    const rows = await this.run(this.find, { hash });
     const row = rows[0];
     if (!row) return null;
     const token = hydrate(this.dataSource, this.token, row) as AccessToken;
@@ -83,7 +83,7 @@ export class TokenQueries {
   }
 
   /** Records a use of token `id` at `at`, and pushes its idle expiry on to `idleExpiresAt` if given. */
-  async recordUse(manager: EntityManager, id: string, at: Date, idleExpiresAt: Date | null): Promise<void> {
+  async recordUse(id: string, at: Date, idleExpiresAt: Date | null): Promise<void> {
     const { driver } = this.dataSource;
     const { lastUsedAt, idleExpiresAt: idle } = this.timeColumns;
     const values = {
@@ -91,7 +91,11 @@ export class TokenQueries {
       lastUsedAt: driver.preparePersistentValue(at, lastUsedAt),
       idleExpiresAt: idleExpiresAt && driver.preparePersistentValue(idleExpiresAt, idle),
     };
-    await run(manager, idleExpiresAt ? this.recordUseAndIdle : this.recordUseOnly, values);
+    await this.run(idleExpiresAt ? this.recordUseAndIdle : this.recordUseOnly, values);
+  }
+
+  private run({ sql, order }: Statement, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    return this.dataSource.query(sql, order.map((name) => values[name]));
   }
 }
 
@@ -102,10 +106,6 @@ export class TokenQueries {
 function written(query: QueryBuilder<object>, names: string[]): Statement {
   const [sql, bound] = query.setParameters(Object.fromEntries(names.map((name) => [name, name]))).getQueryAndParameters();
   return { sql, order: bound as string[] };
-}
-
-function run(manager: EntityManager, { sql, order }: Statement, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-  return manager.query(sql, order.map((name) => values[name]));
 }
 
 function hydrate(dataSource: DataSource, { metadata, columns }: Part, row: Record<string, unknown>): object {

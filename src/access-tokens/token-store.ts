@@ -18,7 +18,6 @@ import { VerificationCache } from './verification-cache.js';
 
 /** What the verification cache keeps of a verified token. */
 export interface CachedToken {
-  id: string;
   idleTimeout: number | null;
   /** No use needs recording before this time (epoch ms): what a cache hit checks first. */
   recordAfter: number;
@@ -134,12 +133,12 @@ export class TokenStore {
 
   /** The token with that hash, its user joined in the same indexed query. */
   async findByHash(hash: string): Promise<AccessToken | null> {
-    return this.queries.findByHash(this.manager, hash);
+    return this.queries.findByHash(hash);
   }
 
   /** Records a use of the token at `at`; pushes its idle expiry on to `idleExpiresAt` if given. */
   async recordUse(id: string, at: Date, idleExpiresAt: Date | null): Promise<void> {
-    await this.queries.recordUse(this.manager, id, at, idleExpiresAt);
+    await this.queries.recordUse(id, at, idleExpiresAt);
   }
 
   /** The token with that raw value, its user joined. */

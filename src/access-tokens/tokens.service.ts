@@ -135,7 +135,6 @@ export class TokensService implements OnModuleDestroy {
     const permissions = await this.store.users.permissionsOf(user);
     const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
     const cached: CachedToken = {
-      id: token.id,
       idleTimeout: token.idleTimeout,
       recordAfter: 0,
       verified: frozen({ user, accessToken: toView(token), scopes }),
@@ -354,8 +353,9 @@ export class TokensService implements OnModuleDestroy {
     const at = now.getTime();
     if (at < token.recordAfter) return;
     const { verified } = token;
+    const { id } = verified.accessToken;
     const interval = this.store.options.lastUsedInterval * 1000;
-    const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(token.id) ?? -Infinity);
+    const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(id) ?? -Infinity);
     if (at - last < interval) {
       token.recordAfter = last + interval;
       return;
@@ -363,14 +363,14 @@ export class TokensService implements OnModuleDestroy {
     if (this.pendingWrites.size >= MAX_PENDING_WRITES) return;
     token.recordAfter = at + interval;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
-    this.touched.set(token.id, at);
+    this.touched.set(id, at);
     token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
     const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
     const write = this.store
-      .recordUse(token.id, now, idleExpiresAt)
+      .recordUse(id, now, idleExpiresAt)
       .then(
         () => undefined,
-        (error: unknown) => this.logger.warn(`Could not record the use of token ${token.id}: ${String(error)}`),
+        (error: unknown) => this.logger.warn(`Could not record the use of token ${id}: ${String(error)}`),
       )
       .finally(() => this.pendingWrites.delete(write));
     this.pendingWrites.add(write);
