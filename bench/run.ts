@@ -76,8 +76,8 @@ async function createDatabase(kind: 'sqlite' | 'postgres'): Promise<{ url: strin
 }
 
 /**
- * Inserts tokens for `user` until the table holds `size`; returns the raw tokens added. Plain
- * multi-row INSERTs: through TypeORM's insert builder a million rows took minutes.
+ * Inserts tokens for `user` until the table holds `size`, one multi-row INSERT per batch; returns
+ * the raw tokens added.
  */
 async function seed(dataSource: DataSource, user: User, from: number, size: number): Promise<Seeded[]> {
   const fingerprint = new Fingerprinter(['username', 'passwordHash'], '').of(user);

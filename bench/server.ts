@@ -14,8 +14,8 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { hash } from 'node:crypto';
 import { Public, TokensService } from '../src/access-tokens/index.js';
+import { hashToken } from '../src/access-tokens/token-format.js';
 import { AppModule } from '../src/app.module.js';
 import { demoConfigFromEnv } from '../src/demo-env.js';
 import { publicUser, type User } from '../src/users/user.entity.js';
@@ -75,7 +75,7 @@ class ReferenceGuard implements CanActivate {
     const header = request.headers.authorization;
     if (!header?.startsWith('Bearer ')) throw new UnauthorizedException();
     const raw = header.slice('Bearer '.length);
-    const key = hash('sha256', raw, 'hex');
+    const key = hashToken(raw);
     const user = this.users.get(key);
     if (user) {
       request.user = user;
