@@ -15,7 +15,7 @@ import { NestFactory } from '@nestjs/core';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
 import { Public, TokensService } from '../src/access-tokens/index.js';
-import { hashToken } from '../src/access-tokens/token-format.js';
+import { hashToken } from '../src/access-tokens/core/token-format.js';
 import { AppModule } from '../src/app.module.js';
 import { demoConfigFromEnv } from '../src/demo-env.js';
 import { publicUser, type User } from '../src/users/user.entity.js';

@@ -193,7 +193,7 @@ describe(`demo API on ${testDatabaseKind()}`, () => {
     });
 
     it('rejects an unknown token', async () => {
-      const { generateToken } = await import('../src/access-tokens/token-format.js');
+      const { generateToken } = await import('../src/access-tokens/core/token-format.js');
       const response = await demo.http.get('/users/me').set(bearer(generateToken('nat'))).expect(401);
       expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
       expect(response.headers['www-authenticate']).toContain('unknown');
@@ -307,7 +307,7 @@ describe(`demo API on ${testDatabaseKind()}`, () => {
   describe('POST /tokens/revoke', () => {
     it('revokes a leaked token without authentication, answering the same whatever the token', async () => {
       const leaked = await generate('alice');
-      const { generateToken } = await import('../src/access-tokens/token-format.js');
+      const { generateToken } = await import('../src/access-tokens/core/token-format.js');
       const known = await demo.http.post('/tokens/revoke').send({ token: leaked }).expect(200);
       const again = await demo.http.post('/tokens/revoke').send({ token: leaked }).expect(200);
       const unknown = await demo.http.post('/tokens/revoke').send({ token: generateToken('nat') }).expect(200);

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Column, DataSource, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
 import { AccessToken } from '../src/access-tokens/index.js';
-import { hashToken, tokenHint, generateToken } from '../src/access-tokens/token-format.js';
-import { TokenQueries } from '../src/access-tokens/token-queries.js';
+import { hashToken, tokenHint, generateToken } from '../src/access-tokens/core/token-format.js';
+import { TokenQueries } from '../src/access-tokens/storage/token-queries.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 
 const upperCase: ValueTransformer = { to: (value: string) => value.toUpperCase(), from: (value: string) => value.toLowerCase() };

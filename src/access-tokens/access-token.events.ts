@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { AccessTokenErrorCode } from './access-tokens.errors.js';
+import type { AccessTokenErrorCode } from './core/access-tokens.errors.js';
 
 /** What each event carries. No event ever carries a raw token or its hash. */
 export interface AccessTokenEventMap {

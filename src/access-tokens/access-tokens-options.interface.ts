@@ -1,7 +1,7 @@
 import type { Type } from '@nestjs/common';
-import { InvalidOptionsError } from './access-tokens.errors.js';
-import { systemClock, type Clock } from './clock.js';
-import { MAX_TOKEN_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from './token-format.js';
+import { InvalidOptionsError } from './core/access-tokens.errors.js';
+import { systemClock, type Clock } from './core/clock.js';
+import { MAX_TOKEN_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from './core/token-format.js';
 
 /** How the module reads the app's own user entity. */
 export interface AccessTokensUserOptions<User extends object = object> {

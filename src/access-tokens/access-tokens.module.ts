@@ -2,24 +2,24 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccessTokenAuthenticator } from './access-token.authenticator.js';
+import { AccessTokenAuthenticator } from './edge/access-token.authenticator.js';
 import { AccessTokenEvents } from './access-token.events.js';
-import { AccessToken } from './access-token.entity.js';
-import { AccessTokenGuard } from './access-token.guard.js';
-import { AccessTokenStrategy } from './access-token.strategy.js';
+import { AccessToken } from './storage/access-token.entity.js';
+import { AccessTokenGuard } from './edge/access-token.guard.js';
+import { AccessTokenStrategy } from './edge/access-token.strategy.js';
 import { resolveAccessTokensOptions, type AccessTokensModuleOptions } from './access-tokens-options.interface.js';
-import { AccessTokensExceptionFilter } from './access-tokens.filter.js';
-import { CacheBus } from './cache-bus.js';
+import { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
+import { CacheBus } from './cache/cache-bus.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
-import { ScopesGuard } from './scopes.guard.js';
+import { ScopesGuard } from './edge/scopes.guard.js';
 import { SessionsService } from './sessions.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
-import { TokenStore } from './token-store.js';
+import { TokenStore } from './storage/token-store.js';
 import { TokensService } from './tokens.service.js';
-import { TransactionHooks } from './transaction-hooks.js';
-import { UserDirectory } from './user-directory.service.js';
-import { UserRevocationSubscriber } from './user-revocation.subscriber.js';
+import { TransactionHooks } from './revocation/transaction-hooks.js';
+import { UserDirectory } from './storage/user-directory.service.js';
+import { UserRevocationSubscriber } from './revocation/user-revocation.subscriber.js';
 
 /**
  * Personal access tokens on the app's own TypeORM database.

@@ -1,12 +1,12 @@
-export { AccessToken, type AccessTokenKind } from './access-token.entity.js';
+export { AccessToken, type AccessTokenKind } from './storage/access-token.entity.js';
 export {
   AccessTokenEvents,
   type AccessTokenEventMap,
   type AccessTokenEventName,
 } from './access-token.events.js';
-export { AccessTokenGuard } from './access-token.guard.js';
-export type { AuthenticatableRequest } from './access-token.authenticator.js';
-export { AccessTokenStrategy } from './access-token.strategy.js';
+export { AccessTokenGuard } from './edge/access-token.guard.js';
+export type { AuthenticatableRequest } from './edge/access-token.authenticator.js';
+export { AccessTokenStrategy } from './edge/access-token.strategy.js';
 export {
   ACCESS_TOKENS_DEFAULTS,
   type AccessTokensModuleOptions,
@@ -28,7 +28,7 @@ export {
   SCOPES_METADATA,
   USER_DELETED,
 } from './access-tokens.constants.js';
-export { CurrentToken, CurrentUser, Public } from './access-tokens.decorators.js';
+export { CurrentToken, CurrentUser, Public } from './edge/access-tokens.decorators.js';
 export {
   AccessTokenError,
   AccessTokensError,
@@ -46,8 +46,8 @@ export {
   TooManyTokensError,
   UserNotFoundError,
   type AccessTokenErrorCode,
-} from './access-tokens.errors.js';
-export { AccessTokensExceptionFilter } from './access-tokens.filter.js';
+} from './core/access-tokens.errors.js';
+export { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
 export type {
   AccessTokenView,
   IssueTokenContext,
@@ -60,11 +60,11 @@ export type {
 } from './access-tokens.interfaces.js';
 export { ACCESS_TOKENS_MODULE_OPTIONS } from './access-tokens.module-definition.js';
 export { AccessTokensModule } from './access-tokens.module.js';
-export { systemClock, type Clock } from './clock.js';
-export { readCredentials, type CredentialSources, type PresentedCredentials } from './credentials.js';
-export { CreateAccessTokens1763800000000 } from './migrations/1763800000000-create-access-tokens.js';
-export { Scopes } from './scopes.decorator.js';
+export { systemClock, type Clock } from './core/clock.js';
+export { readCredentials, type CredentialSources, type PresentedCredentials } from './edge/credentials.js';
+export { CreateAccessTokens1763800000000 } from './storage/migrations/1763800000000-create-access-tokens.js';
+export { Scopes } from './edge/scopes.decorator.js';
 export { SessionsService } from './sessions.service.js';
-export { ScopesGuard } from './scopes.guard.js';
-export type { ScopeRequirement } from './scopes.js';
+export { ScopesGuard } from './edge/scopes.guard.js';
+export type { ScopeRequirement } from './core/scopes.js';
 export { TokensService } from './tokens.service.js';

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
-import type { AccessToken } from './access-token.entity.js';
+import type { AccessToken } from './storage/access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
-import type { AccessTokenError } from './access-tokens.errors.js';
+import type { AccessTokenError } from './core/access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
-import { parseToken } from './token-format.js';
-import { TokenStore, toView } from './token-store.js';
+import { parseToken } from './core/token-format.js';
+import { TokenStore, toView } from './storage/token-store.js';
 
 /**
  * Login sessions with opaque tokens: a short-lived access token and a refresh token, hashed like

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { And, In, IsNull, LessThanOrEqual, MoreThan, Not, Or, type EntityManager } from 'typeorm';
-import { AccessToken } from './access-token.entity.js';
+import { AccessToken } from './storage/access-token.entity.js';
 import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
 import {
   InvalidExpiryError,
@@ -9,7 +9,7 @@ import {
   TokenNotFoundError,
   TokenNotLiveError,
   TooManyTokensError,
-} from './access-tokens.errors.js';
+} from './core/access-tokens.errors.js';
 import type {
   AccessTokenView,
   IssueTokenContext,
@@ -19,9 +19,9 @@ import type {
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
-import { intersectScopes, uncovered, validateScopes } from './scopes.js';
-import { hashToken, parseToken } from './token-format.js';
-import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './token-store.js';
+import { intersectScopes, uncovered, validateScopes } from './core/scopes.js';
+import { hashToken, parseToken } from './core/token-format.js';
+import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './storage/token-store.js';
 
 const MAX_NAME_LENGTH = 100;
 /** How many tokens' last write the in-process throttle remembers. */

@@ -1,4 +1,4 @@
-import { InvalidRequestError } from './access-tokens.errors.js';
+import { InvalidRequestError } from '../core/access-tokens.errors.js';
 
 /**
  * Reading credentials off a request, with no Nest in it.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidRequestError } from './access-tokens.errors.js';
+import { InvalidRequestError } from '../core/access-tokens.errors.js';
 import { readCredentials } from './credentials.js';
 
 const basic = (s: string): string => `Basic ${Buffer.from(s).toString('base64')}`;

@@ -8,14 +8,14 @@ import {
   type TransactionRollbackEvent,
   type UpdateEvent,
 } from 'typeorm';
-import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import { BLOCKED, USER_DELETED } from './access-tokens.constants.js';
-import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import { sameValue } from './fingerprint.js';
-import { TokenStore } from './token-store.js';
-import { TokensService } from './tokens.service.js';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import { BLOCKED, USER_DELETED } from '../access-tokens.constants.js';
+import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+import { sameValue } from '../core/fingerprint.js';
+import { TokenStore } from '../storage/token-store.js';
+import { TokensService } from '../tokens.service.js';
 import { TransactionHooks } from './transaction-hooks.js';
-import { UserDirectory } from './user-directory.service.js';
+import { UserDirectory } from '../storage/user-directory.service.js';
 
 /**
  * Revokes a user's tokens, in the same transaction, when a `save()` changes a watched field, and

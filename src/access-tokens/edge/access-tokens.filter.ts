@@ -1,8 +1,8 @@
 import { Catch, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import { AccessTokensError } from './access-tokens.errors.js';
-import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import { AccessTokensError } from '../core/access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import { toHttpAnswer } from './rfc6750.js';
 
 /**

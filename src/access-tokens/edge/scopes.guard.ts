@@ -1,9 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
-import { SCOPES_METADATA } from './access-tokens.constants.js';
-import { InsufficientScopeError, MissingCredentialsError } from './access-tokens.errors.js';
-import { satisfies, type ScopeRequirement } from './scopes.js';
+import { SCOPES_METADATA } from '../access-tokens.constants.js';
+import { InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
+import { satisfies, type ScopeRequirement } from '../core/scopes.js';
 
 /**
  * Checks the route's `@Scopes()` against the effective scopes of the request's token (its scopes

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { VerifiedAccessToken } from './access-tokens.interfaces.js';
+import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { addUserAccessor, attach, verifiedTokenOf } from './access-token.authenticator.js';
 
 const verified = (id: number) => ({ user: { id }, accessToken: {}, scopes: [] }) as unknown as VerifiedAccessToken;

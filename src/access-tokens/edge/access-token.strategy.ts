@@ -3,10 +3,10 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { Strategy } from 'passport-http-bearer';
 import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
-import { ACCESS_TOKEN_STRATEGY } from './access-tokens.constants.js';
-import { AccessTokenError } from './access-tokens.errors.js';
-import type { VerifiedAccessToken } from './access-tokens.interfaces.js';
-import { TokensService } from './tokens.service.js';
+import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
+import { AccessTokenError } from '../core/access-tokens.errors.js';
+import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import { TokensService } from '../tokens.service.js';
 
 /**
  * The Passport strategy `'access-token'`, for apps that compose strategies

@@ -3,18 +3,18 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
-import { AccessTokenEvents } from './access-token.events.js';
-import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from './access-tokens.constants.js';
-import { AccessTokenError, UserNotFoundError, type AccessTokenErrorCode } from './access-tokens.errors.js';
-import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import type { AccessTokenView, UserId, VerifiedAccessToken } from './access-tokens.interfaces.js';
-import { CacheBus } from './cache-bus.js';
-import { generateToken, hashToken, tokenHint } from './token-format.js';
+import { AccessTokenEvents } from '../access-token.events.js';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
+import { AccessTokenError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+import type { AccessTokenView, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import { CacheBus } from '../cache/cache-bus.js';
+import { generateToken, hashToken, tokenHint } from '../core/token-format.js';
 import { TokenQueries } from './token-queries.js';
-import { TransactionHooks } from './transaction-hooks.js';
+import { TransactionHooks } from '../revocation/transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
-import { VerificationCache } from './verification-cache.js';
+import { VerificationCache } from '../cache/verification-cache.js';
 
 /** What the verification cache keeps of a verified token. */
 export interface CachedToken {

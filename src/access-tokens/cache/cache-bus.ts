@@ -3,9 +3,9 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import { CacheBusUnavailableError, InvalidOptionsError } from './access-tokens.errors.js';
-import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import { CacheBusUnavailableError, InvalidOptionsError } from '../core/access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 
 /** PostgreSQL caps a NOTIFY payload at 8,000 bytes; user ids are sent in chunks well under it. */
 const USER_IDS_PER_MESSAGE = 100;

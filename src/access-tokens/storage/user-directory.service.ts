@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import { InvalidOptionsError } from './access-tokens.errors.js';
-import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import type { UserId } from './access-tokens.interfaces.js';
-import { Fingerprinter } from './fingerprint.js';
-import { validateScopes } from './scopes.js';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import { InvalidOptionsError } from '../core/access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+import type { UserId } from '../access-tokens.interfaces.js';
+import { Fingerprinter } from '../core/fingerprint.js';
+import { validateScopes } from '../core/scopes.js';
 
 const TEXT_TYPES = new Set(['character varying', 'varchar', 'text', 'character', 'char', 'nvarchar', 'nchar']);
 

@@ -12,7 +12,7 @@ import {
   TokenNotLiveError,
   TooManyTokensError,
   UserNotFoundError,
-} from './access-tokens.errors.js';
+} from '../core/access-tokens.errors.js';
 
 /** How an error is answered over HTTP. */
 export interface HttpAnswer {

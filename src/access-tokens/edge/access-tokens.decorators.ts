@@ -1,6 +1,6 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import { verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
-import { PUBLIC_ROUTE_METADATA } from './access-tokens.constants.js';
+import { PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
 
 /** Lets a route (or a controller) through a global `AccessTokenGuard` without credentials. */
 export const Public = (): ClassDecorator & MethodDecorator => SetMetadata(PUBLIC_ROUTE_METADATA, true);

@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
-import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import type { VerifiedAccessToken } from './access-tokens.interfaces.js';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
-import { TokensService } from './tokens.service.js';
+import { TokensService } from '../tokens.service.js';
 
 /** The parts of an HTTP request (Express or Fastify) the module reads and writes. */
 export interface AuthenticatableRequest {

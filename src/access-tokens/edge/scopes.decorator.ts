@@ -1,6 +1,6 @@
-import { InvalidScopeError } from './access-tokens.errors.js';
-import { SCOPES_METADATA } from './access-tokens.constants.js';
-import { validateScopes, type ScopeRequirement } from './scopes.js';
+import { InvalidScopeError } from '../core/access-tokens.errors.js';
+import { SCOPES_METADATA } from '../access-tokens.constants.js';
+import { validateScopes, type ScopeRequirement } from '../core/scopes.js';
 
 /**
  * Requires scopes of the route's token, checked by `ScopesGuard`. `@Scopes('a', 'b')` needs all of

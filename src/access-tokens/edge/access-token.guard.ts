@@ -1,8 +1,8 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
-import { PUBLIC_ROUTE_METADATA } from './access-tokens.constants.js';
-import { InvalidRequestError, MissingCredentialsError } from './access-tokens.errors.js';
+import { PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
+import { InvalidRequestError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 
 /**
  * Authenticates the request by its access token (Bearer header, Basic user name, or the query
