@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'test/consumers/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,6 +15,16 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  // The demo uses the library as an app does, by its package name, so it can use nothing a user cannot.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/access-tokens/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/access-tokens', '**/access-tokens/**'], message: "Import the library as 'nestjs-access-tokens'." }],
+      }],
+    },
   },
   // Command-line scripts report on the console.
   { files: ['scripts/**'], rules: { 'no-console': 'off' } },

@@ -8,9 +8,17 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleFileExtensions: ['ts', 'js', 'json'],
-  // Sources import './x.js' as Node's ESM resolution wants; Jest resolves the .ts file.
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    // Sources import './x.js' as Node's ESM resolution wants; Jest resolves the .ts file.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // The package by its name, as the demo and the specs import it: its sources, so one copy.
+    '^nestjs-access-tokens$': '<rootDir>/src/access-tokens/index.ts',
+    '^nestjs-access-tokens/(testing)$': '<rootDir>/src/access-tokens/$1/index.ts',
+  },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
+  // The consumer apps have their own package.json, dependencies and tests (npm run test:consumers).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
+  modulePathIgnorePatterns: ['<rootDir>/test/consumers/'],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
   testTimeout: 30000,
 };

@@ -14,7 +14,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { Public, TokensService } from '../src/access-tokens/index.js';
+import { Public, TokensService } from 'nestjs-access-tokens';
 import { hashToken } from '../src/access-tokens/core/token-format.js';
 import { AppModule } from '../src/app.module.js';
 import { demoConfigFromEnv } from '../src/demo-env.js';

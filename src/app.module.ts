@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccessTokenGuard, AccessTokensModule, ScopesGuard } from './access-tokens/index.js';
+import { AccessTokenGuard, AccessTokensModule, ScopesGuard } from 'nestjs-access-tokens';
 import { schema } from './database.js';
 import { DEMO_CONFIG, type DemoConfig } from './demo.config.js';
 import { AuthController } from './auth/auth.controller.js';

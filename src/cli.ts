@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { TokensService } from './access-tokens/index.js';
+import { TokensService } from 'nestjs-access-tokens';
 import { AppModule } from './app.module.js';
 import { connectionFromUrl } from './database.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { AccessToken, CreateAccessTokens1763800000000 } from './access-tokens/index.js';
+import { AccessToken, CreateAccessTokens1763800000000 } from 'nestjs-access-tokens';
 import { CreateUsers1763700000000 } from './migrations/1763700000000-create-users.js';
 import { User } from './users/user.entity.js';
 

@@ -1,5 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
-import type { CacheOptions, Clock } from './access-tokens/index.js';
+import type { CacheOptions, Clock } from 'nestjs-access-tokens';
 
 /** Injection token of the demo's `DemoConfig`. */
 export const DEMO_CONFIG = Symbol('demo-config');

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { Public } from './access-tokens/index.js';
+import { Public } from 'nestjs-access-tokens';
 
 @Controller('health')
 export class HealthController {

@@ -7,7 +7,7 @@ import {
   CacheBusUnavailableError,
   TokensService,
   type CacheBusOptions,
-} from '../src/access-tokens/index.js';
+} from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource, type Repository } from 'typeorm';
-import { TokensService } from '../src/access-tokens/index.js';
+import { TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
-import { FakeClock } from './fixtures/fake-clock.js';
+import { ManualClock } from 'nestjs-access-tokens/testing';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { QueryCounter } from './fixtures/query-counter.js';
 
@@ -13,7 +13,7 @@ const selects = (queries: string[]) => queries.filter((q) => /^\s*SELECT/i.test(
 const writes = (queries: string[]) => queries.filter((q) => /^\s*(UPDATE|INSERT|DELETE)/i.test(q));
 
 describe(`the verification cache on ${testDatabaseKind()}`, () => {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const queries = new QueryCounter();
   /** Lets the spec hold a verification between its database read and its caching. */
   let gate: { reached: () => void; release: Promise<void> } | null = null;

@@ -7,10 +7,10 @@ import {
   TokensService,
   type AccessTokenEventMap,
   type AccessTokensModuleOptions,
-} from '../src/access-tokens/index.js';
+} from 'nestjs-access-tokens';
 import { TokenMaintenance } from '../src/access-tokens/token-maintenance.service.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
-import { FakeClock } from './fixtures/fake-clock.js';
+import { ManualClock } from 'nestjs-access-tokens/testing';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { QueryCounter } from './fixtures/query-counter.js';
 
@@ -18,7 +18,7 @@ const DAY = 24 * 3600;
 
 
 describe(`token lifecycle on ${testDatabaseKind()}`, () => {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const queries = new QueryCounter();
   const options = {
     ...FIXTURE_OPTIONS,

@@ -10,7 +10,7 @@ import {
   TokensService,
   UserNotFoundError,
   type AccessTokensModuleOptions,
-} from '../src/access-tokens/index.js';
+} from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
 

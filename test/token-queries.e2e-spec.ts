@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Column, DataSource, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
-import { AccessToken } from '../src/access-tokens/index.js';
+import { AccessToken } from 'nestjs-access-tokens';
 import { hashToken, tokenHint, generateToken } from '../src/access-tokens/core/token-format.js';
 import { TokenQueries } from '../src/access-tokens/storage/token-queries.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';

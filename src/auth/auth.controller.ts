@@ -7,7 +7,7 @@ import {
   SessionsService,
   type SessionTokens,
   type VerifiedAccessToken,
-} from '../access-tokens/index.js';
+} from 'nestjs-access-tokens';
 import { User, publicUser } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { LoginDto, RefreshDto } from './auth.dto.js';

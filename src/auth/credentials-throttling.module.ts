@@ -2,7 +2,7 @@ import { Injectable, Module, type DynamicModule, type ExecutionContext } from '@
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { Request } from 'express';
-import { readCredentials } from '../access-tokens/index.js';
+import { readCredentials } from 'nestjs-access-tokens';
 import { CREDENTIAL_ATTEMPT } from './credential-attempt.decorator.js';
 
 /**

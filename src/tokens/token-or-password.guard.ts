@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AccessTokenError, AccessTokenGuard, type AuthenticatableRequest } from '../access-tokens/index.js';
+import { AccessTokenError, AccessTokenGuard, type AuthenticatableRequest } from 'nestjs-access-tokens';
 import { UsersService } from '../users/users.service.js';
 
 /**

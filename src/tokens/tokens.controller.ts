@@ -6,7 +6,7 @@ import {
   Scopes,
   TokensService,
   type VerifiedAccessToken,
-} from '../access-tokens/index.js';
+} from 'nestjs-access-tokens';
 import type { User } from '../users/user.entity.js';
 import { TokenOrPasswordGuard } from './token-or-password.guard.js';
 import { CreateTokenDto, GenerateTokenDto, RenameTokenDto, RevokeTokenDto, RotateTokenDto } from './tokens.dto.js';

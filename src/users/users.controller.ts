@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
-import { CurrentUser, Public, Scopes } from '../access-tokens/index.js';
+import { CurrentUser, Public, Scopes } from 'nestjs-access-tokens';
 import { CreateUserDto, UpdateMeDto } from './users.dto.js';
 import { User, publicUser } from './user.entity.js';
 import { UsersService } from './users.service.js';

@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, ForbiddenException, Inject, Inj
 import { InjectRepository } from '@nestjs/typeorm';
 import bcrypt from 'bcrypt';
 import { QueryFailedError, type Repository } from 'typeorm';
-import { InvalidCredentialsError } from '../access-tokens/index.js';
+import { InvalidCredentialsError } from 'nestjs-access-tokens';
 import { DEMO_CONFIG, type DemoConfig } from '../demo.config.js';
 import { User } from './user.entity.js';
 

@@ -1,11 +1,28 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { CacheBusUnavailableError, InvalidOptionsError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+
+/**
+ * Loads an optional peer the first time a bus needs it, so that an app without a bus never loads,
+ * or installs, `ioredis` or `pg`. An app that asks for a bus without its driver stops at start-up.
+ */
+async function loadDriver<T>(name: 'ioredis' | 'pg', load: () => Promise<T>, bus: string): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // Only the driver itself missing: a driver that is there but broken keeps its own error.
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String(error).includes(`'${name}'`)) {
+      throw new InvalidOptionsError(`cache.bus { type: "${bus}" } needs the "${name}" package: npm install ${name}`, { cause: error });
+    }
+    throw error;
+  }
+}
 
 /** PostgreSQL caps a NOTIFY payload at 8,000 bytes; user ids are sent in chunks well under it. */
 const USER_IDS_PER_MESSAGE = 100;
@@ -83,9 +100,10 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
 
   private async startRedis(url: string, channel: string): Promise<void> {
     // Fail start-up rather than wait forever for a Redis that is not there; reconnect later on.
-    const options = { maxRetriesPerRequest: 1, connectTimeout: 5000 };
-    const publisher = new Redis(url, options);
-    const subscriber = new Redis(url, options);
+    const options: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5000 };
+    const { Redis: RedisClient } = await loadDriver('ioredis', () => import('ioredis'), 'redis');
+    const publisher: Redis = new RedisClient(url, options);
+    const subscriber: Redis = new RedisClient(url, options);
     this.closers.push(async () => publisher.disconnect(), async () => subscriber.disconnect());
     subscriber.on('error', (error: Error) => this.logger.warn(`Cache invalidation subscriber: ${error.message}`));
     publisher.on('error', (error: Error) => this.logger.warn(`Cache invalidation publisher: ${error.message}`));
@@ -101,7 +119,8 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     const { url, host, port, username, password, database, ssl } = this.dataSource.options;
     // TypeORM's and pg's TLS option types differ only in callbacks neither sets here.
     const tls = ssl as pg.ClientConfig['ssl'];
-    const listener = new pg.Client(
+    const { default: driver } = await loadDriver('pg', () => import('pg'), 'postgres');
+    const listener = new driver.Client(
       url
         ? { connectionString: url, ssl: tls }
         : { host, port, user: username, password: typeof password === 'string' ? password : undefined, database, ssl: tls },

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import type { Request } from 'express';
 import { Strategy } from 'passport-http-bearer';
 import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
@@ -29,8 +28,7 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
     super();
   }
 
-  override authenticate(request: Request): void {
-    const req = request as unknown as AuthenticatableRequest;
+  override authenticate(req: AuthenticatableRequest): void {
     let credentials;
     try {
       credentials = this.authenticator.credentialsOf(req);
