@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenAuthenticator } from './edge/access-token.authenticator.js';
@@ -8,7 +7,6 @@ import { AccessToken } from './storage/access-token.entity.js';
 import { AccessTokenGuard } from './edge/access-token.guard.js';
 import { AccessTokenStrategy } from './edge/access-token.strategy.js';
 import { resolveAccessTokensOptions, type AccessTokensModuleOptions } from './access-tokens-options.interface.js';
-import { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
 import { CacheBus } from './cache/cache-bus.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
@@ -49,7 +47,6 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
     AccessTokenStrategy,
     AccessTokenGuard,
     ScopesGuard,
-    { provide: APP_FILTER, useClass: AccessTokensExceptionFilter },
   ],
   exports: [TokensService, SessionsService, AccessTokenEvents, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
 })

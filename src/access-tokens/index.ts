@@ -48,6 +48,7 @@ export {
   type AccessTokenErrorCode,
 } from './core/access-tokens.errors.js';
 export { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
+export { AccessTokensHttpException } from './edge/access-tokens-http.exception.js';
 export type {
   AccessTokenView,
   IssueTokenContext,
@@ -58,7 +59,7 @@ export type {
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
-export { ACCESS_TOKENS_MODULE_OPTIONS } from './access-tokens.module-definition.js';
+export { ACCESS_TOKENS_MODULE_OPTIONS, type AccessTokensModuleExtras } from './access-tokens.module-definition.js';
 export { AccessTokensModule } from './access-tokens.module.js';
 export { systemClock, type Clock } from './core/clock.js';
 export { readCredentials, type CredentialSources, type PresentedCredentials } from './edge/credentials.js';

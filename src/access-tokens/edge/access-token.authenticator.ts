@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
 import { TokensService } from '../tokens.service.js';
 
@@ -78,6 +79,21 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap {
     if (adapter?.getType() !== 'express') return;
     const { request } = adapter.getInstance<{ request?: object }>();
     if (request) addUserAccessor(request);
+  }
+
+  /**
+   * What a guard or strategy throws for `error`: an `HttpException` with the RFC 6750 answer for
+   * the module's errors, anything else as it is. Given the HTTP response, it also sets the answer's
+   * `WWW-Authenticate` challenge there, so that the challenge survives an app's own catch-all
+   * filter, which Nest consults before the module's when the app registers it with
+   * `useGlobalFilters()` (measured).
+   */
+  refusal(error: unknown, response?: unknown): unknown {
+    const refusal = AccessTokensHttpException.from(error, this.options.realm);
+    if (response !== undefined && refusal instanceof AccessTokensHttpException && refusal.challenge !== null) {
+      this.adapterHost.httpAdapter.setHeader(response, 'WWW-Authenticate', refusal.challenge);
+    }
+    return refusal;
   }
 
   credentialsOf(request: AuthenticatableRequest): PresentedCredentials {

@@ -21,18 +21,37 @@ export class AccessTokenGuard implements CanActivate {
   /** The schemes a 401 without credentials offers. */
   protected readonly challengeSchemes: readonly ('Bearer' | 'Basic')[] = ['Bearer'];
 
-  /** Synchronous when the token's verification is cached: no promise on the common path. */
+  /**
+   * Synchronous when the token's verification is cached: no promise on the common path. Refusals
+   * leave as `AccessTokensHttpException`s, which any exception filter answers with their status.
+   */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.isPublic(context)) return true;
-    const request = this.getRequest(context);
+    let outcome: true | Promise<unknown>;
+    try {
+      outcome = this.authenticateRequest(this.getRequest(context));
+    } catch (error) {
+      throw this.authenticator.refusal(error, this.getResponse(context));
+    }
+    return outcome === true
+      ? true
+      : outcome.then(
+          () => true,
+          (error: unknown) => {
+            throw this.authenticator.refusal(error, this.getResponse(context));
+          },
+        );
+  }
+
+  private authenticateRequest(request: AuthenticatableRequest): true | Promise<unknown> {
     const credentials = this.authenticator.credentialsOf(request);
     switch (credentials.type) {
       case 'token': {
         const verified = this.authenticator.authenticate(request, credentials.token);
-        return verified instanceof Promise ? verified.then(() => true) : true;
+        return verified instanceof Promise ? verified : true;
       }
       case 'password':
-        return this.authenticatePassword(request, credentials.username, credentials.password).then(() => true);
+        return this.authenticatePassword(request, credentials.username, credentials.password);
       case 'none':
         throw new MissingCredentialsError(this.challengeSchemes);
     }
@@ -48,6 +67,11 @@ export class AccessTokenGuard implements CanActivate {
 
   protected getRequest(context: ExecutionContext): AuthenticatableRequest {
     return context.switchToHttp().getRequest<AuthenticatableRequest>();
+  }
+
+  /** Where a refusal's `WWW-Authenticate` challenge is set. */
+  protected getResponse(context: ExecutionContext): unknown {
+    return context.switchToHttp().getResponse<unknown>();
   }
 
   /**

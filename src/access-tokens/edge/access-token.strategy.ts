@@ -7,6 +7,15 @@ import { AccessTokenError } from '../core/access-tokens.errors.js';
 import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { TokensService } from '../tokens.service.js';
 
+/** What the strategy is to Passport; keeps `passport-http-bearer`'s types out of the package's. */
+interface PassportStrategyBase {
+  authenticate(request: AuthenticatableRequest, options?: object): void;
+  validate(...args: unknown[]): unknown;
+}
+
+/** The bearer strategy, registered with Passport as `'access-token'` when Nest creates it. */
+const PassportBase: new () => PassportStrategyBase = PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY);
+
 /**
  * The Passport strategy `'access-token'`, for apps that compose strategies
  * (`AuthGuard(['access-token', 'jwt'])`). It reads credentials and verifies exactly as
@@ -15,7 +24,7 @@ import { TokensService } from '../tokens.service.js';
  * unknown, expired or revoked is an error, answered as RFC 6750 says.
  */
 @Injectable()
-export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN_STRATEGY) {
+export class AccessTokenStrategy extends PassportBase {
   // Passport gives the strategy these actions for the duration of authenticate().
   declare success: (user: object) => void;
   declare fail: (status: number) => void;
@@ -33,19 +42,21 @@ export class AccessTokenStrategy extends PassportStrategy(Strategy, ACCESS_TOKEN
     try {
       credentials = this.authenticator.credentialsOf(req);
     } catch (error) {
-      return this.error(error as Error);
+      return this.error(this.authenticator.refusal(error) as Error);
     }
     if (credentials.type !== 'token') return this.fail(401);
     // The executor turns a synchronous refusal (a malformed token) into a rejection too.
     new Promise<VerifiedAccessToken>((resolve) => resolve(this.authenticator.authenticate(req, credentials.token))).then(
       (verified) => this.success(verified.user),
       (error: unknown) =>
-        error instanceof AccessTokenError && error.code === 'malformed' ? this.fail(401) : this.error(error as Error),
+        error instanceof AccessTokenError && error.code === 'malformed'
+          ? this.fail(401)
+          : this.error(this.authenticator.refusal(error) as Error),
     );
   }
 
   /** Verifies a raw token and returns its user (what the base bearer strategy would call). */
-  async validate(token: string): Promise<object> {
+  override async validate(token: string): Promise<object> {
     return (await this.tokens.verify(token)).user;
   }
 }

@@ -3,25 +3,30 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { AccessTokensError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { toHttpAnswer } from './rfc6750.js';
 
 /**
- * Answers the module's domain errors over HTTP, with the RFC 6750 `WWW-Authenticate` header.
- * `AccessTokensModule` registers it for the whole app, so that errors thrown by `TokensService` in
- * the app's own controllers (a bad scope, an unknown token id) are 4xx answers too.
+ * Answers the module's refusals and domain errors over HTTP, with the RFC 6750 `WWW-Authenticate`
+ * header. `AccessTokensModule` registers it for the whole app (unless `exceptionFilter: false`), so
+ * that errors thrown by `TokensService` in the app's own controllers (a bad scope, an unknown token
+ * id) are 4xx answers too.
  */
-@Catch(AccessTokensError)
-export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokensError> {
+@Catch(AccessTokensError, AccessTokensHttpException)
+export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokensError | AccessTokensHttpException> {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {}
 
-  catch(error: AccessTokensError, host: ArgumentsHost): void {
+  catch(error: AccessTokensError | AccessTokensHttpException, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw error;
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();
-    const answer = toHttpAnswer(error, this.options.realm);
+    const answer =
+      error instanceof AccessTokensHttpException
+        ? { status: error.getStatus(), body: error.getResponse(), challenge: error.challenge }
+        : toHttpAnswer(error, this.options.realm);
     if (answer.challenge) httpAdapter.setHeader(response, 'WWW-Authenticate', answer.challenge);
     httpAdapter.reply(response, answer.body, answer.status);
   }

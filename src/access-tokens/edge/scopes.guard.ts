@@ -1,6 +1,6 @@
-import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { AccessTokenAuthenticator, verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { SCOPES_METADATA } from '../access-tokens.constants.js';
 import { InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { satisfies, type ScopeRequirement } from '../core/scopes.js';
@@ -12,18 +12,25 @@ import { satisfies, type ScopeRequirement } from '../core/scopes.js';
  */
 @Injectable()
 export class ScopesGuard implements CanActivate {
+  @Inject(AccessTokenAuthenticator) protected readonly authenticator!: AccessTokenAuthenticator;
+
   constructor(protected readonly reflector: Reflector) {}
 
+  /** Refusals leave as `AccessTokensHttpException`s (401 without a token, 403 without the scope). */
   canActivate(context: ExecutionContext): boolean {
     const requirements = this.getRequirements(context);
     if (requirements.length === 0) return true;
-    const verified = verifiedTokenOf(context.switchToHttp().getRequest<AuthenticatableRequest>());
-    if (!verified) throw new MissingCredentialsError();
+    const http = context.switchToHttp();
+    const verified = verifiedTokenOf(http.getRequest<AuthenticatableRequest>());
+    if (!verified) throw this.authenticator.refusal(new MissingCredentialsError(), http.getResponse());
     for (const requirement of requirements) {
       if (!satisfies(verified.scopes, requirement)) {
-        throw 'allOf' in requirement
-          ? new InsufficientScopeError(requirement.allOf, 'allOf')
-          : new InsufficientScopeError(requirement.anyOf, 'anyOf');
+        throw this.authenticator.refusal(
+          'allOf' in requirement
+            ? new InsufficientScopeError(requirement.allOf, 'allOf')
+            : new InsufficientScopeError(requirement.anyOf, 'anyOf'),
+          http.getResponse(),
+        );
       }
     }
     return true;

@@ -1,0 +1,43 @@
+import { HttpException } from '@nestjs/common';
+import { AccessTokensError } from '../core/access-tokens.errors.js';
+import { toHttpAnswer, type HttpAnswer } from './rfc6750.js';
+
+/**
+ * A refusal at the HTTP edge (a guard, the Passport strategy): an `HttpException` with the RFC 6750
+ * status and JSON body of the domain error it wraps, so that any exception filter that honours
+ * `HttpException` (Nest's own, an app's catch-all) answers 401, 403 or 400 with that body, never 500.
+ * `AccessTokensExceptionFilter` adds the `WWW-Authenticate` challenge.
+ *
+ * @example
+ * // In an app's own filter: the module's reason, beside the status
+ * if (exception instanceof AccessTokensHttpException) logger.warn(exception.code);
+ */
+export class AccessTokensHttpException extends HttpException {
+  /** The domain error's code: `malformed`, `expired`, `revoked`, `insufficient_scope`, ... */
+  readonly code: string;
+  /** The `WWW-Authenticate` header of the answer, or `null`. */
+  readonly challenge: string | null;
+
+  /**
+   * @param error the domain error, kept as `cause`.
+   * @param realm the realm of the challenge.
+   */
+  constructor(error: AccessTokensError, realm: string) {
+    const answer: HttpAnswer = toHttpAnswer(error, realm);
+    // A refusal is an answer, not a fault: no stack, as for the domain errors it wraps.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(answer.body, answer.status, { cause: error });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.code = error.code;
+    this.challenge = answer.challenge;
+  }
+
+  /** The domain error, or `error` itself when it is not one of this module's. */
+  static from(error: unknown, realm: string): unknown {
+    return error instanceof AccessTokensError ? new AccessTokensHttpException(error, realm) : error;
+  }
+}
