@@ -1,5 +1,6 @@
 // Runs the whole suite on SQLite, then the e2e specs on PostgreSQL and on MariaDB, each in
-// databases of its own. A missing service fails the run: nothing is skipped.
+// databases of its own, then the consumer apps that install the packed tarball
+// (scripts/test-consumers.mjs). A missing service fails the run: nothing is skipped.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,23 @@ for (const { db, args } of runs) {
   }
   if (result.status !== 0) broken = true;
 }
+
+console.log('\n=== consumers ===');
+const consumersReport = join(dir, 'consumers.json');
+const consumers = spawnSync(process.execPath, ['scripts/test-consumers.mjs'], {
+  stdio: 'inherit',
+  env: { ...process.env, REPORT_FILE: consumersReport },
+  timeout: 15 * 60 * 1000,
+});
+try {
+  const report = JSON.parse(readFileSync(consumersReport, 'utf8'));
+  passed += report.passed;
+  failed += report.failed;
+  if (report.broken) broken = true;
+} catch {
+  broken = true;
+}
+if (consumers.status !== 0) broken = true;
 
 console.log(`\ntest:all: ${passed} passed, ${failed} failed`);
 process.exit(broken || failed > 0 ? 1 : 0);

@@ -184,7 +184,10 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, defaultExpiresIn: 7200, maxExpiresIn: 3600 }, /defaultExpiresIn \(7200\) must not exceed maxExpiresIn \(3600\)/],
     [{ ...FIXTURE_OPTIONS, defaultExpiresIn: -1 }, /defaultExpiresIn must be a positive whole number/],
     [{ ...FIXTURE_OPTIONS, realm: 'a"b' }, /realm must be/],
-    [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, blockedField: 'banned' } }, /user.blockedField is "banned", but Member has no such column: set user.blockedField to one of memberId, login/],
+    [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, blockedField: 'banned' } }, /user.blockedField is "banned", but Member has no such column: set user.blockedField to one of memberId, login.*, or to null if users cannot be blocked$/],
+    // The README's first snippet on a user entity that has no "blocked" column.
+    [{ user: { entity: Member, idField: 'memberId', usernameField: 'login', passwordHashField: 'secret' } }, /user.blockedField is "blocked".*, or to null if users cannot be blocked$/],
+    [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, passwordHashField: 'pwd' } }, /user.passwordHashField is "pwd".*, or to null if users have no password$/],
     [{ ...FIXTURE_OPTIONS, user: { entity: Member } }, /user.idField is "id", but Member has no such column/],
     [{ ...FIXTURE_OPTIONS, user: {} }, /user.entity must be the app's user entity class/],
   ] as [AccessTokensModuleOptions, RegExp][])('stop the app at start-up when wrong: %#', async (options, message) => {

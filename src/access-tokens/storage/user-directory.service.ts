@@ -30,20 +30,21 @@ export class UserDirectory {
       );
     }
     const metadata = dataSource.getMetadata(entity);
-    const column = (field: string | null, name: string): ColumnMetadata | undefined => {
+    const column = (field: string | null, name: string, whenNone?: string): ColumnMetadata | undefined => {
       if (field === null) return undefined;
       const found = metadata.findColumnWithPropertyName(field);
       if (!found) {
         throw new InvalidOptionsError(
-          `user.${name} is "${field}", but ${entity.name} has no such column: set user.${name} to one of ${metadata.columns.map((c) => c.propertyName).join(', ')}`,
+          `user.${name} is "${field}", but ${entity.name} has no such column: set user.${name} to one of ${metadata.columns.map((c) => c.propertyName).join(', ')}` +
+            (whenNone ? `, or to null if ${whenNone}` : ''),
         );
       }
       return found;
     };
     this.idColumn = column(options.user.idField, 'idField')!;
     column(options.user.usernameField, 'usernameField');
-    column(options.user.passwordHashField, 'passwordHashField');
-    column(options.user.blockedField, 'blockedField');
+    column(options.user.passwordHashField, 'passwordHashField', 'users have no password');
+    column(options.user.blockedField, 'blockedField', 'users cannot be blocked');
     for (const watched of options.revokeOn) {
       if (!metadata.findColumnWithPropertyName(watched)) {
         throw new InvalidOptionsError(
