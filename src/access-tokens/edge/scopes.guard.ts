@@ -1,8 +1,10 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AccessTokenAuthenticator, verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { SCOPES_METADATA } from '../access-tokens.constants.js';
-import { InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
+import { ACCESS_TOKENS_DEFAULTS } from '../access-tokens-options.interface.js';
+import { AccessTokensError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
+import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { satisfies, type ScopeRequirement } from '../core/scopes.js';
 
 /**
@@ -12,7 +14,8 @@ import { satisfies, type ScopeRequirement } from '../core/scopes.js';
  */
 @Injectable()
 export class ScopesGuard implements CanActivate {
-  @Inject(AccessTokenAuthenticator) protected readonly authenticator!: AccessTokenAuthenticator;
+  /** Optional, so that a unit test of a controller can build the guard with a `Reflector` alone. */
+  @Optional() @Inject(AccessTokenAuthenticator) protected readonly authenticator?: AccessTokenAuthenticator;
 
   constructor(protected readonly reflector: Reflector) {}
 
@@ -22,10 +25,10 @@ export class ScopesGuard implements CanActivate {
     if (requirements.length === 0) return true;
     const http = context.switchToHttp();
     const verified = verifiedTokenOf(http.getRequest<AuthenticatableRequest>());
-    if (!verified) throw this.authenticator.refusal(new MissingCredentialsError(), http.getResponse());
+    if (!verified) throw this.refusal(new MissingCredentialsError(), http.getResponse());
     for (const requirement of requirements) {
       if (!satisfies(verified.scopes, requirement)) {
-        throw this.authenticator.refusal(
+        throw this.refusal(
           'allOf' in requirement
             ? new InsufficientScopeError(requirement.allOf, 'allOf')
             : new InsufficientScopeError(requirement.anyOf, 'anyOf'),
@@ -34,6 +37,12 @@ export class ScopesGuard implements CanActivate {
       }
     }
     return true;
+  }
+
+  private refusal(error: AccessTokensError, response: unknown): unknown {
+    return this.authenticator
+      ? this.authenticator.refusal(error, response)
+      : AccessTokensHttpException.from(error, ACCESS_TOKENS_DEFAULTS.realm);
   }
 
   /** The requirements of the controller and of the handler, all of which must hold. */

@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccessTokensModule } from 'nestjs-access-tokens';
+import { AppController } from './app.controller';
+import { ReportsController } from './reports/reports.controller';
+import { User } from './users/user.entity';
+import { UsersService } from './users/users.service';
+
+@Module({
+  imports: [
+    TypeOrmModule.forRoot({
+      type: 'postgres',
+      url: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      autoLoadEntities: true,
+      synchronize: true,
+    }),
+    TypeOrmModule.forFeature([User]),
+    AccessTokensModule.forRoot({
+      user: {
+        entity: User,
+        idField: 'uuid',
+        usernameField: 'email',
+        passwordHashField: 'pwd',
+        blockedField: 'disabled',
+        permissions: (user: User) => user.permissions,
+      },
+    }),
+  ],
+  controllers: [AppController, ReportsController],
+  providers: [UsersService],
+})
+export class AppModule {}

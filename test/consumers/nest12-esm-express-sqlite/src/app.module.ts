@@ -1,0 +1,43 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  AccessTokenGuard,
+  AccessTokensModule,
+  ScopesGuard,
+  type AccessTokensModuleOptions,
+} from 'nestjs-access-tokens';
+import { AppController } from './app.controller.js';
+import { databaseOptions } from './database.js';
+import { User } from './user.entity.js';
+
+/** How this app's users look to the access tokens. */
+export const ACCESS_TOKENS_USER = {
+  entity: User,
+  idField: 'uuid',
+  usernameField: 'email',
+  passwordHashField: 'pwd',
+  blockedField: 'disabled',
+  permissions: (user: User) => user.permissions,
+} satisfies AccessTokensModuleOptions['user'];
+
+@Module({})
+export class AppModule {
+  /** `tokens`: more options of the access tokens (tests pass a clock). */
+  static forRoot(tokens: Omit<AccessTokensModuleOptions, 'user'> = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot({ ...databaseOptions(), autoLoadEntities: true, synchronize: true }),
+        TypeOrmModule.forFeature([User]),
+        AccessTokensModule.forRoot({ ...tokens, user: ACCESS_TOKENS_USER }),
+      ],
+      controllers: [AppController],
+      providers: [
+        // Every route needs a token unless marked @Public(); @Scopes() is checked after.
+        { provide: APP_GUARD, useClass: AccessTokenGuard },
+        { provide: APP_GUARD, useClass: ScopesGuard },
+      ],
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  AccessToken,
+  AccessTokenGuard,
+  AccessTokensModule,
+  CreateAccessTokens1763800000000,
+  ScopesGuard,
+} from 'nestjs-access-tokens';
+import { AuthController } from './auth.controller.js';
+import { databaseOptions } from './database.js';
+import { CreateUsers1763700000000 } from './migrations/1763700000000-create-users.js';
+import { ReportsController } from './reports.controller.js';
+import { User } from './user.entity.js';
+
+@Module({
+  imports: [
+    // The schema comes from migrations, run at start-up: the app's own and the module's.
+    TypeOrmModule.forRoot({
+      ...databaseOptions(),
+      entities: [User, AccessToken],
+      migrations: [CreateUsers1763700000000, CreateAccessTokens1763800000000],
+      migrationsRun: true,
+      synchronize: false,
+    }),
+    TypeOrmModule.forFeature([User]),
+    AccessTokensModule.forRoot({
+      user: {
+        entity: User,
+        idField: 'uuid',
+        usernameField: 'email',
+        passwordHashField: 'pwd',
+        blockedField: 'disabled',
+        permissions: (user: User) => user.permissions,
+      },
+    }),
+  ],
+  controllers: [AuthController, ReportsController],
+  providers: [
+    // Every route needs a token unless marked @Public(); @Scopes() is checked after.
+    { provide: APP_GUARD, useClass: AccessTokenGuard },
+    { provide: APP_GUARD, useClass: ScopesGuard },
+  ],
+})
+export class AppModule {}
