@@ -195,7 +195,8 @@ describe(`automatic revocation on ${testDatabaseKind()}`, () => {
 
   it('announces issuing and refusals without ever carrying a raw token', async () => {
     const token = await issue('audited');
-    await get(`${token.slice(0, -1)}x`).expect(401);
+    // The last character changed, whatever it was (a fixed one would be the same 1 time in 62).
+    await get(`${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`).expect(401);
     await members.update({ memberId: member.memberId }, { secret: 'hash-unseen' });
     await get(token).expect(401);
     expect(events.issued).toEqual([
