@@ -87,10 +87,17 @@ describe(`AccessTokensModule in an app of its own, on ${testDatabaseKind()}`, ()
     await http.get('/reports').set(bearer(token)).expect(200);
   });
 
-  it('refuses to issue scopes the user does not have', async () => {
+  it('refuses to issue scopes that reach none of the user\'s permissions', async () => {
     await expect(tokens.issue('m-ben', { name: 'x', scopes: ['reports:export'] })).rejects.toMatchObject({ code: 'invalid_scope' });
-    await expect(tokens.issue('m-ben', { name: 'x', scopes: ['reports:*'] })).rejects.toMatchObject({ code: 'invalid_scope' });
+    await expect(tokens.issue('m-ben', { name: 'x', scopes: ['admin:*'] })).rejects.toMatchObject({ code: 'invalid_scope' });
     await expect(tokens.issue('nobody', { name: 'x' })).rejects.toBeInstanceOf(UserNotFoundError);
+  });
+
+  it('issues a wildcard below "*" that covers some of the user\'s permissions, granting only those', async () => {
+    const { token, accessToken } = await tokens.issue('m-ben', { name: 'reports', scopes: ['reports:*'] });
+    expect(accessToken.scopes).toEqual(['reports:*']);
+    await http.get('/reports').set(bearer(token)).expect(200, { member: 'm-ben', scopes: ['reports:read'] });
+    await http.get('/reports/billing').set(bearer(token)).expect(403);
   });
 
   it('refuses the tokens of a blocked user', async () => {

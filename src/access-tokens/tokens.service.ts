@@ -19,7 +19,7 @@ import type {
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
-import { intersectScopes, uncovered, validateScopes } from './core/scopes.js';
+import { disjoint, intersectScopes, uncovered, validateScopes } from './core/scopes.js';
 import { hashToken, parseToken } from './core/token-format.js';
 import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './storage/token-store.js';
 
@@ -58,9 +58,11 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Issues a personal token to a user. Scopes beyond the user's `permissions`, or beyond
-   * `context.within`, are refused with `InvalidScopeError`; `*` is always allowed, as it means
-   * "whatever the user may do at the time of each request".
+   * Issues a personal token to a user. A scope that reaches none of the user's `permissions`
+   * (neither covered by one nor covering one), or one beyond `context.within`, is refused with
+   * `InvalidScopeError`; `*` is always allowed. At each request a token grants only the overlap of
+   * its scopes with what the user may do then, so `acc:*` for a user who may `acc:read` grants
+   * `acc:read`.
    */
   async issue(userId: UserId, input: IssueTokenInput, context: IssueTokenContext = {}): Promise<IssuedAccessToken> {
     const name = this.validName(input.name);
@@ -69,7 +71,8 @@ export class TokensService implements OnModuleDestroy {
     const lifetime = this.lifetime(input.expiresIn);
     const user = await this.store.issuableUser(userId);
     const permissions = await this.store.users.permissionsOf(user);
-    const beyondUser = permissions ? uncovered(permissions, scopes.filter((scope) => scope !== '*')) : [];
+    // `*` is always allowed; any other scope must reach at least one of the user's permissions.
+    const beyondUser = permissions ? disjoint(permissions, scopes.filter((scope) => scope !== '*')) : [];
     if (beyondUser.length > 0) {
       throw new InvalidScopeError(`The user may not grant ${beyondUser.join(', ')}; they may grant ${permissions!.join(', ') || 'nothing'}`);
     }

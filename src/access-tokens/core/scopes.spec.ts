@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidScopeError } from './access-tokens.errors.js';
-import { covers, intersectScopes, isValidScope, satisfies, uncovered, validateScopes } from './scopes.js';
+import { covers, disjoint, intersectScopes, isValidScope, satisfies, uncovered, validateScopes } from './scopes.js';
 
 describe('scopes', () => {
   it('accepts "*", colon-separated words and a trailing wildcard', () => {
@@ -35,6 +35,13 @@ describe('scopes', () => {
     expect(uncovered(['users:read', 'tokens:*'], ['users:read', 'tokens:write', 'users:admin'])).toEqual([
       'users:admin',
     ]);
+  });
+
+  it('lists the wanted scopes that reach none of a set of patterns', () => {
+    const permissions = ['acc:read', 'acc:write', 'users:*'];
+    expect(disjoint(permissions, ['acc:*', 'acc:read', 'users:read', 'users:*', 'users:admin:ban'])).toEqual([]);
+    expect(disjoint(permissions, ['billing:*', 'acc:delete', 'acc'])).toEqual(['billing:*', 'acc:delete', 'acc']);
+    expect(disjoint([], ['acc:*'])).toEqual(['acc:*']);
   });
 
   it('intersects token scopes with user permissions', () => {

@@ -51,6 +51,15 @@ export function uncovered(granted: readonly string[], wanted: readonly string[])
 }
 
 /**
+ * The scopes of `wanted` that would grant nothing within `granted`: neither covered by one of them
+ * nor covering one. A token's scopes are intersected with its user's permissions at each request,
+ * so `acc:*` for a user who may `acc:read` grants `acc:read`, and is not beyond the user.
+ */
+export function disjoint(granted: readonly string[], wanted: readonly string[]): string[] {
+  return wanted.filter((scope) => !granted.some((pattern) => covers(pattern, scope) || covers(scope, pattern)));
+}
+
+/**
  * The patterns that cover exactly what both `a` and `b` cover. Because a pattern is a prefix
  * wildcard, two patterns overlap only if one covers the other, and the overlap is the narrower one.
  */
