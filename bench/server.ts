@@ -18,6 +18,7 @@ import { Public, TokensService } from 'nestjs-access-tokens';
 import { hashToken } from '../src/access-tokens/core/token-format.js';
 import { AppModule } from '../src/app.module.js';
 import { demoConfigFromEnv } from '../src/demo-env.js';
+import { configureDemoApp, DEMO_APP_OPTIONS } from '../src/http.js';
 import { publicUser, type User } from '../src/users/user.entity.js';
 import { BENCH_JWT_SECRET } from './bench.constants.js';
 
@@ -131,7 +132,8 @@ async function bootstrap(): Promise<void> {
   })
   class BenchServerModule {}
 
-  const app = await NestFactory.create(BenchServerModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.create(BenchServerModule, { ...DEMO_APP_OPTIONS, logger: ['error', 'warn'] });
+  configureDemoApp(app);
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 0));
   // Not through Logger: the log levels above leave out its plain messages.

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { CredentialsThrottlingModule } from './auth/credentials-throttling.module.js';
 import { demoConfigFromEnv, positiveFromEnv } from './demo-env.js';
+import { configureDemoApp, DEMO_APP_OPTIONS } from './http.js';
 
 async function bootstrap(): Promise<void> {
   const port = Number(process.env.PORT ?? 3000);
@@ -19,7 +20,8 @@ async function bootstrap(): Promise<void> {
   })
   class MainModule {}
 
-  const app = await NestFactory.create(MainModule);
+  const app = await NestFactory.create(MainModule, DEMO_APP_OPTIONS);
+  configureDemoApp(app);
   app.enableShutdownHooks();
   await app.listen(port);
   Logger.log(`Demo API listening on ${await app.getUrl()}`, 'Bootstrap');

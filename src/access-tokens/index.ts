@@ -37,6 +37,7 @@ export {
   InvalidCredentialsError,
   InvalidExpiryError,
   InvalidOptionsError,
+  InvalidPaginationError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidTokenNameError,
@@ -54,8 +55,10 @@ export type {
   IssueTokenContext,
   IssueTokenInput,
   IssuedAccessToken,
+  ListTokensOptions,
   RotateTokenOptions,
   SessionTokens,
+  TokenPage,
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';

@@ -5,7 +5,7 @@ import type { AccessToken } from './storage/access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
 import type { AccessTokenError } from './core/access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
-import { parseToken } from './core/token-format.js';
+import { isTokenId, parseToken } from './core/token-format.js';
 import { TokenStore, toView } from './storage/token-store.js';
 
 /**
@@ -53,6 +53,7 @@ export class SessionsService {
 
   /** Ends one of the user's sessions; returns how many tokens that revoked. */
   async end(userId: UserId, sessionId: string): Promise<number> {
+    if (!isTokenId(sessionId)) return 0;
     return (await this.store.revokeWhere(this.store.manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT)).length;
   }
 

@@ -1,17 +1,18 @@
-import { IsString, MaxLength } from 'class-validator';
+import { MaxLength } from 'class-validator';
+import { IsText } from '../validation.js';
 
 export class LoginDto {
-  @IsString()
+  @IsText()
   @MaxLength(64)
   username!: string;
 
-  @IsString()
+  @IsText()
   @MaxLength(200)
   password!: string;
 }
 
 export class RefreshDto {
-  @IsString()
+  @IsText()
   @MaxLength(200)
   refreshToken!: string;
 }

@@ -1,9 +1,32 @@
-import { Controller, Get, HttpCode, NotFoundException, Param, ParseIntPipe, Patch, Post } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Patch,
+  Post,
+  type PipeTransform,
+} from '@nestjs/common';
 import { CurrentUser, Public, Scopes } from 'nestjs-access-tokens';
 import { CreateUserDto, UpdateMeDto } from './users.dto.js';
 import { User, publicUser } from './user.entity.js';
 import { UsersService } from './users.service.js';
 import { ValidBody } from '../validation.js';
+
+/** The largest id of the users table (a 32-bit signed integer on every database). */
+const MAX_USER_ID = 2 ** 31 - 1;
+
+/** A user id from the path: 400 if it is no whole number, 404 if no user can have it. */
+class ParseUserIdPipe implements PipeTransform<string, number> {
+  transform(value: string): number {
+    if (!/^[0-9]+$/.test(value)) throw new BadRequestException('A user id is a whole number');
+    const id = Number(value);
+    if (id < 1 || id > MAX_USER_ID) throw new NotFoundException(`No user ${value}`);
+    return id;
+  }
+}
 
 @Controller('users')
 export class UsersController {
@@ -30,20 +53,20 @@ export class UsersController {
   @Scopes('users:admin')
   @HttpCode(204)
   @Post(':id/block')
-  async block(@CurrentUser() admin: User, @Param('id', ParseIntPipe) id: number): Promise<void> {
+  async block(@CurrentUser() admin: User, @Param('id', ParseUserIdPipe) id: number): Promise<void> {
     await this.users.setBlocked(admin, id, true);
   }
 
   @Scopes('users:admin')
   @HttpCode(204)
   @Post(':id/unblock')
-  async unblock(@CurrentUser() admin: User, @Param('id', ParseIntPipe) id: number): Promise<void> {
+  async unblock(@CurrentUser() admin: User, @Param('id', ParseUserIdPipe) id: number): Promise<void> {
     await this.users.setBlocked(admin, id, false);
   }
 
   @Scopes('users:read')
   @Get(':id')
-  async findOne(@Param('id', ParseIntPipe) id: number) {
+  async findOne(@Param('id', ParseUserIdPipe) id: number) {
     const user = await this.users.findById(id);
     if (!user) throw new NotFoundException(`No user ${id}`);
     return publicUser(user);

@@ -1,4 +1,5 @@
-import { IsByteLength, IsOptional, IsString, Matches, MinLength } from 'class-validator';
+import { IsString, Matches, MinLength } from 'class-validator';
+import { IsAbsentOr, IsText, MaxBytes } from '../validation.js';
 
 /** The rules of a user name. */
 export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,64}$/;
@@ -16,25 +17,26 @@ export class CreateUserDto {
   @Matches(USERNAME_PATTERN, { message: USERNAME_RULE })
   username!: string;
 
-  @IsString()
+  @IsText()
   @MinLength(8, { message: 'password must be at least 8 characters' })
-  @IsByteLength(0, 72, { message: 'password must be at most 72 bytes' })
+  @MaxBytes(72)
   password!: string;
 }
 
 /** Body of `PATCH /users/me`: what to change, and the current password to allow it. */
 export class UpdateMeDto {
-  @IsOptional()
+  @IsAbsentOr()
   @IsString()
   @Matches(USERNAME_PATTERN, { message: USERNAME_RULE })
   username?: string;
 
-  @IsOptional()
-  @IsString()
+  @IsAbsentOr()
+  @IsText()
   @MinLength(8, { message: 'password must be at least 8 characters' })
-  @IsByteLength(0, 72, { message: 'password must be at most 72 bytes' })
+  @MaxBytes(72)
   password?: string;
 
-  @IsString()
+  @IsText()
+  @MaxBytes(72)
   currentPassword!: string;
 }

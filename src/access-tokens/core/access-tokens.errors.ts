@@ -115,13 +115,18 @@ export class InvalidExpiryError extends AccessTokensError {
   readonly code = 'invalid_expiry';
 }
 
-/** A token name is empty or longer than 100 characters. */
+/** A token name is empty, longer than 100 characters, or holds control characters. */
 export class InvalidTokenNameError extends AccessTokensError {
   readonly code = 'invalid_token_name';
 
   constructor() {
-    super('A token name must be 1 to 100 characters, not only spaces');
+    super('A token name must be 1 to 100 characters, not only spaces, with no control characters');
   }
+}
+
+/** A page of tokens was asked for with a limit, cursor or status that cannot be. */
+export class InvalidPaginationError extends AccessTokensError {
+  readonly code = 'invalid_pagination';
 }
 
 /** No token with that id belongs to that user. */

@@ -87,6 +87,14 @@ export function parseToken(raw: string, prefixes: readonly string[]): string | n
   return null;
 }
 
+/** The form of a token's (and a session's) id: a UUID as `crypto.randomUUID()` writes it. */
+const TOKEN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Whether `id` can be a token's id; anything else is not looked up. */
+export function isTokenId(id: unknown): id is string {
+  return typeof id === 'string' && TOKEN_ID.test(id);
+}
+
 /** The SHA-256 of the raw token, hex-encoded: what the database stores and looks up. */
 export function hashToken(raw: string): string {
   return hash('sha256', raw, 'hex');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import { InvalidRequestError } from '../core/access-tokens.errors.js';
 import { readCredentials } from './credentials.js';
 
@@ -47,5 +48,39 @@ describe('readCredentials', () => {
     const allow = { allowQueryParameter: true };
     expect(() => readCredentials({ authorization: 'Bearer a', queryToken: 'b' }, allow)).toThrow(/both/);
     expect(() => readCredentials({ queryToken: ['a', 'b'] }, allow)).toThrow(InvalidRequestError);
+  });
+
+  it('refuses control characters in HTTP Basic credentials', () => {
+    expect(() => header(basic('ali\u0000ce:secret'))).toThrow(InvalidRequestError);
+    expect(() => header(basic('alice:sec\u0000ret'))).toThrow(InvalidRequestError);
+    expect(() => header(basic('nat_token\u0007:'))).toThrow(InvalidRequestError);
+  });
+
+  describe('on any input (property-based)', () => {
+    const isPrintable = (text: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(text);
+    /** What a request can send: any text, any bytes as Basic, a Bearer with anything after it. */
+    const authorization = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 1200 }),
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => `Basic ${Buffer.from(bytes).toString('base64')}`),
+      fc.string({ unit: 'binary', maxLength: 300 }).map((text) => `Basic ${Buffer.from(text).toString('base64')}`),
+      fc.string({ unit: 'binary', maxLength: 300 }).map((text) => `Bearer ${text}`),
+    );
+
+    it('answers credentials or an InvalidRequestError, never anything else', () => {
+      fc.assert(
+        fc.property(authorization, fc.option(fc.anything(), { nil: undefined }), fc.boolean(), (header, queryToken, allowQueryParameter) => {
+          let credentials;
+          try {
+            credentials = readCredentials({ authorization: header, queryToken }, { allowQueryParameter });
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidRequestError);
+            return;
+          }
+          if (credentials.type === 'token') expect(credentials.token).toMatch(/^[^\s]+$/);
+          if (credentials.type === 'password') expect(isPrintable(credentials.username + credentials.password)).toBe(true);
+        }),
+        { numRuns: 5000 },
+      );
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '../core/access-tokens.errors.js';
+import { isPrintableText } from '../core/text.js';
 
 /**
  * Reading credentials off a request, with no Nest in it.
@@ -80,6 +81,10 @@ function fromBasic(value: string): PresentedCredentials {
   }
   const username = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
+  // RFC 7617 §2: neither may hold control characters; a NUL would reach the app's user lookup.
+  if (!isPrintableText(decoded)) {
+    throw new InvalidRequestError('HTTP Basic credentials must not hold control characters');
+  }
   return password === ''
     ? { type: 'token', token: username, via: 'basic' }
     : { type: 'password', username, password };

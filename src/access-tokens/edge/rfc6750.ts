@@ -4,6 +4,7 @@ import {
   InsufficientScopeError,
   InvalidCredentialsError,
   InvalidExpiryError,
+  InvalidPaginationError,
   InvalidRequestError,
   InvalidScopeError,
   InvalidTokenNameError,
@@ -81,7 +82,12 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
       bearer(realm, { error: 'insufficient_scope', error_description: error.message, scope: error.required.join(' ') }),
     );
   }
-  if (error instanceof InvalidScopeError || error instanceof InvalidExpiryError || error instanceof InvalidTokenNameError) {
+  if (
+    error instanceof InvalidScopeError ||
+    error instanceof InvalidExpiryError ||
+    error instanceof InvalidTokenNameError ||
+    error instanceof InvalidPaginationError
+  ) {
     return answer(400, error.code, null);
   }
   if (error instanceof TokenNotFoundError || error instanceof UserNotFoundError) {
