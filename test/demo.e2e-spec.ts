@@ -248,6 +248,40 @@ describe(`demo API on ${testDatabaseKind()}`, () => {
   });
 
   describe('token management', () => {
+    it('pages the caller\'s tokens with a Link to the next page, live only when asked', async () => {
+      await demo.http.post('/users').send({ username: 'pager', password: PASSWORD }).expect(201);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const response = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('pager', PASSWORD)).send({ name: `t${i}` }).expect(201);
+        ids.push(response.body.id);
+        demo.clock.advance(1);
+      }
+      const pager = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth('pager', PASSWORD)).send({ name: 'lister' }).expect(201)).body;
+      await demo.http.delete(`/tokens/${ids[3]}`).set(bearer(pager.token)).expect(204);
+      const seen: string[] = [];
+      let next: string | null = '/tokens?limit=2';
+      let pages = 0;
+      while (next) {
+        const response: { body: { id: string }[]; headers: Record<string, string | undefined> } = await demo.http.get(next).set(bearer(pager.token)).expect(200);
+        expect(response.body.length).toBeLessThanOrEqual(2);
+        seen.push(...response.body.map((view) => view.id));
+        next = /^<([^>]+)>; rel="next"$/.exec(response.headers.link ?? '')?.[1] ?? null;
+        pages++;
+      }
+      expect(pages).toBe(3);
+      expect(seen).toEqual([pager.id, ...[...ids].reverse()]);
+      const live = await demo.http.get('/tokens?status=live&limit=10').set(bearer(pager.token)).expect(200);
+      expect(live.body.map((view: { id: string }) => view.id)).toEqual([pager.id, ids[4], ids[2], ids[1], ids[0]]);
+      expect(live.headers.link).toBeUndefined();
+    });
+
+    it.each(['limit=0', 'limit=101', 'limit=abc', 'status=dead', 'cursor=bm90IGEgY3Vyc29y', 'cursor=%00', 'page=2'])(
+      'answers GET /tokens?%s with 400',
+      async (query) => {
+        await demo.http.get(`/tokens?${query}`).set(bearer(alice)).expect(400);
+      },
+    );
+
     it('lists the caller\'s tokens without secrets', async () => {
       const response = await demo.http.get('/tokens').set(bearer(alice)).expect(200);
       expect(response.body.length).toBeGreaterThan(0);

@@ -43,6 +43,26 @@ export interface IssuedAccessToken {
   accessToken: AccessTokenView;
 }
 
+/** What `TokensService.page()` takes. */
+export interface ListTokensOptions {
+  /** At most this many tokens, 1 to 100. Default 50. */
+  limit?: number;
+  /** Where the previous page ended: its `nextCursor`. Default: the first page. */
+  cursor?: string | null;
+  /**
+   * `'live'`: only what authenticates now (neither revoked nor expired); `'all'`: revoked and
+   * expired personal tokens too, until pruned. Default `'all'`.
+   */
+  status?: 'live' | 'all';
+}
+
+/** A page of `TokensService.page()`, newest first. */
+export interface TokenPage {
+  tokens: AccessTokenView[];
+  /** Pass it as `cursor` for the next page; `null` on the last one. */
+  nextCursor: string | null;
+}
+
 /** What `TokensService.rotate()` takes. */
 export interface RotateTokenOptions {
   /** Seconds the old token keeps working; default 0. */

@@ -1,9 +1,10 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { And, In, IsNull, LessThanOrEqual, MoreThan, Not, Or, type EntityManager } from 'typeorm';
+import { And, Equal, In, IsNull, LessThan, LessThanOrEqual, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AccessToken } from './storage/access-token.entity.js';
 import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
 import {
   InvalidExpiryError,
+  InvalidPaginationError,
   InvalidScopeError,
   InvalidTokenNameError,
   TokenNotFoundError,
@@ -15,12 +16,15 @@ import type {
   IssueTokenContext,
   IssueTokenInput,
   IssuedAccessToken,
+  ListTokensOptions,
   RotateTokenOptions,
+  TokenPage,
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
 import { disjoint, intersectScopes, uncovered, validateScopes } from './core/scopes.js';
-import { hashToken, parseToken } from './core/token-format.js';
+import { hashToken, isTokenId, parseToken } from './core/token-format.js';
+import { isPrintableText } from './core/text.js';
 import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './storage/token-store.js';
 
 const MAX_NAME_LENGTH = 100;
@@ -34,6 +38,26 @@ const MAX_PENDING_WRITES = 100;
 /** Rows deleted per statement when pruning, so that no statement locks much at once. */
 const PRUNE_BATCH = 500;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 100;
+
+/** Where a page ended: the last token's creation time and id, in the list's order. */
+interface PageCursor {
+  createdAt: number;
+  id: string;
+}
+
+function encodeCursor(token: AccessToken): string {
+  return Buffer.from(`${token.createdAt.getTime()}:${token.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): PageCursor {
+  const [createdAt, id] = typeof cursor === 'string' && cursor.length <= 80 ? Buffer.from(cursor, 'base64url').toString('latin1').split(':') : [];
+  if (!createdAt || !/^[0-9]{1,15}$/.test(createdAt) || !isTokenId(id)) {
+    throw new InvalidPaginationError('cursor must be the nextCursor of a previous page');
+  }
+  return { createdAt: Number(createdAt), id };
+}
 
 /**
  * Issues, verifies, lists, renames, rotates, revokes and prunes access tokens.
@@ -153,21 +177,52 @@ export class TokensService implements OnModuleDestroy {
 
   /**
    * The user's personal tokens (revoked and expired ones included, until pruned) and live login
-   * sessions, newest first.
+   * sessions, newest first. For a user with many, `page()`.
    */
   async list(userId: UserId): Promise<AccessTokenView[]> {
+    return (await this.find(userId, 'all', null, null)).map(toView);
+  }
+
+  /**
+   * A page of what `list()` gives, newest first, from where `options.cursor` says the previous one
+   * ended. A cursor stays valid as tokens come and go: it names a place in the order, not an index.
+   * Throws `InvalidPaginationError` for a limit, cursor or status that cannot be.
+   */
+  async page(userId: UserId, options: ListTokensOptions = {}): Promise<TokenPage> {
+    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      throw new InvalidPaginationError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const status = options.status ?? 'all';
+    if (status !== 'all' && status !== 'live') throw new InvalidPaginationError('status must be "live" or "all"');
+    const after = options.cursor === undefined || options.cursor === null ? null : decodeCursor(options.cursor);
+    const found = await this.find(userId, status, after, limit + 1);
+    const tokens = found.slice(0, limit);
+    const last = tokens.at(-1);
+    return { tokens: tokens.map(toView), nextCursor: found.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  /** Newest first (`createdAt`, then `id`), after `after` if given. */
+  private async find(userId: UserId, status: 'live' | 'all', after: PageCursor | null, take: number | null): Promise<AccessToken[]> {
     // Uses recorded by this process show in the list at once, though written off the request path.
     await Promise.allSettled([...this.pendingWrites]);
     const owner = String(userId);
     const now = stored(this.store.now());
-    const tokens = await this.store.repository.find({
-      where: [
-        { userId: owner, kind: 'personal' },
-        { userId: owner, kind: 'session', revokedAt: Or(IsNull(), MoreThan(now)), expiresAt: MoreThan(now) },
-      ],
-      order: { createdAt: 'DESC', id: 'ASC' },
-    });
-    return tokens.map(toView);
+    const live = { revokedAt: Or(IsNull(), MoreThan(now)), expiresAt: Or(IsNull(), MoreThan(now)), idleExpiresAt: Or(IsNull(), MoreThan(now)) };
+    const kinds: FindOptionsWhere<AccessToken>[] = [
+      status === 'live' ? { userId: owner, kind: 'personal', ...live } : { userId: owner, kind: 'personal' },
+      { userId: owner, kind: 'session', revokedAt: Or(IsNull(), MoreThan(now)), expiresAt: MoreThan(now) },
+    ];
+    const where = after
+      ? kinds.flatMap((kind): FindOptionsWhere<AccessToken>[] => {
+          const createdAt = stored(new Date(after.createdAt));
+          return [
+            { ...kind, createdAt: LessThan(createdAt) },
+            { ...kind, createdAt: Equal(createdAt), id: MoreThan(after.id) },
+          ];
+        })
+      : kinds;
+    return this.store.repository.find({ where, order: { createdAt: 'DESC', id: 'ASC' }, ...(take === null ? {} : { take }) });
   }
 
   /** Renames one of the user's personal tokens. */
@@ -221,7 +276,8 @@ export class TokensService implements OnModuleDestroy {
    * `TokenNotFoundError` if no token with that id belongs to the user.
    */
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
-    const where = { id: String(tokenId), userId: String(userId), kind: Not('refresh' as const) };
+    if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
+    const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
     if (!(await this.store.repository.existsBy(where))) throw new TokenNotFoundError(String(tokenId));
     await this.store.revokeWhere(this.store.manager, where, reason);
     return toView(await this.store.repository.findOneByOrFail(where));
@@ -302,7 +358,8 @@ export class TokensService implements OnModuleDestroy {
 
   private validName(name: unknown): string {
     const trimmed = typeof name === 'string' ? name.trim() : '';
-    if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) throw new InvalidTokenNameError();
+    // Control characters (NUL above all, which PostgreSQL refuses) and lone surrogates are no name.
+    if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH || !isPrintableText(trimmed)) throw new InvalidTokenNameError();
     return trimmed;
   }
 
@@ -327,7 +384,8 @@ export class TokensService implements OnModuleDestroy {
   }
 
   private async findPersonal(userId: UserId, tokenId: string): Promise<AccessToken> {
-    const token = await this.store.repository.findOneBy({ id: String(tokenId), userId: String(userId), kind: 'personal' });
+    if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
+    const token = await this.store.repository.findOneBy({ id: tokenId, userId: String(userId), kind: 'personal' });
     if (!token) throw new TokenNotFoundError(String(tokenId));
     return token;
   }

@@ -1,4 +1,5 @@
-import { Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import {
   CurrentToken,
   CurrentUser,
@@ -9,9 +10,9 @@ import {
 } from 'nestjs-access-tokens';
 import type { User } from '../users/user.entity.js';
 import { TokenOrPasswordGuard } from './token-or-password.guard.js';
-import { CreateTokenDto, GenerateTokenDto, RenameTokenDto, RevokeTokenDto, RotateTokenDto } from './tokens.dto.js';
+import { CreateTokenDto, GenerateTokenDto, ListTokensQueryDto, RenameTokenDto, RevokeTokenDto, RotateTokenDto } from './tokens.dto.js';
 import { CredentialAttempt } from '../auth/credential-attempt.decorator.js';
-import { ValidBody } from '../validation.js';
+import { bodyValidation, ValidBody } from '../validation.js';
 
 @Controller('tokens')
 export class TokensController {
@@ -48,10 +49,23 @@ export class TokensController {
     return { message: 'If this token was live, it is revoked now' };
   }
 
+  /**
+   * A page of the caller's tokens, newest first; `Link: <…>; rel="next"` (RFC 8288, as GitHub's
+   * API pages) when there are more.
+   */
   @Scopes('tokens:read')
   @Get()
-  list(@CurrentUser() user: User) {
-    return this.tokens.list(user.id);
+  async list(
+    @CurrentUser() user: User,
+    @Query(bodyValidation) query: ListTokensQueryDto,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const { tokens, nextCursor } = await this.tokens.page(user.id, query);
+    if (nextCursor !== null) {
+      const next = new URLSearchParams({ ...(query.limit ? { limit: String(query.limit) } : {}), ...(query.status ? { status: query.status } : {}), cursor: nextCursor });
+      response.setHeader('Link', `</tokens?${next.toString()}>; rel="next"`);
+    }
+    return tokens;
   }
 
   @Scopes('tokens:write')

@@ -57,6 +57,7 @@ describe('readCredentials', () => {
   });
 
   describe('on any input (property-based)', () => {
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     const isPrintable = (text: string) => !/[\u0000-\u001f\u007f-\u009f]/.test(text);
     /** What a request can send: any text, any bytes as Basic, a Bearer with anything after it. */
     const authorization = fc.oneof(
