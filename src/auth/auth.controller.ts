@@ -1,6 +1,5 @@
 import { BadRequestException, Controller, HttpCode, Post } from '@nestjs/common';
 import {
-  AccessTokenError,
   CurrentToken,
   CurrentUser,
   Public,
@@ -25,17 +24,16 @@ export class AuthController {
   ) {}
 
   @Public()
-  @CredentialAttempt()
+  @CredentialAttempt('body')
   @HttpCode(200)
   @Post('login')
   async login(@ValidBody() body: LoginDto) {
     const user = await this.users.checkPassword(body.username, body.password);
-    if (user.blocked) throw new AccessTokenError('user_blocked');
     return { ...pair(await this.sessions.start(user.id)), user: publicUser(user) };
   }
 
   @Public()
-  @CredentialAttempt()
+  @CredentialAttempt('body')
   @HttpCode(200)
   @Post('refresh')
   async refresh(@ValidBody() body: RefreshDto) {

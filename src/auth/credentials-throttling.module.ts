@@ -3,22 +3,38 @@ import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { readCredentials } from 'nestjs-access-tokens';
-import { CREDENTIAL_ATTEMPT } from './credential-attempt.decorator.js';
+import { CREDENTIAL_ATTEMPT, type CredentialSource } from './credential-attempt.decorator.js';
 
 /**
- * The user name a request tries to sign in as: from HTTP Basic user name and password, or from a
- * JSON body's `username`. `null` when it presents a token or nothing.
+ * The account a user name reaches, whatever the database's collation: MariaDB's default one
+ * matches `alice`, `ALICE`, `àlice` and `alice ` alike, so they must share one count of attempts.
  */
-export function attemptedUsername(request: Request): string | null {
-  try {
-    const credentials = readCredentials({ authorization: request.headers.authorization }, { allowQueryParameter: false });
-    if (credentials.type === 'password') return credentials.username.toLowerCase();
-    if (credentials.type === 'token') return null;
-  } catch {
-    return null;
+export function throttleKey(username: string): string {
+  return username.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().trim();
+}
+
+/**
+ * The account a request tries to sign in as, read where its route reads it (`@CredentialAttempt`):
+ * the HTTP Basic user name, or the JSON body's `username`. Whatever else the request carries (a
+ * token, Basic credentials on a route that reads the body) does not move the guess to another
+ * count. `null` when it names no account.
+ */
+export function attemptedUsername(request: Request, from: CredentialSource | undefined): string | null {
+  if (from === 'basic') {
+    try {
+      const credentials = readCredentials({ authorization: request.headers.authorization }, { allowQueryParameter: false });
+      return credentials.type === 'password' ? throttleKey(credentials.username) : null;
+    } catch {
+      return null; // refused by the route as a malformed header, before any password is checked
+    }
   }
-  const username = (request.body as { username?: unknown } | undefined)?.username;
-  return typeof username === 'string' ? username.toLowerCase() : null;
+  const username = from === 'body' ? (request.body as { username?: unknown } | undefined)?.username : undefined;
+  return typeof username === 'string' ? throttleKey(username) : null;
+}
+
+/** Where the route of `context` reads the user name, from `@CredentialAttempt()`. */
+function credentialSource(context: ExecutionContext): CredentialSource | undefined {
+  return Reflect.getMetadata(CREDENTIAL_ATTEMPT, context.getHandler()) as CredentialSource | undefined;
 }
 
 /**
@@ -29,7 +45,7 @@ export function attemptedUsername(request: Request): string | null {
 @Injectable()
 export class CredentialsThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return this.reflector.getAllAndOverride<boolean | undefined>(CREDENTIAL_ATTEMPT, [context.getHandler(), context.getClass()]) !== true;
+    return credentialSource(context) === undefined;
   }
 
   /** One count per user name (or client) across all the routes that check passwords. */
@@ -61,8 +77,8 @@ export class CredentialsThrottlingModule {
               name: 'user',
               ttl: 60_000,
               limit: limits.perUser,
-              getTracker: (request) => attemptedUsername(request as Request) ?? '',
-              skipIf: (context) => attemptedUsername(context.switchToHttp().getRequest<Request>()) === null,
+              getTracker: (request, context) => attemptedUsername(request as Request, credentialSource(context)) ?? '',
+              skipIf: (context) => attemptedUsername(context.switchToHttp().getRequest<Request>(), credentialSource(context)) === null,
             },
             { name: 'client', ttl: 60_000, limit: limits.perClient },
           ],

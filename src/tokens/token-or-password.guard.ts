@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AccessTokenError, AccessTokenGuard, type AuthenticatableRequest } from 'nestjs-access-tokens';
+import { AccessTokenGuard, type AuthenticatableRequest } from 'nestjs-access-tokens';
 import { UsersService } from '../users/users.service.js';
 
 /**
@@ -24,8 +24,6 @@ export class TokenOrPasswordGuard extends AccessTokenGuard {
     username: string,
     password: string,
   ): Promise<void> {
-    const user = await this.users.checkPassword(username, password);
-    if (user.blocked) throw new AccessTokenError('user_blocked');
-    request.user = user;
+    request.user = await this.users.checkPassword(username, password);
   }
 }

@@ -23,7 +23,7 @@ export class TokensController {
    * only create tokens within its own scopes.
    */
   @Public()
-  @CredentialAttempt()
+  @CredentialAttempt('basic')
   @UseGuards(TokenOrPasswordGuard)
   @Post('generate')
   async generate(

@@ -32,11 +32,18 @@ export class UsersService {
     return this.saveUnique(user);
   }
 
-  /** The user with that name and password; `InvalidCredentialsError` otherwise. */
+  /**
+   * The user with exactly that name and password, not blocked; `InvalidCredentialsError`
+   * otherwise, the same for each (a blocked user's right password must not confirm the guess),
+   * after the same bcrypt work.
+   */
   async checkPassword(username: string, password: string): Promise<User> {
-    const user = await this.users.findOneBy({ username });
+    const found = await this.users.findOneBy({ username });
+    // The column's collation may match another spelling ("ALICE", "àlice" on MariaDB): only the
+    // name as stored signs in, so that each account has one name, and one count of attempts.
+    const user = found?.username === username ? found : null;
     const matches = await bcrypt.compare(password, user?.passwordHash ?? (await this.dummyHash));
-    if (!user || !matches) throw new InvalidCredentialsError();
+    if (!user || !matches || user.blocked) throw new InvalidCredentialsError();
     return user;
   }
 
