@@ -60,12 +60,15 @@ export class UsersService {
     if (!(await bcrypt.compare(change.currentPassword, user.passwordHash))) {
       throw new ForbiddenException('currentPassword is wrong');
     }
+    // A copy: `user` is the authenticated user, which the token module's cache shares between
+    // requests; changed in place, a save that then fails would leave other requests seeing it.
+    const updated = this.users.create({ ...user });
     if (change.username !== undefined && change.username !== user.username) {
       if (await this.users.existsBy({ username: change.username })) throw taken(change.username);
-      user.username = change.username;
+      updated.username = change.username;
     }
-    if (change.password !== undefined) user.passwordHash = await bcrypt.hash(change.password, this.config.bcryptRounds);
-    return this.saveUnique(user);
+    if (change.password !== undefined) updated.passwordHash = await bcrypt.hash(change.password, this.config.bcryptRounds);
+    return this.saveUnique(updated);
   }
 
   /** Blocks or unblocks a user; blocking revokes their tokens. */

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { testDatabaseKind } from './fixtures/database.js';
+import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+
+const PASSWORD = 'correct horse battery';
+/** How many times each race is run: a race lost once in a while still fails the spec. */
+const RUNS = 20;
+
+/** Invariants of the demo when requests race, each race replayed `RUNS` times. */
+describe(`races on ${testDatabaseKind()}`, () => {
+  let demo: DemoApp;
+  let serial = 0;
+
+  beforeAll(async () => {
+    demo = await startDemoApp();
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  async function signUp(): Promise<{ username: string; token: string }> {
+    const username = `racer${++serial}`;
+    await demo.http.post('/users').send({ username, password: PASSWORD }).expect(201);
+    const token = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth(username, PASSWORD)).expect(201)).body.token;
+    // Cached: the next requests share the verified user object.
+    await demo.http.get('/users/me').set('Authorization', `Bearer ${token}`).expect(200);
+    return { username, token };
+  }
+
+  it(`a rename that loses the race for a name changes nothing anyone sees (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const racers = [await signUp(), await signUp()];
+      const wanted = `prize${run}`;
+      const answers = await Promise.all(
+        racers.map(({ token }) =>
+          demo.http.patch('/users/me').set('Authorization', `Bearer ${token}`).send({ username: wanted, currentPassword: PASSWORD }),
+        ),
+      );
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 409]);
+      const loser = racers[answers.findIndex((answer) => answer.status === 409)]!;
+      const me = await demo.http.get('/users/me').set('Authorization', `Bearer ${loser.token}`).expect(200);
+      expect(me.body.username).toBe(loser.username);
+    }
+  });
+});
