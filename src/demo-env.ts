@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { ThrottleStore } from './auth/credentials-throttling.module.js';
 import { connectionFromUrl } from './database.js';
 import type { DemoConfig } from './demo.config.js';
 import { USERNAME_PATTERN, passwordProblem } from './users/users.dto.js';
@@ -21,6 +23,18 @@ function cacheFromEnv(): DemoConfig['cache'] {
   if (bus === 'postgres') return { bus: { type: 'postgres' } };
   if (/^rediss?:\/\//.test(bus)) return { bus: { type: 'redis', url: bus } };
   throw new Error('TOKEN_CACHE_BUS must be a redis:// URL or "postgres"');
+}
+
+/**
+ * Where password attempts are counted: in the Redis of TOKEN_CACHE_BUS when it is one, so that all
+ * instances share the count, otherwise in each process. Keys are prefixed by the database, so that
+ * apps on one Redis but different databases count apart.
+ */
+export function throttleStoreFromEnv(): ThrottleStore {
+  const bus = process.env.TOKEN_CACHE_BUS;
+  if (!bus || !/^rediss?:\/\//.test(bus)) return { type: 'memory' };
+  const database = createHash('sha256').update(process.env.DATABASE_URL ?? 'sqlite').digest('hex').slice(0, 16);
+  return { type: 'redis', url: bus, prefix: `throttle:${database}` };
 }
 
 /** A positive whole number from the environment, or the default. */

@@ -3,7 +3,7 @@ import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { CredentialsThrottlingModule } from './auth/credentials-throttling.module.js';
-import { demoConfigFromEnv, positiveFromEnv } from './demo-env.js';
+import { demoConfigFromEnv, positiveFromEnv, throttleStoreFromEnv } from './demo-env.js';
 import { configureDemoApp, DEMO_APP_OPTIONS } from './http.js';
 
 async function bootstrap(): Promise<void> {
@@ -15,6 +15,7 @@ async function bootstrap(): Promise<void> {
       CredentialsThrottlingModule.forRoot({
         perUser: positiveFromEnv('LOGIN_ATTEMPTS_PER_USER', 10),
         perClient: positiveFromEnv('LOGIN_ATTEMPTS_PER_CLIENT', 30),
+        store: throttleStoreFromEnv(),
       }),
     ],
   })

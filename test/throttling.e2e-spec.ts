@@ -74,3 +74,35 @@ describe(`password throttling that cannot be sidestepped, on ${testDatabaseKind(
     expect({ status: basicRight.status, body: basicRight.body }).toEqual({ status: 401, body: basicWrong.body });
   });
 });
+
+describe(`password throttling shared by two instances through Redis, on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  const servers: ServerProcess[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const env = {
+      DATABASE_URL: databaseUrl(database),
+      TOKEN_CACHE_BUS: 'redis://127.0.0.1:6379',
+      LOGIN_ATTEMPTS_PER_USER: '3',
+      LOGIN_ATTEMPTS_PER_CLIENT: '1000',
+    };
+    // One after the other: the first migrates the database.
+    servers.push(await startServer(env));
+    servers.push(await startServer(env));
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.stop()));
+    await database?.drop();
+  });
+
+  it('counts attempts spread over the instances as one', async () => {
+    const [a, b] = servers.map((server) => request(server.url));
+    await a!.post('/users').send({ username: 'gina', password: PASSWORD }).expect(201);
+    for (const http of [a!, b!, a!]) await http.post('/auth/login').send({ username: 'gina', password: 'wrong password' }).expect(401);
+    const throttled = await b!.post('/auth/login').send({ username: 'gina', password: PASSWORD }).expect(429);
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+    await a!.post('/auth/login').send({ username: 'gina', password: PASSWORD }).expect(429);
+  });
+});

@@ -1,9 +1,10 @@
 import { Injectable, Module, type DynamicModule, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import { ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail, type ThrottlerOptions } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { readCredentials } from 'nestjs-access-tokens';
 import { CREDENTIAL_ATTEMPT, type CredentialSource } from './credential-attempt.decorator.js';
+import { RedisThrottlerStorage, THROTTLER_REDIS } from './redis-throttler.storage.js';
 
 /**
  * The account a user name reaches, whatever the database's collation: MariaDB's default one
@@ -60,6 +61,9 @@ export class CredentialsThrottlerGuard extends ThrottlerGuard {
   }
 }
 
+/** Where the counts of attempts live: Redis, shared by every instance, or each process's memory. */
+export type ThrottleStore = { type: 'memory' } | { type: 'redis'; url: string; prefix: string };
+
 /**
  * Password-attempt throttling with `@nestjs/throttler`. `main.ts` composes it around the app.
  * (It is CommonJS requiring ES-module-only NestJS, which Node 20 loads but Jest on Node 20 cannot,
@@ -67,24 +71,42 @@ export class CredentialsThrottlerGuard extends ThrottlerGuard {
  */
 @Module({})
 export class CredentialsThrottlingModule {
-  static forRoot(limits: { perUser: number; perClient: number }): DynamicModule {
+  static forRoot(limits: { perUser: number; perClient: number; store: ThrottleStore }): DynamicModule {
+    const throttlers: ThrottlerOptions[] = [
+      {
+        name: 'user',
+        ttl: 60_000,
+        limit: limits.perUser,
+        getTracker: (request, context) => attemptedUsername(request as Request, credentialSource(context)) ?? '',
+        skipIf: (context) => attemptedUsername(context.switchToHttp().getRequest<Request>(), credentialSource(context)) === null,
+      },
+      { name: 'client', ttl: 60_000, limit: limits.perClient },
+    ];
+    const { store } = limits;
     return {
       module: CredentialsThrottlingModule,
       imports: [
-        ThrottlerModule.forRoot({
-          throttlers: [
-            {
-              name: 'user',
-              ttl: 60_000,
-              limit: limits.perUser,
-              getTracker: (request, context) => attemptedUsername(request as Request, credentialSource(context)) ?? '',
-              skipIf: (context) => attemptedUsername(context.switchToHttp().getRequest<Request>(), credentialSource(context)) === null,
-            },
-            { name: 'client', ttl: 60_000, limit: limits.perClient },
-          ],
-        }),
+        store.type === 'redis'
+          ? ThrottlerModule.forRootAsync({
+              imports: [RedisThrottlerStorageModule.forRoot(store)],
+              inject: [RedisThrottlerStorage],
+              useFactory: (storage: RedisThrottlerStorage) => ({ throttlers, storage }),
+            })
+          : ThrottlerModule.forRoot({ throttlers }),
       ],
       providers: [{ provide: APP_GUARD, useClass: CredentialsThrottlerGuard }],
+    };
+  }
+}
+
+/** Provides the Redis storage as a class of its own, so that Nest closes its connection at shutdown. */
+@Module({})
+class RedisThrottlerStorageModule {
+  static forRoot(store: { url: string; prefix: string }): DynamicModule {
+    return {
+      module: RedisThrottlerStorageModule,
+      providers: [{ provide: THROTTLER_REDIS, useValue: store }, RedisThrottlerStorage],
+      exports: [RedisThrottlerStorage],
     };
   }
 }
