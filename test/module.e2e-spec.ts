@@ -6,6 +6,7 @@ import request from 'supertest';
 import { DataSource, type Repository } from 'typeorm';
 import {
   AccessTokensModule,
+  InvalidCredentialsError,
   InvalidOptionsError,
   TokensService,
   UserNotFoundError,
@@ -91,6 +92,16 @@ describe(`AccessTokensModule in an app of its own, on ${testDatabaseKind()}`, ()
     await expect(tokens.issue('m-ben', { name: 'x', scopes: ['reports:export'] })).rejects.toMatchObject({ code: 'invalid_scope' });
     await expect(tokens.issue('m-ben', { name: 'x', scopes: ['admin:*'] })).rejects.toMatchObject({ code: 'invalid_scope' });
     await expect(tokens.issue('nobody', { name: 'x' })).rejects.toBeInstanceOf(UserNotFoundError);
+  });
+
+  it('issues to the user object the app checked, and refuses once its watched fields changed', async () => {
+    await members.insert({ memberId: 'm-eve', login: 'eve', secret: 'old', disabled: false, grants: ['reports:read'] });
+    const checked = await members.findOneByOrFail({ memberId: 'm-eve' });
+    const { token } = await tokens.issue(checked, { name: 'checked' });
+    await http.get('/reports').set(bearer(token)).expect(200);
+    await members.update({ memberId: 'm-eve' }, { secret: 'new' });
+    await expect(tokens.issue(checked, { name: 'stale' })).rejects.toBeInstanceOf(InvalidCredentialsError);
+    await expect(tokens.issue('m-eve', { name: 'by id' })).resolves.toMatchObject({ accessToken: { name: 'by id' } });
   });
 
   it('issues a wildcard below "*" that covers some of the user\'s permissions, granting only those', async () => {

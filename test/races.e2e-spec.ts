@@ -43,4 +43,25 @@ describe(`races on ${testDatabaseKind()}`, () => {
       expect(me.body.username).toBe(loser.username);
     }
   });
+
+  it(`no credential got with the old password works once a password change commits (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const { username, token } = await signUp();
+      const [changed, ...answers] = await Promise.all([
+        demo.http.patch('/users/me').set('Authorization', `Bearer ${token}`).send({ password: `new password ${run}`, currentPassword: PASSWORD }),
+        ...Array.from({ length: 4 }, () => demo.http.post('/auth/login').send({ username, password: PASSWORD })),
+        ...Array.from({ length: 2 }, () => demo.http.post('/tokens/generate').set('Authorization', basicAuth(username, PASSWORD))),
+      ]);
+      expect(changed!.status).toBe(200);
+      for (const answer of answers) {
+        expect([200, 201, 401]).toContain(answer.status);
+        if (answer.status === 401) continue;
+        const { accessToken, refreshToken, token: personal } = answer.body as Record<string, string | undefined>;
+        for (const credential of [accessToken, personal].filter(Boolean)) {
+          await demo.http.get('/users/me').set('Authorization', `Bearer ${credential}`).expect(401);
+        }
+        if (refreshToken) await demo.http.post('/auth/refresh').send({ refreshToken }).expect(401);
+      }
+    }
+  });
 });

@@ -22,10 +22,14 @@ import { TokenStore, toView } from './storage/token-store.js';
 export class SessionsService {
   constructor(private readonly store: TokenStore) {}
 
-  /** Starts a session for a user whose credentials the app has checked. */
-  async start(userId: UserId): Promise<SessionTokens> {
-    const user = await this.store.issuableUser(userId);
-    return this.store.manager.transaction((manager) => this.issuePair(manager, user, randomUUID()));
+  /**
+   * Starts a session for a user whose credentials the app has checked. Pass the user entity as
+   * the app loaded and checked it (or its id): if its password changes meanwhile, the session
+   * never works (`InvalidCredentialsError` when the change is seen before it is stored).
+   */
+  async start(subject: UserId | object): Promise<SessionTokens> {
+    const user = await this.store.issuableUser(subject);
+    return this.store.transaction((manager) => this.issuePair(manager, user, randomUUID()));
   }
 
   /**
@@ -45,7 +49,7 @@ export class SessionsService {
     // wins, and no row lock is held while the new pair is written (MariaDB deadlocked otherwise).
     const claim = await this.store.repository.update({ id: token.id, revokedAt: IsNull() }, { revokedAt: now, revokedReason: REFRESHED });
     if ((claim.affected ?? 0) === 0) throw await this.reused(token);
-    return this.store.manager.transaction(async (manager) => {
+    return this.store.transaction(async (manager) => {
       await this.store.revokeWhere(manager, { familyId: token.familyId!, kind: 'session' }, REFRESHED);
       return this.issuePair(manager, user, token.familyId!);
     });

@@ -87,31 +87,38 @@ export class TokensService implements OnModuleDestroy {
    * `InvalidScopeError`; `*` is always allowed. At each request a token grants only the overlap of
    * its scopes with what the user may do then, so `acc:*` for a user who may `acc:read` grants
    * `acc:read`.
+   *
+   * @param user the user's id, or better, after a password check, the user entity as the app
+   *   loaded and checked it: if its password (or another watched field) changes while the token is
+   *   being issued, the token then never works (`InvalidCredentialsError` when the change is seen
+   *   before it is stored).
    */
-  async issue(userId: UserId, input: IssueTokenInput, context: IssueTokenContext = {}): Promise<IssuedAccessToken> {
+  async issue(user: UserId | object, input: IssueTokenInput, context: IssueTokenContext = {}): Promise<IssuedAccessToken> {
     const name = this.validName(input.name);
     const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
     if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
     const lifetime = this.lifetime(input.expiresIn);
-    const user = await this.store.issuableUser(userId);
-    const permissions = await this.store.users.permissionsOf(user);
+    const current = await this.store.issuableUser(user);
+    const permissions = await this.store.users.permissionsOf(current);
     // `*` is always allowed; any other scope must reach at least one of the user's permissions.
     const beyondUser = permissions ? disjoint(permissions, scopes.filter((scope) => scope !== '*')) : [];
     if (beyondUser.length > 0) {
       throw new InvalidScopeError(`The user may not grant ${beyondUser.join(', ')}; they may grant ${permissions!.join(', ') || 'nothing'}`);
     }
     this.assertWithin(context, scopes);
-    const owner = this.store.users.idOf(user);
-    await this.assertRoomFor(owner);
-    const { raw, token } = await this.store.insert(this.store.manager, {
-      userId: owner,
-      kind: 'personal',
-      name,
-      scopes,
-      lifetime,
-      idleTimeout: this.store.options.idleExpiresIn,
-      familyId: null,
-      fingerprint: this.store.users.fingerprinter.of(user),
+    const owner = this.store.users.idOf(current);
+    const { raw, token } = await this.store.transaction(async (manager) => {
+      await this.assertRoomFor(manager, owner);
+      return this.store.insert(manager, {
+        userId: owner,
+        kind: 'personal',
+        name,
+        scopes,
+        lifetime,
+        idleTimeout: this.store.options.idleExpiresIn,
+        familyId: null,
+        fingerprint: this.store.users.fingerprinter.of(current),
+      });
     });
     return { token: raw, accessToken: toView(token) };
   }
@@ -255,7 +262,7 @@ export class TokensService implements OnModuleDestroy {
     if (deadBecause(old, now)) throw new TokenNotLiveError(old.id);
     this.assertWithin(context, old.scopes);
     const user = await this.store.issuableUser(userId);
-    return this.store.manager.transaction(async (manager) => {
+    return this.store.transaction(async (manager) => {
       const { raw, token } = await this.store.insert(manager, {
         userId: old.userId,
         kind: 'personal',
@@ -370,11 +377,16 @@ export class TokensService implements OnModuleDestroy {
     }
   }
 
-  private async assertRoomFor(userId: string): Promise<void> {
+  /**
+   * Refuses a token beyond `maxTokensPerUser`. The user's row stays locked until `manager`'s
+   * transaction ends, so that concurrent issues for one user count one after the other.
+   */
+  private async assertRoomFor(manager: EntityManager, userId: string): Promise<void> {
     const limit = this.store.options.maxTokensPerUser;
     if (limit === null) return;
+    await this.store.users.lock(manager, userId);
     const now = stored(this.store.now());
-    const live = await this.store.repository.countBy({
+    const live = await manager.getRepository(AccessToken).countBy({
       userId,
       kind: 'personal',
       revokedAt: Or(IsNull(), MoreThan(now)),

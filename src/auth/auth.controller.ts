@@ -29,7 +29,8 @@ export class AuthController {
   @Post('login')
   async login(@ValidBody() body: LoginDto) {
     const user = await this.users.checkPassword(body.username, body.password);
-    return { ...pair(await this.sessions.start(user.id)), user: publicUser(user) };
+    // The user as its password was checked: a change racing this login leaves the session unusable.
+    return { ...pair(await this.sessions.start(user)), user: publicUser(user) };
   }
 
   @Public()

@@ -31,8 +31,9 @@ export class TokensController {
     @CurrentToken() current: VerifiedAccessToken | undefined,
     @ValidBody() body: GenerateTokenDto,
   ) {
+    // The user as its password (or token) was checked: a change racing this leaves the token unusable.
     const { token, accessToken } = await this.tokens.issue(
-      user.id,
+      user,
       { name: body.name ?? `Generated on ${new Date().toISOString().slice(0, 10)}`, scopes: body.scopes, expiresIn: body.expiresIn },
       { within: current?.accessToken.scopes },
     );

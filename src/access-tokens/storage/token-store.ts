@@ -3,10 +3,11 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
+import { isSqlite } from './drivers.js';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
-import { AccessTokenError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
+import { AccessTokenError, InvalidCredentialsError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { CacheBus } from '../cache/cache-bus.js';
@@ -80,6 +81,22 @@ export class TokenStore {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
     this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
     bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
+    this.serialTransactions = isSqlite(repository.manager.connection) ? Promise.resolve() : null;
+  }
+
+  /** The end of the chain of this store's transactions on SQLite; `null` elsewhere. */
+  private serialTransactions: Promise<unknown> | null;
+
+  /**
+   * Runs `work` in a transaction. On SQLite, this store's transactions run one after the other:
+   * TypeORM cannot run two at once on SQLite's one connection (measured: concurrent issues failed
+   * with SQLITE_ERROR), and one at a time is all SQLite writes anyway.
+   */
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.serialTransactions === null) return this.manager.transaction(work);
+    const run = this.serialTransactions.then(() => this.manager.transaction(work));
+    this.serialTransactions = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -176,11 +193,20 @@ export class TokenStore {
     return user;
   }
 
-  /** The user a new token may be issued to: `UserNotFoundError` or `user_blocked` otherwise. */
-  async issuableUser(userId: UserId): Promise<object> {
-    const user = await this.users.findById(userId);
-    if (!user) throw new UserNotFoundError(userId);
+  /**
+   * The user a new token may be issued to, as the database has it: `UserNotFoundError` or
+   * `user_blocked` otherwise. Given the user object whose password the app checked, also
+   * `InvalidCredentialsError` when its watched fields no longer match the row: a password changed
+   * since that check. The token then keeps the fingerprint of the values the app checked, so that
+   * a change committing after this read leaves it refused at its first use.
+   */
+  async issuableUser(subject: UserId | object): Promise<object> {
+    const checked = typeof subject === 'object' ? subject : null;
+    const id = checked ? this.users.idOf(checked) : (subject as UserId);
+    const user = await this.users.findById(id);
+    if (!user) throw new UserNotFoundError(id);
     if (this.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
+    if (checked && this.users.fingerprinter.of(checked) !== this.users.fingerprinter.of(user)) throw new InvalidCredentialsError();
     return user;
   }
 

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type Repository } from 'typeorm';
+import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { UserId } from '../access-tokens.interfaces.js';
 import { Fingerprinter } from '../core/fingerprint.js';
+import { isSqlite } from './drivers.js';
 import { validateScopes } from '../core/scopes.js';
 
 const TEXT_TYPES = new Set(['character varying', 'varchar', 'text', 'character', 'char', 'nvarchar', 'nchar']);
@@ -75,6 +76,21 @@ export class UserDirectory {
 
   async findById(id: UserId): Promise<object | null> {
     return this.repository.findOneBy({ [this.options.user.idField]: id });
+  }
+
+  /**
+   * Locks the user's row until `manager`'s transaction ends, so that work that counts or checks
+   * the user's tokens runs one transaction at a time per user. SQLite needs none: the store runs
+   * its transactions there one at a time (`TokenStore.transaction`).
+   */
+  async lock(manager: EntityManager, id: UserId): Promise<void> {
+    if (isSqlite(this.dataSource)) return;
+    await manager
+      .createQueryBuilder(this.options.user.entity, 'user')
+      .select(`user.${this.idColumn.propertyName}`)
+      .where(`user.${this.idColumn.propertyName} = :id`, { id })
+      .setLock('pessimistic_write')
+      .getRawOne();
   }
 
   isBlocked(user: object): boolean {

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { DataSource, type Repository } from 'typeorm';
+import { TokensService } from 'nestjs-access-tokens';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+
+/** How many times each race is run: a race lost once in a while still fails the spec. */
+const RUNS = 20;
+const CAP = 10;
+
+/** The module's invariants when its calls race, each race replayed `RUNS` times. */
+describe(`token races on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  let app: INestApplication;
+  let tokens: TokensService;
+  let members: Repository<Member>;
+  let serial = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, maxTokensPerUser: CAP });
+    tokens = app.get(TokensService);
+    members = app.get(DataSource).getRepository(Member);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  async function member(): Promise<string> {
+    const memberId = `m-race-${++serial}`;
+    await members.insert({ memberId, login: memberId, secret: 'x', disabled: false, grants: ['reports:*'] });
+    return memberId;
+  }
+
+  it(`never lets a user hold more than maxTokensPerUser live tokens (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const memberId = await member();
+      for (let i = 0; i < CAP - 3; i++) await tokens.issue(memberId, { name: `before ${i}` });
+      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => tokens.issue(memberId, { name: `racing ${i}` })));
+      const issued = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
+      const refused = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason as { code?: string });
+      expect({ issued, codes: [...new Set(refused.map((reason) => reason.code))] }).toEqual({ issued: 3, codes: ['too_many_tokens'] });
+      expect((await tokens.list(memberId)).length).toBe(CAP);
+    }
+  });
+});
