@@ -64,4 +64,27 @@ describe(`races on ${testDatabaseKind()}`, () => {
       }
     }
   });
+
+  it(`after a logout that raced a refresh, nothing of the session works (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const { username } = await signUp();
+      const session = (await demo.http.post('/auth/login').send({ username, password: PASSWORD }).expect(200)).body;
+      const [refreshed, loggedOut] = await Promise.all([
+        demo.http.post('/auth/refresh').send({ refreshToken: session.refreshToken }),
+        demo.http.post('/auth/logout').set('Authorization', `Bearer ${session.accessToken}`),
+      ]);
+      expect([200, 401]).toContain(refreshed.status);
+      expect([204, 401]).toContain(loggedOut.status);
+      if (loggedOut.status !== 204) {
+        // The refresh won, and revoked the access token before the logout read it: log out with the new one.
+        await demo.http.post('/auth/logout').set('Authorization', `Bearer ${refreshed.body.accessToken}`).expect(204);
+      }
+      for (const token of [session.accessToken, refreshed.body.accessToken].filter(Boolean)) {
+        await demo.http.get('/users/me').set('Authorization', `Bearer ${token}`).expect(401);
+      }
+      for (const refreshToken of [session.refreshToken, refreshed.body.refreshToken].filter(Boolean)) {
+        await demo.http.post('/auth/refresh').send({ refreshToken }).expect(401);
+      }
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
-import type { AccessToken } from './storage/access-token.entity.js';
+import { AccessToken } from './storage/access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
 import type { AccessTokenError } from './core/access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
@@ -50,15 +50,26 @@ export class SessionsService {
     const claim = await this.store.repository.update({ id: token.id, revokedAt: IsNull() }, { revokedAt: now, revokedReason: REFRESHED });
     if ((claim.affected ?? 0) === 0) throw await this.reused(token);
     return this.store.transaction(async (manager) => {
+      // One at a time with `end()` for the user: a logout that landed since the claim wins.
+      await this.store.users.lock(manager, token.userId);
+      if (await manager.getRepository(AccessToken).existsBy({ familyId: token.familyId!, revokedReason: LOGGED_OUT })) {
+        throw this.store.refuse('revoked', token, LOGGED_OUT);
+      }
       await this.store.revokeWhere(manager, { familyId: token.familyId!, kind: 'session' }, REFRESHED);
       return this.issuePair(manager, user, token.familyId!);
     });
   }
 
-  /** Ends one of the user's sessions; returns how many tokens that revoked. */
+  /**
+   * Ends one of the user's sessions; returns how many tokens that revoked. Nothing of the session
+   * works afterwards, a refresh that raced it included.
+   */
   async end(userId: UserId, sessionId: string): Promise<number> {
     if (!isTokenId(sessionId)) return 0;
-    return (await this.store.revokeWhere(this.store.manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT)).length;
+    return this.store.transaction(async (manager) => {
+      await this.store.users.lock(manager, userId);
+      return (await this.store.revokeWhere(manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT)).length;
+    });
   }
 
   private async issuePair(manager: EntityManager, user: object, familyId: string): Promise<SessionTokens> {
