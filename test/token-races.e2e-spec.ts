@@ -46,4 +46,28 @@ describe(`token races on ${testDatabaseKind()}`, () => {
       expect((await tokens.list(memberId)).length).toBe(CAP);
     }
   });
+
+  it(`rotates a token once when two rotations race, leaving one live successor (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const memberId = await member();
+      const { accessToken } = await tokens.issue(memberId, { name: 'rotated' });
+      const outcomes = await Promise.allSettled([tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 }), tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 })]);
+      const codes = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? 'rotated' : (outcome.reason as { code?: string }).code)).sort();
+      expect(codes).toEqual(['rotated', 'token_not_live']);
+      const successors = (await tokens.list(memberId)).filter((view) => view.revokedAt === null);
+      expect(successors).toHaveLength(1);
+    }
+  });
+
+  it(`leaves no live successor of a token revoked while it was being rotated (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const memberId = await member();
+      const { token: raw, accessToken } = await tokens.issue(memberId, { name: 'leaked' });
+      const [rotation] = await Promise.allSettled([tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 }), tokens.revokeBySecret(raw)]);
+      if (rotation.status === 'fulfilled') await expect(tokens.verify(rotation.value.token)).rejects.toMatchObject({ code: 'revoked' });
+      else expect(rotation.reason).toMatchObject({ code: 'token_not_live' });
+      await expect(tokens.verify(raw)).rejects.toMatchObject({ code: 'revoked' });
+      expect((await tokens.page(memberId, { status: 'live' })).tokens).toEqual([]);
+    }
+  });
 });

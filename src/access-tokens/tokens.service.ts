@@ -244,7 +244,9 @@ export class TokensService implements OnModuleDestroy {
   /**
    * Replaces a live personal token with a new one of the same name, scopes and lifetime policy.
    * The old one keeps working for `graceSeconds` (default 0), then counts as revoked (`rotated`).
-   * `context.within` keeps a token from rotating one with wider scopes than its own.
+   * A token is rotated once: rotating it again, or a token revoked or expired, is
+   * `TokenNotLiveError` (409), also when two rotations race. `context.within` keeps a token from
+   * rotating one with wider scopes than its own.
    */
   async rotate(
     userId: UserId,
@@ -256,13 +258,20 @@ export class TokensService implements OnModuleDestroy {
     if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
       throw new InvalidExpiryError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
     }
-    const old = await this.findPersonal(userId, tokenId);
-    const now = this.store.now();
-    const at = now.getTime();
-    if (deadBecause(old, now)) throw new TokenNotLiveError(old.id);
-    this.assertWithin(context, old.scopes);
+    const found = await this.findPersonal(userId, tokenId);
+    this.assertWithin(context, found.scopes);
     const user = await this.store.issuableUser(userId);
     return this.store.transaction(async (manager) => {
+      // One at a time per user with other rotations and revocations, the token read anew under the
+      // lock: of two racing rotations one wins, and a token revoked meanwhile is not replaced.
+      await this.store.users.lock(manager, found.userId);
+      const tokens = manager.getRepository(AccessToken);
+      const old = await tokens.findOneByOrFail({ id: found.id });
+      const now = this.store.now();
+      // A token in its grace period was rotated already: its successor is the one to rotate.
+      if (old.revokedAt !== null || deadBecause(old, now)) throw new TokenNotLiveError(old.id);
+      const familyId = old.familyId ?? old.id;
+      if (old.familyId === null) await tokens.update({ id: old.id }, { familyId });
       const { raw, token } = await this.store.insert(manager, {
         userId: old.userId,
         kind: 'personal',
@@ -270,23 +279,24 @@ export class TokensService implements OnModuleDestroy {
         scopes: old.scopes,
         lifetime: old.lifetime,
         idleTimeout: old.idleTimeout,
-        familyId: null,
+        familyId,
         fingerprint: this.store.users.fingerprinter.of(user),
       });
-      await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(at + grace * 1000));
+      await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
       return { token: raw, accessToken: toView(token) };
     });
   }
 
   /**
-   * Revokes one of the user's tokens; revoking a revoked token changes nothing. Throws
+   * Revokes one of the user's tokens, and every token rotated from it or into it, so that a
+   * revoked token never has a live successor; revoking a revoked token changes nothing. Throws
    * `TokenNotFoundError` if no token with that id belongs to the user.
    */
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
     if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
     const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
     if (!(await this.store.repository.existsBy(where))) throw new TokenNotFoundError(String(tokenId));
-    await this.store.revokeWhere(this.store.manager, where, reason);
+    await this.store.revokeLineage(where, reason);
     return toView(await this.store.repository.findOneByOrFail(where));
   }
 
@@ -299,13 +309,13 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Revokes the token whose raw value is given, whoever owns it: what someone who found a leaked
-   * token calls. Returns whether a live token was revoked.
+   * Revokes the token whose raw value is given, whoever owns it, with its rotation lineage: what
+   * someone who found a leaked token calls. Returns whether a live token was revoked.
    */
   async revokeBySecret(raw: string): Promise<boolean> {
     const { tokenPrefix, sessionAccessPrefix, refreshPrefix } = this.store.options;
     if (typeof raw !== 'string' || parseToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix]) === null) return false;
-    const revoked = await this.store.revokeWhere(this.store.manager, { tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
+    const revoked = await this.store.revokeLineage({ tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
     return revoked.length > 0;
   }
 

@@ -235,6 +235,24 @@ export class TokenStore {
     return ids;
   }
 
+  /**
+   * Revokes the token `where` selects together with its rotation lineage (every personal token
+   * rotated from it or into it), so that a revoked token never has a live successor. Runs one at a
+   * time with `rotate()` for the token's user, reading the lineage under that lock. Returns the ids
+   * revoked; none if no live token matches.
+   */
+  async revokeLineage(where: FindOptionsWhere<AccessToken>, reason: string): Promise<string[]> {
+    const target = await this.repository.findOne({ select: { id: true, userId: true }, where });
+    if (!target) return [];
+    return this.transaction(async (manager) => {
+      await this.users.lock(manager, target.userId);
+      const token = await manager.getRepository(AccessToken).findOneByOrFail({ id: target.id });
+      const lineage: FindOptionsWhere<AccessToken> =
+        token.kind === 'personal' && token.familyId !== null ? { userId: token.userId, familyId: token.familyId, kind: 'personal' } : { id: token.id };
+      return this.revokeWhere(manager, lineage, reason);
+    });
+  }
+
   /** Where-clause of tokens past their retention: expired, idled out or revoked before `cutoff`. */
   pastRetention(cutoff: Date): FindOptionsWhere<AccessToken>[] {
     const before = LessThanOrEqual(stored(cutoff));
@@ -267,7 +285,8 @@ export function toView(token: AccessToken): AccessTokenView {
   return {
     id: token.id,
     kind: token.kind === 'personal' ? 'personal' : 'session',
-    sessionId: token.familyId,
+    // Personal tokens keep a family too, of rotations: not a session.
+    sessionId: token.kind === 'personal' ? null : token.familyId,
     name: token.name,
     scopes: [...token.scopes],
     hint: token.hint,
