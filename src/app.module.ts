@@ -1,11 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenGuard, AccessTokensModule, ScopesGuard } from 'nestjs-access-tokens';
 import { schema } from './database.js';
 import { DEMO_CONFIG, type DemoConfig } from './demo.config.js';
 import { AuthController } from './auth/auth.controller.js';
 import { HealthController } from './health.controller.js';
+import { DatabaseOutageFilter } from './outage.filter.js';
 import { TokenOrPasswordGuard } from './tokens/token-or-password.guard.js';
 import { TokensController } from './tokens/tokens.controller.js';
 import { User, permissionsOf } from './users/user.entity.js';
@@ -44,6 +45,7 @@ export class AppModule {
         // Every route needs a token unless it is @Public(); @Scopes() is checked after.
         { provide: APP_GUARD, useClass: AccessTokenGuard },
         { provide: APP_GUARD, useClass: ScopesGuard },
+        { provide: APP_FILTER, useClass: DatabaseOutageFilter },
       ],
     };
   }

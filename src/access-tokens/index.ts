@@ -42,6 +42,7 @@ export {
   InvalidScopeError,
   InvalidTokenNameError,
   MissingCredentialsError,
+  StoreUnavailableError,
   TokenNotFoundError,
   TokenNotLiveError,
   TooManyTokensError,
@@ -71,4 +72,5 @@ export { Scopes } from './edge/scopes.decorator.js';
 export { SessionsService } from './sessions.service.js';
 export { ScopesGuard } from './edge/scopes.guard.js';
 export type { ScopeRequirement } from './core/scopes.js';
+export { isDatabaseUnavailable } from './storage/outage.js';
 export { TokensService } from './tokens.service.js';

@@ -6,6 +6,7 @@ import {
   InvalidExpiryError,
   InvalidPaginationError,
   InvalidScopeError,
+  StoreUnavailableError,
   InvalidTokenNameError,
   TokenNotFoundError,
   TokenNotLiveError,
@@ -25,6 +26,7 @@ import type {
 import { disjoint, intersectScopes, uncovered, validateScopes } from './core/scopes.js';
 import { hashToken, isTokenId, parseToken } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
+import { isDatabaseUnavailable } from './storage/outage.js';
 import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './storage/token-store.js';
 
 const MAX_NAME_LENGTH = 100;
@@ -163,7 +165,13 @@ export class TokensService implements OnModuleDestroy {
     const { cache } = this.store;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
-    const token = await this.store.findByHash(hash);
+    let token: AccessToken | null;
+    try {
+      token = await this.store.findByHash(hash);
+    } catch (error) {
+      // A database away is a 503 to retry, not a fault; cached tokens keep working meanwhile.
+      throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
+    }
     if (!token) throw this.store.refuse('unknown');
     const user = await this.store.usableUser(token, now);
     const permissions = await this.store.users.permissionsOf(user);

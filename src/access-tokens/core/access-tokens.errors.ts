@@ -165,6 +165,15 @@ export class UserNotFoundError extends AccessTokensError {
   }
 }
 
+/** The database cannot be reached now; answered 503 with `Retry-After`. `cause` is the driver's error. */
+export class StoreUnavailableError extends AccessTokensError {
+  readonly code = 'store_unavailable';
+
+  constructor(options?: { cause?: unknown }) {
+    super('The token store cannot be reached: try again shortly', options);
+  }
+}
+
 /** The cache invalidation bus (Redis, PostgreSQL) cannot be reached at start-up. */
 export class CacheBusUnavailableError extends AccessTokensError {
   readonly code = 'cache_bus_unavailable';

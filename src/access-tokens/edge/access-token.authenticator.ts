@@ -90,8 +90,10 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap {
    */
   refusal(error: unknown, response?: unknown): unknown {
     const refusal = AccessTokensHttpException.from(error, this.options.realm);
-    if (response !== undefined && refusal instanceof AccessTokensHttpException && refusal.challenge !== null) {
-      this.adapterHost.httpAdapter.setHeader(response, 'WWW-Authenticate', refusal.challenge);
+    if (response !== undefined && refusal instanceof AccessTokensHttpException) {
+      const { httpAdapter } = this.adapterHost;
+      if (refusal.challenge !== null) httpAdapter.setHeader(response, 'WWW-Authenticate', refusal.challenge);
+      if (refusal.retryAfter !== null) httpAdapter.setHeader(response, 'Retry-After', String(refusal.retryAfter));
     }
     return refusal;
   }

@@ -4,7 +4,7 @@ import { toHttpAnswer, type HttpAnswer } from './rfc6750.js';
 
 /**
  * A refusal at the HTTP edge (a guard, the Passport strategy): an `HttpException` with the RFC 6750
- * status and JSON body of the domain error it wraps, so that any exception filter that honours
+ * status and JSON body of the domain error it wraps (or 503 when the database cannot be reached), so that any exception filter that honours
  * `HttpException` (Nest's own, an app's catch-all) answers 401, 403 or 400 with that body, never 500.
  * `AccessTokensExceptionFilter` adds the `WWW-Authenticate` challenge.
  *
@@ -17,6 +17,8 @@ export class AccessTokensHttpException extends HttpException {
   readonly code: string;
   /** The `WWW-Authenticate` header of the answer, or `null`. */
   readonly challenge: string | null;
+  /** The `Retry-After` header of the answer in seconds (503), or `null`. */
+  readonly retryAfter: number | null;
 
   /**
    * @param error the domain error, kept as `cause`.
@@ -34,6 +36,7 @@ export class AccessTokensHttpException extends HttpException {
     }
     this.code = error.code;
     this.challenge = answer.challenge;
+    this.retryAfter = answer.retryAfter;
   }
 
   /** The domain error, or `error` itself when it is not one of this module's. */

@@ -25,9 +25,10 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
     const response: unknown = host.switchToHttp().getResponse();
     const answer =
       error instanceof AccessTokensHttpException
-        ? { status: error.getStatus(), body: error.getResponse(), challenge: error.challenge }
+        ? { status: error.getStatus(), body: error.getResponse(), challenge: error.challenge, retryAfter: error.retryAfter }
         : toHttpAnswer(error, this.options.realm);
     if (answer.challenge) httpAdapter.setHeader(response, 'WWW-Authenticate', answer.challenge);
+    if (answer.retryAfter !== null) httpAdapter.setHeader(response, 'Retry-After', String(answer.retryAfter));
     httpAdapter.reply(response, answer.body, answer.status);
   }
 }

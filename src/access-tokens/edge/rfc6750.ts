@@ -9,6 +9,7 @@ import {
   InvalidScopeError,
   InvalidTokenNameError,
   MissingCredentialsError,
+  StoreUnavailableError,
   TokenNotFoundError,
   TokenNotLiveError,
   TooManyTokensError,
@@ -20,8 +21,13 @@ export interface HttpAnswer {
   status: number;
   /** The `WWW-Authenticate` header, when the answer is a challenge. */
   challenge: string | null;
+  /** The `Retry-After` header in seconds, when the answer says to come back. */
+  retryAfter: number | null;
   body: { statusCode: number; error: string; reason: string; message: string; revokedReason?: string };
 }
+
+/** Seconds a client is told to wait when the database cannot be reached. */
+const STORE_RETRY_AFTER = 5;
 
 /** RFC 6750 §3: quoted values may not hold `"` or `\`, nor anything outside printable ASCII. */
 function quote(value: string): string {
@@ -59,6 +65,7 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
   const answer = (status: number, errorName: string, challenge: string | null): HttpAnswer => ({
     status,
     challenge,
+    retryAfter: null,
     body: { statusCode: status, error: errorName, reason: error.code, message: error.message },
   });
   if (error instanceof AccessTokenError) {
@@ -95,6 +102,9 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
   }
   if (error instanceof TooManyTokensError || error instanceof TokenNotLiveError) {
     return answer(409, error.code, null);
+  }
+  if (error instanceof StoreUnavailableError) {
+    return { ...answer(503, error.code, null), retryAfter: STORE_RETRY_AFTER };
   }
   return answer(500, 'internal_error', null);
 }

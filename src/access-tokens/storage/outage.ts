@@ -1,0 +1,48 @@
+/**
+ * Telling "the database cannot be reached" from other failures, across TypeORM's drivers: the
+ * first is worth a 503 and a retry, the others are faults.
+ */
+
+/** Codes of node's sockets, pg, mysql2 and SQLite that mean the database is away or busy. */
+const UNAVAILABLE_CODES = new Set([
+  // Sockets
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  // PostgreSQL: connection exceptions (08xxx), admin or crash shutdown, cannot connect now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P01',
+  '57P02',
+  '57P03',
+  // MariaDB / MySQL (mysql2)
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  // SQLite: the file is locked by another process past the busy timeout
+  'SQLITE_BUSY',
+]);
+
+/** What pg and mysql2 say, without a code, when a pooled connection died or never came. */
+const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Can't add new command when connection is in closed state|Connection lost/i;
+
+/**
+ * Whether `error`, as TypeORM or its driver throws it, means that the database cannot be reached
+ * now (a refused or lost connection, a server shutting down), rather than that a query failed.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
+    // TypeORM's QueryFailedError keeps the driver's error; others keep a cause.
+    current = (current as { driverError?: unknown; cause?: unknown }).driverError ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
