@@ -10,12 +10,12 @@ import {
 } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { TcpProxy } from './fixtures/tcp-proxy.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** A long TTL, so that only the bus can explain a fresh answer. */
 const withBus = (bus?: CacheBusOptions) => ({ ...FIXTURE_OPTIONS, cache: { ttl: 3600, bus } });
-
 
 /** Asks until the answer is `status`, for at most `ms`; returns how long it took. */
 async function until(ask: () => Promise<number>, status: number, ms = 3000): Promise<number> {
@@ -105,5 +105,74 @@ describe('a bus that cannot be reached', () => {
     } finally {
       await database.drop();
     }
+  });
+});
+
+/** Asks until `ask()` holds, for at most `ms`. */
+async function eventually(ask: () => boolean, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!ask()) {
+    if (Date.now() - start > ms) throw new Error(`not so after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const lostBuses: [string, (proxyPort: number) => { bus: CacheBusOptions; throughProxy: 'bus' | 'database' }][] = [
+  ['Redis pub/sub', (port) => ({ bus: { type: 'redis', url: `redis://127.0.0.1:${port}`, channel: 'nat_test_lost' }, throughProxy: 'bus' })],
+];
+if (testDatabaseKind() === 'postgres') {
+  lostBuses.push(['PostgreSQL LISTEN/NOTIFY', () => ({ bus: { type: 'postgres', channel: 'nat_test_lost' }, throughProxy: 'database' })]);
+}
+
+describe.each(lostBuses)(`a %s bus that is lost and comes back, on ${testDatabaseKind()}`, (name, setup) => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let a: INestApplication;
+  let b: INestApplication;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const { port } = database.options as { port?: number };
+    const viaRedis = name.startsWith('Redis');
+    proxy = await new TcpProxy({ host: '127.0.0.1', port: viaRedis ? 6379 : port! }).start();
+    const { bus, throughProxy } = setup(proxy.port);
+    const channel = `nat_test_${randomBytes(4).toString('hex')}`;
+    const direct: CacheBusOptions = viaRedis ? { type: 'redis', url: REDIS_URL, channel } : { type: 'postgres', channel };
+    a = await startFixtureApp(database, withBus(direct));
+    // B hears the bus through the proxy (for PostgreSQL, its whole DataSource does).
+    const bOptions = throughProxy === 'database' ? { options: { ...database.options, port: proxy.port } as typeof database.options } : database;
+    b = await startFixtureApp(bOptions, withBus({ ...bus, channel }));
+  });
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await proxy?.stop();
+    await database?.drop();
+  });
+
+  it('drops what it cached while it may miss invalidations, says so, and hears them again once back', async () => {
+    const members = a.get(DataSource).getRepository(Member);
+    await members.save({ memberId: 'm-lost', login: 'lost', secret: 'h', disabled: false, bio: null, grants: ['*'] });
+    const { token } = await a.get(TokensService).issue('m-lost', { name: 'x' });
+    const askB = async () => (await request(b.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`)).status;
+    expect(await askB()).toBe(200);
+    expect(b.get(TokensService).health()).toEqual({ cacheBus: 'up' });
+
+    await proxy.cut();
+    await eventually(() => b.get(TokensService).health().cacheBus === 'down');
+    await a.get(TokensService).revokeAll('m-lost');
+    // Its cache was dropped: B never answers the revoked token from it (503 while its database is away too).
+    expect([401, 503]).toContain(await askB());
+
+    await proxy.restore();
+    await eventually(() => b.get(TokensService).health().cacheBus === 'up');
+    expect(await until(askB, 401)).toBeLessThan(3000);
+    // And the bus carries invalidations again.
+    const second = await a.get(TokensService).issue('m-lost', { name: 'y' });
+    const askSecond = async () => (await request(b.getHttpServer()).get('/reports').set('Authorization', `Bearer ${second.token}`)).status;
+    expect(await until(askSecond, 200)).toBeLessThan(3000);
+    await a.get(TokensService).revokeAll('m-lost');
+    expect(await until(askSecond, 401)).toBeLessThan(3000);
   });
 });

@@ -72,5 +72,6 @@ export { Scopes } from './edge/scopes.decorator.js';
 export { SessionsService } from './sessions.service.js';
 export { ScopesGuard } from './edge/scopes.guard.js';
 export type { ScopeRequirement } from './core/scopes.js';
+export type { CacheBusState } from './cache/cache-bus.js';
 export { isDatabaseUnavailable } from './storage/outage.js';
 export { TokensService } from './tokens.service.js';

@@ -26,6 +26,7 @@ import type {
 import { disjoint, intersectScopes, uncovered, validateScopes } from './core/scopes.js';
 import { hashToken, isTokenId, parseToken } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
+import type { CacheBusState } from './cache/cache-bus.js';
 import { isDatabaseUnavailable } from './storage/outage.js';
 import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './storage/token-store.js';
 
@@ -123,6 +124,15 @@ export class TokensService implements OnModuleDestroy {
       });
     });
     return { token: raw, accessToken: toView(token) };
+  }
+
+  /**
+   * What a health check reports: whether this instance hears the other instances' invalidations
+   * (`'none'` without a bus). While it is `'down'`, the instance drops what it had cached and
+   * verifies from the database until the bus is back.
+   */
+  health(): { cacheBus: CacheBusState } {
+    return { cacheBus: this.store.bus.state };
   }
 
   /**

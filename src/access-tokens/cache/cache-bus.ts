@@ -2,7 +2,10 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import type { Redis, RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+
+/** The options of a PostgreSQL DataSource. */
+type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { CacheBusUnavailableError, InvalidOptionsError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
@@ -33,18 +36,30 @@ interface Message {
   userIds: string[];
 }
 
+/** Whether this instance hears the other instances' invalidations: no bus, connected, or not. */
+export type CacheBusState = 'none' | 'up' | 'down';
+
+/** First and longest wait before the PostgreSQL listener reconnects, in milliseconds. */
+const RECONNECT_FIRST = 250;
+const RECONNECT_MAX = 30_000;
+
 /**
  * Carries cache invalidations between instances: each instance publishes the users whose
- * verifications it dropped, and drops them when another instance does. Best effort by design: a
- * lost message leaves a stale verification for at most the cache TTL.
+ * verifications it dropped, and drops them when another instance does. A lost message leaves a
+ * stale verification for at most the cache TTL. When the connection drops, and again when it
+ * comes back, messages may have been missed: the bus tells its `onReset` handlers, which drop
+ * everything cached, and it reconnects by itself, with backoff.
  */
 @Injectable()
 export class CacheBus implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(CacheBus.name);
   private readonly origin = randomUUID();
   private readonly handlers: ((userIds: string[]) => void)[] = [];
+  private readonly resetHandlers: (() => void)[] = [];
   private publisher: ((payload: string) => Promise<unknown>) | null = null;
   private closers: (() => Promise<unknown>)[] = [];
+  private current: CacheBusState = 'none';
+  private stopped = false;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
@@ -54,6 +69,25 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
   /** Calls `handler` with the user ids another instance invalidated. */
   onInvalidation(handler: (userIds: string[]) => void): void {
     this.handlers.push(handler);
+  }
+
+  /** Calls `handler` whenever invalidations may have been missed: the bus went down, or came back. */
+  onReset(handler: () => void): void {
+    this.resetHandlers.push(handler);
+  }
+
+  /** Whether invalidations from other instances arrive now. */
+  get state(): CacheBusState {
+    return this.current;
+  }
+
+  private setState(next: 'up' | 'down', why?: string): void {
+    if (next === this.current || this.stopped) return;
+    const first = this.current === 'none';
+    this.current = next;
+    if (next === 'down') this.logger.warn(`Cache invalidation bus lost (${why ?? 'closed'}): cached verifications are dropped, and it reconnects`);
+    else if (!first) this.logger.log('Cache invalidation bus reconnected: cached verifications are dropped once more');
+    if (!first) for (const handler of this.resetHandlers) handler();
   }
 
   async onModuleInit(): Promise<void> {
@@ -70,6 +104,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
     this.publisher = null;
     await Promise.allSettled(this.closers.map((close) => close()));
     this.closers = [];
@@ -108,18 +143,32 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     subscriber.on('error', (error: Error) => this.logger.warn(`Cache invalidation subscriber: ${error.message}`));
     publisher.on('error', (error: Error) => this.logger.warn(`Cache invalidation publisher: ${error.message}`));
     subscriber.on('message', (_channel: string, payload: string) => this.receive(payload));
+    // ioredis reconnects with backoff and subscribes again by itself; the bus only follows it.
+    subscriber.on('close', () => this.setState('down', 'Redis connection closed'));
+    subscriber.on('ready', () => this.setState('up'));
     await subscriber.subscribe(channel);
     this.publisher = (payload) => publisher.publish(channel, payload);
+    this.setState('up');
   }
 
   private async startPostgres(channel: string): Promise<void> {
     if (this.dataSource.options.type !== 'postgres') {
       throw new InvalidOptionsError('cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead');
     }
-    const { url, host, port, username, password, database, ssl } = this.dataSource.options;
+    const { default: driver } = await loadDriver('pg', () => import('pg'), 'postgres');
+    await this.listen(driver, channel, this.dataSource.options);
+    this.publisher = (payload) => this.dataSource.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    this.setState('up');
+  }
+
+  /**
+   * Opens the LISTEN connection. pg's client does not reconnect, so when it fails or ends the bus
+   * opens another, waiting longer after each failure (up to 30 s).
+   */
+  private async listen(driver: typeof pg, channel: string, options: PostgresOptions): Promise<void> {
+    const { url, host, port, username, password, database, ssl } = options;
     // TypeORM's and pg's TLS option types differ only in callbacks neither sets here.
     const tls = ssl as pg.ClientConfig['ssl'];
-    const { default: driver } = await loadDriver('pg', () => import('pg'), 'postgres');
     const listener = new driver.Client(
       url
         ? { connectionString: url, ssl: tls }
@@ -128,10 +177,42 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     listener.on('notification', (notification) => {
       if (notification.payload !== undefined) this.receive(notification.payload);
     });
-    listener.on('error', (error) => this.logger.warn(`Cache invalidation listener failed: ${String(error)}`));
-    await listener.connect();
-    this.closers.push(() => listener.end());
-    await listener.query(`LISTEN ${channel}`);
-    this.publisher = (payload) => this.dataSource.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    let lost = false;
+    const close = () => listener.end();
+    const onLost = (why: string) => {
+      if (lost || this.stopped) return;
+      lost = true;
+      this.closers = this.closers.filter((other) => other !== close);
+      this.setState('down', why);
+      void listener.end().catch(() => undefined);
+      this.reconnect(driver, channel, options, 0);
+    };
+    listener.on('error', (error) => onLost(String(error)));
+    listener.on('end', () => onLost('connection ended'));
+    this.closers.push(close);
+    try {
+      await listener.connect();
+      await listener.query(`LISTEN ${channel}`);
+    } catch (error) {
+      lost = true;
+      this.closers = this.closers.filter((other) => other !== close);
+      await listener.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private reconnect(driver: typeof pg, channel: string, options: PostgresOptions, failures: number): void {
+    const delay = Math.min(RECONNECT_FIRST * 2 ** failures, RECONNECT_MAX);
+    const cancel = async () => clearTimeout(timer);
+    const timer = setTimeout(() => {
+      this.closers = this.closers.filter((other) => other !== cancel);
+      if (this.stopped) return;
+      this.listen(driver, channel, options).then(
+        () => this.setState('up'),
+        () => this.reconnect(driver, channel, options, failures + 1),
+      );
+    }, delay);
+    timer.unref();
+    this.closers.push(cancel);
   }
 }

@@ -90,6 +90,16 @@ export class VerificationCache<T> {
     }
   }
 
+  /**
+   * Drops every entry, and fails the `set` of reads under way: what the cache holds can no longer
+   * be trusted (the bus that would have told of changes was lost).
+   */
+  clear(): void {
+    this.currentGeneration += 1;
+    this.entries.clear();
+    this.byUser.clear();
+  }
+
   private delete(key: string, entry: CacheEntry<T>): void {
     this.entries.delete(key);
     const keys = this.byUser.get(entry.userId);

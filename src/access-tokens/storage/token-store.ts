@@ -76,11 +76,13 @@ export class TokenStore {
     @Inject(RESOLVED_OPTIONS) readonly options: ResolvedAccessTokensOptions,
     private readonly events: AccessTokenEvents,
     private readonly transactions: TransactionHooks,
-    private readonly bus: CacheBus,
+    readonly bus: CacheBus,
   ) {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
     this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
     bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
+    // Invalidations may have been missed while the bus was down: nothing cached can be trusted.
+    bus.onReset(() => this.cache?.clear());
     this.serialTransactions = isSqlite(repository.manager.connection) ? Promise.resolve() : null;
   }
 
