@@ -46,3 +46,35 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/** Codes of a transaction that lost a deadlock or a serialization conflict: worth running again. */
+const CONFLICT_CODES = new Set(['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+/** Whether `error` means the transaction lost a deadlock or a serialization conflict. */
+export function isTransactionConflict(error: unknown): boolean {
+  const driverError = (error as { driverError?: unknown } | null)?.driverError ?? error;
+  const code = (driverError as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CONFLICT_CODES.has(code);
+}
+
+/** How many times a transaction runs at most when it keeps losing conflicts. */
+export const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * Runs `attempt` again when it loses a deadlock or serialization conflict (it rolled back, so
+ * running it again is safe), up to `TRANSACTION_ATTEMPTS` times, after a short random wait that
+ * keeps the rivals from meeting again. Past that, or when the database is away, it throws
+ * `unavailable(cause)`: a 503 to retry later, never a 500.
+ */
+export async function withConflictRetries<T>(attempt: () => Promise<T>, unavailable: (cause: unknown) => Error): Promise<T> {
+  for (let run = 1; ; run++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw unavailable(error);
+      if (!isTransactionConflict(error)) throw error;
+      if (run >= TRANSACTION_ATTEMPTS) throw unavailable(error);
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * run));
+    }
+  }
+}

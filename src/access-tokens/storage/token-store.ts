@@ -4,10 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
+import { withConflictRetries } from './outage.js';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
-import { AccessTokenError, InvalidCredentialsError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
+import { AccessTokenError, InvalidCredentialsError, StoreUnavailableError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { CacheBus } from '../cache/cache-bus.js';
@@ -90,13 +91,16 @@ export class TokenStore {
   private serialTransactions: Promise<unknown> | null;
 
   /**
-   * Runs `work` in a transaction. On SQLite, this store's transactions run one after the other:
+   * Runs `work` in a transaction, again when it loses a deadlock (a few times, then
+   * `StoreUnavailableError`, a 503), and `StoreUnavailableError` when the database is away. On
+   * SQLite, this store's transactions run one after the other:
    * TypeORM cannot run two at once on SQLite's one connection (measured: concurrent issues failed
    * with SQLITE_ERROR), and one at a time is all SQLite writes anyway.
    */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (this.serialTransactions === null) return this.manager.transaction(work);
-    const run = this.serialTransactions.then(() => this.manager.transaction(work));
+    const attempt = () => withConflictRetries(() => this.manager.transaction(work), (cause) => new StoreUnavailableError({ cause }));
+    if (this.serialTransactions === null) return attempt();
+    const run = this.serialTransactions.then(attempt);
     this.serialTransactions = run.catch(() => undefined);
     return run;
   }
