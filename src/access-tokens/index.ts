@@ -73,5 +73,5 @@ export { SessionsService } from './sessions.service.js';
 export { ScopesGuard } from './edge/scopes.guard.js';
 export type { ScopeRequirement } from './core/scopes.js';
 export type { CacheBusState } from './cache/cache-bus.js';
-export { isDatabaseUnavailable } from './storage/outage.js';
+export { isDatabaseUnavailable, isTransactionConflict } from './storage/outage.js';
 export { TokensService } from './tokens.service.js';
