@@ -177,10 +177,12 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     listener.on('notification', (notification) => {
       if (notification.payload !== undefined) this.receive(notification.payload);
     });
+    // Set once LISTEN runs: a failure before that is the caller's to handle, not a loss to recover.
+    let live = false;
     let lost = false;
     const close = () => listener.end();
     const onLost = (why: string) => {
-      if (lost || this.stopped) return;
+      if (!live || lost || this.stopped) return;
       lost = true;
       this.closers = this.closers.filter((other) => other !== close);
       this.setState('down', why);
@@ -193,6 +195,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     try {
       await listener.connect();
       await listener.query(`LISTEN ${channel}`);
+      live = true;
     } catch (error) {
       lost = true;
       this.closers = this.closers.filter((other) => other !== close);
