@@ -202,6 +202,7 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, defaultExpiresIn: 7200, maxExpiresIn: 3600 }, /defaultExpiresIn \(7200\) must not exceed maxExpiresIn \(3600\)/],
     [{ ...FIXTURE_OPTIONS, defaultExpiresIn: -1 }, /defaultExpiresIn must be a positive whole number/],
     [{ ...FIXTURE_OPTIONS, realm: 'a"b' }, /realm must be/],
+    [{ ...FIXTURE_OPTIONS, queryParameter: 'a b' }, /queryParameter must be 1 to 64 letters/],
     [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, blockedField: 'banned' } }, /user.blockedField is "banned", but Member has no such column: set user.blockedField to one of memberId, login.*, or to null if users cannot be blocked$/],
     // The README's first snippet on a user entity that has no "blocked" column.
     [{ user: { entity: Member, idField: 'memberId', usernameField: 'login', passwordHashField: 'secret' } }, /user.blockedField is "blocked".*, or to null if users cannot be blocked$/],

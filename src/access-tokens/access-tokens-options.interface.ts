@@ -49,8 +49,13 @@ export interface AccessTokensModuleOptions {
   defaultExpiresIn?: number | null;
   /** The longest lifetime in seconds a token may ask for; `null`: no limit. Default 365 days. */
   maxExpiresIn?: number | null;
-  /** Accept the token in the `access_token` query parameter (it leaks into logs). Default `false`. */
+  /** Accept the token in the `queryParameter` query parameter (it leaks into logs). Default `false`. */
   allowQueryParameter?: boolean;
+  /**
+   * The query parameter that carries the token when `allowQueryParameter` is on. Default
+   * `'access_token'` (RFC 6750 §2.3); the CollectiveAccess API names it `jwt`.
+   */
+  queryParameter?: string;
   /** The `realm` of `WWW-Authenticate` challenges. Default `'api'`. */
   realm?: string;
   /** `lastUsedAt` is written at most once per token per this many seconds. Default 60. */
@@ -115,6 +120,7 @@ export interface ResolvedAccessTokensOptions {
   readonly defaultExpiresIn: number | null;
   readonly maxExpiresIn: number | null;
   readonly allowQueryParameter: boolean;
+  readonly queryParameter: string;
   readonly realm: string;
   readonly lastUsedInterval: number;
   readonly clock: Clock;
@@ -144,6 +150,7 @@ export const ACCESS_TOKENS_DEFAULTS = {
   defaultExpiresIn: 30 * DAY,
   maxExpiresIn: 365 * DAY,
   allowQueryParameter: false,
+  queryParameter: 'access_token',
   realm: 'api',
   lastUsedInterval: 60,
   idleExpiresIn: null,
@@ -159,7 +166,7 @@ export const ACCESS_TOKENS_DEFAULTS = {
 } as const;
 
 const OPTION_KEYS = new Set<string>([
-  'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'realm', 'lastUsedInterval', 'clock',
+  'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'queryParameter', 'realm', 'lastUsedInterval', 'clock',
   'revokeOn', 'shouldRevoke', 'fingerprintSecret', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
   'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl', 'cache',
 ]);
@@ -230,6 +237,10 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   if (options.allowQueryParameter !== undefined && typeof options.allowQueryParameter !== 'boolean') {
     fail('allowQueryParameter must be true or false');
   }
+  const queryParameter = options.queryParameter ?? defaults.queryParameter;
+  if (typeof queryParameter !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(queryParameter)) {
+    fail('queryParameter must be 1 to 64 letters, digits, "_", "." or "-", e.g. "access_token" or "jwt"');
+  }
   if (options.revokeOn !== undefined && (!Array.isArray(options.revokeOn) || options.revokeOn.some((f) => typeof f !== 'string' || f === ''))) {
     fail('revokeOn must be a list of user property names');
   }
@@ -262,6 +273,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     defaultExpiresIn,
     maxExpiresIn,
     allowQueryParameter: options.allowQueryParameter ?? defaults.allowQueryParameter,
+    queryParameter,
     realm,
     lastUsedInterval,
     clock,

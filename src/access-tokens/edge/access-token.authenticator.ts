@@ -104,7 +104,7 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap {
       {
         authorization: Array.isArray(authorization) ? authorization[0] : authorization,
         // Read only when allowed: Express parses the query string anew on each access.
-        queryToken: this.options.allowQueryParameter ? (request.query as Record<string, unknown> | undefined)?.access_token : undefined,
+        queryToken: this.options.allowQueryParameter ? (request.query as Record<string, unknown> | undefined)?.[this.options.queryParameter] : undefined,
       },
       this.options,
     );

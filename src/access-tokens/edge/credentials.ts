@@ -5,7 +5,7 @@ import { isPrintableText } from '../core/text.js';
  * Reading credentials off a request, with no Nest in it.
  *
  * Accepted: `Authorization: Bearer <token>`; `Authorization: Basic base64(<token>:)` (the token as
- * user name, empty password, so `curl http://TOKEN:@host/` works); `?access_token=<token>` only when
+ * user name, empty password, so `curl http://TOKEN:@host/` works); `?access_token=<token>` (or the configured parameter) only when
  * the app allows it. `Basic base64(<user>:<password>)` is returned as a password for the routes
  * that accept one.
  */
@@ -20,7 +20,7 @@ export type PresentedCredentials =
 export interface CredentialSources {
   /** The `Authorization` header. */
   readonly authorization?: string | undefined;
-  /** The `access_token` query parameter, as the framework parsed it. */
+  /** The token's query parameter (`access_token` unless configured), as the framework parsed it. */
   readonly queryToken?: unknown;
 }
 
@@ -38,17 +38,17 @@ const NONE: PresentedCredentials = { type: 'none' };
  */
 export function readCredentials(
   sources: CredentialSources,
-  options: { readonly allowQueryParameter: boolean },
+  options: { readonly allowQueryParameter: boolean; readonly queryParameter?: string },
 ): PresentedCredentials {
   const fromHeader = sources.authorization === undefined ? NONE : fromAuthorization(sources.authorization);
   if (!options.allowQueryParameter || sources.queryToken === undefined) return fromHeader;
   if (fromHeader.type !== 'none') {
     throw new InvalidRequestError(
-      'The request sends credentials both in the Authorization header and the access_token query parameter: send one',
+      `The request sends credentials both in the Authorization header and the ${options.queryParameter ?? 'access_token'} query parameter: send one`,
     );
   }
   if (typeof sources.queryToken !== 'string' || !B64TOKEN.test(sources.queryToken)) {
-    throw new InvalidRequestError('The access_token query parameter must be given once, as a token');
+    throw new InvalidRequestError(`The ${options.queryParameter ?? 'access_token'} query parameter must be given once, as a token`);
   }
   return { type: 'token', token: sources.queryToken, via: 'query' };
 }
