@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
@@ -62,12 +62,29 @@ export function attach(request: AuthenticatableRequest, verified: VerifiedAccess
   return verified;
 }
 
+/** Each app's authenticator, by the app's HTTP server (its Express app or Fastify instance). */
+const authenticators = new WeakMap<object, AccessTokenAuthenticator>();
+
+/**
+ * The authenticator of the app that `request` came to. Passport keeps one strategy per name for
+ * the whole process, so with two apps in one process (tests, say) the `'access-token'` strategy
+ * Passport calls may be the other app's: it asks here for the right one.
+ */
+export function authenticatorOf(request: AuthenticatableRequest): AccessTokenAuthenticator | undefined {
+  // Express gives each request its app; Fastify, its server.
+  const { app, server } = request as { app?: unknown; server?: unknown };
+  const owner = app ?? server;
+  return typeof owner === 'object' || typeof owner === 'function' ? authenticators.get(owner as object) : undefined;
+}
+
 /**
  * The one verification path, shared by `AccessTokenGuard` and `AccessTokenStrategy`: read the
  * credentials, verify the token, attach the result to the request.
  */
 @Injectable()
-export class AccessTokenAuthenticator implements OnApplicationBootstrap {
+export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnApplicationShutdown {
+  private server: object | null = null;
+
   constructor(
     private readonly tokens: TokensService,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
@@ -76,9 +93,17 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
-    if (adapter?.getType() !== 'express') return;
-    const { request } = adapter.getInstance<{ request?: object }>();
+    const server = adapter?.getInstance<object | undefined>();
+    if (!adapter || !server) return;
+    this.server = server;
+    authenticators.set(server, this);
+    if (adapter.getType() !== 'express') return;
+    const { request } = server as { request?: object };
     if (request) addUserAccessor(request);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.server && authenticators.get(this.server) === this) authenticators.delete(this.server);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-http-bearer';
-import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { AccessTokenAuthenticator, authenticatorOf, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
 import { AccessTokenError } from '../core/access-tokens.errors.js';
 import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
@@ -38,20 +38,22 @@ export class AccessTokenStrategy extends PassportBase {
   }
 
   override authenticate(req: AuthenticatableRequest): void {
+    // Passport holds one strategy of this name for the whole process: verify with this request's app.
+    const authenticator = authenticatorOf(req) ?? this.authenticator;
     let credentials;
     try {
-      credentials = this.authenticator.credentialsOf(req);
+      credentials = authenticator.credentialsOf(req);
     } catch (error) {
-      return this.error(this.authenticator.refusal(error) as Error);
+      return this.error(authenticator.refusal(error) as Error);
     }
     if (credentials.type !== 'token') return this.fail(401);
     // The executor turns a synchronous refusal (a malformed token) into a rejection too.
-    new Promise<VerifiedAccessToken>((resolve) => resolve(this.authenticator.authenticate(req, credentials.token))).then(
+    new Promise<VerifiedAccessToken>((resolve) => resolve(authenticator.authenticate(req, credentials.token))).then(
       (verified) => this.success(verified.user),
       (error: unknown) =>
         error instanceof AccessTokenError && error.code === 'malformed'
           ? this.fail(401)
-          : this.error(this.authenticator.refusal(error) as Error),
+          : this.error(authenticator.refusal(error) as Error),
     );
   }
 
