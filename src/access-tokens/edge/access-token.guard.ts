@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
 import { InvalidRequestError, MissingCredentialsError } from '../core/access-tokens.errors.js';
+import { requestOf, responseOf } from './execution-context.js';
 
 /**
  * Authenticates the request by its access token (Bearer header, Basic user name, or the query
@@ -65,13 +66,21 @@ export class AccessTokenGuard implements CanActivate {
     ]) === true;
   }
 
+  /**
+   * The request to authenticate: an HTTP route's, or a GraphQL operation's (Apollo, Mercurius).
+   * Override it for another transport.
+   */
   protected getRequest(context: ExecutionContext): AuthenticatableRequest {
-    return context.switchToHttp().getRequest<AuthenticatableRequest>();
+    const request = requestOf(context);
+    if (!request) {
+      throw new InvalidRequestError(`AccessTokenGuard finds no request in a "${context.getType()}" context: override getRequest(context)`);
+    }
+    return request;
   }
 
-  /** Where a refusal's `WWW-Authenticate` challenge is set. */
+  /** Where a refusal's `WWW-Authenticate` challenge is set, if anywhere. */
   protected getResponse(context: ExecutionContext): unknown {
-    return context.switchToHttp().getResponse<unknown>();
+    return responseOf(context);
   }
 
   /**

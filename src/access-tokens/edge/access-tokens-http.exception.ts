@@ -1,6 +1,16 @@
 import { HttpException } from '@nestjs/common';
-import { AccessTokensError } from '../core/access-tokens.errors.js';
+import { AccessTokensError, InsufficientScopeError } from '../core/access-tokens.errors.js';
 import { toHttpAnswer, type HttpAnswer } from './rfc6750.js';
+
+/** GraphQL's usual `extensions.code` for each status a refusal can have. */
+const GRAPHQL_CODES: Readonly<Record<number, string>> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  503: 'SERVICE_UNAVAILABLE',
+};
 
 /**
  * A refusal at the HTTP edge (a guard, the Passport strategy): an `HttpException` with the RFC 6750
@@ -19,6 +29,12 @@ export class AccessTokensHttpException extends HttpException {
   readonly challenge: string | null;
   /** The `Retry-After` header of the answer in seconds (503), or `null`. */
   readonly retryAfter: number | null;
+  /**
+   * What a GraphQL server shows of the refusal: graphql-js copies an error's `extensions` onto the
+   * GraphQL error it reports, so a guard on a resolver refuses with `UNAUTHENTICATED` (and the
+   * `reason`), `FORBIDDEN` (and the `scope`) or `BAD_REQUEST`, never `INTERNAL_SERVER_ERROR`.
+   */
+  readonly extensions: Readonly<Record<string, string>>;
 
   /**
    * @param error the domain error, kept as `cause`.
@@ -37,6 +53,12 @@ export class AccessTokensHttpException extends HttpException {
     this.code = error.code;
     this.challenge = answer.challenge;
     this.retryAfter = answer.retryAfter;
+    this.extensions = {
+      code: GRAPHQL_CODES[answer.status] ?? 'INTERNAL_SERVER_ERROR',
+      reason: error.code,
+      ...(error instanceof InsufficientScopeError ? { scope: error.required.join(' ') } : {}),
+      ...(answer.body.revokedReason ? { revokedReason: answer.body.revokedReason } : {}),
+    };
   }
 
   /** The domain error, or `error` itself when it is not one of this module's. */

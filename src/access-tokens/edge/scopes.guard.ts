@@ -5,6 +5,7 @@ import { SCOPES_METADATA } from '../access-tokens.constants.js';
 import { ACCESS_TOKENS_DEFAULTS } from '../access-tokens-options.interface.js';
 import { AccessTokensError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
+import { requestOf, responseOf } from './execution-context.js';
 import { satisfies, type ScopeRequirement } from '../core/scopes.js';
 
 /**
@@ -23,20 +24,33 @@ export class ScopesGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const requirements = this.getRequirements(context);
     if (requirements.length === 0) return true;
-    const http = context.switchToHttp();
-    const verified = verifiedTokenOf(http.getRequest<AuthenticatableRequest>());
-    if (!verified) throw this.refusal(new MissingCredentialsError(), http.getResponse());
+    const request = this.getRequest(context);
+    const verified = request && verifiedTokenOf(request);
+    if (!verified) throw this.refusal(new MissingCredentialsError(), this.getResponse(context));
     for (const requirement of requirements) {
       if (!satisfies(verified.scopes, requirement)) {
         throw this.refusal(
           'allOf' in requirement
             ? new InsufficientScopeError(requirement.allOf, 'allOf')
             : new InsufficientScopeError(requirement.anyOf, 'anyOf'),
-          http.getResponse(),
+          this.getResponse(context),
         );
       }
     }
     return true;
+  }
+
+  /**
+   * The request whose token is checked: an HTTP route's, or a GraphQL operation's (Apollo,
+   * Mercurius). Override it for another transport.
+   */
+  protected getRequest(context: ExecutionContext): AuthenticatableRequest | undefined {
+    return requestOf(context);
+  }
+
+  /** Where a refusal's `WWW-Authenticate` challenge is set, if anywhere. */
+  protected getResponse(context: ExecutionContext): unknown {
+    return responseOf(context);
   }
 
   private refusal(error: AccessTokensError, response: unknown): unknown {
