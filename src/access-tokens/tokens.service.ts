@@ -313,8 +313,7 @@ export class TokensService implements OnModuleDestroy {
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
     if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
     const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
-    if (!(await this.store.repository.existsBy(where))) throw new TokenNotFoundError(String(tokenId));
-    await this.store.revokeLineage(where, reason);
+    if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
     return toView(await this.store.repository.findOneByOrFail(where));
   }
 
@@ -334,7 +333,7 @@ export class TokensService implements OnModuleDestroy {
     const { tokenPrefix, sessionAccessPrefix, refreshPrefix } = this.store.options;
     if (typeof raw !== 'string' || parseToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix]) === null) return false;
     const revoked = await this.store.revokeLineage({ tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
-    return revoked.length > 0;
+    return (revoked?.length ?? 0) > 0;
   }
 
   /**

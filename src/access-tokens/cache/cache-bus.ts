@@ -3,12 +3,12 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-
-/** The options of a PostgreSQL DataSource. */
-type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { CacheBusUnavailableError, InvalidOptionsError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+
+/** The options of a PostgreSQL DataSource. */
+type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
 /**
  * Loads an optional peer the first time a bus needs it, so that an app without a bus never loads,

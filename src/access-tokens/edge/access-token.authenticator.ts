@@ -4,6 +4,7 @@ import type { ResolvedAccessTokensOptions } from '../access-tokens-options.inter
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
+import { setAnswerHeaders } from './rfc6750.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
 import { TokensService } from '../tokens.service.js';
 
@@ -117,8 +118,7 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
     const refusal = AccessTokensHttpException.from(error, this.options.realm);
     if (response !== undefined && refusal instanceof AccessTokensHttpException) {
       const { httpAdapter } = this.adapterHost;
-      if (refusal.challenge !== null) httpAdapter.setHeader(response, 'WWW-Authenticate', refusal.challenge);
-      if (refusal.retryAfter !== null) httpAdapter.setHeader(response, 'Retry-After', String(refusal.retryAfter));
+      setAnswerHeaders((name, value) => httpAdapter.setHeader(response, name, value), refusal);
     }
     return refusal;
   }

@@ -4,7 +4,7 @@ import type { ResolvedAccessTokensOptions } from '../access-tokens-options.inter
 import { AccessTokensError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
-import { toHttpAnswer } from './rfc6750.js';
+import { setAnswerHeaders, toHttpAnswer } from './rfc6750.js';
 
 /**
  * Answers the module's refusals and domain errors over HTTP, with the RFC 6750 `WWW-Authenticate`
@@ -27,8 +27,7 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
       error instanceof AccessTokensHttpException
         ? { status: error.getStatus(), body: error.getResponse(), challenge: error.challenge, retryAfter: error.retryAfter }
         : toHttpAnswer(error, this.options.realm);
-    if (answer.challenge) httpAdapter.setHeader(response, 'WWW-Authenticate', answer.challenge);
-    if (answer.retryAfter !== null) httpAdapter.setHeader(response, 'Retry-After', String(answer.retryAfter));
+    setAnswerHeaders((name, value) => httpAdapter.setHeader(response, name, value), answer);
     httpAdapter.reply(response, answer.body, answer.status);
   }
 }

@@ -42,13 +42,14 @@ export function readCredentials(
 ): PresentedCredentials {
   const fromHeader = sources.authorization === undefined ? NONE : fromAuthorization(sources.authorization);
   if (!options.allowQueryParameter || sources.queryToken === undefined) return fromHeader;
+  const parameter = options.queryParameter ?? 'access_token';
   if (fromHeader.type !== 'none') {
     throw new InvalidRequestError(
-      `The request sends credentials both in the Authorization header and the ${options.queryParameter ?? 'access_token'} query parameter: send one`,
+      `The request sends credentials both in the Authorization header and the ${parameter} query parameter: send one`,
     );
   }
   if (typeof sources.queryToken !== 'string' || !B64TOKEN.test(sources.queryToken)) {
-    throw new InvalidRequestError(`The ${options.queryParameter ?? 'access_token'} query parameter must be given once, as a token`);
+    throw new InvalidRequestError(`The ${parameter} query parameter must be given once, as a token`);
   }
   return { type: 'token', token: sources.queryToken, via: 'query' };
 }

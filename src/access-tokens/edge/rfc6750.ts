@@ -57,6 +57,15 @@ function invalidTokenChallenge(realm: string, message: string): string {
   return challenge;
 }
 
+/** Sets the answer's `WWW-Authenticate` and `Retry-After` headers, where it has them. */
+export function setAnswerHeaders(
+  setHeader: (name: string, value: string) => void,
+  answer: Pick<HttpAnswer, 'challenge' | 'retryAfter'>,
+): void {
+  if (answer.challenge !== null) setHeader('WWW-Authenticate', answer.challenge);
+  if (answer.retryAfter !== null) setHeader('Retry-After', String(answer.retryAfter));
+}
+
 /**
  * Maps a domain error to its HTTP answer, as RFC 6750 §3 says: 401 `invalid_token`, 403
  * `insufficient_scope`, 400 `invalid_request`, and a bare challenge when no credentials came.

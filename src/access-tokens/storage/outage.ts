@@ -33,16 +33,26 @@ const UNAVAILABLE_CODES = new Set([
 const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Can't add new command when connection is in closed state|Connection lost/i;
 
 /**
+ * `error` and what it wraps: TypeORM's `QueryFailedError` keeps the driver's error in
+ * `driverError`, other errors keep theirs in `cause`. A few levels at most.
+ */
+function* chainOf(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
+  let current = error;
+  for (let depth = 0; typeof current === 'object' && current !== null && depth < 4; depth++) {
+    const link = current as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    yield link;
+    current = link.driverError ?? link.cause;
+  }
+}
+
+/**
  * Whether `error`, as TypeORM or its driver throws it, means that the database cannot be reached
  * now (a refused or lost connection, a server shutting down), rather than that a query failed.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; depth++) {
-    const { code, message } = current as { code?: unknown; message?: unknown };
+  for (const { code, message } of chainOf(error)) {
     if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
     if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
-    // TypeORM's QueryFailedError keeps the driver's error; others keep a cause.
-    current = (current as { driverError?: unknown; cause?: unknown }).driverError ?? (current as { cause?: unknown }).cause;
   }
   return false;
 }
@@ -52,9 +62,8 @@ const CONFLICT_CODES = new Set(['40P01', '40001', 'ER_LOCK_DEADLOCK', 'ER_LOCK_W
 
 /** Whether `error` means the transaction lost a deadlock or a serialization conflict. */
 export function isTransactionConflict(error: unknown): boolean {
-  const driverError = (error as { driverError?: unknown } | null)?.driverError ?? error;
-  const code = (driverError as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && CONFLICT_CODES.has(code);
+  for (const { code } of chainOf(error)) if (typeof code === 'string' && CONFLICT_CODES.has(code)) return true;
+  return false;
 }
 
 /** How many times a transaction runs at most when it keeps losing conflicts. */

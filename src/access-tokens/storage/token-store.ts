@@ -245,11 +245,11 @@ export class TokenStore {
    * Revokes the token `where` selects together with its rotation lineage (every personal token
    * rotated from it or into it), so that a revoked token never has a live successor. Runs one at a
    * time with `rotate()` for the token's user, reading the lineage under that lock. Returns the ids
-   * revoked; none if no live token matches.
+   * revoked (none if the token is no longer live), or `null` if no token matches `where`.
    */
-  async revokeLineage(where: FindOptionsWhere<AccessToken>, reason: string): Promise<string[]> {
+  async revokeLineage(where: FindOptionsWhere<AccessToken>, reason: string): Promise<string[] | null> {
     const target = await this.repository.findOne({ select: { id: true, userId: true }, where });
-    if (!target) return [];
+    if (!target) return null;
     return this.transaction(async (manager) => {
       await this.users.lock(manager, target.userId);
       const token = await manager.getRepository(AccessToken).findOneByOrFail({ id: target.id });
