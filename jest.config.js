@@ -14,6 +14,9 @@ export default {
     // The package by its name, as the demo and the specs import it: its sources, so one copy.
     '^nestjs-access-tokens$': '<rootDir>/src/access-tokens/index.ts',
     '^nestjs-access-tokens/(testing)$': '<rootDir>/src/access-tokens/$1/index.ts',
+    // @fastify/static (under @nestjs/platform-fastify and mercurius) requires content-disposition 3,
+    // ES-module only, which Jest cannot require() on Node 20; version 2 (Express's) has the same API.
+    '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   // The consumer apps have their own package.json, dependencies and tests (npm run test:consumers).

@@ -18,7 +18,7 @@ import { Public, TokensService } from 'nestjs-access-tokens';
 import { hashToken } from '../src/access-tokens/core/token-format.js';
 import { AppModule } from '../src/app.module.js';
 import { demoConfigFromEnv } from '../src/demo-env.js';
-import { configureDemoApp, DEMO_APP_OPTIONS } from '../src/http.js';
+import { configureDemoApp, createHttpAdapter, DEMO_APP_OPTIONS } from '../src/http.js';
 import { publicUser, type User } from '../src/users/user.entity.js';
 import { BENCH_JWT_SECRET } from './bench.constants.js';
 
@@ -132,7 +132,7 @@ async function bootstrap(): Promise<void> {
   })
   class BenchServerModule {}
 
-  const app = await NestFactory.create(BenchServerModule, { ...DEMO_APP_OPTIONS, logger: ['error', 'warn'] });
+  const app = await NestFactory.create(BenchServerModule, createHttpAdapter(config.httpAdapter ?? 'express'), { ...DEMO_APP_OPTIONS, logger: ['error', 'warn'] });
   configureDemoApp(app);
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 0));

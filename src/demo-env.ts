@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ThrottleStore } from './auth/credentials-throttling.module.js';
 import { connectionFromUrl } from './database.js';
 import type { DemoConfig } from './demo.config.js';
+import { DEMO_HTTP_ADAPTERS, type DemoHttpAdapter } from './http.js';
 import { USERNAME_PATTERN, passwordProblem } from './users/users.dto.js';
 
 /** ADMIN_USERNAME and ADMIN_PASSWORD, both or neither. */
@@ -44,6 +45,14 @@ export function positiveFromEnv(name: string, fallback: number): number {
   return value;
 }
 
+/** HTTP_ADAPTER: express (default) or fastify. */
+function httpAdapterFromEnv(): DemoHttpAdapter {
+  const adapter = process.env.HTTP_ADAPTER || 'express';
+  const known = DEMO_HTTP_ADAPTERS.find((name) => name === adapter);
+  if (!known) throw new Error(`HTTP_ADAPTER must be ${DEMO_HTTP_ADAPTERS.join(' or ')}, not "${adapter}"`);
+  return known;
+}
+
 /** The demo's configuration from the environment; a wrong value stops it with what to fix. */
 export function demoConfigFromEnv(): DemoConfig {
   return {
@@ -51,5 +60,6 @@ export function demoConfigFromEnv(): DemoConfig {
     bcryptRounds: Math.max(10, positiveFromEnv('BCRYPT_ROUNDS', 10)),
     admin: adminFromEnv(),
     cache: cacheFromEnv(),
+    httpAdapter: httpAdapterFromEnv(),
   };
 }

@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { CacheOptions, Clock } from 'nestjs-access-tokens';
+import type { DemoHttpAdapter } from './http.js';
 
 /** Injection token of the demo's `DemoConfig`. */
 export const DEMO_CONFIG = Symbol('demo-config');
@@ -16,4 +17,6 @@ export interface DemoConfig {
   admin?: { username: string; password: string };
   /** The token verification cache; from TOKEN_CACHE and TOKEN_CACHE_BUS. Default: on, no bus. */
   cache?: CacheOptions | false;
+  /** The HTTP server, from HTTP_ADAPTER. Default `express`. */
+  httpAdapter?: DemoHttpAdapter;
 }

@@ -1,12 +1,20 @@
-import type { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { BadRequestException, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
+import type { AbstractHttpAdapter } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { FastifyInstance } from 'fastify';
+
+/** The HTTP servers the demo runs on: HTTP_ADAPTER picks one, Express unless told. */
+export type DemoHttpAdapter = 'express' | 'fastify';
+export const DEMO_HTTP_ADAPTERS: readonly DemoHttpAdapter[] = ['express', 'fastify'];
 
 /** The most a JSON body may nest: the demo's bodies are flat. */
 const MAX_JSON_DEPTH = 32;
 /** The largest JSON body: well above any of the demo's, far below what costs to parse. */
 const MAX_JSON_BYTES = 16 * 1024;
 
-/** Options of the demo's Nest application: its own JSON parser (below) replaces Nest's. */
+/** Options of the demo's Nest application: its own JSON parser (below) replaces Nest's, on either server. */
 export const DEMO_APP_OPTIONS = { bodyParser: false } satisfies NestApplicationOptions;
 
 /** A body-parser error: a status, and a `type` that says which. */
@@ -25,7 +33,7 @@ class TooDeepError extends Error {
  * A deep body costs little to parse but overflows the stack of the validation that walks it
  * (measured: 5,000 levels, a 500 after 45 ms of blocked event loop).
  */
-function refuseDeepJson(_request: unknown, _response: unknown, body: Buffer): void {
+function refuseDeepJson(body: { readonly length: number; readonly [index: number]: number }): void {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < body.length; i++) {
@@ -61,12 +69,37 @@ function answerBodyErrors(error: unknown, _request: Request, response: Response,
 }
 
 /**
+ * Fastify's JSON parser, behind the same depth check, answering a body it refuses with a fixed
+ * message. Nest answers an `HttpException` a parser fails with as it is; a plain error, with a 500.
+ */
+function parseJsonOnFastify(server: FastifyInstance): void {
+  const parse = server.getDefaultJsonParser('error', 'error');
+  server.removeContentTypeParser('application/json');
+  server.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_JSON_BYTES }, (request, body, done) => {
+    try {
+      refuseDeepJson(body as Buffer);
+    } catch {
+      return done(new BadRequestException(BODY_ERRORS['entity.too.deep']), undefined);
+    }
+    // Fastify's default parser takes the buffer too (secure-json-parse reads either).
+    parse(request, body as unknown as string, (error, parsed) => (error ? done(new BadRequestException(BODY_ERRORS['entity.parse.failed']), undefined) : done(null, parsed)));
+  });
+}
+
+/** The server the demo runs on, its body size limit set. */
+export function createHttpAdapter(adapter: DemoHttpAdapter): AbstractHttpAdapter {
+  return adapter === 'fastify' ? new FastifyAdapter({ bodyLimit: MAX_JSON_BYTES }) : new ExpressAdapter(express());
+}
+
+/**
  * What the demo's HTTP server does before Nest routes a request: no `X-Powered-By`, and JSON bodies
  * limited in size and depth before they are parsed, refused with fixed messages.
  */
 export function configureDemoApp(app: INestApplication): void {
-  const server = app.getHttpAdapter().getInstance() as express.Express;
+  const adapter = app.getHttpAdapter();
+  if (adapter.getType() === 'fastify') return parseJsonOnFastify(adapter.getInstance() as FastifyInstance);
+  const server = adapter.getInstance() as express.Express;
   server.disable('x-powered-by');
-  app.use(express.json({ limit: MAX_JSON_BYTES, verify: refuseDeepJson }));
+  app.use(express.json({ limit: MAX_JSON_BYTES, verify: (_request, _response, body) => refuseDeepJson(body) }));
   app.use(answerBodyErrors);
 }
