@@ -56,6 +56,15 @@ export interface AccessTokensModuleOptions {
    * `'access_token'` (RFC 6750 §2.3); the CollectiveAccess API names it `jwt`.
    */
   queryParameter?: string;
+  /**
+   * What `AccessTokenGuard` does with credentials that are not this module's tokens: a Bearer
+   * token without the `tokenPrefix` (a JWT, say), or another `Authorization` scheme.
+   * - `'refuse'` (default): 401, as for any bad token.
+   * - `'pass'`: let the request through unauthenticated, for the next guard (the app's JWT guard,
+   *   or `AccessTokensAuthGuard('jwt')`) to authenticate. Requests without credentials are still
+   *   refused. Only with such a guard after it: on its own it would open every route to them.
+   */
+  foreignCredentials?: 'refuse' | 'pass';
   /** The `realm` of `WWW-Authenticate` challenges. Default `'api'`. */
   realm?: string;
   /** `lastUsedAt` is written at most once per token per this many seconds. Default 60. */
@@ -121,6 +130,7 @@ export interface ResolvedAccessTokensOptions {
   readonly maxExpiresIn: number | null;
   readonly allowQueryParameter: boolean;
   readonly queryParameter: string;
+  readonly foreignCredentials: 'refuse' | 'pass';
   readonly realm: string;
   readonly lastUsedInterval: number;
   readonly clock: Clock;
@@ -151,6 +161,7 @@ export const ACCESS_TOKENS_DEFAULTS = {
   maxExpiresIn: 365 * DAY,
   allowQueryParameter: false,
   queryParameter: 'access_token',
+  foreignCredentials: 'refuse',
   realm: 'api',
   lastUsedInterval: 60,
   idleExpiresIn: null,
@@ -166,7 +177,7 @@ export const ACCESS_TOKENS_DEFAULTS = {
 } as const;
 
 const OPTION_KEYS = new Set<string>([
-  'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'queryParameter', 'realm', 'lastUsedInterval', 'clock',
+  'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'queryParameter', 'foreignCredentials', 'realm', 'lastUsedInterval', 'clock',
   'revokeOn', 'shouldRevoke', 'fingerprintSecret', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
   'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl', 'cache',
 ]);
@@ -241,6 +252,10 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   if (typeof queryParameter !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(queryParameter)) {
     fail('queryParameter must be 1 to 64 letters, digits, "_", "." or "-", e.g. "access_token" or "jwt"');
   }
+  const foreignCredentials = options.foreignCredentials ?? defaults.foreignCredentials;
+  if (foreignCredentials !== 'refuse' && foreignCredentials !== 'pass') {
+    fail('foreignCredentials must be "refuse" or "pass" (let tokens that are not this module\'s through to the next guard)');
+  }
   if (options.revokeOn !== undefined && (!Array.isArray(options.revokeOn) || options.revokeOn.some((f) => typeof f !== 'string' || f === ''))) {
     fail('revokeOn must be a list of user property names');
   }
@@ -274,6 +289,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     maxExpiresIn,
     allowQueryParameter: options.allowQueryParameter ?? defaults.allowQueryParameter,
     queryParameter,
+    foreignCredentials,
     realm,
     lastUsedInterval,
     clock,

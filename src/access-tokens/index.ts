@@ -5,6 +5,7 @@ export {
   type AccessTokenEventName,
 } from './access-token.events.js';
 export { AccessTokenGuard } from './edge/access-token.guard.js';
+export { AccessTokensAuthGuard } from './edge/access-tokens-auth.guard.js';
 export type { AuthenticatableRequest } from './edge/access-token.authenticator.js';
 export { AccessTokenStrategy } from './edge/access-token.strategy.js';
 export {

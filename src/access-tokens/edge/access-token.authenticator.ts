@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type ExecutionContext, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
@@ -6,6 +6,7 @@ import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { setAnswerHeaders } from './rfc6750.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
+import { refuseIn } from './refusals.js';
 import { TokensService } from '../tokens.service.js';
 
 /** The parts of an HTTP request (Express or Fastify) the module reads and writes. */
@@ -121,6 +122,31 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
       setAnswerHeaders((name, value) => httpAdapter.setHeader(response, name, value), refusal);
     }
     return refusal;
+  }
+
+  /**
+   * Throws the refusal of `error` as `context` reports errors: an `AccessTokensHttpException`
+   * (HTTP, GraphQL), or a `WsException` in a WebSocket gateway, which rejects the returned promise.
+   */
+  refuse(error: unknown, context: ExecutionContext, response: unknown): never | Promise<never> {
+    return refuseIn(context, this.refusal(error, response));
+  }
+
+  /**
+   * Whether `credentials` are someone else's, to be let through to the next guard: only with
+   * `foreignCredentials: 'pass'`, for a token that does not carry this module's prefix, or an
+   * `Authorization` header of another scheme.
+   */
+  passesAsForeign(request: AuthenticatableRequest, credentials: PresentedCredentials): boolean {
+    if (this.options.foreignCredentials !== 'pass') return false;
+    if (credentials.type === 'token') return !this.isOwnToken(credentials.token);
+    return credentials.type === 'none' && request.headers.authorization !== undefined;
+  }
+
+  /** Whether `token` claims to be one of this module's (it may still be malformed). */
+  isOwnToken(token: string): boolean {
+    const { tokenPrefix } = this.options;
+    return token.startsWith(tokenPrefix) && token.charAt(tokenPrefix.length) === '_';
   }
 
   credentialsOf(request: AuthenticatableRequest): PresentedCredentials {

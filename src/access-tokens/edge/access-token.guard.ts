@@ -7,10 +7,16 @@ import { requestOf, responseOf } from './execution-context.js';
 
 /**
  * Authenticates the request by its access token (Bearer header, Basic user name, or the query
- * parameter when allowed) and puts the user on `request.user`. Use it per route
+ * parameter when allowed) and puts the user on `request.user`. Use it per route or resolver
  * (`@UseGuards(AccessTokenGuard)`) or for the whole app (`{ provide: APP_GUARD, useClass:
- * AccessTokenGuard }`, with `@Public()` on open routes). Failures are domain errors that
- * `AccessTokensExceptionFilter` turns into RFC 6750 answers.
+ * AccessTokenGuard }`, with `@Public()` on open routes). It finds the request in HTTP (Express,
+ * Fastify), GraphQL (Apollo, Mercurius) and socket.io gateway contexts, where it reads the token
+ * from the handshake's `Authorization` header or `auth.token`. Refusals are
+ * `AccessTokensHttpException`s with the RFC 6750 answer (GraphQL `extensions` included), and in a
+ * gateway `WsException`s, which the client receives as an `exception` event.
+ *
+ * With `foreignCredentials: 'pass'`, credentials that are not this module's tokens go through
+ * unauthenticated, for the next guard to check.
  *
  * Subclass it to change a step: `authenticatePassword` to also accept HTTP Basic user name and
  * password on some routes, `challengeSchemes` to offer them in the 401.
@@ -32,20 +38,19 @@ export class AccessTokenGuard implements CanActivate {
     try {
       outcome = this.authenticateRequest(this.getRequest(context));
     } catch (error) {
-      throw this.authenticator.refusal(error, this.getResponse(context));
+      return this.authenticator.refuse(error, context, this.getResponse(context));
     }
     return outcome === true
       ? true
       : outcome.then(
           () => true,
-          (error: unknown) => {
-            throw this.authenticator.refusal(error, this.getResponse(context));
-          },
+          (error: unknown) => this.authenticator.refuse(error, context, this.getResponse(context)),
         );
   }
 
   private authenticateRequest(request: AuthenticatableRequest): true | Promise<unknown> {
     const credentials = this.authenticator.credentialsOf(request);
+    if (this.authenticator.passesAsForeign(request, credentials)) return true;
     switch (credentials.type) {
       case 'token': {
         const verified = this.authenticator.authenticate(request, credentials.token);
@@ -67,8 +72,8 @@ export class AccessTokenGuard implements CanActivate {
   }
 
   /**
-   * The request to authenticate: an HTTP route's, or a GraphQL operation's (Apollo, Mercurius).
-   * Override it for another transport.
+   * The request to authenticate: an HTTP route's, a GraphQL operation's (Apollo, Mercurius), or
+   * what a socket.io connection's handshake carried. Override it for another transport.
    */
   protected getRequest(context: ExecutionContext): AuthenticatableRequest {
     const request = requestOf(context);

@@ -3,7 +3,6 @@ import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-http-bearer';
 import { AccessTokenAuthenticator, authenticatorOf, type AuthenticatableRequest } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
-import { AccessTokenError } from '../core/access-tokens.errors.js';
 import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { TokensService } from '../tokens.service.js';
 
@@ -20,8 +19,10 @@ const PassportBase: new () => PassportStrategyBase = PassportStrategy(Strategy, 
  * The Passport strategy `'access-token'`, for apps that compose strategies
  * (`AuthGuard(['access-token', 'jwt'])`). It reads credentials and verifies exactly as
  * `AccessTokenGuard` does. A request with no token, or with something that is not one of this
- * module's tokens, fails softly so that the next strategy can try; a token of this module that is
- * unknown, expired or revoked is an error, answered as RFC 6750 says.
+ * module's tokens (no `tokenPrefix`), fails softly so that the next strategy can try; a token of
+ * this module that is malformed, unknown, expired or revoked is an error, answered as RFC 6750
+ * says. `AccessTokensAuthGuard([...])` composes it with other strategies and answers the RFC 6750
+ * challenge when they all fail, which `AuthGuard([...])` does not.
  */
 @Injectable()
 export class AccessTokenStrategy extends PassportBase {
@@ -46,14 +47,11 @@ export class AccessTokenStrategy extends PassportBase {
     } catch (error) {
       return this.error(authenticator.refusal(error) as Error);
     }
-    if (credentials.type !== 'token') return this.fail(401);
+    if (credentials.type !== 'token' || !authenticator.isOwnToken(credentials.token)) return this.fail(401);
     // The executor turns a synchronous refusal (a malformed token) into a rejection too.
     new Promise<VerifiedAccessToken>((resolve) => resolve(authenticator.authenticate(req, credentials.token))).then(
       (verified) => this.success(verified.user),
-      (error: unknown) =>
-        error instanceof AccessTokenError && error.code === 'malformed'
-          ? this.fail(401)
-          : this.error(authenticator.refusal(error) as Error),
+      (error: unknown) => this.error(authenticator.refusal(error) as Error),
     );
   }
 

@@ -10,7 +10,7 @@ import { setAnswerHeaders, toHttpAnswer } from './rfc6750.js';
  * Answers the module's refusals and domain errors over HTTP, with the RFC 6750 `WWW-Authenticate`
  * header. `AccessTokensModule` registers it for the whole app (unless `exceptionFilter: false`), so
  * that errors thrown by `TokensService` in the app's own controllers (a bad scope, an unknown token
- * id) are 4xx answers too.
+ * id) are 4xx answers too, and GraphQL errors with a 4xx `extensions.code` in resolvers.
  */
 @Catch(AccessTokensError, AccessTokensHttpException)
 export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokensError | AccessTokensHttpException> {
@@ -20,6 +20,9 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
   ) {}
 
   catch(error: AccessTokensError | AccessTokensHttpException, host: ArgumentsHost): void {
+    // In a resolver, a domain error leaves as its HttpException, whose extensions GraphQL shows
+    // (BAD_REQUEST for a bad scope, NOT_FOUND for an unknown token id), not INTERNAL_SERVER_ERROR.
+    if (host.getType<string>() === 'graphql') throw AccessTokensHttpException.from(error, this.options.realm);
     if (host.getType() !== 'http') throw error;
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();

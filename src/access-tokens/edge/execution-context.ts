@@ -8,14 +8,56 @@ interface GraphQLContext {
   reply?: { request?: AuthenticatableRequest };
 }
 
+/** What a socket.io socket keeps of the request that opened it. */
+interface Handshake {
+  headers?: Record<string, string | string[] | undefined>;
+  query?: unknown;
+  auth?: { token?: unknown };
+}
+
 /**
- * The HTTP request behind an execution context: an HTTP route's own, or that of a GraphQL
- * operation (Apollo on Express or Fastify, Mercurius), read without importing `@nestjs/graphql`.
- * `undefined` where there is none (a WebSocket gateway, a microservice).
+ * Each WebSocket connection's request, built once from its handshake: the socket.io client sends
+ * the token as the `Authorization` header (Node clients) or as `auth.token` (browsers, which
+ * cannot set headers on a WebSocket). A guard verifies it again on every message, so a revoked
+ * token stops working on the connection's next message.
+ */
+const socketRequests = new WeakMap<object, AuthenticatableRequest>();
+
+function socketRequestOf(client: unknown): AuthenticatableRequest | undefined {
+  if (typeof client !== 'object' || client === null) return undefined;
+  let request = socketRequests.get(client);
+  if (request) return request;
+  const handshake = (client as { handshake?: Handshake }).handshake;
+  if (!handshake) return undefined;
+  const header = handshake.headers?.authorization;
+  const token = handshake.auth?.token;
+  request = {
+    headers: { authorization: token === undefined ? header : fromAuthToken(token, header) },
+    query: handshake.query,
+  };
+  socketRequests.set(client, request);
+  return request;
+}
+
+/**
+ * `auth.token` as an `Authorization` header: a bare token is a Bearer one. Anything else than one
+ * string, or a token sent both ways, reads as a malformed header, which is refused as a bad request.
+ */
+function fromAuthToken(token: unknown, header: string | string[] | undefined): string {
+  if (typeof token !== 'string' || header !== undefined) return 'Bearer';
+  return /^bearer /i.test(token) ? token : `Bearer ${token}`;
+}
+
+/**
+ * The request behind an execution context: an HTTP route's own, that of a GraphQL operation
+ * (Apollo on Express or Fastify, Mercurius), or a socket.io connection's handshake, read without
+ * importing `@nestjs/graphql` or `@nestjs/websockets`. `undefined` where there is none (a
+ * microservice).
  */
 export function requestOf(context: ExecutionContext): AuthenticatableRequest | undefined {
   const type = context.getType<string>();
   if (type === 'http') return context.switchToHttp().getRequest<AuthenticatableRequest>();
+  if (type === 'ws') return socketRequestOf(context.switchToWs().getClient<unknown>());
   if (type !== 'graphql') return undefined;
   const graphql = context.getArgByIndex<GraphQLContext | undefined>(2);
   return graphql?.req ?? graphql?.reply?.request;

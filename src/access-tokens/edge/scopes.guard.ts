@@ -6,12 +6,17 @@ import { ACCESS_TOKENS_DEFAULTS } from '../access-tokens-options.interface.js';
 import { AccessTokensError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { requestOf, responseOf } from './execution-context.js';
+import { refuseIn } from './refusals.js';
 import { satisfies, type ScopeRequirement } from '../core/scopes.js';
 
 /**
  * Checks the route's `@Scopes()` against the effective scopes of the request's token (its scopes
- * intersected with the user's current permissions). Runs after `AccessTokenGuard`; per route or as
- * an `APP_GUARD`. A route without `@Scopes()` passes.
+ * intersected with the user's current permissions). Runs after `AccessTokenGuard`; per route or
+ * resolver, or as an `APP_GUARD`; in HTTP, GraphQL and socket.io gateway contexts. A route without
+ * `@Scopes()` passes.
+ *
+ * Beside another authentication (`passport-jwt`), override `scopesOf` to read the scopes it put
+ * on the request.
  */
 @Injectable()
 export class ScopesGuard implements CanActivate {
@@ -20,20 +25,23 @@ export class ScopesGuard implements CanActivate {
 
   constructor(protected readonly reflector: Reflector) {}
 
-  /** Refusals leave as `AccessTokensHttpException`s (401 without a token, 403 without the scope). */
-  canActivate(context: ExecutionContext): boolean {
+  /**
+   * Refusals leave as `AccessTokensHttpException`s (401 without a token, 403 without the scope);
+   * in a gateway, as a rejected `WsException`.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const requirements = this.getRequirements(context);
     if (requirements.length === 0) return true;
     const request = this.getRequest(context);
-    const verified = request && verifiedTokenOf(request);
-    if (!verified) throw this.refusal(new MissingCredentialsError(), this.getResponse(context));
+    const scopes = request && this.scopesOf(request, context);
+    if (!scopes) return this.refuse(new MissingCredentialsError(), context);
     for (const requirement of requirements) {
-      if (!satisfies(verified.scopes, requirement)) {
-        throw this.refusal(
+      if (!satisfies(scopes, requirement)) {
+        return this.refuse(
           'allOf' in requirement
             ? new InsufficientScopeError(requirement.allOf, 'allOf')
             : new InsufficientScopeError(requirement.anyOf, 'anyOf'),
-          this.getResponse(context),
+          context,
         );
       }
     }
@@ -41,8 +49,25 @@ export class ScopesGuard implements CanActivate {
   }
 
   /**
-   * The request whose token is checked: an HTTP route's, or a GraphQL operation's (Apollo,
-   * Mercurius). Override it for another transport.
+   * The scopes the request may use, or `undefined` when it is not authenticated (a 401). By
+   * default, the effective scopes of the access token a guard verified. Override it to also
+   * accept the scopes another authentication put on the request.
+   *
+   * @example
+   * // Beside passport-jwt, whose validate() returns { userId, scopes }
+   * class AppScopesGuard extends ScopesGuard {
+   *   protected override scopesOf(request: AuthenticatableRequest, context: ExecutionContext) {
+   *     return super.scopesOf(request, context) ?? (request.user as JwtUser | undefined)?.scopes;
+   *   }
+   * }
+   */
+  protected scopesOf(request: AuthenticatableRequest, _context: ExecutionContext): readonly string[] | undefined {
+    return verifiedTokenOf(request)?.scopes;
+  }
+
+  /**
+   * The request whose token is checked: an HTTP route's, a GraphQL operation's (Apollo,
+   * Mercurius), or a socket.io connection's. Override it for another transport.
    */
   protected getRequest(context: ExecutionContext): AuthenticatableRequest | undefined {
     return requestOf(context);
@@ -53,10 +78,10 @@ export class ScopesGuard implements CanActivate {
     return responseOf(context);
   }
 
-  private refusal(error: AccessTokensError, response: unknown): unknown {
+  private refuse(error: AccessTokensError, context: ExecutionContext): never | Promise<never> {
     return this.authenticator
-      ? this.authenticator.refusal(error, response)
-      : AccessTokensHttpException.from(error, ACCESS_TOKENS_DEFAULTS.realm);
+      ? this.authenticator.refuse(error, context, this.getResponse(context))
+      : refuseIn(context, AccessTokensHttpException.from(error, ACCESS_TOKENS_DEFAULTS.realm));
   }
 
   /** The requirements of the controller and of the handler, all of which must hold. */

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { UseGuards, type INestApplication } from '@nestjs/common';
-import { Field, GraphQLModule, ObjectType, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { UseGuards, type INestApplication, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { Args, Field, GraphQLModule, Mutation, ObjectType, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -10,6 +14,7 @@ import {
   AccessTokensModule,
   CurrentToken,
   CurrentUser,
+  Public,
   Scopes,
   ScopesGuard,
   TokensService,
@@ -37,8 +42,11 @@ class Report {
   export?: string;
 }
 
+/** Guards per resolver: the app puts them where it wants them. */
 @Resolver(() => Report)
-class ReportsResolver {
+class GuardedResolver {
+  constructor(private readonly tokens: TokensService) {}
+
   @UseGuards(AccessTokenGuard)
   @Query(() => Me)
   me(@CurrentUser() member: Member, @CurrentToken() token: VerifiedAccessToken): Me {
@@ -58,14 +66,80 @@ class ReportsResolver {
   export(): string {
     return 'exported';
   }
+
+  /** The module's service called from a resolver: its domain errors are 4xx GraphQL errors too. */
+  @UseGuards(AccessTokenGuard)
+  @Mutation(() => String)
+  async createToken(@CurrentUser() member: Member, @Args('scope') scope: string): Promise<string> {
+    return (await this.tokens.issue(member.memberId, { name: 'from graphql', scopes: [scope] })).accessToken.id;
+  }
 }
+
+/** The same operations under global guards (APP_GUARD), with nothing on the resolvers but @Public() and @Scopes(). */
+@Resolver(() => Report)
+class GloballyGuardedResolver {
+  constructor(private readonly tokens: TokensService) {}
+
+  @Public()
+  @Query(() => String)
+  hello(): string {
+    return 'open';
+  }
+
+  @Query(() => Me)
+  me(@CurrentUser() member: Member, @CurrentToken() token: VerifiedAccessToken): Me {
+    return { memberId: member.memberId, scopes: [...token.scopes] };
+  }
+
+  @Scopes('reports:read')
+  @Query(() => [Report])
+  reports(): Report[] {
+    return [{ id: 'r1' }];
+  }
+
+  @Scopes('reports:export')
+  @ResolveField(() => String, { nullable: true })
+  export(): string {
+    return 'exported';
+  }
+
+  @Mutation(() => String)
+  async createToken(@CurrentUser() member: Member, @Args('scope') scope: string): Promise<string> {
+    return (await this.tokens.issue(member.memberId, { name: 'from graphql', scopes: [scope] })).accessToken.id;
+  }
+}
+
+// Guards on a field's resolver run only when the GraphQL module asks for them.
+const apollo = () => GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] });
+const mercurius = () => GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] });
+
+/** The GraphQL servers Nest runs: Apollo on either HTTP server, Mercurius on Fastify. */
+const SERVERS = [
+  { name: 'Apollo on Express', adapter: () => new ExpressAdapter(), driver: apollo },
+  { name: 'Apollo on Fastify', adapter: () => new FastifyAdapter(), driver: apollo },
+  { name: 'Mercurius on Fastify', adapter: () => new FastifyAdapter(), driver: mercurius },
+];
+
+const GUARDINGS: { name: string; resolver: Provider; guards: Provider[] }[] = [
+  { name: 'guards per resolver', resolver: GuardedResolver, guards: [] },
+  {
+    name: 'global guards',
+    resolver: GloballyGuardedResolver,
+    guards: [
+      { provide: APP_GUARD, useClass: AccessTokenGuard },
+      { provide: APP_GUARD, useClass: ScopesGuard },
+    ],
+  },
+];
 
 interface GraphQLAnswer {
   data?: Record<string, unknown> | null;
   errors?: { message: string; path?: (string | number)[]; extensions: Record<string, unknown> }[];
 }
 
-describe(`GraphQL with Apollo, on ${testDatabaseKind()}`, () => {
+const CASES = SERVERS.flatMap((server) => GUARDINGS.map((guarding) => ({ ...server, guarding })));
+
+describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`, ({ adapter, driver, guarding }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let tokens: TokensService;
@@ -75,13 +149,13 @@ describe(`GraphQL with Apollo, on ${testDatabaseKind()}`, () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS)),
-        // Guards on a field's resolver run only when asked for.
-        GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] }),
+        driver(),
       ],
-      providers: [ReportsResolver],
+      providers: [guarding.resolver, ...guarding.guards],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(adapter(), { logger: false });
     await app.init();
+    if (app.getHttpAdapter().getType() === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
     tokens = app.get(TokensService);
     await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-gql', login: 'gql', secret: 'x', disabled: false, grants: ['reports:*'] });
   });
@@ -95,6 +169,12 @@ describe(`GraphQL with Apollo, on ${testDatabaseKind()}`, () => {
     const call = request(app.getHttpServer()).post('/graphql').send({ query });
     const response = await (authorization ? call.set('Authorization', authorization) : call);
     return response.body as GraphQLAnswer;
+  }
+
+  if (guarding.guards.length > 0) {
+    it('lets a @Public() operation through the global guard without a token', async () => {
+      expect(await ask('{ hello }')).toEqual({ data: { hello: 'open' } });
+    });
   }
 
   it('authenticates a resolver by the Bearer token, with @CurrentUser() and @CurrentToken()', async () => {
@@ -131,8 +211,23 @@ describe(`GraphQL with Apollo, on ${testDatabaseKind()}`, () => {
     const answer = await ask('{ reports { id export } }', `Bearer ${token}`);
     expect(answer.data).toEqual({ reports: [{ id: 'r1', export: null }] });
     expect(answer.errors).toHaveLength(1);
-    expect(answer.errors?.[0]).toMatchObject({ path: ['reports', 0, 'export'], extensions: { code: 'FORBIDDEN', scope: 'reports:export' } });
+    expect(answer.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN', scope: 'reports:export' } });
+    // Mercurius writes the list index as a string.
+    expect(answer.errors?.[0]?.path?.map(String)).toEqual(['reports', '0', 'export']);
     const both = await tokens.issue('m-gql', { name: 'both', scopes: ['reports:read', 'reports:export'] });
     expect(await ask('{ reports { id export } }', `Bearer ${both.token}`)).toEqual({ data: { reports: [{ id: 'r1', export: 'exported' }] } });
+  });
+
+  it('takes the token from the query parameter where the app allows it', async () => {
+    const { token } = await tokens.issue('m-gql', { name: 'by query' });
+    const response = await request(app.getHttpServer()).post(`/graphql?access_token=${token}`).send({ query: '{ me { memberId } }' });
+    expect(response.body).toEqual({ data: { me: { memberId: 'm-gql' } } });
+  });
+
+  it("answers the module's domain errors in a resolver as 4xx GraphQL errors", async () => {
+    const { token } = await tokens.issue('m-gql', { name: 'creator', scopes: ['reports:read'] });
+    const answer = await ask('mutation { createToken(scope: "not a scope!") }', `Bearer ${token}`);
+    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_REQUEST', reason: 'invalid_scope' });
+    expect(answer.errors?.[0]?.message).toMatch(/scope/);
   });
 });
