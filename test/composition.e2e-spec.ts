@@ -3,6 +3,8 @@ import { Controller, Get, Injectable, type ExecutionContext, type INestApplicati
 import { APP_GUARD } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { PassportStrategy } from '@nestjs/passport';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import request from 'supertest';
@@ -62,7 +64,7 @@ class CompositionController {
   }
 
   @Scopes('reports:read')
-  @Get('reports')
+  @Get('scoped')
   reports() {
     return ['r1'];
   }
@@ -89,7 +91,12 @@ const RECIPES: { name: string; foreignCredentials: 'refuse' | 'pass'; guards: Pr
   },
 ];
 
-describe.each(RECIPES)(`beside passport-jwt: $name, on ${testDatabaseKind()}`, ({ foreignCredentials, guards }) => {
+const CASES = RECIPES.flatMap((recipe) => [
+  { ...recipe, server: 'Express', adapter: () => new ExpressAdapter() },
+  { ...recipe, server: 'Fastify', adapter: () => new FastifyAdapter() },
+]);
+
+describe.each(CASES)(`beside passport-jwt: $name, on $server, on ${testDatabaseKind()}`, ({ foreignCredentials, guards, adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let tokens: TokensService;
@@ -102,8 +109,9 @@ describe.each(RECIPES)(`beside passport-jwt: $name, on ${testDatabaseKind()}`, (
       controllers: [CompositionController],
       providers: [JwtStrategy, ...guards],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(adapter(), { logger: false });
     await app.init();
+    if (app.getHttpAdapter().getType() === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
     tokens = app.get(TokensService);
     await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-jwt', login: 'jwt', secret: 'x', disabled: false, grants: ['reports:*'] });
   });
@@ -125,8 +133,8 @@ describe.each(RECIPES)(`beside passport-jwt: $name, on ${testDatabaseKind()}`, (
   });
 
   it("checks @Scopes() against a JWT's scopes through the ScopesGuard hook", async () => {
-    await get('/reports', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: ['reports:read'] })}`).expect(200);
-    const refused = await get('/reports', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: [] })}`).expect(403);
+    await get('/scoped', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: ['reports:read'] })}`).expect(200);
+    const refused = await get('/scoped', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: [] })}`).expect(403);
     expect(refused.headers['www-authenticate']).toContain('error="insufficient_scope"');
     expect(refused.headers['www-authenticate']).toContain('scope="reports:read"');
   });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UseGuards, type INestApplication } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AddressInfo } from 'node:net';
@@ -51,7 +53,12 @@ interface Refusal {
   revokedReason?: string;
 }
 
-describe(`a socket.io gateway, on ${testDatabaseKind()}`, () => {
+const ADAPTERS = [
+  { name: 'Express', adapter: () => new ExpressAdapter() },
+  { name: 'Fastify', adapter: () => new FastifyAdapter() },
+];
+
+describe.each(ADAPTERS)(`a socket.io gateway on $name, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let tokens: TokensService;
@@ -64,7 +71,7 @@ describe(`a socket.io gateway, on ${testDatabaseKind()}`, () => {
       imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS))],
       providers: [ReportsGateway],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(adapter(), { logger: false });
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     tokens = app.get(TokensService);
