@@ -17,7 +17,8 @@ import { startServer, type ServerProcess } from './server-process.js';
 
 /**
  * `npm run bench [-- --quick]`: the demo API in its own process under autocannon (-c100 -p10), on
- * SQLite and PostgreSQL with 1k, 100k and 1M tokens in the table; writes bench/RESULTS.md.
+ * SQLite and PostgreSQL with 1k, 100k and 1M tokens in the table, on Express and (the unguarded,
+ * token and reference routes) on Fastify; writes bench/RESULTS.md.
  */
 
 const QUICK = process.argv.includes('--quick');
@@ -32,9 +33,14 @@ const BATCH = 1_000;
 const HEALTH = 'GET /health (no guard)';
 const REFERENCE = 'GET /reference/me, SHA-256 + Map guard';
 
+/** The HTTP servers the demo runs on (HTTP_ADAPTER), as the table names them. */
+const SERVERS = { express: 'Express', fastify: 'Fastify' } as const;
+type Server = keyof typeof SERVERS;
+
 interface Row {
   db: string;
   tokens: number;
+  server: Server;
   route: string;
   cache: string;
   rps: number;
@@ -188,19 +194,28 @@ async function scenarios(kind: string, size: number, url: string, pool: string[]
   const rows: Row[] = [];
   const unknown = Array.from({ length: POOL }, () => generateToken('nat'));
   const garbage = unknown.map((token) => `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`);
-  for (const cache of ['on', 'off'] as const) {
-    const server = await start({ DATABASE_URL: url, TOKEN_CACHE: cache });
+  const valid: [string, string, string[]] = ['GET /users/me, valid token', '/users/me', pool];
+  // Every route on Express. On Fastify, the unguarded route, the token route and the reference
+  // guard, each against Fastify's own /health, at the largest table only: with the cache on, none
+  // of them reads the table in its measured runs, and the full run must stay under 20 minutes.
+  const servers: { adapter: Server; cache: 'on' | 'off'; rounds: number; routes: [string, string, string[] | null][] }[] = [
+    {
+      adapter: 'express', cache: 'on', rounds: PLAN.rounds,
+      routes: [[HEALTH, '/health', null], valid, [REFERENCE, '/reference/me', pool], ['GET /jwt/me, JWT guard', '/jwt/me', [jwt]], ['garbage token (401)', '/users/me', garbage], ['unknown token (401)', '/users/me', unknown]],
+    },
+    { adapter: 'express', cache: 'off', rounds: PLAN.offRounds, routes: [valid, ['unknown token (401)', '/users/me', unknown]] },
+  ];
+  if (size === PLAN.sizes.at(-1)) {
+    servers.push({ adapter: 'fastify', cache: 'on', rounds: PLAN.rounds, routes: [[HEALTH, '/health', null], valid, [REFERENCE, '/reference/me', pool]] });
+  }
+  for (const { adapter, cache, rounds, routes } of servers) {
+    const server = await start({ DATABASE_URL: url, TOKEN_CACHE: cache, HTTP_ADAPTER: adapter });
     try {
-      const routes: [string, string, string[] | null][] =
-        cache === 'on'
-          ? [[HEALTH, '/health', null], ['GET /users/me, valid token', '/users/me', pool], [REFERENCE, '/reference/me', pool], ['GET /jwt/me, JWT guard', '/jwt/me', [jwt]], ['garbage token (401)', '/users/me', garbage], ['unknown token (401)', '/users/me', unknown]]
-          : [['GET /users/me, valid token', '/users/me', pool], ['unknown token (401)', '/users/me', unknown]];
       // The machine is shared with autocannon, and its speed drifts by ±20% within seconds: routes
       // take turns in short runs, in an order that rotates each round, and a row's ratio is the
       // median over rounds of its req/s to /health's in the same round.
       for (const [, path, tokens] of routes) await warm(server, path, tokens);
       const runs = new Map<string, Awaited<ReturnType<typeof drive>>[]>();
-      const rounds = cache === 'on' ? PLAN.rounds : PLAN.offRounds;
       for (let round = 0; round < rounds; round++) {
         for (let turn = 0; turn < routes.length; turn++) {
           const [route, path, tokens] = routes[(round + turn) % routes.length]!;
@@ -214,11 +229,11 @@ async function scenarios(kind: string, size: number, url: string, pool: string[]
         const ratios = floor ? measured.map((run, round) => run.result.requests.average / floor[round]!.result.requests.average) : [];
         const ratio = floor ? median(ratios) : 0;
         rows.push({
-          db: kind, tokens: size, route, cache: path === '/users/me' ? cache : '—',
+          db: kind, tokens: size, server: adapter, route, cache: path === '/users/me' ? cache : '—',
           rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ratio,
           queriesPer1000: Math.round((queries / served) * 1000 * 10) / 10, non2xx: result.non2xx,
         });
-        log(`${kind} ${size} cache ${cache} ${route}: ${Math.round(result.requests.average)} req/s (${ratio.toFixed(2)}; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}), p50 ${result.latency.p50} ms, ${queries} queries / ${served}, non-2xx ${result.non2xx}`);
+        log(`${kind} ${size} ${SERVERS[adapter]} cache ${cache} ${route}: ${Math.round(result.requests.average)} req/s (${ratio.toFixed(2)}; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}), p50 ${result.latency.p50} ms, ${queries} queries / ${served}, non-2xx ${result.non2xx}`);
       }
     } finally {
       await server.stop();
@@ -326,7 +341,7 @@ async function main(): Promise<void> {
   for (const row of rows) {
     // Cache-off rows ran on a server of their own, without /health: against the cache-on floor.
     if (row.ratio === 0) {
-      const floor = rows.find((r) => r.db === row.db && r.tokens === row.tokens && r.route === HEALTH);
+      const floor = rows.find((r) => r.db === row.db && r.tokens === row.tokens && r.server === row.server && r.route === HEALTH);
       row.ratio = floor ? row.rps / floor.rps : 0;
     }
     row.ratio = Math.round(row.ratio * 100) / 100;
@@ -344,15 +359,16 @@ function report(rows: Row[], memoryPoints: { verified: number; rss: number }[], 
     `${QUICK ? 'A quick run (`npm run bench -- --quick`)' : 'A full run (`npm run bench`)'} on ${new Date().toISOString().slice(0, 10)}, ${minutes} minutes.`,
     '',
     `Machine: ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node.js ${process.version}; ${versions.join(', ')}.`,
-    'The server (the demo API with Express, in its own process) and autocannon (100 connections, 10 pipelined requests each) share the machine.',
-    `After ${PLAN.warmup} s of warm-up per route, routes take turns in runs of ${PLAN.seconds} s, over ${PLAN.rounds} rounds (${PLAN.offRounds} with the cache off) in an order that rotates each round. Each run of valid tokens with the cache on follows one pass over its tokens, so that it measures cache hits. req/s, latencies and queries are those of the median run. The ratio is the median over rounds of the route's req/s to that of the unguarded /health in the same round (same database and table size); with the cache off, which runs on a server of its own, it is to the median /health. Valid tokens rotate over ${POOL} distinct tokens.`,
+    'The server (the demo API on Express, or on Fastify with `HTTP_ADAPTER=fastify`, in its own process) and autocannon (100 connections, 10 pipelined requests each) share the machine.',
+    `After ${PLAN.warmup} s of warm-up per route, routes take turns in runs of ${PLAN.seconds} s, over ${PLAN.rounds} rounds (${PLAN.offRounds} with the cache off) in an order that rotates each round. Each run of valid tokens with the cache on follows one pass over its tokens, so that it measures cache hits. req/s, latencies and queries are those of the median run. The ratio is the median over rounds of the route's req/s to that of the unguarded /health in the same round (same server, database and table size); with the cache off, which runs on a server of its own, it is to the median /health. Valid tokens rotate over ${POOL} distinct tokens.`,
+    `On Fastify, the unguarded route, the token route and the reference guard run on a server of their own, with the table at its largest (${PLAN.sizes.at(-1)!.toLocaleString('en')} tokens), each row's ratio to Fastify's own /health. The memory and revocation stages run on Express.`,
     '',
     '`GET /reference/me` answers what `GET /users/me` answers, behind the least a token guard can do (a SHA-256 of the bearer token and a lookup in a `Map`, then `request.user`; no expiry, revocation or scope check): the ceiling for any token guard, as the issue measured it. Bench-only code, like the JWT guard.',
 
     '',
-    '| database | tokens in table | route | cache | req/s | ratio | p50 ms | p99 ms | queries / 1,000 req | non-2xx |',
-    '| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.db} | ${r.tokens.toLocaleString('en')} | ${r.route} | ${r.cache} | ${r.rps.toLocaleString('en')} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.queriesPer1000} | ${r.non2xx.toLocaleString('en')} |`),
+    '| database | tokens in table | server | route | cache | req/s | ratio | p50 ms | p99 ms | queries / 1,000 req | non-2xx |',
+    '| --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.db} | ${r.tokens.toLocaleString('en')} | ${SERVERS[r.server]} | ${r.route} | ${r.cache} | ${r.rps.toLocaleString('en')} | ${r.ratio.toFixed(2)} | ${r.p50} | ${r.p99} | ${r.queriesPer1000} | ${r.non2xx.toLocaleString('en')} |`),
     '',
     '## Memory',
     '',

@@ -1,4 +1,4 @@
-import { BadRequestException, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
+import { BadRequestException, PayloadTooLargeException, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -69,26 +69,48 @@ function answerBodyErrors(error: unknown, _request: Request, response: Response,
 }
 
 /**
- * Fastify's JSON parser, behind the same depth check, answering a body it refuses with a fixed
- * message. Nest answers an `HttpException` a parser fails with as it is; a plain error, with a 500.
+ * Fastify's JSON parser, behind the same depth check, reading bodies as Express's parser does and
+ * answering a body it refuses with a fixed message. Nest answers an `HttpException` a parser fails
+ * with as it is; a plain error, with a 500.
  */
 function parseJsonOnFastify(server: FastifyInstance): void {
   const parse = server.getDefaultJsonParser('error', 'error');
   server.removeContentTypeParser('application/json');
   server.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_JSON_BYTES }, (request, body, done) => {
+    const bytes = body as Buffer;
+    // No body under a JSON content type is an empty object on Express, where Fastify's parser
+    // refuses it: clients that always send the header (a POST /tokens/generate without options).
+    if (bytes.length === 0) return done(null, {});
     try {
-      refuseDeepJson(body as Buffer);
+      refuseDeepJson(bytes);
     } catch {
       return done(new BadRequestException(BODY_ERRORS['entity.too.deep']), undefined);
     }
-    // Fastify's default parser takes the buffer too (secure-json-parse reads either).
-    parse(request, body as unknown as string, (error, parsed) => (error ? done(new BadRequestException(BODY_ERRORS['entity.parse.failed']), undefined) : done(null, parsed)));
+    // Fastify's default parser takes the buffer too (secure-json-parse reads either). Only an
+    // object or an array is a body, as on Express (its parser's strict mode): Fastify's would
+    // take `null` for no body at all.
+    parse(request, bytes as unknown as string, (error, parsed) =>
+      error || parsed === null || typeof parsed !== 'object' ? done(new BadRequestException(BODY_ERRORS['entity.parse.failed']), undefined) : done(null, parsed),
+    );
   });
+}
+
+/**
+ * Fastify refuses a body over its limit before any parser runs, and Nest answers that with
+ * Fastify's message: this one answers it with the Express side's.
+ */
+class DemoFastifyAdapter extends FastifyAdapter {
+  override mapException(error: unknown): unknown {
+    if ((error as { code?: unknown } | null)?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return new PayloadTooLargeException(BODY_ERRORS['entity.too.large'], { cause: error });
+    }
+    return super.mapException(error);
+  }
 }
 
 /** The server the demo runs on, its body size limit set. */
 export function createHttpAdapter(adapter: DemoHttpAdapter): AbstractHttpAdapter {
-  return adapter === 'fastify' ? new FastifyAdapter({ bodyLimit: MAX_JSON_BYTES }) : new ExpressAdapter(express());
+  return adapter === 'fastify' ? new DemoFastifyAdapter({ bodyLimit: MAX_JSON_BYTES }) : new ExpressAdapter(express());
 }
 
 /**

@@ -3,6 +3,7 @@ import { AccessToken } from 'nestjs-access-tokens';
 import { User } from '../src/users/user.entity.js';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 const ADMIN = { username: 'root', password: 'admin password 1' };
 const PASSWORD = 'correct horse battery';
@@ -48,7 +49,7 @@ function bodyCases(method: Case['method'], path: string, auth: Case['auth']): Ca
   ];
 }
 
-describe(`bad input to every route of the demo, on ${testDatabaseKind()}: a 4xx, and nothing changes`, () => {
+describe.each(HTTP_ADAPTERS)(`bad input to every route of the demo on $server, on ${testDatabaseKind()}: a 4xx, and nothing changes`, ({ adapter }) => {
   let demo: DemoApp;
   let adminToken: string;
   let aliceToken: string;
@@ -90,7 +91,7 @@ describe(`bad input to every route of the demo, on ${testDatabaseKind()}: a 4xx,
   );
 
   beforeAll(async () => {
-    demo = await startDemoApp({ admin: ADMIN });
+    demo = await startDemoApp({ admin: ADMIN, httpAdapter: adapter });
     await demo.http.post('/users').send({ username: 'alice', password: PASSWORD }).expect(201);
     adminToken = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth(ADMIN.username, ADMIN.password)).expect(201)).body.token;
     const alice = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).expect(201);
@@ -131,6 +132,34 @@ describe(`bad input to every route of the demo, on ${testDatabaseKind()}: a 4xx,
     expect(response.status).toBeLessThan(500);
     // A parser's message never echoes the body back.
     expect(JSON.stringify(response.body)).not.toContain('"a":{"a"');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    { name: 'a 20 kB body', raw: JSON.stringify({ username: 'x'.repeat(20_000), password: PASSWORD }), status: 413, message: 'request body larger than 16384 bytes' },
+    { name: 'JSON nested 1,000 deep', raw: `${'{"a":'.repeat(1000)}1${'}'.repeat(1000)}`, status: 400, message: 'JSON body nested deeper than 32 levels' },
+    { name: 'a body that is not JSON', raw: '{"username": x}', status: 400, message: 'invalid JSON body' },
+    { name: 'a JSON null', raw: 'null', status: 400, message: 'invalid JSON body' },
+    { name: 'a JSON string', raw: '"mallory"', status: 400, message: 'invalid JSON body' },
+  ])('answers $name with $status and a fixed message, never the parser\'s', async ({ raw, status, message }) => {
+    const before = await snapshot();
+    const response = await demo.http.post('/users').set('Content-Type', 'application/json').send(raw);
+    expect({ status: response.status, body: response.body }).toEqual({
+      status,
+      body: { statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message },
+    });
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses a body that is not JSON by its content type: 415 on Fastify, 400 on Express', async () => {
+    const before = await snapshot();
+    const response = await demo.http
+      .post('/users')
+      .set('Content-Type', 'application/x-www-form-urlencoded')
+      .send(`username=mallory&password=${encodeURIComponent(PASSWORD)}`);
+    // Fastify refuses a content type it has no parser for; Express leaves such a body unread, and
+    // the route finds none of its fields. Both refuse, and neither reads the form.
+    expect(response.status).toBe(adapter === 'fastify' ? 415 : 400);
     expect(await snapshot()).toEqual(before);
   });
 

@@ -34,8 +34,8 @@ describe(`the verification cache on ${testDatabaseKind()}`, () => {
       return m.grants;
     };
     const options = { ...FIXTURE_OPTIONS, clock, user: { ...FIXTURE_OPTIONS.user, permissions } };
-    cached = await startFixtureApp(database, { ...options, cache: { ttl: 10 } }, queries);
-    uncached = await startFixtureApp(database, { ...options, cache: false }, queries);
+    cached = await startFixtureApp(database, { ...options, cache: { ttl: 10 } }, { queries });
+    uncached = await startFixtureApp(database, { ...options, cache: false }, { queries });
     members = cached.get(DataSource).getRepository(Member);
   });
 

@@ -3,8 +3,6 @@ import { Controller, Get, Injectable, type ExecutionContext, type INestApplicati
 import { APP_GUARD } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { PassportStrategy } from '@nestjs/passport';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import request from 'supertest';
@@ -22,6 +20,7 @@ import {
 } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { createAppOn, HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 const JWT_SECRET = 'composition-spec-secret-that-is-long-enough';
 
@@ -91,10 +90,7 @@ const RECIPES: { name: string; foreignCredentials: 'refuse' | 'pass'; guards: Pr
   },
 ];
 
-const CASES = RECIPES.flatMap((recipe) => [
-  { ...recipe, server: 'Express', adapter: () => new ExpressAdapter() },
-  { ...recipe, server: 'Fastify', adapter: () => new FastifyAdapter() },
-]);
+const CASES = RECIPES.flatMap((recipe) => HTTP_ADAPTERS.map((server) => ({ ...recipe, ...server })));
 
 describe.each(CASES)(`beside passport-jwt: $name, on $server, on ${testDatabaseKind()}`, ({ foreignCredentials, guards, adapter }) => {
   let database: TestDatabase;
@@ -109,9 +105,7 @@ describe.each(CASES)(`beside passport-jwt: $name, on $server, on ${testDatabaseK
       controllers: [CompositionController],
       providers: [JwtStrategy, ...guards],
     }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    app = await createAppOn(moduleRef, adapter, { logger: false });
     tokens = app.get(TokensService);
     await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-jwt', login: 'jwt', secret: 'x', disabled: false, grants: ['reports:*'] });
   });

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 const PASSWORD = 'correct horse battery';
 
-describe(`demo API: rotation, renaming and login sessions, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`demo API on $server: rotation, renaming and login sessions, on ${testDatabaseKind()}`, ({ adapter }) => {
   let demo: DemoApp;
   let kim: string;
 
   beforeAll(async () => {
-    demo = await startDemoApp();
+    demo = await startDemoApp({ httpAdapter: adapter });
     await demo.http.post('/users').send({ username: 'kim', password: PASSWORD }).expect(201);
     kim = await generate();
   });

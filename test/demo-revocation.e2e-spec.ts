@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 const PASSWORD = 'correct horse battery';
 const ADMIN = { username: 'root', password: 'admin password 1' };
 
-describe(`demo API: credentials changes and blocking, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`demo API on $server: credentials changes and blocking, on ${testDatabaseKind()}`, ({ adapter }) => {
   let demo: DemoApp;
   let admin: string;
 
   beforeAll(async () => {
-    demo = await startDemoApp({ admin: ADMIN });
+    demo = await startDemoApp({ admin: ADMIN, httpAdapter: adapter });
     admin = await generate(ADMIN.username, ADMIN.password);
   });
 

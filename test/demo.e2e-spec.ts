@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { testDatabaseKind } from './fixtures/database.js';
 
 const PASSWORD = 'correct horse battery';
 
-describe(`demo API on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let demo: DemoApp;
   let alice: string;
 
   beforeAll(async () => {
-    demo = await startDemoApp();
+    demo = await startDemoApp({ httpAdapter: adapter });
     await signUp('alice');
     alice = await generate('alice');
   });
@@ -99,6 +100,11 @@ describe(`demo API on ${testDatabaseKind()}`, () => {
         scopes: ['users:read'],
         expires: new Date(demo.clock.now().getTime() + 3600 * 1000).toISOString(),
       });
+    });
+
+    it('takes no body under a JSON content type as no options, as clients that always send the header do', async () => {
+      const response = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).set('Content-Type', 'application/json').expect(201);
+      expect(response.body.scopes).toEqual(['*']);
     });
 
     it('answers a wrong password and an unknown user alike, with a Basic challenge', async () => {

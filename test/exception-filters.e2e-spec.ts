@@ -16,6 +16,7 @@ import { DataSource } from 'typeorm';
 import { AccessTokensModule, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { createAppOn, HTTP_ADAPTERS, type HttpAdapterName } from './fixtures/http-adapters.js';
 
 /** The catch-all filter of the NestJS docs ("Catch everything"): its own body, the exception's status. */
 @Catch()
@@ -56,18 +57,20 @@ async function start(
   database: TestDatabase,
   filter: Filter,
   registration: 'useGlobalFilters' | 'APP_FILTER' | 'none',
+  adapter: HttpAdapterName,
   tokens?: DynamicModule,
 ): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [FilteredAppModule.forRoot(database, registration === 'APP_FILTER' ? filter : null, tokens)],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  if (registration === 'useGlobalFilters') {
-    const adapterHost = app.get(HttpAdapterHost);
-    app.useGlobalFilters(filter === CatchEverythingFilter ? new CatchEverythingFilter(adapterHost) : new AllExceptionsFilter(adapterHost.httpAdapter));
-  }
-  await app.init();
-  return app;
+  return createAppOn(moduleRef, adapter, {
+    logger: false,
+    configure: (app) => {
+      if (registration !== 'useGlobalFilters') return;
+      const adapterHost = app.get(HttpAdapterHost);
+      app.useGlobalFilters(filter === CatchEverythingFilter ? new CatchEverythingFilter(adapterHost) : new AllExceptionsFilter(adapterHost.httpAdapter));
+    },
+  });
 }
 
 const refusals = [
@@ -78,14 +81,14 @@ const refusals = [
   { name: 'a revoked token through Passport', headers: 'revoked', status: 401, reason: 'revoked', path: '/passport' },
 ] as const;
 
-describe(`refusals under the app's own catch-all exception filters, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`refusals under the app's own catch-all exception filters on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let readOnly: string;
   let revoked: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const app = await start(database, AllExceptionsFilter, 'none');
+    const app = await start(database, AllExceptionsFilter, 'none', adapter);
     await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-ann', login: 'ann', secret: 'x', disabled: false, grants: ['reports:*'] });
     const tokens = app.get(TokensService);
     readOnly = (await tokens.issue('m-ann', { name: 'read only', scopes: ['reports:read'] })).token;
@@ -111,7 +114,7 @@ describe(`refusals under the app's own catch-all exception filters, on ${testDat
       let http: ReturnType<typeof request>;
 
       beforeAll(async () => {
-        app = await start(database, filter, registration);
+        app = await start(database, filter, registration, adapter);
         http = request(app.getHttpServer());
       });
 
@@ -136,7 +139,7 @@ describe(`refusals under the app's own catch-all exception filters, on ${testDat
     let http: ReturnType<typeof request>;
 
     beforeAll(async () => {
-      app = await start(database, AllExceptionsFilter, 'none', AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, exceptionFilter: false }));
+      app = await start(database, AllExceptionsFilter, 'none', adapter, AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, exceptionFilter: false }));
       http = request(app.getHttpServer());
     });
 

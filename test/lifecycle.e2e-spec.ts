@@ -38,7 +38,7 @@ describe(`token lifecycle on ${testDatabaseKind()}`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startFixtureApp(database, options, queries);
+    app = await startFixtureApp(database, options, { queries });
     http = request(app.getHttpServer());
     tokens = app.get(TokensService);
     members = app.get(DataSource).getRepository(Member);

@@ -14,15 +14,14 @@ import {
 } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { createAppOn, HTTP_ADAPTERS, type HttpAdapterName } from './fixtures/http-adapters.js';
 
-async function start(database: TestDatabase, tokens?: Parameters<typeof FixtureAppModule.forRoot>[1]): Promise<INestApplication> {
+async function start(database: TestDatabase, tokens?: Parameters<typeof FixtureAppModule.forRoot>[1], adapter: HttpAdapterName = 'express'): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [FixtureAppModule.forRoot(database.options, tokens)] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
+  return createAppOn(moduleRef, adapter, { logger: false });
 }
 
-describe(`AccessTokensModule in an app of its own, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`AccessTokensModule in an app of its own on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
@@ -31,7 +30,7 @@ describe(`AccessTokensModule in an app of its own, on ${testDatabaseKind()}`, ()
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await start(database);
+    app = await start(database, undefined, adapter);
     http = request(app.getHttpServer());
     tokens = app.get(TokensService);
     members = app.get(DataSource).getRepository(Member);

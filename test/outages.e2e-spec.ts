@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSourceOptions } from 'typeorm';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { TcpProxy } from './fixtures/tcp-proxy.js';
 
 const PASSWORD = 'correct horse battery';
@@ -11,14 +12,14 @@ const PASSWORD = 'correct horse battery';
  * server stays up for the other specs). Only for the databases behind a network: jest.config.js
  * leaves this file out of SQLite runs, SQLite having no server to lose.
  */
-describe(`a ${testDatabaseKind()} outage`, () => {
+describe.each(HTTP_ADAPTERS)(`a ${testDatabaseKind()} outage, on $server`, ({ adapter }) => {
   let demo: DemoApp;
   let proxy: TcpProxy;
   let cached: string;
   let uncached: string;
 
   beforeAll(async () => {
-    demo = await startDemoApp({}, async (options) => {
+    demo = await startDemoApp({ httpAdapter: adapter }, async (options) => {
       const { host, port } = options as DataSourceOptions & { host: string; port: number };
       proxy = await new TcpProxy({ host, port }).start();
       return { ...options, port: proxy.port } as DataSourceOptions;

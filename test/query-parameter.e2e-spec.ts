@@ -5,8 +5,9 @@ import { DataSource } from 'typeorm';
 import { TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
-describe(`a query parameter of the app's naming (the seed API's "jwt"), on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`a query parameter of the app's naming (the seed API's "jwt") on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
@@ -14,7 +15,7 @@ describe(`a query parameter of the app's naming (the seed API's "jwt"), on ${tes
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, queryParameter: 'jwt' });
+    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, queryParameter: 'jwt' }, { adapter });
     http = request(app.getHttpServer());
     await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-q', login: 'q', secret: 'x', disabled: false, grants: ['reports:*'] });
     token = (await app.get(TokensService).issue('m-q', { name: 'jwt' })).token;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { databaseUrl, startServer, type ServerProcess } from './fixtures/server-process.js';
 
 const PASSWORD = 'correct horse battery';
@@ -10,7 +11,7 @@ const ADMIN = { username: 'admin', password: 'admin password 1' };
  * Password throttling, from outside, on the built server (3 attempts a minute per account): no
  * header, spelling or blocked account lets a guesser past it or tells them anything.
  */
-describe(`password throttling that cannot be sidestepped, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`password throttling that cannot be sidestepped, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let server: ServerProcess;
   let http: ReturnType<typeof request>;
@@ -24,6 +25,7 @@ describe(`password throttling that cannot be sidestepped, on ${testDatabaseKind(
       LOGIN_ATTEMPTS_PER_CLIENT: '1000',
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_PASSWORD: ADMIN.password,
+      HTTP_ADAPTER: adapter,
     });
     http = request(server.url);
     for (const username of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) {
@@ -75,7 +77,7 @@ describe(`password throttling that cannot be sidestepped, on ${testDatabaseKind(
   });
 });
 
-describe(`password throttling shared by two instances through Redis, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`password throttling shared by two instances through Redis, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   const servers: ServerProcess[] = [];
 
@@ -86,6 +88,7 @@ describe(`password throttling shared by two instances through Redis, on ${testDa
       TOKEN_CACHE_BUS: 'redis://127.0.0.1:6379',
       LOGIN_ATTEMPTS_PER_USER: '3',
       LOGIN_ATTEMPTS_PER_CLIENT: '1000',
+      HTTP_ADAPTER: adapter,
     };
     // One after the other: the first migrates the database.
     servers.push(await startServer(env));

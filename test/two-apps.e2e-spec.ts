@@ -5,18 +5,19 @@ import { DataSource } from 'typeorm';
 import { TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 /**
  * Two apps in one process, each on a database of its own: nothing of one leaks into the other,
  * the Passport strategy included, which Passport keeps once per name for the whole process.
  */
-describe(`two apps in one process, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`two apps in one process on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   const apps: { app: INestApplication; database: TestDatabase; token: string }[] = [];
 
   beforeAll(async () => {
     for (const name of ['first', 'second']) {
       const database = await createTestDatabase();
-      const app = await startFixtureApp(database);
+      const app = await startFixtureApp(database, undefined, { adapter });
       await app.get(DataSource).getRepository(Member).insert({ memberId: `m-${name}`, login: name, secret: 'x', disabled: false, grants: ['reports:*'] });
       const { token } = await app.get(TokensService).issue(`m-${name}`, { name });
       apps.push({ app, database, token });

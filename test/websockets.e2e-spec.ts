@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UseGuards, type INestApplication } from '@nestjs/common';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +18,7 @@ import {
 } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { createAppOn, HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 @UseGuards(AccessTokenGuard, ScopesGuard)
 @WebSocketGateway()
@@ -53,12 +52,7 @@ interface Refusal {
   revokedReason?: string;
 }
 
-const ADAPTERS = [
-  { name: 'Express', adapter: () => new ExpressAdapter() },
-  { name: 'Fastify', adapter: () => new FastifyAdapter() },
-];
-
-describe.each(ADAPTERS)(`a socket.io gateway on $name, on ${testDatabaseKind()}`, ({ adapter }) => {
+describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let tokens: TokensService;
@@ -71,7 +65,7 @@ describe.each(ADAPTERS)(`a socket.io gateway on $name, on ${testDatabaseKind()}`
       imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS))],
       providers: [ReportsGateway],
     }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
+    app = await createAppOn(moduleRef, adapter, { logger: false });
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     tokens = app.get(TokensService);

@@ -1,8 +1,8 @@
 import { Injectable, Module, type DynamicModule, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail, type ThrottlerOptions } from '@nestjs/throttler';
-import type { Request } from 'express';
 import { readCredentials } from 'nestjs-access-tokens';
+import type { IncomingHttpHeaders } from 'node:http';
 import { CREDENTIAL_ATTEMPT, type CredentialSource } from './credential-attempt.decorator.js';
 import { RedisThrottlerStorage, THROTTLER_REDIS } from './redis-throttler.storage.js';
 
@@ -14,13 +14,19 @@ export function throttleKey(username: string): string {
   return username.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().trim();
 }
 
+/** What the throttling reads of a request, on Express and Fastify alike: its headers and parsed body. */
+export interface AttemptRequest {
+  headers: IncomingHttpHeaders;
+  body?: unknown;
+}
+
 /**
  * The account a request tries to sign in as, read where its route reads it (`@CredentialAttempt`):
  * the HTTP Basic user name, or the JSON body's `username`. Whatever else the request carries (a
  * token, Basic credentials on a route that reads the body) does not move the guess to another
  * count. `null` when it names no account.
  */
-export function attemptedUsername(request: Request, from: CredentialSource | undefined): string | null {
+export function attemptedUsername(request: AttemptRequest, from: CredentialSource | undefined): string | null {
   if (from === 'basic') {
     try {
       const credentials = readCredentials({ authorization: request.headers.authorization }, { allowQueryParameter: false });
@@ -55,8 +61,9 @@ export class CredentialsThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    // Named throttlers answer Retry-After-<name>; clients look for the plain header.
-    context.switchToHttp().getResponse<{ setHeader(name: string, value: string): void }>().setHeader('Retry-After', String(detail.timeToBlockExpire));
+    // Named throttlers answer Retry-After-<name>; clients look for the plain header. Set as the
+    // throttler sets its own, on Express's response or Fastify's reply (which has no setHeader).
+    this.setResponseHeader(this.getRequestResponse(context).res, 'Retry-After', String(detail.timeToBlockExpire));
     await super.throwThrottlingException(context, detail);
   }
 }
@@ -77,8 +84,8 @@ export class CredentialsThrottlingModule {
         name: 'user',
         ttl: 60_000,
         limit: limits.perUser,
-        getTracker: (request, context) => attemptedUsername(request as Request, credentialSource(context)) ?? '',
-        skipIf: (context) => attemptedUsername(context.switchToHttp().getRequest<Request>(), credentialSource(context)) === null,
+        getTracker: (request, context) => attemptedUsername(request as AttemptRequest, credentialSource(context)) ?? '',
+        skipIf: (context) => attemptedUsername(context.switchToHttp().getRequest<AttemptRequest>(), credentialSource(context)) === null,
       },
       { name: 'client', ttl: 60_000, limit: limits.perClient },
     ];

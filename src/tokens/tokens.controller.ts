@@ -1,5 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
+import { HttpAdapterHost } from '@nestjs/core';
 import {
   CurrentToken,
   CurrentUser,
@@ -16,7 +16,10 @@ import { bodyValidation, ValidBody } from '../validation.js';
 
 @Controller('tokens')
 export class TokensController {
-  constructor(private readonly tokens: TokensService) {}
+  constructor(
+    private readonly tokens: TokensService,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
   /**
    * Issues a token to a caller authenticated by password (Basic) or by a valid token; a token can
@@ -59,12 +62,13 @@ export class TokensController {
   async list(
     @CurrentUser() user: User,
     @Query(bodyValidation) query: ListTokensQueryDto,
-    @Res({ passthrough: true }) response: Response,
+    // Whichever server's response it is (Express's, or Fastify's reply): the adapter sets the header.
+    @Res({ passthrough: true }) response: unknown,
   ) {
     const { tokens, nextCursor } = await this.tokens.page(user.id, query);
     if (nextCursor !== null) {
       const next = new URLSearchParams({ ...(query.limit ? { limit: String(query.limit) } : {}), ...(query.status ? { status: query.status } : {}), cursor: nextCursor });
-      response.setHeader('Link', `</tokens?${next.toString()}>; rel="next"`);
+      this.adapterHost.httpAdapter.setHeader(response, 'Link', `</tokens?${next.toString()}>; rel="next"`);
     }
     return tokens;
   }
