@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Fingerprinter } from '../src/access-tokens/core/fingerprint.js';
+import { deriveKeys, signingKeys } from '../src/access-tokens/core/keys.js';
 import { generateToken, hashToken, tokenHint } from '../src/access-tokens/core/token-format.js';
 import { connectionFromUrl, schema } from '../src/database.js';
 import { User } from '../src/users/user.entity.js';
@@ -86,16 +87,17 @@ async function createDatabase(kind: 'sqlite' | 'postgres'): Promise<{ url: strin
  * the raw tokens added.
  */
 async function seed(dataSource: DataSource, user: User, from: number, size: number): Promise<Seeded[]> {
-  const fingerprint = new Fingerprinter(['username', 'passwordHash'], '').of(user);
+  const fingerprint = new Fingerprinter(['username', 'passwordHash'], [KEYS.current.fingerprint]).of(user);
   const columns = 'id, user_id, kind, name, token_hash, hint, scopes, created_at, expires_at, lifetime, fingerprint';
   const width = columns.split(',').length;
   const placeholder = dataSource.options.type === 'postgres' ? (i: number) => `$${i + 1}` : () => '?';
   const added: Seeded[] = [];
-  const now = Date.now();
+  // Whole seconds, as the module stores them: the signed expiry and the stored one agree.
+  const now = Math.floor(Date.now() / 1000) * 1000;
   for (let start = from; start < size; start += BATCH) {
     const values: unknown[] = [];
     for (let i = start; i < Math.min(size, start + BATCH); i++) {
-      const raw = generateToken('nat');
+      const raw = generateToken('nat', KEYS.current, now + 30 * 86_400_000);
       const id = randomUUID();
       added.push({ raw, id });
       values.push(id, String(user.id), 'personal', `bench ${i}`, hashToken(raw), tokenHint(raw), '["*"]', now, now + 30 * 86_400_000, 30 * 86_400, fingerprint);
@@ -134,7 +136,10 @@ async function stats(server: ServerProcess, collect = false): Promise<Stats> {
   return (await fetch(`${server.url}/__bench/stats${collect ? '?gc=1' : ''}`)).json() as Promise<Stats>;
 }
 
-const start = (env: Record<string, string>) => startServer({ NODE_ENV: 'production', ...env }, 'dist/bench/server.js', ['--expose-gc']);
+/** The servers' secret, new each run; the bench signs the tokens it seeds with it. */
+const SECRET = randomBytes(32).toString('base64url');
+const KEYS = signingKeys([SECRET]);
+const start = (env: Record<string, string>) => startServer({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, ...env }, 'dist/bench/server.js', ['--expose-gc']);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until the server has run no query for a moment (writes left over from a warm-up). */
@@ -192,8 +197,16 @@ async function drive(server: ServerProcess, path: string, tokens: string[] | nul
 
 async function scenarios(kind: string, size: number, url: string, pool: string[], jwt: string): Promise<Row[]> {
   const rows: Row[] = [];
-  const unknown = Array.from({ length: POOL }, () => generateToken('nat'));
+  // Signed with the servers' secret, but in no table: pruned tokens, say.
+  const unknown = Array.from({ length: POOL }, () => generateToken('nat', KEYS.current, null));
   const garbage = unknown.map((token) => `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`);
+  // Right in all a forger can get right (form and CRC32), signed with a secret the servers lack.
+  const forger = deriveKeys(randomBytes(32).toString('base64url'));
+  const forged = Array.from({ length: POOL }, () => generateToken('nat', forger, null));
+  const expired = Array.from({ length: POOL }, () => generateToken('nat', KEYS.current, Date.now() - 60_000));
+  // Neither reads the table: measured at one size only, to keep the full run's time.
+  const refusedBeforeLookup: [string, string, string[]][] =
+    size === PLAN.sizes[0] ? [['forged token (401)', '/users/me', forged], ['expired signed token (401)', '/users/me', expired]] : [];
   const valid: [string, string, string[]] = ['GET /users/me, valid token', '/users/me', pool];
   // Every route on Express. On Fastify, the unguarded route, the token route and the reference
   // guard, each against Fastify's own /health, at the largest table only: with the cache on, none
@@ -201,7 +214,7 @@ async function scenarios(kind: string, size: number, url: string, pool: string[]
   const servers: { adapter: Server; cache: 'on' | 'off'; rounds: number; routes: [string, string, string[] | null][] }[] = [
     {
       adapter: 'express', cache: 'on', rounds: PLAN.rounds,
-      routes: [[HEALTH, '/health', null], valid, [REFERENCE, '/reference/me', pool], ['GET /jwt/me, JWT guard', '/jwt/me', [jwt]], ['garbage token (401)', '/users/me', garbage], ['unknown token (401)', '/users/me', unknown]],
+      routes: [[HEALTH, '/health', null], valid, [REFERENCE, '/reference/me', pool], ['GET /jwt/me, JWT guard', '/jwt/me', [jwt]], ['garbage token (401)', '/users/me', garbage], ...refusedBeforeLookup, ['unknown token (401)', '/users/me', unknown]],
     },
     { adapter: 'express', cache: 'off', rounds: PLAN.offRounds, routes: [valid, ['unknown token (401)', '/users/me', unknown]] },
   ];

@@ -4,6 +4,8 @@ import { once } from 'node:events';
 /** A built server in a process of its own. */
 export interface ServerProcess {
   url: string;
+  /** What it has written to stdout and stderr so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startServer(env: Record<string, string>, entry = 'dist/src
   });
   return {
     url,
+    output: () => output,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

@@ -2,11 +2,13 @@
 // test/consumers/ (each with its own package.json and lock file), builds the app and runs its tests.
 // Each app names its database in package.json ("config": { "database": "sqlite" | "postgres" |
 // "mariadb" }) and gets a database of its own in DATABASE_URL; a missing service fails the run.
+// Each gets a fresh random TOKEN_SECRET too, as a deployment passes the module's secret.
 //
 //   node scripts/test-consumers.mjs [name ...]   (all apps when none is named)
 //
 // With REPORT_FILE set, writes { passed, failed, broken } there for scripts/test-all.mjs.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -127,7 +129,7 @@ for (const app of apps) {
   const kind = manifest.config?.database ?? 'sqlite';
   if (!databases[kind]) throw new Error(`${app.name}: config.database must be sqlite, postgres or mariadb`);
   const database = await databases[kind].create(`consumer_${app.name.replace(/\W/g, '_')}_${process.pid}`);
-  const env = { ...process.env, DATABASE_URL: database.url, CI: 'true' };
+  const env = { ...process.env, DATABASE_URL: database.url, TOKEN_SECRET: randomBytes(32).toString('base64url'), CI: 'true' };
   try {
     if ((await run(app.name, 'npm', ['run', 'build'], { cwd: app.dir, env })) !== 0) {
       broken = true;

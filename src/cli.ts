@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { TokensService } from 'nestjs-access-tokens';
 import { AppModule } from './app.module.js';
 import { connectionFromUrl } from './database.js';
+import { tokenSecretFromEnv } from './token-secret.js';
 
 const USAGE = 'usage: npm run tokens -- prune';
 
@@ -12,8 +13,9 @@ async function main(command: string | undefined): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  const database = connectionFromUrl(process.env.DATABASE_URL);
   const app = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ database: connectionFromUrl(process.env.DATABASE_URL), bcryptRounds: 10 }),
+    AppModule.forRoot({ database, secret: tokenSecretFromEnv(database), bcryptRounds: 10 }),
     { logger: ['error', 'warn'] },
   );
   try {

@@ -3,6 +3,7 @@ import type { ThrottleStore } from './auth/credentials-throttling.module.js';
 import { connectionFromUrl } from './database.js';
 import type { DemoConfig } from './demo.config.js';
 import { DEMO_HTTP_ADAPTERS, type DemoHttpAdapter } from './http.js';
+import { tokenSecretFromEnv } from './token-secret.js';
 import { USERNAME_PATTERN, passwordProblem } from './users/users.dto.js';
 
 /** ADMIN_USERNAME and ADMIN_PASSWORD, both or neither. */
@@ -53,13 +54,26 @@ function httpAdapterFromEnv(): DemoHttpAdapter {
   return known;
 }
 
+/** TOKEN_QUERY_PARAMETER: the query parameter that may carry the token; unset, none may. */
+function queryParameterFromEnv(): string | undefined {
+  const name = process.env.TOKEN_QUERY_PARAMETER;
+  if (name === undefined || name === '') return undefined;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    throw new Error('TOKEN_QUERY_PARAMETER must be 1 to 64 letters, digits, "_", "." or "-", e.g. access_token or jwt');
+  }
+  return name;
+}
+
 /** The demo's configuration from the environment; a wrong value stops it with what to fix. */
 export function demoConfigFromEnv(): DemoConfig {
+  const database = connectionFromUrl(process.env.DATABASE_URL);
   return {
-    database: connectionFromUrl(process.env.DATABASE_URL),
+    database,
+    secret: tokenSecretFromEnv(database),
     bcryptRounds: Math.max(10, positiveFromEnv('BCRYPT_ROUNDS', 10)),
     admin: adminFromEnv(),
     cache: cacheFromEnv(),
     httpAdapter: httpAdapterFromEnv(),
+    queryParameter: queryParameterFromEnv(),
   };
 }

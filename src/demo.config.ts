@@ -9,6 +9,8 @@ export const DEMO_CONFIG = Symbol('demo-config');
 export interface DemoConfig {
   /** The database connection (entities and migrations are added by the app). */
   database: DataSourceOptions;
+  /** What tokens are signed with, the current secret first; from TOKEN_SECRET (see token-secret.ts). */
+  secret: string | readonly string[];
   /** bcrypt cost; at least 10. */
   bcryptRounds: number;
   /** Tests pass a controllable clock. */
@@ -19,4 +21,9 @@ export interface DemoConfig {
   cache?: CacheOptions | false;
   /** The HTTP server, from HTTP_ADAPTER. Default `express`. */
   httpAdapter?: DemoHttpAdapter;
+  /**
+   * The query parameter that may carry the token (`access_token`, or the CollectiveAccess API's
+   * `jwt`), from TOKEN_QUERY_PARAMETER. Default: none, only headers; a token in a URL leaks into logs.
+   */
+  queryParameter?: string;
 }

@@ -10,6 +10,7 @@ import {
 } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { TcpProxy } from './fixtures/tcp-proxy.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -34,7 +35,9 @@ if (testDatabaseKind() === 'postgres') {
   buses.push(['PostgreSQL LISTEN/NOTIFY', () => ({ type: 'postgres', channel: `nat_test_${randomBytes(4).toString('hex')}` })]);
 }
 
-describe.each(buses)(`cache invalidation across instances through %s, on ${testDatabaseKind()}`, (_name, bus) => {
+const BUS_CASES = buses.flatMap(([name, bus]) => HTTP_ADAPTERS.map((server) => ({ name, bus, ...server })));
+
+describe.each(BUS_CASES)(`cache invalidation across instances through $name, on $server, on ${testDatabaseKind()}`, ({ bus, adapter }) => {
   let database: TestDatabase;
   let a: INestApplication;
   let b: INestApplication;
@@ -43,8 +46,8 @@ describe.each(buses)(`cache invalidation across instances through %s, on ${testD
   beforeAll(async () => {
     database = await createTestDatabase();
     const options = bus();
-    a = await startFixtureApp(database, withBus(options));
-    b = await startFixtureApp(database, withBus(options));
+    a = await startFixtureApp(database, withBus(options), { adapter });
+    b = await startFixtureApp(database, withBus(options), { adapter });
   });
 
   afterAll(async () => {
@@ -76,11 +79,11 @@ describe.each(buses)(`cache invalidation across instances through %s, on ${testD
   });
 });
 
-describe(`without a bus, on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`without a bus, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   it('leaves the other instance on its cache until the TTL: the bus is what makes it immediate', async () => {
     const database = await createTestDatabase();
-    const a = await startFixtureApp(database, withBus());
-    const b = await startFixtureApp(database, withBus());
+    const a = await startFixtureApp(database, withBus(), { adapter });
+    const b = await startFixtureApp(database, withBus(), { adapter });
     try {
       await a.get(DataSource).getRepository(Member).save({ memberId: 'm-x', login: 'x', secret: 'h', disabled: false, bio: null, grants: ['*'] });
       const { token } = await a.get(TokensService).issue('m-x', { name: 'x' });
@@ -124,7 +127,9 @@ if (testDatabaseKind() === 'postgres') {
   lostBuses.push(['PostgreSQL LISTEN/NOTIFY', () => ({ bus: { type: 'postgres', channel: 'nat_test_lost' }, throughProxy: 'database' })]);
 }
 
-describe.each(lostBuses)(`a %s bus that is lost and comes back, on ${testDatabaseKind()}`, (name, setup) => {
+const LOST_BUS_CASES = lostBuses.flatMap(([name, setup]) => HTTP_ADAPTERS.map((server) => ({ name, setup, ...server })));
+
+describe.each(LOST_BUS_CASES)(`a $name bus that is lost and comes back, on $server, on ${testDatabaseKind()}`, ({ name, setup, adapter }) => {
   let database: TestDatabase;
   let proxy: TcpProxy;
   let a: INestApplication;
@@ -138,10 +143,10 @@ describe.each(lostBuses)(`a %s bus that is lost and comes back, on ${testDatabas
     const { bus, throughProxy } = setup(proxy.port);
     const channel = `nat_test_${randomBytes(4).toString('hex')}`;
     const direct: CacheBusOptions = viaRedis ? { type: 'redis', url: REDIS_URL, channel } : { type: 'postgres', channel };
-    a = await startFixtureApp(database, withBus(direct));
+    a = await startFixtureApp(database, withBus(direct), { adapter });
     // B hears the bus through the proxy (for PostgreSQL, its whole DataSource does).
     const bOptions = throughProxy === 'database' ? { options: { ...database.options, port: proxy.port } as typeof database.options } : database;
-    b = await startFixtureApp(bOptions, withBus({ ...bus, channel }));
+    b = await startFixtureApp(bOptions, withBus({ ...bus, channel }), { adapter });
   });
 
   afterAll(async () => {

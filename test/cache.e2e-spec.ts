@@ -6,13 +6,14 @@ import { TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { ManualClock } from 'nestjs-access-tokens/testing';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { QueryCounter } from './fixtures/query-counter.js';
 
 
 const selects = (queries: string[]) => queries.filter((q) => /^\s*SELECT/i.test(q));
 const writes = (queries: string[]) => queries.filter((q) => /^\s*(UPDATE|INSERT|DELETE)/i.test(q));
 
-describe(`the verification cache on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`the verification cache on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   const clock = new ManualClock();
   const queries = new QueryCounter();
   /** Lets the spec hold a verification between its database read and its caching. */
@@ -34,8 +35,8 @@ describe(`the verification cache on ${testDatabaseKind()}`, () => {
       return m.grants;
     };
     const options = { ...FIXTURE_OPTIONS, clock, user: { ...FIXTURE_OPTIONS.user, permissions } };
-    cached = await startFixtureApp(database, { ...options, cache: { ttl: 10 } }, { queries });
-    uncached = await startFixtureApp(database, { ...options, cache: false }, { queries });
+    cached = await startFixtureApp(database, { ...options, cache: { ttl: 10 } }, { queries, adapter });
+    uncached = await startFixtureApp(database, { ...options, cache: false }, { queries, adapter });
     members = cached.get(DataSource).getRepository(Member);
   });
 

@@ -68,8 +68,8 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server: rotation, renaming and login 
     it('logs in with a password: an access token, a refresh token, and the user', async () => {
       const response = await login();
       expect(response.body).toEqual({
-        accessToken: expect.stringMatching(/^nat_s_[0-9A-Za-z]{49}$/),
-        refreshToken: expect.stringMatching(/^nat_r_[0-9A-Za-z]{49}$/),
+        accessToken: expect.stringMatching(/^nat_s_[0-9A-Za-z]{83}$/),
+        refreshToken: expect.stringMatching(/^nat_r_[0-9A-Za-z]{83}$/),
         expiresIn: 900,
         user: { id: expect.any(Number), username: 'kim' },
       });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { testDatabaseKind } from './fixtures/database.js';
+import { forgedToken, signedUnknownToken } from './fixtures/secrets.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -81,7 +82,7 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
         .set('Authorization', basicAuth('alice', PASSWORD))
         .expect(201);
       expect(response.body).toEqual({
-        token: expect.stringMatching(/^nat_[0-9A-Za-z]{49}$/),
+        token: expect.stringMatching(/^nat_[0-9A-Za-z]{83}$/),
         expires: new Date(demo.clock.now().getTime() + 30 * 24 * 3600 * 1000).toISOString(),
         id: expect.any(String),
         name: expect.any(String),
@@ -184,7 +185,7 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
         });
         expect(queries).toEqual([]);
         expect(response!.headers['www-authenticate']).toBe(
-          'Bearer realm="api", error="invalid_token", error_description="The access token is malformed: wrong prefix, length, alphabet or checksum"',
+          'Bearer realm="api", error="invalid_token", error_description="The access token is malformed: wrong prefix, length, alphabet, checksum or signature"',
         );
         expect(response!.body).toMatchObject({ error: 'invalid_token', reason: 'malformed' });
       }
@@ -199,8 +200,7 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
     });
 
     it('rejects an unknown token', async () => {
-      const { generateToken } = await import('../src/access-tokens/core/token-format.js');
-      const response = await demo.http.get('/users/me').set(bearer(generateToken('nat'))).expect(401);
+      const response = await demo.http.get('/users/me').set(bearer(signedUnknownToken('nat'))).expect(401);
       expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
       expect(response.headers['www-authenticate']).toContain('unknown');
       expect(response.body.reason).toBe('unknown');
@@ -347,12 +347,12 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
   describe('POST /tokens/revoke', () => {
     it('revokes a leaked token without authentication, answering the same whatever the token', async () => {
       const leaked = await generate('alice');
-      const { generateToken } = await import('../src/access-tokens/core/token-format.js');
       const known = await demo.http.post('/tokens/revoke').send({ token: leaked }).expect(200);
       const again = await demo.http.post('/tokens/revoke').send({ token: leaked }).expect(200);
-      const unknown = await demo.http.post('/tokens/revoke').send({ token: generateToken('nat') }).expect(200);
+      const unknown = await demo.http.post('/tokens/revoke').send({ token: signedUnknownToken('nat') }).expect(200);
+      const forged = await demo.http.post('/tokens/revoke').send({ token: forgedToken('nat') }).expect(200);
       const garbage = await demo.http.post('/tokens/revoke').send({ token: 'garbage' }).expect(200);
-      expect(new Set([known.text, again.text, unknown.text, garbage.text]).size).toBe(1);
+      expect(new Set([known.text, again.text, unknown.text, forged.text, garbage.text]).size).toBe(1);
       const response = await demo.http.get('/users/me').set(bearer(leaked)).expect(401);
       expect(response.body.revokedReason).toBe('revoked_by_secret');
     });

@@ -7,6 +7,7 @@ import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
@@ -73,6 +74,13 @@ class GuardedResolver {
   async createToken(@CurrentUser() member: Member, @Args('scope') scope: string): Promise<string> {
     return (await this.tokens.issue(member.memberId, { name: 'from graphql', scopes: [scope] })).accessToken.id;
   }
+
+  @UseGuards(AccessTokenGuard)
+  @Mutation(() => Boolean)
+  async revokeToken(@CurrentUser() member: Member, @Args('id') id: string): Promise<boolean> {
+    await this.tokens.revoke(member.memberId, id);
+    return true;
+  }
 }
 
 /** The same operations under global guards (APP_GUARD), with nothing on the resolvers but @Public() and @Scopes(). */
@@ -106,6 +114,12 @@ class GloballyGuardedResolver {
   @Mutation(() => String)
   async createToken(@CurrentUser() member: Member, @Args('scope') scope: string): Promise<string> {
     return (await this.tokens.issue(member.memberId, { name: 'from graphql', scopes: [scope] })).accessToken.id;
+  }
+
+  @Mutation(() => Boolean)
+  async revokeToken(@CurrentUser() member: Member, @Args('id') id: string): Promise<boolean> {
+    await this.tokens.revoke(member.memberId, id);
+    return true;
   }
 }
 
@@ -229,5 +243,13 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     const answer = await ask('mutation { createToken(scope: "not a scope!") }', `Bearer ${token}`);
     expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_REQUEST', reason: 'invalid_scope' });
     expect(answer.errors?.[0]?.message).toMatch(/scope/);
+  });
+
+  it('answers those beyond 400, 401 and 403 with their own code too, on the servers\' default settings', async () => {
+    // Apollo's default formatter makes an HttpException of any other status an INTERNAL_SERVER_ERROR.
+    const { token } = await tokens.issue('m-gql', { name: 'revoker' });
+    const answer = await ask(`mutation { revokeToken(id: "${randomUUID()}") }`, `Bearer ${token}`);
+    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'token_not_found' });
+    expect(answer.data ?? null).toBeNull();
   });
 });

@@ -15,6 +15,7 @@ import {
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
 import { createAppOn, HTTP_ADAPTERS, type HttpAdapterName } from './fixtures/http-adapters.js';
+import { TEST_SECRET } from './fixtures/secrets.js';
 
 async function start(database: TestDatabase, tokens?: Parameters<typeof FixtureAppModule.forRoot>[1], adapter: HttpAdapterName = 'express'): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [FixtureAppModule.forRoot(database.options, tokens)] }).compile();
@@ -49,7 +50,7 @@ describe.each(HTTP_ADAPTERS)(`AccessTokensModule in an app of its own on $server
 
   it('issues tokens with the configured prefix to a user with a text primary key', async () => {
     const { token, accessToken } = await tokens.issue('m-ann', { name: 'laptop' });
-    expect(token).toMatch(/^fx_[0-9A-Za-z]{49}$/);
+    expect(token).toMatch(/^fx_[0-9A-Za-z]{83}$/);
     expect(accessToken.hint).toMatch(/^fx_…/);
     await http.get('/reports').set(bearer(token)).expect(200, { member: 'm-ann', scopes: ['reports:*'] });
   });
@@ -204,10 +205,18 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, queryParameter: 'a b' }, /queryParameter must be 1 to 64 letters/],
     [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, blockedField: 'banned' } }, /user.blockedField is "banned", but Member has no such column: set user.blockedField to one of memberId, login.*, or to null if users cannot be blocked$/],
     // The README's first snippet on a user entity that has no "blocked" column.
-    [{ user: { entity: Member, idField: 'memberId', usernameField: 'login', passwordHashField: 'secret' } }, /user.blockedField is "blocked".*, or to null if users cannot be blocked$/],
+    [{ secret: TEST_SECRET, user: { entity: Member, idField: 'memberId', usernameField: 'login', passwordHashField: 'secret' } }, /user.blockedField is "blocked".*, or to null if users cannot be blocked$/],
     [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, passwordHashField: 'pwd' } }, /user.passwordHashField is "pwd".*, or to null if users have no password$/],
     [{ ...FIXTURE_OPTIONS, user: { entity: Member } }, /user.idField is "id", but Member has no such column/],
     [{ ...FIXTURE_OPTIONS, user: {} }, /user.entity must be the app's user entity class/],
+    // The secret, as the seed API insists: random, never the default, never a placeholder.
+    [{ ...FIXTURE_OPTIONS, secret: undefined }, /secret is missing: generate one with `openssl rand -base64 32`/],
+    [{ ...FIXTURE_OPTIONS, secret: 'too short to sign anything' }, /secret is 26 bytes long; it needs at least 32: generate one/],
+    [{ ...FIXTURE_OPTIONS, secret: 'changemechangemechangemechangeme' }, /secret contains "changeme": it looks like a placeholder/],
+    [{ ...FIXTURE_OPTIONS, secret: 'a'.repeat(40) }, /secret repeats a few characters/],
+    [{ ...FIXTURE_OPTIONS, secret: [TEST_SECRET, 'short'] }, /secret #2 is 5 bytes long/],
+    [{ ...FIXTURE_OPTIONS, secret: [] }, /secret must be a string, or a list of them/],
+    [{ ...FIXTURE_OPTIONS, fingerprintSecret: 'x' }, /fingerprintSecret is gone: fingerprints are keyed from secret now/],
   ] as [AccessTokensModuleOptions, RegExp][])('stop the app at start-up when wrong: %#', async (options, message) => {
     const error = await startupError(options);
     expect(error).toBeInstanceOf(InvalidOptionsError);
@@ -219,7 +228,7 @@ describe('AccessTokensModule options', () => {
     const moduleRef = Test.createTestingModule({
       imports: [
         TypeOrmModule.forRoot({ ...database.options, entities: [Member], autoLoadEntities: true, synchronize: true }),
-        AccessTokensModule.forRoot({ user: { entity: Stranger } }),
+        AccessTokensModule.forRoot({ user: { entity: Stranger }, secret: TEST_SECRET }),
       ],
     });
     await expect(moduleRef.compile()).rejects.toThrow(/Stranger is not registered with the TypeORM DataSource/);

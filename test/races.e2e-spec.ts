@@ -1,3 +1,5 @@
+// On Express only: this spec replays database races, in which the HTTP server plays no part, and
+// on Fastify too it would double its ~20 s per database (it passes there as well).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';

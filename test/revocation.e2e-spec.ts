@@ -10,13 +10,14 @@ import {
 } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 /** Revokes when the member's grants change: an app's own policy on top of the watched fields. */
 const shouldRevoke = (before: object, after: object) =>
   JSON.stringify((before as Member).grants) !== JSON.stringify((after as Member).grants) && 'permissions_changed';
 
 
-describe(`automatic revocation on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let http: ReturnType<typeof request>;
@@ -29,7 +30,7 @@ describe(`automatic revocation on ${testDatabaseKind()}`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, shouldRevoke });
+    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, shouldRevoke }, { adapter });
     http = request(app.getHttpServer());
     tokens = app.get(TokensService);
     dataSource = app.get(DataSource);

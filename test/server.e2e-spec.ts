@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { databaseUrl, startServer, type ServerProcess } from './fixtures/server-process.js';
+import { TEST_SECRET } from './fixtures/secrets.js';
 
 /**
  * The built demo API in its own process, as `npm start` runs it: what the in-process specs cannot
@@ -66,9 +67,31 @@ describe.each(HTTP_ADAPTERS)(`the built demo API on $server (HTTP_ADAPTER=$adapt
 
   it('prunes from the command line', async () => {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['dist/src/cli.js', 'prune'], {
-      env: { ...process.env, DATABASE_URL: databaseUrl(database) },
+      // The server's secret, as an operator would export it (on SQLite, the file beside the database).
+      env: { ...process.env, DATABASE_URL: databaseUrl(database), ...(database.kind === 'sqlite' ? {} : { TOKEN_SECRET: TEST_SECRET }) },
     });
     expect(stdout + stderr).toMatch(/Pruned \d+ tokens?/);
     await expect(promisify(execFile)(process.execPath, ['dist/src/cli.js', 'nonsense'])).rejects.toMatchObject({ code: 2 });
+  });
+
+  it('serves GraphQL, taking the token from the query parameter TOKEN_QUERY_PARAMETER names, and from none unless set', async () => {
+    const me = '{ me { username } }';
+    // Another instance on the same database, with counts of attempts of its own.
+    const withJwt = await startServer({ DATABASE_URL: databaseUrl(database), TOKEN_QUERY_PARAMETER: 'jwt', HTTP_ADAPTER: adapter });
+    try {
+      const login = await request(withJwt.url)
+        .post('/graphql')
+        .send({ query: 'mutation { login(username: "admin", password: "admin password 1") { accessToken } }' })
+        .expect(200);
+      const token = login.body.data.login.accessToken as string;
+      expect((await request(withJwt.url).post(`/graphql?jwt=${token}`).send({ query: me })).body).toEqual({ data: { me: { username: 'admin' } } });
+      const unset = await http.post(`/graphql?jwt=${token}`).send({ query: me });
+      expect(unset.body.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'credentials_missing' });
+    } finally {
+      await withJwt.stop();
+    }
+    await expect(startServer({ DATABASE_URL: databaseUrl(database), TOKEN_QUERY_PARAMETER: 'not a name', HTTP_ADAPTER: adapter })).rejects.toThrow(
+      /TOKEN_QUERY_PARAMETER must be 1 to 64 letters/,
+    );
   });
 });

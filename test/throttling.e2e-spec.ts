@@ -75,6 +75,37 @@ describe.each(HTTP_ADAPTERS)(`password throttling that cannot be sidestepped, on
     const basicWrong = await http.post('/tokens/generate').set('Authorization', basic('frank', 'wrong password'));
     expect({ status: basicRight.status, body: basicRight.body }).toEqual({ status: 401, body: basicWrong.body });
   });
+
+  /** The GraphQL `login` mutation, answering as a client reads it: the HTTP answer and its one error. */
+  const graphqlLogin = async (username: string, password: string) => {
+    const response = await http
+      .post('/graphql')
+      .send({ query: 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', variables: { u: username, p: password } });
+    const error = (response.body as { errors?: { message: string; extensions: Record<string, unknown> }[] }).errors?.[0];
+    return { response, error };
+  };
+
+  it('counts guesses over GraphQL and over REST against one account, and answers TOO_MANY_REQUESTS with Retry-After', async () => {
+    await http.post('/users').send({ username: 'gwen', password: PASSWORD }).expect(201);
+    for (let i = 0; i < 2; i++) await login('gwen', 'wrong password').expect(401);
+    expect((await graphqlLogin('gwen', 'wrong password')).error?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'invalid_credentials' });
+    const { response, error } = await graphqlLogin('gwen', PASSWORD);
+    expect(error?.extensions).toMatchObject({ code: 'TOO_MANY_REQUESTS', retryAfter: expect.any(Number) });
+    expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.stringify(response.body)).not.toContain('INTERNAL_SERVER_ERROR');
+    await login('gwen', PASSWORD).expect(429);
+  });
+
+  it('counts guesses over GraphQL, under any spelling of the name, against the account REST then refuses', async () => {
+    for (const username of ['hank', 'ivy']) await http.post('/users').send({ username, password: PASSWORD }).expect(201);
+    for (const spelling of ['HANK', 'hànk', 'hank ']) {
+      expect((await graphqlLogin(spelling, 'wrong password')).error?.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+    }
+    await login('hank', PASSWORD).expect(429);
+    expect((await graphqlLogin('hank', PASSWORD)).error?.extensions).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    // Another account is not held up by hank's.
+    expect((await graphqlLogin('ivy', PASSWORD)).response.body.data.login.accessToken).toMatch(/^nat_s_/);
+  });
 });
 
 describe.each(HTTP_ADAPTERS)(`password throttling shared by two instances through Redis, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Column, DataSource, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
 import { AccessToken } from 'nestjs-access-tokens';
-import { hashToken, tokenHint, generateToken } from '../src/access-tokens/core/token-format.js';
+import { hashToken, tokenHint } from '../src/access-tokens/core/token-format.js';
 import { TokenQueries } from '../src/access-tokens/storage/token-queries.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { signedUnknownToken } from './fixtures/secrets.js';
 
 const upperCase: ValueTransformer = { to: (value: string) => value.toUpperCase(), from: (value: string) => value.toLowerCase() };
 
@@ -50,7 +51,7 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
   });
 
   async function tokenOf(account: Account, idleTimeout: number | null = null): Promise<{ hash: string; token: AccessToken }> {
-    const raw = generateToken('nat');
+    const raw = signedUnknownToken('nat');
     const token = await dataSource.getRepository(AccessToken).save({
       id: randomUUID(), userId: account.id, kind: 'personal', familyId: null, name: 'CI', tokenHash: hashToken(raw),
       hint: tokenHint(raw), scopes: ['users:read', 'tokens:*'], createdAt: new Date(1_700_000_000_123),
@@ -79,7 +80,7 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
   });
 
   it('finds nothing for an unknown hash, and no user once the user row is gone', async () => {
-    expect(await queries.findByHash(hashToken(generateToken('nat')))).toBeNull();
+    expect(await queries.findByHash(hashToken(signedUnknownToken('nat')))).toBeNull();
     const owner = await account();
     const { hash } = await tokenOf(owner);
     await dataSource.getRepository(Account).delete({ id: owner.id });

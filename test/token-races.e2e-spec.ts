@@ -4,13 +4,14 @@ import { DataSource, type Repository } from 'typeorm';
 import { TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 /** How many times each race is run: a race lost once in a while still fails the spec. */
 const RUNS = 20;
 const CAP = 10;
 
 /** The module's invariants when its calls race, each race replayed `RUNS` times. */
-describe(`token races on ${testDatabaseKind()}`, () => {
+describe.each(HTTP_ADAPTERS)(`token races on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
   let tokens: TokensService;
@@ -19,7 +20,7 @@ describe(`token races on ${testDatabaseKind()}`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, maxTokensPerUser: CAP });
+    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, maxTokensPerUser: CAP }, { adapter });
     tokens = app.get(TokensService);
     members = app.get(DataSource).getRepository(Member);
   });

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import { InvalidOptionsError } from './core/access-tokens.errors.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { SECRET_ADVICE, secretProblem, signingKeys, type SigningKeys } from './core/keys.js';
 import { MAX_TOKEN_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from './core/token-format.js';
 
 /** How the module reads the app's own user entity. */
@@ -43,6 +44,22 @@ export interface CacheOptions {
 export interface AccessTokensModuleOptions {
   /** The app's user entity and how to read it. */
   user: AccessTokensUserOptions;
+  /**
+   * The app's secret: at least 32 random bytes, from the environment or a secret store, never
+   * from the code. Keys are derived from it (HKDF) to sign every token, so that a token this app
+   * did not issue is refused before any lookup, and to fingerprint users' watched fields.
+   *
+   * To rotate it, pass a list: the first secret signs, every one verifies. Put the new secret
+   * first, keep the old one until its tokens have expired or been replaced, then remove it: the
+   * tokens it signed are then refused as `malformed`, at no cost.
+   *
+   * Required. The type takes `undefined` so that `process.env.TOKEN_SECRET` can be passed as it
+   * is: start-up then stops, saying how to make one.
+   *
+   * @example secret: process.env.TOKEN_SECRET
+   * @example secret: [process.env.TOKEN_SECRET_NEW, process.env.TOKEN_SECRET]
+   */
+  secret: string | readonly (string | undefined)[] | undefined;
   /** The prefix of every token: lower-case letters and digits, `_`-separated. Default `'nat'`. */
   tokenPrefix?: string;
   /** Lifetime in seconds of a token issued without `expiresIn`; `null`: no expiry. Default 30 days. */
@@ -84,16 +101,12 @@ export interface AccessTokensModuleOptions {
    * @example shouldRevoke: (before, after) => before.role !== after.role && 'role_changed'
    */
   shouldRevoke?(before: object, after: object): string | false | null | undefined;
-  /**
-   * Key of the fingerprint each token keeps of its user's `revokeOn` fields, so that the token table
-   * alone reveals nothing about them. Changing it leaves older tokens unchecked. Default `''`.
-   */
-  fingerprintSecret?: string;
   /** Seconds of disuse after which a personal token expires; `null`: never idles out. Default `null`. */
   idleExpiresIn?: number | null;
   /**
    * Seconds an expired or revoked token is kept, answering `expired` / `revoked` with its reason,
-   * before pruning deletes it (it then answers `unknown`). Default 7 days.
+   * before pruning deletes it (it then answers `unknown`, or `expired` by its signed expiry).
+   * Default 7 days.
    */
   retention?: number;
   /** Seconds between runs of the background work (pruning, expiry notices). Default 300. */
@@ -136,7 +149,8 @@ export interface ResolvedAccessTokensOptions {
   readonly clock: Clock;
   readonly revokeOn: readonly string[];
   readonly shouldRevoke: ((before: object, after: object) => string | false | null | undefined) | null;
-  readonly fingerprintSecret: string;
+  /** The keys derived from `secret`; the secret itself is not kept. */
+  readonly keys: SigningKeys;
   readonly idleExpiresIn: number | null;
   readonly retention: number;
   readonly maintenanceInterval: number;
@@ -177,8 +191,8 @@ export const ACCESS_TOKENS_DEFAULTS = {
 } as const;
 
 const OPTION_KEYS = new Set<string>([
-  'user', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'queryParameter', 'foreignCredentials', 'realm', 'lastUsedInterval', 'clock',
-  'revokeOn', 'shouldRevoke', 'fingerprintSecret', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
+  'user', 'secret', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'queryParameter', 'foreignCredentials', 'realm', 'lastUsedInterval', 'clock',
+  'revokeOn', 'shouldRevoke', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
   'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl', 'cache',
 ]);
 const USER_KEYS = new Set<string>(['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions']);
@@ -216,6 +230,7 @@ function seconds(value: unknown, name: string, fallback: number | null, nullable
  */
 export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): ResolvedAccessTokensOptions {
   if (typeof options !== 'object' || options === null) fail('forRoot() needs an options object');
+  if ('fingerprintSecret' in options) fail(`fingerprintSecret is gone: fingerprints are keyed from secret now; remove it, and set secret (${SECRET_ADVICE})`);
   unknownKeys(options, OPTION_KEYS, '');
   const user: Partial<AccessTokensUserOptions> = options.user;
   if (typeof user !== 'object' || user === null || typeof user.entity !== 'function') {
@@ -262,9 +277,6 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   if (options.shouldRevoke !== undefined && typeof options.shouldRevoke !== 'function') {
     fail('shouldRevoke must be a function (before, after) => string | false');
   }
-  if (options.fingerprintSecret !== undefined && typeof options.fingerprintSecret !== 'string') {
-    fail('fingerprintSecret must be a string');
-  }
   const resolvedUser = {
     entity: user.entity as Type<object>,
     idField: field(user.idField, 'idField', defaults.user.idField),
@@ -295,7 +307,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     clock,
     revokeOn: [...new Set(revokeOn.filter((f): f is string => f !== null))],
     shouldRevoke: options.shouldRevoke ? options.shouldRevoke.bind(options) : null,
-    fingerprintSecret: options.fingerprintSecret ?? '',
+    keys: resolveSecret(options.secret),
     idleExpiresIn,
     retention: seconds(options.retention, 'retention', defaults.retention, false)!,
     maintenanceInterval: seconds(options.maintenanceInterval, 'maintenanceInterval', defaults.maintenanceInterval, false)!,
@@ -308,6 +320,20 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     refreshPrefix: `${tokenPrefix}_r`,
     cache,
   };
+}
+
+/**
+ * The keys of `secret`, once it is checked: start-up stops, saying how to make one, when it is
+ * missing, short or a placeholder. The messages never quote it.
+ */
+function resolveSecret(secret: unknown): SigningKeys {
+  const secrets: unknown[] = Array.isArray(secret) ? secret : [secret];
+  if (secrets.length === 0) fail(`secret must be a string, or a list of them with the current one first; ${SECRET_ADVICE}`);
+  for (const [index, value] of secrets.entries()) {
+    const problem = secretProblem(value);
+    if (problem) fail(`secret${secrets.length > 1 ? ` #${index + 1}` : ''} ${problem}: ${SECRET_ADVICE}`);
+  }
+  return signingKeys(secrets as string[]);
 }
 
 function resolveCache(cache: CacheOptions | false | undefined): ResolvedAccessTokensOptions['cache'] {

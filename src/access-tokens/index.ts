@@ -51,7 +51,7 @@ export {
   type AccessTokenErrorCode,
 } from './core/access-tokens.errors.js';
 export { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
-export { AccessTokensHttpException } from './edge/access-tokens-http.exception.js';
+export { AccessTokensGraphQLError, AccessTokensHttpException } from './edge/access-tokens-http.exception.js';
 export type {
   AccessTokenView,
   IssueTokenContext,

@@ -5,7 +5,7 @@ import { AccessToken } from './storage/access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
 import type { AccessTokenError } from './core/access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
-import { isTokenId, parseToken } from './core/token-format.js';
+import { checkToken, isTokenId } from './core/token-format.js';
 import { TokenStore, toView } from './storage/token-store.js';
 
 /**
@@ -28,7 +28,7 @@ export class SessionsService {
    * never works (`InvalidCredentialsError` when the change is seen before it is stored).
    */
   async start(subject: UserId | object): Promise<SessionTokens> {
-    const user = await this.store.issuableUser(subject);
+    const user = await this.store.unlessUnavailable(() => this.store.issuableUser(subject));
     return this.store.transaction((manager) => this.issuePair(manager, user, randomUUID()));
   }
 
@@ -37,9 +37,13 @@ export class SessionsService {
    * previous access token. Throws `AccessTokenError`; a reused refresh token revokes the session.
    */
   async refresh(refreshToken: string): Promise<SessionTokens> {
-    if (typeof refreshToken !== 'string' || parseToken(refreshToken, [this.store.options.refreshPrefix]) === null) {
-      throw this.store.refuse('malformed');
-    }
+    const check = typeof refreshToken === 'string' ? checkToken(refreshToken, [this.store.options.refreshPrefix], this.store.options.keys, this.store.now().getTime()) : 'malformed';
+    if (check !== 'signed') throw this.store.refuse(check);
+    return this.store.unlessUnavailable(() => this.refreshSigned(refreshToken));
+  }
+
+  /** `refresh()` of a refresh token this app signed, not yet expired. */
+  private async refreshSigned(refreshToken: string): Promise<SessionTokens> {
     const token = await this.store.findByRaw(refreshToken);
     if (!token || token.kind !== 'refresh') throw this.store.refuse('unknown');
     if (token.revokedReason === REFRESHED) throw await this.reused(token);

@@ -1,6 +1,6 @@
 import { Injectable, Module, type DynamicModule, type ExecutionContext } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail, type ThrottlerOptions } from '@nestjs/throttler';
+import { ThrottlerException, ThrottlerGuard, ThrottlerModule, type ThrottlerLimitDetail, type ThrottlerOptions } from '@nestjs/throttler';
 import { readCredentials } from 'nestjs-access-tokens';
 import type { IncomingHttpHeaders } from 'node:http';
 import { CREDENTIAL_ATTEMPT, type CredentialSource } from './credential-attempt.decorator.js';
@@ -22,11 +22,11 @@ export interface AttemptRequest {
 
 /**
  * The account a request tries to sign in as, read where its route reads it (`@CredentialAttempt`):
- * the HTTP Basic user name, or the JSON body's `username`. Whatever else the request carries (a
- * token, Basic credentials on a route that reads the body) does not move the guess to another
- * count. `null` when it names no account.
+ * the HTTP Basic user name, the JSON body's `username`, or the `username` argument of a GraphQL
+ * operation (`args`). Whatever else the request carries (a token, Basic credentials on a route that
+ * reads the body) does not move the guess to another count. `null` when it names no account.
  */
-export function attemptedUsername(request: AttemptRequest, from: CredentialSource | undefined): string | null {
+export function attemptedUsername(request: AttemptRequest, from: CredentialSource | undefined, args?: unknown): string | null {
   if (from === 'basic') {
     try {
       const credentials = readCredentials({ authorization: request.headers.authorization }, { allowQueryParameter: false });
@@ -35,7 +35,8 @@ export function attemptedUsername(request: AttemptRequest, from: CredentialSourc
       return null; // refused by the route as a malformed header, before any password is checked
     }
   }
-  const username = from === 'body' ? (request.body as { username?: unknown } | undefined)?.username : undefined;
+  const fields = from === 'body' ? request.body : from === 'args' ? args : undefined;
+  const username = (fields as { username?: unknown } | null | undefined)?.username;
   return typeof username === 'string' ? throttleKey(username) : null;
 }
 
@@ -45,14 +46,64 @@ function credentialSource(context: ExecutionContext): CredentialSource | undefin
 }
 
 /**
- * Throttles the routes marked `@CredentialAttempt()`, so that guessing passwords is slow: each
- * user name, and each client address, gets a limited number of attempts a minute. Answers 429 with
- * `Retry-After`.
+ * A GraphQL operation's context as the demo's drivers build it: Apollo's `{ req, res }`, Mercurius's
+ * `{ req, reply }` (Nest puts `req` in either).
+ */
+interface GraphQLContext {
+  req: AttemptRequest;
+  res?: object;
+  reply?: object & { request: AttemptRequest };
+}
+
+/**
+ * The request and response behind `context`: a route's, or a GraphQL operation's (Apollo on
+ * Express, or Mercurius on Fastify, whose reply carries the request), as the throttler's README
+ * reads them. `res` is `undefined` where there is none to set headers on.
+ */
+function requestResponseOf(context: ExecutionContext): { req: AttemptRequest; res: object | undefined } {
+  if (context.getType<string>() !== 'graphql') {
+    const http = context.switchToHttp();
+    return { req: http.getRequest<AttemptRequest>(), res: http.getResponse<object>() };
+  }
+  const graphql = context.getArgByIndex<GraphQLContext>(2);
+  return graphql.reply ? { req: graphql.reply.request, res: graphql.reply } : { req: graphql.req, res: graphql.res };
+}
+
+/** The account the request of `context` tries, with a GraphQL operation's arguments where it has them. */
+function attemptOf(context: ExecutionContext, request: AttemptRequest = requestResponseOf(context).req): string | null {
+  const args = context.getType<string>() === 'graphql' ? context.getArgByIndex<unknown>(1) : undefined;
+  return attemptedUsername(request, credentialSource(context), args);
+}
+
+/**
+ * A 429 that a GraphQL answer shows as `TOO_MANY_REQUESTS` with the seconds to wait: graphql-js
+ * copies an error's `extensions` onto the GraphQL error. Over HTTP, a `ThrottlerException` as any.
+ */
+export class TooManyAttemptsException extends ThrottlerException {
+  readonly extensions: { code: 'TOO_MANY_REQUESTS'; retryAfter: number };
+
+  constructor(message: string, retryAfter: number) {
+    super(message);
+    this.extensions = { code: 'TOO_MANY_REQUESTS', retryAfter };
+  }
+}
+
+/**
+ * Throttles the routes and GraphQL resolvers marked `@CredentialAttempt()`, so that guessing
+ * passwords is slow: each user name, and each client address, gets a limited number of attempts a
+ * minute, over REST and GraphQL together. Answers 429 with `Retry-After` (in GraphQL, an error
+ * with `extensions.code` `TOO_MANY_REQUESTS`, and the header on the HTTP answer).
  */
 @Injectable()
 export class CredentialsThrottlerGuard extends ThrottlerGuard {
   protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
     return credentialSource(context) === undefined;
+  }
+
+  protected override getRequestResponse(context: ExecutionContext): { req: AttemptRequest; res: object } {
+    // The throttler sets headers on `res` unconditionally: without a response, on nothing.
+    const { req, res } = requestResponseOf(context);
+    return { req, res: res ?? {} };
   }
 
   /** One count per user name (or client) across all the routes that check passwords. */
@@ -64,7 +115,7 @@ export class CredentialsThrottlerGuard extends ThrottlerGuard {
     // Named throttlers answer Retry-After-<name>; clients look for the plain header. Set as the
     // throttler sets its own, on Express's response or Fastify's reply (which has no setHeader).
     this.setResponseHeader(this.getRequestResponse(context).res, 'Retry-After', String(detail.timeToBlockExpire));
-    await super.throwThrottlingException(context, detail);
+    throw new TooManyAttemptsException(await this.getErrorMessage(context, detail), detail.timeToBlockExpire);
   }
 }
 
@@ -84,8 +135,8 @@ export class CredentialsThrottlingModule {
         name: 'user',
         ttl: 60_000,
         limit: limits.perUser,
-        getTracker: (request, context) => attemptedUsername(request as AttemptRequest, credentialSource(context)) ?? '',
-        skipIf: (context) => attemptedUsername(context.switchToHttp().getRequest<AttemptRequest>(), credentialSource(context)) === null,
+        getTracker: (request, context) => attemptOf(context, request as AttemptRequest) ?? '',
+        skipIf: (context) => attemptOf(context) === null,
       },
       { name: 'client', ttl: 60_000, limit: limits.perClient },
     ];

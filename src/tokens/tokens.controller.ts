@@ -9,6 +9,7 @@ import {
   type VerifiedAccessToken,
 } from 'nestjs-access-tokens';
 import type { User } from '../users/user.entity.js';
+import { createdToken } from './created-token.js';
 import { TokenOrPasswordGuard } from './token-or-password.guard.js';
 import { CreateTokenDto, GenerateTokenDto, ListTokensQueryDto, RenameTokenDto, RevokeTokenDto, RotateTokenDto } from './tokens.dto.js';
 import { CredentialAttempt } from '../auth/credential-attempt.decorator.js';
@@ -35,13 +36,12 @@ export class TokensController {
     @ValidBody() body: GenerateTokenDto,
   ) {
     // The user as its password (or token) was checked: a change racing this leaves the token unusable.
-    const { token, accessToken } = await this.tokens.issue(
+    const issued = await this.tokens.issue(
       user,
       { name: body.name ?? `Generated on ${new Date().toISOString().slice(0, 10)}`, scopes: body.scopes, expiresIn: body.expiresIn },
       { within: current?.accessToken.scopes },
     );
-    const { id, name, scopes, expiresAt } = accessToken;
-    return { token, expires: expiresAt?.toISOString() ?? null, id, name, scopes };
+    return createdToken(issued);
   }
 
   /** Revokes a token by its value, whoever owns it; answers the same whether it existed or not. */

@@ -30,7 +30,7 @@ export abstract class AccessTokensError extends Error {
 export type AccessTokenErrorCode = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'user_blocked';
 
 const ACCESS_TOKEN_MESSAGES: Record<AccessTokenErrorCode, string> = {
-  malformed: 'The access token is malformed: wrong prefix, length, alphabet or checksum',
+  malformed: 'The access token is malformed: wrong prefix, length, alphabet, checksum or signature',
   unknown: 'The access token is unknown',
   expired: 'The access token expired',
   revoked: 'The access token was revoked',

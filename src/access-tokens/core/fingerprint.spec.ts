@@ -1,9 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { canonicalValue, Fingerprinter, sameValue } from './fingerprint.js';
+import { deriveKeys } from './keys.js';
+
+const key = (secret: string) => deriveKeys(secret.padEnd(40, '-x7Qz')).fingerprint;
 
 describe('fingerprints', () => {
   const alice = { id: 1, username: 'alice', passwordHash: '$2b$10$abc', blocked: false, bio: 'x' };
-  const fingerprinter = new Fingerprinter(['username', 'passwordHash'], 'secret');
+  const fingerprinter = new Fingerprinter(['username', 'passwordHash'], [key('first')]);
 
   it('stay the same while the watched fields do', () => {
     const stored = fingerprinter.of(alice);
@@ -18,19 +21,28 @@ describe('fingerprints', () => {
   });
 
   it('depend on the key, and reveal no field', () => {
-    const other = new Fingerprinter(['username', 'passwordHash'], 'other secret');
+    const other = new Fingerprinter(['username', 'passwordHash'], [key('other')]);
     expect(other.of(alice)).not.toBe(fingerprinter.of(alice));
     expect(fingerprinter.of(alice)).not.toContain('alice');
   });
 
-  it('leave tokens made with another field list or key unchecked', () => {
-    const stored = new Fingerprinter(['username'], 'secret').of(alice);
+  it('stay checked under every key given, the first making them', () => {
+    const rotated = new Fingerprinter(['username', 'passwordHash'], [key('next'), key('first')]);
+    const stored = fingerprinter.of(alice);
+    expect(rotated.isStale(stored, alice)).toBe(false);
+    expect(rotated.isStale(stored, { ...alice, passwordHash: '$2b$10$def' })).toBe(true);
+    expect(rotated.of(alice)).not.toBe(stored);
+    expect(fingerprinter.isStale(rotated.of(alice), { ...alice, passwordHash: '$2b$10$def' })).toBe(false);
+  });
+
+  it('leave tokens made with another field list or a retired key unchecked', () => {
+    const stored = new Fingerprinter(['username'], [key('first')]).of(alice);
     expect(fingerprinter.isStale(stored, { ...alice, username: 'changed' })).toBe(false);
     expect(fingerprinter.isStale(null, alice)).toBe(false);
   });
 
   it('are absent when no field is watched', () => {
-    expect(new Fingerprinter([], 'secret').of(alice)).toBeNull();
+    expect(new Fingerprinter([], [key('first')]).of(alice)).toBeNull();
   });
 
   it('read values the same from entities and from drivers', () => {

@@ -1,4 +1,4 @@
-import { createHmac, hash } from 'node:crypto';
+import { hmac } from './keys.js';
 
 /**
  * The fingerprint of a user's watched fields, with no Nest or TypeORM in it.
@@ -24,32 +24,38 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 export class Fingerprinter {
-  private readonly tag: string;
+  /** Per key, the first (current) making fingerprints: its tag, and the key. */
+  private readonly keyed: readonly { tag: string; key: Buffer }[];
 
   /**
    * @param fields the watched properties, in a fixed order.
-   * @param secret the HMAC key; changing it changes the tag.
+   * @param keys the HMAC keys (derived from the app's secrets), the current one first: it makes
+   *   fingerprints, and every one checks them, so that rotating the secret leaves them checked.
    */
   constructor(
     private readonly fields: readonly string[],
-    private readonly secret: string,
+    keys: readonly Buffer[],
   ) {
-    this.tag = hash('sha256', `${fields.join('\0')}\u0001${secret}`, 'hex').slice(0, 8);
+    this.keyed = keys.map((key) => ({ key, tag: hmac(key, `tag\u0001${fields.join('\0')}`).toString('hex').slice(0, 8) }));
   }
 
-  /** The fingerprint of `user`, or `null` when no field is watched. */
+  /** The fingerprint of `user` with the current key, or `null` when no field is watched. */
   of(user: object): string | null {
-    if (this.fields.length === 0) return null;
-    const values = this.fields.map((field) => canonicalValue((user as Record<string, unknown>)[field]));
-    return `${this.tag}.${createHmac('sha256', this.secret).update(JSON.stringify(values)).digest('base64url')}`;
+    return this.fields.length === 0 ? null : this.with(this.keyed[0]!, user);
   }
 
   /**
-   * Whether `stored` no longer matches `user`. A fingerprint made with another field list or key
-   * (or none) cannot be compared, and does not count as stale.
+   * Whether `stored` no longer matches `user`. A fingerprint made with another field list or with
+   * a key no longer given (or none) cannot be compared, and does not count as stale.
    */
   isStale(stored: string | null, user: object): boolean {
-    if (stored === null || !stored.startsWith(`${this.tag}.`)) return false;
-    return stored !== this.of(user);
+    if (stored === null) return false;
+    const keyed = this.keyed.find(({ tag }) => stored.length > tag.length && stored.startsWith(tag) && stored[tag.length] === '.');
+    return keyed !== undefined && stored !== this.with(keyed, user);
+  }
+
+  private with({ tag, key }: { tag: string; key: Buffer }, user: object): string {
+    const values = this.fields.map((field) => canonicalValue((user as Record<string, unknown>)[field]));
+    return `${tag}.${hmac(key, JSON.stringify(values)).toString('base64url')}`;
   }
 }

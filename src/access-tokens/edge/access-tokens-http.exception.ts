@@ -66,3 +66,33 @@ export class AccessTokensHttpException extends HttpException {
     return error instanceof AccessTokensError ? new AccessTokensHttpException(error, realm) : error;
   }
 }
+
+/**
+ * A refusal or domain error as it leaves a GraphQL resolver: graphql-js copies `extensions` onto
+ * the error it reports (`UNAUTHENTICATED`, `FORBIDDEN`, `BAD_REQUEST`, `NOT_FOUND`, `CONFLICT`,
+ * `SERVICE_UNAVAILABLE`, with the `reason`). Not an `HttpException`: Apollo's default error
+ * formatter rewrites one of any status but 400, 401 and 403 as `INTERNAL_SERVER_ERROR`.
+ */
+export class AccessTokensGraphQLError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
+  /** The domain error's code, as in `extensions.reason`. */
+  readonly code: string;
+  /** The HTTP status the refusal has over HTTP. */
+  readonly status: number;
+  /** What the GraphQL server shows: `code`, `reason`, and `scope` or `revokedReason` where they apply. */
+  readonly extensions: Readonly<Record<string, string>>;
+
+  constructor(exception: AccessTokensHttpException) {
+    super(exception.message, { cause: exception.cause });
+    this.code = exception.code;
+    this.status = exception.getStatus();
+    this.extensions = exception.extensions;
+  }
+
+  /** What a resolver throws for `error`: this for the module's errors, `error` itself otherwise. */
+  static from(error: unknown, realm: string): unknown {
+    const exception = error instanceof AccessTokensError ? new AccessTokensHttpException(error, realm) : error;
+    return exception instanceof AccessTokensHttpException ? new AccessTokensGraphQLError(exception) : exception;
+  }
+}

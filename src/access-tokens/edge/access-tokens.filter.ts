@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { AccessTokensError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
-import { AccessTokensHttpException } from './access-tokens-http.exception.js';
+import { AccessTokensGraphQLError, AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { setAnswerHeaders, toHttpAnswer } from './rfc6750.js';
 
 /**
@@ -20,9 +20,9 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
   ) {}
 
   catch(error: AccessTokensError | AccessTokensHttpException, host: ArgumentsHost): void {
-    // In a resolver, a domain error leaves as its HttpException, whose extensions GraphQL shows
+    // In a resolver, a refusal or domain error leaves with the extensions GraphQL shows
     // (BAD_REQUEST for a bad scope, NOT_FOUND for an unknown token id), not INTERNAL_SERVER_ERROR.
-    if (host.getType<string>() === 'graphql') throw AccessTokensHttpException.from(error, this.options.realm);
+    if (host.getType<string>() === 'graphql') throw AccessTokensGraphQLError.from(error, this.options.realm);
     if (host.getType() !== 'http') throw error;
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();

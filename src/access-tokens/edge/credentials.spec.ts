@@ -16,6 +16,11 @@ describe('readCredentials', () => {
     expect(header(basic('nat_abc:'))).toEqual({ type: 'token', token: 'nat_abc', via: 'basic' });
   });
 
+  it('refuses a Basic user name that cannot be a token when the password is empty', () => {
+    // Found by the property below (seed 1429234514): " :" was read as the token " ".
+    for (const bad of [' :', 'two words:', 'tök:']) expect(() => header(basic(bad))).toThrow(InvalidRequestError);
+  });
+
   it('reads a Basic user name and password', () => {
     expect(header(basic('alice:s3cret:with:colons'))).toEqual({
       type: 'password',

@@ -86,7 +86,10 @@ function fromBasic(value: string): PresentedCredentials {
   if (!isPrintableText(decoded)) {
     throw new InvalidRequestError('HTTP Basic credentials must not hold control characters');
   }
-  return password === ''
-    ? { type: 'token', token: username, via: 'basic' }
-    : { type: 'password', username, password };
+  if (password !== '') return { type: 'password', username, password };
+  // The token as user name (`curl http://TOKEN:@host/`): of a token's form, as after "Bearer ".
+  if (!B64TOKEN.test(username)) {
+    throw new InvalidRequestError('With an empty HTTP Basic password, the user name must be the token');
+  }
+  return { type: 'token', token: username, via: 'basic' };
 }

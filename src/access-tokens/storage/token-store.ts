@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
-import { withConflictRetries } from './outage.js';
+import { isDatabaseUnavailable, withConflictRetries } from './outage.js';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
@@ -16,7 +16,12 @@ import { generateToken, hashToken, tokenHint } from '../core/token-format.js';
 import { TokenQueries } from './token-queries.js';
 import { TransactionHooks } from '../revocation/transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
+import { UnknownTokens } from '../cache/unknown-tokens.js';
 import { VerificationCache } from '../cache/verification-cache.js';
+
+/** Signed tokens the database did not know are remembered this long, this many at most. */
+const UNKNOWN_TTL_MS = 5_000;
+const MAX_UNKNOWN_REMEMBERED = 1_000;
 
 /** What the verification cache keeps of a verified token. */
 export interface CachedToken {
@@ -68,6 +73,8 @@ export interface NewToken {
 export class TokenStore {
   /** Verified tokens by hash; `null` with `cache: false`. */
   readonly cache: VerificationCache<CachedToken> | null;
+  /** Hashes of signed tokens the database did not know, a moment ago; `null` with `cache: false`. */
+  readonly unknown: UnknownTokens | null;
   /** The queries of the request path, their SQL written once. */
   private readonly queries: TokenQueries;
 
@@ -80,6 +87,7 @@ export class TokenStore {
     readonly bus: CacheBus,
   ) {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
+    this.unknown = options.cache && new UnknownTokens(MAX_UNKNOWN_REMEMBERED, Math.min(UNKNOWN_TTL_MS, options.cache.ttl * 1000));
     this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
     bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
     // Invalidations may have been missed while the bus was down: nothing cached can be trusted.
@@ -106,6 +114,18 @@ export class TokenStore {
   }
 
   /**
+   * Runs `work`, which reads or writes outside `transaction()`: the database away is then
+   * `StoreUnavailableError` (a 503 to retry) too, not the driver's error.
+   */
+  async unlessUnavailable<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
+    }
+  }
+
+  /**
    * Drops the users' cached verifications here and, through the bus, on the other instances;
    * once `manager`'s transaction commits, so that no read can see the old rows afterwards.
    */
@@ -129,15 +149,17 @@ export class TokenStore {
   async insert(manager: EntityManager, input: NewToken): Promise<{ raw: string; token: AccessToken }> {
     const { tokenPrefix, sessionAccessPrefix, refreshPrefix } = this.options;
     const prefix = { personal: tokenPrefix, session: sessionAccessPrefix, refresh: refreshPrefix }[input.kind];
-    const raw = generateToken(prefix);
     const now = this.now().getTime();
+    // A whole second, as the token signs it: the signed expiry and the stored one agree exactly.
+    const expiresAt = input.lifetime === null ? null : Math.floor(now / 1000) * 1000 + input.lifetime * 1000;
+    const raw = generateToken(prefix, this.options.keys.current, expiresAt);
     const token = this.repository.create({
       ...input,
       id: randomUUID(),
       tokenHash: hashToken(raw),
       hint: tokenHint(raw),
       createdAt: new Date(now),
-      expiresAt: input.lifetime === null ? null : new Date(now + input.lifetime * 1000),
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
       idleExpiresAt: input.idleTimeout === null ? null : new Date(now + input.idleTimeout * 1000),
       lastUsedAt: null,
       revokedAt: null,

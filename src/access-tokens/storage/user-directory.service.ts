@@ -57,7 +57,7 @@ export class UserDirectory {
     // Blocking is checked on its own at each verification; the rest is fingerprinted.
     this.fingerprinter = new Fingerprinter(
       options.revokeOn.filter((watched) => watched !== options.user.blockedField),
-      options.fingerprintSecret,
+      options.keys.all.map((keys) => keys.fingerprint),
     );
   }
 

@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js';
  *
  * @example
  * const clock = new ManualClock();
- * AccessTokensModule.forRoot({ user: { entity: User }, clock });
+ * AccessTokensModule.forRoot({ user: { entity: User }, secret: process.env.TOKEN_SECRET, clock });
  * // ...issue a token that expires in an hour, then:
  * clock.advance(3601); // the token now answers 401 "expired"
  */

@@ -16,6 +16,8 @@ import { UsersService } from './users/users.service';
     }),
     TypeOrmModule.forFeature([User]),
     AccessTokensModule.forRoot({
+      // At least 32 random bytes (`openssl rand -base64 32`), from the environment, never the code.
+      secret: process.env.TOKEN_SECRET,
       user: {
         entity: User,
         idField: 'uuid',

@@ -45,7 +45,7 @@ describe('Access tokens in the app (e2e)', () => {
 
   it('issues a token that works as a Bearer token and as the Basic user name', async () => {
     const { token, accessToken } = await tokens.issue(ann.uuid, { name: 'laptop' });
-    expect(token).toMatch(/^nat_[0-9A-Za-z]{49}$/);
+    expect(token).toMatch(/^nat_[0-9A-Za-z]{83}$/);
     expect(accessToken).toMatchObject({ name: 'laptop', scopes: ['*'] });
 
     await request(app.getHttpServer()).get('/me').set(bearer(token)).expect(200, { uuid: ann.uuid, email: ann.email });
@@ -62,8 +62,7 @@ describe('Access tokens in the app (e2e)', () => {
     expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
     expect(response.body).toMatchObject({ statusCode: 401, error: 'invalid_token', reason: 'malformed' });
 
-
-    // Well formed (prefix, length, checksum), but in no row.
+    // Signed by this app, but in no row (pruned, or from before a restored backup).
     const { token, accessToken } = await tokens.issue(ann.uuid, { name: 'deleted' });
     await app.get(DataSource).getRepository(AccessToken).delete(accessToken.id);
     const unknown = await request(app.getHttpServer()).get('/me').set(bearer(token)).expect(401);

@@ -23,14 +23,14 @@ export const ACCESS_TOKENS_USER = {
 
 @Module({})
 export class AppModule {
-  /** `tokens`: more options of the access tokens (tests pass a clock). */
-  static forRoot(tokens: Omit<AccessTokensModuleOptions, 'user'> = {}): DynamicModule {
+  /** `tokens`: more options of the access tokens (tests pass a clock, or other secrets). */
+  static forRoot(tokens: Partial<Omit<AccessTokensModuleOptions, 'user'>> = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         TypeOrmModule.forRoot({ ...databaseOptions(), autoLoadEntities: true, synchronize: true }),
         TypeOrmModule.forFeature([User]),
-        AccessTokensModule.forRoot({ ...tokens, user: ACCESS_TOKENS_USER }),
+        AccessTokensModule.forRoot({ secret: process.env.TOKEN_SECRET, ...tokens, user: ACCESS_TOKENS_USER }),
       ],
       controllers: [AppController],
       providers: [

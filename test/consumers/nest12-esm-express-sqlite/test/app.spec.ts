@@ -22,6 +22,14 @@ async function startApp(tokens: Parameters<typeof AppModule.forRoot>[0] = {}): P
   return app;
 }
 
+/** The error that stops the app from starting with `tokens` (closing it if it started after all). */
+async function startError(tokens: Parameters<typeof AppModule.forRoot>[0]): Promise<unknown> {
+  const started = await startApp(tokens).catch((error: unknown) => ({ error }));
+  if ('error' in started) return started.error;
+  await started.close();
+  return undefined;
+}
+
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
@@ -57,7 +65,7 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
   it('issues a token with TokensService and accepts it as Bearer and as the Basic user name', async () => {
     const user = await newUser();
     const { token, accessToken } = await tokens.issue(user.uuid, { name: 'laptop' });
-    expect(token).toMatch(/^nat_[0-9A-Za-z]{49}$/);
+    expect(token).toMatch(/^nat_[0-9A-Za-z]{83}$/);
     expect(accessToken).toMatchObject({ name: 'laptop', scopes: ['*'], kind: 'personal' });
     const me = { uuid: user.uuid, email: user.email, scopes: ['reports:read', 'reports:write'] };
     await http.get('/me').set(bearer(token)).expect(200, me);
@@ -167,17 +175,36 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
   });
 
   it('stops start-up, naming the package to install, when a Redis bus is asked for without ioredis', async () => {
-    let failed: INestApplication | undefined;
-    const error = await startApp({ cache: { bus: { type: 'redis', url: 'redis://127.0.0.1:6379' } } }).then(
-      (started) => {
-        failed = started;
-        return undefined;
-      },
-      (caught: unknown) => caught,
-    );
-    await failed?.close();
+    const error = await startError({ cache: { bus: { type: 'redis', url: 'redis://127.0.0.1:6379' } } });
     expect(error).toBeInstanceOf(InvalidOptionsError);
-    expect((error as Error).message).toContain('ioredis');
     expect((error as Error).message).toContain('npm install ioredis');
+  });
+
+  it('stops start-up without TOKEN_SECRET, saying how to make one', async () => {
+    const secret = process.env.TOKEN_SECRET;
+    delete process.env.TOKEN_SECRET;
+    const error = await startError({}).finally(() => secret !== undefined && (process.env.TOKEN_SECRET = secret));
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as Error).message).toContain('openssl rand');
+  });
+
+  it('rotates the secret: tokens of a secret still listed work, those of a secret removed are malformed', async () => {
+    const user = await newUser();
+    const old = await tokens.issue(user.uuid, { name: 'signed with TOKEN_SECRET' });
+    const next = randomBytes(32).toString('base64url');
+    // 1. The new secret first, the old one still listed: the new one signs, both verify.
+    const both = await startApp({ clock, secret: [next, process.env.TOKEN_SECRET] });
+    const fresh = await both.get(TokensService).issue(user.uuid, { name: 'signed with the new secret' });
+    await request(both.getHttpServer()).get('/me').set(bearer(old.token)).expect(200);
+    await both.close();
+    // 3. The old secret removed: its tokens are refused before any lookup.
+    const only = await startApp({ clock, secret: next });
+    try {
+      const response = await request(only.getHttpServer()).get('/me').set(bearer(old.token)).expect(401);
+      expect(response.body).toMatchObject({ error: 'invalid_token', reason: 'malformed' });
+      await request(only.getHttpServer()).get('/me').set(bearer(fresh.token)).expect(200);
+    } finally {
+      await only.close();
+    }
   });
 });

@@ -1,0 +1,35 @@
+import { ArgsType, Field, Int } from '@nestjs/graphql';
+import { IsUUID } from 'class-validator';
+import { CreateTokenDto, ListTokensQueryDto } from '../tokens/tokens.dto.js';
+
+/** `tokens(limit, status)`: the first page of `GET /tokens`, by its rules. */
+@ArgsType()
+export class TokensArgs extends ListTokensQueryDto {
+  @Field(() => Int, { nullable: true, description: '1 to 100; default 50' })
+  declare limit?: number;
+
+  @Field(() => String, { nullable: true, description: 'live: only tokens that work now; all (default): revoked and expired ones too' })
+  declare status?: 'live' | 'all';
+}
+
+/** `createToken(name, scopes, expiresIn)`: the rules of `POST /tokens`'s body. */
+@ArgsType()
+export class CreateTokenArgs extends CreateTokenDto {
+  @Field(() => String, { description: '1 to 100 characters' })
+  declare name: string;
+
+  @Field(() => [String], { description: 'Within the scopes of the token that asks' })
+  declare scopes: string[];
+
+  @Field(() => Int, { nullable: true, description: 'Seconds; default 30 days' })
+  declare expiresIn?: number | null;
+}
+
+/** `revokeToken(id)`. */
+@ArgsType()
+export class RevokeTokenArgs {
+  /** A token id is a UUID: anything else is a bad request, where an unknown one is not found. */
+  @Field(() => String)
+  @IsUUID()
+  id!: string;
+}

@@ -1,0 +1,42 @@
+import { Mutation, Query, Resolver } from '@nestjs/graphql';
+import { CurrentToken, CurrentUser, Scopes, TokensService, type VerifiedAccessToken } from 'nestjs-access-tokens';
+import { createdToken } from '../tokens/created-token.js';
+import type { User } from '../users/user.entity.js';
+import { AccessTokenModel, CreatedTokenModel } from './access-token.model.js';
+import { CreateTokenArgs, RevokeTokenArgs, TokensArgs } from './tokens.args.js';
+import { ValidArgs } from './valid-args.decorator.js';
+
+/** The caller's tokens, each operation scoped as its route under `/tokens`. */
+@Resolver(() => AccessTokenModel)
+export class TokensResolver {
+  constructor(private readonly tokens: TokensService) {}
+
+  @Scopes('tokens:read')
+  @Query(() => [AccessTokenModel], { name: 'tokens', description: "The first page of the caller's tokens, newest first, as GET /tokens" })
+  async list(@CurrentUser() user: User, @ValidArgs() args: TokensArgs): Promise<AccessTokenModel[]> {
+    return (await this.tokens.page(user.id, { limit: args.limit, status: args.status })).tokens;
+  }
+
+  /** As `POST /tokens`: a token can only create tokens within its own scopes. */
+  @Scopes('tokens:write')
+  @Mutation(() => CreatedTokenModel, { description: 'A new token within the scopes of the one that asks; the raw token is shown this once' })
+  async createToken(
+    @CurrentUser() user: User,
+    @CurrentToken() current: VerifiedAccessToken,
+    @ValidArgs() args: CreateTokenArgs,
+  ): Promise<CreatedTokenModel> {
+    const issued = await this.tokens.issue(
+      user.id,
+      { name: args.name, scopes: args.scopes, expiresIn: args.expiresIn },
+      { within: current.accessToken.scopes },
+    );
+    return createdToken(issued);
+  }
+
+  @Scopes('tokens:write')
+  @Mutation(() => Boolean, { description: "Revokes one of the caller's tokens, as DELETE /tokens/:id" })
+  async revokeToken(@CurrentUser() user: User, @ValidArgs() args: RevokeTokenArgs): Promise<boolean> {
+    await this.tokens.revoke(user.id, args.id);
+    return true;
+  }
+}
