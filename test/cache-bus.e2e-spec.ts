@@ -12,6 +12,8 @@ import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtu
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { TcpProxy } from './fixtures/tcp-proxy.js';
+import { QueryCounter } from './fixtures/query-counter.js';
+import { ManualClock } from 'nestjs-access-tokens/testing';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -179,5 +181,50 @@ describe.each(LOST_BUS_CASES)(`a $name bus that is lost and comes back, on $serv
     expect(await until(askSecond, 200)).toBeLessThan(3000);
     await a.get(TokensService).revokeAll('m-lost');
     expect(await until(askSecond, 401)).toBeLessThan(3000);
+  });
+});
+
+describe.each(HTTP_ADAPTERS)(`the cache's trust while the bus is up and while it is down, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
+  const clock = new ManualClock();
+  const queries = new QueryCounter();
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    proxy = await new TcpProxy({ host: '127.0.0.1', port: 6379 }).start();
+    const bus: CacheBusOptions = { type: 'redis', url: `redis://127.0.0.1:${proxy.port}`, channel: `nat_test_${randomBytes(4).toString('hex')}` };
+    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, clock, cache: { ttl: 10, busTtl: 300, bus } }, { queries, adapter });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.stop();
+    await database?.drop();
+  });
+
+  it('keeps a verification for busTtl while every change is pushed, for ttl once the bus is lost, and flushes at each change', async () => {
+    await app.get(DataSource).getRepository(Member).save({ memberId: 'm-ttl', login: 'ttl', secret: 'h', disabled: false, bio: null, grants: ['*'] });
+    const { token } = await app.get(TokensService).issue('m-ttl', { name: 'x' });
+    const reads = async () =>
+      (await queries.during(() => request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(200))).filter((q) =>
+        /^\s*SELECT/i.test(q),
+      ).length;
+    expect(await reads()).toBe(1);
+    clock.advance(200);
+    expect(await reads()).toBe(0);
+
+    await proxy.cut();
+    await eventually(() => app.get(TokensService).health().cacheBus === 'down');
+    expect(await reads()).toBe(1);
+    clock.advance(11);
+    expect(await reads()).toBe(1);
+
+    await proxy.restore();
+    await eventually(() => app.get(TokensService).health().cacheBus === 'up');
+    expect(await reads()).toBe(1);
+    clock.advance(200);
+    expect(await reads()).toBe(0);
   });
 });

@@ -48,6 +48,15 @@ describe.each(HTTP_ADAPTERS)(`AccessTokensModule in an app of its own on $server
 
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
+  it('changes nothing of the HTTP server\'s request and reply prototypes: a guest in the app', async () => {
+    const { token } = await tokens.issue('m-ann', { name: 'guest' });
+    await http.get('/reports').set(bearer(token)).expect(200);
+    const server = app.getHttpAdapter().getInstance() as { request?: object };
+    // Express keeps the app's request prototype on `app.request`; a fresh app's has only `app`.
+    if (adapter === 'express') expect(Object.getOwnPropertyNames(server.request)).toEqual(['app']);
+    expect(Object.getOwnPropertyNames(Object.getPrototypeOf(server.request ?? {}) as object)).not.toContain('user');
+  });
+
   it('issues tokens with the configured prefix to a user with a text primary key', async () => {
     const { token, accessToken } = await tokens.issue('m-ann', { name: 'laptop' });
     expect(token).toMatch(/^fx_[0-9A-Za-z]{83}$/);
@@ -217,6 +226,7 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, secret: [TEST_SECRET, 'short'] }, /secret #2 is 5 bytes long/],
     [{ ...FIXTURE_OPTIONS, secret: [] }, /secret must be a string, or a list of them/],
     [{ ...FIXTURE_OPTIONS, fingerprintSecret: 'x' }, /fingerprintSecret is gone: fingerprints are keyed from secret now/],
+    [{ ...FIXTURE_OPTIONS, cache: { ttl: 60, busTtl: 30 } }, /cache.busTtl \(30\) must be at least cache.ttl \(60\)/],
   ] as [AccessTokensModuleOptions, RegExp][])('stop the app at start-up when wrong: %#', async (options, message) => {
     const error = await startupError(options);
     expect(error).toBeInstanceOf(InvalidOptionsError);

@@ -34,8 +34,17 @@ export type CacheBusOptions =
 export interface CacheOptions {
   /** The most cached verifications. Default 10,000. */
   max?: number;
-  /** Seconds a verification is trusted for; bounds staleness if an invalidation is lost. Default 10. */
+  /**
+   * Seconds a verification is trusted for without a bus, or while the bus is down; bounds
+   * staleness if an invalidation is lost. Default 10.
+   */
   ttl?: number;
+  /**
+   * Seconds a verification is trusted for while the bus is connected, when every revocation and
+   * user change reaches every instance as it happens. When the bus drops, the cache is flushed and
+   * `ttl` applies until it is back (and flushed again). At least `ttl`. Default 300.
+   */
+  busTtl?: number;
   /** Invalidation across instances; without it, other instances see a revocation within `ttl`. */
   bus?: CacheBusOptions;
 }
@@ -123,7 +132,7 @@ export interface AccessTokensModuleOptions {
   sessionRefreshTtl?: number;
   /**
    * The in-process verification cache, or `false` for none (every request then costs one indexed
-   * query). Default `{ max: 10000, ttl: 10 }`, no bus.
+   * query). Default `{ max: 10000, ttl: 10, busTtl: 300 }`, no bus.
    */
   cache?: CacheOptions | false;
 }
@@ -162,7 +171,7 @@ export interface ResolvedAccessTokensOptions {
   /** Prefixes of session access tokens and of refresh tokens, derived from `tokenPrefix`. */
   readonly sessionAccessPrefix: string;
   readonly refreshPrefix: string;
-  readonly cache: { readonly max: number; readonly ttl: number; readonly bus: CacheBusOptions | null } | null;
+  readonly cache: { readonly max: number; readonly ttl: number; readonly busTtl: number; readonly bus: CacheBusOptions | null } | null;
 }
 
 const DAY = 24 * 60 * 60;
@@ -186,7 +195,7 @@ export const ACCESS_TOKENS_DEFAULTS = {
   maxTokensPerUser: 100,
   sessionAccessTtl: 900,
   sessionRefreshTtl: 7 * DAY,
-  cache: { max: 10_000, ttl: 10 },
+  cache: { max: 10_000, ttl: 10, busTtl: 300 },
   busChannel: 'access_tokens_invalidation',
 } as const;
 
@@ -338,9 +347,9 @@ function resolveSecret(secret: unknown): SigningKeys {
 
 function resolveCache(cache: CacheOptions | false | undefined): ResolvedAccessTokensOptions['cache'] {
   if (cache === false) return null;
-  if (cache !== undefined && (typeof cache !== 'object' || cache === null)) fail('cache must be false or { max?, ttl?, bus? }');
+  if (cache !== undefined && (typeof cache !== 'object' || cache === null)) fail('cache must be false or { max?, ttl?, busTtl?, bus? }');
   const given = cache ?? {};
-  unknownKeys(given, new Set(['max', 'ttl', 'bus']), 'cache.');
+  unknownKeys(given, new Set(['max', 'ttl', 'busTtl', 'bus']), 'cache.');
   const defaults = ACCESS_TOKENS_DEFAULTS;
   const bus = given.bus ?? null;
   if (bus !== null) {
@@ -353,9 +362,13 @@ function resolveCache(cache: CacheOptions | false | undefined): ResolvedAccessTo
       fail('cache.bus.channel must be lower-case letters, digits and "_", starting with a letter or "_"');
     }
   }
+  const ttl = seconds(given.ttl, 'cache.ttl', defaults.cache.ttl, false)!;
+  const busTtl = seconds(given.busTtl, 'cache.busTtl', Math.max(ttl, defaults.cache.busTtl), false)!;
+  if (busTtl < ttl) fail(`cache.busTtl (${busTtl}) must be at least cache.ttl (${ttl}): the bus only makes a verification safer to keep`);
   return {
     max: seconds(given.max, 'cache.max', defaults.cache.max, false, 'entries')!,
-    ttl: seconds(given.ttl, 'cache.ttl', defaults.cache.ttl, false)!,
+    ttl,
+    busTtl,
     bus: bus && { ...bus, channel: bus.channel ?? defaults.busChannel },
   };
 }

@@ -56,6 +56,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
   private readonly origin = randomUUID();
   private readonly handlers: ((userIds: string[]) => void)[] = [];
   private readonly resetHandlers: (() => void)[] = [];
+  private readonly stateHandlers: ((state: 'up' | 'down') => void)[] = [];
   private publisher: ((payload: string) => Promise<unknown>) | null = null;
   private closers: (() => Promise<unknown>)[] = [];
   private current: CacheBusState = 'none';
@@ -76,6 +77,11 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     this.resetHandlers.push(handler);
   }
 
+  /** Calls `handler` with each new state: `up` when connected (the first time too), `down` when lost. */
+  onStateChange(handler: (state: 'up' | 'down') => void): void {
+    this.stateHandlers.push(handler);
+  }
+
   /** Whether invalidations from other instances arrive now. */
   get state(): CacheBusState {
     return this.current;
@@ -87,6 +93,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     this.current = next;
     if (next === 'down') this.logger.warn(`Cache invalidation bus lost (${why ?? 'closed'}): cached verifications are dropped, and it reconnects`);
     else if (!first) this.logger.log('Cache invalidation bus reconnected: cached verifications are dropped once more');
+    for (const handler of this.stateHandlers) handler(next);
     if (!first) for (const handler of this.resetHandlers) handler();
   }
 

@@ -28,11 +28,12 @@ export class VerificationCache<T> {
   /**
    * @param max the most entries held.
    * @param ttl milliseconds an entry is trusted for; the bound on staleness if an invalidation
-   *   from another instance is lost.
+   *   from another instance is lost. It may change (longer while a bus pushes every change): an
+   *   entry keeps the one it was cached with.
    */
   constructor(
     readonly max: number,
-    readonly ttl: number,
+    public ttl: number,
   ) {}
 
   /** Take this before reading the database; pass it to `set`. */

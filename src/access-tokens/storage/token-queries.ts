@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource, QueryBuilder } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
@@ -24,6 +25,8 @@ interface Statement {
  */
 export class TokenQueries {
   private readonly find: Statement;
+  /** The rows of `find` for a hash: on the driver itself where it prepares statements. */
+  private readonly select: (hash: string) => Promise<Record<string, unknown>[]>;
   private readonly recordUseOnly: Statement;
   private readonly recordUseAndIdle: Statement;
   private readonly token: Part;
@@ -57,6 +60,7 @@ export class TokenQueries {
     for (const [alias, { propertyPath }] of this.token.columns) find.addSelect(`token.${propertyPath}`, alias);
     for (const [alias, { propertyPath }] of this.user.columns) find.addSelect(`user.${propertyPath}`, alias);
     this.find = written(find.where('token.tokenHash = :hash'), ['hash']);
+    this.select = preparedOnDriver(dataSource, this.find.sql) ?? ((hash) => this.run(this.find, { hash }));
 
     const recordUse = (idle: boolean) =>
       written(
@@ -74,7 +78,7 @@ export class TokenQueries {
 
   /** The token with that hash, its `user` set (`null` if the user row is gone). */
   async findByHash(hash: string): Promise<AccessToken | null> {
-    const rows = await this.run(this.find, { hash });
+    const rows = await this.select(hash);
     const row = rows[0];
     if (!row) return null;
     const token = hydrate(this.dataSource, this.token, row) as AccessToken;
@@ -97,6 +101,43 @@ export class TokenQueries {
   private run({ sql, order }: Statement, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
     return this.dataSource.query(sql, order.map((name) => values[name]));
   }
+}
+
+/** What the request path uses of the drivers TypeORM holds; typed here, as TypeORM types them `any`. */
+interface PgPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+}
+interface BetterSqlite3 {
+  prepare(sql: string): { all(...values: unknown[]): Record<string, unknown>[] };
+}
+
+/**
+ * `sql` (one parameter) as a statement prepared once on the driver under TypeORM, for PostgreSQL
+ * (`pg`, a named statement) and better-sqlite3; `null` for the others, which go through
+ * `DataSource.query`. TypeORM's query runner around each query (a runner object, its connection
+ * taken and given back, its events) was a fifth of a miss's CPU on PostgreSQL (measured: about
+ * 30 of 140 µs a lookup); the pool and connection are TypeORM's own, and its logger still sees
+ * each query, as it would from `DataSource.query`.
+ */
+function preparedOnDriver(dataSource: DataSource, sql: string): ((hash: string) => Promise<Record<string, unknown>[]>) | null {
+  const { driver, logger } = dataSource;
+  if (dataSource.options.type === 'postgres') {
+    const pool = (driver as unknown as { master?: PgPool }).master;
+    if (typeof pool?.query !== 'function') return null;
+    const name = `nestjs_access_tokens_find_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+    return async (hash) => {
+      logger.logQuery(sql, [hash]);
+      return (await pool.query({ name, text: sql, values: [hash] })).rows;
+    };
+  }
+  if (dataSource.options.type === 'better-sqlite3') {
+    const statement = (driver as unknown as { databaseConnection: BetterSqlite3 }).databaseConnection.prepare(sql);
+    return async (hash) => {
+      logger.logQuery(sql, [hash]);
+      return statement.all(hash);
+    };
+  }
+  return null;
 }
 
 /**

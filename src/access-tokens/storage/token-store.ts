@@ -90,6 +90,11 @@ export class TokenStore {
     this.unknown = options.cache && new UnknownTokens(MAX_UNKNOWN_REMEMBERED, Math.min(UNKNOWN_TTL_MS, options.cache.ttl * 1000));
     this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
     bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
+    // While the bus is up, every revocation and user change is pushed: a verification can be
+    // trusted for longer. When it drops, the cache is flushed (below) and the short TTL is back.
+    bus.onStateChange((state) => {
+      if (this.cache && options.cache) this.cache.ttl = (state === 'up' ? options.cache.busTtl : options.cache.ttl) * 1000;
+    });
     // Invalidations may have been missed while the bus was down: nothing cached can be trusted.
     bus.onReset(() => this.cache?.clear());
     this.serialTransactions = isSqlite(repository.manager.connection) ? Promise.resolve() : null;
