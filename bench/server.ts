@@ -13,33 +13,107 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JwtModule, JwtService } from '@nestjs/jwt';
-import type { Logger as TypeOrmLogger } from 'typeorm';
-import { Public, TokensService } from 'nestjs-access-tokens';
+import { AuthGuard } from '@nestjs/passport';
+import { createRequire } from 'node:module';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { DataSource } from 'typeorm';
+import { ACCESS_TOKEN_STRATEGY, Public, TokensService } from 'nestjs-access-tokens';
 import { hashToken } from '../src/access-tokens/core/token-format.js';
 import { AppModule } from '../src/app.module.js';
-import { demoConfigFromEnv } from '../src/demo-env.js';
+import { demoConfigFromEnv, positiveFromEnv } from '../src/demo-env.js';
 import { configureDemoApp, createHttpAdapter, DEMO_APP_OPTIONS } from '../src/http.js';
 import { publicUser, type User } from '../src/users/user.entity.js';
 import { BENCH_JWT_SECRET } from './bench.constants.js';
 
 /**
- * The demo API as `npm start` runs it, plus what only the benchmark needs: a route behind a JWT
- * guard written as the NestJS documentation writes it (for comparison; not part of the product),
- * and a count of database queries.
+ * The demo API as `npm start` runs it, plus what only the benchmark needs: reference guards and a
+ * JWT guard written as the NestJS documentation writes it (for comparison; not part of the
+ * product), a route behind the module's Passport strategy, and counters of queries and CPU time.
  */
 
-/** Counts the queries TypeORM runs. */
-class QueryCount implements TypeOrmLogger {
-  static count = 0;
-  logQuery(): void {
-    QueryCount.count += 1;
-  }
-  logQueryError(): void {}
-  logQuerySlow(): void {}
-  logSchemaBuild(): void {}
-  logMigration(): void {}
-  log(): void {}
+/** What the server has done so far, as `GET /__bench/stats` answers it. */
+export interface BenchStats {
+  /** Every statement the database drivers ran, whoever ran it (TypeORM, the module, the reference lookup). */
+  queries: number;
+  /** SELECTs. */
+  reads: number;
+  updates: number;
+  inserts: number;
+  deletes: number;
+  /** `process.cpuUsage()`, user + system, µs: all threads of the process (GC helpers, libuv pool). */
+  cpu: number;
+  /** The same, user and system apart. */
+  user: number;
+  system: number;
+  /** Milliseconds of garbage-collection pauses on the main thread (`PerformanceObserver`, kind `gc`). */
+  gc: number;
+  /** `process.memoryUsage()`, bytes, after a full garbage collection when asked for. */
+  rss: number;
+  heapUsed: number;
 }
+
+/** Statements the database drivers ran, by kind. */
+const counts = { queries: 0, reads: 0, updates: 0, inserts: 0, deletes: 0 };
+
+function count(sql: string): void {
+  counts.queries += 1;
+  const first = sql.trimStart().slice(0, 6).toUpperCase();
+  if (first === 'SELECT') counts.reads += 1;
+  else if (first === 'UPDATE') counts.updates += 1;
+  else if (first === 'INSERT') counts.inserts += 1;
+  else if (first === 'DELETE') counts.deletes += 1;
+}
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Counts every statement at the drivers, below TypeORM, so that a query the module runs on the
+ * raw driver counts as one through TypeORM does: better-sqlite3's statements (the prototype all
+ * of them share) and `pg`'s `Client#query` (which `Pool#query` calls too). A string comparison
+ * per statement costs nothing next to the statement.
+ */
+function countDriverStatements(): void {
+  const require = createRequire(import.meta.url);
+  const BetterSqlite3 = require('better-sqlite3') as new (file: string) => { prepare(sql: string): object; close(): void };
+  const memory = new BetterSqlite3(':memory:');
+  const statement = Object.getPrototypeOf(memory.prepare('SELECT 1')) as Record<string, Method>;
+  memory.close();
+  for (const name of ['get', 'all', 'run', 'iterate']) {
+    const original = statement[name]!;
+    statement[name] = function (this: unknown, ...args: unknown[]) {
+      count((this as { source: string }).source);
+      return original.apply(this, args);
+    };
+  }
+  const client = (require('pg') as { Client: { prototype: Record<string, Method> } }).Client.prototype;
+  const query = client.query!;
+  client.query = function (this: unknown, ...args: unknown[]) {
+    const [config] = args;
+    count(typeof config === 'string' ? config : ((config as { text?: string } | null)?.text ?? ''));
+    return query.apply(this, args);
+  };
+}
+
+countDriverStatements();
+
+interface BenchRequest {
+  headers: Record<string, string | string[] | undefined>;
+  user?: unknown;
+}
+
+/** The bearer token of the request, or a 401. */
+function bearerOf(context: ExecutionContext): { request: BenchRequest; raw: string } {
+  const request = context.switchToHttp().getRequest<BenchRequest>();
+  const header = request.headers.authorization;
+  if (typeof header !== 'string' || !header.startsWith('Bearer ')) throw new UnauthorizedException();
+  return { request, raw: header.slice('Bearer '.length) };
+}
+
+/** Milliseconds of garbage-collection pauses so far. */
+let gcPauses = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses += entry.duration;
+}).observe({ type: 'gc' });
 
 /** The guard of the NestJS authentication guide, verifying an HS256 JWT. */
 @Injectable()
@@ -61,7 +135,7 @@ class JwtAuthGuard implements CanActivate {
 
 /**
  * The least a token guard can do, as the issue measured it: SHA-256 of the bearer token and a
- * lookup in a `Map`, then `request.user`. The ceiling for any token guard (it checks no expiry,
+ * lookup in a `Map`, then `request.user`. The ceiling for a cache hit (it checks no expiry,
  * revocation or scope), for comparison; not part of the product. A token it has not seen is
  * verified once by the product, outside the measured runs.
  */
@@ -72,10 +146,7 @@ class ReferenceGuard implements CanActivate {
   constructor(private readonly tokens: TokensService) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; user?: unknown }>();
-    const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) throw new UnauthorizedException();
-    const raw = header.slice('Bearer '.length);
+    const { request, raw } = bearerOf(context);
     const key = hashToken(raw);
     const user = this.users.get(key);
     if (user) {
@@ -95,6 +166,49 @@ class ReferenceGuard implements CanActivate {
   }
 }
 
+type PublicUser = ReturnType<typeof publicUser>;
+
+/**
+ * The least a cache miss can cost: SHA-256 of the bearer token and one prepared statement on the
+ * raw driver, the token's row joined to its user's, and a 401 when there is none. The floor for
+ * the module's miss path (which also checks expiry, revocation, the user and scopes, and goes
+ * through TypeORM), for comparison; not part of the product.
+ */
+@Injectable()
+class ReferenceDbGuard implements CanActivate {
+  private lookup: ((hash: string) => PublicUser | undefined | Promise<PublicUser | undefined>) | null = null;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const { request, raw } = bearerOf(context);
+    const found = (this.lookup ??= this.prepare())(hashToken(raw));
+    const admit = (user: PublicUser | undefined) => {
+      if (!user) throw new UnauthorizedException();
+      request.user = user;
+      return true;
+    };
+    return found instanceof Promise ? found.then(admit) : admit(found);
+  }
+
+  /** The statement, prepared once; with `pg`, a named statement, which each connection prepares once. */
+  private prepare(): (hash: string) => PublicUser | undefined | Promise<PublicUser | undefined> {
+    const { driver } = this.dataSource;
+    const type = driver.options.type;
+    if (type === 'better-sqlite3') {
+      const sql = 'SELECT u.id AS id, u.username AS username FROM access_tokens t JOIN users u ON u.id = CAST(t.user_id AS INTEGER) WHERE t.token_hash = ?';
+      const statement = (driver as unknown as { databaseConnection: { prepare(sql: string): { get(...values: unknown[]): unknown } } }).databaseConnection.prepare(sql);
+      return (hash) => statement.get(hash) as PublicUser | undefined;
+    }
+    if (type === 'postgres') {
+      const text = 'SELECT u.id AS id, u.username AS username FROM access_tokens t JOIN users u ON u.id = CAST(t.user_id AS integer) WHERE t.token_hash = $1';
+      const pool = (driver as unknown as { master: { query(config: object): Promise<{ rows: PublicUser[] }> } }).master;
+      return (hash) => pool.query({ name: 'ref_find', text, values: [hash] }).then(({ rows }) => rows[0]);
+    }
+    throw new UnauthorizedException(`no reference lookup on ${type}`);
+  }
+}
+
 @Public()
 @Controller()
 class BenchController {
@@ -107,28 +221,51 @@ class BenchController {
   /** What `GET /users/me` answers, behind the reference guard. */
   @UseGuards(ReferenceGuard)
   @Get('reference/me')
-  referenceMe(@Req() request: { user: User }): ReturnType<typeof publicUser> {
+  referenceMe(@Req() request: { user: User }): PublicUser {
     return publicUser(request.user);
   }
 
-  /** Queries so far, and RSS, after a full garbage collection with `?gc=1` (the bench starts node with --expose-gc). */
+  /** What `GET /users/me` answers, behind the reference lookup on the raw driver. */
+  @UseGuards(ReferenceDbGuard)
+  @Get('reference/db/me')
+  referenceDbMe(@Req() request: { user: User }): PublicUser {
+    return publicUser(request.user);
+  }
+
+  /** What `GET /users/me` answers, behind the module's Passport strategy rather than its guard. */
+  @UseGuards(AuthGuard(ACCESS_TOKEN_STRATEGY))
+  @Get('passport/me')
+  passportMe(@Req() request: { user: User }): PublicUser {
+    return publicUser(request.user);
+  }
+
+  /** The counters; memory after a full garbage collection with `?gc=1` (the bench starts node with --expose-gc). */
   @Get('__bench/stats')
-  stats(@Query('gc') collect?: string): { queries: number; rss: number } {
+  stats(@Query('gc') collect?: string): BenchStats {
     if (collect) (globalThis as { gc?: () => void }).gc?.();
-    return { queries: QueryCount.count, rss: process.memoryUsage().rss };
+    const { user, system } = process.cpuUsage();
+    const { rss, heapUsed } = process.memoryUsage();
+    return { ...counts, cpu: user + system, user, system, gc: gcPauses, rss, heapUsed };
   }
 }
 
 async function bootstrap(): Promise<void> {
   const config = demoConfigFromEnv();
+  // Bench-only: BENCH_CACHE_MAX, a cache of another size (the smoke run's memory stage);
+  // BENCH_CACHE_TTL, seconds, so that no cached token expires in the middle of a measured run.
+  const { BENCH_CACHE_MAX: max, BENCH_CACHE_TTL: ttl } = process.env;
+  const cache =
+    config.cache === false
+      ? false
+      : { ...config.cache, ...(max ? { max: positiveFromEnv('BENCH_CACHE_MAX', 10_000) } : {}), ...(ttl ? { ttl: positiveFromEnv('BENCH_CACHE_TTL', 10) } : {}) };
 
   @Module({
     imports: [
-      AppModule.forRoot({ ...config, database: { ...config.database, logging: ['query'], logger: new QueryCount() } }),
+      AppModule.forRoot({ ...config, cache }),
       JwtModule.register({ secret: BENCH_JWT_SECRET, signOptions: { algorithm: 'HS256', expiresIn: '1h' } }),
     ],
     controllers: [BenchController],
-    providers: [JwtAuthGuard, ReferenceGuard],
+    providers: [JwtAuthGuard, ReferenceGuard, ReferenceDbGuard],
   })
   class BenchServerModule {}
 
