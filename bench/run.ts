@@ -1,11 +1,10 @@
 import { JwtService } from '@nestjs/jwt';
 import bcrypt from 'bcrypt';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Fingerprinter } from '../src/access-tokens/core/fingerprint.js';
 import { deriveKeys, signingKeys } from '../src/access-tokens/core/keys.js';
@@ -17,6 +16,7 @@ import type { BenchStats } from './server.js';
 import { LoadDriver, percentileOf, type LoadResult } from './load.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { realisticTraffic } from './traffic.js';
+import { createDatabase } from './databases.js';
 
 /**
  * `npm run bench [-- --quick | --smoke]`: the demo API in its own process under load (load.ts), on
@@ -62,7 +62,6 @@ const PLANS: Record<Mode, Plan> = {
 };
 const PLAN = PLANS[MODE];
 
-const PG_ADMIN = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 /** Valid tokens a cache-hit row cycles through; as many of each kind of refused token. */
 const POOL = 100;
 const CONNECTIONS = 100;
@@ -86,26 +85,6 @@ function argument(name: string): string | undefined {
   return at < 0 ? undefined : process.argv[at + 1];
 }
 
-async function pgAdmin(sql: string): Promise<void> {
-  const client = new pg.Client(PG_ADMIN);
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh database: a SQLite file, or a PostgreSQL database of its own. */
-async function createDatabase(kind: Kind): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `nat_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  if (kind === 'sqlite') {
-    const file = join(tmpdir(), `${name}.sqlite`);
-    return { url: `sqlite:${file}`, drop: async () => ['', '-wal', '-shm', '.token-secret'].forEach((suffix) => rmSync(`${file}${suffix}`, { force: true })) };
-  }
-  await pgAdmin(`CREATE DATABASE ${name}`);
-  return { url: `postgres://postgres@127.0.0.1:5432/${name}`, drop: () => pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 /** The servers' secret, new each run; the bench signs the tokens it seeds with it. */
 const SECRET = randomBytes(32).toString('base64url');
