@@ -231,5 +231,17 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
       await get(token).expect(200);
       expect((await tokens.list(member))[0]!.lastUsedAt).toEqual(clock.now());
     });
+
+    it('writes the first uses of 40 tokens in one statement, not one per token', async () => {
+      const owners = Array.from({ length: 40 }, (_, i) => `${member}-${i}`);
+      await members.save(owners.map((memberId) => ({ memberId, login: memberId, secret: 'h', disabled: false, bio: null, grants: ['reports:*'] })));
+      const issued = await Promise.all(owners.map((owner) => tokens.issue(owner, { name: 'first use' })));
+      const writes = await queries.during(async () => {
+        await Promise.all(issued.map(({ token }) => get(token).expect(200)));
+        await settle();
+      });
+      expect(writes.filter((query) => /^UPDATE\W+access_tokens/i.test(query))).toHaveLength(1);
+      for (const owner of owners) expect((await tokens.list(owner))[0]!.lastUsedAt).toEqual(clock.now());
+    });
   });
 });

@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { Column, DataSource, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
 import { AccessToken } from 'nestjs-access-tokens';
 import { hashToken, tokenHint } from '../src/access-tokens/core/token-format.js';
-import { TokenQueries } from '../src/access-tokens/storage/token-queries.js';
+import { TokenQueries, type FoundRow } from '../src/access-tokens/storage/token-queries.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { QueryCounter } from './fixtures/query-counter.js';
 import { signedUnknownToken } from './fixtures/secrets.js';
 
 const upperCase: ValueTransformer = { to: (value: string) => value.toUpperCase(), from: (value: string) => value.toLowerCase() };
@@ -37,10 +38,11 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
   let database: TestDatabase;
   let dataSource: DataSource;
   let queries: TokenQueries;
+  const counter = new QueryCounter();
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = new DataSource({ ...database.options, entities: [AccessToken, Account], synchronize: true });
+    dataSource = new DataSource({ ...database.options, entities: [AccessToken, Account], synchronize: true, logging: ['query'], logger: counter });
     await dataSource.initialize();
     queries = new TokenQueries(dataSource, Account, 'user.id = token.userId');
   });
@@ -87,15 +89,52 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     expect((await queries.findByHash(hash))?.user).toBeNull();
   });
 
-  it('records a use, and pushes the idle expiry on only when asked', async () => {
+  it('records uses in one statement, and pushes the idle expiry on only where asked', async () => {
     const owner = await account();
     const plain = await tokenOf(owner);
     const idle = await tokenOf(owner, 600);
+    const untouched = await tokenOf(owner, 600);
     const at = new Date(1_700_000_050_789);
-    await queries.recordUse(plain.token.id, at, null);
-    await queries.recordUse(idle.token.id, at, new Date(at.getTime() + 600_000));
+    const later = new Date(1_700_000_060_001);
+    await queries.recordUses([
+      { id: plain.token.id, at, idleExpiresAt: null },
+      { id: idle.token.id, at: later, idleExpiresAt: new Date(later.getTime() + 600_000) },
+    ]);
     const read = (id: string) => dataSource.getRepository(AccessToken).findOneByOrFail({ id });
     expect(await read(plain.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: null });
-    expect(await read(idle.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: new Date(at.getTime() + 600_000) });
+    expect(await read(idle.token.id)).toMatchObject({ lastUsedAt: later, idleExpiresAt: new Date(later.getTime() + 600_000) });
+    expect(await read(untouched.token.id)).toMatchObject({ lastUsedAt: null, idleExpiresAt: new Date(1_700_000_100_000) });
+  });
+
+  it('gives a row the same version until a column other than lastUsedAt changes, its user\'s too', async () => {
+    const owner = await account();
+    const { hash, token } = await tokenOf(owner);
+    const version = async () => (await queries.findByHashes([hash]))[0]!.version;
+    const first = await version();
+    await queries.recordUses([{ id: token.id, at: new Date(1_700_000_080_000), idleExpiresAt: null }]);
+    expect(await version()).toBe(first);
+    await dataSource.getRepository(Account).update({ id: owner.id }, { nickname: 'grace' });
+    const renamed = await version();
+    expect(renamed).not.toBe(first);
+    await dataSource.getRepository(AccessToken).update({ id: token.id }, { revokedAt: new Date(1_700_000_090_000) });
+    expect(await version()).not.toBe(renamed);
+  });
+
+  it('records 500 uses, and reads 500 tokens by hash, in one query each', async () => {
+    const owner = await account();
+    const many = await Promise.all(Array.from({ length: 500 }, () => tokenOf(owner)));
+    const at = new Date(1_700_000_070_000);
+    let found: FoundRow[] = [];
+    const ran = await counter.during(async () => {
+      await queries.recordUses(many.map(({ token }, i) => ({ id: token.id, at: new Date(at.getTime() + i), idleExpiresAt: null })));
+      found = await queries.findByHashes([...many.map(({ hash }) => hash), hashToken(signedUnknownToken('nat'))]);
+    });
+    expect(ran.map((sql) => sql.split(' ')[0])).toEqual(['UPDATE', 'SELECT']);
+    expect(found).toHaveLength(500);
+    const byId = new Map(found.map((row) => [row.token().id, row.token()]));
+    expect(new Set(found.map((row) => row.hash))).toEqual(new Set(many.map(({ hash }) => hash)));
+    many.forEach(({ token }, i) => {
+      expect(byId.get(token.id)).toMatchObject({ lastUsedAt: new Date(at.getTime() + i), user: expect.any(Account) });
+    });
   });
 });

@@ -29,15 +29,18 @@ import { isPrintableText } from './core/text.js';
 import type { CacheBusState } from './cache/cache-bus.js';
 import { isDatabaseUnavailable } from './storage/outage.js';
 import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './storage/token-store.js';
+import type { FoundRow } from './storage/token-queries.js';
 
 const MAX_NAME_LENGTH = 100;
 /** How many tokens' last write the in-process throttle remembers. */
 const MAX_TOUCHED_REMEMBERED = 10_000;
+/** Cached verifications read again by one query, when refreshed. */
+const REFRESH_BATCH = 500;
 /**
- * `lastUsedAt` writes under way at most: past it, a use goes unrecorded (the next one records it)
- * rather than queueing writes without bound when the database falls behind.
+ * A refresh waits this many times as long as a batch took before the next one: at most a quarter
+ * of one core, so that refreshing a large cache never queues requests behind it.
  */
-const MAX_PENDING_WRITES = 100;
+const REFRESH_PAUSE_FACTOR = 3;
 /** Rows deleted per statement when pruning, so that no statement locks much at once. */
 const PRUNE_BATCH = 500;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
@@ -75,7 +78,12 @@ export class TokensService implements OnModuleDestroy {
   private readonly prefixes: readonly string[];
   /** When this process last wrote `lastUsedAt` for a token, so concurrent requests write once. */
   private readonly touched = new Map<string, number>();
-  private readonly pendingWrites = new Set<Promise<void>>();
+  /** When the next refresh of cached verifications is due (epoch ms), while the bus is up. */
+  private nextRefresh = 0;
+  /** The refresh under way, if any. */
+  private refreshing: Promise<void> | null = null;
+  /** Set when the module is being destroyed: a refresh under way stops at its next batch. */
+  private stopping = false;
   /** Database verifications under way, by token hash, when the cache is on. */
   private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
 
@@ -161,6 +169,7 @@ export class TokensService implements OnModuleDestroy {
     const hash = hashToken(raw);
     const now = this.store.now();
     const { cache } = this.store;
+    if (this.store.busUp && now.getTime() >= this.nextRefresh) this.startRefresh(now.getTime());
     const hit = cache?.get(hash, now.getTime());
     if (hit) {
       this.touch(hit.value, now);
@@ -198,20 +207,109 @@ export class TokensService implements OnModuleDestroy {
       throw this.store.refuse('unknown');
     }
     const user = await this.store.usableUser(token, now);
+    const cached = await this.cachedOf(token, user, 0);
+    this.touch(cached, now);
+    cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
+    return cached.verified as VerifiedAccessToken<User>;
+  }
+
+  /** What the cache keeps of `token`'s verification, `user` its usable user. */
+  private async cachedOf(token: AccessToken, user: object, recordAfter: number): Promise<CachedToken> {
     const permissions = await this.store.users.permissionsOf(user);
     const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
-    const cached: CachedToken = {
-      idleTimeout: token.idleTimeout,
-      recordAfter: 0,
-      verified: frozen({ user, accessToken: toView(token), scopes }),
-    };
-    this.touch(cached, now);
-    // Past any of these deadlines the entry goes, and the database says exactly why.
-    const deadline = Math.min(
-      ...[token.expiresAt, token.idleExpiresAt, token.revokedAt].map((time) => time?.getTime() ?? Infinity),
-    );
-    cache?.set(hash, token.userId, cached, now.getTime(), generation, deadline);
-    return cached.verified as VerifiedAccessToken<User>;
+    return { idleTimeout: token.idleTimeout, deadline: deadlineOf(token), version: null, recordAfter, verified: frozen({ user, accessToken: toView(token), scopes }) };
+  }
+
+  /**
+   * Starts a refresh of the cached verifications past half their trust, unless one is under way;
+   * the next is due a quarter of the trust later. Only while the bus is up: a verification is then
+   * trusted for `busTtl`, and without a refresh each busy token would cost a query per `busTtl` on
+   * each instance as its entry ages out. Started by a request, so that an idle instance reads
+   * nothing.
+   */
+  private startRefresh(now: number): void {
+    const { cache } = this.store;
+    if (!cache) return;
+    this.nextRefresh = now + cache.ttl / 4;
+    this.refreshing ??= this.refresh(cache.checkedBefore(now - cache.ttl / 2, now)).finally(() => (this.refreshing = null));
+  }
+
+  /**
+   * Reads the tokens of `due` (cache keys) again, many per query. An entry whose rows did not
+   * change, and whose user's permissions did not either, keeps its value and is trusted anew:
+   * nothing is allocated for it, so that refreshing a large cache does not churn the heap. Else
+   * the entry gets what a verification would give now; and a token that could no longer be used
+   * (revoked, expired, its user blocked, gone or changed by a write no subscriber saw) loses its
+   * entry: the next request reads it, refuses it and says why, as on any miss. Nothing is cached
+   * from a read an invalidation overtook.
+   */
+  private async refresh(due: Iterator<string>): Promise<void> {
+    const cache = this.store.cache!;
+    for (let pause = 0; !this.stopping; ) {
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause).unref());
+      const started = performance.now();
+      const hashes: string[] = [];
+      for (let next = due.next(); !next.done; next = hashes.length < REFRESH_BATCH ? due.next() : { done: true, value: undefined }) hashes.push(next.value);
+      if (hashes.length === 0) return;
+      const generation = cache.generation;
+      const now = this.store.now();
+      let rows: FoundRow[];
+      try {
+        rows = await this.store.findByHashes(hashes);
+      } catch (error) {
+        // The entries keep their trust until it runs out; a later pass tries again.
+        this.logger.warn(`Could not refresh cached verifications: ${String(error)}`);
+        return;
+      }
+      const found = new Map(rows.map((row) => [row.hash, row]));
+      for (const hash of hashes) {
+        const previous = cache.peek(hash);
+        const row = found.get(hash);
+        const fresh = previous && row ? await this.reread(previous, row, now) : null;
+        if (generation !== cache.generation) break; // an invalidation overtook the read: a later pass reads again
+        if (!fresh) {
+          cache.drop(hash);
+          continue;
+        }
+        cache.refresh(hash, fresh, now.getTime(), generation, fresh.deadline);
+      }
+      pause = (performance.now() - started) * REFRESH_PAUSE_FACTOR;
+    }
+  }
+
+  /**
+   * What the entry `previous` should hold now that `row` was read: itself if nothing it depends on
+   * changed, a new verification if its token is still usable, `null` if not; and its deadline.
+   */
+  private async reread(previous: CachedToken, row: FoundRow, now: Date): Promise<CachedToken | null> {
+    const { accessToken, user, scopes } = previous.verified;
+    if (row.version === previous.version) {
+      if (previous.deadline <= now.getTime()) return null;
+      // The app's permissions may come from elsewhere than the user's row: they are asked again.
+      const permissions = await this.store.users.permissionsOf(user).catch(() => undefined);
+      if (permissions !== undefined) {
+        const current = permissions ? intersectScopes(accessToken.scopes, permissions) : accessToken.scopes;
+        if (sameScopes(current, scopes)) return previous;
+      }
+    }
+    const token = row.token();
+    const value = await this.stillUsable(token, now);
+    if (!value) return null;
+    // A use recorded since the read, or not yet written, is newer than the row's.
+    const lastUsedAt = [accessToken.lastUsedAt, value.verified.accessToken.lastUsedAt].reduce((a, b) => (a && (!b || a > b) ? a : b));
+    return { ...value, version: row.version, recordAfter: previous.recordAfter, verified: frozen({ ...value.verified, accessToken: { ...value.verified.accessToken, lastUsedAt } }) };
+  }
+
+  /** `token`'s cached verification as read now, or `null` if it could no longer be used; changes nothing. */
+  private async stillUsable(token: AccessToken, now: Date): Promise<CachedToken | null> {
+    const { user } = token;
+    const { users } = this.store;
+    if (deadBecause(token, now) || !user || users.isBlocked(user) || users.fingerprinter.isStale(token.fingerprint, user)) return null;
+    try {
+      return await this.cachedOf(token, user, 0);
+    } catch {
+      return null; // the app's permissions() failed: the next request reads the token and says so
+    }
   }
 
   /**
@@ -244,7 +342,7 @@ export class TokensService implements OnModuleDestroy {
   /** Newest first (`createdAt`, then `id`), after `after` if given. */
   private async find(userId: UserId, status: 'live' | 'all', after: PageCursor | null, take: number | null): Promise<AccessToken[]> {
     // Uses recorded by this process show in the list at once, though written off the request path.
-    await Promise.allSettled([...this.pendingWrites]);
+    await this.store.uses.flush();
     const owner = String(userId);
     const now = stored(this.store.now());
     const live = { revokedAt: Or(IsNull(), MoreThan(now)), expiresAt: Or(IsNull(), MoreThan(now)), idleExpiresAt: Or(IsNull(), MoreThan(now)) };
@@ -401,9 +499,19 @@ export class TokensService implements OnModuleDestroy {
     return count;
   }
 
-  /** Waits for `lastUsedAt` writes still under way, before TypeORM closes its connections. */
+  /**
+   * Writes the uses of tokens recorded so far and still waiting (they are written in batches, at
+   * most a second after the first of them), and resolves once they are written. `list()` and
+   * `page()` do it first by themselves; a test or a benchmark may want it before reading the table.
+   */
+  async flushUses(): Promise<void> {
+    await this.store.uses.flush();
+  }
+
+  /** Writes the uses still waiting, and waits for a refresh under way, before TypeORM closes its connections. */
   async onModuleDestroy(): Promise<void> {
-    await Promise.allSettled([...this.pendingWrites]);
+    this.stopping = true;
+    await Promise.all([this.store.uses.flush(), this.refreshing]);
   }
 
   private validName(name: unknown): string {
@@ -462,8 +570,8 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Records the use, at most once per `lastUsedInterval` per token, without making the request
-   * wait; pushes an idle timeout on with it.
+   * Records the use, at most once per `lastUsedInterval` per token, in a batch written off the
+   * request path; pushes an idle timeout on with it.
    */
   private touch(token: CachedToken, now: Date): void {
     const at = now.getTime();
@@ -476,19 +584,22 @@ export class TokensService implements OnModuleDestroy {
       token.recordAfter = last + interval;
       return;
     }
-    if (this.pendingWrites.size >= MAX_PENDING_WRITES) return;
+    const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
+    // Too many waiting: this use goes unrecorded, and the token's next one records it.
+    if (!this.store.uses.record({ id, at: now, idleExpiresAt })) return;
     token.recordAfter = at + interval;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(id, at);
     token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
-    const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
-    const write = this.store
-      .recordUse(id, now, idleExpiresAt)
-      .then(
-        () => undefined,
-        (error: unknown) => this.logger.warn(`Could not record the use of token ${id}: ${String(error)}`),
-      )
-      .finally(() => this.pendingWrites.delete(write));
-    this.pendingWrites.add(write);
   }
+}
+
+/** Whether two lists of scopes are the same, in the same order. */
+function sameScopes(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((scope, i) => scope === b[i]);
+}
+
+/** When a token's cached verification must go at the latest: past it, the database says exactly why. */
+function deadlineOf(token: AccessToken): number {
+  return Math.min(...[token.expiresAt, token.idleExpiresAt, token.revokedAt].map((time) => time?.getTime() ?? Infinity));
 }

@@ -57,6 +57,8 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
   private readonly handlers: ((userIds: string[]) => void)[] = [];
   private readonly resetHandlers: (() => void)[] = [];
   private readonly stateHandlers: ((state: 'up' | 'down') => void)[] = [];
+  /** Invalidations sent and not yet acknowledged. */
+  private readonly publishing = new Set<Promise<unknown>>();
   private publisher: ((payload: string) => Promise<unknown>) | null = null;
   private closers: (() => Promise<unknown>)[] = [];
   private current: CacheBusState = 'none';
@@ -113,6 +115,9 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.publisher = null;
+    // A short-lived process (a CLI revoking a token) closes right after its last change: its
+    // invalidations must leave before the connections close.
+    await Promise.allSettled([...this.publishing]);
     await Promise.allSettled(this.closers.map((close) => close()));
     this.closers = [];
   }
@@ -123,9 +128,12 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     if (!publish || userIds.length === 0) return;
     for (let i = 0; i < userIds.length; i += USER_IDS_PER_MESSAGE) {
       const message: Message = { origin: this.origin, userIds: userIds.slice(i, i + USER_IDS_PER_MESSAGE) };
-      publish(JSON.stringify(message)).catch((error: unknown) =>
-        this.logger.warn(`Could not publish a cache invalidation (other instances catch up within the cache TTL): ${String(error)}`),
-      );
+      const sent: Promise<unknown> = publish(JSON.stringify(message))
+        .catch((error: unknown) =>
+          this.logger.warn(`Could not publish a cache invalidation (other instances catch up within the cache TTL): ${String(error)}`),
+        )
+        .finally(() => this.publishing.delete(sent));
+      this.publishing.add(sent);
     }
   }
 

@@ -14,6 +14,8 @@ export interface CacheEntry<T> {
   value: T;
   /** The entry is no longer used past this time (the cache's TTL, or a deadline of the token). */
   cachedUntil: number;
+  /** When the database read this entry holds began: its age, for a refresh. */
+  checkedAt: number;
   /** The count of insertions when this entry was last put at the newest end. */
   stamp: number;
 }
@@ -71,7 +73,7 @@ export class VerificationCache<T> {
     if (generation !== this.currentGeneration) return false;
     const previous = this.entries.get(key);
     if (previous) this.delete(key, previous);
-    this.entries.set(key, { userId, value, cachedUntil: Math.min(now + this.ttl, deadline), stamp: ++this.insertions });
+    this.entries.set(key, { userId, value, cachedUntil: Math.min(now + this.ttl, deadline), checkedAt: now, stamp: ++this.insertions });
     let keys = this.byUser.get(userId);
     if (!keys) this.byUser.set(userId, (keys = new Set()));
     keys.add(key);
@@ -80,6 +82,38 @@ export class VerificationCache<T> {
       this.delete(oldestKey, oldest);
     }
     return true;
+  }
+
+  /** The live value at `key` as it is, without counting a use (for a refresh); `undefined` if none. */
+  peek(key: string): T | undefined {
+    return this.entries.get(key)?.value;
+  }
+
+  /**
+   * Puts `value`, read from the database again at `now`, in the entry at `key`, in place (a refresh
+   * is not a use: the entry keeps its place in the eviction order), and trusts it anew, unless the
+   * entry is gone or an invalidation happened since `generation` was read; returns whether it did.
+   */
+  refresh(key: string, value: T, now: number, generation: number, deadline = Infinity): boolean {
+    const entry = this.entries.get(key);
+    if (!entry || generation !== this.currentGeneration) return false;
+    entry.value = value;
+    entry.checkedAt = now;
+    entry.cachedUntil = Math.min(now + this.ttl, deadline);
+    return true;
+  }
+
+  /** The keys of live entries read from the database at or before `checkedBefore`, oldest place first. */
+  *checkedBefore(checkedBefore: number, now: number): IterableIterator<string> {
+    for (const [key, entry] of this.entries) {
+      if (entry.checkedAt <= checkedBefore && entry.cachedUntil > now) yield key;
+    }
+  }
+
+  /** Drops the entry at `key`, if any. */
+  drop(key: string): void {
+    const entry = this.entries.get(key);
+    if (entry) this.delete(key, entry);
   }
 
   /** Drops every entry of these users, and fails the `set` of reads under way. */

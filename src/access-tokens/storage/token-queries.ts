@@ -10,6 +10,21 @@ interface Part {
   columns: [alias: string, column: ColumnMetadata][];
 }
 
+/** A use of a token to record: when, and its idle expiry pushed on to, if it idles out. */
+export interface TokenUse {
+  id: string;
+  at: Date;
+  idleExpiresAt: Date | null;
+}
+
+/** A row `findByHashes` found. */
+export interface FoundRow {
+  hash: string;
+  /** Equal for two reads of the row, and of its user's, unless a column other than `lastUsedAt` changed. */
+  version: string;
+  token(): AccessToken;
+}
+
 /** SQL written once, and the order in which its named parameters bind. */
 interface Statement {
   sql: string;
@@ -17,30 +32,32 @@ interface Statement {
 }
 
 /**
- * The two queries of the request path, their SQL written once: the read of every cache miss (and
- * of every request with the cache off), and the `lastUsedAt` write. TypeORM's query builder writes
- * a query's SQL anew each time it runs, which was about a fifth of a cache miss (measured). Values
- * still go through the driver and the columns' transformers both ways, as TypeORM's own loader and
- * persister do. The write fires no entity subscribers: it only records a use.
+ * The queries of verification: the read of every cache miss (and of every request with the cache
+ * off), its SQL written once, as TypeORM's query builder writes a query's SQL anew each time it
+ * runs, which was about a fifth of a cache miss (measured); the read of many cached verifications
+ * at once, to refresh them; and the batched `lastUsedAt` write. Values still go through the driver
+ * and the columns' transformers both ways, as TypeORM's own loader and persister do. The write
+ * fires no entity subscribers: it only records uses.
  */
 export class TokenQueries {
   private readonly find: Statement;
   /** The rows of `find` for a hash: on the driver itself where it prepares statements. */
   private readonly select: (hash: string) => Promise<Record<string, unknown>[]>;
-  private readonly recordUseOnly: Statement;
-  private readonly recordUseAndIdle: Statement;
   private readonly token: Part;
   private readonly user: Part;
   /** The alias of the user's primary key: `null` there means the left join found no user. */
   private readonly userKey: string;
+  private readonly hashAlias: string;
+  /** The aliases a row's version is made of: every column but `lastUsedAt`. */
+  private readonly versioned: string[];
   /** The columns `recordUse` writes, whose transformer makes a `Date` what the column stores. */
   private readonly timeColumns: Record<'lastUsedAt' | 'idleExpiresAt', ColumnMetadata>;
 
   /** `joinCondition` joins alias `token` to alias `user`, in query-builder terms. */
   constructor(
     private readonly dataSource: DataSource,
-    userEntity: object,
-    joinCondition: string,
+    private readonly userEntity: object,
+    private readonly joinCondition: string,
   ) {
     const part = (metadata: EntityMetadata, prefix: string): Part => ({
       metadata,
@@ -52,50 +69,102 @@ export class TokenQueries {
     this.userKey = this.user.columns.find(([, column]) => column.isPrimary)![0];
     const column = (property: string) => this.token.metadata.findColumnWithPropertyName(property)!;
     this.timeColumns = { lastUsedAt: column('lastUsedAt'), idleExpiresAt: column('idleExpiresAt') };
+    const aliasOf = (property: string) => this.token.columns.find(([, c]) => c.propertyName === property)![0];
+    this.hashAlias = aliasOf('tokenHash');
+    const lastUsed = aliasOf('lastUsedAt');
+    this.versioned = [...this.token.columns, ...this.user.columns].map(([alias]) => alias).filter((alias) => alias !== lastUsed);
 
-    const find = dataSource
-      .createQueryBuilder(AccessToken, 'token')
-      .leftJoin(userEntity as new () => object, 'user', joinCondition)
-      .select([]);
-    for (const [alias, { propertyPath }] of this.token.columns) find.addSelect(`token.${propertyPath}`, alias);
-    for (const [alias, { propertyPath }] of this.user.columns) find.addSelect(`user.${propertyPath}`, alias);
-    this.find = written(find.where('token.tokenHash = :hash'), ['hash']);
+    this.find = written(this.selectTokens().where('token.tokenHash = :hash'), ['hash']);
     this.select = preparedOnDriver(dataSource, this.find.sql) ?? ((hash) => this.run(this.find, { hash }));
 
-    const recordUse = (idle: boolean) =>
-      written(
-        dataSource
-          .createQueryBuilder()
-          .update(AccessToken)
-          .set(idle ? { lastUsedAt: () => ':lastUsedAt', idleExpiresAt: () => ':idleExpiresAt' } : { lastUsedAt: () => ':lastUsedAt' })
-          .where('id = :id')
-          .updateEntity(false),
-        idle ? ['lastUsedAt', 'idleExpiresAt', 'id'] : ['lastUsedAt', 'id'],
-      );
-    this.recordUseOnly = recordUse(false);
-    this.recordUseAndIdle = recordUse(true);
   }
 
   /** The token with that hash, its `user` set (`null` if the user row is gone). */
   async findByHash(hash: string): Promise<AccessToken | null> {
     const rows = await this.select(hash);
     const row = rows[0];
-    if (!row) return null;
+    return row ? this.tokenOf(row) : null;
+  }
+
+  /**
+   * The tokens with these hashes that exist, read by one query, for refreshing many cached
+   * verifications at once: each with its hash, a version of its row and its user's (every column
+   * but `lastUsedAt`, which each use changes), and the token as `findByHash` gives it, built only
+   * when asked, since an unchanged row needs none.
+   */
+  async findByHashes(hashes: readonly string[]): Promise<FoundRow[]> {
+    if (hashes.length === 0) return [];
+    const [sql, parameters] = this.selectTokens().where('token.tokenHash IN (:...hashes)', { hashes }).getQueryAndParameters();
+    const rows = (await this.dataSource.query(sql, parameters)) as Record<string, unknown>[];
+    return rows.map((row) => ({ hash: String(row[this.hashAlias]), version: this.versionOf(row), token: () => this.tokenOf(row) }));
+  }
+
+  /**
+   * Records many uses in one statement: each token's `lastUsedAt`, and its idle expiry where the
+   * use gives one. One statement per batch rather than one per token, so that busy traffic over
+   * many tokens costs a write now and then, not one per token's first use.
+   */
+  async recordUses(uses: readonly TokenUse[]): Promise<void> {
+    if (uses.length === 0) return;
+    const { driver } = this.dataSource;
+    const { lastUsedAt, idleExpiresAt: idle } = this.timeColumns;
+    const id = driver.escape(this.token.metadata.findColumnWithPropertyName('id')!.databaseName);
+    // PostgreSQL types a CASE of bare parameters as text, which a bigint column refuses.
+    const value = (name: string, column: ColumnMetadata) => (driver.options.type === 'postgres' ? `CAST(:${name} AS ${driver.normalizeType(column)})` : `:${name}`);
+    const parameters: Record<string, unknown> = {};
+    const lastUsed: string[] = [];
+    const idles: string[] = [];
+    uses.forEach((use, i) => {
+      parameters[`id${i}`] = use.id;
+      parameters[`at${i}`] = driver.preparePersistentValue(use.at, lastUsedAt);
+      lastUsed.push(`WHEN :id${i} THEN ${value(`at${i}`, lastUsedAt)}`);
+      if (use.idleExpiresAt) {
+        parameters[`idle${i}`] = driver.preparePersistentValue(use.idleExpiresAt, idle);
+        idles.push(`WHEN :id${i} THEN ${value(`idle${i}`, idle)}`);
+      }
+    });
+    const set: Record<string, () => string> = { lastUsedAt: () => `CASE ${id} ${lastUsed.join(' ')} END` };
+    if (idles.length > 0) set.idleExpiresAt = () => `CASE ${id} ${idles.join(' ')} ELSE ${driver.escape(idle.databaseName)} END`;
+    const [sql, values] = this.dataSource
+      .createQueryBuilder()
+      .update(AccessToken)
+      .set(set)
+      .where(`${id} IN (:...ids)`, { ids: uses.map((use) => use.id) })
+      .setParameters(parameters)
+      .updateEntity(false)
+      .getQueryAndParameters();
+    await this.dataSource.query(sql, values);
+  }
+
+  /** Every column of the token and of its user (left-joined), each under its alias in `Part`. */
+  private selectTokens() {
+    const query = this.dataSource
+      .createQueryBuilder(AccessToken, 'token')
+      .leftJoin(this.userEntity as new () => object, 'user', this.joinCondition)
+      .select([]);
+    for (const [alias, { propertyPath }] of this.token.columns) query.addSelect(`token.${propertyPath}`, alias);
+    for (const [alias, { propertyPath }] of this.user.columns) query.addSelect(`user.${propertyPath}`, alias);
+    return query;
+  }
+
+  private versionOf(row: Record<string, unknown>): string {
+    let text = '';
+    for (const alias of this.versioned) {
+      const value = row[alias];
+      // Drivers give text, numbers, booleans, dates and null, and objects for JSON columns. A NUL
+      // in a value is doubled, so that the single NUL after each value cannot be confused with it.
+      if (value === null || value === undefined) text += '\u0001';
+      else if (typeof value === 'object' && !(value instanceof Date)) text += JSON.stringify(value);
+      else text += String(value).replaceAll('\u0000', '\u0000\u0000');
+      text += '\u0000';
+    }
+    return createHash('sha256').update(text).digest('base64').slice(0, 22);
+  }
+
+  private tokenOf(row: Record<string, unknown>): AccessToken {
     const token = hydrate(this.dataSource, this.token, row) as AccessToken;
     token.user = row[this.userKey] == null ? null : hydrate(this.dataSource, this.user, row);
     return token;
-  }
-
-  /** Records a use of token `id` at `at`, and pushes its idle expiry on to `idleExpiresAt` if given. */
-  async recordUse(id: string, at: Date, idleExpiresAt: Date | null): Promise<void> {
-    const { driver } = this.dataSource;
-    const { lastUsedAt, idleExpiresAt: idle } = this.timeColumns;
-    const values = {
-      id,
-      lastUsedAt: driver.preparePersistentValue(at, lastUsedAt),
-      idleExpiresAt: idleExpiresAt && driver.preparePersistentValue(idleExpiresAt, idle),
-    };
-    await this.run(idleExpiresAt ? this.recordUseAndIdle : this.recordUseOnly, values);
   }
 
   private run({ sql, order }: Statement, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {

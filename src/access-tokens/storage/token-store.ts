@@ -13,19 +13,28 @@ import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { CacheBus } from '../cache/cache-bus.js';
 import { generateToken, hashToken, tokenHint } from '../core/token-format.js';
-import { TokenQueries } from './token-queries.js';
+import { TokenQueries, type FoundRow } from './token-queries.js';
 import { TransactionHooks } from '../revocation/transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
 import { UnknownTokens } from '../cache/unknown-tokens.js';
+import { UseRecorder } from './use-recorder.js';
 import { VerificationCache } from '../cache/verification-cache.js';
 
-/** Signed tokens the database did not know are remembered this long, this many at most. */
-const UNKNOWN_TTL_MS = 5_000;
+/**
+ * Signed tokens the database did not know are remembered this long (or the cache's `ttl`, if
+ * shorter), this many at most. A token unknown once stays unknown: the module commits a token
+ * before anyone sees it, so only a restored backup brings one back, and then within this time.
+ */
+const UNKNOWN_TTL_MS = 60_000;
 const MAX_UNKNOWN_REMEMBERED = 1_000;
 
 /** What the verification cache keeps of a verified token. */
 export interface CachedToken {
   idleTimeout: number | null;
+  /** When it must go at the latest (epoch ms): its expiry, idle expiry or revocation. */
+  deadline: number;
+  /** The version of the rows this was read from, once a refresh read them (`FoundRow.version`). */
+  version: string | null;
   /** No use needs recording before this time (epoch ms): what a cache hit checks first. */
   recordAfter: number;
   /**
@@ -77,6 +86,10 @@ export class TokenStore {
   readonly unknown: UnknownTokens | null;
   /** The queries of the request path, their SQL written once. */
   private readonly queries: TokenQueries;
+  /** Uses of tokens to record, written in batches off the request path. */
+  readonly uses: UseRecorder;
+  /** Whether the bus is connected: cached verifications are then refreshed before they age out. */
+  busUp = false;
 
   constructor(
     @InjectRepository(AccessToken) readonly repository: Repository<AccessToken>,
@@ -89,11 +102,13 @@ export class TokenStore {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
     this.unknown = options.cache && new UnknownTokens(MAX_UNKNOWN_REMEMBERED, Math.min(UNKNOWN_TTL_MS, options.cache.ttl * 1000));
     this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
+    this.uses = new UseRecorder((uses) => this.queries.recordUses(uses));
     bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
     // While the bus is up, every revocation and user change is pushed: a verification can be
     // trusted for longer. When it drops, the cache is flushed (below) and the short TTL is back.
     bus.onStateChange((state) => {
-      if (this.cache && options.cache) this.cache.ttl = (state === 'up' ? options.cache.busTtl : options.cache.ttl) * 1000;
+      this.busUp = state === 'up';
+      if (this.cache && options.cache) this.cache.ttl = (this.busUp ? options.cache.busTtl : options.cache.ttl) * 1000;
     });
     // Invalidations may have been missed while the bus was down: nothing cached can be trusted.
     bus.onReset(() => this.cache?.clear());
@@ -186,9 +201,12 @@ export class TokenStore {
     return this.queries.findByHash(hash);
   }
 
-  /** Records a use of the token at `at`; pushes its idle expiry on to `idleExpiresAt` if given. */
-  async recordUse(id: string, at: Date, idleExpiresAt: Date | null): Promise<void> {
-    await this.queries.recordUse(id, at, idleExpiresAt);
+  /**
+   * The tokens with these hashes that exist, each with its user joined: one query, to refresh
+   * cached verifications.
+   */
+  async findByHashes(hashes: readonly string[]): Promise<FoundRow[]> {
+    return this.queries.findByHashes(hashes);
   }
 
   /** The token with that raw value, its user joined. */
