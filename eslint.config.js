@@ -16,6 +16,14 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
+  // The demo's token settings page: a script the browser runs as it is, with no build step.
+  {
+    files: ['src/settings-page/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', fetch: 'readonly', navigator: 'readonly', sessionStorage: 'readonly' },
+    },
+  },
   // The demo uses the library as an app does, by its package name, so it can use nothing a user cannot.
   {
     files: ['src/**/*.ts'],

@@ -14,6 +14,8 @@ export default {
     // The package by its name, as the demo and the specs import it: its sources, so one copy.
     '^nestjs-access-tokens$': '<rootDir>/src/access-tokens/index.ts',
     '^nestjs-access-tokens/(testing)$': '<rootDir>/src/access-tokens/$1/index.ts',
+    '^nestjs-access-tokens/(swagger)$': '<rootDir>/src/access-tokens/$1/index.ts',
+    '^nestjs-access-tokens/(cli)$': '<rootDir>/src/access-tokens/$1/index.ts',
     // @fastify/static (under @nestjs/platform-fastify and mercurius) requires content-disposition 3,
     // ES-module only, which Jest cannot require() on Node 20; version 2 (Express's) has the same API.
     '^content-disposition$': '<rootDir>/node_modules/content-disposition/dist/index.js',

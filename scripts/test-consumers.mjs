@@ -1,5 +1,6 @@
 // Proves the package the way users meet it: packs it, installs the tarball into each app under
-// test/consumers/ (each with its own package.json and lock file), builds the app and runs its tests.
+// test/consumers/ (each with its own package.json and lock file), builds the app and runs its tests
+// (`npm test`, Jest, and `npm run test:vitest` where the app has it).
 // Each app names its database in package.json ("config": { "database": "sqlite" | "postgres" |
 // "mariadb" }) and gets a database of its own in DATABASE_URL; a missing service fails the run.
 // Each gets a fresh random TOKEN_SECRET too, as a deployment passes the module's secret.
@@ -135,17 +136,25 @@ for (const app of apps) {
       broken = true;
       continue;
     }
-    const report = join(app.dir, 'jest-report.json');
-    const code = await run(app.name, 'npm', ['test', '--', '--ci', '--json', `--outputFile=${report}`], { cwd: app.dir, env });
-    try {
-      const result = JSON.parse(readFileSync(report, 'utf8'));
-      passed += result.numPassedTests;
-      failed += result.numFailedTests;
-      if (result.numFailedTestSuites > 0 || result.numTotalTests === 0) broken = true;
-    } catch {
-      broken = true;
+    // `npm test` runs Jest; an app with a "test:vitest" script runs Vitest too. Both write Jest's
+    // JSON report (Vitest's json reporter has its shape).
+    const runners = { jest: (report) => ['test', '--', '--ci', '--json', `--outputFile=${report}`] };
+    if (manifest.scripts?.['test:vitest']) {
+      runners.vitest = (report) => ['run', 'test:vitest', '--', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
     }
-    if (code !== 0) broken = true;
+    for (const [runner, args] of Object.entries(runners)) {
+      const report = join(app.dir, `${runner}-report.json`);
+      const code = await run(app.name, 'npm', args(report), { cwd: app.dir, env });
+      try {
+        const result = JSON.parse(readFileSync(report, 'utf8'));
+        passed += result.numPassedTests;
+        failed += result.numFailedTests;
+        if (result.numFailedTestSuites > 0 || result.numTotalTests === 0) broken = true;
+      } catch {
+        broken = true;
+      }
+      if (code !== 0) broken = true;
+    }
   } finally {
     await database.drop();
     console.log(`[${app.name}] build and tests in ${minutes(since)}`);

@@ -1,24 +1,23 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AccessTokenGuard, AccessTokensModule, ScopesGuard } from 'nestjs-access-tokens';
+import { AccessTokenGuard, AccessTokensModule, ScopesGuard, type PasswordAttemptStore } from 'nestjs-access-tokens';
 import { schema } from './database.js';
 import { DEMO_CONFIG, type DemoConfig } from './demo.config.js';
-import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
+import { PASSWORD_ATTEMPT_STORE, PasswordAttemptStoreModule } from './auth/redis-throttler.storage.js';
 import { GraphQLExceptionFilter } from './graphql/graphql-exception.filter.js';
 import { demoGraphQLModule, GRAPHQL_RESOLVERS } from './graphql/graphql.module.js';
 import { HealthController } from './health.controller.js';
-import { TokenOrPasswordGuard } from './tokens/token-or-password.guard.js';
-import { TokensController } from './tokens/tokens.controller.js';
+import { SettingsPageController } from './settings-page/settings-page.controller.js';
 import { User, permissionsOf } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
 import { AdminSeeder } from './users/admin.seeder.js';
 
 /**
- * The demo API: users with bcrypt passwords, and the token routes around `AccessTokensModule`, over
- * REST and GraphQL (`/graphql`).
+ * The demo API: users with bcrypt passwords, and the token and session routes of
+ * `AccessTokensModule` (`/tokens`, `/auth`), over REST and GraphQL (`/graphql`).
  */
 @Module({})
 export class AppModule {
@@ -35,23 +34,35 @@ export class AppModule {
           migrationsRun: true,
         }),
         TypeOrmModule.forFeature([User]),
-        AccessTokensModule.forRoot({
-          user: { entity: User, permissions: (user: User) => permissionsOf(user) },
-          secret: config.secret,
-          clock: config.clock,
-          cache: config.cache,
-          ...(config.queryParameter === undefined ? {} : { allowQueryParameter: true, queryParameter: config.queryParameter }),
+        AccessTokensModule.forRootAsync({
+          // Async for the attempt store, a provider of its own (Redis, shared by every instance).
+          imports: [PasswordAttemptStoreModule.forRoot(config.loginAttempts?.store)],
+          inject: [PASSWORD_ATTEMPT_STORE],
+          useFactory: (store: PasswordAttemptStore | null) => ({
+            user: { entity: User, permissions: (user: User) => permissionsOf(user) },
+            secret: config.secret,
+            clock: config.clock,
+            cache: config.cache,
+            ...(config.queryParameter === undefined ? {} : { allowQueryParameter: true, queryParameter: config.queryParameter }),
+            passwordGrant: {
+              throttle: config.loginAttempts
+                ? { perAccount: config.loginAttempts.perUser, perClient: config.loginAttempts.perClient, ...(store ? { store } : {}) }
+                : false,
+            },
+          }),
+          // The module's token routes at /tokens (POST /tokens/generate takes a password too) and
+          // its session routes at /auth, with the scopes the demo's users have.
+          routes: { path: 'tokens', sessionsPath: 'auth', scopes: { read: 'tokens:read', write: 'tokens:write' } },
         }),
         demoGraphQLModule(config.httpAdapter ?? 'express'),
       ],
-      controllers: [HealthController, UsersController, TokensController, AuthController],
+      controllers: [HealthController, SettingsPageController, UsersController],
       providers: [
         { provide: DEMO_CONFIG, useValue: config },
         UsersService,
         AuthService,
         ...GRAPHQL_RESOLVERS,
         AdminSeeder,
-        TokenOrPasswordGuard,
         // Every route needs a token unless it is @Public(); @Scopes() is checked after.
         { provide: APP_GUARD, useClass: AccessTokenGuard },
         { provide: APP_GUARD, useClass: ScopesGuard },

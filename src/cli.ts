@@ -1,30 +1,18 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { TokensService } from 'nestjs-access-tokens';
-import { AppModule } from './app.module.js';
-import { connectionFromUrl } from './database.js';
-import { tokenSecretFromEnv } from './token-secret.js';
+import { runTokensCli } from 'nestjs-access-tokens/cli';
 
-const USAGE = 'usage: npm run tokens -- prune';
-
-/** `npm run tokens -- prune`: deletes the tokens past their retention, on DATABASE_URL's database. */
-async function main(command: string | undefined): Promise<number> {
-  if (command !== 'prune') {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
-  }
-  const database = connectionFromUrl(process.env.DATABASE_URL);
-  const app = await NestFactory.createApplicationContext(
-    AppModule.forRoot({ database, secret: tokenSecretFromEnv(database), bcryptRounds: 10 }),
-    { logger: ['error', 'warn'] },
-  );
-  try {
-    const count = await app.get(TokensService).prune();
-    process.stdout.write(`Pruned ${count} token${count === 1 ? '' : 's'}\n`);
-    return 0;
-  } finally {
-    await app.close();
-  }
-}
-
-process.exitCode = await main(process.argv[2]);
+/**
+ * `npm run tokens -- <command>` (`--help` lists them): the library's tokens CLI on the demo's own
+ * module, so on the server's database (DATABASE_URL), secret (TOKEN_SECRET, or on SQLite the file
+ * beside the database) and cache bus (TOKEN_CACHE_BUS: a revocation reaches every instance at once).
+ */
+process.exitCode = await runTokensCli(
+  // Called once the command line is understood: `--help` or a typo loads and reads nothing. The
+  // Express flavour of the GraphQL module, whatever HTTP_ADAPTER says: a context serves no HTTP.
+  async () => {
+    const [{ AppModule }, { demoConfigFromEnv }] = await Promise.all([import('./app.module.js'), import('./demo-env.js')]);
+    return AppModule.forRoot({ ...demoConfigFromEnv(), httpAdapter: 'express' });
+  },
+  process.argv.slice(2),
+  { program: 'npm run tokens --' },
+);

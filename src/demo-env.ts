@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ThrottleStore } from './auth/credentials-throttling.module.js';
+import type { ThrottleStore } from './auth/redis-throttler.storage.js';
 import { connectionFromUrl } from './database.js';
 import type { DemoConfig } from './demo.config.js';
 import { DEMO_HTTP_ADAPTERS, type DemoHttpAdapter } from './http.js';

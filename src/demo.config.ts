@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { CacheOptions, Clock } from 'nestjs-access-tokens';
+import type { ThrottleStore } from './auth/redis-throttler.storage.js';
 import type { DemoHttpAdapter } from './http.js';
 
 /** Injection token of the demo's `DemoConfig`. */
@@ -26,4 +27,11 @@ export interface DemoConfig {
    * `jwt`), from TOKEN_QUERY_PARAMETER. Default: none, only headers; a token in a URL leaks into logs.
    */
   queryParameter?: string;
+  /**
+   * Password attempts allowed a minute per account and per client, and where they are counted;
+   * from LOGIN_ATTEMPTS_PER_USER, LOGIN_ATTEMPTS_PER_CLIENT and TOKEN_CACHE_BUS (`main.ts`).
+   * Unset, passwords are not throttled: the in-process specs sign in as often as they like, and
+   * the specs of the built server check the throttling.
+   */
+  loginAttempts?: { perUser: number; perClient: number; store: ThrottleStore };
 }

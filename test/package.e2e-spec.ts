@@ -73,6 +73,25 @@ describe('the npm package', () => {
     expect([...loaded].filter((file) => file.includes('/testing/'))).toEqual([]);
   });
 
+  it('keeps @nestjs/swagger, an optional peer, behind nestjs-access-tokens/swagger', () => {
+    expect(manifest.peerDependenciesMeta['@nestjs/swagger']).toEqual({ optional: true });
+    const main = staticGraph(manifest.main);
+    expect(main.packages).not.toContain('@nestjs/swagger');
+    expect([...main.files].filter((file) => file.includes('/swagger/'))).toEqual([]);
+    expect(staticGraph('dist/lib/swagger/index.js').packages).toContain('@nestjs/swagger');
+    // Real Node, as an app loads it, both ways.
+    const script = `
+      const required = require('nestjs-access-tokens/swagger');
+      import('nestjs-access-tokens/swagger').then((imported) => process.stdout.write(JSON.stringify({
+        same: required.createAccessTokensDocument === imported.createAccessTokensDocument,
+        exports: Object.keys(required).sort(),
+      })));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }))).toEqual({
+      same: true,
+      exports: ['ACCESS_TOKENS_REFUSAL_SCHEMA', 'ACCESS_TOKEN_SECURITY_SCHEMES', 'INVALID_INPUT_SCHEMA', 'addAccessTokensSecurity', 'createAccessTokensDocument'],
+    });
+  });
+
   it('imports only packages it declares, at run time and in its types', () => {
     const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies), ...builtinModules]);
     const imported = new Set<string>();

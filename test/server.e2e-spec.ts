@@ -8,8 +8,9 @@ import { databaseUrl, startServer, type ServerProcess } from './fixtures/server-
 import { TEST_SECRET } from './fixtures/secrets.js';
 
 /**
- * The built demo API in its own process, as `npm start` runs it: what the in-process specs cannot
- * load (the credential throttling, see CredentialsThrottlingModule) and what a user types.
+ * The built demo API in its own process, as `npm start` runs it: what the in-process specs leave
+ * out (the password throttling main.ts sets from LOGIN_ATTEMPTS_PER_USER and the like) and what a
+ * user types.
  */
 describe.each(HTTP_ADAPTERS)(`the built demo API on $server (HTTP_ADAPTER=$adapter), on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;

@@ -3,6 +3,8 @@ import { InvalidOptionsError } from './core/access-tokens.errors.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { SECRET_ADVICE, secretProblem, signingKeys, type SigningKeys } from './core/keys.js';
 import { MAX_TOKEN_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from './core/token-format.js';
+import type { AuthenticatableRequest } from './edge/access-token.authenticator.js';
+import type { PasswordAttemptStore } from './password/password-attempts.js';
 
 /** How the module reads the app's own user entity. */
 export interface AccessTokensUserOptions<User extends object = object> {
@@ -41,12 +43,44 @@ export interface CacheOptions {
   ttl?: number;
   /**
    * Seconds a verification is trusted for while the bus is connected, when every revocation and
-   * user change reaches every instance as it happens. When the bus drops, the cache is flushed and
-   * `ttl` applies until it is back (and flushed again). At least `ttl`. Default 300.
+   * user change reaches every instance as it happens. Meanwhile each instance reads its cached
+   * verifications again in the background, 500 per query, once they are half this old, so that a
+   * busy token is not read again as its entry ages out, and a change no subscriber saw (raw SQL)
+   * is still found within this time. When the bus drops, the cache is flushed and `ttl` applies
+   * until it is back (and flushed again). At least `ttl`. Default 300.
    */
   busTtl?: number;
   /** Invalidation across instances; without it, other instances see a revocation within `ttl`. */
   bus?: CacheBusOptions;
+}
+
+/** How `@AllowPassword()` routes and `PasswordGrantService` throttle password attempts. */
+export interface PasswordThrottleOptions {
+  /** Attempts per account (every spelling of its name the collation matches) per `window`. Default 10. */
+  perAccount?: number;
+  /** Attempts per client (by `clientKey`) per `window`, whatever the account. Default 30. */
+  perClient?: number;
+  /** The window, in seconds; past a limit, the account or client waits this long. Default 60. */
+  window?: number;
+  /**
+   * Where attempts are counted. Default: this app's memory, on `clock`. Any @nestjs/throttler
+   * `ThrottlerStorage` fits; a shared one (Redis) makes every instance of the app count together.
+   */
+  store?: PasswordAttemptStore;
+  /**
+   * The client an attempt comes from, or `undefined` to count it against its account only.
+   * Default: `request.ip` (Express's and Fastify's, which honour their `trust proxy` settings).
+   */
+  clientKey?(request: AuthenticatableRequest): string | undefined;
+}
+
+/** The password grant: `@AllowPassword()` routes and `PasswordGrantService`. */
+export interface PasswordGrantOptions {
+  /**
+   * Throttling of password attempts, or `false` for none (only behind throttling of the app's own).
+   * Default `{ perAccount: 10, perClient: 30, window: 60 }`, counted in memory.
+   */
+  throttle?: PasswordThrottleOptions | false;
 }
 
 /** Options of `AccessTokensModule.forRoot()` / `forRootAsync()`. */
@@ -135,6 +169,21 @@ export interface AccessTokensModuleOptions {
    * query). Default `{ max: 10000, ttl: 10, busTtl: 300 }`, no bus.
    */
   cache?: CacheOptions | false;
+  /**
+   * The password grant of `@AllowPassword()` routes (and of `PasswordGrantService`): bcrypt against
+   * `user.passwordHashField`, throttled. Default: throttled `{ perAccount: 10, perClient: 30, window: 60 }`.
+   */
+  passwordGrant?: PasswordGrantOptions;
+}
+
+/** The password throttling with its defaults applied. */
+export interface ResolvedPasswordThrottle {
+  readonly perAccount: number;
+  readonly perClient: number;
+  readonly window: number;
+  /** `null`: the module's own memory store. */
+  readonly store: PasswordAttemptStore | null;
+  readonly clientKey: (request: AuthenticatableRequest) => string | undefined;
 }
 
 /** The options with every default applied; what the module's services read. */
@@ -172,6 +221,8 @@ export interface ResolvedAccessTokensOptions {
   readonly sessionAccessPrefix: string;
   readonly refreshPrefix: string;
   readonly cache: { readonly max: number; readonly ttl: number; readonly busTtl: number; readonly bus: CacheBusOptions | null } | null;
+  /** `throttle: null` when off. */
+  readonly passwordGrant: { readonly throttle: ResolvedPasswordThrottle | null };
 }
 
 const DAY = 24 * 60 * 60;
@@ -197,12 +248,13 @@ export const ACCESS_TOKENS_DEFAULTS = {
   sessionRefreshTtl: 7 * DAY,
   cache: { max: 10_000, ttl: 10, busTtl: 300 },
   busChannel: 'access_tokens_invalidation',
+  passwordGrant: { throttle: { perAccount: 10, perClient: 30, window: 60 } },
 } as const;
 
 const OPTION_KEYS = new Set<string>([
   'user', 'secret', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'queryParameter', 'foreignCredentials', 'realm', 'lastUsedInterval', 'clock',
   'revokeOn', 'shouldRevoke', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
-  'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl', 'cache',
+  'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl', 'cache', 'passwordGrant',
 ]);
 const USER_KEYS = new Set<string>(['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions']);
 /** RFC 6750 §3: what a quoted `realm` may hold. */
@@ -328,6 +380,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     sessionAccessPrefix: `${tokenPrefix}_s`,
     refreshPrefix: `${tokenPrefix}_r`,
     cache,
+    passwordGrant: resolvePasswordGrant(options.passwordGrant),
   };
 }
 
@@ -343,6 +396,40 @@ function resolveSecret(secret: unknown): SigningKeys {
     if (problem) fail(`secret${secrets.length > 1 ? ` #${index + 1}` : ''} ${problem}: ${SECRET_ADVICE}`);
   }
   return signingKeys(secrets as string[]);
+}
+
+/** The client of a request by default: its address, as the HTTP server reads it (Express's and Fastify's `ip`). */
+function clientAddress(request: AuthenticatableRequest): string | undefined {
+  const ip = (request as { ip?: unknown }).ip;
+  return typeof ip === 'string' && ip !== '' ? ip : undefined;
+}
+
+function resolvePasswordGrant(grant: PasswordGrantOptions | undefined): ResolvedAccessTokensOptions['passwordGrant'] {
+  if (grant !== undefined && (typeof grant !== 'object' || grant === null)) fail('passwordGrant must be { throttle? }');
+  const given = grant ?? {};
+  unknownKeys(given, new Set(['throttle']), 'passwordGrant.');
+  if (given.throttle === false) return { throttle: null };
+  if (given.throttle !== undefined && (typeof given.throttle !== 'object' || given.throttle === null)) {
+    fail('passwordGrant.throttle must be false or { perAccount?, perClient?, window?, store?, clientKey? }');
+  }
+  const throttle = given.throttle ?? {};
+  unknownKeys(throttle, new Set(['perAccount', 'perClient', 'window', 'store', 'clientKey']), 'passwordGrant.throttle.');
+  if (throttle.store !== undefined && typeof (throttle.store as Partial<PasswordAttemptStore> | null)?.increment !== 'function') {
+    fail('passwordGrant.throttle.store must have increment(key, ttl, limit, blockDuration, name), as a @nestjs/throttler ThrottlerStorage does');
+  }
+  if (throttle.clientKey !== undefined && typeof throttle.clientKey !== 'function') {
+    fail('passwordGrant.throttle.clientKey must be a function (request) => string | undefined');
+  }
+  const defaults = ACCESS_TOKENS_DEFAULTS.passwordGrant.throttle;
+  return {
+    throttle: {
+      perAccount: seconds(throttle.perAccount, 'passwordGrant.throttle.perAccount', defaults.perAccount, false, 'attempts')!,
+      perClient: seconds(throttle.perClient, 'passwordGrant.throttle.perClient', defaults.perClient, false, 'attempts')!,
+      window: seconds(throttle.window, 'passwordGrant.throttle.window', defaults.window, false)!,
+      store: throttle.store ?? null,
+      clientKey: throttle.clientKey ? throttle.clientKey.bind(throttle) : clientAddress,
+    },
+  };
 }
 
 function resolveCache(cache: CacheOptions | false | undefined): ResolvedAccessTokensOptions['cache'] {

@@ -7,6 +7,9 @@ export const SCOPES_METADATA = 'access-tokens:scopes';
 /** Metadata key set by `@Public()` on routes that a global `AccessTokenGuard` lets through. */
 export const PUBLIC_ROUTE_METADATA = 'access-tokens:public';
 
+/** Metadata key set by `@AllowPassword()` on routes that also take HTTP Basic user name and password. */
+export const PASSWORD_GRANT_METADATA = 'access-tokens:password-grant';
+
 /** Revocation reason recorded by `TokensService.revoke()` and `revokeAll()` unless told otherwise. */
 export const REVOKED_BY_USER = 'revoked_by_user';
 

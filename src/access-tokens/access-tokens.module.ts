@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenAuthenticator } from './edge/access-token.authenticator.js';
@@ -11,6 +12,7 @@ import { CacheBus } from './cache/cache-bus.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
 import { ScopesGuard } from './edge/scopes.guard.js';
+import { PasswordGrantService } from './password/password-grant.service.js';
 import { SessionsService } from './sessions.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
 import { TokenStore } from './storage/token-store.js';
@@ -27,7 +29,7 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
  * // or forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (config) => ({ ... }) })
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([AccessToken]), PassportModule],
+  imports: [TypeOrmModule.forFeature([AccessToken]), PassportModule, DiscoveryModule],
   providers: [
     {
       provide: RESOLVED_OPTIONS,
@@ -45,9 +47,10 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
     UserRevocationSubscriber,
     AccessTokenAuthenticator,
     AccessTokenStrategy,
+    PasswordGrantService,
     AccessTokenGuard,
     ScopesGuard,
   ],
-  exports: [TokensService, SessionsService, AccessTokenEvents, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
+  exports: [TokensService, SessionsService, PasswordGrantService, AccessTokenEvents, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
 })
 export class AccessTokensModule extends ConfigurableModuleClass {}

@@ -14,12 +14,15 @@ export {
   type AccessTokensUserOptions,
   type CacheBusOptions,
   type CacheOptions,
+  type PasswordGrantOptions,
+  type PasswordThrottleOptions,
 } from './access-tokens-options.interface.js';
 export {
   ACCESS_TOKEN_STRATEGY,
   BLOCKED,
   CREDENTIALS_CHANGED,
   LOGGED_OUT,
+  PASSWORD_GRANT_METADATA,
   PUBLIC_ROUTE_METADATA,
   REFRESHED,
   REFRESH_TOKEN_REUSED,
@@ -30,6 +33,12 @@ export {
   USER_DELETED,
 } from './access-tokens.constants.js';
 export { CurrentToken, CurrentUser, Public } from './edge/access-tokens.decorators.js';
+export { AllowPassword } from './edge/allow-password.decorator.js';
+export { PasswordGrantService } from './password/password-grant.service.js';
+export type { PasswordAttemptRecord, PasswordAttemptStore } from './password/password-attempts.js';
+export { ROUTES_DEFAULTS, type AccessTokensRoutesOptions } from './routes/access-tokens-routes.options.js';
+export type { CreatedToken, GeneratedToken } from './routes/token-routes.controller.js';
+export type { TokenPair } from './routes/session-routes.controller.js';
 export {
   AccessTokenError,
   AccessTokensError,
@@ -43,9 +52,11 @@ export {
   InvalidScopeError,
   InvalidTokenNameError,
   MissingCredentialsError,
+  NotASessionError,
   StoreUnavailableError,
   TokenNotFoundError,
   TokenNotLiveError,
+  TooManyAttemptsError,
   TooManyTokensError,
   UserNotFoundError,
   type AccessTokenErrorCode,

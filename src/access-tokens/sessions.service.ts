@@ -15,7 +15,7 @@ import { TokenStore, toView } from './storage/token-store.js';
  * thief has the newer one.
  *
  * @example
- * const user = await users.checkPassword(username, password);   // the app's own check
+ * const user = await passwords.authenticate(username, password, request);   // PasswordGrantService, or the app's own check
  * return sessions.start(user.id);                               // { accessToken, refreshToken, expiresIn, ... }
  */
 @Injectable()

@@ -1,7 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import { SessionsService, type SessionTokens, type VerifiedAccessToken } from 'nestjs-access-tokens';
+import { PasswordGrantService, SessionsService, type AuthenticatableRequest, type SessionTokens, type VerifiedAccessToken } from 'nestjs-access-tokens';
 import { publicUser, type User } from '../users/user.entity.js';
-import { UsersService } from '../users/users.service.js';
 
 /** What a client keeps of a session: the pair of tokens, and how long the access token lasts. */
 export interface TokenPair {
@@ -12,20 +11,27 @@ export interface TokenPair {
 
 const pair = ({ accessToken, refreshToken, expiresIn }: SessionTokens): TokenPair => ({ accessToken, refreshToken, expiresIn });
 
-/** Login sessions, for the REST routes (`/auth/…`) and the GraphQL mutations alike. */
+/**
+ * Login sessions for the GraphQL mutations; the REST routes (`/auth/…`) are the module's own
+ * (`forRoot({ routes })`), and answer the same.
+ */
 @Injectable()
 export class AuthService {
   constructor(
-    private readonly users: UsersService,
+    private readonly passwords: PasswordGrantService,
     private readonly sessions: SessionsService,
   ) {}
 
   /**
    * A session for the user of that name and password, and who they are; `InvalidCredentialsError`
-   * (401) for a wrong password, an unknown name or a blocked user alike.
+   * (401) for a wrong password, an unknown name or a blocked user alike, `TooManyAttemptsError`
+   * (429) past the throttling's limits, which count this attempt with those of `POST /auth/login`
+   * and `POST /tokens/generate`.
+   *
+   * @param request the HTTP request the operation came in, for the count of its client.
    */
-  async login(username: string, password: string): Promise<TokenPair & { user: ReturnType<typeof publicUser> }> {
-    const user = await this.users.checkPassword(username, password);
+  async login(username: string, password: string, request?: AuthenticatableRequest): Promise<TokenPair & { user: ReturnType<typeof publicUser> }> {
+    const user = await this.passwords.authenticate<User>(username, password, request);
     // The user as its password was checked: a change racing this login leaves the session unusable.
     return { ...pair(await this.sessions.start(user)), user: publicUser(user) };
   }

@@ -2,24 +2,22 @@ import { BadRequestException, ConflictException, ForbiddenException, Inject, Inj
 import { InjectRepository } from '@nestjs/typeorm';
 import bcrypt from 'bcrypt';
 import { QueryFailedError, type Repository } from 'typeorm';
-import { InvalidCredentialsError } from 'nestjs-access-tokens';
 import { DEMO_CONFIG, type DemoConfig } from '../demo.config.js';
 import { User } from './user.entity.js';
 
 /** Unique-constraint violations, as PostgreSQL, MariaDB/MySQL and SQLite report them. */
 const UNIQUE_VIOLATIONS = new Set(['23505', 'ER_DUP_ENTRY', 'SQLITE_CONSTRAINT_UNIQUE']);
 
+/**
+ * The demo's users. Passwords are checked by the token module's password grant
+ * (`PasswordGrantService`, `@AllowPassword()`), which reads this entity's `passwordHash`.
+ */
 @Injectable()
 export class UsersService {
-  /** Compared against when the user name is unknown, so that both failures take as long. */
-  private readonly dummyHash: Promise<string>;
-
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
-  ) {
-    this.dummyHash = bcrypt.hash('not a password', config.bcryptRounds);
-  }
+  ) {}
 
   async create(username: string, password: string, options: { isAdmin?: boolean } = {}): Promise<User> {
     if (await this.users.existsBy({ username })) throw taken(username);
@@ -30,21 +28,6 @@ export class UsersService {
       isAdmin: options.isAdmin ?? false,
     });
     return this.saveUnique(user);
-  }
-
-  /**
-   * The user with exactly that name and password, not blocked; `InvalidCredentialsError`
-   * otherwise, the same for each (a blocked user's right password must not confirm the guess),
-   * after the same bcrypt work.
-   */
-  async checkPassword(username: string, password: string): Promise<User> {
-    const found = await this.users.findOneBy({ username });
-    // The column's collation may match another spelling ("ALICE", "àlice" on MariaDB): only the
-    // name as stored signs in, so that each account has one name, and one count of attempts.
-    const user = found?.username === username ? found : null;
-    const matches = await bcrypt.compare(password, user?.passwordHash ?? (await this.dummyHash));
-    if (!user || !matches || user.blocked) throw new InvalidCredentialsError();
-    return user;
   }
 
   async findById(id: number): Promise<User | null> {

@@ -85,6 +85,27 @@ export class InvalidCredentialsError extends AccessTokensError {
   }
 }
 
+/**
+ * Too many password attempts for the account, or from the client, within the throttling window;
+ * answered 429 with `Retry-After`. Thrown before the password is looked at, and the same whether
+ * the account exists or not.
+ */
+export class TooManyAttemptsError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
+  readonly code = 'too_many_attempts';
+
+  /** @param retryAfter whole seconds until an attempt is counted again. */
+  constructor(readonly retryAfter: number) {
+    super(`Too many password attempts: try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}`);
+  }
+}
+
+/** A request that only a login session can make (logging out) came with a personal token. */
+export class NotASessionError extends AccessTokensError {
+  readonly code = 'not_a_session';
+}
+
 /** The token is valid but its effective scopes do not satisfy the route. */
 export class InsufficientScopeError extends AccessTokensError {
   protected static override readonly capturesStack = false;

@@ -39,6 +39,26 @@ export function attach(request: AuthenticatableRequest, verified: VerifiedAccess
   return verified;
 }
 
+/** Requests whose user proved who they are by password (`@AllowPassword()`), not by a token. */
+const passwordUsers = new WeakSet<object>();
+
+/** Puts the user a password authenticated on `request.user`, as `attach` does for a token's. */
+export function attachPasswordUser(request: AuthenticatableRequest, user: object): void {
+  passwordUsers.add(request);
+  request.user = user;
+}
+
+/**
+ * The user this module authenticated on the request: a verified token's, or the one whose password
+ * an `@AllowPassword()` route checked. `undefined` otherwise, whatever `request.user` holds (another
+ * guard's, with `foreignCredentials: 'pass'`).
+ */
+export function authenticatedUserOf(request: AuthenticatableRequest): object | undefined {
+  const verified = verifiedTokens.get(request);
+  if (verified) return verified.user;
+  return passwordUsers.has(request) ? (request.user as object) : undefined;
+}
+
 /** Each app's authenticator, by the app's HTTP server (its Express app or Fastify instance). */
 const authenticators = new WeakMap<object, AccessTokenAuthenticator>();
 

@@ -1,9 +1,13 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AccessTokenAuthenticator, type AuthenticatableRequest } from './access-token.authenticator.js';
-import { PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
-import { InvalidRequestError, MissingCredentialsError } from '../core/access-tokens.errors.js';
+import { AccessTokenAuthenticator, attachPasswordUser, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { PASSWORD_GRANT_METADATA, PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
+import { InvalidOptionsError, InvalidRequestError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
+import { PasswordGrantService } from '../password/password-grant.service.js';
+
+/** What a 401 without credentials offers on an `@AllowPassword()` route. */
+const PASSWORD_OR_TOKEN = ['Basic', 'Bearer'] as const;
 
 /**
  * Authenticates the request by its access token (Bearer header, Basic user name, or the query
@@ -18,13 +22,19 @@ import { requestOf, responseOf } from './execution-context.js';
  * With `foreignCredentials: 'pass'`, credentials that are not this module's tokens go through
  * unauthenticated, for the next guard to check.
  *
- * Subclass it to change a step: `authenticatePassword` to also accept HTTP Basic user name and
- * password on some routes, `challengeSchemes` to offer them in the 401.
+ * On routes marked `@AllowPassword()` it also takes HTTP Basic user name and password, checked by
+ * `PasswordGrantService` (bcrypt, throttled), and offers both schemes in a 401 without credentials.
+ *
+ * Subclass it to change a step: `allowsPassword` to decide otherwise which routes take a password,
+ * `authenticatePassword` to check passwords your own way on the routes that do not,
+ * `challengeSchemes` to offer other schemes in the 401.
  */
 @Injectable()
 export class AccessTokenGuard implements CanActivate {
   @Inject(AccessTokenAuthenticator) protected readonly authenticator!: AccessTokenAuthenticator;
   @Inject(Reflector) protected readonly reflector!: Reflector;
+  /** Optional, so that a test can build the guard without the module, as before the password grant. */
+  @Optional() @Inject(PasswordGrantService) protected readonly passwords?: PasswordGrantService;
   /** The schemes a 401 without credentials offers. */
   protected readonly challengeSchemes: readonly ('Bearer' | 'Basic')[] = ['Bearer'];
 
@@ -36,7 +46,7 @@ export class AccessTokenGuard implements CanActivate {
     if (this.isPublic(context)) return true;
     let outcome: true | Promise<unknown>;
     try {
-      outcome = this.authenticateRequest(this.getRequest(context));
+      outcome = this.authenticateRequest(this.getRequest(context), context);
     } catch (error) {
       return this.authenticator.refuse(error, context, this.getResponse(context));
     }
@@ -48,7 +58,7 @@ export class AccessTokenGuard implements CanActivate {
         );
   }
 
-  private authenticateRequest(request: AuthenticatableRequest): true | Promise<unknown> {
+  private authenticateRequest(request: AuthenticatableRequest, context: ExecutionContext): true | Promise<unknown> {
     const credentials = this.authenticator.credentialsOf(request);
     if (this.authenticator.passesAsForeign(request, credentials)) return true;
     switch (credentials.type) {
@@ -57,10 +67,27 @@ export class AccessTokenGuard implements CanActivate {
         return verified instanceof Promise ? verified : true;
       }
       case 'password':
-        return this.authenticatePassword(request, credentials.username, credentials.password);
+        return this.allowsPassword(context)
+          ? this.grantPassword(request, credentials.username, credentials.password)
+          : this.authenticatePassword(request, credentials.username, credentials.password);
       case 'none':
-        throw new MissingCredentialsError(this.challengeSchemes);
+        throw new MissingCredentialsError(this.allowsPassword(context) ? PASSWORD_OR_TOKEN : this.challengeSchemes);
     }
+  }
+
+  /** The password grant of an `@AllowPassword()` route: the user on `request.user`, or a refusal. */
+  private async grantPassword(request: AuthenticatableRequest, username: string, password: string): Promise<void> {
+    if (!this.passwords) throw new InvalidOptionsError('@AllowPassword() needs PasswordGrantService: import AccessTokensModule where the guard is used');
+    attachPasswordUser(request, await this.passwords.authenticate(username, password, request));
+  }
+
+  /**
+   * Whether the route takes HTTP Basic user name and password as well as a token: `@AllowPassword()`
+   * on the route or its controller. Read only when a request brings a password or no credentials,
+   * never on a token's way.
+   */
+  protected allowsPassword(context: ExecutionContext): boolean {
+    return this.reflector.getAllAndOverride<boolean | undefined>(PASSWORD_GRANT_METADATA, [context.getHandler(), context.getClass()]) === true;
   }
 
   /** Whether `@Public()` marks the route or its controller. */
@@ -89,8 +116,9 @@ export class AccessTokenGuard implements CanActivate {
   }
 
   /**
-   * Called for HTTP Basic credentials with a non-empty password. Refuses them by default: override
-   * it to check the password and set `request.user`.
+   * Called for HTTP Basic credentials with a non-empty password on a route without
+   * `@AllowPassword()`. Refuses them by default: override it to check the password your own way
+   * and set `request.user`.
    */
   protected async authenticatePassword(
     _request: AuthenticatableRequest,

@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { AccessTokensError, InsufficientScopeError } from '../core/access-tokens.errors.js';
+import { AccessTokensError, InsufficientScopeError, TooManyAttemptsError } from '../core/access-tokens.errors.js';
 import { toHttpAnswer, type HttpAnswer } from './rfc6750.js';
 
 /** GraphQL's usual `extensions.code` for each status a refusal can have. */
@@ -9,6 +9,7 @@ const GRAPHQL_CODES: Readonly<Record<number, string>> = {
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   409: 'CONFLICT',
+  429: 'TOO_MANY_REQUESTS',
   503: 'SERVICE_UNAVAILABLE',
 };
 
@@ -32,9 +33,10 @@ export class AccessTokensHttpException extends HttpException {
   /**
    * What a GraphQL server shows of the refusal: graphql-js copies an error's `extensions` onto the
    * GraphQL error it reports, so a guard on a resolver refuses with `UNAUTHENTICATED` (and the
-   * `reason`), `FORBIDDEN` (and the `scope`) or `BAD_REQUEST`, never `INTERNAL_SERVER_ERROR`.
+   * `reason`), `FORBIDDEN` (and the `scope`), `BAD_REQUEST` or `TOO_MANY_REQUESTS` (and
+   * `retryAfter`, in seconds), never `INTERNAL_SERVER_ERROR`.
    */
-  readonly extensions: Readonly<Record<string, string>>;
+  readonly extensions: Readonly<Record<string, string | number>>;
 
   /**
    * @param error the domain error, kept as `cause`.
@@ -58,6 +60,7 @@ export class AccessTokensHttpException extends HttpException {
       reason: error.code,
       ...(error instanceof InsufficientScopeError ? { scope: error.required.join(' ') } : {}),
       ...(answer.body.revokedReason ? { revokedReason: answer.body.revokedReason } : {}),
+      ...(error instanceof TooManyAttemptsError ? { retryAfter: error.retryAfter } : {}),
     };
   }
 
@@ -80,8 +83,8 @@ export class AccessTokensGraphQLError extends AccessTokensError {
   readonly code: string;
   /** The HTTP status the refusal has over HTTP. */
   readonly status: number;
-  /** What the GraphQL server shows: `code`, `reason`, and `scope` or `revokedReason` where they apply. */
-  readonly extensions: Readonly<Record<string, string>>;
+  /** What the GraphQL server shows: `code`, `reason`, and `scope`, `revokedReason` or `retryAfter` where they apply. */
+  readonly extensions: Readonly<Record<string, string | number>>;
 
   constructor(exception: AccessTokensHttpException) {
     super(exception.message, { cause: exception.cause });

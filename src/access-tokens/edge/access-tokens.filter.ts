@@ -4,6 +4,7 @@ import type { ResolvedAccessTokensOptions } from '../access-tokens-options.inter
 import { AccessTokensError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import { AccessTokensGraphQLError, AccessTokensHttpException } from './access-tokens-http.exception.js';
+import { responseOf } from './execution-context.js';
 import { setAnswerHeaders, toHttpAnswer } from './rfc6750.js';
 
 /**
@@ -22,15 +23,18 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
   catch(error: AccessTokensError | AccessTokensHttpException, host: ArgumentsHost): void {
     // In a resolver, a refusal or domain error leaves with the extensions GraphQL shows
     // (BAD_REQUEST for a bad scope, NOT_FOUND for an unknown token id), not INTERNAL_SERVER_ERROR.
-    if (host.getType<string>() === 'graphql') throw AccessTokensGraphQLError.from(error, this.options.realm);
-    if (host.getType() !== 'http') throw error;
+    const type = host.getType<string>();
+    if (type !== 'http' && type !== 'graphql') throw error;
     const { httpAdapter } = this.adapterHost;
-    const response: unknown = host.switchToHttp().getResponse();
+    const response = responseOf(host);
     const answer =
       error instanceof AccessTokensHttpException
         ? { status: error.getStatus(), body: error.getResponse(), challenge: error.challenge, retryAfter: error.retryAfter }
         : toHttpAnswer(error, this.options.realm);
-    setAnswerHeaders((name, value) => httpAdapter.setHeader(response, name, value), answer);
+    // In GraphQL too, on the HTTP answer that carries the operation's: a throttled login's
+    // Retry-After is for the client, whichever API it used.
+    if (response !== undefined) setAnswerHeaders((name, value) => httpAdapter.setHeader(response, name, value), answer);
+    if (type === 'graphql') throw AccessTokensGraphQLError.from(error, this.options.realm);
     httpAdapter.reply(response, answer.body, answer.status);
   }
 }

@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import type { ArgumentsHost, ExecutionContext } from '@nestjs/common';
 import type { AuthenticatableRequest } from './access-token.authenticator.js';
 
 /** The GraphQL context as Nest's drivers build it: Apollo's `{ req, res? }`, Mercurius's `{ reply }`. */
@@ -63,8 +63,11 @@ export function requestOf(context: ExecutionContext): AuthenticatableRequest | u
   return graphql?.req ?? graphql?.reply?.request;
 }
 
-/** The HTTP response behind an execution context, where there is one to set headers on. */
-export function responseOf(context: ExecutionContext): unknown {
+/**
+ * The HTTP response behind an execution context (or an exception filter's arguments host), where
+ * there is one to set headers on.
+ */
+export function responseOf(context: ArgumentsHost): unknown {
   const type = context.getType<string>();
   if (type === 'http') return context.switchToHttp().getResponse<unknown>();
   if (type !== 'graphql') return undefined;

@@ -9,9 +9,11 @@ import {
   InvalidScopeError,
   InvalidTokenNameError,
   MissingCredentialsError,
+  NotASessionError,
   StoreUnavailableError,
   TokenNotFoundError,
   TokenNotLiveError,
+  TooManyAttemptsError,
   TooManyTokensError,
   UserNotFoundError,
 } from '../core/access-tokens.errors.js';
@@ -102,7 +104,8 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
     error instanceof InvalidScopeError ||
     error instanceof InvalidExpiryError ||
     error instanceof InvalidTokenNameError ||
-    error instanceof InvalidPaginationError
+    error instanceof InvalidPaginationError ||
+    error instanceof NotASessionError
   ) {
     return answer(400, error.code, null);
   }
@@ -111,6 +114,9 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
   }
   if (error instanceof TooManyTokensError || error instanceof TokenNotLiveError) {
     return answer(409, error.code, null);
+  }
+  if (error instanceof TooManyAttemptsError) {
+    return { ...answer(429, error.code, null), retryAfter: error.retryAfter };
   }
   if (error instanceof StoreUnavailableError) {
     return { ...answer(503, error.code, null), retryAfter: STORE_RETRY_AFTER };

@@ -79,6 +79,16 @@ export class UserDirectory {
   }
 
   /**
+   * The user whose `usernameField` is exactly `username`, or `null`. The column's collation may
+   * match other spellings (`ALICE`, `àlice` on MariaDB): only the name as stored names the user.
+   */
+  async findByUsername(username: string): Promise<object | null> {
+    const field = this.options.user.usernameField;
+    const found = await this.repository.findOneBy({ [field]: username });
+    return found && (found as Record<string, unknown>)[field] === username ? found : null;
+  }
+
+  /**
    * Locks the user's row until `manager`'s transaction ends, so that work that counts or checks
    * the user's tokens runs one transaction at a time per user. SQLite needs none: the store runs
    * its transactions there one at a time (`TokenStore.transaction`).

@@ -1,0 +1,140 @@
+import * as classTransformer from 'class-transformer';
+import { Type } from 'class-transformer';
+import * as classValidator from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  Length,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+  ValidateIf,
+  type ValidationArguments,
+  type ValidationOptions,
+} from 'class-validator';
+import { isPrintableText } from '../core/text.js';
+
+/*
+ * The bodies and query of the ready-made routes, validated with class-validator. Loaded only when
+ * the app asks for the routes (class-validator and class-transformer are optional peers): the
+ * routes' pipe imports this module on first need, and the module checks at start-up that it loads.
+ */
+
+/** The packages the DTOs are declared with, for the pipe to validate with the same copies. */
+export const validatorPackage = classValidator;
+export const transformerPackage = classTransformer;
+
+/** A string with nothing a database or bcrypt would fail on: no control characters, no lone surrogates. */
+const IsText = (options?: ValidationOptions): PropertyDecorator =>
+  ValidateBy(
+    {
+      name: 'isText',
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && isPrintableText(value),
+        defaultMessage: (args?: ValidationArguments) => `${args?.property ?? 'value'} must be text without control characters or lone surrogates`,
+      },
+    },
+    options,
+  );
+
+/** Like `@IsOptional()`, but `null` is validated (and refused) rather than let through. */
+const IsAbsentOr = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+/** Body of `POST {path}/generate`: everything optional. */
+export class GenerateTokenDto {
+  /** What the user calls it; default "Generated on <date>". */
+  @IsAbsentOr()
+  @IsText()
+  @Length(1, 100)
+  name?: string;
+
+  /** Default: the presenting token's scopes, or `*` for a password. */
+  @IsAbsentOr()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsText({ each: true })
+  scopes?: string[];
+
+  /** Seconds; `null` asks for no expiry, which only an app without `maxExpiresIn` grants. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  expiresIn?: number | null;
+}
+
+/** Body of `POST {path}`: a name is required. */
+export class CreateTokenDto extends GenerateTokenDto {
+  @IsText()
+  @Length(1, 100)
+  declare name: string;
+}
+
+/** Body of `PATCH {path}/:id`. */
+export class RenameTokenDto {
+  @IsText()
+  @Length(1, 100)
+  name!: string;
+}
+
+/** Body of `POST {path}/:id/rotate`. */
+export class RotateTokenDto {
+  /** Seconds the old token keeps working; default 0. */
+  @IsAbsentOr()
+  @IsInt()
+  @Min(0)
+  graceSeconds?: number;
+}
+
+/** Body of `POST {path}/revoke`. */
+export class RevokeTokenDto {
+  @IsText()
+  @IsNotEmpty()
+  @MaxLength(1024)
+  token!: string;
+}
+
+/** Query of `GET {path}`: a page of the caller's tokens. */
+export class ListTokensQueryDto {
+  /** 1 to 100; default 50. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  /** From the `Link: <…>; rel="next"` header of the previous page. */
+  @IsOptional()
+  @IsText()
+  @MaxLength(80)
+  cursor?: string;
+
+  /** `live`: only tokens that work now; `all` (default): revoked and expired ones too. */
+  @IsOptional()
+  @IsIn(['live', 'all'])
+  status?: 'live' | 'all';
+}
+
+/** Body of `POST {sessionsPath}/login`. */
+export class LoginDto {
+  @IsText()
+  @Length(1, 256)
+  username!: string;
+
+  @IsText()
+  @Length(1, 1024)
+  password!: string;
+}
+
+/** Body of `POST {sessionsPath}/refresh`. */
+export class RefreshDto {
+  @IsText()
+  @IsNotEmpty()
+  @MaxLength(200)
+  refreshToken!: string;
+}

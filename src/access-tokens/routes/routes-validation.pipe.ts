@@ -1,0 +1,60 @@
+import { Injectable, ValidationPipe, type ArgumentMetadata, type OnModuleInit, type PipeTransform } from '@nestjs/common';
+import { InvalidOptionsError } from '../core/access-tokens.errors.js';
+
+/** The DTO classes of the routes, as their module exports them. */
+type RoutesDtos = typeof import('./access-tokens-routes.dto.js');
+/** The name of one of them. */
+export type RoutesDtoName = { [Name in keyof RoutesDtos]: RoutesDtos[Name] extends abstract new () => object ? Name : never }[keyof RoutesDtos];
+
+/** The DTO module, loaded on first need: it imports class-validator and class-transformer, optional peers. */
+let dtos: Promise<RoutesDtos> | undefined;
+
+function loadDtos(): Promise<RoutesDtos> {
+  dtos ??= import('./access-tokens-routes.dto.js').catch((error: unknown) => {
+    dtos = undefined;
+    const code = (error as { code?: unknown } | null)?.code;
+    const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'class-(validator|transformer)'/.test(String(error));
+    if (missing) {
+      throw new InvalidOptionsError('routes validate their input with "class-validator" and "class-transformer": npm install class-validator class-transformer', { cause: error });
+    }
+    throw error;
+  });
+  return dtos;
+}
+
+/**
+ * Validates a route's body or query against its DTO, whatever pipes the app has: a field the DTO
+ * does not declare is refused too, and every refusal is a 400 naming the field. The route's
+ * parameter is typed for Nest as `Object`, so that an app's global `ValidationPipe` lets it through
+ * unchanged and only this one judges it.
+ */
+export class RoutesValidationPipe implements PipeTransform {
+  private pipe: Promise<ValidationPipe> | undefined;
+
+  /** @param dto the DTO class it validates against, by its name in the routes' DTO module. */
+  constructor(readonly dto: RoutesDtoName) {}
+
+  async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    this.pipe ??= loadDtos().then(
+      (loaded) =>
+        new ValidationPipe({
+          whitelist: true,
+          forbidNonWhitelisted: true,
+          transform: true,
+          expectedType: loaded[this.dto],
+          // The copies the DTOs were declared with, should the app hold others.
+          validatorPackage: loaded.validatorPackage,
+          transformerPackage: loaded.transformerPackage,
+        }),
+    );
+    return (await this.pipe).transform(value, metadata);
+  }
+}
+
+/** Checks at start-up that the routes' DTOs load, so that a missing package stops the app, naming it. */
+@Injectable()
+export class RoutesDependencies implements OnModuleInit {
+  async onModuleInit(): Promise<void> {
+    await loadDtos();
+  }
+}

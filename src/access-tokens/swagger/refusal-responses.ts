@@ -1,0 +1,208 @@
+import type { ExampleObject, HeaderObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
+import { covers, type ScopeRequirement } from '../core/scopes.js';
+import {
+  AccessTokenError,
+  InsufficientScopeError,
+  InvalidCredentialsError,
+  InvalidRequestError,
+  MissingCredentialsError,
+  TooManyAttemptsError,
+  type AccessTokensError,
+} from '../core/access-tokens.errors.js';
+import { REVOKED_BY_USER } from '../access-tokens.constants.js';
+import { toHttpAnswer } from '../edge/rfc6750.js';
+import { ACCESS_TOKENS_REFUSAL_SCHEMA, INVALID_INPUT_SCHEMA } from './openapi.constants.js';
+import type { RouteAuthentication } from './route-access.js';
+
+/**
+ * The answers the module gives a route, as OpenAPI responses. Their examples are what the module
+ * sends: built by the same code (`toHttpAnswer`) from the errors it refuses with.
+ */
+
+/** The JSON body of every refusal: `AccessTokensHttpException`'s, whatever filter answers it. */
+export const REFUSAL_SCHEMA: SchemaObject = {
+  type: 'object',
+  description:
+    "A refusal by the access token module. `error` is RFC 6750's error code, also in the `WWW-Authenticate` challenge (`unauthorized` when no credentials came); `reason` says why for a program, `message` for a human.",
+  required: ['statusCode', 'error', 'reason', 'message'],
+  properties: {
+    statusCode: { type: 'integer', description: 'The HTTP status, again.', example: 401 },
+    error: {
+      type: 'string',
+      description:
+        '401: `unauthorized` (no credentials), `invalid_token`, `invalid_credentials` (a wrong user name or password); 403: `insufficient_scope`; 400: `invalid_request`; 429: `too_many_attempts`.',
+      example: 'invalid_token',
+    },
+    reason: {
+      type: 'string',
+      description:
+        'Why: `credentials_missing`; for `invalid_token`, `malformed`, `unknown`, `expired`, `revoked` or `user_blocked`; otherwise the same as `error`.',
+      example: 'expired',
+    },
+    message: { type: 'string', description: 'Why, in a sentence.', example: 'The access token expired' },
+    revokedReason: {
+      type: 'string',
+      description: 'For a `revoked` token: what revoked it (`revoked_by_user`, `revoked_by_secret`, `password_changed`, `blocked`, `rotated`…).',
+      example: REVOKED_BY_USER,
+    },
+  },
+};
+
+/** Nest's answer to input a pipe refuses (`BadRequestException`): `ValidationPipe` lists each failed rule. */
+export const INVALID_INPUT_SCHEMA_OBJECT: SchemaObject = {
+  type: 'object',
+  description: 'Input refused before the handler ran: a body that does not parse, or a parameter a pipe refuses.',
+  required: ['statusCode', 'message'],
+  properties: {
+    statusCode: { type: 'integer', example: 400 },
+    message: {
+      description: 'What is wrong: one message per failed rule (ValidationPipe), or one sentence.',
+      oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+      example: ['name must be longer than or equal to 1 characters'],
+    },
+    error: { type: 'string', example: 'Bad Request' },
+  },
+};
+
+const refusalRef = { $ref: `#/components/schemas/${ACCESS_TOKENS_REFUSAL_SCHEMA}` };
+const invalidInputRef = { $ref: `#/components/schemas/${INVALID_INPUT_SCHEMA}` };
+
+/** An example answer to `error`: its body, and its challenge for the `WWW-Authenticate` header. */
+function answerTo(error: AccessTokensError, realm: string, summary: string): { example: ExampleObject; challenge: string | null } {
+  const answer = toHttpAnswer(error, realm);
+  return { example: { summary, value: answer.body }, challenge: answer.challenge };
+}
+
+function challengeHeader(description: string, example: string | null): Record<string, HeaderObject> {
+  return { 'WWW-Authenticate': { description, schema: { type: 'string' }, ...(example === null ? {} : { example }) } };
+}
+
+/** The 401 of a route that needs a token. */
+export function unauthorizedResponse(authentication: RouteAuthentication, realm: string): ResponseObject {
+  const missing = answerTo(new MissingCredentialsError(authentication.challengeSchemes), realm, 'No credentials');
+  const examples: Record<string, ExampleObject> = {
+    credentials_missing: missing.example,
+    malformed: answerTo(new AccessTokenError('malformed'), realm, 'Not a token of this app').example,
+    expired: answerTo(new AccessTokenError('expired'), realm, 'An expired token').example,
+    revoked: answerTo(new AccessTokenError('revoked', REVOKED_BY_USER), realm, 'A revoked token').example,
+  };
+  if (authentication.password) {
+    examples.invalid_credentials = answerTo(new InvalidCredentialsError(), realm, 'A wrong user name or password').example;
+  }
+  return {
+    description:
+      'No credentials, or a token that cannot be used (`invalid_token`: malformed, unknown, expired, revoked, or its user blocked)' +
+      (authentication.password ? ', or a wrong user name or password (`invalid_credentials`)' : '') +
+      '.',
+    headers: challengeHeader(
+      `The RFC 6750 challenge: \`${missing.challenge ?? ''}\` without credentials; with a bad token, \`error="invalid_token"\` and its \`error_description\`.`,
+      missing.challenge,
+    ),
+    content: { 'application/json': { schema: refusalRef, examples } },
+  };
+}
+
+/** The 429 of a route that takes a password: attempts are throttled per account and per client. */
+export function tooManyAttemptsResponse(realm: string): ResponseObject {
+  const { example } = answerTo(new TooManyAttemptsError(60), realm, 'Too many password attempts');
+  return {
+    description: 'Too many password attempts for the account or from the client (`too_many_attempts`): wait `Retry-After` seconds.',
+    headers: { 'Retry-After': { description: 'Seconds until an attempt counts again.', schema: { type: 'integer' }, example: 60 } },
+    content: { 'application/json': { schema: refusalRef, examples: { too_many_attempts: example } } },
+  };
+}
+
+/** The 403 of a route with scope requirements. */
+export function forbiddenResponse(requirements: readonly ScopeRequirement[], realm: string): ResponseObject {
+  const answers = requirements.map((requirement) =>
+    'allOf' in requirement
+      ? answerTo(new InsufficientScopeError(requirement.allOf, 'allOf'), realm, `Lacks ${requirement.allOf.join(' and ')}`)
+      : answerTo(new InsufficientScopeError(requirement.anyOf, 'anyOf'), realm, `Lacks all of ${requirement.anyOf.join(', ')}`),
+  );
+  return {
+    description: `The token lacks a required scope (\`insufficient_scope\`): it needs ${describeRequirements(requirements)}.`,
+    headers: challengeHeader(
+      'The RFC 6750 challenge, `error="insufficient_scope"`, its `scope` the scopes of the first requirement the token fails.',
+      answers[0]?.challenge ?? null,
+    ),
+    content: {
+      'application/json': {
+        schema: refusalRef,
+        examples: Object.fromEntries(answers.map(({ example }, index) => [`insufficient_scope${index === 0 ? '' : `_${index + 1}`}`, example])),
+      },
+    },
+  };
+}
+
+/** The 400 of a route: malformed credentials where a token is needed, input refused where it is checked. */
+export function badRequestResponse(guarded: boolean, badInput: boolean, realm: string): ResponseObject {
+  const malformed = answerTo(new InvalidRequestError('The Authorization header must read "Bearer <token>"'), realm, 'A malformed Authorization header');
+  const input: ExampleObject = {
+    summary: 'Input refused',
+    value: { statusCode: 400, message: ['name must be longer than or equal to 1 characters'], error: 'Bad Request' },
+  };
+  const parts = [
+    ...(guarded ? ['malformed credentials (`invalid_request`: an `Authorization` header neither "Bearer <token>" nor HTTP Basic, or a token sent two ways at once)'] : []),
+    ...(badInput ? ['input refused (a body that does not parse, or a parameter that fails validation)'] : []),
+  ];
+  const schema = guarded && badInput ? { oneOf: [refusalRef, invalidInputRef] } : guarded ? refusalRef : invalidInputRef;
+  return {
+    description: `Bad request: ${parts.join('; or ')}.`,
+    ...(guarded ? { headers: challengeHeader('For malformed credentials: the RFC 6750 challenge, `error="invalid_request"`.', malformed.challenge) } : {}),
+    content: {
+      'application/json': {
+        schema,
+        examples: { ...(guarded ? { invalid_request: malformed.example } : {}), ...(badInput ? { invalid_input: input } : {}) },
+      },
+    },
+  };
+}
+
+const quoted = (scope: string): string => `\`${scope}\``;
+
+function orList(items: readonly string[], last: 'and' | 'or'): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)!}`;
+}
+
+/** "the scope `a`", "the scopes `a` and `b`", "one of the scopes `a` or `b`", joined by "and". */
+export function describeRequirements(requirements: readonly ScopeRequirement[]): string {
+  return orList(
+    requirements.map((requirement) => {
+      if ('allOf' in requirement) {
+        return requirement.allOf.length === 1
+          ? `the scope ${quoted(requirement.allOf[0]!)}`
+          : `the scopes ${orList(requirement.allOf.map(quoted), 'and')}`;
+      }
+      return requirement.anyOf.length === 1
+        ? `the scope ${quoted(requirement.anyOf[0]!)}`
+        : `one of the scopes ${orList(requirement.anyOf.map(quoted), 'or')}`;
+    }),
+    'and',
+  );
+}
+
+/**
+ * The wildcards that grant `scope` besides itself: `users:admin:ban` is granted by `users:admin:*`,
+ * `users:*` and `*`; `users:*` by `*`.
+ */
+export function grantingWildcards(scope: string): string[] {
+  const words = scope.split(':');
+  if (words.at(-1) === '*') words.pop();
+  const wildcards: string[] = [];
+  for (let length = words.length - 1; length >= 1; length--) wildcards.push(`${words.slice(0, length).join(':')}:*`);
+  if (scope !== '*') wildcards.push('*');
+  return wildcards.filter((wildcard) => wildcard !== scope && covers(wildcard, scope));
+}
+
+/** The sentence an operation's description gains: what it needs, and the wildcards that grant it. */
+export function accessSentence(authentication: RouteAuthentication, requirements: readonly ScopeRequirement[]): string {
+  if (requirements.length === 0) {
+    return authentication.password ? "Needs an access token (any scope), or the user's name and password by HTTP Basic." : 'Needs an access token (any scope).';
+  }
+  // A password carries no scopes: where the route requires some, only a token passes ScopesGuard.
+  const scopes = [...new Set(requirements.flatMap((requirement) => ('allOf' in requirement ? requirement.allOf : requirement.anyOf)))];
+  // The narrowest first, `*` last.
+  const wildcards = [...new Set(scopes.flatMap(grantingWildcards))].sort((a, b) => b.split(':').length - a.split(':').length);
+  const also = wildcards.length === 0 ? '' : ` A token with ${orList(wildcards.map(quoted), 'or')} has ${scopes.length === 1 ? 'it' : 'them'} too.`;
+  return `Needs an access token with ${describeRequirements(requirements)}.${also}`;
+}

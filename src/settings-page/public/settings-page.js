@@ -1,0 +1,460 @@
+// The demo's token settings page: plain browser JavaScript, no build step, served under a CSP that
+// runs no script but this file. It uses only the demo's REST API, as any client would. Everything
+// from the server or the user is put in the page with textContent, never as HTML: a token's name
+// is user input.
+
+/**
+ * The session (access token, refresh token, user name) lives in sessionStorage: it survives a
+ * reload of this tab, but not the tab, is not shared with other tabs, and is not kept on disk
+ * across browser restarts as localStorage is; the refresh token lasts days, and left in
+ * localStorage it would stay for whoever uses the browser profile next. Any script in the page
+ * could read either storage (or memory): that is why the CSP allows no other script and nothing
+ * is rendered as HTML. A new token's raw value is kept in no storage at all, only in the page,
+ * so a reload drops it.
+ */
+const SESSION_KEY = 'nestjs-access-tokens-demo.session';
+/** Pages of 100 tokens are followed through the `Link` header, up to this many. */
+const MAX_PAGES = 20;
+
+const $ = (id) => document.getElementById(id);
+
+/** An API call that failed, with a message for the user. */
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** The session could not be refreshed: the user is signed out, with `message` saying why. */
+class SessionEnded extends Error {}
+
+let session = loadSession();
+/** The refresh under way, shared by every request that found the access token expired. */
+let refreshing = null;
+
+function loadSession() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+    return stored && typeof stored.accessToken === 'string' && typeof stored.refreshToken === 'string' ? stored : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(next) {
+  session = next;
+  if (next) sessionStorage.setItem(SESSION_KEY, JSON.stringify(next));
+  else sessionStorage.removeItem(SESSION_KEY);
+}
+
+/** The message of a failed response: the API's own (`message`, a string or a list), and its status. */
+async function errorOf(response) {
+  let message = '';
+  try {
+    const body = await response.json();
+    if (Array.isArray(body?.message)) message = body.message.join('; ');
+    else if (typeof body?.message === 'string') message = body.message;
+    else if (typeof body?.error_description === 'string') message = body.error_description;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  if (!message) message = response.statusText || 'The request failed';
+  const retryAfter = response.headers.get('Retry-After');
+  if (retryAfter && (response.status === 429 || response.status === 503)) message += `. Try again in ${retryAfter} seconds`;
+  return new ApiError(response.status, `${message} (HTTP ${response.status})`);
+}
+
+async function send(method, path, body, accessToken) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (accessToken) headers.Authorization = `Bearer ${accessToken}`;
+  try {
+    return await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // The token goes in the header; the page sends no cookies and keeps no answer in the cache.
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'The server cannot be reached: check that the demo is running, then try again');
+  }
+}
+
+/**
+ * Calls the API with the session's access token. A 401 means it expired (or was revoked): the
+ * session is refreshed once and the call made again; if the refresh is refused, the user is
+ * signed out (`SessionEnded`).
+ */
+async function api(method, path, body) {
+  if (!session) throw new SessionEnded('Sign in to continue');
+  const used = session.accessToken;
+  let response = await send(method, path, body, used);
+  if (response.status === 401) {
+    await refreshSession(used);
+    response = await send(method, path, body, session.accessToken);
+  }
+  if (!response.ok) throw await errorOf(response);
+  return response;
+}
+
+/**
+ * A new pair of tokens for the refresh token, once however many requests ask: a refresh token
+ * works once, and presenting it twice ends the session. A request that used an access token
+ * already replaced just tries again with the new one.
+ */
+function refreshSession(used) {
+  if (refreshing) return refreshing;
+  if (!session) return Promise.reject(new SessionEnded('Sign in to continue'));
+  if (session.accessToken !== used) return Promise.resolve();
+  refreshing = (async () => {
+    const response = await send('POST', '/auth/refresh', { refreshToken: session.refreshToken });
+    if (response.ok) {
+      const pair = await response.json();
+      saveSession({ ...session, accessToken: pair.accessToken, refreshToken: pair.refreshToken });
+      return;
+    }
+    const error = await errorOf(response);
+    // Refused (revoked, expired, reused): the session is over. Anything else (429, 503) may pass.
+    if (response.status === 400 || response.status === 401) {
+      saveSession(null);
+      throw new SessionEnded(`Your session has ended: ${error.message}. Sign in again.`);
+    }
+    throw error;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+// --- Showing things ---------------------------------------------------------------------------
+
+function show(element, visible) {
+  element.hidden = !visible;
+}
+
+function showError(error) {
+  if (error instanceof SessionEnded) return signedOut(error.message);
+  $('error').textContent = error instanceof ApiError ? error.message : `Something went wrong: ${error?.message ?? error}`;
+  show($('error'), true);
+}
+
+function showNotice(message) {
+  $('notice').textContent = message;
+  show($('notice'), Boolean(message));
+}
+
+function clearMessages() {
+  show($('error'), false);
+  showNotice('');
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const formatDate = (value, none) => (value ? dateFormat.format(new Date(value)) : none);
+
+/** A table cell with `text` in it, as text. */
+function cell(row, text, className) {
+  const td = row.insertCell();
+  if (text !== undefined) td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function renderTokens(tokens) {
+  const body = $('tokens');
+  body.replaceChildren();
+  for (const token of tokens) {
+    const row = body.insertRow();
+    row.dataset.tokenId = token.id;
+    row.dataset.status = token.status;
+    cell(row, token.name, 'name');
+    const scopes = cell(row, undefined, 'token-scopes');
+    for (const scope of token.scopes) {
+      const chip = document.createElement('span');
+      chip.className = 'scope';
+      chip.textContent = scope;
+      scopes.append(chip);
+    }
+    const hint = document.createElement('code');
+    hint.textContent = token.hint;
+    cell(row).append(hint);
+    cell(row, formatDate(token.createdAt, ''), 'date');
+    cell(row, formatDate(token.expiresAt, 'Never'), 'date');
+    cell(row, formatDate(token.lastUsedAt, 'Never used'), 'date');
+    const status = cell(row, undefined, 'status');
+    const badge = document.createElement('span');
+    badge.className = `badge ${token.status}`;
+    badge.textContent = token.status;
+    status.append(badge);
+    const actions = cell(row, undefined, 'actions');
+    if (token.status === 'live' && token.revokedAt) {
+      // Rotated, in its grace period: the successor is the one to manage.
+      const note = document.createElement('small');
+      note.textContent = `rotated, works until ${formatDate(token.revokedAt, '')}`;
+      status.append(note);
+    } else if (token.status === 'live') {
+      actions.append(button('Rotate', `Rotate ${token.name}`, () => rotate(token)), button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'));
+    }
+  }
+  show($('tokens-table'), tokens.length > 0);
+  show($('tokens-empty'), tokens.length === 0);
+  show($('revoke-all'), tokens.some((token) => token.status === 'live'));
+}
+
+function button(text, label, onClick, className) {
+  const element = document.createElement('button');
+  element.type = 'button';
+  element.textContent = text;
+  element.setAttribute('aria-label', label);
+  if (className) element.className = className;
+  element.addEventListener('click', () => busy(element, onClick));
+  return element;
+}
+
+function renderScopes(scopes) {
+  const container = $('scopes');
+  container.replaceChildren();
+  for (const scope of scopes) {
+    const label = document.createElement('label');
+    label.className = 'checkbox';
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.name = 'scope';
+    input.value = scope;
+    label.append(input, ` ${scope}`);
+    container.append(label);
+  }
+}
+
+function showNewToken(name, token, note) {
+  $('new-token-name').textContent = name;
+  $('new-token-value').value = token;
+  $('copy-status').textContent = '';
+  $('new-token-note').textContent = note;
+  show($('new-token'), true);
+  $('new-token').scrollIntoView({ block: 'nearest' });
+}
+
+function dismissNewToken() {
+  $('new-token-value').value = '';
+  $('new-token-name').textContent = '';
+  show($('new-token'), false);
+}
+
+/** Runs `action` with `element` disabled, so that a double click does not do it twice. */
+async function busy(element, action) {
+  if (element.disabled) return;
+  element.disabled = true;
+  try {
+    clearMessages();
+    await action();
+  } catch (error) {
+    showError(error);
+  } finally {
+    element.disabled = false;
+  }
+}
+
+/** Asks before something that cannot be undone; resolves to the grace chosen, or `null` for no. */
+function confirmAction({ title, text, ok, grace = false }) {
+  const dialog = $('confirm');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = ok;
+  $('grace').value = '0';
+  show($('grace-field'), grace);
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      $('confirm-ok').removeEventListener('click', yes);
+      $('confirm-cancel').removeEventListener('click', no);
+      dialog.removeEventListener('cancel', no);
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const yes = () => finish(Number($('grace').value));
+    const no = () => finish(null);
+    $('confirm-ok').addEventListener('click', yes);
+    $('confirm-cancel').addEventListener('click', no);
+    dialog.addEventListener('cancel', no);
+    dialog.showModal();
+  });
+}
+
+// --- The API --------------------------------------------------------------------------------
+
+/** Every token of a status, following `Link: <…>; rel="next"` from page to page. */
+async function allTokens(status) {
+  const tokens = [];
+  let path = `/tokens?status=${status}&limit=100`;
+  for (let page = 0; path && page < MAX_PAGES; page++) {
+    const response = await api('GET', path);
+    tokens.push(...(await response.json()));
+    const next = /<([^>]*)>\s*;\s*rel="next"/.exec(response.headers.get('Link') ?? '')?.[1];
+    // Only a page of the same list, on this server.
+    path = next && next.startsWith('/tokens?') ? next : null;
+  }
+  return tokens;
+}
+
+/**
+ * Live, expired or revoked. The server's clock decides what is live (the `live` list), not the
+ * browser's: the two may differ, and a rotated token in its grace period is revoked in the future
+ * yet still live. A token that expired before it was revoked (revoking all revokes expired ones
+ * too) shows as expired.
+ */
+function statusOf(token, liveIds) {
+  if (liveIds.has(token.id)) return 'live';
+  if (token.revokedAt === null) return 'expired';
+  return token.expiresAt !== null && Date.parse(token.expiresAt) <= Date.parse(token.revokedAt) ? 'expired' : 'revoked';
+}
+
+/** The user's personal tokens with their status (the list has live login sessions too). */
+async function loadTokens() {
+  const [all, live] = await Promise.all([allTokens('all'), allTokens('live')]);
+  const liveIds = new Set(live.map((token) => token.id));
+  const personal = all.filter((token) => token.kind === 'personal');
+  renderTokens(personal.map((token) => ({ ...token, status: statusOf(token, liveIds) })));
+}
+
+async function enterApp() {
+  show($('sign-in'), false);
+  const [me, scopes] = await Promise.all([api('GET', '/users/me').then((r) => r.json()), api('GET', '/settings/scopes').then((r) => r.json())]);
+  $('account-name').textContent = me.username;
+  renderScopes(scopes.scopes);
+  await loadTokens();
+  show($('account'), true);
+  show($('app'), true);
+}
+
+function signedOut(message) {
+  saveSession(null);
+  dismissNewToken();
+  $('tokens').replaceChildren();
+  show($('app'), false);
+  show($('account'), false);
+  show($('error'), false);
+  showNotice(message ?? '');
+  show($('sign-in'), true);
+  $('username').focus();
+}
+
+async function signIn(form) {
+  const username = form.elements.username.value;
+  const password = form.elements.password.value;
+  const response = await send('POST', '/auth/login', { username, password });
+  if (!response.ok) throw await errorOf(response);
+  const login = await response.json();
+  form.elements.password.value = '';
+  saveSession({ accessToken: login.accessToken, refreshToken: login.refreshToken, username: login.user?.username ?? username });
+  await enterApp();
+}
+
+async function signOut() {
+  try {
+    await api('POST', '/auth/logout');
+  } catch (error) {
+    // Ended already (SessionEnded): signed out either way. Otherwise say that the server still
+    // has the session, which ends when its tokens expire.
+    if (!(error instanceof SessionEnded)) {
+      signedOut(`Signed out of this page, but the server could not end the session: ${error.message}`);
+      return;
+    }
+  }
+  signedOut('You are signed out.');
+}
+
+async function createToken(form) {
+  const scopes = [...form.querySelectorAll('input[name="scope"]:checked')].map((input) => input.value);
+  if (scopes.length === 0) throw new ApiError(400, 'Choose at least one scope');
+  const name = form.elements.name.value;
+  const response = await api('POST', '/tokens', { name, scopes, expiresIn: Number(form.elements.expiresIn.value) });
+  const created = await response.json();
+  form.reset();
+  showNewToken(created.name, created.token, '');
+  await loadTokens();
+}
+
+async function rotate(token) {
+  const grace = await confirmAction({
+    title: `Rotate "${token.name}"?`,
+    text: 'A new token with the same name, scopes and lifetime replaces it. Update whatever uses the old one.',
+    ok: 'Rotate',
+    grace: true,
+  });
+  if (grace === null) return;
+  const response = await api('POST', `/tokens/${encodeURIComponent(token.id)}/rotate`, { graceSeconds: grace });
+  const created = await response.json();
+  const option = $('grace').querySelector(`option[value="${grace}"]`)?.textContent ?? '';
+  showNewToken(created.name, created.token, grace === 0 ? 'The old token no longer works.' : `The old token keeps working ${option}.`);
+  await loadTokens();
+}
+
+async function revoke(token) {
+  const answer = await confirmAction({ title: `Revoke "${token.name}"?`, text: 'Anything using this token stops working at once.', ok: 'Revoke' });
+  if (answer === null) return;
+  await api('DELETE', `/tokens/${encodeURIComponent(token.id)}`);
+  await loadTokens();
+  showNotice(`Token "${token.name}" is revoked.`);
+}
+
+async function revokeAll() {
+  const answer = await confirmAction({
+    title: 'Revoke all your tokens?',
+    text: 'Every personal token and every signed-in session, this one included, stops working at once. You will have to sign in again.',
+    ok: 'Revoke all',
+  });
+  if (answer === null) return;
+  await api('DELETE', '/tokens');
+  // The session was one of them.
+  signedOut('All your tokens and sessions are revoked. Sign in again to create new tokens.');
+}
+
+/**
+ * Copies the new token: the Clipboard API where the page may use it (a secure context, and
+ * permission), else the selection and `execCommand('copy')`, else the token left selected for
+ * the user to copy by hand.
+ */
+async function copyToken() {
+  const input = $('new-token-value');
+  const status = $('copy-status');
+  try {
+    await navigator.clipboard.writeText(input.value);
+    status.textContent = 'Copied to the clipboard.';
+    return;
+  } catch {
+    // No Clipboard API, or not allowed here: fall back on the selection.
+  }
+  input.focus();
+  input.select();
+  let copied;
+  try {
+    copied = document.execCommand('copy');
+  } catch {
+    copied = false;
+  }
+  status.textContent = copied ? 'Copied to the clipboard.' : 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac) to copy it.';
+}
+
+// --- Wiring ---------------------------------------------------------------------------------
+
+function onSubmit(form, action) {
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void busy(form.querySelector('button[type="submit"]'), () => action(form));
+  });
+}
+
+onSubmit($('sign-in-form'), signIn);
+onSubmit($('create-form'), createToken);
+$('sign-out').addEventListener('click', (event) => busy(event.currentTarget, signOut));
+$('revoke-all').addEventListener('click', (event) => busy(event.currentTarget, revokeAll));
+$('copy-token').addEventListener('click', () => copyToken());
+$('dismiss-token').addEventListener('click', dismissNewToken);
+
+if (session) {
+  enterApp().catch(showError);
+} else {
+  signedOut();
+}

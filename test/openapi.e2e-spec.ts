@@ -1,0 +1,489 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Injectable, Module, RequestMethod, UseGuards, type INestApplication, type Type } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { APP_GUARD, ModulesContainer } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DECORATORS } from '@nestjs/swagger';
+import type { OpenAPIObject, OperationObject, ResponseObject, SchemaObject, SecurityRequirementObject } from '@nestjs/swagger';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { addAccessTokensSecurity, createAccessTokensDocument } from 'nestjs-access-tokens/swagger';
+import {
+  AccessToken,
+  AccessTokenGuard,
+  AccessTokensModule,
+  InvalidCredentialsError,
+  InvalidOptionsError,
+  Public,
+  SCOPES_METADATA,
+  TokensService,
+  type AuthenticatableRequest,
+  type ScopeRequirement,
+} from 'nestjs-access-tokens';
+import { permissionsOf, type User } from '../src/users/user.entity.js';
+import { createTestDatabase, type TestDatabase } from './fixtures/database.js';
+import { startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { createAppOn, HTTP_ADAPTERS } from './fixtures/http-adapters.js';
+
+/**
+ * The OpenAPI document of `nestjs-access-tokens/swagger`, read as a client would read it (`/docs-json`)
+ * and held against what the server does: every route it serves is in it, each says whether it needs
+ * a token (and a request without one is refused exactly when it says so), with the scopes its
+ * handler requires (and a token without them gets the 403 it documents), and the refusals it
+ * documents are the bodies and challenges the module sends.
+ */
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+interface Operation {
+  method: (typeof HTTP_METHODS)[number];
+  path: string;
+  operation: OperationObject;
+}
+
+function operationsOf(document: OpenAPIObject): Operation[] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    HTTP_METHODS.flatMap((method) => (item[method] ? [{ method, path, operation: item[method] }] : [])),
+  );
+}
+
+const key = (method: string, path: string): string => `${method.toUpperCase()} ${path}`;
+
+/** What the server routes, `:param` written `{param}` as OpenAPI does; HEAD, which Fastify adds to every GET, left out. */
+function servedRoutes(app: INestApplication): string[] {
+  const adapter = app.getHttpAdapter();
+  const routes: string[] = [];
+  if (adapter.getType() === 'express') {
+    const stack = (adapter.getInstance() as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
+    for (const { route } of stack) {
+      if (route) for (const method of Object.keys(route.methods)) routes.push(key(method, route.path));
+    }
+  } else {
+    // Fastify lists its routes as a tree: each line a path segment, indented by depth, and its methods.
+    const tree = (adapter.getInstance() as { printRoutes(options: { commonPrefix: boolean }): string }).printRoutes({ commonPrefix: false });
+    const prefixes: string[] = [];
+    for (const line of tree.split('\n')) {
+      const match = /^([│ ]*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
+      if (!match) continue;
+      const depth = match[1]!.length / 4;
+      prefixes.length = depth;
+      const path = `${prefixes.join('')}${match[2]!}`;
+      prefixes.push(match[2]!);
+      for (const method of match[3]?.split(', ') ?? []) routes.push(key(method, path));
+    }
+  }
+  return routes
+    .filter((route) => !route.startsWith('HEAD '))
+    .map((route) => route.replace(/:([A-Za-z0-9_]+)/g, '{$1}'))
+    .sort();
+}
+
+/**
+ * Served, but not by the app's controllers: Swagger UI and its files, and the GraphQL endpoint
+ * (Mercurius routes it on Fastify; Apollo mounts middleware on Express).
+ */
+const NOT_CONTROLLER_ROUTES = /^[A-Z]+ \/(docs|graphql)(\/|-|$)/;
+
+/**
+ * The routes the app hides from the document itself, with `@ApiExcludeEndpoint()` or
+ * `@ApiExcludeController()` (the demo's settings page and its files), read from the controllers'
+ * metadata. The demo has no global prefix nor versions: a route's path is its controller's and its own.
+ */
+function excludedRoutes(app: INestApplication): string[] {
+  const routes: string[] = [];
+  for (const moduleRef of app.get(ModulesContainer).values()) {
+    for (const { metatype } of moduleRef.controllers.values()) {
+      if (typeof metatype !== 'function') continue;
+      const hidden = Reflect.getMetadata(DECORATORS.API_EXCLUDE_CONTROLLER, metatype) as [boolean] | undefined;
+      for (const handler of Object.values(Object.getOwnPropertyDescriptors(metatype.prototype as object)).map((descriptor) => descriptor.value as unknown)) {
+        if (typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
+        const excluded = Reflect.getMetadata(DECORATORS.API_EXCLUDE_ENDPOINT, handler) as { disable?: boolean } | undefined;
+        if (!hidden?.[0] && !excluded?.disable) continue;
+        const path = `/${[Reflect.getMetadata(PATH_METADATA, metatype) as string, Reflect.getMetadata(PATH_METADATA, handler) as string].join('/')}`;
+        routes.push(key(RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod], path.replace(/\/+/g, '/').replace(/(.)\/$/, '$1')));
+      }
+    }
+  }
+  return routes.sort();
+}
+
+/** The `Authorization`-free request each operation gets, with a path whose parameters are filled. */
+function call(http: ReturnType<typeof request>, { method, path }: Operation): request.Test {
+  const url = path.replace(/\{[^}]+\}/g, '1');
+  const test = http[method](url);
+  return ['post', 'put', 'patch'].includes(method) ? test.send({}) : test;
+}
+
+/** The scope lists of one scheme's requirements, sorted, each list sorted. */
+function scopesOf(security: SecurityRequirementObject[] | undefined, scheme: string): string[][] {
+  return (security ?? [])
+    .filter((requirement) => scheme in requirement)
+    .map((requirement) => [...requirement[scheme]!].sort())
+    .sort((a, b) => a.join(' ').localeCompare(b.join(' ')));
+}
+
+/** The ways to satisfy every one of `requirements`, as scope lists: `@Scopes()` read as `ScopesGuard` reads it. */
+function alternatives(requirements: readonly ScopeRequirement[]): string[][] {
+  let result: string[][] = [[]];
+  for (const requirement of requirements) {
+    const choices = 'allOf' in requirement ? [[...requirement.allOf]] : requirement.anyOf.map((scope) => [scope]);
+    result = result.flatMap((scopes) => choices.map((choice) => [...new Set([...scopes, ...choice])]));
+  }
+  return result.map((scopes) => scopes.sort()).sort((a, b) => a.join(' ').localeCompare(b.join(' ')));
+}
+
+/** The controller class and handler an operation documents, by its default id `<Controller>_<handler>`. */
+function handlerOf(app: INestApplication, operationId: string): { controller: Type; handler: object } {
+  const [controllerName, methodName] = operationId.split('_') as [string, string];
+  for (const moduleRef of app.get(ModulesContainer).values()) {
+    for (const { metatype } of moduleRef.controllers.values()) {
+      if (typeof metatype === 'function' && metatype.name === controllerName) {
+        return { controller: metatype as Type, handler: (metatype.prototype as Record<string, object>)[methodName]! };
+      }
+    }
+  }
+  throw new Error(`no controller ${controllerName} in the app`);
+}
+
+/** The `@Scopes()` requirements of a handler and its controller, straight from the metadata. */
+function declaredScopes(app: INestApplication, operationId: string): ScopeRequirement[] {
+  const { controller, handler } = handlerOf(app, operationId);
+  return [controller, handler].flatMap((target) => (Reflect.getMetadata(SCOPES_METADATA, target) as ScopeRequirement[] | undefined) ?? []);
+}
+
+/** Whether a granted scope (a pattern) covers a required one, as the module matches them. */
+const covers = (granted: string, wanted: string): boolean =>
+  granted === '*' || granted === wanted || (granted.endsWith(':*') && wanted.startsWith(granted.slice(0, -1)));
+
+/** What a JSON schema (as the document writes them: `$ref`, `oneOf`, `type`, `required`, `properties`) says of `value`. */
+function conforms(document: OpenAPIObject, schema: SchemaObject | { $ref: string }, value: unknown): boolean {
+  if ('$ref' in schema) return conforms(document, document.components!.schemas![schema.$ref.split('/').pop()!] as SchemaObject, value);
+  if (schema.oneOf) return schema.oneOf.filter((option) => conforms(document, option as SchemaObject, value)).length >= 1;
+  const types: Record<string, (v: unknown) => boolean> = {
+    object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+    string: (v) => typeof v === 'string',
+    integer: (v) => Number.isInteger(v),
+    array: Array.isArray,
+  };
+  if (schema.type && !types[schema.type as string]!(value)) return false;
+  if (schema.type !== 'object') return true;
+  const object = value as Record<string, unknown>;
+  if (!(schema.required ?? []).every((name) => name in object)) return false;
+  return Object.entries(object).every(([name, entry]) => {
+    const property = schema.properties?.[name];
+    return property !== undefined && conforms(document, property as SchemaObject, entry);
+  });
+}
+
+const response = (operation: OperationObject, status: string): ResponseObject | undefined => operation.responses[status] as ResponseObject | undefined;
+const jsonOf = (answer: ResponseObject | undefined) => answer?.content?.['application/json'];
+const headerExample = (answer: ResponseObject | undefined, name: string): unknown =>
+  (answer?.headers?.[name] as { example?: unknown } | undefined)?.example;
+const exampleValue = (answer: ResponseObject | undefined, name: string): unknown =>
+  (jsonOf(answer)?.examples?.[name] as { value?: unknown } | undefined)?.value;
+
+describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAPI', ({ adapter }) => {
+  let demo: DemoApp;
+  let document: OpenAPIObject;
+  let operations: Operation[];
+
+  beforeAll(async () => {
+    demo = await startDemoApp({ httpAdapter: adapter });
+    document = (await demo.http.get('/docs-json').expect(200)).body as OpenAPIObject;
+    operations = operationsOf(document);
+  });
+  afterAll(() => demo?.close());
+
+  it('serves Swagger UI at /docs, with its files', async () => {
+    const page = await demo.http.get('/docs').expect(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.text).toContain('swagger-ui');
+    const bundle = await demo.http.get('/docs/swagger-ui-bundle.js').expect(200);
+    expect(bundle.text.length).toBeGreaterThan(100_000);
+  });
+
+  it('has every route the server serves, but those the app hides from it, and no other', () => {
+    const served = servedRoutes(demo.app).filter((route) => !NOT_CONTROLLER_ROUTES.test(route));
+    const hidden = excludedRoutes(demo.app);
+    const documented = operations.map(({ method, path }) => key(method, path)).sort();
+    expect(served.length).toBeGreaterThan(15);
+    expect(documented.filter((route) => hidden.includes(route))).toEqual([]);
+    expect([...documented, ...hidden].sort()).toEqual(served);
+  });
+
+  it('offers the Bearer scheme with the token format, and HTTP Basic with the token as user name', () => {
+    const schemes = document.components!.securitySchemes!;
+    expect(schemes.accessToken).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'nat_…' });
+    expect(schemes.accessToken).toMatchObject({ description: expect.stringMatching(/`nat_` and 83 base62 characters/) });
+    expect(schemes.accessTokenBasic).toMatchObject({ type: 'http', scheme: 'basic', description: expect.stringContaining('curl http://TOKEN:@host/') });
+    // The demo does not take the token in the query string unless TOKEN_QUERY_PARAMETER says so.
+    expect(schemes).not.toHaveProperty('accessTokenQuery');
+  });
+
+  it('marks a route public exactly when a request without credentials gets through, and documents the 401 it gets otherwise', async () => {
+    const guarded = operations.filter(({ operation }) => (operation.security ?? []).length > 0);
+    expect(guarded.length).toBeGreaterThan(5);
+    expect(guarded.length).toBeLessThan(operations.length);
+    for (const op of operations) {
+      const answer = await call(demo.http, op);
+      const name = key(op.method, op.path);
+      if (!guarded.includes(op)) {
+        expect({ name, status: answer.status }).not.toEqual({ name, status: 401 });
+        expect({ name, documented401: response(op.operation, '401') }).toEqual({ name, documented401: undefined });
+        continue;
+      }
+      const documented = response(op.operation, '401');
+      expect({ name, status: answer.status }).toEqual({ name, status: 401 });
+      // The body and challenge the module sends are those the document shows, and fit its schema.
+      expect({ name, body: answer.body as unknown }).toEqual({ name, body: exampleValue(documented, 'credentials_missing') });
+      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({ name, challenge: headerExample(documented, 'WWW-Authenticate') });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
+    }
+  });
+
+  it('lists on each guarded route exactly the scopes its handler requires, for each scheme, with a 403 where it requires any', () => {
+    for (const { method, path, operation } of operations) {
+      const name = key(method, path);
+      const requirements = declaredScopes(demo.app, operation.operationId!);
+      if ((operation.security ?? []).length === 0) {
+        expect({ name, requirements }).toEqual({ name, requirements: [] });
+        continue;
+      }
+      const expected = alternatives(requirements);
+      expect({ name, bearer: scopesOf(operation.security, 'accessToken') }).toEqual({ name, bearer: expected });
+      expect({ name, basic: scopesOf(operation.security, 'accessTokenBasic') }).toEqual({ name, basic: expected });
+      expect({ name, has403: response(operation, '403') !== undefined }).toEqual({ name, has403: requirements.length > 0 });
+      if (requirements.length > 0) {
+        expect(operation.description).toContain('Needs an access token with');
+        for (const scope of expected.flat()) expect(operation.description).toContain(`\`${scope}\``);
+      }
+    }
+  });
+
+  it('gets the 403 it documents when the token lacks the scopes', async () => {
+    const signup = await demo.http.post('/users').send({ username: `openapi-${adapter}`, password: 'correct horse battery' }).expect(201);
+    const user = { id: (signup.body as { id: number }).id, isAdmin: false } as User;
+    const tokens = demo.app.get(TokensService);
+    const scoped = operations.filter(({ operation }) => response(operation, '403') !== undefined);
+    expect(scoped.length).toBeGreaterThan(3);
+    for (const op of scoped) {
+      const name = key(op.method, op.path);
+      const required = scopesOf(op.operation.security, 'accessToken').flat();
+      // Every scope the user may have but those that would satisfy the route.
+      const scopes = permissionsOf(user).filter((scope) => !required.some((wanted) => covers(scope, wanted)));
+      expect({ name, scopes: scopes.length > 0 }).toEqual({ name, scopes: true });
+      const { token } = await tokens.issue(user.id, { name, scopes });
+      const answer = await call(demo.http, op).set('Authorization', `Bearer ${token}`);
+      const documented = response(op.operation, '403');
+      expect({ name, status: answer.status, error: (answer.body as { error?: string }).error }).toEqual({ name, status: 403, error: 'insufficient_scope' });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
+      // Each requirement of the demo is all-of: the challenge names exactly the documented scopes.
+      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({ name, challenge: headerExample(documented, 'WWW-Authenticate') });
+      expect({ name, scope: /scope="([^"]*)"/.exec(answer.headers['www-authenticate']!)?.[1]?.split(' ').sort() }).toEqual({ name, scope: [...required].sort() });
+    }
+  });
+
+  it('documents the 400 of malformed credentials on guarded routes, as the module answers it', async () => {
+    for (const op of operations.filter(({ operation }) => (operation.security ?? []).length > 0)) {
+      const name = key(op.method, op.path);
+      const answer = await call(demo.http, op).set('Authorization', 'Bearer');
+      const documented = response(op.operation, '400');
+      expect({ name, status: answer.status }).toEqual({ name, status: 400 });
+      expect({ name, body: answer.body as unknown }).toEqual({ name, body: exampleValue(documented, 'invalid_request') });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
+      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({ name, challenge: headerExample(documented, 'WWW-Authenticate') });
+    }
+  });
+
+  it('documents a 400 on every route that takes input, and a body that does not parse gets it', async () => {
+    const withInput = operations.filter(({ operation }) => operation.requestBody !== undefined || (operation.parameters ?? []).length > 0);
+    expect(withInput.length).toBeGreaterThan(10);
+    for (const op of withInput) {
+      const name = key(op.method, op.path);
+      const documented = response(op.operation, '400');
+      expect({ name, has400: documented !== undefined }).toEqual({ name, has400: true });
+      if (op.operation.requestBody === undefined) continue;
+      const url = op.path.replace(/\{[^}]+\}/g, '1');
+      const answer = await demo.http[op.method](url).set('Content-Type', 'application/json').send('{"name":');
+      expect({ name, status: answer.status }).toEqual({ name, status: 400 });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
+    }
+  });
+
+  it('documents each body and query DTO with its properties', () => {
+    const schemas = document.components!.schemas!;
+    let bodies = 0;
+    for (const { method, path, operation } of operations) {
+      const name = key(method, path);
+      const body = (operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined)?.content?.['application/json']?.schema;
+      if (body) {
+        bodies++;
+        const schema = schemas[body.$ref!.split('/').pop()!] as SchemaObject;
+        expect({ name, properties: Object.keys(schema.properties ?? {}).length > 0 }).toEqual({ name, properties: true });
+        for (const [property, definition] of Object.entries(schema.properties!)) {
+          expect({ name, property, typed: 'type' in definition || '$ref' in definition }).toEqual({ name, property, typed: true });
+        }
+      }
+    }
+    expect(bodies).toBeGreaterThan(8);
+    // The token list's query, read by the routes' own pipe, as parameters with their rules.
+    const list = operations.find(({ method, path }) => method === 'get' && path === '/tokens')!.operation;
+    expect(list.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', maximum: 100 }) }),
+        expect.objectContaining({ name: 'status', in: 'query', schema: expect.objectContaining({ enum: ['live', 'all'] }) }),
+      ]),
+    );
+  });
+
+  it('says which route also takes a password, and documents its 429', () => {
+    const password = operations.filter(({ operation }) => operation.description?.includes('name and password'));
+    expect(password.map(({ method, path }) => key(method, path))).toEqual(['POST /tokens/generate']);
+    const { operation } = password[0]!;
+    expect(exampleValue(response(operation, '401'), 'invalid_credentials')).toMatchObject({ error: 'invalid_credentials' });
+    expect(headerExample(response(operation, '401'), 'WWW-Authenticate')).toBe('Basic realm="api", Bearer realm="api"');
+    expect(response(operation, '429')?.headers).toHaveProperty('Retry-After');
+  });
+});
+
+describe.each(HTTP_ADAPTERS)('an app that guards per controller, on $server', ({ adapter }) => {
+  let database: TestDatabase;
+  let app: INestApplication;
+  let document: OpenAPIObject;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const moduleRef = await Test.createTestingModule({
+      imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS))],
+    }).compile();
+    app = await createAppOn(moduleRef, adapter, {
+      logger: false,
+      configure: async (app) => {
+        const config = addAccessTokensSecurity(new DocumentBuilder().setTitle('Reports API'), app).build();
+        SwaggerModule.setup('docs', app, await createAccessTokensDocument(app, config));
+      },
+    });
+    document = (await request(app.getHttpServer()).get('/docs-json').expect(200)).body as OpenAPIObject;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  const security = (path: string) => document.paths[path]!.get!.security;
+
+  it("reads @UseGuards(AccessTokenGuard, ScopesGuard) and the controller's and handler's @Scopes()", () => {
+    expect(security('/reports')).toEqual([{ accessToken: ['reports:read'] }, { accessTokenBasic: ['reports:read'] }, { accessTokenQuery: ['reports:read'] }]);
+    expect(scopesOf(security('/reports/export'), 'accessToken')).toEqual([['reports:export', 'reports:read']]);
+    // anyOf: one requirement per way to satisfy it, all-of the controller's scope in each.
+    expect(scopesOf(security('/reports/billing'), 'accessTokenQuery')).toEqual([
+      ['billing:read', 'reports:read'],
+      ['reports:admin', 'reports:read'],
+    ]);
+    expect(document.paths['/reports/billing']!.get!.description).toBe(
+      'Needs an access token with the scope `reports:read` and one of the scopes `reports:admin` or `billing:read`. A token with `reports:*`, `billing:*` or `*` has them too.',
+    );
+  });
+
+  it("reads Passport's AuthGuard('access-token'): a token of any scope, no 403", () => {
+    expect(security('/passport')).toEqual([{ accessToken: [] }, { accessTokenBasic: [] }, { accessTokenQuery: [] }]);
+    expect(document.paths['/passport']!.get!.responses).not.toHaveProperty('403');
+  });
+
+  it('offers the query parameter the module allows, and shows its prefix and realm', () => {
+    expect(document.components!.securitySchemes!.accessTokenQuery).toMatchObject({ type: 'apiKey', in: 'query', name: 'access_token' });
+    expect(document.components!.securitySchemes!.accessToken).toMatchObject({ bearerFormat: 'fx_…' });
+    expect(headerExample(response(document.paths['/reports']!.get!, '401'), 'WWW-Authenticate')).toBe('Bearer realm="fixture"');
+  });
+
+  it("leaves nothing on the app's classes once the document is built", async () => {
+    const { controller, handler } = handlerOf(app, 'ReportsController_billing');
+    const before = [Reflect.getMetadataKeys(handler).sort(), Reflect.getMetadataKeys(controller.prototype as object, 'billing').sort()];
+    const config = addAccessTokensSecurity(new DocumentBuilder(), app).build();
+    const again = await createAccessTokensDocument(app, config);
+    expect(again.paths).toEqual(document.paths);
+    expect([Reflect.getMetadataKeys(handler).sort(), Reflect.getMetadataKeys(controller.prototype as object, 'billing').sort()]).toEqual(before);
+    expect(Reflect.getMetadata(DECORATORS.API_EXTENSION, handler)).toBeUndefined();
+  });
+
+  it('refuses a config without the access token schemes, saying what to add', async () => {
+    await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(InvalidOptionsError);
+    await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(/addAccessTokensSecurity/);
+  });
+});
+
+/** A guard of the app's own: partners authenticate on their routes, `@Public()` or not, by token or their own password. */
+@Injectable()
+class PartnerGuard extends AccessTokenGuard {
+  protected override isPublic(): boolean {
+    return false;
+  }
+
+  protected override async authenticatePassword(request: AuthenticatableRequest, username: string): Promise<void> {
+    if (username !== 'partner') throw new InvalidCredentialsError();
+    request.user = { memberId: 'partner' };
+  }
+}
+
+@Public()
+@UseGuards(PartnerGuard)
+@Controller('partners')
+class PartnersController {
+  @Get()
+  list() {
+    return [];
+  }
+}
+
+@Public()
+@Controller('status')
+class StatusController {
+  @Get()
+  status() {
+    return { ok: true };
+  }
+}
+
+describe.each(HTTP_ADAPTERS)("an app with a global AccessTokenGuard and a subclass of its own, on $server", ({ adapter }) => {
+  let database: TestDatabase;
+  let app: INestApplication;
+  let document: OpenAPIObject;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    @Module({
+      imports: [TypeOrmModule.forRoot({ ...database.options, entities: [Member, AccessToken], synchronize: true }), AccessTokensModule.forRoot(FIXTURE_OPTIONS)],
+      controllers: [PartnersController, StatusController],
+      providers: [{ provide: APP_GUARD, useClass: AccessTokenGuard }, PartnerGuard],
+    })
+    class PartnersModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [PartnersModule] }).compile();
+    app = await createAppOn(moduleRef, adapter, { logger: false });
+    // The global security requirement, too: a public route must then say it needs none.
+    const config = addAccessTokensSecurity(new DocumentBuilder(), app).addSecurityRequirements('accessToken').build();
+    document = await createAccessTokensDocument(app, config);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it('asks the guard whether a route is public, and documents its own password check', async () => {
+    const partners = document.paths['/partners']!.get!;
+    expect(scopesOf(partners.security, 'accessToken')).toEqual([[]]);
+    expect(partners.description).toBe("Needs an access token (any scope), or the user's name and password by HTTP Basic.");
+    expect(exampleValue(response(partners, '401'), 'invalid_credentials')).toMatchObject({ error: 'invalid_credentials' });
+    // Its own check is not the module's throttled grant.
+    expect(partners.responses).not.toHaveProperty('429');
+    await request(app.getHttpServer()).get('/partners').expect(401);
+  });
+
+  it('gives a public route an empty requirement over the global one', async () => {
+    expect(document.security).toEqual([{ accessToken: [] }]);
+    expect(document.paths['/status']!.get!.security).toEqual([]);
+    expect(document.paths['/status']!.get!.responses).not.toHaveProperty('401');
+    await request(app.getHttpServer()).get('/status').expect(200);
+  });
+});

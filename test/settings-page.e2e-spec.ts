@@ -1,0 +1,340 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { testDatabaseKind } from './fixtures/database.js';
+import { startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
+
+/**
+ * The demo's token settings page (`/`, src/settings-page/) in a real browser: headless Chromium,
+ * Debian's, driven by playwright-core. One walk per server through everything a user does there,
+ * checking each step against the API as another client sees it; the page's screenshot in the
+ * README is taken on the way.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ADMIN = { username: 'admin', password: 'admin password 1' };
+const SESSION_KEY = 'nestjs-access-tokens-demo.session';
+/**
+ * Where the screenshot goes: the README's picture with UPDATE_SCREENSHOT=1, else beside the run's
+ * temporary files, so that a test run leaves the working tree as it was.
+ */
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? join(import.meta.dirname, '..', 'docs', 'settings-page.png') : join(tmpdir(), 'nestjs-access-tokens-settings-page.png');
+const HTML_NAME = '<img src=x onerror=alert(1)>';
+/** A raw token (a hint is `nat_…abcd`, with no run of characters this long). */
+const RAW_TOKEN = /nat_(?:[sr]_)?[A-Za-z0-9]{20,}/;
+
+/**
+ * What the functions run in the page (`evaluate`) use of the browser's globals: the project
+ * compiles for Node, without the DOM's types.
+ */
+declare const sessionStorage: { getItem(key: string): string | null };
+declare const navigator: { clipboard: { readText(): Promise<string>; writeText(text: string): Promise<void> } };
+declare const document: { execCommand(command: string): boolean };
+interface TextInput {
+  value: string;
+  selectionStart: number | null;
+  selectionEnd: number | null;
+}
+
+let browser: Browser;
+
+beforeAll(async () => {
+  // Missing, it fails the run rather than skip: .ci/run installs it.
+  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install -y chromium), as .ci/run does`);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
+  let demo: DemoApp;
+  let base: string;
+  let context: BrowserContext;
+  let page: Page;
+  /** Script errors, CSP violations and alert()s seen in the page: there should be none. */
+  const problems: string[] = [];
+  /** Raw tokens the walk got, by what they are. */
+  const raw: Record<string, string> = {};
+
+  beforeAll(async () => {
+    demo = await startDemoApp({ admin: ADMIN, httpAdapter: adapter });
+    await demo.app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(demo.app.getHttpServer().address() as AddressInfo).port}`;
+    // UTC and en-US, so that the dates shown (from the test clock) read the same on every machine.
+    context = await browser.newContext({ baseURL: base, viewport: { width: 1000, height: 700 }, locale: 'en-US', timezoneId: 'UTC' });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) problems.push(`CSP: ${message.text()}`);
+    });
+    page.on('dialog', (dialog) => {
+      problems.push(`dialog: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    await demo?.close();
+  });
+
+  /** `GET /users/me` with a token, as any client of the API sends it. */
+  const me = (token: string) => fetch(`${base}/users/me`, { headers: { Authorization: `Bearer ${token}` } });
+
+  const text = async (locator: Locator) => (await locator.textContent())?.trim() ?? '';
+  const row = (hint: string) => page.locator('#tokens tr').filter({ hasText: hint });
+  const hintOf = (token: string) => `…${token.slice(-4)}`;
+  const session = () => page.evaluate((key) => JSON.parse(sessionStorage.getItem(key) ?? 'null') as { accessToken: string } | null, SESSION_KEY);
+
+  async function signIn(password = ADMIN.password): Promise<void> {
+    await page.locator('#username').fill(ADMIN.username);
+    await page.locator('#password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  /** Creates a token with the form; returns the raw token the page shows. */
+  async function create(name: string, scopes: string[], expiry: string): Promise<string> {
+    await page.locator('#token-name').fill(name);
+    for (const scope of scopes) await page.locator(`#scopes input[value="${scope}"]`).check();
+    await page.locator('#token-expiry').selectOption(expiry);
+    await page.getByRole('button', { name: 'Generate token' }).click();
+    await page.locator('#new-token').waitFor();
+    return page.locator('#new-token-value').inputValue();
+  }
+
+  const attributes = async (locator: Locator, name: string) => Promise.all((await locator.all()).map((element) => element.getAttribute(name)));
+  /** Clicks Copy, and waits for what the page says of it. */
+  async function copy(said: string): Promise<void> {
+    await page.locator('#copy-status').evaluate((status) => (status.textContent = ''));
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.locator('#copy-status').filter({ hasText: /./ }).waitFor();
+    expect(await text(page.locator('#copy-status'))).toBe(said);
+  }
+
+  async function dismiss(): Promise<void> {
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    await page.locator('#new-token').waitFor({ state: 'hidden' });
+  }
+
+  async function confirm(button: string, grace?: string): Promise<void> {
+    await page.locator('#confirm').waitFor();
+    if (grace !== undefined) await page.locator('#grace').selectOption(grace);
+    await page.locator('#confirm-ok').filter({ hasText: button }).click();
+    await page.locator('#confirm').waitFor({ state: 'hidden' });
+  }
+
+  it('serves the page, its script and its style with their types, a strict CSP and nosniff; the HTML is never cached', async () => {
+    for (const [path, type] of [
+      ['/', 'text/html'],
+      ['/settings/settings-page.js', 'text/javascript'],
+      ['/settings/settings-page.css', 'text/css'],
+    ] as const) {
+      const response = await fetch(`${base}${path}`);
+      expect({ path, status: response.status }).toEqual({ path, status: 200 });
+      expect(response.headers.get('content-type')).toBe(`${type}; charset=utf-8`);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'self';/);
+      expect(response.headers.get('content-security-policy')).not.toContain('unsafe-inline');
+      expect(response.headers.get('cache-control')).toBe(path === '/' ? 'no-store' : 'no-cache');
+    }
+    const html = await (await fetch(base)).text();
+    // Nothing inline for the CSP to refuse: every script has a src, no handler attributes, no style.
+    expect(html.match(/<script(?![^>]*\bsrc=)[^>]*>/g)).toBeNull();
+    expect(html.match(/\son[a-z]+=|\sstyle=/g)).toBeNull();
+    // The scopes route needs a token like any other.
+    expect((await fetch(`${base}/settings/scopes`)).status).toBe(401);
+  });
+
+  it('signs in, showing a wrong password plainly', async () => {
+    await page.goto('/');
+    await page.locator('#sign-in').waitFor();
+    await signIn('not the password');
+    await page.locator('#error').waitFor();
+    expect(await text(page.locator('#error'))).toBe('Invalid user name or password (HTTP 401)');
+    await signIn();
+    await page.locator('#app').waitFor();
+    expect(await text(page.locator('#account-name'))).toBe('admin');
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    // The scopes offered are the admin's permissions.
+    expect(await attributes(page.locator('#scopes input'), 'value')).toEqual([
+      'tokens:read',
+      'tokens:write',
+      'users:admin',
+      'users:read',
+    ]);
+    expect(await text(page.locator('#tokens-empty'))).toBe('You have no personal access tokens yet.');
+  });
+
+  it('creates a token with a scope and shows it once, with a copy button that works', async () => {
+    raw.deploy = await create('CI deploy', ['users:read'], '604800');
+    expect(raw.deploy).toMatch(/^nat_/);
+    expect(await text(page.locator('#new-token-name'))).toBe('CI deploy');
+
+    await copy('Copied to the clipboard.');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(raw.deploy);
+
+    // Where the Clipboard API is refused (no permission, no secure context), the selection is copied.
+    await page.evaluate(async () => {
+      await navigator.clipboard.writeText('something else');
+      navigator.clipboard.writeText = () => Promise.reject(new DOMException('refused', 'NotAllowedError'));
+    });
+    await copy('Copied to the clipboard.');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(raw.deploy);
+    // Where that is refused too, the token is left selected, and the page says to copy it by hand.
+    await page.evaluate(() => (document.execCommand = () => false));
+    await copy('Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac) to copy it.');
+    const selected = await page.locator('#new-token-value').evaluate((input) => {
+      const { value, selectionStart, selectionEnd } = input as unknown as TextInput;
+      return value.slice(selectionStart ?? 0, selectionEnd ?? 0);
+    });
+    expect(selected).toBe(raw.deploy);
+
+    // The token works, with the one scope chosen.
+    const response = await me(raw.deploy);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ username: 'admin' });
+    expect((await fetch(`${base}/tokens`, { headers: { Authorization: `Bearer ${raw.deploy}` } })).status).toBe(403);
+  });
+
+  it('drops the raw token on reload, and lists the token with its hint', async () => {
+    await page.reload();
+    await page.locator('#app').waitFor();
+    expect(await page.locator('#new-token').isHidden()).toBe(true);
+    expect(await page.locator('#new-token-value').inputValue()).toBe('');
+    expect(await page.content()).not.toContain(raw.deploy);
+    expect(JSON.stringify(await page.evaluate(() => ({ ...sessionStorage })))).not.toContain(raw.deploy);
+
+    const cells = await row(hintOf(raw.deploy)).locator('td').allTextContents();
+    expect(cells.slice(0, 7)).toEqual([
+      'CI deploy',
+      'users:read',
+      expect.stringMatching(new RegExp(`^nat_…${raw.deploy.slice(-4)}$`)),
+      'Jan 1, 2026, 00:00',
+      'Jan 8, 2026, 00:00',
+      // Used by the checks of the step before.
+      'Jan 1, 2026, 00:00',
+      'live',
+    ]);
+  });
+
+  it('rotates a token: the new one shown once, the old one working through the grace period chosen, then refused', async () => {
+    // Ten minutes on, so that the two tokens of that name list in the order they were made.
+    demo.clock.advance(600);
+    const old = row(hintOf(raw.deploy));
+    await old.getByRole('button', { name: 'Rotate' }).click();
+    await confirm('Rotate', '3600');
+    await page.locator('#new-token').waitFor();
+    raw.rotated = await page.locator('#new-token-value').inputValue();
+    expect(raw.rotated).toMatch(/^nat_/);
+    expect(raw.rotated).not.toBe(raw.deploy);
+    expect(await text(page.locator('#new-token-note'))).toBe('The old token keeps working for 1 hour.');
+    expect((await me(raw.rotated)).status).toBe(200);
+    expect((await me(raw.deploy)).status).toBe(200);
+
+    await row(hintOf(raw.rotated)).waitFor();
+    expect(await text(old.locator('td.status'))).toBe('liverotated, works until Jan 1, 2026, 01:10');
+    expect(await old.getByRole('button').count()).toBe(0);
+    await dismiss();
+
+    // An hour later the old token is refused; the page's access token (900 s) expired meanwhile,
+    // and the page refreshes its session to list the tokens again.
+    demo.clock.advance(3601);
+    expect((await me(raw.deploy)).status).toBe(401);
+    const before = (await session())!.accessToken;
+    await page.reload();
+    await page.locator(`#tokens tr[data-status="revoked"]`).filter({ hasText: hintOf(raw.deploy) }).waitFor();
+    expect(await page.locator('#account-name').isVisible()).toBe(true);
+    const after = (await session())!.accessToken;
+    expect(after).not.toBe(before);
+    expect((await me(before)).status).toBe(401);
+    expect(await text(row(hintOf(raw.rotated)).locator('td.status'))).toBe('live');
+  });
+
+  it('revokes a token: its status is revoked, and the API refuses it', async () => {
+    await row(hintOf(raw.rotated)).getByRole('button', { name: 'Revoke' }).click();
+    await confirm('Revoke');
+    await page.locator('#notice').filter({ hasText: 'Token "CI deploy" is revoked.' }).waitFor();
+    expect(await text(row(hintOf(raw.rotated)).locator('td.status'))).toBe('revoked');
+    expect(await row(hintOf(raw.rotated)).getByRole('button').count()).toBe(0);
+    expect((await me(raw.rotated)).status).toBe(401);
+  });
+
+  it('renders a token name with HTML in it as text', async () => {
+    raw.html = await create(HTML_NAME, ['tokens:read'], '86400');
+    expect(await text(page.locator('#new-token-name'))).toBe(HTML_NAME);
+    await dismiss();
+    await row(hintOf(raw.html)).waitFor();
+    expect(await text(row(hintOf(raw.html)).locator('td.name'))).toBe(HTML_NAME);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('shows an expired token as expired, and the list with no secret in it', async () => {
+    demo.clock.advance(600);
+    raw.grafana = await create('Grafana dashboard', ['users:read', 'tokens:read'], '7776000');
+    await dismiss();
+    // A day on, the one-day token has expired; the page refreshes its session again.
+    demo.clock.advance(86401);
+    expect((await me(raw.html)).status).toBe(401);
+    await page.reload();
+    await page.locator('#tokens tr[data-status="expired"]').filter({ hasText: hintOf(raw.html) }).waitFor();
+    expect(await attributes(page.locator('#tokens tr'), 'data-status')).toEqual([
+      'live',
+      'expired',
+      'revoked',
+      'revoked',
+    ]);
+    // The README's picture: no raw token in the page (hints only), nothing that would work.
+    expect(await page.content()).not.toMatch(RAW_TOKEN);
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    const shot = `${SCREENSHOT}.${process.pid}.tmp`;
+    await page.screenshot({ path: shot, type: 'png' });
+    // Renamed into place: a reader of the file never sees half of one.
+    renameSync(shot, SCREENSHOT);
+    process.stdout.write(`settings page screenshot: ${SCREENSHOT}\n`);
+  });
+
+  it('revokes all: every token and the session stop working, and the page signs out', async () => {
+    await page.getByRole('button', { name: 'Revoke all' }).click();
+    await confirm('Revoke all');
+    await page.locator('#sign-in').waitFor();
+    expect(await text(page.locator('#notice'))).toBe('All your tokens and sessions are revoked. Sign in again to create new tokens.');
+    expect(await session()).toBeNull();
+    expect((await me(raw.grafana)).status).toBe(401);
+  });
+
+  it('signs in again, then out: the session ends on the server too', async () => {
+    await signIn();
+    await page.locator('#app').waitFor();
+    expect(await attributes(page.locator('#tokens tr'), 'data-status')).toEqual([
+      'revoked',
+      'expired',
+      'revoked',
+      'revoked',
+    ]);
+    expect(await page.getByRole('button', { name: 'Revoke all' }).isHidden()).toBe(true);
+    const signedIn = (await session())!.accessToken;
+    expect((await me(signedIn)).status).toBe(200);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#sign-in').waitFor();
+    expect(await text(page.locator('#notice'))).toBe('You are signed out.');
+    expect(await session()).toBeNull();
+    expect((await me(signedIn)).status).toBe(401);
+    await page.reload();
+    await page.locator('#sign-in').waitFor();
+    expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+});
