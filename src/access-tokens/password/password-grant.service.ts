@@ -24,8 +24,6 @@ const BCRYPT_HASH = /^\$2[abxy]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
 const DEFAULT_COST = 10;
 /** Longer than any user name or password a client has reason to send; the Basic header is at most 1,024 too. */
 const MAX_CREDENTIAL_LENGTH = 1024;
-/** User rows read for one name: the exact spelling among those the collation matches. */
-const MAX_SPELLINGS = 10;
 
 /** `bcrypt`, an optional peer, loaded on first need; the same module object for every app. */
 let bcryptModule: Promise<Bcrypt> | undefined;
@@ -132,12 +130,10 @@ export class PasswordGrantService implements OnApplicationBootstrap {
     return user as User;
   }
 
-  /** The user whose name is exactly `username`, among those the column's collation matches. */
+  /** The user whose name is exactly `username` (`UserDirectory.findByUsername`); an outage is a 503. */
   private async findUser(username: string): Promise<object | null> {
-    const field = this.options.user.usernameField;
     try {
-      const found = await this.repository.find({ where: { [field]: username }, take: MAX_SPELLINGS });
-      return found.find((user) => (user as Record<string, unknown>)[field] === username) ?? null;
+      return await this.users.findByUsername(username);
     } catch (error) {
       throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
     }

@@ -15,6 +15,9 @@ const TEXT_TYPES = new Set(['character varying', 'varchar', 'text', 'character',
  * Reads the app's user entity as the options describe it. Checks at start-up that the entity is
  * registered with the DataSource and has the configured properties.
  */
+/** User rows read for one name: the exact spelling among those the collation matches. */
+const MAX_SPELLINGS = 10;
+
 @Injectable()
 export class UserDirectory {
   private readonly repository: Repository<object>;
@@ -84,8 +87,10 @@ export class UserDirectory {
    */
   async findByUsername(username: string): Promise<object | null> {
     const field = this.options.user.usernameField;
-    const found = await this.repository.findOneBy({ [field]: username });
-    return found && (found as Record<string, unknown>)[field] === username ? found : null;
+    // A case- or accent-insensitive collation (MariaDB's default) matches several spellings: the
+    // exact one is among them, not necessarily the first.
+    const found = await this.repository.find({ where: { [field]: username }, take: MAX_SPELLINGS });
+    return found.find((user) => (user as Record<string, unknown>)[field] === username) ?? null;
   }
 
   /**
