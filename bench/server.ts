@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import {
+  Body,
+  ConflictException,
   Controller,
   Get,
   Injectable,
   Module,
+  Post,
   Query,
   Req,
   UnauthorizedException,
@@ -14,6 +17,7 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import { AuthGuard } from '@nestjs/passport';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
@@ -47,6 +51,13 @@ export interface BenchStats {
   system: number;
   /** Milliseconds of garbage-collection pauses on the main thread (`PerformanceObserver`, kind `gc`). */
   gc: number;
+  /** The longest single pause so far, milliseconds. */
+  gcLongest: number;
+  /** `process.memoryUsage()`: the V8 heap's size (used or not) and memory outside it (buffers, native). */
+  heapTotal: number;
+  external: number;
+  /** Resident memory of the process's own (anonymous) pages, bytes, without mapped files; `null` off Linux. */
+  rssAnon: number | null;
   /** `process.memoryUsage()`, bytes, after a full garbage collection when asked for. */
   rss: number;
   heapUsed: number;
@@ -101,6 +112,16 @@ interface BenchRequest {
   user?: unknown;
 }
 
+/** `RssAnon` of /proc/self/status in bytes: RSS without the pages of mapped files; `null` where there is none. */
+function anonymousRss(): number | null {
+  try {
+    const kilobytes = /^RssAnon:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kilobytes === undefined ? null : Number(kilobytes) * 1024;
+  } catch {
+    return null;
+  }
+}
+
 /** The bearer token of the request, or a 401. */
 function bearerOf(context: ExecutionContext): { request: BenchRequest; raw: string } {
   const request = context.switchToHttp().getRequest<BenchRequest>();
@@ -111,8 +132,13 @@ function bearerOf(context: ExecutionContext): { request: BenchRequest; raw: stri
 
 /** Milliseconds of garbage-collection pauses so far. */
 let gcPauses = 0;
+/** The longest of them, milliseconds. */
+let gcLongest = 0;
 new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gcPauses += entry.duration;
+  for (const entry of list.getEntries()) {
+    gcPauses += entry.duration;
+    gcLongest = Math.max(gcLongest, entry.duration);
+  }
 }).observe({ type: 'gc' });
 
 /** The guard of the NestJS authentication guide, verifying an HS256 JWT. */
@@ -251,17 +277,46 @@ class BenchController {
   constructor(private readonly tokens: TokensService) {}
 
   /**
-   * The counters; memory after a full garbage collection with `?gc=1` (the bench starts node with
-   * --expose-gc); with `?flush=1`, once the uses of tokens waiting to be written are written, so
-   * that a run's writes are counted in that run and not in the next.
+   * The counters; memory after a full garbage collection with `?gc=full` (the bench starts node
+   * with --expose-gc), or after V8's last-resort one with `?gc=release`, which also gives back to
+   * the system the memory the heap no longer uses, so that RSS shows what the process holds;
+   * with `?flush=1`, once the uses of tokens waiting to be written are written, so that a run's
+   * writes are counted in that run and not in the next.
    */
   @Get('__bench/stats')
   async stats(@Query('gc') collect?: string, @Query('flush') flush?: string): Promise<BenchStats> {
     if (flush) await this.tokens.flushUses();
-    if (collect) (globalThis as { gc?: () => void }).gc?.();
+    const gc = (globalThis as { gc?: (options?: object) => void }).gc;
+    if (collect) gc?.();
+    // Asked alone, the last-resort collection leaves garbage in place (Node 20, measured): after
+    // the full one, it gives the pages that collection emptied back to the system.
+    if (collect === 'release') gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     const { user, system } = process.cpuUsage();
-    const { rss, heapUsed } = process.memoryUsage();
-    return { ...counts, cpu: user + system, user, system, gc: gcPauses, rss, heapUsed };
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    return { ...counts, cpu: user + system, user, system, gc: gcPauses, gcLongest, rss, heapUsed, heapTotal, external, rssAnon: anonymousRss() };
+  }
+
+  /**
+   * Verifies each token of the body once, in this process, as a request bearing it would (the
+   * cache keeps it, its first use is recorded): the traffic stage's way to bring up instances
+   * that have seen every live token, without an HTTP request for each. 409 if one is refused.
+   */
+  @Post('__bench/verify')
+  async verifyEach(@Body() body: { tokens?: unknown }): Promise<{ verified: number }> {
+    const tokens = Array.isArray(body.tokens) ? body.tokens.filter((token): token is string => typeof token === 'string') : [];
+    const outcomes = await Promise.allSettled(tokens.map((raw) => this.tokens.verify(raw)));
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected').length;
+    if (refused > 0) throw new ConflictException(`${refused} of ${tokens.length} tokens refused`);
+    return { verified: tokens.length };
+  }
+
+  /**
+   * Revokes every token of a user, which drops their verifications from the cache: the memory
+   * stage's way to empty a cache that its warm-up filled.
+   */
+  @Post('__bench/revoke-all')
+  async revokeAll(@Query('user') user: string): Promise<{ revoked: number }> {
+    return { revoked: await this.tokens.revokeAll(user) };
   }
 }
 

@@ -43,13 +43,14 @@ describe.each(BUS_CASES)(`cache invalidation across instances through $name, on 
   let database: TestDatabase;
   let a: INestApplication;
   let b: INestApplication;
+  const queriesOnB = new QueryCounter();
   let seq = 0;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const options = bus();
     a = await startFixtureApp(database, withBus(options), { adapter });
-    b = await startFixtureApp(database, withBus(options), { adapter });
+    b = await startFixtureApp(database, withBus(options), { adapter, queries: queriesOnB });
   });
 
   afterAll(async () => {
@@ -72,6 +73,16 @@ describe.each(BUS_CASES)(`cache invalidation across instances through $name, on 
     const { member, askB } = await cachedOnB();
     await a.get(TokensService).revokeAll(member);
     expect(await until(askB, 401)).toBeLessThan(3000);
+  });
+
+  it('drops a revoked token from the other instance\'s cache, and keeps the user\'s other tokens cached there', async () => {
+    const { member, token, askB } = await cachedOnB();
+    const { token: sibling } = await a.get(TokensService).issue(member, { name: 'sibling' });
+    const askSibling = async () => (await request(b.getHttpServer()).get('/reports').set('Authorization', `Bearer ${sibling}`)).status;
+    expect(await askSibling()).toBe(200);
+    expect(await a.get(TokensService).revokeBySecret(token)).toBe(true);
+    await until(askB, 401);
+    expect(await queriesOnB.during(async () => expect(await askSibling()).toBe(200))).toEqual([]);
   });
 
   it('carries a user change seen on one instance to the other', async () => {

@@ -27,13 +27,23 @@ async function loadDriver<T>(name: 'ioredis' | 'pg', load: () => Promise<T>, bus
   }
 }
 
-/** PostgreSQL caps a NOTIFY payload at 8,000 bytes; user ids are sent in chunks well under it. */
-const USER_IDS_PER_MESSAGE = 100;
+/** Ids or hashes per message: 100 token hashes make 6.6 kB, under PostgreSQL's 8,000-byte NOTIFY payload. */
+const IDS_PER_MESSAGE = 100;
+
+/**
+ * What an instance dropped from its cache, for the others to drop: every verification of these
+ * users, and the verifications of these tokens (by hash, as the cache keys them).
+ */
+export interface Invalidation {
+  readonly userIds: readonly string[];
+  readonly tokenHashes: readonly string[];
+}
 
 interface Message {
   /** The instance that sent it, which has already invalidated. */
   origin: string;
   userIds: string[];
+  tokenHashes?: string[];
 }
 
 /** Whether this instance hears the other instances' invalidations: no bus, connected, or not. */
@@ -44,9 +54,9 @@ const RECONNECT_FIRST = 250;
 const RECONNECT_MAX = 30_000;
 
 /**
- * Carries cache invalidations between instances: each instance publishes the users whose
- * verifications it dropped, and drops them when another instance does. A lost message leaves a
- * stale verification for at most the cache TTL. When the connection drops, and again when it
+ * Carries cache invalidations between instances: each instance publishes the users, or the single
+ * tokens, whose verifications it dropped, and drops them when another instance does. A lost
+ * message leaves a stale verification for at most the cache TTL. When the connection drops, and again when it
  * comes back, messages may have been missed: the bus tells its `onReset` handlers, which drop
  * everything cached, and it reconnects by itself, with backoff.
  */
@@ -54,7 +64,7 @@ const RECONNECT_MAX = 30_000;
 export class CacheBus implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(CacheBus.name);
   private readonly origin = randomUUID();
-  private readonly handlers: ((userIds: string[]) => void)[] = [];
+  private readonly handlers: ((invalidation: Invalidation) => void)[] = [];
   private readonly resetHandlers: (() => void)[] = [];
   private readonly stateHandlers: ((state: 'up' | 'down') => void)[] = [];
   /** Invalidations sent and not yet acknowledged. */
@@ -69,8 +79,8 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     private readonly dataSource: DataSource,
   ) {}
 
-  /** Calls `handler` with the user ids another instance invalidated. */
-  onInvalidation(handler: (userIds: string[]) => void): void {
+  /** Calls `handler` with what another instance invalidated. */
+  onInvalidation(handler: (invalidation: Invalidation) => void): void {
     this.handlers.push(handler);
   }
 
@@ -122,12 +132,14 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     this.closers = [];
   }
 
-  /** Tells the other instances to drop these users' verifications. */
-  publish(userIds: readonly string[]): void {
+  /** Tells the other instances to drop these users' verifications, and these tokens'. */
+  publish({ userIds, tokenHashes }: Invalidation): void {
     const publish = this.publisher;
-    if (!publish || userIds.length === 0) return;
-    for (let i = 0; i < userIds.length; i += USER_IDS_PER_MESSAGE) {
-      const message: Message = { origin: this.origin, userIds: userIds.slice(i, i + USER_IDS_PER_MESSAGE) };
+    if (!publish) return;
+    const messages: Message[] = [];
+    for (let i = 0; i < userIds.length; i += IDS_PER_MESSAGE) messages.push({ origin: this.origin, userIds: userIds.slice(i, i + IDS_PER_MESSAGE) });
+    for (let i = 0; i < tokenHashes.length; i += IDS_PER_MESSAGE) messages.push({ origin: this.origin, userIds: [], tokenHashes: tokenHashes.slice(i, i + IDS_PER_MESSAGE) });
+    for (const message of messages) {
       const sent: Promise<unknown> = publish(JSON.stringify(message))
         .catch((error: unknown) =>
           this.logger.warn(`Could not publish a cache invalidation (other instances catch up within the cache TTL): ${String(error)}`),
@@ -145,7 +157,11 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
       return;
     }
     if (message.origin === this.origin || !Array.isArray(message.userIds)) return;
-    for (const handler of this.handlers) handler(message.userIds.map(String));
+    const invalidation: Invalidation = {
+      userIds: message.userIds.map(String),
+      tokenHashes: Array.isArray(message.tokenHashes) ? message.tokenHashes.map(String) : [],
+    };
+    for (const handler of this.handlers) handler(invalidation);
   }
 
   private async startRedis(url: string, channel: string): Promise<void> {

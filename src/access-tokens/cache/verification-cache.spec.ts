@@ -36,7 +36,16 @@ describe('VerificationCache', () => {
     const cache = new VerificationCache<number>(10, 1000);
     cache.set('a', 'u1', 1, 0, cache.generation);
     cache.set('b', 'u2', 2, 0, cache.generation);
-    cache.invalidateUsers(['u1']);
+    cache.invalidate(['u1']);
+    expect(cache.get('a', 1)).toBeUndefined();
+    expect(cache.get('b', 1)?.value).toBe(2);
+  });
+
+  it('invalidates single entries by key, and leaves the user\'s others', () => {
+    const cache = new VerificationCache<number>(10, 1000);
+    cache.set('a', 'u1', 1, 0, cache.generation);
+    cache.set('b', 'u1', 2, 0, cache.generation);
+    cache.invalidate([], ['a']);
     expect(cache.get('a', 1)).toBeUndefined();
     expect(cache.get('b', 1)?.value).toBe(2);
   });
@@ -45,7 +54,7 @@ describe('VerificationCache', () => {
     const cache = new VerificationCache<string>(10, 1000);
     const before = cache.generation;
     // A revocation commits while the read is under way...
-    cache.invalidateUsers(['u1']);
+    cache.invalidate(['u1']);
     // ...and the read, finishing after it, must not cache what it saw.
     expect(cache.set('a', 'u1', 'stale', 0, before)).toBe(false);
     expect(cache.get('a', 1)).toBeUndefined();

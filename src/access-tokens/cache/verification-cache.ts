@@ -116,13 +116,14 @@ export class VerificationCache<T> {
     if (entry) this.delete(key, entry);
   }
 
-  /** Drops every entry of these users, and fails the `set` of reads under way. */
-  invalidateUsers(userIds: Iterable<string>): void {
+  /** Drops every entry of these users, and the entries at these keys; fails the `set` of reads under way. */
+  invalidate(userIds: Iterable<string>, keys: Iterable<string> = []): void {
     this.currentGeneration += 1;
     for (const userId of userIds) {
       for (const key of this.byUser.get(userId) ?? []) this.entries.delete(key);
       this.byUser.delete(userId);
     }
+    for (const key of keys) this.drop(key);
   }
 
   /**

@@ -14,6 +14,17 @@ describe('fingerprints', () => {
     expect(fingerprinter.isStale(stored, { ...alice, bio: 'changed' })).toBe(false);
   });
 
+  it('are the same once remembered, and go stale on a change, however many users pass in between', () => {
+    const fresh = new Fingerprinter(['username', 'passwordHash'], [key('first')]);
+    const stored = fresh.of(alice);
+    for (let i = 0; i < 2_500; i++) fresh.of({ ...alice, username: `user${i}` });
+    expect(fresh.of(alice)).toBe(stored);
+    expect(fresh.isStale(stored, { ...alice })).toBe(false);
+    expect(fresh.isStale(stored, { ...alice, passwordHash: '$2b$10$def' })).toBe(true);
+    // The same values under another key are another fingerprint, not a remembered one.
+    expect(new Fingerprinter(['username', 'passwordHash'], [key('second'), key('first')]).of(alice)).not.toBe(stored);
+  });
+
   it('go stale when a watched field changes', () => {
     const stored = fingerprinter.of(alice);
     expect(fingerprinter.isStale(stored, { ...alice, passwordHash: '$2b$10$def' })).toBe(true);

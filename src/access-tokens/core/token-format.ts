@@ -147,6 +147,11 @@ function bodyStart(raw: string, prefixes: readonly string[]): number {
   return -1;
 }
 
+/** The length of a raw token of `prefix`: what a cache of verified tokens can check before hashing. */
+export function tokenLength(prefix: string): number {
+  return prefix.length + 1 + BODY_LENGTH;
+}
+
 /**
  * Whether `raw` has the form of a token for one of `prefixes`: what a secret scanner can check,
  * without the app's keys. Costs a CRC32.

@@ -16,17 +16,20 @@ import { generateToken, hashToken, tokenHint } from '../core/token-format.js';
 import { TokenQueries, type FoundRow } from './token-queries.js';
 import { TransactionHooks } from '../revocation/transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
-import { UnknownTokens } from '../cache/unknown-tokens.js';
+import { RefusedTokens } from '../cache/refused-tokens.js';
 import { UseRecorder } from './use-recorder.js';
 import { VerificationCache } from '../cache/verification-cache.js';
 
 /**
- * Signed tokens the database did not know are remembered this long (or the cache's `ttl`, if
- * shorter), this many at most. A token unknown once stays unknown: the module commits a token
- * before anyone sees it, so only a restored backup brings one back, and then within this time.
+ * Signed tokens the database did not know, or past their signed expiry, are remembered this long
+ * (or the cache's `ttl`, if shorter), this many at most. A token unknown once stays unknown: the
+ * module commits a token before anyone sees it, so only a restored backup brings one back, and
+ * then within this time. An expired one stays expired.
  */
-const UNKNOWN_TTL_MS = 60_000;
-const MAX_UNKNOWN_REMEMBERED = 1_000;
+const REFUSED_TTL_MS = 60_000;
+const MAX_REFUSED_REMEMBERED = 1_000;
+/** A user's revoked tokens are dropped from caches one by one up to this many; past it, with the user's other tokens. */
+const TOKENS_INVALIDATED_ONE_BY_ONE = 20;
 
 /** What the verification cache keeps of a verified token. */
 export interface CachedToken {
@@ -82,8 +85,8 @@ export interface NewToken {
 export class TokenStore {
   /** Verified tokens by hash; `null` with `cache: false`. */
   readonly cache: VerificationCache<CachedToken> | null;
-  /** Hashes of signed tokens the database did not know, a moment ago; `null` with `cache: false`. */
-  readonly unknown: UnknownTokens | null;
+  /** Hashes of signed tokens refused a moment ago as unknown or expired; `null` with `cache: false`. */
+  readonly refused: RefusedTokens | null;
   /** The queries of the request path, their SQL written once. */
   private readonly queries: TokenQueries;
   /** Uses of tokens to record, written in batches off the request path. */
@@ -100,10 +103,10 @@ export class TokenStore {
     readonly bus: CacheBus,
   ) {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
-    this.unknown = options.cache && new UnknownTokens(MAX_UNKNOWN_REMEMBERED, Math.min(UNKNOWN_TTL_MS, options.cache.ttl * 1000));
+    this.refused = options.cache && new RefusedTokens(MAX_REFUSED_REMEMBERED, Math.min(REFUSED_TTL_MS, options.cache.ttl * 1000));
     this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
     this.uses = new UseRecorder((uses) => this.queries.recordUses(uses));
-    bus.onInvalidation((userIds) => this.cache?.invalidateUsers(userIds));
+    bus.onInvalidation(({ userIds, tokenHashes }) => this.cache?.invalidate(userIds, tokenHashes));
     // While the bus is up, every revocation and user change is pushed: a verification can be
     // trusted for longer. When it drops, the cache is flushed (below) and the short TTL is back.
     bus.onStateChange((state) => {
@@ -146,14 +149,15 @@ export class TokenStore {
   }
 
   /**
-   * Drops the users' cached verifications here and, through the bus, on the other instances;
-   * once `manager`'s transaction commits, so that no read can see the old rows afterwards.
+   * Drops the users' cached verifications, and those of the tokens with these hashes, here and,
+   * through the bus, on the other instances; once `manager`'s transaction commits, so that no read
+   * can see the old rows afterwards.
    */
-  invalidate(manager: EntityManager, userIds: readonly string[]): void {
+  invalidate(manager: EntityManager, userIds: readonly string[], tokenHashes: readonly string[] = []): void {
     if (!this.cache) return;
     this.transactions.afterCommit(manager, () => {
-      this.cache!.invalidateUsers(userIds);
-      this.bus.publish(userIds);
+      this.cache!.invalidate(userIds, tokenHashes);
+      this.bus.publish({ userIds, tokenHashes });
     });
   }
 
@@ -273,15 +277,19 @@ export class TokenStore {
   ): Promise<string[]> {
     const repository = manager.getRepository(AccessToken);
     const live = Or(IsNull(), MoreThan(stored(this.now())));
-    const tokens = await repository.find({ select: { id: true, userId: true }, where: { ...where, revokedAt: live } });
+    const tokens = await repository.find({ select: { id: true, userId: true, tokenHash: true }, where: { ...where, revokedAt: live } });
     if (tokens.length === 0) return [];
     const ids = tokens.map((token) => token.id);
     await repository.update({ id: In(ids), revokedAt: live }, { revokedAt, revokedReason: reason });
-    const byUser = new Map<string, string[]>();
-    for (const { id, userId } of tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), id]);
-    this.invalidate(manager, [...byUser.keys()]);
+    const byUser = new Map<string, AccessToken[]>();
+    for (const token of tokens) byUser.set(token.userId, [...(byUser.get(token.userId) ?? []), token]);
+    // A few tokens of a user are dropped by hash, and the user's others stay cached; past that,
+    // the whole user, in one id rather than many hashes on the bus.
+    const users = [...byUser].filter(([, revoked]) => revoked.length > TOKENS_INVALIDATED_ONE_BY_ONE);
+    const single = [...byUser].filter(([, revoked]) => revoked.length <= TOKENS_INVALIDATED_ONE_BY_ONE);
+    this.invalidate(manager, users.map(([userId]) => userId), single.flatMap(([, revoked]) => revoked.map((token) => token.tokenHash)));
     this.transactions.afterCommit(manager, () => {
-      for (const [userId, tokenIds] of byUser) this.events.emit('revoked', { userId, tokenIds, reason });
+      for (const [userId, revoked] of byUser) this.events.emit('revoked', { userId, tokenIds: revoked.map((token) => token.id), reason });
     });
     return ids;
   }
