@@ -120,6 +120,27 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     expect(await version()).not.toBe(renamed);
   });
 
+  it('writes and reads batches of any size in a few shapes of SQL, not one per size', async () => {
+    const owner = await account();
+    const many = await Promise.all(Array.from({ length: 20 }, () => tokenOf(owner)));
+    const at = new Date(1_700_000_075_000);
+    const ran = await counter.during(async () => {
+      for (let size = 1; size <= many.length; size++) {
+        const batch = many.slice(0, size);
+        await queries.recordUses(batch.map(({ token }) => ({ id: token.id, at: new Date(at.getTime() + size), idleExpiresAt: null })));
+        expect(await queries.findByHashes(batch.map(({ hash }) => hash))).toHaveLength(size);
+      }
+    });
+    // Sizes 1 to 20 take the shapes of 1, 2, 4, 8, 16 and 32: each statement a driver (or
+    // TypeORM's cache of better-sqlite3's statements, which the app's queries share) prepares once.
+    const shapes = (verb: string) => new Set(ran.filter((sql) => sql.startsWith(verb))).size;
+    expect(shapes('UPDATE')).toBe(6);
+    expect(shapes('SELECT')).toBe(6);
+    const read = await dataSource.getRepository(AccessToken).findBy({ userId: owner.id });
+    for (const token of read) expect(token.lastUsedAt!.getTime()).toBeGreaterThan(at.getTime());
+    expect(read.find((token) => token.id === many[19]!.token.id)!.lastUsedAt).toEqual(new Date(at.getTime() + 20));
+  });
+
   it('records 500 uses, and reads 500 tokens by hash, in one query each', async () => {
     const owner = await account();
     const many = await Promise.all(Array.from({ length: 500 }, () => tokenOf(owner)));

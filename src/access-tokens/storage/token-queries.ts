@@ -94,7 +94,7 @@ export class TokenQueries {
    */
   async findByHashes(hashes: readonly string[]): Promise<FoundRow[]> {
     if (hashes.length === 0) return [];
-    const [sql, parameters] = this.selectTokens().where('token.tokenHash IN (:...hashes)', { hashes }).getQueryAndParameters();
+    const [sql, parameters] = this.selectTokens().where('token.tokenHash IN (:...hashes)', { hashes: padded(hashes) }).getQueryAndParameters();
     const rows = (await this.dataSource.query(sql, parameters)) as Record<string, unknown>[];
     return rows.map((row) => ({ hash: String(row[this.hashAlias]), version: this.versionOf(row), token: () => this.tokenOf(row) }));
   }
@@ -111,25 +111,25 @@ export class TokenQueries {
     const id = driver.escape(this.token.metadata.findColumnWithPropertyName('id')!.databaseName);
     // PostgreSQL types a CASE of bare parameters as text, which a bigint column refuses.
     const value = (name: string, column: ColumnMetadata) => (driver.options.type === 'postgres' ? `CAST(:${name} AS ${driver.normalizeType(column)})` : `:${name}`);
+    // TypeORM writes a number bound for SQLite into the SQL text, which would make each batch a
+    // statement of its own; better-sqlite3 binds a BigInt as the integer it is.
+    const bound = driver.options.type === 'better-sqlite3' ? (stored: unknown) => (Number.isSafeInteger(stored) ? BigInt(stored as number) : stored) : (stored: unknown) => stored;
     const parameters: Record<string, unknown> = {};
     const lastUsed: string[] = [];
     const idles: string[] = [];
-    uses.forEach((use, i) => {
+    padded(uses).forEach((use, i) => {
       parameters[`id${i}`] = use.id;
-      parameters[`at${i}`] = driver.preparePersistentValue(use.at, lastUsedAt);
+      parameters[`at${i}`] = bound(driver.preparePersistentValue(use.at, lastUsedAt));
+      parameters[`idle${i}`] = use.idleExpiresAt && bound(driver.preparePersistentValue(use.idleExpiresAt, idle));
       lastUsed.push(`WHEN :id${i} THEN ${value(`at${i}`, lastUsedAt)}`);
-      if (use.idleExpiresAt) {
-        parameters[`idle${i}`] = driver.preparePersistentValue(use.idleExpiresAt, idle);
-        idles.push(`WHEN :id${i} THEN ${value(`idle${i}`, idle)}`);
-      }
+      // A use without an idle expiry leaves the column as it is.
+      idles.push(`WHEN :id${i} THEN COALESCE(${value(`idle${i}`, idle)}, ${driver.escape(idle.databaseName)})`);
     });
-    const set: Record<string, () => string> = { lastUsedAt: () => `CASE ${id} ${lastUsed.join(' ')} END` };
-    if (idles.length > 0) set.idleExpiresAt = () => `CASE ${id} ${idles.join(' ')} ELSE ${driver.escape(idle.databaseName)} END`;
     const [sql, values] = this.dataSource
       .createQueryBuilder()
       .update(AccessToken)
-      .set(set)
-      .where(`${id} IN (:...ids)`, { ids: uses.map((use) => use.id) })
+      .set({ lastUsedAt: () => `CASE ${id} ${lastUsed.join(' ')} END`, idleExpiresAt: () => `CASE ${id} ${idles.join(' ')} END` })
+      .where(`${id} IN (:...ids)`, { ids: padded(uses).map((use) => use.id) })
       .setParameters(parameters)
       .updateEntity(false)
       .getQueryAndParameters();
@@ -170,6 +170,21 @@ export class TokenQueries {
   private run({ sql, order }: Statement, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
     return this.dataSource.query(sql, order.map((name) => values[name]));
   }
+}
+
+/** The lengths a list of ids or hashes is padded to before it is written into SQL. */
+const PADDED_LENGTHS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+
+/**
+ * `list` lengthened to the next of PADDED_LENGTHS by repeating its last item, which changes
+ * nothing in an `IN (...)` or a `CASE` (the first match wins, and the repeats match alike): a
+ * batched statement's SQL then takes one of ten shapes whatever the batch's size, rather than one
+ * per size, each of which a driver or TypeORM would prepare and cache anew (TypeORM keeps the 100
+ * latest of better-sqlite3's, the app's own queries among them).
+ */
+function padded<T>(list: readonly T[]): readonly T[] {
+  const length = PADDED_LENGTHS.find((candidate) => candidate >= list.length) ?? list.length;
+  return length === list.length ? list : [...list, ...Array.from({ length: length - list.length }, () => list.at(-1)!)];
 }
 
 /** What the request path uses of the drivers TypeORM holds; typed here, as TypeORM types them `any`. */
