@@ -66,11 +66,12 @@ export class Fingerprinter {
   private with({ tag, key }: { tag: string; key: Buffer }, user: object): string {
     const values = JSON.stringify(this.fields.map((field) => canonicalValue((user as Record<string, unknown>)[field])));
     // Tags have a fixed length: no two tag and values pairs read the same.
-    const remembered = this.recent.get(tag + values);
+    const memoryKey = tag + values;
+    const remembered = this.recent.get(memoryKey);
     if (remembered !== undefined) return remembered;
     const fingerprint = `${tag}.${hmac(key, values).toString('base64url')}`;
     if (this.recent.size >= MAX_REMEMBERED) this.recent.delete(this.recent.keys().next().value!);
-    this.recent.set(tag + values, fingerprint);
+    this.recent.set(memoryKey, fingerprint);
     return fingerprint;
   }
 }

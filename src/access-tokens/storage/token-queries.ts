@@ -117,7 +117,8 @@ export class TokenQueries {
     const parameters: Record<string, unknown> = {};
     const lastUsed: string[] = [];
     const idles: string[] = [];
-    padded(uses).forEach((use, i) => {
+    const batch = padded(uses);
+    batch.forEach((use, i) => {
       parameters[`id${i}`] = use.id;
       parameters[`at${i}`] = bound(driver.preparePersistentValue(use.at, lastUsedAt));
       parameters[`idle${i}`] = use.idleExpiresAt && bound(driver.preparePersistentValue(use.idleExpiresAt, idle));
@@ -129,7 +130,7 @@ export class TokenQueries {
       .createQueryBuilder()
       .update(AccessToken)
       .set({ lastUsedAt: () => `CASE ${id} ${lastUsed.join(' ')} END`, idleExpiresAt: () => `CASE ${id} ${idles.join(' ')} END` })
-      .where(`${id} IN (:...ids)`, { ids: padded(uses).map((use) => use.id) })
+      .where(`${id} IN (:...ids)`, { ids: batch.map((use) => use.id) })
       .setParameters(parameters)
       .updateEntity(false)
       .getQueryAndParameters();
