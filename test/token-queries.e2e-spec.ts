@@ -106,6 +106,27 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     expect(await read(untouched.token.id)).toMatchObject({ lastUsedAt: null, idleExpiresAt: new Date(1_700_000_100_000) });
   });
 
+  it('records uses one UPDATE each on a database whose batched statement it does not write', async () => {
+    // The same database, under the name of a driver without a dialect of its own here (TypeORM's
+    // options.type): what an app on SQL Server or Oracle would run.
+    const foreign = new Proxy(dataSource, { get: (target, key) => (key === 'options' ? { ...target.options, type: 'mssql' } : Reflect.get(target, key, target)) });
+    const elsewhere = new TokenQueries(foreign, Account, 'user.id = token.userId');
+    const owner = await account();
+    const plain = await tokenOf(owner);
+    const idle = await tokenOf(owner, 600);
+    const at = new Date(1_700_000_055_000);
+    const ran = await counter.during(() =>
+      elsewhere.recordUses([
+        { id: plain.token.id, at, idleExpiresAt: null },
+        { id: idle.token.id, at, idleExpiresAt: new Date(at.getTime() + 600_000) },
+      ]),
+    );
+    expect(ran.filter((sql) => sql.startsWith('UPDATE'))).toHaveLength(2);
+    const read = (id: string) => dataSource.getRepository(AccessToken).findOneByOrFail({ id });
+    expect(await read(plain.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: null });
+    expect(await read(idle.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: new Date(at.getTime() + 600_000) });
+  });
+
   it('gives a row the same version until a column other than lastUsedAt changes, its user\'s too', async () => {
     const owner = await account();
     const { hash, token } = await tokenOf(owner);
