@@ -282,12 +282,20 @@ export class TokenStore {
     const ids = tokens.map((token) => token.id);
     await repository.update({ id: In(ids), revokedAt: live }, { revokedAt, revokedReason: reason });
     const byUser = new Map<string, AccessToken[]>();
-    for (const token of tokens) byUser.set(token.userId, [...(byUser.get(token.userId) ?? []), token]);
+    for (const token of tokens) {
+      const revoked = byUser.get(token.userId);
+      if (revoked) revoked.push(token);
+      else byUser.set(token.userId, [token]);
+    }
     // A few tokens of a user are dropped by hash, and the user's others stay cached; past that,
     // the whole user, in one id rather than many hashes on the bus.
-    const users = [...byUser].filter(([, revoked]) => revoked.length > TOKENS_INVALIDATED_ONE_BY_ONE);
-    const single = [...byUser].filter(([, revoked]) => revoked.length <= TOKENS_INVALIDATED_ONE_BY_ONE);
-    this.invalidate(manager, users.map(([userId]) => userId), single.flatMap(([, revoked]) => revoked.map((token) => token.tokenHash)));
+    const userIds: string[] = [];
+    const tokenHashes: string[] = [];
+    for (const [userId, revoked] of byUser) {
+      if (revoked.length > TOKENS_INVALIDATED_ONE_BY_ONE) userIds.push(userId);
+      else for (const { tokenHash } of revoked) tokenHashes.push(tokenHash);
+    }
+    this.invalidate(manager, userIds, tokenHashes);
     this.transactions.afterCommit(manager, () => {
       for (const [userId, revoked] of byUser) this.events.emit('revoked', { userId, tokenIds: revoked.map((token) => token.id), reason });
     });
