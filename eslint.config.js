@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import decoratorMetadata from './scripts/lint/decorator-metadata.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'test/consumers/'] },
@@ -33,6 +34,15 @@ export default tseslint.config(
         patterns: [{ group: ['**/access-tokens', '**/access-tokens/**'], message: "Import the library as 'nestjs-access-tokens'." }],
       }],
     },
+  },
+  // What tsc records for decorators is what Nest, its pipes and Swagger read at run time: no class
+  // imported as a type in a decorated signature (scripts/lint/decorator-metadata.mjs). The rule asks
+  // the type checker whether a type-only import is a class.
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { local: decoratorMetadata },
+    rules: { 'local/no-type-only-class-in-decorated-signature': 'error' },
   },
   // Command-line scripts report on the console.
   { files: ['scripts/**'], rules: { 'no-console': 'off' } },

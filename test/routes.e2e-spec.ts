@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { AccessToken, AccessTokensModule, InvalidOptionsError, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { createAppOn, HTTP_ADAPTERS } from './fixtures/http-adapters.js';
+import { replayRefreshRace, type SessionClient } from './fixtures/session-races.js';
 import { Account, ACCOUNT_OPTIONS, basic, startPasswordApp, type PasswordApp } from './fixtures/password-app.js';
 import { signedUnknownToken, TEST_SECRET } from './fixtures/secrets.js';
 
@@ -114,6 +115,17 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
         scopes: ['*'],
       });
       await api.get('/me').set(bearer(response.body.token)).expect(200, { id: ann, email: 'ann@example.com' });
+    });
+
+    it('grants the name and scopes a password client asked for, under the app\'s global ValidationPipe', async () => {
+      nextMinute();
+      const response = await api
+        .post('/api/keys/generate')
+        .set('Authorization', basic('ann@example.com', PASSWORD))
+        .send({ name: 'laptop', scopes: ['keys:read'] })
+        .expect(201);
+      expect(response.body).toMatchObject({ name: 'laptop', scopes: ['keys:read'] });
+      await api.post('/api/keys').set(bearer(response.body.token)).send({ name: 'wider' }).expect(403);
     });
 
     it('issues a token for a token, within its scopes', async () => {
@@ -344,6 +356,25 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       const replay = await api.post('/api/session/refresh').send({ refreshToken: first.refreshToken }).expect(401);
       expect(replay.body).toMatchObject({ reason: 'revoked', revokedReason: 'refresh_token_reused' });
       await api.get('/me').set(bearer(second.body.accessToken)).expect(401);
+    });
+
+    /** The session routes for ann, a minute later at each login (logins count against the account). */
+    const sessions: SessionClient = {
+      login: async () => {
+        nextMinute();
+        return (await login().expect(200)).body;
+      },
+      refresh: (refreshToken) => api.post('/api/session/refresh').send({ refreshToken }),
+      logout: (accessToken) => api.post('/api/session/logout').set(bearer(accessToken)),
+      whoAmI: (accessToken) => api.get('/me').set(bearer(accessToken)),
+    };
+
+    it('leaves no pair of a session working once its refresh token was refreshed twice at once (20 runs)', async () => {
+      await replayRefreshRace(sessions, 20);
+    });
+
+    it('leaves no pair of a session working after two refreshes and a logout raced (20 runs)', async () => {
+      await replayRefreshRace(sessions, 20, { withLogout: true });
     });
 
     it('logs out with the session\'s access token, and tells a personal token how to be revoked', async () => {

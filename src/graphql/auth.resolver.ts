@@ -1,7 +1,7 @@
 import { Context, Mutation, Resolver } from '@nestjs/graphql';
 import { CurrentToken, CurrentUser, Public, type AuthenticatableRequest, type VerifiedAccessToken } from 'nestjs-access-tokens';
 import { AuthService } from '../auth/auth.service.js';
-import type { User } from '../users/user.entity.js';
+import { User } from '../users/user.entity.js';
 import { LoginArgs, RefreshArgs } from './auth.args.js';
 import { SessionModel } from './session.model.js';
 import { ValidArgs } from './valid-args.decorator.js';

@@ -1,7 +1,7 @@
 import { Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentToken, CurrentUser, Scopes, TokensService, type VerifiedAccessToken } from 'nestjs-access-tokens';
 import { createdToken } from '../tokens/created-token.js';
-import type { User } from '../users/user.entity.js';
+import { User } from '../users/user.entity.js';
 import { AccessTokenModel, CreatedTokenModel } from './access-token.model.js';
 import { CreateTokenArgs, RevokeTokenArgs, TokensArgs } from './tokens.args.js';
 import { ValidArgs } from './valid-args.decorator.js';

@@ -1,6 +1,6 @@
 import { Query, Resolver } from '@nestjs/graphql';
 import { CurrentUser } from 'nestjs-access-tokens';
-import { publicUser, type User } from '../users/user.entity.js';
+import { publicUser, User } from '../users/user.entity.js';
 import { UserModel } from './user.model.js';
 
 /** The caller, as `GET /users/me` shows them. */

@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import bcrypt from 'bcrypt';
-import { QueryFailedError, type Repository } from 'typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
 import { DEMO_CONFIG, type DemoConfig } from '../demo.config.js';
 import { User } from './user.entity.js';
 

@@ -23,6 +23,16 @@ function loadDtos(): Promise<RoutesDtos> {
 }
 
 /**
+ * A route's body or query as `RoutesValidationPipe` hands it over. The DTO classes load only once
+ * the routes are used (they need class-validator), so handlers import them as types; a class
+ * imported as a type is recorded by `tsc` as `Function` in `design:paramtypes`, which an app's
+ * global `ValidationPipe({ whitelist: true })` then "validates" into an empty object, and Swagger
+ * documents as a schema named Function. This alias is a mapped type, which `tsc` records as
+ * `Object` whatever the DTO: global pipes and Swagger leave the parameter to this pipe.
+ */
+export type Validated<Dto> = Readonly<Dto>;
+
+/**
  * Validates a route's body or query against its DTO, whatever pipes the app has: a field the DTO
  * does not declare is refused too, and every refusal is a 400 naming the field. The route's
  * parameter is typed for Nest as `Object`, so that an app's global `ValidationPipe` lets it through

@@ -12,7 +12,7 @@ import { SessionsService } from '../sessions.service.js';
 import type { LoginDto, RefreshDto } from './access-tokens-routes.dto.js';
 import { AccessTokensRoutesGuard } from './access-tokens-routes.guard.js';
 import type { ResolvedRoutesOptions } from './access-tokens-routes.options.js';
-import { RoutesValidationPipe } from './routes-validation.pipe.js';
+import { RoutesValidationPipe, type Validated } from './routes-validation.pipe.js';
 
 /** What a client keeps of a session: the pair of tokens, and how long the access token lasts. */
 export interface TokenPair {
@@ -51,7 +51,7 @@ export function sessionRoutesController(routes: ResolvedRoutesOptions & { sessio
     @Public()
     @HttpCode(200)
     @loginRoute
-    async login(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('LoginDto')) body: LoginDto): Promise<TokenPair & { user: unknown }> {
+    async login(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('LoginDto')) body: Validated<LoginDto>): Promise<TokenPair & { user: unknown }> {
       const user = await this.passwords.authenticate(body.username, body.password, request);
       // The user as its password was checked: a change racing this login leaves the session unusable.
       return { ...pair(await this.sessions.start(user)), user: this.present(user) };
@@ -61,7 +61,7 @@ export function sessionRoutesController(routes: ResolvedRoutesOptions & { sessio
     @Public()
     @HttpCode(200)
     @Post('refresh')
-    async refresh(@Body(new RoutesValidationPipe('RefreshDto')) body: RefreshDto): Promise<TokenPair> {
+    async refresh(@Body(new RoutesValidationPipe('RefreshDto')) body: Validated<RefreshDto>): Promise<TokenPair> {
       return pair(await this.sessions.refresh(body.refreshToken));
     }
 

@@ -21,7 +21,7 @@ import type {
 } from './access-tokens-routes.dto.js';
 import { AccessTokensRoutesGuard } from './access-tokens-routes.guard.js';
 import type { ResolvedRoutesOptions } from './access-tokens-routes.options.js';
-import { RoutesValidationPipe } from './routes-validation.pipe.js';
+import { RoutesValidationPipe, type Validated } from './routes-validation.pipe.js';
 
 /** What `POST {path}/generate` answers: the raw token, this once, and what it may do until when. */
 export interface GeneratedToken {
@@ -74,7 +74,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
      */
     @generateRoute
     @Post('generate')
-    async generate(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('GenerateTokenDto')) body: GenerateTokenDto): Promise<GeneratedToken> {
+    async generate(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('GenerateTokenDto')) body: Validated<GenerateTokenDto>): Promise<GeneratedToken> {
       // The user as its password (or token) was checked: a change racing this leaves the token unusable.
       const user = principalOf(request);
       const { token, accessToken } = await this.tokens.issue(
@@ -90,7 +90,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     @Public()
     @HttpCode(200)
     @Post('revoke')
-    async revokeBySecret(@Body(new RoutesValidationPipe('RevokeTokenDto')) body: RevokeTokenDto): Promise<{ message: string }> {
+    async revokeBySecret(@Body(new RoutesValidationPipe('RevokeTokenDto')) body: Validated<RevokeTokenDto>): Promise<{ message: string }> {
       await this.tokens.revokeBySecret(body.token);
       return { message: 'If this token was live, it is revoked now' };
     }
@@ -103,7 +103,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     @Get()
     async list(
       @Req() request: AuthenticatableRequest & { originalUrl?: string; url?: string },
-      @Query(new RoutesValidationPipe('ListTokensQueryDto')) query: ListTokensQueryDto,
+      @Query(new RoutesValidationPipe('ListTokensQueryDto')) query: Validated<ListTokensQueryDto>,
       // Whichever server's response it is (Express's, or Fastify's reply): the adapter sets the header.
       @Res({ passthrough: true }) response: unknown,
     ): Promise<AccessTokenView[]> {
@@ -120,7 +120,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     /** A named token, within the scopes of the token that asks. */
     @scoped(routes.scopes.write)
     @Post()
-    async create(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('CreateTokenDto')) body: CreateTokenDto): Promise<CreatedToken> {
+    async create(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('CreateTokenDto')) body: Validated<CreateTokenDto>): Promise<CreatedToken> {
       const { token, accessToken } = await this.tokens.issue(
         this.ownerOf(request),
         { name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
@@ -131,7 +131,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
 
     @scoped(routes.scopes.write)
     @Patch(':id')
-    rename(@Req() request: AuthenticatableRequest, @Param('id') id: string, @Body(new RoutesValidationPipe('RenameTokenDto')) body: RenameTokenDto): Promise<AccessTokenView> {
+    rename(@Req() request: AuthenticatableRequest, @Param('id') id: string, @Body(new RoutesValidationPipe('RenameTokenDto')) body: Validated<RenameTokenDto>): Promise<AccessTokenView> {
       return this.tokens.rename(this.ownerOf(request), id, body.name);
     }
 
@@ -141,7 +141,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     async rotate(
       @Req() request: AuthenticatableRequest,
       @Param('id') id: string,
-      @Body(new RoutesValidationPipe('RotateTokenDto')) body: RotateTokenDto,
+      @Body(new RoutesValidationPipe('RotateTokenDto')) body: Validated<RotateTokenDto>,
     ): Promise<CreatedToken> {
       const { token, accessToken } = await this.tokens.rotate(
         this.ownerOf(request),

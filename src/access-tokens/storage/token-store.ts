@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
+import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, Repository, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
 import { isDatabaseUnavailable, withConflictRetries } from './outage.js';
