@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { replayRefreshRace, type SessionClient } from './fixtures/session-races.js';
 
 const PASSWORD = 'correct horse battery';
 /** How many times each race is run: a race lost once in a while still fails the spec. */
@@ -88,5 +89,24 @@ describe(`races on ${testDatabaseKind()}`, () => {
         await demo.http.post('/auth/refresh').send({ refreshToken }).expect(401);
       }
     }
+  });
+
+  /** The demo's session routes for a new user. */
+  async function sessionClient(): Promise<SessionClient> {
+    const { username } = await signUp();
+    return {
+      login: async () => (await demo.http.post('/auth/login').send({ username, password: PASSWORD }).expect(200)).body,
+      refresh: (refreshToken) => demo.http.post('/auth/refresh').send({ refreshToken }),
+      logout: (accessToken) => demo.http.post('/auth/logout').set('Authorization', `Bearer ${accessToken}`),
+      whoAmI: (accessToken) => demo.http.get('/users/me').set('Authorization', `Bearer ${accessToken}`),
+    };
+  }
+
+  it(`a refresh token refreshed twice at once leaves no pair of its session working (${RUNS} runs)`, async () => {
+    await replayRefreshRace(await sessionClient(), RUNS);
+  });
+
+  it(`a refresh token refreshed twice at once beside a logout leaves no pair of its session working (${RUNS} runs)`, async () => {
+    await replayRefreshRace(await sessionClient(), RUNS, { withLogout: true });
   });
 });

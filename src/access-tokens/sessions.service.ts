@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { IsNull, type EntityManager } from 'typeorm';
+import { In, IsNull, type EntityManager } from 'typeorm';
 import { AccessToken } from './storage/access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
 import type { AccessTokenError } from './core/access-tokens.errors.js';
@@ -54,11 +54,14 @@ export class SessionsService {
     const claim = await this.store.repository.update({ id: token.id, revokedAt: IsNull() }, { revokedAt: now, revokedReason: REFRESHED });
     if ((claim.affected ?? 0) === 0) throw await this.reused(token);
     return this.store.transaction(async (manager) => {
-      // One at a time with `end()` for the user: a logout that landed since the claim wins.
+      // One at a time with `end()` and `reused()` for the user: a logout or a reuse of this refresh
+      // token that landed since the claim ends the session, and this refresh with it.
       await this.store.users.lock(manager, token.userId);
-      if (await manager.getRepository(AccessToken).existsBy({ familyId: token.familyId!, revokedReason: LOGGED_OUT })) {
-        throw this.store.refuse('revoked', token, LOGGED_OUT);
-      }
+      const ended = await manager.getRepository(AccessToken).findOne({
+        select: { id: true, revokedReason: true },
+        where: { familyId: token.familyId!, revokedReason: In([LOGGED_OUT, REFRESH_TOKEN_REUSED]) },
+      });
+      if (ended) throw this.store.refuse('revoked', token, ended.revokedReason!);
       await this.store.revokeWhere(manager, { familyId: token.familyId!, kind: 'session' }, REFRESHED);
       return this.issuePair(manager, user, token.familyId!);
     });
@@ -96,9 +99,18 @@ export class SessionsService {
     };
   }
 
-  /** Revokes the whole session of a refresh token presented a second time. */
+  /**
+   * Revokes the whole session of a refresh token presented a second time. Under the user's lock,
+   * as `refreshSigned()` writes a new pair: a pair committed before is revoked here, and one not
+   * yet written is refused there, seeing the used refresh token marked as reused (a mark kept
+   * even when no other token of the session was live to revoke).
+   */
   private async reused(token: AccessToken): Promise<AccessTokenError> {
-    await this.store.revokeWhere(this.store.manager, { familyId: token.familyId! }, REFRESH_TOKEN_REUSED);
+    await this.store.transaction(async (manager) => {
+      await this.store.users.lock(manager, token.userId);
+      await this.store.revokeWhere(manager, { familyId: token.familyId! }, REFRESH_TOKEN_REUSED);
+      await manager.getRepository(AccessToken).update({ id: token.id, revokedReason: REFRESHED }, { revokedReason: REFRESH_TOKEN_REUSED });
+    });
     return this.store.refuse('revoked', token, REFRESH_TOKEN_REUSED);
   }
 }
