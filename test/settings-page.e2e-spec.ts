@@ -1,21 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { launchChromium } from './fixtures/browser.js';
 import { testDatabaseKind } from './fixtures/database.js';
 import { startDemoApp, type DemoApp } from './fixtures/demo-app.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 /**
  * The demo's token settings page (`/`, src/settings-page/) in a real browser: headless Chromium,
- * Debian's, driven by playwright-core. One walk per server through everything a user does there,
+ * from the npm registry (test/fixtures/browser.ts), driven by playwright-core. One walk per server through everything a user does there,
  * checking each step against the API as another client sees it; the page's screenshot in the
  * README is taken on the way.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ADMIN = { username: 'admin', password: 'admin password 1' };
 const SESSION_KEY = 'nestjs-access-tokens-demo.session';
 /**
@@ -43,12 +43,7 @@ interface TextInput {
 let browser: Browser;
 
 beforeAll(async () => {
-  // Missing, it fails the run rather than skip: .ci/run installs it.
-  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it (apt-get install -y chromium), as .ci/run does`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
