@@ -236,6 +236,30 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
     });
   });
 
+  describe('cost limits (queryCostLimit)', () => {
+    /** `count` aliases of `tokens(limit: 100)`, written tight (592 of them fit the demo's 16 KB body limit). */
+    const flood = (count: number) => `{${Array.from({ length: count }, (_, index) => `a${index}:tokens(limit:100){id}`).join(' ')}}`;
+
+    it('refuses 592 aliases of tokens(limit: 100) before anything runs: no resolver, no query, one error naming the limit', async () => {
+      await gql(ME, {}, alice);
+      let answer: GraphQLAnswer = {};
+      const queries = await demo.queries.during(async () => (answer = await gql(flood(592), {}, alice)));
+      expect(queries).toEqual([]);
+      expect(answer.data ?? null).toBeNull();
+      expect(answer.errors).toHaveLength(1);
+      expect(answer.errors![0]!.message).toMatch(/^The operation may cost more than 5000 .*: ask for less in one request$/);
+      expect(answer.errors![0]!.extensions).toMatchObject({ reason: 'query_too_costly', limit: 'maxCost', max: 5000 });
+    });
+
+    it('refuses aliases past their limit, and lets a modest query of the same shape through', async () => {
+      const aliases = `{ ${Array.from({ length: 51 }, (_, index) => `n${index}: __typename`).join(' ')} }`;
+      expect((await refusal(aliases, {}, alice)).extensions).toMatchObject({ reason: 'query_too_costly', limit: 'maxAliases', max: 50 });
+      const answer = await gql(flood(3), {}, alice);
+      expect(answer.errors).toBeUndefined();
+      expect(Object.keys(answer.data!)).toEqual(['a0', 'a1', 'a2']);
+    });
+  });
+
   describe('bad input: BAD_REQUEST, and nothing changes', () => {
     const long = (length: number) => 'x'.repeat(length);
     it.each([

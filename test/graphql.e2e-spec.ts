@@ -21,6 +21,7 @@ import {
   TokensService,
   type VerifiedAccessToken,
 } from 'nestjs-access-tokens';
+import { queryCostLimit } from 'nestjs-access-tokens/graphql';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
 
@@ -123,9 +124,12 @@ class GloballyGuardedResolver {
   }
 }
 
-// Guards on a field's resolver run only when the GraphQL module asks for them.
-const apollo = () => GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] });
-const mercurius = () => GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'] });
+// Guards on a field's resolver run only when the GraphQL module asks for them; queryCostLimit()
+// refuses a document over its depth, field, alias or list-cost limits before anything runs.
+const apollo = () =>
+  GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'], validationRules: [queryCostLimit({ maxAliases: 20 })] });
+const mercurius = () =>
+  GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'], validationRules: [queryCostLimit({ maxAliases: 20 })] });
 
 /** The GraphQL servers Nest runs: Apollo on either HTTP server, Mercurius on Fastify. */
 const SERVERS = [
@@ -190,6 +194,17 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
       expect(await ask('{ hello }')).toEqual({ data: { hello: 'open' } });
     });
   }
+
+  it('refuses a document over its cost limits before any guard or resolver runs', async () => {
+    const { token } = await tokens.issue('m-gql', { name: 'gql', scopes: ['reports:read'] });
+    const aliases = `{ ${Array.from({ length: 21 }, (_, index) => `r${index}: reports { id }`).join(' ')} }`;
+    const answer = await ask(aliases);
+    expect(answer.data ?? null).toBeNull();
+    expect(answer.errors).toEqual([expect.objectContaining({ message: 'The operation uses more than 20 aliases: ask for less in one request' })]);
+    expect(answer.errors![0]!.extensions).toMatchObject({ reason: 'query_too_costly', limit: 'maxAliases', max: 20 });
+    // Under the limit, the same operation reaches the guards and resolvers.
+    expect((await ask('{ a: reports { id } b: reports { id } }', `Bearer ${token}`)).errors).toBeUndefined();
+  });
 
   it('authenticates a resolver by the Bearer token, with @CurrentUser() and @CurrentToken()', async () => {
     const { token } = await tokens.issue('m-gql', { name: 'gql', scopes: ['reports:read'] });

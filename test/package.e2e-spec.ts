@@ -92,6 +92,25 @@ describe('the npm package', () => {
     });
   });
 
+  it('keeps graphql, an optional peer, behind nestjs-access-tokens/graphql', () => {
+    expect(manifest.peerDependenciesMeta.graphql).toEqual({ optional: true });
+    expect(staticGraph(manifest.main).packages).not.toContain('graphql');
+    expect(staticGraph('dist/lib/graphql/index.js').packages).toContain('graphql');
+    // Real Node, both ways, with the one graphql an app's server (Apollo, Mercurius) loads.
+    const script = `
+      const required = require('nestjs-access-tokens/graphql');
+      import('nestjs-access-tokens/graphql').then((imported) => {
+        const { buildSchema, parse, validate } = require('graphql');
+        const errors = validate(buildSchema('type Query { a: Int }'), parse('{ x: a y: a }'), [required.queryCostLimit({ maxAliases: 1 })]);
+        process.stdout.write(JSON.stringify({ same: required.queryCostLimit === imported.queryCostLimit, exports: Object.keys(required).sort(), codes: errors.map((e) => e.extensions.code) }));
+      });`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }))).toEqual({
+      same: true,
+      exports: ['QUERY_COST_DEFAULTS', 'QUERY_TOO_COSTLY', 'queryCostLimit'],
+      codes: ['QUERY_TOO_COSTLY'],
+    });
+  });
+
   it('imports only packages it declares, at run time and in its types', () => {
     const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies), ...builtinModules]);
     const imported = new Set<string>();

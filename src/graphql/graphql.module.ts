@@ -5,6 +5,7 @@ import type { MercuriusDriverConfig } from '@nestjs/mercurius';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GraphQLError } from 'graphql';
 import mercurius, { type MercuriusContext, type MercuriusError } from 'mercurius';
+import { queryCostLimit } from 'nestjs-access-tokens/graphql';
 import type { DemoHttpAdapter } from '../http.js';
 import { AuthResolver } from './auth.resolver.js';
 import { DeferredMercuriusDriver } from './deferred-mercurius.driver.js';
@@ -30,7 +31,9 @@ function answerBodyErrorsAsRoutesDo(error: MercuriusError, _request: FastifyRequ
 
 /**
  * `/graphql`, code first, the schema built in memory at start: Apollo on Express, Mercurius on
- * Fastify.
+ * Fastify. A document over the default depth, field, alias or list-cost limits is refused before
+ * anything runs (`queryCostLimit`): one query with hundreds of aliases of `tokens(limit: 100)`
+ * otherwise returns tens of thousands of rows.
  */
 export function demoGraphQLModule(adapter: DemoHttpAdapter): DynamicModule {
   if (adapter === 'fastify') {
@@ -39,6 +42,7 @@ export function demoGraphQLModule(adapter: DemoHttpAdapter): DynamicModule {
       autoSchemaFile: true,
       sortSchema: true,
       errorHandler: answerBodyErrorsAsRoutesDo,
+      validationRules: [queryCostLimit()],
     });
   }
   return GraphQLModule.forRoot<ApolloDriverConfig>({
@@ -49,5 +53,6 @@ export function demoGraphQLModule(adapter: DemoHttpAdapter): DynamicModule {
     context: ({ req, res }: { req: unknown; res: unknown }) => ({ req, res }),
     // Apollo shows stacks unless NODE_ENV is production or test; the REST side never does.
     includeStacktraceInErrorResponses: false,
+    validationRules: [queryCostLimit()],
   });
 }
