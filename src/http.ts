@@ -4,6 +4,8 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** The HTTP servers the demo runs on: HTTP_ADAPTER picks one, Express unless told. */
 export type DemoHttpAdapter = 'express' | 'fastify';
@@ -108,9 +110,24 @@ class DemoFastifyAdapter extends FastifyAdapter {
   }
 }
 
+/**
+ * Answers a request Node's parser refused (a header over 16 KB, a malformed request line, a
+ * timeout) and closes the connection, saying so as Node's own handler does. Fastify's default
+ * answers without `Connection: close` and then destroys the socket, so a keep-alive client sent
+ * its next request on a connection about to be reset (ECONNRESET).
+ */
+function closeOnClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request header fields too large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request timeout'] : [400, 'Bad request'];
+  const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
+  if (!socket.writable) return void socket.destroy(error);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
 /** The server the demo runs on, its body size limit set. */
 export function createHttpAdapter(adapter: DemoHttpAdapter): AbstractHttpAdapter {
-  return adapter === 'fastify' ? new DemoFastifyAdapter({ bodyLimit: MAX_JSON_BYTES }) : new ExpressAdapter(express());
+  return adapter === 'fastify' ? new DemoFastifyAdapter({ bodyLimit: MAX_JSON_BYTES, clientErrorHandler: closeOnClientError }) : new ExpressAdapter(express());
 }
 
 /**

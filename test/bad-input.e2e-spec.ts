@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { AccessToken } from 'nestjs-access-tokens';
 import { User } from '../src/users/user.entity.js';
 import { testDatabaseKind } from './fixtures/database.js';
@@ -161,6 +163,31 @@ describe.each(HTTP_ADAPTERS)(`bad input to every route of the demo on $server, o
     // the route finds none of its fields. Both refuse, and neither reads the form.
     expect(response.status).toBe(adapter === 'fastify' ? 415 : 400);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('closes the connection after a header too large for the server, so that a keep-alive client\'s next request goes through', async () => {
+    await demo.app.listen(0, '127.0.0.1');
+    const { port } = demo.app.getHttpServer().address() as AddressInfo;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders }>((resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port, path: '/health', agent, headers }, (response) => {
+          response.resume();
+          response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    try {
+      for (let round = 0; round < 10; round++) {
+        const refused = await get({ 'x-big': 'a'.repeat(100_000) });
+        expect(refused.status).toBe(431);
+        expect(refused.headers.connection).toBe('close');
+        expect((await get()).status).toBe(200);
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('answers without X-Powered-By, and still serves after all that', async () => {
