@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import type { DataSourceOptions } from 'typeorm';
 
 const HOW_TO_MAKE_ONE = 'generate one with `openssl rand -base64 32`';
@@ -33,6 +33,26 @@ function secretBeside(path: string): string {
     return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    return readFileSync(path, 'utf8').trim();
+    return readPrivate(path);
+  }
+}
+
+/**
+ * The secret in `path`, refused when others may read it (they could sign tokens) or write it
+ * (they could choose the key): checked on the file as opened, not on its name.
+ */
+function readPrivate(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const mode = fstatSync(fd).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new Error(
+        `The token secret file ${path} can be read or written by other users (mode 0${mode.toString(8)}): ` +
+          `make it private with \`chmod 600 ${path}\`, or set TOKEN_SECRET (${HOW_TO_MAKE_ONE})`,
+      );
+    }
+    return readFileSync(fd, 'utf8').trim();
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import request from 'supertest';
 import { startServer } from './fixtures/server-process.js';
@@ -45,6 +46,36 @@ describe('the built demo API\'s token secret', () => {
       await request(again.url).get('/users/me').set('Authorization', `Bearer ${token}`).expect(200);
     } finally {
       await again.stop();
+    }
+  });
+
+  it.each([
+    ['0666', 0o666],
+    ['0644', 0o644],
+    ['0620', 0o620],
+  ])('refuses a secret file of mode %s, which others can read or write, saying how to fix it', async (_octal, mode) => {
+    const database = join(dir, `shared-${mode.toString(8)}.sqlite`);
+    const secretFile = `${database}.token-secret`;
+    const secret = 'Vh1kXq9Pz2Lw8Rb3Tc7Ny4Md6Gf0Js5KaE';
+    writeFileSync(secretFile, `${secret}\n`);
+    chmodSync(secretFile, mode);
+    const failure = await startServer({ DATABASE_URL: `sqlite:${database}`, TOKEN_SECRET: '' }).then(
+      async (server) => {
+        await server.stop();
+        return new Error('it started');
+      },
+      (error: unknown) => error as Error,
+    );
+    expect(failure.message).toContain('exited with 1');
+    expect(failure.message).toContain(`The token secret file ${secretFile} can be read or written by other users (mode 0${mode.toString(8)})`);
+    expect(failure.message).toContain(`chmod 600 ${secretFile}`);
+    expect(failure.message).not.toContain(secret);
+  });
+
+  it('keeps a secret file out of git wherever DATABASE_URL puts the database', () => {
+    const root = join(import.meta.dirname, '..');
+    for (const path of ['app.sqlite.token-secret', 'data/app.sqlite.token-secret', 'var/db/demo.db.token-secret']) {
+      expect(execFileSync('git', ['check-ignore', '--no-index', path], { cwd: root, encoding: 'utf8' }).trim()).toBe(path);
     }
   });
 
