@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance } from 'fastify';
 import { addAccessTokensSecurity, createAccessTokensDocument } from 'nestjs-access-tokens/swagger';
 
 /** Where the demo serves Swagger UI; the OpenAPI document is beside it, at `/docs-json`. */
@@ -22,7 +24,43 @@ export async function serveDemoDocs(app: INestApplication): Promise<void> {
       ),
     app,
   ).build();
+  secureDocsPages(app);
+  // A token pasted into "Authorize" stays in the page's memory: persisted, it would sit in
+  // localStorage for any script of the origin to read, after the tab is closed.
   SwaggerModule.setup(DOCS_PATH, app, await createAccessTokensDocument(app, config), {
-    swaggerOptions: { persistAuthorization: true },
+    swaggerOptions: { persistAuthorization: false },
+  });
+}
+
+/**
+ * What a browser may do with Swagger UI: the settings page's policy (src/settings-page), but for
+ * the inline styles and data: images Swagger UI's own markup uses; its scripts are files of its own.
+ */
+export const DOCS_CSP =
+  "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'";
+
+const DOCS_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': DOCS_CSP,
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** Sets `DOCS_HEADERS` on Swagger UI's page and files (not on `/docs-json`), on Express and Fastify. */
+function secureDocsPages(app: INestApplication): void {
+  const isDocs = (url: string) => {
+    const path = url.split('?')[0]!;
+    return path === `/${DOCS_PATH}` || path.startsWith(`/${DOCS_PATH}/`);
+  };
+  const adapter = app.getHttpAdapter();
+  if (adapter.getType() === 'fastify') {
+    (adapter.getInstance() as FastifyInstance).addHook('onRequest', async (request, reply) => {
+      if (isDocs(request.url)) void reply.headers(DOCS_HEADERS);
+    });
+    return;
+  }
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    if (isDocs(request.url)) response.set(DOCS_HEADERS);
+    next();
   });
 }

@@ -32,6 +32,7 @@ const RAW_TOKEN = /nat_(?:[sr]_)?[A-Za-z0-9]{20,}/;
  * compiles for Node, without the DOM's types.
  */
 declare const sessionStorage: { getItem(key: string): string | null };
+declare const localStorage: Record<string, string>;
 declare const navigator: { clipboard: { readText(): Promise<string>; writeText(text: string): Promise<void> } };
 declare const document: { execCommand(command: string): boolean };
 interface TextInput {
@@ -139,6 +140,7 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
       expect({ path, status: response.status }).toEqual({ path, status: 200 });
       expect(response.headers.get('content-type')).toBe(`${type}; charset=utf-8`);
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
       expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'self';/);
       expect(response.headers.get('content-security-policy')).not.toContain('unsafe-inline');
       expect(response.headers.get('cache-control')).toBe(path === '/' ? 'no-store' : 'no-cache');
@@ -330,6 +332,31 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     await page.reload();
     await page.locator('#sign-in').waitFor();
     expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it('serves Swagger UI at /docs under a CSP it runs under, unframeable, and keeps no pasted token', async () => {
+    for (const path of ['/docs', '/docs/', '/docs/swagger-ui-init.js', '/docs/swagger-ui-bundle.js']) {
+      const response = await fetch(`${base}${path}`);
+      expect({ path, status: response.status }).toEqual({ path, status: 200 });
+      expect(response.headers.get('content-security-policy')).toMatch(/^default-src 'self';.*frame-ancestors 'none'/);
+      expect(response.headers.get('content-security-policy')).not.toMatch(/script-src|unsafe-eval/);
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    const { token } = await (await fetch(`${base}/tokens/generate`, { method: 'POST', headers: { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` } })).json() as { token: string };
+    await page.goto('/docs');
+    await page.locator('.opblock').first().waitFor();
+    await page.getByRole('button', { name: 'Authorize' }).first().click();
+    await page.locator('#auth-bearer-value').fill(token);
+    await page.locator('.auth-container').first().getByRole('button', { name: 'Apply credentials' }).click();
+    await page.locator('.auth-container').first().getByRole('button', { name: 'Remove authorization' }).waitFor();
+    await page.locator('.auth-container').first().getByRole('button', { name: 'Close' }).click();
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+    expect(stored).not.toContain(token);
+    await page.reload();
+    await page.locator('.opblock').first().waitFor();
+    expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(token);
     expect(problems).toEqual([]);
   });
 });

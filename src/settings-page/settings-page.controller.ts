@@ -56,6 +56,8 @@ const StaticFile = (contentType: string, cacheControl: 'no-store' | 'no-cache'):
     Header('Cache-Control', cacheControl),
     Header('X-Content-Type-Options', 'nosniff'),
     Header('Content-Security-Policy', SETTINGS_PAGE_CSP),
+    // frame-ancestors for the browsers that read only this.
+    Header('X-Frame-Options', 'DENY'),
     Header('Referrer-Policy', 'no-referrer'),
   );
 
