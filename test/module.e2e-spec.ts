@@ -126,7 +126,21 @@ describe.each(HTTP_ADAPTERS)(`AccessTokensModule in an app of its own on $server
     await members.update({ memberId: 'm-cat' }, { disabled: true });
     const response = await http.get('/reports').set(bearer(token)).expect(401);
     expect(response.body.reason).toBe('user_blocked');
-    await expect(tokens.issue('m-cat', { name: 'y' })).rejects.toMatchObject({ code: 'user_blocked' });
+    await expect(tokens.issue('m-cat', { name: 'y' })).rejects.toMatchObject({ name: 'UserBlockedError', code: 'user_blocked' });
+  });
+
+  it('answers an app\'s own sign-in for a blocked user 403 user_blocked, with no token challenge: none was sent', async () => {
+    await members.insert({ memberId: 'm-dot', login: 'dot', secret: 'x', disabled: true, grants: ['reports:read'] });
+    const response = await http.post('/sign-in/m-dot').expect(403);
+    expect(response.body).toEqual({
+      statusCode: 403,
+      error: 'user_blocked',
+      reason: 'user_blocked',
+      message: 'The user is blocked: no token or session is issued to a blocked user until it is unblocked',
+    });
+    expect(response.headers['www-authenticate']).toBeUndefined();
+    await members.update({ memberId: 'm-dot' }, { disabled: false });
+    await http.post('/sign-in/m-dot').expect(201);
   });
 
   it('accepts the query parameter when the app allows it, but not together with a header', async () => {

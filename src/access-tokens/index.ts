@@ -58,6 +58,7 @@ export {
   TokenNotLiveError,
   TooManyAttemptsError,
   TooManyTokensError,
+  UserBlockedError,
   UserNotFoundError,
   type AccessTokenErrorCode,
 } from './core/access-tokens.errors.js';

@@ -186,6 +186,19 @@ export class UserNotFoundError extends AccessTokensError {
   }
 }
 
+/**
+ * A token or login session was to be issued to a blocked user (the app checked its password,
+ * then asked for a token): answered 403 `user_blocked`, with no challenge, since the client sent
+ * no token that could be at fault.
+ */
+export class UserBlockedError extends AccessTokensError {
+  readonly code = 'user_blocked';
+
+  constructor(readonly userId: string | number) {
+    super('The user is blocked: no token or session is issued to a blocked user until it is unblocked');
+  }
+}
+
 /** The database cannot be reached now; answered 503 with `Retry-After`. `cause` is the driver's error. */
 export class StoreUnavailableError extends AccessTokensError {
   readonly code = 'store_unavailable';

@@ -15,6 +15,7 @@ import {
   TokenNotLiveError,
   TooManyAttemptsError,
   TooManyTokensError,
+  UserBlockedError,
   UserNotFoundError,
 } from '../core/access-tokens.errors.js';
 
@@ -108,6 +109,9 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
     error instanceof NotASessionError
   ) {
     return answer(400, error.code, null);
+  }
+  if (error instanceof UserBlockedError) {
+    return answer(403, error.code, null);
   }
   if (error instanceof TokenNotFoundError || error instanceof UserNotFoundError) {
     return answer(404, error.code, null);

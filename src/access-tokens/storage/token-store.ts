@@ -8,7 +8,7 @@ import { isDatabaseUnavailable, withConflictRetries } from './outage.js';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
-import { AccessTokenError, InvalidCredentialsError, StoreUnavailableError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
+import { AccessTokenError, InvalidCredentialsError, StoreUnavailableError, UserBlockedError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { CacheBus } from '../cache/cache-bus.js';
@@ -250,7 +250,7 @@ export class TokenStore {
 
   /**
    * The user a new token may be issued to, as the database has it: `UserNotFoundError` or
-   * `user_blocked` otherwise. Given the user object whose password the app checked, also
+   * `UserBlockedError` otherwise. Given the user object whose password the app checked, also
    * `InvalidCredentialsError` when its watched fields no longer match the row: a password changed
    * since that check. The token then keeps the fingerprint of the values the app checked, so that
    * a change committing after this read leaves it refused at its first use.
@@ -260,7 +260,7 @@ export class TokenStore {
     const id = checked ? this.users.idOf(checked) : (subject as UserId);
     const user = await this.users.findById(id);
     if (!user) throw new UserNotFoundError(id);
-    if (this.users.isBlocked(user)) throw new AccessTokenError('user_blocked');
+    if (this.users.isBlocked(user)) throw new UserBlockedError(id);
     if (checked && this.users.fingerprinter.of(checked) !== this.users.fingerprinter.of(user)) throw new InvalidCredentialsError();
     return user;
   }
