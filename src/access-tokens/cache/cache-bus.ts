@@ -99,14 +99,23 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     return this.current;
   }
 
-  private setState(next: 'up' | 'down', why?: string): void {
+  /**
+   * @param flushOnLoss whether losing the bus drops what is cached: yes for Redis, whose loss
+   *   leaves the database to verify against and other instances free to revoke unheard; no for
+   *   PostgreSQL, whose loss is (nearly always) the database's, when nothing can be revoked and
+   *   nothing verified anew: what is cached is then trusted for `cache.ttl` at most. Either way,
+   *   everything is dropped once the bus is back.
+   */
+  private setState(next: 'up' | 'down', why?: string, flushOnLoss = true): void {
     if (next === this.current || this.stopped) return;
     const first = this.current === 'none';
     this.current = next;
-    if (next === 'down') this.logger.warn(`Cache invalidation bus lost (${why ?? 'closed'}): cached verifications are dropped, and it reconnects`);
-    else if (!first) this.logger.log('Cache invalidation bus reconnected: cached verifications are dropped once more');
+    if (next === 'down') {
+      const cached = flushOnLoss ? 'cached verifications are dropped' : 'cached verifications are trusted for cache.ttl at most, and dropped once it is back';
+      this.logger.warn(`Cache invalidation bus lost (${why ?? 'closed'}): ${cached}; it reconnects`);
+    } else if (!first) this.logger.log('Cache invalidation bus reconnected: cached verifications are dropped once more');
     for (const handler of this.stateHandlers) handler(next);
-    if (!first) for (const handler of this.resetHandlers) handler();
+    if (!first && (next === 'up' || flushOnLoss)) for (const handler of this.resetHandlers) handler();
   }
 
   async onModuleInit(): Promise<void> {
@@ -216,7 +225,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
       if (!live || lost || this.stopped) return;
       lost = true;
       this.closers = this.closers.filter((other) => other !== close);
-      this.setState('down', why);
+      this.setState('down', why, false);
       void listener.end().catch(() => undefined);
       this.reconnect(driver, channel, options, 0);
     };

@@ -126,6 +126,11 @@ export class VerificationCache<T> {
     for (const key of keys) this.drop(key);
   }
 
+  /** Trusts no entry past `until` (ms): an entry cached for a longer TTL keeps the shorter bound from now on. */
+  capTrust(until: number): void {
+    for (const entry of this.entries.values()) if (entry.cachedUntil > until) entry.cachedUntil = until;
+  }
+
   /**
    * Drops every entry, and fails the `set` of reads under way: what the cache holds can no longer
    * be trusted (the bus that would have told of changes was lost).

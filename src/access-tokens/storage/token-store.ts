@@ -108,10 +108,13 @@ export class TokenStore {
     this.uses = new UseRecorder((uses) => this.queries.recordUses(uses));
     bus.onInvalidation(({ userIds, tokenHashes }) => this.cache?.invalidate(userIds, tokenHashes));
     // While the bus is up, every revocation and user change is pushed: a verification can be
-    // trusted for longer. When it drops, the cache is flushed (below) and the short TTL is back.
+    // trusted for longer. When it drops, the short TTL is back, for what is cached too (a bus that
+    // flushes on its loss drops it all, below).
     bus.onStateChange((state) => {
       this.busUp = state === 'up';
-      if (this.cache && options.cache) this.cache.ttl = (this.busUp ? options.cache.busTtl : options.cache.ttl) * 1000;
+      if (!this.cache || !options.cache) return;
+      this.cache.ttl = (this.busUp ? options.cache.busTtl : options.cache.ttl) * 1000;
+      if (!this.busUp) this.cache.capTrust(this.now().getTime() + this.cache.ttl);
     });
     // Invalidations may have been missed while the bus was down: nothing cached can be trusted.
     bus.onReset(() => this.cache?.clear());
