@@ -14,4 +14,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   // The specs only, not their compiled copies that `npm run build` leaves in dist/.
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  // The specs share one SQLite file (DATABASE_URL), whose schema each app synchronizes as it
+  // starts: one spec file at a time.
+  maxWorkers: 1,
 };

@@ -11,5 +11,7 @@ export default defineConfig({
   test: {
     // This app runs Jest too, on test/*.spec.ts (npm test); Vitest takes test/*.test.ts (npm run test:vitest).
     include: ['test/**/*.test.ts'],
+    // The tests share one SQLite file (DATABASE_URL), whose schema each app synchronizes as it starts.
+    fileParallelism: false,
   },
 });

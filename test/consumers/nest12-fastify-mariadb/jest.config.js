@@ -17,4 +17,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
   // MariaDB round trips: more than Jest's 5 s default on a busy machine.
   testTimeout: 20000,
+  // The specs share one database (DATABASE_URL), whose migrations the first app to start runs: two
+  // apps starting at once on a fresh database would both run them. One spec file at a time.
+  maxWorkers: 1,
 };

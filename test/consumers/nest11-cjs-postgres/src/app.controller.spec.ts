@@ -27,7 +27,7 @@ describe('AppController', () => {
   describe('me', () => {
     it('answers the current user without the password hash', () => {
       const appController = app.get(AppController);
-      const user = { uuid: 'u-1', email: 'ann@example.com', pwd: 'scrypt$x$y', disabled: false, permissions: [] };
+      const user = { uuid: 'u-1', email: 'ann@example.com', pwd: '$2b$10$hash', disabled: false, permissions: [] };
       expect(appController.me(user)).toEqual({ uuid: 'u-1', email: 'ann@example.com' });
     });
   });

@@ -26,6 +26,9 @@ import { UsersService } from './users/users.service';
         blockedField: 'disabled',
         permissions: (user: User) => user.permissions,
       },
+      // The module's token and login routes: POST /tokens/generate (HTTP Basic e-mail and password,
+      // or a token), GET and POST /tokens, ...; POST /auth/login, /auth/refresh, /auth/logout.
+      routes: { path: 'tokens', sessionsPath: 'auth', password: true },
     }),
   ],
   controllers: [AppController, ReportsController],

@@ -8,6 +8,7 @@ import request from 'supertest';
 import { App } from 'supertest/types';
 import { Repository } from 'typeorm';
 import { AppModule } from './../src/app.module';
+import { configureApp } from './../src/configure';
 import { User } from './../src/users/user.entity';
 import { UsersService } from './../src/users/users.service';
 
@@ -22,6 +23,7 @@ describe('Reports (e2e), acting as a user', () => {
     }).compile();
 
     app = moduleFixture.createNestApplication();
+    configureApp(app);
     await app.init();
     // A user of its own each run: `npm test` by hand reuses the database.
     ann = await app.get(UsersService).create(`ann-${randomUUID()}@example.com`, 'a password', ['reports:read', 'profile:read']);

@@ -6,6 +6,7 @@ import { App } from 'supertest/types';
 import { DataSource, Repository } from 'typeorm';
 import { AccessToken, TokensService } from 'nestjs-access-tokens';
 import { AppModule } from './../src/app.module';
+import { configureApp } from './../src/configure';
 import { hashPassword } from './../src/users/password';
 import { User } from './../src/users/user.entity';
 import { UsersService } from './../src/users/users.service';
@@ -27,6 +28,7 @@ describe('Access tokens in the app (e2e)', () => {
     }).compile();
 
     app = moduleFixture.createNestApplication({ logger: false });
+    configureApp(app);
     await app.init();
     tokens = app.get(TokensService);
     users = app.get(UsersService);

@@ -81,6 +81,30 @@ describe('The compiled app, run by node (e2e)', () => {
     expect(await response.json()).toMatchObject({ error: 'invalid_token', reason: 'malformed' });
   });
 
+  it('mounts the ready-made routes: generating a token needs credentials', async () => {
+    const response = await fetch(`${base}/tokens/generate`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'laptop', scopes: ['reports:read'] }),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Basic realm="api", Bearer realm="api"');
+  });
+
+  it('serves the OpenAPI document at /docs-json, with the ready-made routes\' bodies as their DTOs declare them', async () => {
+    const response = await fetch(`${base}/docs-json`);
+    expect(response.status).toBe(200);
+    type Schema = { $ref?: string; properties?: Record<string, unknown> };
+    const document = (await response.json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: Schema }> } }>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    expect(Object.keys(document.components.schemas)).not.toContain('Function');
+    const body = document.paths['/tokens/generate']?.post?.requestBody?.content['application/json']?.schema;
+    const schema = body?.$ref ? document.components.schemas[body.$ref.replace('#/components/schemas/', '')] : body;
+    expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(['expiresIn', 'name', 'scopes']);
+  });
+
   it('printed no warning', () => {
     expect(output).not.toMatch(/warn/i);
   });

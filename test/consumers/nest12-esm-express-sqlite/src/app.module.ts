@@ -6,6 +6,7 @@ import {
   AccessTokensModule,
   ScopesGuard,
   type AccessTokensModuleOptions,
+  type AccessTokensRoutesOptions,
 } from 'nestjs-access-tokens';
 import { AppController } from './app.controller.js';
 import { databaseOptions } from './database.js';
@@ -21,6 +22,17 @@ export const ACCESS_TOKENS_USER = {
   permissions: (user: User) => user.permissions,
 } satisfies AccessTokensModuleOptions['user'];
 
+/**
+ * The module's ready-made routes, beside the app's own (which has `POST /tokens` already):
+ * `POST /access-tokens/generate` (HTTP Basic e-mail and password, or a token), `GET`/`POST
+ * /access-tokens`, ... and `POST /auth/login`, `/auth/refresh`, `/auth/logout`.
+ */
+export const ACCESS_TOKENS_ROUTES = {
+  path: 'access-tokens',
+  sessionsPath: 'auth',
+  password: true,
+} satisfies AccessTokensRoutesOptions;
+
 @Module({})
 export class AppModule {
   /** `tokens`: more options of the access tokens (tests pass a clock, or other secrets). */
@@ -30,7 +42,7 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot({ ...databaseOptions(), autoLoadEntities: true, synchronize: true }),
         TypeOrmModule.forFeature([User]),
-        AccessTokensModule.forRoot({ secret: process.env.TOKEN_SECRET, ...tokens, user: ACCESS_TOKENS_USER }),
+        AccessTokensModule.forRoot({ secret: process.env.TOKEN_SECRET, routes: ACCESS_TOKENS_ROUTES, ...tokens, user: ACCESS_TOKENS_USER }),
       ],
       controllers: [AppController],
       providers: [

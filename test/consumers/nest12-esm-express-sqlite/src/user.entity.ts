@@ -9,7 +9,7 @@ export class User {
   @Column({ type: 'varchar', length: 200, unique: true })
   email!: string;
 
-  /** scrypt hash, see password.ts. */
+  /** bcrypt hash, see password.ts. */
   @Column({ type: 'varchar', length: 200 })
   pwd!: string;
 

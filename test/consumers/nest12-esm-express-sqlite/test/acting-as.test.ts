@@ -8,6 +8,7 @@ import request from 'supertest';
 import type { Repository } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppModule } from '../src/app.module.js';
+import { configureApp } from '../src/configure.js';
 import { User } from '../src/user.entity.js';
 
 // The README's Vitest example ("Testing your app"): keep the two in step.
@@ -20,6 +21,8 @@ describe('reports, acting as a user', () => {
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot({ clock })] }).compile();
     app = moduleRef.createNestApplication();
+    // The app's global ValidationPipe, as main.ts sets it up.
+    configureApp(app);
     await app.init();
     users = app.get(getRepositoryToken(User));
     ann = await users.save(

@@ -8,6 +8,7 @@ import { ManualClock } from 'nestjs-access-tokens/testing';
 import request from 'supertest';
 import type { Repository } from 'typeorm';
 import { AppModule } from '../src/app.module.js';
+import { configureApp } from '../src/configure.js';
 import { hashPassword } from '../src/password.js';
 import { User } from '../src/user.entity.js';
 
@@ -17,7 +18,7 @@ const RUN = randomBytes(4).toString('hex');
 
 async function startApp(tokens: Parameters<typeof AppModule.forRoot>[0] = {}): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(tokens)] }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app = configureApp(moduleRef.createNestApplication({ logger: false }));
   await app.init();
   return app;
 }
@@ -73,7 +74,7 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
     expect((await tokens.list(user.uuid)).map((t) => t.id)).toEqual([accessToken.id]);
   });
 
-  it('issues a token from the app\'s own login route, which checks the scrypt hash', async () => {
+  it('issues a token from the app\'s own login route, which checks the bcrypt hash', async () => {
     const user = await newUser();
     await http.post('/tokens').send({ email: user.email, password: 'wrong' }).expect(401);
     const login = await http.post('/tokens').send({ email: user.email, password: PASSWORD, name: 'cli', scopes: ['reports:read'] }).expect(201);

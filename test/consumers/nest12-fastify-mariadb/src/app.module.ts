@@ -36,6 +36,10 @@ import { User } from './user.entity.js';
         blockedField: 'disabled',
         permissions: (user: User) => user.permissions,
       },
+      // The module's token and login routes, under /api beside the app's own /login and /tokens:
+      // POST /api/tokens/generate (HTTP Basic e-mail and password, or a token), GET and POST
+      // /api/tokens, ...; POST /api/auth/login, /api/auth/refresh, /api/auth/logout.
+      routes: { path: 'api/tokens', sessionsPath: 'api/auth', password: true },
     }),
   ],
   controllers: [AuthController, ReportsController],

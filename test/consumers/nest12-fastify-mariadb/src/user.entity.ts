@@ -11,7 +11,7 @@ export class User {
   @Column({ type: 'varchar', length: 200 })
   email!: string;
 
-  /** scrypt hash, see password.ts. */
+  /** bcrypt hash, see password.ts. */
   @Column({ type: 'varchar', length: 200 })
   pwd!: string;
 

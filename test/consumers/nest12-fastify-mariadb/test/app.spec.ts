@@ -9,6 +9,7 @@ import { AccessToken, AccessTokensHttpException, TokensService, type AccessToken
 import request from 'supertest';
 import type { DataSource, Repository } from 'typeorm';
 import { AppModule } from '../src/app.module.js';
+import { configureApp } from '../src/configure.js';
 import { hashPassword } from '../src/password.js';
 import { User } from '../src/user.entity.js';
 
@@ -33,10 +34,10 @@ class JsonErrorsFilter implements ExceptionFilter {
   }
 }
 
-/** The app as main.ts starts it, on the Fastify adapter; `filter`: an app-wide filter of its own. */
+/** The app as main.ts starts it (with its global ValidationPipe), on Fastify; `filter`: an app-wide filter of its own. */
 async function startApp(filter?: ExceptionFilter): Promise<NestFastifyApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
+  const app = configureApp(moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false }));
   if (filter) app.useGlobalFilters(filter);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -114,7 +115,7 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     expect(listed[0]!.lastUsedAt).toBeInstanceOf(Date);
   });
 
-  it('trades the e-mail and password for a token at the app\'s login route (scrypt)', async () => {
+  it('trades the e-mail and password for a token at the app\'s login route (bcrypt)', async () => {
     const user = await newUser();
     expect(await call('POST', '/login', {}, { email: user.email, password: 'wrong' })).toMatchObject({ status: 401 });
     const login = await call('POST', '/login', {}, { email: user.email, password: PASSWORD, name: 'cli', scopes: ['reports:read'] });

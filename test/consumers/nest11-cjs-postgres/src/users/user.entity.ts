@@ -10,7 +10,7 @@ export class User {
   @Column({ type: 'varchar', length: 254, unique: true })
   email!: string;
 
-  /** scrypt hash, see password.ts. */
+  /** bcrypt hash, see password.ts. */
   @Column({ type: 'varchar', length: 200 })
   pwd!: string;
 
