@@ -220,7 +220,7 @@ describe('AccessTokensModule options', () => {
   });
 
   it.each([
-    [{ ...FIXTURE_OPTIONS, tokenPrefx: 'x' }, /unknown option tokenPrefx/],
+    [{ ...FIXTURE_OPTIONS, tokenPrefx: 'x' }, /unknown option tokenPrefx; known: user, secret, .*, passwordGrant, isGlobal, exceptionFilter, routes$/],
     [{ ...FIXTURE_OPTIONS, tokenPrefix: 'Bad-Prefix' }, /tokenPrefix "Bad-Prefix" must be lower-case/],
     [{ ...FIXTURE_OPTIONS, defaultExpiresIn: 7200, maxExpiresIn: 3600 }, /defaultExpiresIn \(7200\) must not exceed maxExpiresIn \(3600\)/],
     [{ ...FIXTURE_OPTIONS, defaultExpiresIn: -1 }, /defaultExpiresIn must be a positive whole number/],

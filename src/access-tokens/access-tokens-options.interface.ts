@@ -264,9 +264,12 @@ function fail(message: string): never {
   throw new InvalidOptionsError(message);
 }
 
-function unknownKeys(given: object, known: Set<string>, where: string): void {
+/** What `forRoot()` takes beside the options read here (`AccessTokensModuleExtras`): named in the list of known ones. */
+const EXTRA_KEYS = ['isGlobal', 'exceptionFilter', 'routes'];
+
+function unknownKeys(given: object, known: Set<string>, where: string, extras: readonly string[] = []): void {
   const extra = Object.keys(given).filter((key) => !known.has(key));
-  if (extra.length > 0) fail(`unknown option ${extra.map((k) => `${where}${k}`).join(', ')}; known: ${[...known].join(', ')}`);
+  if (extra.length > 0) fail(`unknown option ${extra.map((k) => `${where}${k}`).join(', ')}; known: ${[...known, ...extras].join(', ')}`);
 }
 
 function field(value: unknown, name: string, fallback: string): string;
@@ -292,7 +295,7 @@ function seconds(value: unknown, name: string, fallback: number | null, nullable
 export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): ResolvedAccessTokensOptions {
   if (typeof options !== 'object' || options === null) fail('forRoot() needs an options object');
   if ('fingerprintSecret' in options) fail(`fingerprintSecret is gone: fingerprints are keyed from secret now; remove it, and set secret (${SECRET_ADVICE})`);
-  unknownKeys(options, OPTION_KEYS, '');
+  unknownKeys(options, OPTION_KEYS, '', EXTRA_KEYS);
   const user: Partial<AccessTokensUserOptions> = options.user;
   if (typeof user !== 'object' || user === null || typeof user.entity !== 'function') {
     fail('user.entity must be the app\'s user entity class, e.g. forRoot({ user: { entity: User } })');

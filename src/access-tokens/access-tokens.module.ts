@@ -8,7 +8,7 @@ import { AccessToken } from './storage/access-token.entity.js';
 import { AccessTokenGuard } from './edge/access-token.guard.js';
 import { AccessTokenStrategy } from './edge/access-token.strategy.js';
 import { resolveAccessTokensOptions, type AccessTokensModuleOptions } from './access-tokens-options.interface.js';
-import { CacheBus } from './cache/cache-bus.js';
+import { CacheBus, cacheBusDriverProvider } from './cache/cache-bus.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
 import { ScopesGuard } from './edge/scopes.guard.js';
@@ -39,6 +39,7 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
     UserDirectory,
     AccessTokenEvents,
     TransactionHooks,
+    cacheBusDriverProvider,
     CacheBus,
     TokenStore,
     TokensService,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit, type Provider } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -10,10 +10,33 @@ import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 /** The options of a PostgreSQL DataSource. */
 type PostgresOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
+/** The driver of the configured bus, as loaded by {@link CACHE_BUS_DRIVER}'s factory. */
+export type CacheBusDriver = { type: 'redis'; Redis: typeof Redis } | { type: 'postgres'; pg: typeof pg } | null;
+
+/** The injection token of the bus's driver module. */
+export const CACHE_BUS_DRIVER = Symbol('access-tokens:cache-bus-driver');
+
 /**
- * Loads an optional peer the first time a bus needs it, so that an app without a bus never loads,
- * or installs, `ioredis` or `pg`. An app that asks for a bus without its driver stops at start-up.
+ * Loads the bus's driver while Nest creates the app, from a provider's factory rather than in
+ * `onModuleInit`: a missing package then stops the app in Nest's own start-up error log
+ * (`[ExceptionHandler]`, exit code 1), naming the package to install, instead of an unhandled
+ * rejection out of `app.listen()`. An app without a bus never loads, or installs, `ioredis` or `pg`.
  */
+export const cacheBusDriverProvider: Provider = {
+  provide: CACHE_BUS_DRIVER,
+  inject: [RESOLVED_OPTIONS, DataSource],
+  useFactory: async (options: ResolvedAccessTokensOptions, dataSource: DataSource): Promise<CacheBusDriver> => {
+    const bus = options.cache?.bus;
+    if (!bus) return null;
+    if (bus.type === 'redis') return { type: 'redis', Redis: (await loadDriver('ioredis', () => import('ioredis'), 'redis')).Redis };
+    if (dataSource.options.type !== 'postgres') {
+      throw new InvalidOptionsError('cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead');
+    }
+    return { type: 'postgres', pg: (await loadDriver('pg', () => import('pg'), 'postgres')).default };
+  },
+};
+
+/** Loads an optional peer, naming it when it is not installed. */
 async function loadDriver<T>(name: 'ioredis' | 'pg', load: () => Promise<T>, bus: string): Promise<T> {
   try {
     return await load();
@@ -77,6 +100,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
     private readonly dataSource: DataSource,
+    @Inject(CACHE_BUS_DRIVER) private readonly driver: CacheBusDriver,
   ) {}
 
   /** Calls `handler` with what another instance invalidated. */
@@ -120,13 +144,13 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
 
   async onModuleInit(): Promise<void> {
     const bus = this.options.cache?.bus;
-    if (!bus) return;
+    const driver = this.driver;
+    if (!bus || !driver) return;
     try {
-      if (bus.type === 'redis') await this.startRedis(bus.url, bus.channel!);
-      else await this.startPostgres(bus.channel!);
+      if (driver.type === 'redis' && bus.type === 'redis') await this.startRedis(driver.Redis, bus.url, bus.channel!);
+      else if (driver.type === 'postgres') await this.startPostgres(driver.pg, bus.channel!);
     } catch (error) {
       await this.onModuleDestroy();
-      if (error instanceof InvalidOptionsError) throw error;
       throw new CacheBusUnavailableError(`The ${bus.type} cache bus cannot be reached: check cache.bus, or start the service`, { cause: error });
     }
   }
@@ -173,10 +197,9 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     for (const handler of this.handlers) handler(invalidation);
   }
 
-  private async startRedis(url: string, channel: string): Promise<void> {
+  private async startRedis(RedisClient: typeof Redis, url: string, channel: string): Promise<void> {
     // Fail start-up rather than wait forever for a Redis that is not there; reconnect later on.
     const options: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5000 };
-    const { Redis: RedisClient } = await loadDriver('ioredis', () => import('ioredis'), 'redis');
     const publisher: Redis = new RedisClient(url, options);
     const subscriber: Redis = new RedisClient(url, options);
     this.closers.push(async () => publisher.disconnect(), async () => subscriber.disconnect());
@@ -191,12 +214,8 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     this.setState('up');
   }
 
-  private async startPostgres(channel: string): Promise<void> {
-    if (this.dataSource.options.type !== 'postgres') {
-      throw new InvalidOptionsError('cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead');
-    }
-    const { default: driver } = await loadDriver('pg', () => import('pg'), 'postgres');
-    await this.listen(driver, channel, this.dataSource.options);
+  private async startPostgres(driver: typeof pg, channel: string): Promise<void> {
+    await this.listen(driver, channel, this.dataSource.options as PostgresOptions);
     this.publisher = (payload) => this.dataSource.query('SELECT pg_notify($1, $2)', [channel, payload]);
     this.setState('up');
   }

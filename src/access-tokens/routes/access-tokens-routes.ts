@@ -1,6 +1,6 @@
 import type { Provider, Type } from '@nestjs/common';
 import type { ResolvedRoutesOptions } from './access-tokens-routes.options.js';
-import { RoutesDependencies } from './routes-validation.pipe.js';
+import { routesDependenciesProvider } from './routes-validation.pipe.js';
 import { sessionRoutesController } from './session-routes.controller.js';
 import { tokenRoutesController } from './token-routes.controller.js';
 
@@ -17,6 +17,6 @@ export function routesDefinition(routes: ResolvedRoutesOptions | null): { contro
   const { sessionsPath } = routes;
   return {
     controllers: [tokenRoutesController(routes), ...(sessionsPath === null ? [] : [sessionRoutesController({ ...routes, sessionsPath })])],
-    providers: [RoutesDependencies],
+    providers: [routesDependenciesProvider],
   };
 }

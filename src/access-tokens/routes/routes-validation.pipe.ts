@@ -1,4 +1,4 @@
-import { Injectable, ValidationPipe, type ArgumentMetadata, type OnModuleInit, type PipeTransform } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type PipeTransform, type Provider } from '@nestjs/common';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
 
 /** The DTO classes of the routes, as their module exports them. */
@@ -61,10 +61,12 @@ export class RoutesValidationPipe implements PipeTransform {
   }
 }
 
-/** Checks at start-up that the routes' DTOs load, so that a missing package stops the app, naming it. */
-@Injectable()
-export class RoutesDependencies implements OnModuleInit {
-  async onModuleInit(): Promise<void> {
-    await loadDtos();
-  }
-}
+/**
+ * Loads the routes' DTOs while Nest creates the app, from a provider's factory: a missing
+ * class-validator or class-transformer stops the app in Nest's own start-up error log
+ * (`[ExceptionHandler]`, exit code 1), naming the packages to install.
+ */
+export const routesDependenciesProvider: Provider = {
+  provide: Symbol('access-tokens:routes-dtos'),
+  useFactory: () => loadDtos(),
+};
