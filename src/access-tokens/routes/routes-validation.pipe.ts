@@ -68,5 +68,7 @@ export class RoutesValidationPipe implements PipeTransform {
  */
 export const routesDependenciesProvider: Provider = {
   provide: Symbol('access-tokens:routes-dtos'),
-  useFactory: () => loadDtos(),
+  // Not the DTO module itself: a module namespace has no constructor, which explorers of the
+  // app's providers (@nestjs/graphql's) read.
+  useFactory: async () => Boolean(await loadDtos()),
 };
