@@ -42,7 +42,12 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot({ ...databaseOptions(), autoLoadEntities: true, synchronize: true }),
         TypeOrmModule.forFeature([User]),
-        AccessTokensModule.forRoot({ secret: process.env.TOKEN_SECRET, routes: ACCESS_TOKENS_ROUTES, ...tokens, user: ACCESS_TOKENS_USER }),
+        AccessTokensModule.forRoot({
+          secret: process.env.TOKEN_SECRET,
+          routes: ACCESS_TOKENS_ROUTES,
+          ...tokens,
+          user: ACCESS_TOKENS_USER,
+        }),
       ],
       controllers: [AppController],
       providers: [
