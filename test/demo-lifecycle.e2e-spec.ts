@@ -110,13 +110,20 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server: rotation, renaming and login 
       await demo.http.post('/auth/refresh').send({ refreshToken: second.body.refreshToken }).expect(401);
     });
 
-    it('lets exactly one of two concurrent refreshes with the same token win', async () => {
+    it('lets at most one of two concurrent refreshes with the same token win, and the other, a reuse, ends the session', async () => {
       const first = await login();
-      const [a, b] = await Promise.all([
+      const answers = await Promise.all([
         demo.http.post('/auth/refresh').send({ refreshToken: first.body.refreshToken }),
         demo.http.post('/auth/refresh').send({ refreshToken: first.body.refreshToken }),
       ]);
-      expect([a.status, b.status].sort()).toEqual([200, 401]);
+      // Which comes first under the user's lock decides whether the winner answers at all (RFC 9700
+      // §4.14.2: once a reuse is seen, nothing of the session works, the winner's new pair included).
+      expect(answers.map((answer) => answer.status).sort()).toContainEqual(401);
+      expect(answers.filter((answer) => answer.status === 200).length).toBeLessThanOrEqual(1);
+      expect(answers.find((answer) => answer.status === 401)!.body).toMatchObject({ reason: 'revoked', revokedReason: 'refresh_token_reused' });
+      for (const { body } of answers.filter((answer) => answer.status === 200)) {
+        await demo.http.get('/users/me').set(bearer(body.accessToken)).expect(401);
+      }
     });
 
     it('expires the refresh token after sessionRefreshTtl', async () => {
