@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -40,4 +42,31 @@ describe('the decorator metadata lint rule', () => {
     expect(lint('src/access-tokens/storage/token-store.ts')).toEqual([]);
     expect(lint(CONTROLLER)).toEqual([]);
   }, 60_000);
+});
+
+/** scripts/lint/import-cycles.mjs, the last step of `npm run lint`. */
+describe('the import cycle check', () => {
+  const check = (...folders: string[]) => spawnSync(process.execPath, [join(root, 'scripts/lint/import-cycles.mjs'), ...folders], { cwd: root, encoding: 'utf8' });
+
+  it('finds none in the project', () => {
+    const { status, stdout } = check();
+    expect({ status, stdout }).toEqual({ status: 0, stdout: expect.stringMatching(/^import cycles: none in \d+ files\n$/) });
+  });
+
+  it('refuses a cycle closed by a type-only import, naming its files in order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cycles-'));
+    try {
+      mkdirSync(join(dir, 'edge'));
+      writeFileSync(join(dir, 'options.ts'), "import type { Request } from './edge/authenticator.js';\nexport interface Options { key(request: Request): string }\n");
+      writeFileSync(join(dir, 'edge/authenticator.ts'), "import type { Options } from '../options.js';\nexport interface Request { options: Options }\n");
+      writeFileSync(join(dir, 'alone.ts'), "import type { Options } from './options.js';\nexport type Alone = Options;\n");
+      const { status, stderr } = check(dir);
+      expect(status).toBe(1);
+      expect(stderr).toContain('import cycle (2 files): ');
+      expect(stderr).toMatch(/edge\/authenticator\.ts → .*options\.ts → .*edge\/authenticator\.ts/);
+      expect(stderr).not.toContain('alone.ts');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

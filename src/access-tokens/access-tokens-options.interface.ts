@@ -3,8 +3,8 @@ import { InvalidOptionsError } from './core/access-tokens.errors.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { SECRET_ADVICE, secretProblem, signingKeys, type SigningKeys } from './core/keys.js';
 import { MAX_TOKEN_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from './core/token-format.js';
-import type { AuthenticatableRequest } from './edge/access-token.authenticator.js';
 import type { PasswordAttemptStore } from './password/password-attempts.js';
+import type { AuthenticatableRequest } from './access-tokens.interfaces.js';
 
 /** How the module reads the app's own user entity. */
 export interface AccessTokensUserOptions<User extends object = object> {

@@ -91,3 +91,10 @@ export interface VerifiedAccessToken<User extends object = object> {
   /** The token's scopes intersected with the user's current permissions. */
   readonly scopes: readonly string[];
 }
+
+/** The parts of an HTTP request (Express or Fastify) the module reads and writes. */
+export interface AuthenticatableRequest {
+  headers: Record<string, string | string[] | undefined>;
+  query?: unknown;
+  user?: unknown;
+}

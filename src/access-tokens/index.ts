@@ -6,7 +6,6 @@ export {
 } from './access-token.events.js';
 export { AccessTokenGuard } from './edge/access-token.guard.js';
 export { AccessTokensAuthGuard } from './edge/access-tokens-auth.guard.js';
-export type { AuthenticatableRequest } from './edge/access-token.authenticator.js';
 export { AccessTokenStrategy } from './edge/access-token.strategy.js';
 export {
   ACCESS_TOKENS_DEFAULTS,
@@ -66,6 +65,7 @@ export { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
 export { AccessTokensGraphQLError, AccessTokensHttpException } from './edge/access-tokens-http.exception.js';
 export type {
   AccessTokenView,
+  AuthenticatableRequest,
   IssueTokenContext,
   IssueTokenInput,
   IssuedAccessToken,

@@ -23,7 +23,7 @@ import type { TokensCliCommand } from './tokens-cli.arguments.js';
 import { REVOKED_BY_ADMIN } from './tokens-cli.constants.js';
 import { EXIT, shown, TokensCliSetupError, TokensCliUsageError, UnknownUserError } from './tokens-cli.errors.js';
 import { jsonLine, statusOf, tokenTable, when, type ListedToken, type ListedUser } from './tokens-cli.output.js';
-import type { TokensCliApp, TokensCliModule } from './tokens-cli.js';
+import type { TokensCliApp, TokensCliModule } from './tokens-cli.app.js';
 
 type Command = Exclude<TokensCliCommand, { name: 'help' }>;
 

@@ -8,7 +8,8 @@ import { AccessTokensModule } from '../access-tokens.module.js';
 import { AccessToken } from '../storage/access-token.entity.js';
 import { ManualClock } from '../testing/manual-clock.js';
 import { TokensService } from '../tokens.service.js';
-import { runTokensCli, type TokensCliApp } from './tokens-cli.js';
+import type { TokensCliApp } from './tokens-cli.app.js';
+import { runTokensCli } from './tokens-cli.js';
 
 @Entity({ name: 'cli_users' })
 class CliUser {

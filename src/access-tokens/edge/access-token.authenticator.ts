@@ -2,19 +2,12 @@ import { Inject, Injectable, type ExecutionContext, type OnApplicationBootstrap,
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
-import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { setAnswerHeaders } from './rfc6750.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
 import { refuseIn } from './refusals.js';
 import { TokensService } from '../tokens.service.js';
-
-/** The parts of an HTTP request (Express or Fastify) the module reads and writes. */
-export interface AuthenticatableRequest {
-  headers: Record<string, string | string[] | undefined>;
-  query?: unknown;
-  user?: unknown;
-}
 
 /**
  * The verified token of each authenticated request. Not a property of the request: Express 5 gives

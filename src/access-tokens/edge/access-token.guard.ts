@@ -1,10 +1,11 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AccessTokenAuthenticator, attachPasswordUser, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { AccessTokenAuthenticator, attachPasswordUser } from './access-token.authenticator.js';
 import { PASSWORD_GRANT_METADATA, PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
 import { InvalidOptionsError, InvalidRequestError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
 import { PasswordGrantService } from '../password/password-grant.service.js';
+import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
 /** What a 401 without credentials offers on an `@AllowPassword()` route. */
 const PASSWORD_OR_TOKEN = ['Basic', 'Bearer'] as const;

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy } from 'passport-http-bearer';
-import { AccessTokenAuthenticator, authenticatorOf, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { AccessTokenAuthenticator, authenticatorOf } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
-import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { TokensService } from '../tokens.service.js';
 
 /** What the strategy is to Passport; keeps `passport-http-bearer`'s types out of the package's. */

@@ -1,10 +1,11 @@
 import { Inject, Injectable, mixin, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, type IAuthModuleOptions } from '@nestjs/passport';
-import { AccessTokenAuthenticator, verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { AccessTokenAuthenticator, verifiedTokenOf } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY, PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
 import { AccessTokenError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
+import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
 /**
  * Passport's `AuthGuard(strategies)`, made to answer as the rest of the module does, for apps that

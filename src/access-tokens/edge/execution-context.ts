@@ -1,5 +1,5 @@
 import type { ArgumentsHost, ExecutionContext } from '@nestjs/common';
-import type { AuthenticatableRequest } from './access-token.authenticator.js';
+import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
 /** The GraphQL context as Nest's drivers build it: Apollo's `{ req, res? }`, Mercurius's `{ reply }`. */
 interface GraphQLContext {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AccessTokenAuthenticator, verifiedTokenOf, type AuthenticatableRequest } from './access-token.authenticator.js';
+import { AccessTokenAuthenticator, verifiedTokenOf } from './access-token.authenticator.js';
 import { SCOPES_METADATA } from '../access-tokens.constants.js';
 import { ACCESS_TOKENS_DEFAULTS } from '../access-tokens-options.interface.js';
 import { AccessTokensError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
@@ -8,6 +8,7 @@ import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { requestOf, responseOf } from './execution-context.js';
 import { refuseIn } from './refusals.js';
 import { satisfies, type ScopeRequirement } from '../core/scopes.js';
+import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
 /**
  * Checks the route's `@Scopes()` against the effective scopes of the request's token (its scopes

@@ -7,10 +7,10 @@ import { PASSWORD_GRANT_METADATA } from '../access-tokens.constants.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import { InvalidCredentialsError, InvalidOptionsError, StoreUnavailableError } from '../core/access-tokens.errors.js';
 import { isPrintableText } from '../core/text.js';
-import type { AuthenticatableRequest } from '../edge/access-token.authenticator.js';
 import { isDatabaseUnavailable } from '../storage/outage.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { AttemptLimiter, MemoryAttemptStore } from './password-attempts.js';
+import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
 /** What the module uses of `bcrypt`. */
 interface Bcrypt {

@@ -1,9 +1,9 @@
 import { Body, Controller, HttpCode, Inject, Post, Req, UseFilters, UseGuards, type Type } from '@nestjs/common';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
-import type { SessionTokens, UserId } from '../access-tokens.interfaces.js';
+import type { AuthenticatableRequest, SessionTokens, UserId } from '../access-tokens.interfaces.js';
 import { MissingCredentialsError, NotASessionError } from '../core/access-tokens.errors.js';
-import { verifiedTokenOf, type AuthenticatableRequest } from '../edge/access-token.authenticator.js';
+import { verifiedTokenOf } from '../edge/access-token.authenticator.js';
 import { Public } from '../edge/access-tokens.decorators.js';
 import { AccessTokensExceptionFilter } from '../edge/access-tokens.filter.js';
 import { ScopesGuard } from '../edge/scopes.guard.js';

@@ -2,9 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Qu
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
-import type { AccessTokenView, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import type { AccessTokenView, AuthenticatableRequest, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { MissingCredentialsError } from '../core/access-tokens.errors.js';
-import { authenticatedUserOf, verifiedTokenOf, type AuthenticatableRequest } from '../edge/access-token.authenticator.js';
+import { authenticatedUserOf, verifiedTokenOf } from '../edge/access-token.authenticator.js';
 import { Public } from '../edge/access-tokens.decorators.js';
 import { AccessTokensExceptionFilter } from '../edge/access-tokens.filter.js';
 import { AllowPassword } from '../edge/allow-password.decorator.js';
