@@ -227,7 +227,7 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, realm: 'a"b' }, /realm must be/],
     [{ ...FIXTURE_OPTIONS, queryParameter: 'a b' }, /queryParameter must be 1 to 64 letters/],
     [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, blockedField: 'banned' } }, /user.blockedField is "banned", but Member has no such column: set user.blockedField to one of memberId, login.*, or to null if users cannot be blocked$/],
-    // The README's first snippet on a user entity that has no "blocked" column.
+    // The snippet of docs/configuration.md ("The module") on a user entity that has no "blocked" column.
     [{ secret: TEST_SECRET, user: { entity: Member, idField: 'memberId', usernameField: 'login', passwordHashField: 'secret' } }, /user.blockedField is "blocked".*, or to null if users cannot be blocked$/],
     [{ ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, passwordHashField: 'pwd' } }, /user.passwordHashField is "pwd".*, or to null if users have no password$/],
     [{ ...FIXTURE_OPTIONS, user: { entity: Member } }, /user.idField is "id", but Member has no such column/],
@@ -239,7 +239,8 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, secret: 'a'.repeat(40) }, /secret repeats a few characters/],
     [{ ...FIXTURE_OPTIONS, secret: [TEST_SECRET, 'short'] }, /secret #2 is 5 bytes long/],
     [{ ...FIXTURE_OPTIONS, secret: [] }, /secret must be a string, or a list of them/],
-    [{ ...FIXTURE_OPTIONS, fingerprintSecret: 'x' }, /fingerprintSecret is gone: fingerprints are keyed from secret now/],
+    // 0.1.0 was never released: an option it once had is unknown like any other.
+    [{ ...FIXTURE_OPTIONS, fingerprintSecret: 'x' }, /unknown option fingerprintSecret; known: /],
     [{ ...FIXTURE_OPTIONS, cache: { ttl: 60, busTtl: 30 } }, /cache.busTtl \(30\) must be at least cache.ttl \(60\)/],
   ] as [AccessTokensModuleOptions, RegExp][])('stop the app at start-up when wrong: %#', async (options, message) => {
     const error = await startupError(options);

@@ -294,7 +294,6 @@ function seconds(value: unknown, name: string, fallback: number | null, nullable
  */
 export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): ResolvedAccessTokensOptions {
   if (typeof options !== 'object' || options === null) fail('forRoot() needs an options object');
-  if ('fingerprintSecret' in options) fail(`fingerprintSecret is gone: fingerprints are keyed from secret now; remove it, and set secret (${SECRET_ADVICE})`);
   unknownKeys(options, OPTION_KEYS, '', EXTRA_KEYS);
   const user: Partial<AccessTokensUserOptions> = options.user;
   if (typeof user !== 'object' || user === null || typeof user.entity !== 'function') {
