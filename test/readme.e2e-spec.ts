@@ -4,28 +4,32 @@ import { dirname, join } from 'node:path';
 import ts from 'typescript';
 
 /**
- * Every code block of the README's "Using the module in your app" section is exercised: each names
- * its source (`<!-- from: path -->`), a consumer app that `npm run test:consumers` builds and
- * tests, and each of its lines stands in that file, in order (`// …` marks lines left out). And a
- * reader has nothing to guess: each TypeScript block imports what it uses, as its source does,
- * shows what its source declares, and the app's own helpers it imports are shown where they are
- * defined.
+ * Every code block of the README and of the guides in docs/ is exercised: each names its source
+ * (`<!-- from: path -->`, a tested file: a consumer app that `npm run test:consumers` builds and
+ * tests, a spec or its fixture) or what exercises it (`<!-- exercised by: ... -->`), and each line
+ * of a `from:` block stands in that file, in order (`// …` marks lines left out). And a reader has
+ * nothing to guess: each TypeScript block imports what it uses, as its source does, shows what its
+ * source declares, and the app's own helpers it imports are shown where they are defined. The
+ * README stays short, and no relative link of the README or the guides leads nowhere.
  */
 const root = join(import.meta.dirname, '..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const start = readme.indexOf('## Using the module in your app');
-const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+/** The documents whose snippets are checked: the README, and every guide in docs/. */
+const documents = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
+const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+const readme = read('README.md');
 
 interface Block {
+  /** The file it is quoted from (`from:`), or what exercises it (`exercised by:`). */
   source: string | null;
+  quoted: boolean;
   language: string;
   lines: string[];
 }
 
 function blocks(text: string): Block[] {
   const found: Block[] = [];
-  for (const match of text.matchAll(/(?:<!-- (?:from|exercised by): ([^>]+?) -->\n)?```(\w*)\n([\s\S]*?)```/g)) {
-    found.push({ source: match[1] ?? null, language: match[2]!, lines: match[3]!.split('\n') });
+  for (const match of text.matchAll(/(?:<!-- (from|exercised by): ([^>]+?) -->\n)?```(\w*)\n([\s\S]*?)```/g)) {
+    found.push({ source: match[2] ?? null, quoted: match[1] === 'from', language: match[3]!, lines: match[4]!.split('\n') });
   }
   return found;
 }
@@ -104,18 +108,24 @@ const consumers = readdirSync(join(root, 'test/consumers')).filter((name) => exi
 const manifestOf = (name: string) =>
   JSON.parse(readFileSync(join(root, 'test/consumers', name, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 
-describe('the README\'s "Using the module in your app"', () => {
-  const found = blocks(section);
+const found = new Map(documents.map((document) => [document, blocks(read(document))]));
+/** Each block with the document it stands in, for the tables of the checks. */
+const all = [...found].flatMap(([document, list]) => list.map((block) => ({ document, block })));
 
-  it('has code blocks, each naming what exercises it', () => {
-    expect(found.length).toBeGreaterThan(5);
-    expect(found.filter((block) => block.source === null).map((block) => block.lines.join('\n'))).toEqual([]);
+describe('the snippets of the README and of the guides in docs/', () => {
+  it('are code blocks, each naming what exercises it', () => {
+    expect(all.length).toBeGreaterThan(5);
+    for (const document of documents) {
+      const unnamed = found.get(document)!.filter((block) => block.source === null).map((block) => block.lines.join('\n'));
+      expect({ document, unnamed }).toEqual({ document, unnamed: [] });
+    }
   });
 
-  it.each(found.filter((block) => block.source?.startsWith('test/')).map((block) => [block.source!, block] as const))(
-    'quotes %s line for line',
-    (source, block) => {
-      const file = meaningful(readFileSync(join(root, source), 'utf8').split('\n'));
+  it.each(all.filter(({ block }) => block.quoted).map(({ document, block }) => [document, block.source!, block] as const))(
+    '%s quotes %s line for line',
+    (_document, source, block) => {
+      expect({ source, exists: existsSync(join(root, source)) }).toEqual({ source, exists: true });
+      const file = meaningful(read(source).split('\n'));
       let at = 0;
       for (const line of meaningful(block.lines)) {
         const next = file.indexOf(line, at);
@@ -125,17 +135,20 @@ describe('the README\'s "Using the module in your app"', () => {
     },
   );
 
-  const typescript = found.filter((block) => block.language === 'ts' && block.source && existsSync(join(root, block.source)));
-  /** What the blocks quoted from each file declare: one block may use what the next one shows. */
+  const typescript = all.filter(({ block }) => block.quoted && block.language === 'ts' && existsSync(join(root, block.source!)));
+  /**
+   * What the blocks quoted from each file declare, over every document: one block may use what
+   * another shows, in the same guide or in the guide of that topic.
+   */
   const shownDeclared = new Map<string, Set<string>>();
-  for (const block of typescript) {
+  for (const { block } of typescript) {
     shownDeclared.set(block.source!, new Set([...(shownDeclared.get(block.source!) ?? []), ...namesIn(block.lines.join('\n')).declared]));
   }
 
-  it.each(typescript.map((block) => [block.source!, block] as const))(
-    "quotes %s with the imports and declarations of the names it uses, and the app's own helpers it imports",
-    (source, block) => {
-      const file = bindings(readFileSync(join(root, source), 'utf8'));
+  it.each(typescript.map(({ document, block }) => [document, block.source!, block] as const))(
+    "%s quotes %s with the imports and declarations of the names it uses, and the app's own helpers it imports",
+    (_document, source, block) => {
+      const file = bindings(read(source));
       const code = block.lines.join('\n');
       const shown = bindings(code);
       const missing: string[] = [];
@@ -145,7 +158,7 @@ describe('the README\'s "Using the module in your app"', () => {
         if (file.declared.has(name) && !shownDeclared.get(source)!.has(name)) missing.push(`${name}, declared in ${source}`);
         // The app's own code, but for its entities (the module's options name them): shown where it is defined.
         const defined = from?.startsWith('.') ? resolve(source, from) : undefined;
-        if (defined && !bindings(readFileSync(join(root, defined), 'utf8')).entities.has(name) && !shownDeclared.get(defined)?.has(name)) {
+        if (defined && !bindings(read(defined)).entities.has(name) && !shownDeclared.get(defined)?.has(name)) {
           missing.push(`${name}, defined in ${defined}`);
         }
       }
@@ -154,11 +167,19 @@ describe('the README\'s "Using the module in your app"', () => {
       expect({ block: first, missing }).toEqual({ block: first, missing: [] });
     },
   );
+});
+
+describe('the README', () => {
+  it('says first how to install the package, then how to run this repository\'s demo and tests', () => {
+    const commands = found.get('README.md')!.slice(0, 2).map((block) => block.lines.filter((line) => line !== '').map((line) => line.replace(/\s+#.*$/, '')));
+    expect(commands).toEqual([['npm install nestjs-access-tokens'], ['npm install && npm start', 'npm test']]);
+  });
 
   it('installs what every consumer app installs, and every peer the package requires', () => {
-    const install = found.find((block) => block.language === 'sh' && block.lines[0]!.startsWith('npm install nestjs-access-tokens'));
+    // The install with the peers, not the package's one-line install above it.
+    const install = found.get('README.md')!.find((block) => block.language === 'sh' && /^npm install nestjs-access-tokens \S/.test(block.lines[0]!));
     const named = install!.lines[0]!.split(/\s+/).slice(2);
-    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    const manifest = JSON.parse(read('package.json')) as {
       peerDependencies: Record<string, string>;
       peerDependenciesMeta: Record<string, { optional?: boolean }>;
     };
@@ -170,5 +191,54 @@ describe('the README\'s "Using the module in your app"', () => {
     for (const name of consumers) {
       expect({ name, missing: required.filter((peer) => !(peer in manifestOf(name).dependencies)) }).toEqual({ name, missing: [] });
     }
+  });
+
+  it('is short: 300 lines at most, the rest in docs/', () => {
+    expect(readme.trimEnd().split('\n').length).toBeLessThanOrEqual(300);
+  });
+});
+
+/** The anchors of a Markdown file's headings, as GitHub makes them. */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  // Lines in code blocks (a shell comment `# …`) are no headings.
+  for (const [, heading] of withoutCode(markdown).matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
+    const slug = githubSlug(heading!);
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    anchors.add(count === 0 ? slug : `${slug}-${count}`);
+  }
+  return anchors;
+}
+
+/** GitHub's slug of a heading: lower-case, punctuation other than `-` and `_` dropped, each space a `-`. */
+const githubSlug = (heading: string): string =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\p{M} _-]/gu, '')
+    .replace(/ /g, '-');
+
+const withoutCode = (markdown: string): string => markdown.replace(/^```[\s\S]*?^```/gm, '');
+
+describe('the links of the README, the guides, CHANGELOG.md and CONTRIBUTING.md', () => {
+  const linking = [...documents, 'CHANGELOG.md', 'CONTRIBUTING.md'].filter((path) => existsSync(join(root, path)));
+
+  it('include the headings GitHub makes anchors of', () => {
+    expect(githubSlug('The first token from a password: `@AllowPassword()`')).toBe('the-first-token-from-a-password-allowpassword');
+    expect(githubSlug('Beside other authentication (passport-jwt)')).toBe('beside-other-authentication-passport-jwt');
+    expect([...anchorsOf('# A\n\n```sh\n# not a heading\n```\n\n## A\n')]).toEqual(['a', 'a-1']);
+  });
+
+  it.each(linking)('lead from %s to files and headings that exist', (document) => {
+    const broken: string[] = [];
+    for (const [, target] of withoutCode(read(document)).matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z][a-z+.-]*:/i.test(target!)) continue; // https:, mailto: — not this repository's files
+      const [path, anchor] = target!.split('#') as [string, string | undefined];
+      const file = path === '' ? document : join(dirname(document), decodeURIComponent(path));
+      if (!existsSync(join(root, file))) broken.push(`${target}: no file ${file}`);
+      else if (anchor !== undefined && file.endsWith('.md') && !anchorsOf(read(file)).has(anchor)) broken.push(`${target}: no heading #${anchor} in ${file}`);
+    }
+    expect({ document, broken }).toEqual({ document, broken: [] });
   });
 });

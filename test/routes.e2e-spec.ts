@@ -401,8 +401,8 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
   });
 });
 
-/** The README's example of the password grant and the ready-made routes, as it is written there. */
-describe.each(HTTP_ADAPTERS)(`the README's forRoot() with routes, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
+/** The example of the password grant and the ready-made routes in docs/routes.md, as it is written there. */
+describe.each(HTTP_ADAPTERS)(`docs/routes.md's forRoot() with routes, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
   let app: INestApplication;
 

@@ -13,13 +13,13 @@ import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
  * The demo's token settings page (`/`, src/settings-page/) in a real browser: headless Chromium,
  * from the npm registry (test/fixtures/browser.ts), driven by playwright-core. One walk per server through everything a user does there,
  * checking each step against the API as another client sees it; the page's screenshot in the
- * README is taken on the way.
+ * demo's guide (docs/demo.md) is taken on the way.
  */
 
 const ADMIN = { username: 'admin', password: 'admin password 1' };
 const SESSION_KEY = 'nestjs-access-tokens-demo.session';
 /**
- * Where the screenshot goes: the README's picture with UPDATE_SCREENSHOT=1, else beside the run's
+ * Where the screenshot goes: the picture of docs/demo.md with UPDATE_SCREENSHOT=1, else beside the run's
  * temporary files, so that a test run leaves the working tree as it was.
  */
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? join(import.meta.dirname, '..', 'docs', 'settings-page.png') : join(tmpdir(), 'nestjs-access-tokens-settings-page.png');
@@ -292,7 +292,7 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
       'revoked',
       'revoked',
     ]);
-    // The README's picture: no raw token in the page (hints only), nothing that would work.
+    // The picture in docs/demo.md: no raw token in the page (hints only), nothing that would work.
     expect(await page.content()).not.toMatch(RAW_TOKEN);
     mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
     const shot = `${SCREENSHOT}.${process.pid}.tmp`;

@@ -12,7 +12,7 @@ import { configureApp } from './../src/configure';
 import { User } from './../src/users/user.entity';
 import { UsersService } from './../src/users/users.service';
 
-// The README's Jest example ("Testing your app"): keep the two in step.
+// The Jest example of docs/testing.md ("Testing your app"): keep the two in step.
 describe('Reports (e2e), acting as a user', () => {
   let app: INestApplication<App>;
   let ann: User;

@@ -11,7 +11,7 @@ import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/configure.js';
 import { User } from '../src/user.entity.js';
 
-// The README's Vitest example ("Testing your app"): keep the two in step.
+// The Vitest example of docs/testing.md ("Testing your app"): keep the two in step.
 describe('reports, acting as a user', () => {
   const clock = new ManualClock();
   let app: INestApplication;
