@@ -27,11 +27,11 @@ export default {
   // The outage spec cuts the connection to a database server, which SQLite does not have; the demo
   // secret spec is about the demo's own SQLite file and start-up, and the bench's smoke run picks
   // its databases itself, whatever TEST_DB says, the start-up spec runs its own app on SQLite, and the
-  // lint spec reads files: once.
+  // lint and API report specs read files: once.
   testPathIgnorePatterns: [
     '/node_modules/',
     '<rootDir>/test/consumers/',
-    ...((process.env.TEST_DB ?? 'sqlite') === 'sqlite' ? ['<rootDir>/test/outages.e2e-spec.ts'] : ['<rootDir>/test/demo-secret.e2e-spec.ts', '<rootDir>/test/bench.e2e-spec.ts', '<rootDir>/test/startup.e2e-spec.ts', '<rootDir>/test/lint.e2e-spec.ts']),
+    ...((process.env.TEST_DB ?? 'sqlite') === 'sqlite' ? ['<rootDir>/test/outages.e2e-spec.ts'] : ['<rootDir>/test/demo-secret.e2e-spec.ts', '<rootDir>/test/bench.e2e-spec.ts', '<rootDir>/test/startup.e2e-spec.ts', '<rootDir>/test/lint.e2e-spec.ts', '<rootDir>/test/api-report.e2e-spec.ts']),
   ],
   modulePathIgnorePatterns: ['<rootDir>/test/consumers/'],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
