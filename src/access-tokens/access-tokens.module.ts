@@ -17,6 +17,8 @@ import { SessionsService } from './sessions.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
 import { TokenStore } from './storage/token-store.js';
 import { TokensService } from './tokens.service.js';
+import { CacheRefresher } from './verification/cache-refresher.js';
+import { TokenVerifier } from './verification/token-verifier.js';
 import { TransactionHooks } from './revocation/transaction-hooks.js';
 import { UserDirectory } from './storage/user-directory.service.js';
 import { UserRevocationSubscriber } from './revocation/user-revocation.subscriber.js';
@@ -42,6 +44,8 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
     cacheBusDriverProvider,
     CacheBus,
     TokenStore,
+    CacheRefresher,
+    TokenVerifier,
     TokensService,
     SessionsService,
     TokenMaintenance,

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { And, Equal, In, IsNull, LessThan, LessThanOrEqual, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AccessToken } from './storage/access-token.entity.js';
 import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
@@ -6,7 +6,6 @@ import {
   InvalidExpiryError,
   InvalidPaginationError,
   InvalidScopeError,
-  StoreUnavailableError,
   InvalidTokenNameError,
   TokenNotFoundError,
   TokenNotLiveError,
@@ -23,24 +22,14 @@ import type {
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
-import { disjoint, intersectScopes, uncovered, validateScopes } from './core/scopes.js';
-import { checkSignature, checkToken, hashToken, isTokenId, signedBodyStart, tokenLength } from './core/token-format.js';
+import { disjoint, uncovered, validateScopes } from './core/scopes.js';
+import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
 import type { CacheBusState } from './cache/cache-bus.js';
-import { isDatabaseUnavailable } from './storage/outage.js';
-import { deadBecause, frozen, stored, TokenStore, toView, type CachedToken } from './storage/token-store.js';
-import type { FoundRow } from './storage/token-queries.js';
+import { deadBecause, stored, TokenStore, toView } from './storage/token-store.js';
+import { TokenVerifier } from './verification/token-verifier.js';
 
 const MAX_NAME_LENGTH = 100;
-/** How many tokens' last write the in-process throttle remembers. */
-const MAX_TOUCHED_REMEMBERED = 10_000;
-/** Cached verifications read again by one query, when refreshed. */
-const REFRESH_BATCH = 500;
-/**
- * A refresh waits this many times as long as a batch took before the next one: at most a quarter
- * of one core, so that refreshing a large cache never queues requests behind it.
- */
-const REFRESH_PAUSE_FACTOR = 3;
 /** Rows deleted per statement when pruning, so that no statement locks much at once. */
 const PRUNE_BATCH = 500;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
@@ -66,7 +55,8 @@ function decodeCursor(cursor: unknown): PageCursor {
 }
 
 /**
- * Issues, verifies, lists, renames, rotates, revokes and prunes access tokens.
+ * Issues, lists, renames, rotates, revokes and prunes access tokens, and verifies one for an app
+ * that asks (the guards verify through `TokenVerifier`, the request path).
  *
  * @example
  * const { token, accessToken } = await tokens.issue(user.id, { name: 'CI', scopes: ['users:read'] });
@@ -74,26 +64,10 @@ function decodeCursor(cursor: unknown): PageCursor {
  */
 @Injectable()
 export class TokensService implements OnModuleDestroy {
-  private readonly logger = new Logger(TokensService.name);
-  private readonly prefixes: readonly string[];
-  /** The lengths of the tokens of `prefixes`: only a string of one of them is hashed before its form is checked. */
-  private readonly lengths: ReadonlySet<number>;
-  /** When this process last wrote `lastUsedAt` for a token, so concurrent requests write once. */
-  private readonly touched = new Map<string, number>();
-  /** When the next refresh of cached verifications is due (epoch ms), while the bus is up. */
-  private nextRefresh = 0;
-  /** The refresh under way, if any. */
-  private refreshing: Promise<void> | null = null;
-  /** Set when the module is being destroyed: a refresh under way stops at its next batch. */
-  private stopping = false;
-  /** Database verifications under way, by token hash, when the cache is on. */
-  private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
-
-  constructor(private readonly store: TokenStore) {
-    // Refresh tokens are not among these: they renew a session and never authenticate a request.
-    this.prefixes = [store.options.tokenPrefix, store.options.sessionAccessPrefix];
-    this.lengths = new Set(this.prefixes.map(tokenLength));
-  }
+  constructor(
+    private readonly store: TokenStore,
+    private readonly verifier: TokenVerifier,
+  ) {}
 
   /**
    * Issues a personal token to a user. A scope that reaches none of the user's `permissions`
@@ -153,172 +127,15 @@ export class TokensService implements OnModuleDestroy {
    * expiry `expired`, at no query; any other costs one indexed query, unless cached.
    */
   async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
-    return this.resolve<User>(raw);
+    return this.verifier.resolve<User>(raw);
   }
 
   /**
-   * What `verify` does, without a promise when it can: the guard's entry point. A cache hit is
-   * returned as is, and a token refused on its own face is thrown at once; the rest is a promise.
-   *
-   * The order: the hash of a string of a token's length, and a cache hit returns, as the cache
-   * holds only tokens that passed every check below, keyed by the hash of the very string (the
-   * checksum and MAC on each hit would cost 2 to 4 µs, measured); then form, checksum and
-   * key id; the MAC and the signed expiry, before the database.
+   * What `verify` does, without a promise when it can: a cache hit is returned as is, and a token
+   * refused on its own face is thrown at once.
    */
   resolve<User extends object = object>(raw: string): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
-    // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
-    if (typeof raw !== 'string' || !this.lengths.has(raw.length)) throw this.store.refuse('malformed');
-    const hash = hashToken(raw);
-    const { cache } = this.store;
-    const now = this.store.now();
-    if (cache) {
-      if (this.store.busUp && now.getTime() >= this.nextRefresh) this.startRefresh(now.getTime());
-      const hit = cache.get(hash, now.getTime());
-      if (hit) {
-        this.touch(hit.value, now);
-        return hit.value.verified as VerifiedAccessToken<User>;
-      }
-    }
-    // A signed token refused a moment ago for what does not change (unknown to the database,
-    // past its signed expiry): a flood of it costs one MAC, or one query, per interval.
-    const refused = this.store.refused?.get(hash, now.getTime());
-    if (refused) throw this.store.refuse(refused);
-    const { keys } = this.store.options;
-    const start = signedBodyStart(raw, this.prefixes, keys);
-    if (start < 0) throw this.store.refuse('malformed');
-    const check = checkSignature(raw, start, keys, now.getTime());
-    if (check === 'expired') this.store.refused?.add(hash, now.getTime(), check);
-    if (check !== 'signed') throw this.store.refuse(check);
-    if (!cache) return this.verifyFromDatabase<User>(hash, now);
-    // Concurrent misses for one token share one read, so that an expiring entry of a busy token
-    // costs one query, not one per request in flight.
-    let shared = this.inFlight.get(hash);
-    if (!shared) {
-      shared = this.verifyFromDatabase(hash, now).finally(() => this.inFlight.delete(hash));
-      this.inFlight.set(hash, shared);
-    }
-    return shared as Promise<VerifiedAccessToken<User>>;
-  }
-
-  private async verifyFromDatabase<User extends object>(hash: string, now: Date): Promise<VerifiedAccessToken<User>> {
-    const { cache } = this.store;
-    // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
-    const generation = cache?.generation ?? 0;
-    let token: AccessToken | null;
-    try {
-      token = await this.store.findByHash(hash);
-    } catch (error) {
-      // A database away is a 503 to retry, not a fault; cached tokens keep working meanwhile.
-      throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
-    }
-    if (!token) {
-      this.store.refused?.add(hash, now.getTime(), 'unknown');
-      throw this.store.refuse('unknown');
-    }
-    const user = await this.store.usableUser(token, now);
-    const cached = await this.cachedOf(token, user, 0);
-    this.touch(cached, now);
-    cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
-    return cached.verified as VerifiedAccessToken<User>;
-  }
-
-  /** What the cache keeps of `token`'s verification, `user` its usable user. */
-  private async cachedOf(token: AccessToken, user: object, recordAfter: number): Promise<CachedToken> {
-    const permissions = await this.store.users.permissionsOf(user);
-    const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
-    return { idleTimeout: token.idleTimeout, deadline: deadlineOf(token), version: null, recordAfter, verified: frozen({ user, accessToken: toView(token), scopes }) };
-  }
-
-  /**
-   * Starts a refresh of the cached verifications past half their trust, unless one is under way;
-   * the next is due a quarter of the trust later. Only while the bus is up: a verification is then
-   * trusted for `busTtl`, and without a refresh each busy token would cost a query per `busTtl` on
-   * each instance as its entry ages out. Started by a request, so that an idle instance reads
-   * nothing.
-   */
-  private startRefresh(now: number): void {
-    const { cache } = this.store;
-    if (!cache) return;
-    this.nextRefresh = now + cache.ttl / 4;
-    this.refreshing ??= this.refresh(cache.checkedBefore(now - cache.ttl / 2, now)).finally(() => (this.refreshing = null));
-  }
-
-  /**
-   * Reads the tokens of `due` (cache keys) again, many per query. An entry whose rows did not
-   * change, and whose user's permissions did not either, keeps its value and is trusted anew:
-   * nothing is allocated for it, so that refreshing a large cache does not churn the heap. Else
-   * the entry gets what a verification would give now; and a token that could no longer be used
-   * (revoked, expired, its user blocked, gone or changed by a write no subscriber saw) loses its
-   * entry: the next request reads it, refuses it and says why, as on any miss. Nothing is cached
-   * from a read an invalidation overtook.
-   */
-  private async refresh(due: Iterator<string>): Promise<void> {
-    const cache = this.store.cache!;
-    for (let pause = 0; !this.stopping; ) {
-      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause).unref());
-      const started = performance.now();
-      const hashes: string[] = [];
-      for (let next = due.next(); !next.done; next = hashes.length < REFRESH_BATCH ? due.next() : { done: true, value: undefined }) hashes.push(next.value);
-      if (hashes.length === 0) return;
-      const generation = cache.generation;
-      const now = this.store.now();
-      let rows: FoundRow[];
-      try {
-        rows = await this.store.findByHashes(hashes);
-      } catch (error) {
-        // The entries keep their trust until it runs out; a later pass tries again.
-        this.logger.warn(`Could not refresh cached verifications: ${String(error)}`);
-        return;
-      }
-      const found = new Map(rows.map((row) => [row.hash, row]));
-      for (const hash of hashes) {
-        const previous = cache.peek(hash);
-        const row = found.get(hash);
-        const fresh = previous && row ? await this.reread(previous, row, now) : null;
-        if (generation !== cache.generation) break; // an invalidation overtook the read: a later pass reads again
-        if (!fresh) {
-          cache.drop(hash);
-          continue;
-        }
-        cache.refresh(hash, fresh, now.getTime(), generation, fresh.deadline);
-      }
-      pause = (performance.now() - started) * REFRESH_PAUSE_FACTOR;
-    }
-  }
-
-  /**
-   * What the entry `previous` should hold now that `row` was read: itself if nothing it depends on
-   * changed, a new verification if its token is still usable, `null` if not; and its deadline.
-   */
-  private async reread(previous: CachedToken, row: FoundRow, now: Date): Promise<CachedToken | null> {
-    const { accessToken, user, scopes } = previous.verified;
-    if (row.version === previous.version) {
-      if (previous.deadline <= now.getTime()) return null;
-      // The app's permissions may come from elsewhere than the user's row: they are asked again.
-      const permissions = await this.store.users.permissionsOf(user).catch(() => undefined);
-      if (permissions !== undefined) {
-        const current = permissions ? intersectScopes(accessToken.scopes, permissions) : accessToken.scopes;
-        if (sameScopes(current, scopes)) return previous;
-      }
-    }
-    const token = row.token();
-    const value = await this.stillUsable(token, now);
-    if (!value) return null;
-    // A use recorded since the read, or not yet written, is newer than the row's.
-    const lastUsedAt = [accessToken.lastUsedAt, value.verified.accessToken.lastUsedAt].reduce((a, b) => (a && (!b || a > b) ? a : b));
-    return { ...value, version: row.version, recordAfter: previous.recordAfter, verified: frozen({ ...value.verified, accessToken: { ...value.verified.accessToken, lastUsedAt } }) };
-  }
-
-  /** `token`'s cached verification as read now, or `null` if it could no longer be used; changes nothing. */
-  private async stillUsable(token: AccessToken, now: Date): Promise<CachedToken | null> {
-    const { user } = token;
-    const { users } = this.store;
-    if (deadBecause(token, now) || !user || users.isBlocked(user) || users.fingerprinter.isStale(token.fingerprint, user)) return null;
-    try {
-      return await this.cachedOf(token, user, 0);
-    } catch {
-      return null; // the app's permissions() failed: the next request reads the token and says so
-    }
+    return this.verifier.resolve<User>(raw);
   }
 
   /**
@@ -517,10 +334,9 @@ export class TokensService implements OnModuleDestroy {
     await this.store.uses.flush();
   }
 
-  /** Writes the uses still waiting, and waits for a refresh under way, before TypeORM closes its connections. */
+  /** Writes the uses still waiting before TypeORM closes its connections. */
   async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    await Promise.all([this.store.uses.flush(), this.refreshing]);
+    await this.store.uses.flush();
   }
 
   private validName(name: unknown): string {
@@ -577,38 +393,4 @@ export class TokensService implements OnModuleDestroy {
     }
     return expiresIn;
   }
-
-  /**
-   * Records the use, at most once per `lastUsedInterval` per token, in a batch written off the
-   * request path; pushes an idle timeout on with it.
-   */
-  private touch(token: CachedToken, now: Date): void {
-    const at = now.getTime();
-    if (at < token.recordAfter) return;
-    const { verified } = token;
-    const { id } = verified.accessToken;
-    const interval = this.store.options.lastUsedInterval * 1000;
-    const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(id) ?? -Infinity);
-    if (at - last < interval) {
-      token.recordAfter = last + interval;
-      return;
-    }
-    const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
-    // Too many waiting: this use goes unrecorded, and the token's next one records it.
-    if (!this.store.uses.record({ id, at: now, idleExpiresAt })) return;
-    token.recordAfter = at + interval;
-    if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
-    this.touched.set(id, at);
-    token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
-  }
-}
-
-/** Whether two lists of scopes are the same, in the same order. */
-function sameScopes(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((scope, i) => scope === b[i]);
-}
-
-/** When a token's cached verification must go at the latest: past it, the database says exactly why. */
-function deadlineOf(token: AccessToken): number {
-  return Math.min(...[token.expiresAt, token.idleExpiresAt, token.revokedAt].map((time) => time?.getTime() ?? Infinity));
 }

@@ -7,7 +7,7 @@ import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { setAnswerHeaders } from './rfc6750.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
 import { refuseIn } from './refusals.js';
-import { TokensService } from '../tokens.service.js';
+import { TokenVerifier } from '../verification/token-verifier.js';
 
 /**
  * The verified token of each authenticated request. Not a property of the request: Express 5 gives
@@ -76,7 +76,7 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
   private server: object | null = null;
 
   constructor(
-    private readonly tokens: TokensService,
+    private readonly verifier: TokenVerifier,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
@@ -148,10 +148,10 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
 
   /**
    * Verifies the token and attaches the result to the request. A cached verification returns at
-   * once, without a promise; anything else goes through `TokensService.verify`.
+   * once, without a promise; anything else goes through `TokenVerifier.resolve` as a promise.
    */
   authenticate(request: AuthenticatableRequest, token: string): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    const verified = this.tokens.resolve(token);
+    const verified = this.verifier.resolve(token);
     return verified instanceof Promise ? verified.then((result) => attach(request, result)) : attach(request, verified);
   }
 }

@@ -4,7 +4,7 @@ import { Strategy } from 'passport-http-bearer';
 import { AccessTokenAuthenticator, authenticatorOf } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
 import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
-import { TokensService } from '../tokens.service.js';
+import { TokenVerifier } from '../verification/token-verifier.js';
 
 /** What the strategy is to Passport; keeps `passport-http-bearer`'s types out of the package's. */
 interface PassportStrategyBase {
@@ -33,7 +33,7 @@ export class AccessTokenStrategy extends PassportBase {
 
   constructor(
     private readonly authenticator: AccessTokenAuthenticator,
-    private readonly tokens: TokensService,
+    private readonly verifier: TokenVerifier,
   ) {
     super();
   }
@@ -57,6 +57,6 @@ export class AccessTokenStrategy extends PassportBase {
 
   /** Verifies a raw token and returns its user (what the base bearer strategy would call). */
   override async validate(token: string): Promise<object> {
-    return (await this.tokens.verify(token)).user;
+    return (await this.verifier.resolve(token)).user;
   }
 }

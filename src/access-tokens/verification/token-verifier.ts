@@ -1,0 +1,128 @@
+import { Injectable } from '@nestjs/common';
+import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import { StoreUnavailableError } from '../core/access-tokens.errors.js';
+import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
+import type { AccessToken } from '../storage/access-token.entity.js';
+import { isDatabaseUnavailable } from '../storage/outage.js';
+import { frozen, TokenStore, type CachedToken } from '../storage/token-store.js';
+import { CacheRefresher } from './cache-refresher.js';
+import { cachedOf } from './cached-verification.js';
+
+/** How many tokens' last write the in-process throttle remembers. */
+const MAX_TOUCHED_REMEMBERED = 10_000;
+
+/**
+ * The request path: a raw token to its user and effective scopes, from the cache or with one
+ * query, and its use recorded off the request path. Every guard, the strategy and
+ * `TokensService.verify()` come here; nothing here issues, lists or changes tokens.
+ */
+@Injectable()
+export class TokenVerifier {
+  private readonly prefixes: readonly string[];
+  /** The lengths of the tokens of `prefixes`: only a string of one of them is hashed before its form is checked. */
+  private readonly lengths: ReadonlySet<number>;
+  /** When this process last wrote `lastUsedAt` for a token, so concurrent requests write once. */
+  private readonly touched = new Map<string, number>();
+  /** Database verifications under way, by token hash, when the cache is on. */
+  private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
+
+  constructor(
+    private readonly store: TokenStore,
+    private readonly refresher: CacheRefresher,
+  ) {
+    // Refresh tokens are not among these: they renew a session and never authenticate a request.
+    this.prefixes = [store.options.tokenPrefix, store.options.sessionAccessPrefix];
+    this.lengths = new Set(this.prefixes.map(tokenLength));
+  }
+
+  /**
+   * Checks a raw token (as `TokensService.verify` documents), without a promise when it can: the
+   * guards' entry point. A cache hit is
+   * returned as is, and a token refused on its own face is thrown at once; the rest is a promise.
+   *
+   * The order: the hash of a string of a token's length, and a cache hit returns, as the cache
+   * holds only tokens that passed every check below, keyed by the hash of the very string (the
+   * checksum and MAC on each hit would cost 2 to 4 µs, measured); then form, checksum and
+   * key id; the MAC and the signed expiry, before the database.
+   */
+  resolve<User extends object = object>(raw: string): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
+    // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
+    if (typeof raw !== 'string' || !this.lengths.has(raw.length)) throw this.store.refuse('malformed');
+    const hash = hashToken(raw);
+    const { cache } = this.store;
+    const now = this.store.now();
+    if (cache) {
+      if (this.store.busUp && now.getTime() >= this.refresher.nextRefresh) this.refresher.start(now.getTime());
+      const hit = cache.get(hash, now.getTime());
+      if (hit) {
+        this.touch(hit.value, now);
+        return hit.value.verified as VerifiedAccessToken<User>;
+      }
+    }
+    // A signed token refused a moment ago for what does not change (unknown to the database,
+    // past its signed expiry): a flood of it costs one MAC, or one query, per interval.
+    const refused = this.store.refused?.get(hash, now.getTime());
+    if (refused) throw this.store.refuse(refused);
+    const { keys } = this.store.options;
+    const start = signedBodyStart(raw, this.prefixes, keys);
+    if (start < 0) throw this.store.refuse('malformed');
+    const check = checkSignature(raw, start, keys, now.getTime());
+    if (check === 'expired') this.store.refused?.add(hash, now.getTime(), check);
+    if (check !== 'signed') throw this.store.refuse(check);
+    if (!cache) return this.verifyFromDatabase<User>(hash, now);
+    // Concurrent misses for one token share one read, so that an expiring entry of a busy token
+    // costs one query, not one per request in flight.
+    let shared = this.inFlight.get(hash);
+    if (!shared) {
+      shared = this.verifyFromDatabase(hash, now).finally(() => this.inFlight.delete(hash));
+      this.inFlight.set(hash, shared);
+    }
+    return shared as Promise<VerifiedAccessToken<User>>;
+  }
+
+  private async verifyFromDatabase<User extends object>(hash: string, now: Date): Promise<VerifiedAccessToken<User>> {
+    const { cache } = this.store;
+    // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
+    const generation = cache?.generation ?? 0;
+    let token: AccessToken | null;
+    try {
+      token = await this.store.findByHash(hash);
+    } catch (error) {
+      // A database away is a 503 to retry, not a fault; cached tokens keep working meanwhile.
+      throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
+    }
+    if (!token) {
+      this.store.refused?.add(hash, now.getTime(), 'unknown');
+      throw this.store.refuse('unknown');
+    }
+    const user = await this.store.usableUser(token, now);
+    const cached = await cachedOf(this.store.users, token, user, 0);
+    this.touch(cached, now);
+    cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
+    return cached.verified as VerifiedAccessToken<User>;
+  }
+
+  /**
+   * Records the use, at most once per `lastUsedInterval` per token, in a batch written off the
+   * request path; pushes an idle timeout on with it.
+   */
+  private touch(token: CachedToken, now: Date): void {
+    const at = now.getTime();
+    if (at < token.recordAfter) return;
+    const { verified } = token;
+    const { id } = verified.accessToken;
+    const interval = this.store.options.lastUsedInterval * 1000;
+    const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(id) ?? -Infinity);
+    if (at - last < interval) {
+      token.recordAfter = last + interval;
+      return;
+    }
+    const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
+    // Too many waiting: this use goes unrecorded, and the token's next one records it.
+    if (!this.store.uses.record({ id, at: now, idleExpiresAt })) return;
+    token.recordAfter = at + interval;
+    if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
+    this.touched.set(id, at);
+    token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
+  }
+}
