@@ -106,7 +106,7 @@ describe('the npm package', () => {
       });`;
     expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }))).toEqual({
       same: true,
-      exports: ['QUERY_COST_DEFAULTS', 'QUERY_TOO_COSTLY', 'queryCostLimit'],
+      exports: ['GRAPHQL_ERROR_CODES', 'QUERY_COST_DEFAULTS', 'QUERY_TOO_COSTLY', 'queryCostLimit'],
       codes: ['QUERY_TOO_COSTLY'],
     });
   });

@@ -2,19 +2,8 @@ import { Catch, HttpException, Logger, type ArgumentsHost } from '@nestjs/common
 import type { GqlContextType } from '@nestjs/graphql';
 import { GraphQLError } from 'graphql';
 import { isDatabaseUnavailable, isTransactionConflict } from 'nestjs-access-tokens';
+import { GRAPHQL_ERROR_CODES } from 'nestjs-access-tokens/graphql';
 import { DatabaseOutageFilter } from '../outage.filter.js';
-
-/** GraphQL's usual `extensions.code` for each status the demo answers with. */
-const GRAPHQL_CODES: Readonly<Record<number, string>> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  429: 'TOO_MANY_REQUESTS',
-  503: 'SERVICE_UNAVAILABLE',
-};
 
 /**
  * The demo's catch-all exception filter, in place of `DatabaseOutageFilter`: that filter's answers
@@ -48,7 +37,7 @@ export class GraphQLExceptionFilter extends DatabaseOutageFilter {
       const own = (error as { extensions?: unknown }).extensions;
       return new GraphQLError(message, {
         originalError: error,
-        extensions: { code: GRAPHQL_CODES[error.getStatus()] ?? 'INTERNAL_SERVER_ERROR', ...(typeof own === 'object' ? own : {}) },
+        extensions: { code: GRAPHQL_ERROR_CODES[error.getStatus()] ?? 'INTERNAL_SERVER_ERROR', ...(typeof own === 'object' ? own : {}) },
       });
     }
     if (isDatabaseUnavailable(error) || isTransactionConflict(error)) {

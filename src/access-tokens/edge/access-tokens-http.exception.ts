@@ -1,17 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import { AccessTokensError, InsufficientScopeError, TooManyAttemptsError } from '../core/access-tokens.errors.js';
+import { GRAPHQL_ERROR_CODES } from '../core/graphql-codes.js';
 import { toHttpAnswer, type HttpAnswer } from './rfc6750.js';
-
-/** GraphQL's usual `extensions.code` for each status a refusal can have. */
-const GRAPHQL_CODES: Readonly<Record<number, string>> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT',
-  429: 'TOO_MANY_REQUESTS',
-  503: 'SERVICE_UNAVAILABLE',
-};
 
 /**
  * A refusal at the HTTP edge (a guard, the Passport strategy): an `HttpException` with the RFC 6750
@@ -56,7 +46,7 @@ export class AccessTokensHttpException extends HttpException {
     this.challenge = answer.challenge;
     this.retryAfter = answer.retryAfter;
     this.extensions = {
-      code: GRAPHQL_CODES[answer.status] ?? 'INTERNAL_SERVER_ERROR',
+      code: GRAPHQL_ERROR_CODES[answer.status] ?? 'INTERNAL_SERVER_ERROR',
       reason: error.code,
       ...(error instanceof InsufficientScopeError ? { scope: error.required.join(' ') } : {}),
       ...(answer.body.revokedReason ? { revokedReason: answer.body.revokedReason } : {}),

@@ -12,3 +12,4 @@ export {
   type QueryCostLimitName,
   type QueryCostLimits,
 } from './query-cost.js';
+export { GRAPHQL_ERROR_CODES } from '../core/graphql-codes.js';
