@@ -1,11 +1,16 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { And, In, IsNull, LessThanOrEqual, MoreThan } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import { TokensService } from './tokens.service.js';
+import { stored, TokenStore } from './storage/token-store.js';
+
+/** Rows deleted per statement when pruning, and notices fired per run: no statement locks much at once. */
+const PRUNE_BATCH = 500;
 
 /**
  * The module's background work, every `maintenanceInterval` seconds, off the request path:
  * `expiring` notices, and pruning unless `prune: false`. A run never overlaps the previous one.
+ * `TokensService.prune()` and `notifyExpiring()` run the same work when an app asks.
  */
 @Injectable()
 export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
@@ -14,7 +19,7 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly tokens: TokensService,
+    private readonly store: TokenStore,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {}
 
@@ -37,10 +42,59 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
 
   private async work(): Promise<void> {
     try {
-      await this.tokens.notifyExpiring();
-      if (this.options.prune) await this.tokens.prune();
+      await this.notifyExpiring();
+      if (this.options.prune) await this.prune();
     } catch (error) {
       this.logger.warn(`Token maintenance failed, will retry: ${String(error)}`);
     }
+  }
+
+  /**
+   * Deletes the tokens that expired, idled out or were revoked longer than `retention` ago, in
+   * small batches; returns how many. Safe to run on several instances at once: each deletes by
+   * primary key, and a row another instance deleted first is simply not counted.
+   */
+  async prune(): Promise<number> {
+    const cutoff = new Date(this.store.now().getTime() - this.store.options.retention * 1000);
+    const repository = this.store.repository;
+    let count = 0;
+    for (;;) {
+      const batch = await repository.find({ select: { id: true }, where: this.store.pastRetention(cutoff), order: { id: 'ASC' }, take: PRUNE_BATCH });
+      if (batch.length === 0) break;
+      const result = await repository.delete({ id: In(batch.map((token) => token.id)) });
+      count += result.affected ?? 0;
+      if (batch.length < PRUNE_BATCH) break;
+    }
+    if (count > 0) this.store.emit('pruned', { count });
+    return count;
+  }
+
+  /**
+   * Fires `expiring` for each live personal token that expires within `expiringNotice` and has not
+   * had it yet; returns how many. Each token is claimed by a conditional update first, so that of
+   * several instances exactly one fires it.
+   */
+  async notifyExpiring(): Promise<number> {
+    const notice = this.store.options.expiringNotice;
+    if (notice === false) return 0;
+    const now = this.store.now();
+    const repository = this.store.repository;
+    const due = await repository.find({
+      where: {
+        kind: 'personal',
+        expiringNotifiedAt: IsNull(),
+        revokedAt: IsNull(),
+        expiresAt: And(MoreThan(stored(now)), LessThanOrEqual(stored(new Date(now.getTime() + notice * 1000)))),
+      },
+      take: PRUNE_BATCH,
+    });
+    let count = 0;
+    for (const token of due) {
+      const claim = await repository.update({ id: token.id, expiringNotifiedAt: IsNull() }, { expiringNotifiedAt: now });
+      if ((claim.affected ?? 0) === 0) continue;
+      count += 1;
+      this.store.emit('expiring', { userId: token.userId, tokenId: token.id, name: token.name, expiresAt: token.expiresAt! });
+    }
+    return count;
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { And, Equal, In, IsNull, LessThan, LessThanOrEqual, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { Equal, IsNull, LessThan, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AccessToken } from './storage/access-token.entity.js';
 import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
 import {
@@ -27,11 +27,10 @@ import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
 import type { CacheBusState } from './cache/cache-bus.js';
 import { deadBecause, stored, TokenStore, toView } from './storage/token-store.js';
+import { TokenMaintenance } from './token-maintenance.service.js';
 import { TokenVerifier } from './verification/token-verifier.js';
 
 const MAX_NAME_LENGTH = 100;
-/** Rows deleted per statement when pruning, so that no statement locks much at once. */
-const PRUNE_BATCH = 500;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 100;
@@ -67,6 +66,7 @@ export class TokensService implements OnModuleDestroy {
   constructor(
     private readonly store: TokenStore,
     private readonly verifier: TokenVerifier,
+    private readonly maintenance: TokenMaintenance,
   ) {}
 
   /**
@@ -277,52 +277,20 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Deletes the tokens that expired, idled out or were revoked longer than `retention` ago, in
-   * small batches; returns how many. Safe to run on several instances at once: each deletes by
-   * primary key, and a row another instance deleted first is simply not counted.
+   * Deletes the tokens that expired, idled out or were revoked longer than `retention` ago;
+   * returns how many. What the module's maintenance runs every `maintenanceInterval` unless
+   * `prune: false`; safe to run on several instances at once.
    */
-  async prune(): Promise<number> {
-    const cutoff = new Date(this.store.now().getTime() - this.store.options.retention * 1000);
-    const repository = this.store.repository;
-    let count = 0;
-    for (;;) {
-      const batch = await repository.find({ select: { id: true }, where: this.store.pastRetention(cutoff), order: { id: 'ASC' }, take: PRUNE_BATCH });
-      if (batch.length === 0) break;
-      const result = await repository.delete({ id: In(batch.map((token) => token.id)) });
-      count += result.affected ?? 0;
-      if (batch.length < PRUNE_BATCH) break;
-    }
-    if (count > 0) this.store.emit('pruned', { count });
-    return count;
+  prune(): Promise<number> {
+    return this.maintenance.prune();
   }
 
   /**
    * Fires `expiring` for each live personal token that expires within `expiringNotice` and has not
-   * had it yet; returns how many. Each token is claimed by a conditional update first, so that of
-   * several instances exactly one fires it.
+   * had it yet, on one instance of several; returns how many. The module's maintenance runs it too.
    */
-  async notifyExpiring(): Promise<number> {
-    const notice = this.store.options.expiringNotice;
-    if (notice === false) return 0;
-    const now = this.store.now();
-    const repository = this.store.repository;
-    const due = await repository.find({
-      where: {
-        kind: 'personal',
-        expiringNotifiedAt: IsNull(),
-        revokedAt: IsNull(),
-        expiresAt: And(MoreThan(stored(now)), LessThanOrEqual(stored(new Date(now.getTime() + notice * 1000)))),
-      },
-      take: PRUNE_BATCH,
-    });
-    let count = 0;
-    for (const token of due) {
-      const claim = await repository.update({ id: token.id, expiringNotifiedAt: IsNull() }, { expiringNotifiedAt: now });
-      if ((claim.affected ?? 0) === 0) continue;
-      count += 1;
-      this.store.emit('expiring', { userId: token.userId, tokenId: token.id, name: token.name, expiresAt: token.expiresAt! });
-    }
-    return count;
+  notifyExpiring(): Promise<number> {
+    return this.maintenance.notifyExpiring();
   }
 
   /**
