@@ -46,6 +46,8 @@ export class SessionsService {
   private async refreshSigned(refreshToken: string): Promise<SessionTokens> {
     const token = await this.store.findByRaw(refreshToken);
     if (!token || token.kind !== 'refresh') throw this.store.refuse('unknown');
+    // Its session was ended by a reuse already, and nothing of it can be renewed: no lock, no write.
+    if (token.revokedReason === REFRESH_TOKEN_REUSED) throw this.store.refuse('revoked', token, REFRESH_TOKEN_REUSED);
     if (token.revokedReason === REFRESHED) throw await this.reused(token);
     const now = this.store.now();
     const user = await this.store.usableUser(token, now);
