@@ -15,7 +15,9 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' },
+    },
   },
   // The demo's token settings page: a script the browser runs as it is, with no build step.
   {
@@ -30,9 +32,17 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/access-tokens/**'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/access-tokens', '**/access-tokens/**'], message: "Import the library as 'nestjs-access-tokens'." }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/access-tokens', '**/access-tokens/**'],
+              message: "Import the library as 'nestjs-access-tokens'.",
+            },
+          ],
+        },
+      ],
     },
   },
   // What tsc records for decorators is what Nest, its pipes and Swagger read at run time: no class

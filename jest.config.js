@@ -31,7 +31,15 @@ export default {
   testPathIgnorePatterns: [
     '/node_modules/',
     '<rootDir>/test/consumers/',
-    ...((process.env.TEST_DB ?? 'sqlite') === 'sqlite' ? ['<rootDir>/test/outages.e2e-spec.ts'] : ['<rootDir>/test/demo-secret.e2e-spec.ts', '<rootDir>/test/bench.e2e-spec.ts', '<rootDir>/test/startup.e2e-spec.ts', '<rootDir>/test/lint.e2e-spec.ts', '<rootDir>/test/api-report.e2e-spec.ts']),
+    ...((process.env.TEST_DB ?? 'sqlite') === 'sqlite'
+      ? ['<rootDir>/test/outages.e2e-spec.ts']
+      : [
+          '<rootDir>/test/demo-secret.e2e-spec.ts',
+          '<rootDir>/test/bench.e2e-spec.ts',
+          '<rootDir>/test/startup.e2e-spec.ts',
+          '<rootDir>/test/lint.e2e-spec.ts',
+          '<rootDir>/test/api-report.e2e-spec.ts',
+        ]),
   ],
   modulePathIgnorePatterns: ['<rootDir>/test/consumers/'],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],

@@ -24,12 +24,22 @@ async function pgAdmin(sql: string): Promise<void> {
  * PostgreSQL database of its own. `drop()` removes it, with the SQLite file's companions (WAL, and
  * the demo's secret file).
  */
-export async function createDatabase(kind: BenchDatabaseKind, prefix = 'nat_bench'): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createDatabase(
+  kind: BenchDatabaseKind,
+  prefix = 'nat_bench',
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   if (kind === 'sqlite') {
     const file = join(tmpdir(), `${name}.sqlite`);
-    return { url: `sqlite:${file}`, drop: async () => ['', '-wal', '-shm', '.token-secret'].forEach((suffix) => rmSync(`${file}${suffix}`, { force: true })) };
+    return {
+      url: `sqlite:${file}`,
+      drop: async () =>
+        ['', '-wal', '-shm', '.token-secret'].forEach((suffix) => rmSync(`${file}${suffix}`, { force: true })),
+    };
   }
   await pgAdmin(`CREATE DATABASE ${name}`);
-  return { url: `postgres://postgres@127.0.0.1:5432/${name}`, drop: () => pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return {
+    url: `postgres://postgres@127.0.0.1:5432/${name}`,
+    drop: () => pgAdmin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
 }

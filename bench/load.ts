@@ -77,7 +77,10 @@ export class LoadDriver {
       });
       socket.on('error', (error) => this.current?.fail(error));
       socket.on('close', () => {
-        if (connection.sent.length > 0) this.current?.fail(new Error(`The server closed a connection with ${connection.sent.length} requests in flight`));
+        if (connection.sent.length > 0)
+          this.current?.fail(
+            new Error(`The server closed a connection with ${connection.sent.length} requests in flight`),
+          );
       });
     }
     await Promise.all(opening);
@@ -94,7 +97,13 @@ export class LoadDriver {
     return new Promise<LoadResult>((resolve, reject) => {
       const done = (error: Error | null) => {
         this.current = null;
-        if (!error) return resolve({ served: latencies.length, statuses, latencies, seconds: (performance.now() - began) / 1000 });
+        if (!error)
+          return resolve({
+            served: latencies.length,
+            statuses,
+            latencies,
+            seconds: (performance.now() - began) / 1000,
+          });
         for (const connection of this.connections) connection.socket.destroy();
         reject(error);
       };

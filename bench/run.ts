@@ -55,10 +55,37 @@ interface Plan {
 }
 
 const PLANS: Record<Mode, Plan> = {
-  full: { kinds: ['sqlite', 'postgres'], sizes: [1_000, 1_000_000], rounds: 5, runCpuMs: 600, missRequests: 1_500, distinct: 1_000_000, revocations: 100, traffic: true },
-  quick: { kinds: ['sqlite', 'postgres'], sizes: [5_000], rounds: 3, runCpuMs: 200, missRequests: 400, distinct: 21_000, revocations: 10, traffic: true },
+  full: {
+    kinds: ['sqlite', 'postgres'],
+    sizes: [1_000, 1_000_000],
+    rounds: 5,
+    runCpuMs: 600,
+    missRequests: 1_500,
+    distinct: 1_000_000,
+    revocations: 100,
+    traffic: true,
+  },
+  quick: {
+    kinds: ['sqlite', 'postgres'],
+    sizes: [5_000],
+    rounds: 3,
+    runCpuMs: 200,
+    missRequests: 400,
+    distinct: 21_000,
+    revocations: 10,
+    traffic: true,
+  },
   // What the smoke test runs: every row, a few hundred requests each, never judged by speed.
-  smoke: { kinds: ['sqlite'], sizes: [1_000], rounds: 1, runCpuMs: 20, missRequests: 300, distinct: 600, revocations: 0, traffic: false },
+  smoke: {
+    kinds: ['sqlite'],
+    sizes: [1_000],
+    rounds: 1,
+    runCpuMs: 20,
+    missRequests: 300,
+    distinct: 600,
+    revocations: 0,
+    traffic: false,
+  },
 };
 const PLAN = PLANS[MODE];
 
@@ -81,14 +108,14 @@ const DBS: Record<Kind, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
 const loaded = performance.now();
 /** A progress line, with the minutes since the start: the full run must stay under 20. */
-const log = (line: string) => process.stdout.write(`[${((performance.now() - loaded) / 60_000).toFixed(1)} min] ${line}\n`);
+const log = (line: string) =>
+  process.stdout.write(`[${((performance.now() - loaded) / 60_000).toFixed(1)} min] ${line}\n`);
 
 /** The value of `--name <value>` on the command line. */
 function argument(name: string): string | undefined {
   const at = process.argv.indexOf(name);
   return at < 0 ? undefined : process.argv[at + 1];
 }
-
 
 /** The servers' secret, new each run; the bench signs the tokens it seeds with it. */
 const SECRET = randomBytes(32).toString('base64url');
@@ -112,9 +139,24 @@ async function seed(dataSource: DataSource, user: User, count: number): Promise<
       const raw = generateToken('nat', KEYS.current, now + 30 * 86_400_000);
       const id = randomUUID();
       added.push({ raw, id });
-      values.push(id, String(user.id), 'personal', `bench ${randomUUID()}`, hashToken(raw), tokenHint(raw), '["*"]', now, now + 30 * 86_400_000, 30 * 86_400, fingerprint);
+      values.push(
+        id,
+        String(user.id),
+        'personal',
+        `bench ${randomUUID()}`,
+        hashToken(raw),
+        tokenHint(raw),
+        '["*"]',
+        now,
+        now + 30 * 86_400_000,
+        30 * 86_400,
+        fingerprint,
+      );
     }
-    const rows = Array.from({ length: values.length / width }, (_, row) => `(${Array.from({ length: width }, (_, column) => placeholder(row * width + column)).join(', ')})`);
+    const rows = Array.from(
+      { length: values.length / width },
+      (_, row) => `(${Array.from({ length: width }, (_, column) => placeholder(row * width + column)).join(', ')})`,
+    );
     await dataSource.query(`INSERT INTO access_tokens (${columns}) VALUES ${rows.join(', ')}`, values);
   }
   return added;
@@ -145,7 +187,11 @@ async function fill(dataSource: DataSource, kind: Kind, userId: number, count: n
  * waiting to be recorded are written when `flush` (they are written in batches, up to a second
  * later: a run's writes belong to it, not to the next).
  */
-async function stats(server: ServerProcess, collect: 'full' | 'release' | null = null, flush = false): Promise<BenchStats> {
+async function stats(
+  server: ServerProcess,
+  collect: 'full' | 'release' | null = null,
+  flush = false,
+): Promise<BenchStats> {
   const query = [collect && `gc=${collect}`, flush && 'flush=1'].filter(Boolean).join('&');
   return (await fetch(`${server.url}/__bench/stats${query ? `?${query}` : ''}`)).json() as Promise<BenchStats>;
 }
@@ -153,7 +199,9 @@ async function stats(server: ServerProcess, collect: 'full' | 'release' | null =
 /** Servers running now: stopped if the bench is interrupted. */
 const running = new Set<ServerProcess>();
 async function start(env: Record<string, string>): Promise<ServerProcess> {
-  const server = await startServer({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, ...env }, 'dist/bench/server.js', ['--expose-gc']);
+  const server = await startServer({ NODE_ENV: 'production', TOKEN_SECRET: SECRET, ...env }, 'dist/bench/server.js', [
+    '--expose-gc',
+  ]);
   running.add(server);
   return { ...server, stop: () => (running.delete(server), server.stop()) };
 }
@@ -245,7 +293,11 @@ export interface Row {
 }
 
 /** The bearer token of each request of a run of `route` in round `round`, and how many requests the run sends. */
-function tokensOf(route: Route, round: number, planned: number): { token: (i: number) => string | null; amount: number } {
+function tokensOf(
+  route: Route,
+  round: number,
+  planned: number,
+): { token: (i: number) => string | null; amount: number } {
   const { source } = route;
   if (source.type === 'none') return { token: () => null, amount: planned };
   if (source.type === 'cycle') return { token: (i) => source.tokens[i % source.tokens.length]!, amount: planned };
@@ -261,7 +313,8 @@ async function measure(server: ServerProcess, route: Route, round: number, reque
     // warm pass goes over the same connections, so that nothing of it is left for the run.
     await driver.open();
     const { source } = route;
-    if (route.warm && source.type === 'cycle') await driver.run({ amount: source.tokens.length, path: route.path, token: (i) => source.tokens[i]! });
+    if (route.warm && source.type === 'cycle')
+      await driver.run({ amount: source.tokens.length, path: route.path, token: (i) => source.tokens[i]! });
     // The run before ended quiet (below); the warm pass's uses are written before the count starts,
     // and a full garbage collection leaves every run the same heap: without it, a collection the
     // runs before made due falls in this one, which spread the ratios of a route to itself over
@@ -298,7 +351,10 @@ const median = (values: number[]) => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
-const percentile = (values: number[], p: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((x, y) => x - y)[
+    Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))
+  ]!;
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 const per1000 = (count: number, served: number) => Math.round((count / served) * 10_000) / 10;
 
@@ -307,11 +363,24 @@ const per1000 = (count: number, served: number) => Math.round((count / served) *
  * each route runs once, in an order that rotates each round and runs backwards in rounds 2 and 3
  * of every 4 (so that no route always follows its pair). Returns a row per route.
  */
-async function session(kind: Kind, size: number, adapter: Adapter, cache: 'on' | 'off', url: string, routes: Route[], warmup: Route[]): Promise<Row[]> {
+async function session(
+  kind: Kind,
+  size: number,
+  adapter: Adapter,
+  cache: 'on' | 'off',
+  url: string,
+  routes: Route[],
+  warmup: Route[],
+): Promise<Row[]> {
   // Cache hits are measured as hits: no cached token expires within a run (with the default 10 s,
   // each costs one read per 10 s, which is not what a hit costs). Misses and refusals do not
   // depend on it (a signed unknown or expired token is remembered 60 s, or the TTL if shorter).
-  const server = await start({ DATABASE_URL: url, TOKEN_CACHE: cache, HTTP_ADAPTER: adapter, ...(cache === 'on' ? { BENCH_CACHE_TTL: '3600' } : {}) });
+  const server = await start({
+    DATABASE_URL: url,
+    TOKEN_CACHE: cache,
+    HTTP_ADAPTER: adapter,
+    ...(cache === 'on' ? { BENCH_CACHE_TTL: '3600' } : {}),
+  });
   try {
     // The first requests of a route are slower (JIT): two unmeasured runs of each (the cold routes
     // on tokens of their own). The second sets the size of the measured runs: as many requests as
@@ -343,9 +412,15 @@ async function session(kind: Kind, size: number, adapter: Adapter, cache: 'on' |
       const measured = runs.get(route.label)!;
       const served = sum(measured.map((run) => run.served));
       const ratios = route.pair ? measured.map((run, round) => run.cpu / runs.get(route.pair!)![round]!.cpu) : [];
-      const [reads, updates, inserts, deletes] = (['reads', 'updates', 'inserts', 'deletes'] as const).map((field) => sum(measured.map((run) => run[field])));
+      const [reads, updates, inserts, deletes] = (['reads', 'updates', 'inserts', 'deletes'] as const).map((field) =>
+        sum(measured.map((run) => run[field])),
+      );
       const row: Row = {
-        stage: route.stage, db: kind, tokens: size, server: adapter, route: route.label,
+        stage: route.stage,
+        db: kind,
+        tokens: size,
+        server: adapter,
+        route: route.label,
         cache: route.path === '/users/me' || route.path === '/passport/me' ? cache : '—',
         requests: served,
         perRun: plan(route),
@@ -357,12 +432,19 @@ async function session(kind: Kind, size: number, adapter: Adapter, cache: 'on' |
         rps: median(measured.map((run) => run.rps)),
         p50: median(measured.map((run) => run.p50)),
         p99: median(measured.map((run) => run.p99)),
-        readsPer1000: per1000(reads!, served), writesPer1000: per1000(updates! + inserts! + deletes!, served),
-        updates: updates!, inserts: inserts!, deletes: deletes!,
+        readsPer1000: per1000(reads!, served),
+        writesPer1000: per1000(updates! + inserts! + deletes!, served),
+        updates: updates!,
+        inserts: inserts!,
+        deletes: deletes!,
         wrongStatus: sum(measured.map((run) => run.wrong)),
       };
-      const range = ratios.length ? ` ×${row.ratio!.toFixed(3)} of ${route.pair} (rounds ${ratios.map((r) => r.toFixed(3)).join(' ')})` : '';
-      log(`${DBS[kind]} ${size} ${SERVERS[adapter]} cache ${cache} ${route.label}: ${row.cpu.toFixed(1)} µs/req${range}; ${Math.round(row.rps)} req/s; reads ${row.readsPer1000}/1000, writes U${updates} I${inserts} D${deletes}; wrong status ${row.wrongStatus}`);
+      const range = ratios.length
+        ? ` ×${row.ratio!.toFixed(3)} of ${route.pair} (rounds ${ratios.map((r) => r.toFixed(3)).join(' ')})`
+        : '';
+      log(
+        `${DBS[kind]} ${size} ${SERVERS[adapter]} cache ${cache} ${route.label}: ${row.cpu.toFixed(1)} µs/req${range}; ${Math.round(row.rps)} req/s; reads ${row.readsPer1000}/1000, writes U${updates} I${inserts} D${deletes}; wrong status ${row.wrongStatus}`,
+      );
       return row;
     });
   } finally {
@@ -402,8 +484,14 @@ interface Tokens {
 /** The routes of the stages, built over the tokens they present. */
 function routesOf(tokens: Tokens) {
   const cycle = (list: string[]): Source => ({ type: 'cycle', tokens: list });
-  const route = (label: string, path: string, stage: Route['stage'], source: Source, pair: string | null, extra: Partial<Route> = {}): Route =>
-    ({ label, path, stage, source, pair, warm: false, status: 200, ...extra });
+  const route = (
+    label: string,
+    path: string,
+    stage: Route['stage'],
+    source: Source,
+    pair: string | null,
+    extra: Partial<Route> = {},
+  ): Route => ({ label, path, stage, source, pair, warm: false, status: 200, ...extra });
   return {
     hits: [
       route(L.health, '/health', 'hit', { type: 'none' }, L.reference),
@@ -432,11 +520,24 @@ function routesOf(tokens: Tokens) {
  * round), against the reference lookup on tokens of its own; the warm-up on a slice of its own.
  */
 function coldRoutes(cold: string[]): { routes: Route[]; warmup: Route[] } {
-  const slices = (from: number) => Array.from({ length: PLAN.rounds }, (_, round) => cold.slice(from + round * PLAN.missRequests, from + (round + 1) * PLAN.missRequests));
+  const slices = (from: number) =>
+    Array.from({ length: PLAN.rounds }, (_, round) =>
+      cold.slice(from + round * PLAN.missRequests, from + (round + 1) * PLAN.missRequests),
+    );
   const count = PLAN.rounds * PLAN.missRequests;
-  const route = (label: string, path: string, pair: string | null, slices: string[][]): Route =>
-    ({ label, path, stage: 'miss', source: { type: 'once', slices }, pair, warm: false, status: 200 });
-  const routes = [route(L.cold, '/users/me', L.referenceDbCold, slices(0)), route(L.referenceDbCold, '/reference/db/me', null, slices(count))];
+  const route = (label: string, path: string, pair: string | null, slices: string[][]): Route => ({
+    label,
+    path,
+    stage: 'miss',
+    source: { type: 'once', slices },
+    pair,
+    warm: false,
+    status: 200,
+  });
+  const routes = [
+    route(L.cold, '/users/me', L.referenceDbCold, slices(0)),
+    route(L.referenceDbCold, '/reference/db/me', null, slices(count)),
+  ];
   const warm = cold.slice(2 * count);
   return { routes, warmup: routes.map((r) => ({ ...r, source: { type: 'once' as const, slices: [warm] } })) };
 }
@@ -451,7 +552,17 @@ async function stagesAt(kind: Kind, size: number, url: string, tokens: Tokens, c
   const misses = cold ? coldRoutes(cold) : { routes: [], warmup: [] };
   const rows: Row[] = [];
   const express = [...hits, ...refusals];
-  rows.push(...(await session(kind, size, 'express', 'on', url, [...express, ...misses.routes], [...express, ...misses.warmup])));
+  rows.push(
+    ...(await session(
+      kind,
+      size,
+      'express',
+      'on',
+      url,
+      [...express, ...misses.routes],
+      [...express, ...misses.warmup],
+    )),
+  );
   // On Fastify at the largest table only: the full run must stay under 20 minutes.
   if (size === PLAN.sizes.at(-1)) rows.push(...(await session(kind, size, 'fastify', 'on', url, hits, hits)));
   rows.push(...(await session(kind, size, 'express', 'off', url, off, off)));
@@ -478,7 +589,12 @@ interface MemoryPoint {
  * that load takes (V8's heap, the allocator's arenas), so that the points measure the cache, not
  * the first minutes of a process.
  */
-async function memory(url: string, tokens: string[], churn: { tokens: string[]; user: number }, max: number): Promise<MemoryPoint[]> {
+async function memory(
+  url: string,
+  tokens: string[],
+  churn: { tokens: string[]; user: number },
+  max: number,
+): Promise<MemoryPoint[]> {
   const server = await start({ DATABASE_URL: url, ...(max === 10_000 ? {} : { BENCH_CACHE_MAX: String(max) }) });
   // In the server's process, VERIFY_BATCH tokens a request (`POST /__bench/verify`): what a
   // request bearing each token does to the cache, without an HTTP request for each of a million.
@@ -488,7 +604,11 @@ async function memory(url: string, tokens: string[], churn: { tokens: string[]; 
       Array.from({ length: 2 }, async () => {
         while (next < slice.length) {
           const batch = slice.slice(next, (next += VERIFY_BATCH));
-          const response = await fetch(`${server.url}/__bench/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tokens: batch }) });
+          const response = await fetch(`${server.url}/__bench/verify`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ tokens: batch }),
+          });
           if (response.status !== 201) throw new Error(`memory: ${await response.text()}`);
         }
       }),
@@ -497,15 +617,24 @@ async function memory(url: string, tokens: string[], churn: { tokens: string[]; 
   try {
     await verify(churn.tokens);
     await quiet(server);
-    const { revoked } = (await (await fetch(`${server.url}/__bench/revoke-all?user=${churn.user}`, { method: 'POST' })).json()) as { revoked: number };
-    if (revoked !== churn.tokens.length) throw new Error(`memory: ${revoked} of the warm-up's ${churn.tokens.length} tokens revoked`);
+    const { revoked } = (await (
+      await fetch(`${server.url}/__bench/revoke-all?user=${churn.user}`, { method: 'POST' })
+    ).json()) as { revoked: number };
+    if (revoked !== churn.tokens.length)
+      throw new Error(`memory: ${revoked} of the warm-up's ${churn.tokens.length} tokens revoked`);
     const point = async (verified: number): Promise<MemoryPoint> => {
       const { rss, heapUsed, heapTotal, external, rssAnon } = await stats(server, 'release');
-      log(`memory: ${verified.toLocaleString('en')} distinct tokens verified, RSS ${(rss / 1e6).toFixed(1)} MB (anonymous ${((rssAnon ?? 0) / 1e6).toFixed(1)}), heap ${(heapUsed / 1e6).toFixed(1)} of ${(heapTotal / 1e6).toFixed(1)} MB, external ${(external / 1e6).toFixed(1)} MB`);
+      log(
+        `memory: ${verified.toLocaleString('en')} distinct tokens verified, RSS ${(rss / 1e6).toFixed(1)} MB (anonymous ${((rssAnon ?? 0) / 1e6).toFixed(1)}), heap ${(heapUsed / 1e6).toFixed(1)} of ${(heapTotal / 1e6).toFixed(1)} MB, external ${(external / 1e6).toFixed(1)} MB`,
+      );
       return { verified, rss, heapUsed, heapTotal, external, rssAnon };
     };
     const points = [await point(0)];
-    const marks = [...new Set([max, 2 * max, Math.floor(tokens.length / 5), Math.floor(tokens.length / 2), tokens.length])].filter((mark) => mark <= tokens.length && mark > 0).sort((x, y) => x - y);
+    const marks = [
+      ...new Set([max, 2 * max, Math.floor(tokens.length / 5), Math.floor(tokens.length / 2), tokens.length]),
+    ]
+      .filter((mark) => mark <= tokens.length && mark > 0)
+      .sort((x, y) => x - y);
     let done = 0;
     for (const mark of marks) {
       await verify(tokens.slice(done, mark));
@@ -520,13 +649,21 @@ async function memory(url: string, tokens: string[], churn: { tokens: string[]; 
 }
 
 /** Milliseconds from a revocation answered by server A to the first 401 from server B, for each token. */
-async function crossInstance(servers: [ServerProcess, ServerProcess], tokens: { raw: string; id: string }[], manager: string): Promise<number[]> {
+async function crossInstance(
+  servers: [ServerProcess, ServerProcess],
+  tokens: { raw: string; id: string }[],
+  manager: string,
+): Promise<number[]> {
   const [a, b] = servers;
   const delays: number[] = [];
   for (const token of tokens) {
-    const ask = () => fetch(`${b.url}/users/me`, { headers: { authorization: `Bearer ${token.raw}` } }).then((r) => r.status);
+    const ask = () =>
+      fetch(`${b.url}/users/me`, { headers: { authorization: `Bearer ${token.raw}` } }).then((r) => r.status);
     if ((await ask()) !== 200) throw new Error('a bench token was refused before its revocation');
-    const revoked = await fetch(`${a.url}/tokens/${token.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${manager}` } });
+    const revoked = await fetch(`${a.url}/tokens/${token.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${manager}` },
+    });
     if (revoked.status !== 204) throw new Error(`revocation answered ${revoked.status}`);
     const began = performance.now();
     while ((await ask()) !== 401) {
@@ -562,22 +699,47 @@ export interface Results {
 }
 
 const ratioText = (row: Row) => `${row.ratio!.toFixed(2)} (${row.ratioMin!.toFixed(2)}–${row.ratioMax!.toFixed(2)})`;
-const sizeText = (size: number) => (size >= 1_000_000 ? `${+(size / 1_000_000).toFixed(2)}M` : size >= 1_000 ? `${+(size / 1_000).toFixed(1)}k` : String(size));
+const sizeText = (size: number) =>
+  size >= 1_000_000
+    ? `${+(size / 1_000_000).toFixed(2)}M`
+    : size >= 1_000
+      ? `${+(size / 1_000).toFixed(1)}k`
+      : String(size);
 
 /** Judges the rows, the memory points and the revocation delays against the issue's targets. */
 function judge(rows: Row[], memoryResult: Results['memory'], revocations: Record<string, number[]>): Target[] {
   const targets: Target[] = [];
   const where = (row: Row) => `${DBS[row.db]}, ${sizeText(row.tokens)} tokens`;
   for (const row of rows.filter((r) => r.route === L.control)) {
-    targets.push({ group: 'Noise', target: `${where(row)}, ${SERVERS[row.server]}: the reference guard against itself (A/A; reported, not judged): how far a ratio moves with no difference`, measured: `${ratioText(row)}×`, pass: null });
+    targets.push({
+      group: 'Noise',
+      target: `${where(row)}, ${SERVERS[row.server]}: the reference guard against itself (A/A; reported, not judged): how far a ratio moves with no difference`,
+      measured: `${ratioText(row)}×`,
+      pass: null,
+    });
   }
   for (const row of rows.filter((r) => r.route === L.hit)) {
-    targets.push({ group: 'Cache hit', target: `${where(row)}, ${SERVERS[row.server]}: CPU/request of a cached token ≤ ${LIMITS.hit}× the reference guard's`, measured: `${ratioText(row)}×`, pass: row.ratio! <= LIMITS.hit });
+    targets.push({
+      group: 'Cache hit',
+      target: `${where(row)}, ${SERVERS[row.server]}: CPU/request of a cached token ≤ ${LIMITS.hit}× the reference guard's`,
+      measured: `${ratioText(row)}×`,
+      pass: row.ratio! <= LIMITS.hit,
+    });
   }
   for (const row of rows.filter((r) => r.route === L.off || r.route === L.cold)) {
     const kind = row.route === L.off ? 'cache off' : 'cold cache';
-    targets.push({ group: 'Cache miss', target: `${where(row)}, ${kind}: CPU/miss ≤ ${LIMITS.miss}× the reference lookup on the raw driver`, measured: `${ratioText(row)}×`, pass: row.ratio! <= LIMITS.miss });
-    targets.push({ group: 'Cache miss', target: `${where(row)}, ${kind}: one query per request`, measured: `${row.readsPer1000} reads / 1,000`, pass: row.readsPer1000 >= 990 && row.readsPer1000 <= 1000 });
+    targets.push({
+      group: 'Cache miss',
+      target: `${where(row)}, ${kind}: CPU/miss ≤ ${LIMITS.miss}× the reference lookup on the raw driver`,
+      measured: `${ratioText(row)}×`,
+      pass: row.ratio! <= LIMITS.miss,
+    });
+    targets.push({
+      group: 'Cache miss',
+      target: `${where(row)}, ${kind}: one query per request`,
+      measured: `${row.readsPer1000} reads / 1,000`,
+      pass: row.readsPer1000 >= 990 && row.readsPer1000 <= 1000,
+    });
     // Valid tokens cycling with the cache off come due for a use record once per lastUsedInterval
     // (60 s), which a session can outlast: their uses are written together, by a batched UPDATE
     // the request does not wait for, at most one or two per run. A token's first use on a cold
@@ -585,34 +747,68 @@ function judge(rows: Row[], memoryResult: Results['memory'], revocations: Record
     // request waits for: reported.
     targets.push(
       row.route === L.off
-        ? { group: 'Cache miss', target: `${where(row)}, ${kind}: no write on the request path (the pool's uses, due once per lastUsedInterval, in at most 2 batched UPDATEs per run)`, measured: `${row.writesPer1000} writes / 1,000 (UPDATE ${row.updates} in ${PLAN.rounds} runs, INSERT ${row.inserts}, DELETE ${row.deletes})`, pass: row.updates <= 2 * PLAN.rounds && row.inserts + row.deletes === 0 }
-        : { group: 'Cache miss', target: `${where(row)}, ${kind}: writes (each token's first use in lastUsedInterval recorded, not awaited; reported)`, measured: `${row.writesPer1000} writes / 1,000 (UPDATE ${row.updates}, INSERT ${row.inserts}, DELETE ${row.deletes})`, pass: null },
+        ? {
+            group: 'Cache miss',
+            target: `${where(row)}, ${kind}: no write on the request path (the pool's uses, due once per lastUsedInterval, in at most 2 batched UPDATEs per run)`,
+            measured: `${row.writesPer1000} writes / 1,000 (UPDATE ${row.updates} in ${PLAN.rounds} runs, INSERT ${row.inserts}, DELETE ${row.deletes})`,
+            pass: row.updates <= 2 * PLAN.rounds && row.inserts + row.deletes === 0,
+          }
+        : {
+            group: 'Cache miss',
+            target: `${where(row)}, ${kind}: writes (each token's first use in lastUsedInterval recorded, not awaited; reported)`,
+            measured: `${row.writesPer1000} writes / 1,000 (UPDATE ${row.updates}, INSERT ${row.inserts}, DELETE ${row.deletes})`,
+            pass: null,
+          },
     );
   }
   for (const row of rows.filter((r) => r.route === L.floor)) {
-    targets.push({ group: 'Refusals', target: `${where(row)}, ${SERVERS[row.server]}: Nest's floor for a 401, a guard that throws UnauthorizedException at once, to a cached valid token (reported, not judged)`, measured: `${ratioText(row)}×`, pass: null });
+    targets.push({
+      group: 'Refusals',
+      target: `${where(row)}, ${SERVERS[row.server]}: Nest's floor for a 401, a guard that throws UnauthorizedException at once, to a cached valid token (reported, not judged)`,
+      measured: `${ratioText(row)}×`,
+      pass: null,
+    });
   }
   for (const row of rows.filter((r) => r.stage === 'refusal' && r.route !== L.floor)) {
-    const name = row.route.split(':')[0]!.replace(' (401)', '').replace(/ token.*/, '');
-    const floor = rows.find((r) => r.route === L.floor && r.db === row.db && r.tokens === row.tokens && r.server === row.server);
-    targets.push({ group: 'Refusals', target: `${where(row)}, ${name} token: CPU/request ≤ ${LIMITS.refusal.toFixed(2)}× a cached valid token's`, measured: `${ratioText(row)}×${floor ? ` (Nest's floor for a 401: ${ratioText(floor)}×)` : ''}`, pass: row.ratio! <= LIMITS.refusal });
+    const name = row.route
+      .split(':')[0]!
+      .replace(' (401)', '')
+      .replace(/ token.*/, '');
+    const floor = rows.find(
+      (r) => r.route === L.floor && r.db === row.db && r.tokens === row.tokens && r.server === row.server,
+    );
+    targets.push({
+      group: 'Refusals',
+      target: `${where(row)}, ${name} token: CPU/request ≤ ${LIMITS.refusal.toFixed(2)}× a cached valid token's`,
+      measured: `${ratioText(row)}×${floor ? ` (Nest's floor for a 401: ${ratioText(floor)}×)` : ''}`,
+      pass: row.ratio! <= LIMITS.refusal,
+    });
     // An unknown signed token costs one read per distinct token and 60 s; a run is shorter.
     const unknown = row.route === L.unknown;
     targets.push({
-      group: 'Refusals', target: `${where(row)}, ${name} token: ${unknown ? `at most one read per distinct token (${POOL}) and run` : 'no query'}`,
+      group: 'Refusals',
+      target: `${where(row)}, ${name} token: ${unknown ? `at most one read per distinct token (${POOL}) and run` : 'no query'}`,
       measured: `${row.readsPer1000} reads, ${row.writesPer1000} writes / 1,000`,
       pass: row.readsPer1000 <= (unknown ? per1000(POOL * PLAN.rounds, row.requests) : 0) && row.writesPer1000 === 0,
     });
   }
   for (const db of PLAN.kinds) {
-    for (const [label, name] of [[L.hit, 'cache hit'], [L.off, 'miss, cache off'], [L.cold, 'miss, cold cache']] as const) {
-      const sized = rows.filter((r) => r.db === db && r.server === 'express' && r.route === label).sort((x, y) => x.tokens - y.tokens);
+    for (const [label, name] of [
+      [L.hit, 'cache hit'],
+      [L.off, 'miss, cache off'],
+      [L.cold, 'miss, cold cache'],
+    ] as const) {
+      const sized = rows
+        .filter((r) => r.db === db && r.server === 'express' && r.route === label)
+        .sort((x, y) => x.tokens - y.tokens);
       const [small, large] = [sized[0], sized.at(-1)];
       if (!small || !large || small === large) continue;
       const ratio = large.cpu / small.cpu;
       targets.push({
-        group: 'Scale', target: `${DBS[db]}, ${name}: CPU/request at ${sizeText(large.tokens)} tokens ≤ ${LIMITS.scale}× at ${sizeText(small.tokens)} (two servers)`,
-        measured: `${large.cpu.toFixed(1)} / ${small.cpu.toFixed(1)} µs = ${ratio.toFixed(2)}×`, pass: ratio <= LIMITS.scale,
+        group: 'Scale',
+        target: `${DBS[db]}, ${name}: CPU/request at ${sizeText(large.tokens)} tokens ≤ ${LIMITS.scale}× at ${sizeText(small.tokens)} (two servers)`,
+        measured: `${large.cpu.toFixed(1)} / ${small.cpu.toFixed(1)} µs = ${ratio.toFixed(2)}×`,
+        pass: ratio <= LIMITS.scale,
       });
     }
   }
@@ -621,32 +817,66 @@ function judge(rows: Row[], memoryResult: Results['memory'], revocations: Record
   const last = points.at(-1);
   if (past && last && last.verified > past.verified) {
     targets.push({
-      group: 'Memory', target: `RSS flat past cache.max: after ${last.verified.toLocaleString('en')} distinct tokens ≤ ${LIMITS.flat}× after ${past.verified.toLocaleString('en')}`,
+      group: 'Memory',
+      target: `RSS flat past cache.max: after ${last.verified.toLocaleString('en')} distinct tokens ≤ ${LIMITS.flat}× after ${past.verified.toLocaleString('en')}`,
       measured: `${(last.rss / 1e6).toFixed(0)} / ${(past.rss / 1e6).toFixed(0)} MB = ${(last.rss / past.rss).toFixed(2)}× (${last.rssAnon && past.rssAnon ? `anonymous ${(last.rssAnon / past.rssAnon).toFixed(2)}×, ` : ''}heap used ${(last.heapUsed / past.heapUsed).toFixed(2)}×, heap total ${(last.heapTotal / past.heapTotal).toFixed(2)}×)`,
       pass: last.rss <= LIMITS.flat * past.rss,
     });
   }
   if (bytesPerEntry) {
-    targets.push({ group: 'Memory', target: 'bytes of heap per cache entry (reported, no target)', measured: Math.round(bytesPerEntry.heap).toLocaleString('en'), pass: null });
+    targets.push({
+      group: 'Memory',
+      target: 'bytes of heap per cache entry (reported, no target)',
+      measured: Math.round(bytesPerEntry.heap).toLocaleString('en'),
+      pass: null,
+    });
   }
   for (const [bus, delays] of Object.entries(revocations)) {
-    targets.push({ group: 'Revocation', target: `${bus}: every revocation seen by the other instance (p99 reported)`, measured: `${delays.length} of ${PLAN.revocations}, p99 ${percentile(delays, 99).toFixed(1)} ms`, pass: delays.length === PLAN.revocations });
+    targets.push({
+      group: 'Revocation',
+      target: `${bus}: every revocation seen by the other instance (p99 reported)`,
+      measured: `${delays.length} of ${PLAN.revocations}, p99 ${percentile(delays, 99).toFixed(1)} ms`,
+      pass: delays.length === PLAN.revocations,
+    });
   }
   return targets;
 }
 
 async function main(): Promise<void> {
   const began = performance.now();
-  const results: Results = { mode: MODE, minutes: 0, versions: [], rows: [], targets: [], memory: { points: [], max: CACHE_MAX, bytesPerEntry: null }, revocations: {}, traffic: [], notes: [] };
+  const results: Results = {
+    mode: MODE,
+    minutes: 0,
+    versions: [],
+    rows: [],
+    targets: [],
+    memory: { points: [], max: CACHE_MAX, bytesPerEntry: null },
+    revocations: {},
+    traffic: [],
+    notes: [],
+  };
 
   for (const kind of PLAN.kinds) {
     const database = await createDatabase(kind);
-    const dataSource = new DataSource({ ...connectionFromUrl(database.url), entities: [...schema.entities], migrations: [...schema.migrations] });
+    const dataSource = new DataSource({
+      ...connectionFromUrl(database.url),
+      entities: [...schema.entities],
+      migrations: [...schema.migrations],
+    });
     try {
       await dataSource.initialize();
       await dataSource.runMigrations();
-      results.versions.push(kind === 'sqlite' ? `SQLite ${(await dataSource.query('select sqlite_version() as v'))[0].v}` : String((await dataSource.query('select version() as v'))[0].v).split(',')[0]!);
-      const user = await dataSource.getRepository(User).save({ username: 'bench', passwordHash: await bcrypt.hash('bench password', 10), blocked: false, isAdmin: false });
+      results.versions.push(
+        kind === 'sqlite'
+          ? `SQLite ${(await dataSource.query('select sqlite_version() as v'))[0].v}`
+          : String((await dataSource.query('select version() as v'))[0].v).split(',')[0]!,
+      );
+      const user = await dataSource.getRepository(User).save({
+        username: 'bench',
+        passwordHash: await bcrypt.hash('bench password', 10),
+        blocked: false,
+        isAdmin: false,
+      });
       const pool = await seed(dataSource, user, POOL);
       // Signed with the servers' secret, but in no table: pruned tokens, say.
       const unknown = Array.from({ length: POOL }, () => generateToken('nat', KEYS.current, null));
@@ -665,7 +895,9 @@ async function main(): Promise<void> {
         const began = performance.now();
         const added = await seed(dataSource, user, count);
         inTable += count;
-        log(`${DBS[kind]}: ${count.toLocaleString('en')} tokens seeded in ${Math.round((performance.now() - began) / 1000)} s, ${inTable.toLocaleString('en')} in the table`);
+        log(
+          `${DBS[kind]}: ${count.toLocaleString('en')} tokens seeded in ${Math.round((performance.now() - began) / 1000)} s, ${inTable.toLocaleString('en')} in the table`,
+        );
         return added;
       };
       for (const size of PLAN.sizes) {
@@ -676,8 +908,12 @@ async function main(): Promise<void> {
         const filled = performance.now();
         await fill(dataSource, kind, user.id, size - inTable);
         inTable = Math.max(inTable, size);
-        log(`${DBS[kind]}: ${inTable.toLocaleString('en')} tokens in the table (${Math.round((performance.now() - filled) / 1000)} s to fill)`);
-        results.rows.push(...(await stagesAt(kind, size, database.url, tokens, cold && cold.map((token) => token.raw))));
+        log(
+          `${DBS[kind]}: ${inTable.toLocaleString('en')} tokens in the table (${Math.round((performance.now() - filled) / 1000)} s to fill)`,
+        );
+        results.rows.push(
+          ...(await stagesAt(kind, size, database.url, tokens, cold && cold.map((token) => token.raw))),
+        );
         if (!cold) {
           const { routes, warmup } = coldRoutes((await add(COLD_TOKENS)).map((token) => token.raw));
           results.rows.push(...(await session(kind, inTable, 'express', 'on', database.url, routes, warmup)));
@@ -685,8 +921,13 @@ async function main(): Promise<void> {
       }
       if (kind === 'sqlite' && PLAN.distinct > 0) {
         const distinct = (await add(PLAN.distinct)).map((token) => token.raw);
-        const other = await dataSource.getRepository(User).save({ username: 'bench-churn', passwordHash: user.passwordHash, blocked: false, isAdmin: false });
-        const churn = { tokens: (await seed(dataSource, other, CHURN * CACHE_MAX)).map((token) => token.raw), user: other.id };
+        const other = await dataSource
+          .getRepository(User)
+          .save({ username: 'bench-churn', passwordHash: user.passwordHash, blocked: false, isAdmin: false });
+        const churn = {
+          tokens: (await seed(dataSource, other, CHURN * CACHE_MAX)).map((token) => token.raw),
+          user: other.id,
+        };
         results.memory.points = await memory(database.url, distinct, churn, CACHE_MAX);
         const [empty, full] = [results.memory.points[0]!, results.memory.points.find((p) => p.verified === CACHE_MAX)!];
         results.memory.bytesPerEntry = { heap: (full.heapUsed - empty.heapUsed) / CACHE_MAX };
@@ -696,17 +937,31 @@ async function main(): Promise<void> {
         const manager = pool[0]!.raw;
         // The four servers start together: starting them is most of this stage's time.
         const env = (bus: string) => ({ DATABASE_URL: database.url, TOKEN_CACHE_BUS: bus });
-        const started = await Promise.allSettled([...[1, 2].map(() => start(env('postgres'))), ...[1, 2].map(() => start(env('redis://127.0.0.1:6379')))]);
+        const started = await Promise.allSettled([
+          ...[1, 2].map(() => start(env('postgres'))),
+          ...[1, 2].map(() => start(env('redis://127.0.0.1:6379'))),
+        ]);
         const servers = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
         try {
           const failed = started.find((result) => result.status === 'rejected');
           if (failed) throw failed.reason;
-          results.revocations['PostgreSQL LISTEN/NOTIFY'] = await crossInstance([servers[0]!, servers[1]!], victims.slice(0, PLAN.revocations), manager);
-          results.revocations['Redis pub/sub'] = await crossInstance([servers[2]!, servers[3]!], victims.slice(PLAN.revocations), manager);
+          results.revocations['PostgreSQL LISTEN/NOTIFY'] = await crossInstance(
+            [servers[0]!, servers[1]!],
+            victims.slice(0, PLAN.revocations),
+            manager,
+          );
+          results.revocations['Redis pub/sub'] = await crossInstance(
+            [servers[2]!, servers[3]!],
+            victims.slice(PLAN.revocations),
+            manager,
+          );
         } finally {
           await Promise.all(servers.map((server) => server.stop()));
         }
-        for (const [bus, delays] of Object.entries(results.revocations)) log(`revocation through ${bus}: p50 ${percentile(delays, 50).toFixed(1)} ms, p99 ${percentile(delays, 99).toFixed(1)} ms`);
+        for (const [bus, delays] of Object.entries(results.revocations))
+          log(
+            `revocation through ${bus}: p50 ${percentile(delays, 50).toFixed(1)} ms, p99 ${percentile(delays, 99).toFixed(1)} ms`,
+          );
       }
     } finally {
       await dataSource.destroy().catch(() => undefined);
@@ -717,10 +972,19 @@ async function main(): Promise<void> {
   if (PLAN.traffic) {
     const database = await createDatabase('postgres');
     try {
-      results.traffic = (await realisticTraffic({ url: database.url, kind: 'postgres', quick: MODE !== 'full', secret: SECRET, log })).rows;
+      results.traffic = (
+        await realisticTraffic({ url: database.url, kind: 'postgres', quick: MODE !== 'full', secret: SECRET, log })
+      ).rows;
     } catch (error) {
       results.notes.push(`The realistic traffic stage failed: ${String(error)}`);
-      results.traffic = [{ label: 'realistic traffic stage', value: `failed: ${String(error).split('\n')[0]}`, target: 'runs', pass: false }];
+      results.traffic = [
+        {
+          label: 'realistic traffic stage',
+          value: `failed: ${String(error).split('\n')[0]}`,
+          target: 'runs',
+          pass: false,
+        },
+      ];
     } finally {
       await database.drop();
     }
@@ -728,26 +992,71 @@ async function main(): Promise<void> {
 
   results.targets = judge(results.rows, results.memory, results.revocations);
   results.minutes = Math.round((performance.now() - began) / 600) / 100;
-  const out = argument('--out') ?? (MODE === 'full' ? 'bench/RESULTS.md' : join(tmpdir(), `nestjs-access-tokens-bench-${MODE}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
+  const out =
+    argument('--out') ??
+    (MODE === 'full'
+      ? 'bench/RESULTS.md'
+      : join(tmpdir(), `nestjs-access-tokens-bench-${MODE}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`));
   writeFileSync(out, report(results));
   const json = argument('--json');
   if (json) writeFileSync(json, JSON.stringify(results, null, 2));
-  const all = [...results.targets.map((t) => ({ label: `${t.group}: ${t.target}`, value: t.measured, pass: t.pass })), ...results.traffic.map((t) => ({ label: `Realistic traffic: ${t.label} (${t.target})`, value: t.value, pass: t.pass }))];
-  process.stdout.write(`\nTargets:\n${all.map((t) => `${verdict(t.pass).padEnd(4)}  ${t.label}: ${t.value}`).join('\n')}\n`);
+  const all = [
+    ...results.targets.map((t) => ({ label: `${t.group}: ${t.target}`, value: t.measured, pass: t.pass })),
+    ...results.traffic.map((t) => ({
+      label: `Realistic traffic: ${t.label} (${t.target})`,
+      value: t.value,
+      pass: t.pass,
+    })),
+  ];
+  process.stdout.write(
+    `\nTargets:\n${all.map((t) => `${verdict(t.pass).padEnd(4)}  ${t.label}: ${t.value}`).join('\n')}\n`,
+  );
   const judged = all.filter((t) => t.pass !== null);
-  log(`${judged.filter((t) => t.pass).length} of ${judged.length} targets pass; ${out} written (${results.minutes} min)`);
+  log(
+    `${judged.filter((t) => t.pass).length} of ${judged.length} targets pass; ${out} written (${results.minutes} min)`,
+  );
 }
 
-const table = (header: string[], align: string[], lines: string[][]) => [`| ${header.join(' | ')} |`, `| ${align.join(' | ')} |`, ...lines.map((cells) => `| ${cells.join(' | ')} |`)];
+const table = (header: string[], align: string[], lines: string[][]) => [
+  `| ${header.join(' | ')} |`,
+  `| ${align.join(' | ')} |`,
+  ...lines.map((cells) => `| ${cells.join(' | ')} |`),
+];
 
 function rowsTable(rows: Row[]): string[] {
   return table(
-    ['database', 'tokens in table', 'server', 'route', 'cache', 'requests / run', 'CPU µs / req (median)', 'ratio to its pair: median (range)', 'req/s', 'p50 ms', 'p99 ms', 'reads / 1,000 req', 'writes / 1,000 req', 'wrong status'],
+    [
+      'database',
+      'tokens in table',
+      'server',
+      'route',
+      'cache',
+      'requests / run',
+      'CPU µs / req (median)',
+      'ratio to its pair: median (range)',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'reads / 1,000 req',
+      'writes / 1,000 req',
+      'wrong status',
+    ],
     ['---', '---:', '---', '---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
     rows.map((r) => [
-      DBS[r.db], r.tokens.toLocaleString('en'), SERVERS[r.server], r.route, r.cache, r.perRun.toLocaleString('en'), r.cpu.toFixed(1),
+      DBS[r.db],
+      r.tokens.toLocaleString('en'),
+      SERVERS[r.server],
+      r.route,
+      r.cache,
+      r.perRun.toLocaleString('en'),
+      r.cpu.toFixed(1),
       r.pair ? `${ratioText(r)} of ${r.pair.split(':')[0]!.split(',')[0]}` : 'pair of the rows above',
-      Math.round(r.rps).toLocaleString('en'), r.p50.toFixed(1), r.p99.toFixed(1), String(r.readsPer1000), String(r.writesPer1000), r.wrongStatus.toLocaleString('en'),
+      Math.round(r.rps).toLocaleString('en'),
+      r.p50.toFixed(1),
+      r.p99.toFixed(1),
+      String(r.readsPer1000),
+      String(r.writesPer1000),
+      r.wrongStatus.toLocaleString('en'),
     ]),
   );
 }
@@ -755,7 +1064,8 @@ function rowsTable(rows: Row[]): string[] {
 function report(results: Results): string {
   const cpu = cpus();
   const { rows } = results;
-  const stage = (name: Row['stage'], cache?: 'on' | 'off') => rows.filter((r) => r.stage === name && (!cache || r.cache === cache || r.cache === '—'));
+  const stage = (name: Row['stage'], cache?: 'on' | 'off') =>
+    rows.filter((r) => r.stage === name && (!cache || r.cache === cache || r.cache === '—'));
   const hitRows = stage('hit');
   const missRows = stage('miss');
   const { points, max, bytesPerEntry } = results.memory;
@@ -776,7 +1086,7 @@ function report(results: Results): string {
     '',
     'Reference routes (bench-only code, like the JWT guard), answering what `GET /users/me` answers:',
     '- `GET /reference/me`: SHA-256 of the bearer token and a lookup in a `Map`, then `request.user`; no expiry, revocation or scope check. The floor for a cache hit.',
-    '- `GET /reference/db/me`: SHA-256 of the bearer token and one prepared statement on the raw driver (`better-sqlite3` `prepare().get()`, `pg` named query) reading the token\'s row joined to its user\'s, every column (what a verification needs: expiry, revocation, scopes, the user), 401 when not found; it checks nothing it reads. The floor for a cache miss.',
+    "- `GET /reference/db/me`: SHA-256 of the bearer token and one prepared statement on the raw driver (`better-sqlite3` `prepare().get()`, `pg` named query) reading the token's row joined to its user's, every column (what a verification needs: expiry, revocation, scopes, the user), 401 when not found; it checks nothing it reads. The floor for a cache miss.",
     '',
     '## Cache hits',
     '',
@@ -799,10 +1109,22 @@ function report(results: Results): string {
   ];
   const scale = PLAN.kinds.flatMap((db) =>
     [L.hit, L.off, L.cold].flatMap((label) => {
-      const sized = rows.filter((r) => r.db === db && r.server === 'express' && r.route === label).sort((x, y) => x.tokens - y.tokens);
+      const sized = rows
+        .filter((r) => r.db === db && r.server === 'express' && r.route === label)
+        .sort((x, y) => x.tokens - y.tokens);
       const [small, large] = [sized[0], sized.at(-1)];
       return small && large && small !== large
-        ? [[DBS[db], label, small.tokens.toLocaleString('en'), small.cpu.toFixed(1), large.tokens.toLocaleString('en'), large.cpu.toFixed(1), (large.cpu / small.cpu).toFixed(2)]]
+        ? [
+            [
+              DBS[db],
+              label,
+              small.tokens.toLocaleString('en'),
+              small.cpu.toFixed(1),
+              large.tokens.toLocaleString('en'),
+              large.cpu.toFixed(1),
+              (large.cpu / small.cpu).toFixed(2),
+            ],
+          ]
         : [];
     }),
   );
@@ -812,7 +1134,11 @@ function report(results: Results): string {
       '',
       'CPU per request (Express) with the most tokens in the table against the fewest: medians of two different servers, one per table size, so machine drift between them is not cancelled as it is within a round. The cold-cache rows run on a table that also holds the tokens they present, once each.',
       '',
-      ...table(['database', 'row', 'tokens', 'CPU µs / req', 'tokens', 'CPU µs / req', 'ratio'], ['---', '---', '---:', '---:', '---:', '---:', '---:'], scale),
+      ...table(
+        ['database', 'row', 'tokens', 'CPU µs / req', 'tokens', 'CPU µs / req', 'ratio'],
+        ['---', '---', '---:', '---:', '---:', '---:', '---:'],
+        scale,
+      ),
       '',
     );
   }
@@ -822,7 +1148,16 @@ function report(results: Results): string {
       '',
       `One server on SQLite (cache on, \`cache.max\` ${max.toLocaleString('en')}) verifies distinct tokens, each once, in its own process (\`POST /__bench/verify\`, ${VERIFY_BATCH} tokens a request: what a request bearing each does to the cache, without an HTTP request for each); RSS and V8 heap after V8's last-resort garbage collection, which gives back to the system what the heap no longer uses (after a plain full collection, RSS also holds the heap's empty pages, which grew under load: 243 MB after 20,000 tokens and 363 MB after 1,000,000, with 68 MB of heap used at both, in one run). Before the first point, another user's ${(CHURN * max).toLocaleString('en')} tokens were verified, under the same load (they fill the cache and push entries out of it), then revoked, which empties it, so that the points measure the cache rather than a young process. Bytes per cache entry: the heap's growth from the empty cache to a full one (${max.toLocaleString('en')} entries), divided by ${max.toLocaleString('en')}${bytesPerEntry ? `: **${Math.round(bytesPerEntry.heap).toLocaleString('en')} bytes**` : ''} (RSS moves by more than a cache's worth with what the process keeps of its load, so it gives no figure per entry). Anonymous: RSS without mapped files (\`RssAnon\` in /proc): the process's own memory, V8's heap and native allocations. Heap: used, and its size (\`heapTotal\`); external: buffers and native memory V8 knows of.`,
       '',
-      ...table(['distinct tokens verified', 'RSS MB', 'of it anonymous MB', 'heap used MB', 'heap total MB', 'external MB'], ['---:', '---:', '---:', '---:', '---:', '---:'], points.map((p) => [p.verified.toLocaleString('en'), ...[p.rss, p.rssAnon, p.heapUsed, p.heapTotal, p.external].map((bytes) => (bytes === null ? 'n/a' : (bytes / 1e6).toFixed(1)))])),
+      ...table(
+        ['distinct tokens verified', 'RSS MB', 'of it anonymous MB', 'heap used MB', 'heap total MB', 'external MB'],
+        ['---:', '---:', '---:', '---:', '---:', '---:'],
+        points.map((p) => [
+          p.verified.toLocaleString('en'),
+          ...[p.rss, p.rssAnon, p.heapUsed, p.heapTotal, p.external].map((bytes) =>
+            bytes === null ? 'n/a' : (bytes / 1e6).toFixed(1),
+          ),
+        ]),
+      ),
       '',
     );
   }
@@ -832,20 +1167,44 @@ function report(results: Results): string {
       '',
       "Two servers on one PostgreSQL database. For each token: verified (and cached) on B, revoked through A's `DELETE /tokens/:id`, then B asked in a loop; the delay runs from A's 204 to B's first 401.",
       '',
-      ...table(['bus', 'revocations', 'p50 ms', 'p99 ms', 'max ms'], ['---', '---:', '---:', '---:', '---:'],
-        Object.entries(results.revocations).map(([bus, values]) => [bus, String(values.length), percentile(values, 50).toFixed(1), percentile(values, 99).toFixed(1), Math.max(...values).toFixed(1)])),
+      ...table(
+        ['bus', 'revocations', 'p50 ms', 'p99 ms', 'max ms'],
+        ['---', '---:', '---:', '---:', '---:'],
+        Object.entries(results.revocations).map(([bus, values]) => [
+          bus,
+          String(values.length),
+          percentile(values, 50).toFixed(1),
+          percentile(values, 99).toFixed(1),
+          Math.max(...values).toFixed(1),
+        ]),
+      ),
       '',
       'Without a bus, or if a message is lost, another instance sees a revocation within the cache TTL (10 s by default).',
       '',
     );
   }
   if (results.traffic.length > 0) {
-    lines.push('## Realistic traffic', '', 'PostgreSQL, from `bench/traffic.ts` (its own fresh database). Two bench servers with a Redis bus, each of whose caches holds the population; before the stream, each token is verified once on each instance (in the servers\' processes, `POST /__bench/verify`), as on instances that have run longer than a token\'s period. Then an open-loop stream of `GET /users/me` at a Zipf-like popularity (s = 1), each token used once every 30 s on average, alternating between the instances, while tokens are revoked through one instance, about one a second, and the other is asked every 2 ms until it refuses. A revocation drops that token\'s verification on both (a user\'s other tokens stay cached).', '', ...table(['measure', 'value', 'target', 'result'], ['---', '---:', '---', '---'], results.traffic.map((t) => [t.label, t.value, t.target, verdict(t.pass)])), '');
+    lines.push(
+      '## Realistic traffic',
+      '',
+      "PostgreSQL, from `bench/traffic.ts` (its own fresh database). Two bench servers with a Redis bus, each of whose caches holds the population; before the stream, each token is verified once on each instance (in the servers' processes, `POST /__bench/verify`), as on instances that have run longer than a token's period. Then an open-loop stream of `GET /users/me` at a Zipf-like popularity (s = 1), each token used once every 30 s on average, alternating between the instances, while tokens are revoked through one instance, about one a second, and the other is asked every 2 ms until it refuses. A revocation drops that token's verification on both (a user's other tokens stay cached).",
+      '',
+      ...table(
+        ['measure', 'value', 'target', 'result'],
+        ['---', '---:', '---', '---'],
+        results.traffic.map((t) => [t.label, t.value, t.target, verdict(t.pass)]),
+      ),
+      '',
+    );
   }
   lines.push(
     '## Targets',
     '',
-    ...table(['group', 'target', 'measured: median (range over rounds)', 'result'], ['---', '---', '---', '---'], results.targets.map((t) => [t.group, t.target, t.measured, verdict(t.pass)])),
+    ...table(
+      ['group', 'target', 'measured: median (range over rounds)', 'result'],
+      ['---', '---', '---', '---'],
+      results.targets.map((t) => [t.group, t.target, t.measured, verdict(t.pass)]),
+    ),
     '',
   );
   if (!PLAN.traffic) results.notes.push('No realistic traffic stage in this run.');

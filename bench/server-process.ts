@@ -13,7 +13,11 @@ export interface ServerProcess {
  * Starts `entry` (a built script that logs "listening on <url>") on a free port and waits until
  * it listens.
  */
-export async function startServer(env: Record<string, string>, entry = 'dist/src/main.js', nodeArgs: string[] = []): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  entry = 'dist/src/main.js',
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, entry], {
     env: { ...process.env, PORT: '0', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -85,7 +85,10 @@ type Method = (this: unknown, ...args: unknown[]) => unknown;
  */
 function countDriverStatements(): void {
   const require = createRequire(import.meta.url);
-  const BetterSqlite3 = require('better-sqlite3') as new (file: string) => { prepare(sql: string): object; close(): void };
+  const BetterSqlite3 = require('better-sqlite3') as new (file: string) => {
+    prepare(sql: string): object;
+    close(): void;
+  };
   const memory = new BetterSqlite3(':memory:');
   const statement = Object.getPrototypeOf(memory.prepare('SELECT 1')) as Record<string, Method>;
   memory.close();
@@ -232,7 +235,9 @@ class ReferenceDbGuard implements CanActivate {
     const type = driver.options.type;
     if (type === 'better-sqlite3') {
       const sql = `SELECT ${REFERENCE_COLUMNS} FROM access_tokens t JOIN users u ON u.id = CAST(t.user_id AS INTEGER) WHERE t.token_hash = ?`;
-      const statement = (driver as unknown as { databaseConnection: { prepare(sql: string): { get(...values: unknown[]): unknown } } }).databaseConnection.prepare(sql);
+      const statement = (
+        driver as unknown as { databaseConnection: { prepare(sql: string): { get(...values: unknown[]): unknown } } }
+      ).databaseConnection.prepare(sql);
       return (hash) => statement.get(hash) as PublicUser | undefined;
     }
     if (type === 'postgres') {
@@ -293,7 +298,19 @@ class BenchController {
     if (collect === 'release') gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     const { user, system } = process.cpuUsage();
     const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
-    return { ...counts, cpu: user + system, user, system, gc: gcPauses, gcLongest, rss, heapUsed, heapTotal, external, rssAnon: anonymousRss() };
+    return {
+      ...counts,
+      cpu: user + system,
+      user,
+      system,
+      gc: gcPauses,
+      gcLongest,
+      rss,
+      heapUsed,
+      heapTotal,
+      external,
+      rssAnon: anonymousRss(),
+    };
   }
 
   /**
@@ -303,7 +320,9 @@ class BenchController {
    */
   @Post('__bench/verify')
   async verifyEach(@Body() body: { tokens?: unknown }): Promise<{ verified: number }> {
-    const tokens = Array.isArray(body.tokens) ? body.tokens.filter((token): token is string => typeof token === 'string') : [];
+    const tokens = Array.isArray(body.tokens)
+      ? body.tokens.filter((token): token is string => typeof token === 'string')
+      : [];
     const outcomes = await Promise.allSettled(tokens.map((raw) => this.tokens.verify(raw)));
     const refused = outcomes.filter((outcome) => outcome.status === 'rejected').length;
     if (refused > 0) throw new ConflictException(`${refused} of ${tokens.length} tokens refused`);
@@ -346,7 +365,10 @@ async function bootstrap(): Promise<void> {
   })
   class BenchServerModule {}
 
-  const app = await NestFactory.create(BenchServerModule, createHttpAdapter(config.httpAdapter ?? 'express'), { ...DEMO_APP_OPTIONS, logger: ['error', 'warn'] });
+  const app = await NestFactory.create(BenchServerModule, createHttpAdapter(config.httpAdapter ?? 'express'), {
+    ...DEMO_APP_OPTIONS,
+    logger: ['error', 'warn'],
+  });
   configureDemoApp(app);
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 0));

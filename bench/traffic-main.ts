@@ -9,8 +9,6 @@ import { createDatabase } from './databases.js';
  * `npm run build && npm run build:bench && node dist/bench/traffic-main.js [--quick] [--sqlite]`.
  */
 
-
-
 const loaded = performance.now();
 const log = (line: string) => process.stdout.write(`[${((performance.now() - loaded) / 1000).toFixed(0)} s] ${line}\n`);
 
@@ -24,7 +22,8 @@ try {
     secret: randomBytes(32).toString('base64url'),
     log,
   });
-  for (const row of rows) process.stdout.write(`${row.pass ? 'ok  ' : 'FAIL'} ${row.label}: ${row.value} (target ${row.target})\n`);
+  for (const row of rows)
+    process.stdout.write(`${row.pass ? 'ok  ' : 'FAIL'} ${row.label}: ${row.value} (target ${row.target})\n`);
   if (rows.some((row) => !row.pass)) process.exitCode = 1;
 } finally {
   await database.drop();

@@ -142,9 +142,19 @@ export async function realisticTraffic(options: RealisticTrafficOptions): Promis
  * the traffic (token i belongs to user i mod users, so that the popular ones are spread over
  * users) and `plan.revocations` more, for users across the range, that only the revocations use.
  */
-async function seedDatabase(url: string, kind: 'sqlite' | 'postgres', plan: (typeof PLANS)[keyof typeof PLANS], keys: DerivedKeys, log: (line: string) => void) {
+async function seedDatabase(
+  url: string,
+  kind: 'sqlite' | 'postgres',
+  plan: (typeof PLANS)[keyof typeof PLANS],
+  keys: DerivedKeys,
+  log: (line: string) => void,
+) {
   const started = performance.now();
-  const dataSource = new DataSource({ ...connectionFromUrl(url), entities: [...schema.entities], migrations: [...schema.migrations] });
+  const dataSource = new DataSource({
+    ...connectionFromUrl(url),
+    entities: [...schema.entities],
+    migrations: [...schema.migrations],
+  });
   await dataSource.initialize();
   try {
     await dataSource.runMigrations();
@@ -152,16 +162,30 @@ async function seedDatabase(url: string, kind: 'sqlite' | 'postgres', plan: (typ
     const insert = async (table: string, columns: string[], rows: unknown[][]) => {
       for (let start = 0; start < rows.length; start += BATCH) {
         const batch = rows.slice(start, start + BATCH);
-        const tuples = batch.map((_, row) => `(${columns.map((_, column) => placeholder(row * columns.length + column)).join(', ')})`);
-        await dataSource.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`, batch.flat());
+        const tuples = batch.map(
+          (_, row) => `(${columns.map((_, column) => placeholder(row * columns.length + column)).join(', ')})`,
+        );
+        await dataSource.query(
+          `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${tuples.join(', ')}`,
+          batch.flat(),
+        );
       }
     };
 
     // One bcrypt hash for all: only the fingerprint reads it, and it differs by username anyway.
     const passwordHash = await bcrypt.hash('traffic password', 4);
-    await insert('users', ['username', 'password_hash'], Array.from({ length: plan.users }, (_, i) => [`traffic_${i}`, passwordHash]));
-    const users: SeededUser[] = (await dataSource.query('SELECT id, username, password_hash FROM users ORDER BY id') as { id: number | string; username: string; password_hash: string }[])
-      .map((row) => ({ id: Number(row.id), username: row.username, passwordHash: row.password_hash }));
+    await insert(
+      'users',
+      ['username', 'password_hash'],
+      Array.from({ length: plan.users }, (_, i) => [`traffic_${i}`, passwordHash]),
+    );
+    const users: SeededUser[] = (
+      (await dataSource.query('SELECT id, username, password_hash FROM users ORDER BY id')) as {
+        id: number | string;
+        username: string;
+        password_hash: string;
+      }[]
+    ).map((row) => ({ id: Number(row.id), username: row.username, passwordHash: row.password_hash }));
     const fingerprinter = new Fingerprinter(['username', 'passwordHash'], [keys.fingerprint]);
     const fingerprints = users.map((user) => fingerprinter.of(user));
 
@@ -169,14 +193,46 @@ async function seedDatabase(url: string, kind: 'sqlite' | 'postgres', plan: (typ
     const expiresAt = now + LIFETIME * 1000;
     const make = (owner: number, name: string) => {
       const raw = generateToken('nat', keys, expiresAt);
-      const row = [randomUUID(), String(users[owner]!.id), 'personal', name, hashToken(raw), tokenHint(raw), '["*"]', now, expiresAt, LIFETIME, fingerprints[owner]];
+      const row = [
+        randomUUID(),
+        String(users[owner]!.id),
+        'personal',
+        name,
+        hashToken(raw),
+        tokenHint(raw),
+        '["*"]',
+        now,
+        expiresAt,
+        LIFETIME,
+        fingerprints[owner],
+      ];
       return { raw, row };
     };
     const traffic = Array.from({ length: plan.tokens }, (_, i) => make(i % users.length, `traffic ${i}`));
-    const victims = Array.from({ length: plan.revocations }, (_, i) => make(Math.floor(((i + 0.5) * users.length) / plan.revocations), `revoked ${i}`));
-    const columns = ['id', 'user_id', 'kind', 'name', 'token_hash', 'hint', 'scopes', 'created_at', 'expires_at', 'lifetime', 'fingerprint'];
-    await insert('access_tokens', columns, [...traffic, ...victims].map((token) => token.row));
-    log(`traffic: ${kind} seeded with ${plan.users.toLocaleString('en')} users, ${(plan.tokens + plan.revocations).toLocaleString('en')} tokens (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    const victims = Array.from({ length: plan.revocations }, (_, i) =>
+      make(Math.floor(((i + 0.5) * users.length) / plan.revocations), `revoked ${i}`),
+    );
+    const columns = [
+      'id',
+      'user_id',
+      'kind',
+      'name',
+      'token_hash',
+      'hint',
+      'scopes',
+      'created_at',
+      'expires_at',
+      'lifetime',
+      'fingerprint',
+    ];
+    await insert(
+      'access_tokens',
+      columns,
+      [...traffic, ...victims].map((token) => token.row),
+    );
+    log(
+      `traffic: ${kind} seeded with ${plan.users.toLocaleString('en')} users, ${(plan.tokens + plan.revocations).toLocaleString('en')} tokens (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
     return { tokens: traffic.map((token) => token.raw), victims: victims.map((token) => token.raw) };
   } finally {
     await dataSource.destroy();
@@ -259,7 +315,8 @@ class Stream {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     // A server that stopped answering is not waited for long.
-    if (this.inFlight > 0) await Promise.race([new Promise<void>((resolve) => this.drained.push(resolve)), pause(5_000)]);
+    if (this.inFlight > 0)
+      await Promise.race([new Promise<void>((resolve) => this.drained.push(resolve)), pause(5_000)]);
     this.agent.destroy();
     this.control.destroy();
   }
@@ -293,27 +350,29 @@ class Stream {
       const token = this.tokens[pick(this.cumulative)]!;
       const began = performance.now();
       this.inFlight += 1;
-      send(this.agent, this.servers[index]!, 'GET', '/users/me', { authorization: `Bearer ${token}` }).then(
-        (status) => {
-          // Counted in the tally current at the answer, as the server's counters are.
-          const current = this.tally;
-          const latency = performance.now() - began;
-          current.served[index] += 1;
-          current.latencies.push(latency);
-          const second = this.second();
-          second.answered += 1;
-          second.slowest = Math.max(second.slowest, latency);
-          current.statuses.set(status, (current.statuses.get(status) ?? 0) + 1);
-          if (status >= 200 && status < 300) current.ok += 1;
-          else current.non2xx += 1;
-        },
-        () => {
-          this.tally.errors += 1;
-        },
-      ).finally(() => {
-        this.inFlight -= 1;
-        if (this.inFlight === 0) this.drained.splice(0).forEach((resolve) => resolve());
-      });
+      send(this.agent, this.servers[index]!, 'GET', '/users/me', { authorization: `Bearer ${token}` })
+        .then(
+          (status) => {
+            // Counted in the tally current at the answer, as the server's counters are.
+            const current = this.tally;
+            const latency = performance.now() - began;
+            current.served[index] += 1;
+            current.latencies.push(latency);
+            const second = this.second();
+            second.answered += 1;
+            second.slowest = Math.max(second.slowest, latency);
+            current.statuses.set(status, (current.statuses.get(status) ?? 0) + 1);
+            if (status >= 200 && status < 300) current.ok += 1;
+            else current.non2xx += 1;
+          },
+          () => {
+            this.tally.errors += 1;
+          },
+        )
+        .finally(() => {
+          this.inFlight -= 1;
+          if (this.inFlight === 0) this.drained.splice(0).forEach((resolve) => resolve());
+        });
     }
   }
 }
@@ -332,13 +391,22 @@ async function useEachOnce(stream: Stream, tokens: string[], log: (line: string)
       return Array.from({ length: TOUCH_CONCURRENCY }, async () => {
         while (next < tokens.length) {
           const batch = tokens.slice(next, (next += TOUCH_BATCH));
-          const status = await send(stream.agent, server, 'POST', '/__bench/verify', { 'content-type': 'application/json' }, JSON.stringify({ tokens: batch }));
+          const status = await send(
+            stream.agent,
+            server,
+            'POST',
+            '/__bench/verify',
+            { 'content-type': 'application/json' },
+            JSON.stringify({ tokens: batch }),
+          );
           if (status !== 201) refused += batch.length;
         }
       });
     }),
   );
-  log(`traffic: each of ${thousands(tokens.length)} tokens used once on each instance (${((performance.now() - started) / 1000).toFixed(0)} s${refused ? `, ${refused} refused` : ''})`);
+  log(
+    `traffic: each of ${thousands(tokens.length)} tokens used once on each instance (${((performance.now() - started) / 1000).toFixed(0)} s${refused ? `, ${refused} refused` : ''})`,
+  );
   if (refused) throw new Error(`batches of ${refused} seeded tokens were refused (409) before the stream`);
 }
 
@@ -367,7 +435,15 @@ function pick(cumulative: Float64Array): number {
  * Sends a request; its answer's status. A kept-alive socket the server closed as the request left
  * is no answer of the server's: the request is sent again, once, as Node's documentation advises.
  */
-function send(agent: http.Agent, server: ServerProcess, method: string, path: string, headers: Record<string, string>, body?: string, retried = false): Promise<number> {
+function send(
+  agent: http.Agent,
+  server: ServerProcess,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+  retried = false,
+): Promise<number> {
   const { hostname, port } = new URL(server.url);
   return new Promise((resolve, reject) => {
     const request = http.request({ agent, hostname, port, method, path, headers }, (response) => {
@@ -376,7 +452,8 @@ function send(agent: http.Agent, server: ServerProcess, method: string, path: st
       response.once('error', reject);
     });
     request.once('error', (error: NodeJS.ErrnoException) => {
-      if (!retried && request.reusedSocket && error.code === 'ECONNRESET') resolve(send(agent, server, method, path, headers, body, true));
+      if (!retried && request.reusedSocket && error.code === 'ECONNRESET')
+        resolve(send(agent, server, method, path, headers, body, true));
       else reject(error);
     });
     request.end(body);
@@ -400,7 +477,10 @@ async function stats(server: ServerProcess): Promise<Stats> {
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (values: number[], p: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))] ?? NaN;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((x, y) => x - y)[
+    Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))
+  ] ?? NaN;
 const thousands = (value: number) => Math.round(value).toLocaleString('en');
 
 /**
@@ -409,7 +489,12 @@ const thousands = (value: number) => Math.round(value).toLocaleString('en');
  * shrinks the population to rate × USE_EVERY, then warms up again; then measures, with the
  * revocations spread over the window.
  */
-async function measure(stream: Stream, seeded: { tokens: string[]; victims: string[] }, plan: (typeof PLANS)[keyof typeof PLANS], log: (line: string) => void): Promise<TrafficRow[]> {
+async function measure(
+  stream: Stream,
+  seeded: { tokens: string[]; victims: string[] },
+  plan: (typeof PLANS)[keyof typeof PLANS],
+  log: (line: string) => void,
+): Promise<TrafficRow[]> {
   const warmup = plan.seconds * WARMUP_SHARE * 1000;
   const window = plan.seconds * 1000 - warmup;
   let population = seeded.tokens.length;
@@ -419,15 +504,23 @@ async function measure(stream: Stream, seeded: { tokens: string[]; victims: stri
   for (let attempt = 0; attempt <= MAX_STEP_DOWNS && !sustained; attempt++) {
     stream.run(seeded.tokens, population, rate);
     stream.restart();
-    log(`traffic: warming up ${(warmup / 1000).toFixed(0)} s at ${thousands(rate)} req/s over ${thousands(population)} tokens`);
+    log(
+      `traffic: warming up ${(warmup / 1000).toFixed(0)} s at ${thousands(rate)} req/s over ${thousands(population)} tokens`,
+    );
     await pause(warmup / 2);
     stream.restart();
     await pause(warmup / 2);
     const half = stream.restart();
     const seconds = (performance.now() - half.started) / 1000;
     const answeredRate = half.answered / seconds;
-    sustained = half.dropped === 0 && half.errors === 0 && half.answered >= 0.95 * half.scheduled && percentile(half.latencies, 99) <= SUSTAINED_P99_MS;
-    log(`traffic: warm-up answered ${thousands(answeredRate)} req/s of ${thousands(half.scheduled / seconds)} sent, ${half.dropped} dropped, p99 ${percentile(half.latencies, 99).toFixed(1)} ms`);
+    sustained =
+      half.dropped === 0 &&
+      half.errors === 0 &&
+      half.answered >= 0.95 * half.scheduled &&
+      percentile(half.latencies, 99) <= SUSTAINED_P99_MS;
+    log(
+      `traffic: warm-up answered ${thousands(answeredRate)} req/s of ${thousands(half.scheduled / seconds)} sent, ${half.dropped} dropped, p99 ${percentile(half.latencies, 99).toFixed(1)} ms`,
+    );
     if (!sustained && attempt < MAX_STEP_DOWNS) {
       rate = Math.max(10, Math.floor(0.85 * Math.min(answeredRate, rate)));
       population = Math.min(seeded.tokens.length, Math.round(rate * USE_EVERY));
@@ -443,7 +536,9 @@ async function measure(stream: Stream, seeded: { tokens: string[]; victims: stri
   const revocations = revokeDuring(stream, seeded.victims, window, log);
   const progress = setInterval(() => {
     const { tally } = stream;
-    log(`traffic: ${thousands(tally.answered)} answered in ${((performance.now() - began) / 1000).toFixed(0)} s, ${stream.inFlight} in flight, ${tally.dropped} dropped, ${tally.non2xx} non-2xx`);
+    log(
+      `traffic: ${thousands(tally.answered)} answered in ${((performance.now() - began) / 1000).toFixed(0)} s, ${stream.inFlight} in flight, ${tally.dropped} dropped, ${tally.non2xx} non-2xx`,
+    );
   }, 15_000);
   let delays: (number | null)[];
   try {
@@ -466,7 +561,10 @@ async function measure(stream: Stream, seeded: { tokens: string[]; victims: stri
     .sort((x, y) => y.slowest - x.slowest)
     .slice(0, 5)
     .sort((x, y) => x.at - y.at);
-  if (stalls.length) log(`traffic: slowest seconds of the window: ${stalls.map((s) => `${s.at - from} s (slowest ${s.slowest.toFixed(0)} ms, ${s.dropped} dropped)`).join(', ')}`);
+  if (stalls.length)
+    log(
+      `traffic: slowest seconds of the window: ${stalls.map((s) => `${s.at - from} s (slowest ${s.slowest.toFixed(0)} ms, ${s.dropped} dropped)`).join(', ')}`,
+    );
 
   const answered = measured.served[0]! + measured.served[1]!;
   const queries = after.reduce((sum, s, i) => sum + s.queries - before[i]!.queries, 0);
@@ -485,8 +583,12 @@ async function measure(stream: Stream, seeded: { tokens: string[]; victims: stri
     : null;
   const seen = delays.filter((delay): delay is number => delay !== null);
   const p99 = percentile(seen, 99);
-  const statuses = [...measured.statuses].filter(([status]) => status < 200 || status >= 300).map(([status, count]) => `${count} × ${status}`);
-  log(`traffic: ${thousands(answered)} answered in ${seconds.toFixed(0)} s, ${queries} queries (${perThousand.toFixed(1)} / 1,000), revocations seen in ${seen.map((d) => d.toFixed(1)).join(', ')} ms`);
+  const statuses = [...measured.statuses]
+    .filter(([status]) => status < 200 || status >= 300)
+    .map(([status, count]) => `${count} × ${status}`);
+  log(
+    `traffic: ${thousands(answered)} answered in ${seconds.toFixed(0)} s, ${queries} queries (${perThousand.toFixed(1)} / 1,000), revocations seen in ${seen.map((d) => d.toFixed(1)).join(', ')} ms`,
+  );
 
   return [
     {
@@ -497,16 +599,17 @@ async function measure(stream: Stream, seeded: { tokens: string[]; victims: stri
     },
     {
       label: 'revocation seen on the other instance, p99',
-      value: seen.length === 0
-        ? `never seen in ${POLL_FOR_MS / 1000} s`
-        : `${p99.toFixed(1)} ms (p50 ${percentile(seen, 50).toFixed(1)}, max ${Math.max(...seen).toFixed(1)}; ${seen.length} of ${delays.length} seen within ${POLL_FOR_MS / 1000} s)`,
+      value:
+        seen.length === 0
+          ? `never seen in ${POLL_FOR_MS / 1000} s`
+          : `${p99.toFixed(1)} ms (p50 ${percentile(seen, 50).toFixed(1)}, max ${Math.max(...seen).toFixed(1)}; ${seen.length} of ${delays.length} seen within ${POLL_FOR_MS / 1000} s)`,
       target: `≤ ${REVOCATION_TARGET_MS} ms`,
       pass: seen.length === delays.length && delays.length > 0 && p99 <= REVOCATION_TARGET_MS,
     },
     {
       label: 'server CPU per request',
       value: cpu
-        ? `${((cpu[0]! + cpu[1]!) / 2).toFixed(0)} µs (A ${cpu[0]!.toFixed(0)}, B ${cpu[1]!.toFixed(0)})${gc ? `, of which GC pauses ${((gc[0]! + gc[1]!) / 2).toFixed(0)} µs (the longest since start: ${after.map((s) => `${(s.gcLongest ?? 0).toFixed(0)} ms`).join(' and ')})` : ''}; heap ${after.map((s) => `${(s.heapUsed ?? 0) / 1e6 | 0} MB`).join(' and ')}`
+        ? `${((cpu[0]! + cpu[1]!) / 2).toFixed(0)} µs (A ${cpu[0]!.toFixed(0)}, B ${cpu[1]!.toFixed(0)})${gc ? `, of which GC pauses ${((gc[0]! + gc[1]!) / 2).toFixed(0)} µs (the longest since start: ${after.map((s) => `${(s.gcLongest ?? 0).toFixed(0)} ms`).join(' and ')})` : ''}; heap ${after.map((s) => `${((s.heapUsed ?? 0) / 1e6) | 0} MB`).join(' and ')}`
         : 'n/a (the bench server reports no cpu)',
       target: 'report',
       pass: true,
@@ -519,7 +622,10 @@ async function measure(stream: Stream, seeded: { tokens: string[]; victims: stri
     },
     {
       label: 'non-2xx answers to valid tokens',
-      value: measured.non2xx + measured.errors === 0 ? '0' : `${[...statuses, measured.errors ? `${measured.errors} connection errors` : ''].filter(Boolean).join(', ')}`,
+      value:
+        measured.non2xx + measured.errors === 0
+          ? '0'
+          : `${[...statuses, measured.errors ? `${measured.errors} connection errors` : ''].filter(Boolean).join(', ')}`,
       target: '0',
       pass: measured.non2xx === 0 && measured.errors === 0,
     },
@@ -531,7 +637,12 @@ async function measure(stream: Stream, seeded: { tokens: string[]; victims: stri
  * revoked through A's `POST /tokens/revoke`; B is then asked every POLL_EVERY_MS until it answers
  * 401, for at most POLL_FOR_MS. Each delay runs from A's answer to B's first 401; `null` if never.
  */
-async function revokeDuring(stream: Stream, victims: string[], window: number, log: (line: string) => void): Promise<(number | null)[]> {
+async function revokeDuring(
+  stream: Stream,
+  victims: string[],
+  window: number,
+  log: (line: string) => void,
+): Promise<(number | null)[]> {
   const began = performance.now();
   const delays: (number | null)[] = [];
   for (const [i, victim] of victims.entries()) {
@@ -539,7 +650,13 @@ async function revokeDuring(stream: Stream, victims: string[], window: number, l
     const onB = () => stream.ask(1, 'GET', '/users/me', { authorization: `Bearer ${victim}` });
     const first = await onB();
     if (first !== 200) log(`traffic: a token to revoke answered ${first} on B before its revocation`);
-    const revoked = await stream.ask(0, 'POST', '/tokens/revoke', { 'content-type': 'application/json' }, JSON.stringify({ token: victim }));
+    const revoked = await stream.ask(
+      0,
+      'POST',
+      '/tokens/revoke',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ token: victim }),
+    );
     if (revoked !== 200) log(`traffic: POST /tokens/revoke answered ${revoked}`);
     const start = performance.now();
     let delay: number | null = null;

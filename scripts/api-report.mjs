@@ -15,7 +15,10 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 const entries = Object.entries(manifest.exports)
   .filter(([subpath]) => subpath !== './package.json')
-  .map(([subpath, target]) => ({ name: subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`, types: join(root, target.types) }));
+  .map(([subpath, target]) => ({
+    name: subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`,
+    types: join(root, target.types),
+  }));
 for (const { types } of entries) {
   if (!existsSync(types)) {
     console.error(`${types} is missing: run npm run build:lib first`);
@@ -25,7 +28,14 @@ for (const { types } of entries) {
 
 const program = ts.createProgram(
   entries.map((entry) => entry.types),
-  { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, skipLibCheck: true, noEmit: true },
+  {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+  },
 );
 const checker = program.getTypeChecker();
 
@@ -39,15 +49,26 @@ const KINDS = [
 ];
 
 const printer = ts.createPrinter({ removeComments: true });
-const isPrivate = (member) => ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Private || (member.name && ts.isPrivateIdentifier(member.name));
+const isPrivate = (member) =>
+  ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Private ||
+  (member.name && ts.isPrivateIdentifier(member.name));
 
 /** A declaration as the .d.ts has it, less comments and private members: what an app can use. */
 function text(declaration) {
   let node = ts.isVariableDeclaration(declaration) ? declaration.parent.parent : declaration;
   if (ts.isClassDeclaration(node)) {
-    node = ts.factory.updateClassDeclaration(node, node.modifiers, node.name, node.typeParameters, node.heritageClauses, node.members.filter((member) => !isPrivate(member)));
+    node = ts.factory.updateClassDeclaration(
+      node,
+      node.modifiers,
+      node.name,
+      node.typeParameters,
+      node.heritageClauses,
+      node.members.filter((member) => !isPrivate(member)),
+    );
   }
-  return printer.printNode(ts.EmitHint.Unspecified, node, declaration.getSourceFile()).replace(/^export (declare )?/, '');
+  return printer
+    .printNode(ts.EmitHint.Unspecified, node, declaration.getSourceFile())
+    .replace(/^export (declare )?/, '');
 }
 
 const sections = [];
@@ -58,7 +79,8 @@ for (const entry of entries) {
     .map((symbol) => {
       const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
       const declarations = target.declarations ?? [];
-      const kind = KINDS.find(([syntax]) => declarations.some((declaration) => declaration.kind === syntax))?.[1] ?? 'other';
+      const kind =
+        KINDS.find(([syntax]) => declarations.some((declaration) => declaration.kind === syntax))?.[1] ?? 'other';
       return { name: symbol.name, kind, body: declarations.map(text).join('\n') };
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -23,7 +23,15 @@ for (const { db, args } of runs) {
     process.execPath,
     // Two workers on this 2-core machine: most e2e time is spent waiting (databases, child
     // processes, a browser), and each spec file has its own database, so files run side by side.
-    ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js', '--maxWorkers=2', '--json', `--outputFile=${outputFile}`, ...args],
+    [
+      '--experimental-vm-modules',
+      '--no-warnings=ExperimentalWarning',
+      'node_modules/jest/bin/jest.js',
+      '--maxWorkers=2',
+      '--json',
+      `--outputFile=${outputFile}`,
+      ...args,
+    ],
     // A run that hangs (a leaked connection) must end CI, not wait for its limit.
     { stdio: 'inherit', env: { ...process.env, TEST_DB: db }, timeout: 10 * 60 * 1000 },
   );

@@ -95,10 +95,15 @@ const databases = {
 
 console.log('consumers: packing the library');
 const packed = await new Promise((done, fail) => {
-  const child = spawn('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (chunk) => (out += chunk));
-  child.on('close', (code) => (code === 0 ? done(join(work, JSON.parse(out)[0].filename)) : fail(new Error(`npm pack exited ${code}`))));
+  child.on('close', (code) =>
+    code === 0 ? done(join(work, JSON.parse(out)[0].filename)) : fail(new Error(`npm pack exited ${code}`)),
+  );
 });
 console.log(`consumers: ${packed}`);
 
@@ -111,7 +116,9 @@ const apps = await Promise.all(
       filter: (source) => !/[\\/](node_modules|dist|coverage)$/.test(source),
     });
     const since = Date.now();
-    const code = await run(name, 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', packed], { cwd: dir });
+    const code = await run(name, 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', packed], {
+      cwd: dir,
+    });
     console.log(`[${name}] install: ${code === 0 ? 'ok' : `failed (${code})`} in ${minutes(since)}`);
     return { name, dir, installed: code === 0 };
   }),
@@ -130,7 +137,12 @@ for (const app of apps) {
   const kind = manifest.config?.database ?? 'sqlite';
   if (!databases[kind]) throw new Error(`${app.name}: config.database must be sqlite, postgres or mariadb`);
   const database = await databases[kind].create(`consumer_${app.name.replace(/\W/g, '_')}_${process.pid}`);
-  const env = { ...process.env, DATABASE_URL: database.url, TOKEN_SECRET: randomBytes(32).toString('base64url'), CI: 'true' };
+  const env = {
+    ...process.env,
+    DATABASE_URL: database.url,
+    TOKEN_SECRET: randomBytes(32).toString('base64url'),
+    CI: 'true',
+  };
   try {
     if ((await run(app.name, 'npm', ['run', 'build'], { cwd: app.dir, env })) !== 0) {
       broken = true;
@@ -140,7 +152,14 @@ for (const app of apps) {
     // JSON report (Vitest's json reporter has its shape).
     const runners = { jest: (report) => ['test', '--', '--ci', '--json', `--outputFile=${report}`] };
     if (manifest.scripts?.['test:vitest']) {
-      runners.vitest = (report) => ['run', 'test:vitest', '--', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+      runners.vitest = (report) => [
+        'run',
+        'test:vitest',
+        '--',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${report}`,
+      ];
     }
     for (const [runner, args] of Object.entries(runners)) {
       const report = join(app.dir, `${runner}-report.json`);

@@ -43,10 +43,16 @@ export class AppModule {
             secret: config.secret,
             clock: config.clock,
             cache: config.cache,
-            ...(config.queryParameter === undefined ? {} : { allowQueryParameter: true, queryParameter: config.queryParameter }),
+            ...(config.queryParameter === undefined
+              ? {}
+              : { allowQueryParameter: true, queryParameter: config.queryParameter }),
             passwordGrant: {
               throttle: config.loginAttempts
-                ? { perAccount: config.loginAttempts.perUser, perClient: config.loginAttempts.perClient, ...(store ? { store } : {}) }
+                ? {
+                    perAccount: config.loginAttempts.perUser,
+                    perClient: config.loginAttempts.perClient,
+                    ...(store ? { store } : {}),
+                  }
                 : false,
             },
           }),

@@ -10,7 +10,10 @@ process.exitCode = await runTokensCli(
   // Called once the command line is understood: `--help` or a typo loads and reads nothing. The
   // Express flavour of the GraphQL module, whatever HTTP_ADAPTER says: a context serves no HTTP.
   async () => {
-    const [{ AppModule }, { demoConfigFromEnv }] = await Promise.all([import('./app.module.js'), import('./demo-env.js')]);
+    const [{ AppModule }, { demoConfigFromEnv }] = await Promise.all([
+      import('./app.module.js'),
+      import('./demo-env.js'),
+    ]);
     return AppModule.forRoot({ ...demoConfigFromEnv(), httpAdapter: 'express' });
   },
   process.argv.slice(2),

@@ -11,7 +11,8 @@ function adminFromEnv(): DemoConfig['admin'] {
   const { ADMIN_USERNAME: username, ADMIN_PASSWORD: password } = process.env;
   if (!username && !password) return undefined;
   if (!username || !password) throw new Error('Set both ADMIN_USERNAME and ADMIN_PASSWORD, or neither');
-  if (!USERNAME_PATTERN.test(username)) throw new Error('ADMIN_USERNAME must be 3 to 64 letters, digits, "_", "." or "-"');
+  if (!USERNAME_PATTERN.test(username))
+    throw new Error('ADMIN_USERNAME must be 3 to 64 letters, digits, "_", "." or "-"');
   const problem = passwordProblem(password);
   if (problem) throw new Error(`ADMIN_PASSWORD: ${problem}`);
   return { username, password };
@@ -35,7 +36,10 @@ function cacheFromEnv(): DemoConfig['cache'] {
 export function throttleStoreFromEnv(): ThrottleStore {
   const bus = process.env.TOKEN_CACHE_BUS;
   if (!bus || !/^rediss?:\/\//.test(bus)) return { type: 'memory' };
-  const database = createHash('sha256').update(process.env.DATABASE_URL ?? 'sqlite').digest('hex').slice(0, 16);
+  const database = createHash('sha256')
+    .update(process.env.DATABASE_URL ?? 'sqlite')
+    .digest('hex')
+    .slice(0, 16);
   return { type: 'redis', url: bus, prefix: `throttle:${database}` };
 }
 

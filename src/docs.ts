@@ -50,7 +50,9 @@ const DOCS_HEADERS: Readonly<Record<string, string>> = {
 function secureDocsPages(app: INestApplication): void {
   // Asked of every request the demo serves: a prefix check, with nothing allocated.
   const prefix = `/${DOCS_PATH}`;
-  const isDocs = (url: string) => url.startsWith(prefix) && (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?');
+  const isDocs = (url: string) =>
+    url.startsWith(prefix) &&
+    (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?');
   const adapter = app.getHttpAdapter();
   if (adapter.getType() === 'fastify') {
     (adapter.getInstance() as FastifyInstance).addHook('onRequest', async (request, reply) => {

@@ -1,4 +1,9 @@
-import { BadRequestException, PayloadTooLargeException, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
+import {
+  BadRequestException,
+  PayloadTooLargeException,
+  type INestApplication,
+  type NestApplicationOptions,
+} from '@nestjs/common';
 import type { AbstractHttpAdapter } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -41,7 +46,8 @@ function refuseDeepJson(body: { readonly length: number; readonly [index: number
   for (let i = 0; i < body.length; i++) {
     const byte = body[i];
     if (inString) {
-      if (byte === 0x5c) i++; // a backslash escapes the next byte
+      if (byte === 0x5c)
+        i++; // a backslash escapes the next byte
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) {
       inString = true;
@@ -67,7 +73,9 @@ function answerBodyErrors(error: unknown, _request: Request, response: Response,
   const { status, type } = (error ?? {}) as BodyError;
   if (typeof status !== 'number' || status < 400 || status >= 500 || typeof type !== 'string') return next(error);
   const message = BODY_ERRORS[type] ?? 'unreadable request body';
-  response.status(status).json({ statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message });
+  response
+    .status(status)
+    .json({ statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message });
 }
 
 /**
@@ -78,23 +86,29 @@ function answerBodyErrors(error: unknown, _request: Request, response: Response,
 function parseJsonOnFastify(server: FastifyInstance): void {
   const parse = server.getDefaultJsonParser('error', 'error');
   server.removeContentTypeParser('application/json');
-  server.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_JSON_BYTES }, (request, body, done) => {
-    const bytes = body as Buffer;
-    // No body under a JSON content type is an empty object on Express, where Fastify's parser
-    // refuses it: clients that always send the header (a POST /tokens/generate without options).
-    if (bytes.length === 0) return done(null, {});
-    try {
-      refuseDeepJson(bytes);
-    } catch {
-      return done(new BadRequestException(BODY_ERRORS['entity.too.deep']), undefined);
-    }
-    // Fastify's default parser takes the buffer too (secure-json-parse reads either). Only an
-    // object or an array is a body, as on Express (its parser's strict mode): Fastify's would
-    // take `null` for no body at all.
-    parse(request, bytes as unknown as string, (error, parsed) =>
-      error || parsed === null || typeof parsed !== 'object' ? done(new BadRequestException(BODY_ERRORS['entity.parse.failed']), undefined) : done(null, parsed),
-    );
-  });
+  server.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: MAX_JSON_BYTES },
+    (request, body, done) => {
+      const bytes = body as Buffer;
+      // No body under a JSON content type is an empty object on Express, where Fastify's parser
+      // refuses it: clients that always send the header (a POST /tokens/generate without options).
+      if (bytes.length === 0) return done(null, {});
+      try {
+        refuseDeepJson(bytes);
+      } catch {
+        return done(new BadRequestException(BODY_ERRORS['entity.too.deep']), undefined);
+      }
+      // Fastify's default parser takes the buffer too (secure-json-parse reads either). Only an
+      // object or an array is a body, as on Express (its parser's strict mode): Fastify's would
+      // take `null` for no body at all.
+      parse(request, bytes as unknown as string, (error, parsed) =>
+        error || parsed === null || typeof parsed !== 'object'
+          ? done(new BadRequestException(BODY_ERRORS['entity.parse.failed']), undefined)
+          : done(null, parsed),
+      );
+    },
+  );
 }
 
 /**
@@ -119,15 +133,23 @@ class DemoFastifyAdapter extends FastifyAdapter {
 function closeOnClientError(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, message] =
-    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request header fields too large'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request timeout'] : [400, 'Bad request'];
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request header fields too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request timeout']
+        : [400, 'Bad request'];
   const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
   if (!socket.writable) return void socket.destroy(error);
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 /** The server the demo runs on, its body size limit set. */
 export function createHttpAdapter(adapter: DemoHttpAdapter): AbstractHttpAdapter {
-  return adapter === 'fastify' ? new DemoFastifyAdapter({ bodyLimit: MAX_JSON_BYTES, clientErrorHandler: closeOnClientError }) : new ExpressAdapter(express());
+  return adapter === 'fastify'
+    ? new DemoFastifyAdapter({ bodyLimit: MAX_JSON_BYTES, clientErrorHandler: closeOnClientError })
+    : new ExpressAdapter(express());
 }
 
 /**

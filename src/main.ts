@@ -20,7 +20,11 @@ async function bootstrap(): Promise<void> {
     },
   };
 
-  const app = await NestFactory.create(AppModule.forRoot(config), createHttpAdapter(config.httpAdapter ?? 'express'), DEMO_APP_OPTIONS);
+  const app = await NestFactory.create(
+    AppModule.forRoot(config),
+    createHttpAdapter(config.httpAdapter ?? 'express'),
+    DEMO_APP_OPTIONS,
+  );
   configureDemoApp(app);
   await serveDemoDocs(app);
   app.enableShutdownHooks();

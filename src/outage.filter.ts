@@ -14,10 +14,19 @@ const RETRY_AFTER = 5;
 @Catch()
 export class DatabaseOutageFilter extends BaseExceptionFilter {
   override catch(error: unknown, host: ArgumentsHost): void {
-    if (host.getType() !== 'http' || !(isDatabaseUnavailable(error) || isTransactionConflict(error))) return super.catch(error, host);
+    if (host.getType() !== 'http' || !(isDatabaseUnavailable(error) || isTransactionConflict(error)))
+      return super.catch(error, host);
     const adapter = this.httpAdapterHost!.httpAdapter;
     const response: unknown = host.switchToHttp().getResponse();
     adapter.setHeader(response, 'Retry-After', String(RETRY_AFTER));
-    adapter.reply(response, { statusCode: 503, error: 'Service Unavailable', message: 'The database is unavailable or busy: try again shortly' }, HttpStatus.SERVICE_UNAVAILABLE);
+    adapter.reply(
+      response,
+      {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'The database is unavailable or busy: try again shortly',
+      },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
   }
 }

@@ -16,7 +16,9 @@ export function tokenSecretFromEnv(database: DataSourceOptions): string[] {
   const given = process.env.TOKEN_SECRET;
   if (given !== undefined && given !== '') return given.split(',').map((secret) => secret.trim());
   if (database.type !== 'better-sqlite3') {
-    throw new Error(`TOKEN_SECRET must be set for a ${database.type} database, the same on every instance: ${HOW_TO_MAKE_ONE}`);
+    throw new Error(
+      `TOKEN_SECRET must be set for a ${database.type} database, the same on every instance: ${HOW_TO_MAKE_ONE}`,
+    );
   }
   const file = String(database.database);
   // An in-memory database's tokens die with the process: so may its secret.
@@ -29,7 +31,9 @@ function secretBeside(path: string): string {
     // `wx`: of two first starts at once, one writes and the other reads what it wrote.
     const secret = randomBytes(32).toString('base64url');
     writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-    new Logger('TokenSecret').log(`Created a random token secret in ${path}: keep it private; set TOKEN_SECRET to use your own`);
+    new Logger('TokenSecret').log(
+      `Created a random token secret in ${path}: keep it private; set TOKEN_SECRET to use your own`,
+    );
     return secret;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

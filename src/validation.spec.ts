@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { BadRequestException, type Type } from '@nestjs/common';
 import fc from 'fast-check';
 import { LoginDto, RefreshDto } from './auth/auth.dto.js';
-import { CreateTokenDto, GenerateTokenDto, RenameTokenDto, RevokeTokenDto, RotateTokenDto } from './tokens/tokens.dto.js';
+import {
+  CreateTokenDto,
+  GenerateTokenDto,
+  RenameTokenDto,
+  RevokeTokenDto,
+  RotateTokenDto,
+} from './tokens/tokens.dto.js';
 import { CreateUserDto, UpdateMeDto } from './users/users.dto.js';
 import { bodyValidation } from './validation.js';
 
@@ -27,7 +33,18 @@ const text = fc.oneof(
   { arbitrary: fc.string({ unit: 'grapheme', maxLength: 80 }), weight: 1 },
 );
 /** A JSON body: often with the DTOs' own field names, holding anything JSON can. */
-const field = fc.constantFrom('username', 'password', 'currentPassword', 'refreshToken', 'name', 'scopes', 'expiresIn', 'graceSeconds', 'token', 'extra');
+const field = fc.constantFrom(
+  'username',
+  'password',
+  'currentPassword',
+  'refreshToken',
+  'name',
+  'scopes',
+  'expiresIn',
+  'graceSeconds',
+  'token',
+  'extra',
+);
 const value = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
@@ -41,21 +58,29 @@ const value = fc.letrec((tie) => ({
   ),
 })).value;
 const body = fc.oneof(
-  { arbitrary: fc.dictionary(field, fc.oneof({ arbitrary: text, weight: 3 }, { arbitrary: value, weight: 1 }), { maxKeys: 5 }), weight: 4 },
+  {
+    arbitrary: fc.dictionary(field, fc.oneof({ arbitrary: text, weight: 3 }, { arbitrary: value, weight: 1 }), {
+      maxKeys: 5,
+    }),
+    weight: 4,
+  },
   { arbitrary: value, weight: 1 },
 );
 
 describe('request bodies (property-based)', () => {
-  it.each(DTOS.map((dto) => [dto.name, dto] as const))('%s: any JSON body is accepted or refused with a 400, never anything else', async (_name, dto) => {
-    await fc.assert(
-      fc.asyncProperty(body, async (input) => {
-        try {
-          await bodyValidation.transform(input, { type: 'body', metatype: dto });
-        } catch (error) {
-          expect(error).toBeInstanceOf(BadRequestException);
-        }
-      }),
-      { numRuns: 2000 },
-    );
-  });
+  it.each(DTOS.map((dto) => [dto.name, dto] as const))(
+    '%s: any JSON body is accepted or refused with a 400, never anything else',
+    async (_name, dto) => {
+      await fc.assert(
+        fc.asyncProperty(body, async (input) => {
+          try {
+            await bodyValidation.transform(input, { type: 'body', metatype: dto });
+          } catch (error) {
+            expect(error).toBeInstanceOf(BadRequestException);
+          }
+        }),
+        { numRuns: 2000 },
+      );
+    },
+  );
 });

@@ -17,8 +17,9 @@ export const ValidBody = (): ParameterDecorator => Body(bodyValidation);
  * What no database stores as it is: control characters (NUL above all, which PostgreSQL refuses
  * in any text) and lone UTF-16 surrogates (which have no UTF-8 form, and which bcrypt refuses).
  */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const UNSTORABLE = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNSTORABLE =
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A string with nothing a database or bcrypt would fail on; anything else is a 400. */
 export const IsText = (options?: ValidationOptions): PropertyDecorator =>

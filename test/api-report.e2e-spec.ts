@@ -11,7 +11,10 @@ const root = join(import.meta.dirname, '..');
  */
 describe('the API report', () => {
   it('matches the built package', () => {
-    const { status, stdout, stderr } = spawnSync(process.execPath, [join(root, 'scripts/api-report.mjs'), '--check'], { cwd: root, encoding: 'utf8' });
+    const { status, stdout, stderr } = spawnSync(process.execPath, [join(root, 'scripts/api-report.mjs'), '--check'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect({ status, output: stderr || stdout }).toEqual({ status: 0, output: 'api report: up to date (5 entries)\n' });
   }, 60_000);
 });

@@ -22,7 +22,10 @@ describe('the benchmark, in its smoke plan', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
     const [json, out] = [join(dir, 'results.json'), join(dir, 'RESULTS.md')];
-    await promisify(execFile)(process.execPath, ['dist/bench/run.js', '--smoke', '--json', json, '--out', out], { cwd: root, timeout: 60_000 });
+    await promisify(execFile)(process.execPath, ['dist/bench/run.js', '--smoke', '--json', json, '--out', out], {
+      cwd: root,
+      timeout: 60_000,
+    });
     results = JSON.parse(readFileSync(json, 'utf8')) as Results;
     markdown = readFileSync(out, 'utf8');
   }, 70_000);
@@ -32,24 +35,33 @@ describe('the benchmark, in its smoke plan', () => {
   });
 
   it('has every row, each answered with its status, its CPU measured and compared with its pair', () => {
-    const routes = (server: Row['server']) => results.rows.filter((row) => row.server === server).map((row) => row.route);
-    expect(routes('express')).toEqual(expect.arrayContaining([
-      expect.stringContaining('GET /health'),
-      expect.stringContaining('GET /users/me, valid token (cache hit)'),
-      expect.stringContaining('GET /reference/me: SHA-256 + Map'),
-      expect.stringContaining('A/A control'),
-      expect.stringContaining("AuthGuard('access-token')"),
-      expect.stringContaining('JWT guard'),
-      expect.stringContaining('garbage token'),
-      expect.stringContaining('forged token'),
-      expect.stringContaining('expired signed token'),
-      expect.stringContaining('unknown signed token'),
-      expect.stringContaining('GET /users/me, each token once (cold cache)'),
-      expect.stringContaining('GET /reference/db/me, each token once'),
-      expect.stringContaining('GET /users/me, valid token (cache off)'),
-      expect.stringContaining('GET /reference/db/me: SHA-256 + 1 prepared statement'),
-    ]));
-    expect(routes('fastify')).toEqual(expect.arrayContaining([expect.stringContaining('GET /health'), expect.stringContaining('(cache hit)'), expect.stringContaining('/reference/me')]));
+    const routes = (server: Row['server']) =>
+      results.rows.filter((row) => row.server === server).map((row) => row.route);
+    expect(routes('express')).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('GET /health'),
+        expect.stringContaining('GET /users/me, valid token (cache hit)'),
+        expect.stringContaining('GET /reference/me: SHA-256 + Map'),
+        expect.stringContaining('A/A control'),
+        expect.stringContaining("AuthGuard('access-token')"),
+        expect.stringContaining('JWT guard'),
+        expect.stringContaining('garbage token'),
+        expect.stringContaining('forged token'),
+        expect.stringContaining('expired signed token'),
+        expect.stringContaining('unknown signed token'),
+        expect.stringContaining('GET /users/me, each token once (cold cache)'),
+        expect.stringContaining('GET /reference/db/me, each token once'),
+        expect.stringContaining('GET /users/me, valid token (cache off)'),
+        expect.stringContaining('GET /reference/db/me: SHA-256 + 1 prepared statement'),
+      ]),
+    );
+    expect(routes('fastify')).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('GET /health'),
+        expect.stringContaining('(cache hit)'),
+        expect.stringContaining('/reference/me'),
+      ]),
+    );
     for (const row of results.rows) {
       expect({ route: row.route, wrongStatus: row.wrongStatus }).toEqual({ route: row.route, wrongStatus: 0 });
       expect(row.requests).toBeGreaterThan(0);
@@ -60,13 +72,28 @@ describe('the benchmark, in its smoke plan', () => {
 
   it('costs no query for a cache hit or a token refused on its face, one read per miss, and writes only to record a first use', () => {
     const by = (part: string) => results.rows.filter((row) => row.route.includes(part));
-    for (const row of results.rows.filter((r) => r.stage === 'hit')) expect({ route: row.route, reads: row.readsPer1000, writes: row.writesPer1000 }).toEqual({ route: row.route, reads: 0, writes: 0 });
-    for (const row of [...by('garbage'), ...by('forged'), ...by('expired')]) expect({ route: row.route, reads: row.readsPer1000, writes: row.writesPer1000 }).toEqual({ route: row.route, reads: 0, writes: 0 });
+    for (const row of results.rows.filter((r) => r.stage === 'hit'))
+      expect({ route: row.route, reads: row.readsPer1000, writes: row.writesPer1000 }).toEqual({
+        route: row.route,
+        reads: 0,
+        writes: 0,
+      });
+    for (const row of [...by('garbage'), ...by('forged'), ...by('expired')])
+      expect({ route: row.route, reads: row.readsPer1000, writes: row.writesPer1000 }).toEqual({
+        route: row.route,
+        reads: 0,
+        writes: 0,
+      });
     // An unknown signed token is read once, then remembered for a few seconds: at most once per distinct token.
-    for (const row of by('unknown signed token')) expect((row.readsPer1000 * row.requests) / 1000).toBeLessThanOrEqual(100);
+    for (const row of by('unknown signed token'))
+      expect((row.readsPer1000 * row.requests) / 1000).toBeLessThanOrEqual(100);
     for (const row of results.rows.filter((r) => r.stage === 'miss')) {
       expect({ route: row.route, reads: row.readsPer1000 }).toEqual({ route: row.route, reads: 1000 });
-      expect({ route: row.route, inserts: row.inserts, deletes: row.deletes }).toEqual({ route: row.route, inserts: 0, deletes: 0 });
+      expect({ route: row.route, inserts: row.inserts, deletes: row.deletes }).toEqual({
+        route: row.route,
+        inserts: 0,
+        deletes: 0,
+      });
     }
     // Valid tokens cycling with the cache off were used a moment before: no use to record.
     for (const row of by('(cache off)')) expect(row.writesPer1000).toBe(0);
@@ -75,7 +102,8 @@ describe('the benchmark, in its smoke plan', () => {
   });
 
   it('writes the tables and the targets, and measures memory past cache.max', () => {
-    for (const heading of ['## Cache hits', '## Refusals', '## Cache misses', '## Memory', '## Targets']) expect(markdown).toContain(heading);
+    for (const heading of ['## Cache hits', '## Refusals', '## Cache misses', '## Memory', '## Targets'])
+      expect(markdown).toContain(heading);
     expect(results.targets.filter((target) => target.group === 'Cache hit')).toHaveLength(2);
     expect(results.targets.filter((target) => target.group === 'Cache miss').length).toBeGreaterThanOrEqual(4);
     expect(markdown).toMatch(/\| (PASS|FAIL) \|/);

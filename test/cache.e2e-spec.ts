@@ -9,7 +9,6 @@ import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { QueryCounter } from './fixtures/query-counter.js';
 
-
 const selects = (queries: string[]) => queries.filter((q) => /^\s*SELECT/i.test(q));
 const writes = (queries: string[]) => queries.filter((q) => /^\s*(UPDATE|INSERT|DELETE)/i.test(q));
 
@@ -49,11 +48,20 @@ describe.each(HTTP_ADAPTERS)(`the verification cache on $server, on ${testDataba
   beforeEach(async () => {
     seq += 1;
     member = `m-${seq}`;
-    await members.save({ memberId: member, login: `member${seq}`, secret: 'h', disabled: false, bio: null, grants: ['reports:*'] });
+    await members.save({
+      memberId: member,
+      login: `member${seq}`,
+      secret: 'h',
+      disabled: false,
+      bio: null,
+      grants: ['reports:*'],
+    });
   });
 
-  const issue = async (options: { expiresIn?: number } = {}) => (await cached.get(TokensService).issue(member, { name: 't', ...options })).token;
-  const get = (app: INestApplication, token: string) => request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`);
+  const issue = async (options: { expiresIn?: number } = {}) =>
+    (await cached.get(TokensService).issue(member, { name: 't', ...options })).token;
+  const get = (app: INestApplication, token: string) =>
+    request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`);
 
   it('serves repeat verifications without a query', async () => {
     const token = await issue();

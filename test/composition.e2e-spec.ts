@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, type ExecutionContext, type INestApplication, type Provider } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  type ExecutionContext,
+  type INestApplication,
+  type Provider,
+} from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { PassportStrategy } from '@nestjs/passport';
@@ -44,7 +51,10 @@ class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 /** The documented hook: scopes from the access token, else from the JWT. */
 @Injectable()
 class AppScopesGuard extends ScopesGuard {
-  protected override scopesOf(request: AuthenticatableRequest, context: ExecutionContext): readonly string[] | undefined {
+  protected override scopesOf(
+    request: AuthenticatableRequest,
+    context: ExecutionContext,
+  ): readonly string[] | undefined {
     return super.scopesOf(request, context) ?? (request.user as JwtUser | undefined)?.scopes;
   }
 }
@@ -92,72 +102,85 @@ const RECIPES: { name: string; foreignCredentials: 'refuse' | 'pass'; guards: Pr
 
 const CASES = RECIPES.flatMap((recipe) => HTTP_ADAPTERS.map((server) => ({ ...recipe, ...server })));
 
-describe.each(CASES)(`beside passport-jwt: $name, on $server, on ${testDatabaseKind()}`, ({ foreignCredentials, guards, adapter }) => {
-  let database: TestDatabase;
-  let app: INestApplication;
-  let tokens: TokensService;
-  const jwt = new JwtService({ secret: JWT_SECRET, signOptions: { algorithm: 'HS256', expiresIn: '1h' } });
+describe.each(CASES)(
+  `beside passport-jwt: $name, on $server, on ${testDatabaseKind()}`,
+  ({ foreignCredentials, guards, adapter }) => {
+    let database: TestDatabase;
+    let app: INestApplication;
+    let tokens: TokensService;
+    const jwt = new JwtService({ secret: JWT_SECRET, signOptions: { algorithm: 'HS256', expiresIn: '1h' } });
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    const moduleRef = await Test.createTestingModule({
-      imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, foreignCredentials }))],
-      controllers: [CompositionController],
-      providers: [JwtStrategy, ...guards],
-    }).compile();
-    app = await createAppOn(moduleRef, adapter, { logger: false });
-    tokens = app.get(TokensService);
-    await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-jwt', login: 'jwt', secret: 'x', disabled: false, grants: ['reports:*'] });
-  });
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          FixtureAppModule.forRoot(
+            database.options,
+            AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, foreignCredentials }),
+          ),
+        ],
+        controllers: [CompositionController],
+        providers: [JwtStrategy, ...guards],
+      }).compile();
+      app = await createAppOn(moduleRef, adapter, { logger: false });
+      tokens = app.get(TokensService);
+      await app
+        .get(DataSource)
+        .getRepository(Member)
+        .insert({ memberId: 'm-jwt', login: 'jwt', secret: 'x', disabled: false, grants: ['reports:*'] });
+    });
 
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
+    afterAll(async () => {
+      await app?.close();
+      await database?.drop();
+    });
 
-  const get = (path: string, authorization?: string) => {
-    const call = request(app.getHttpServer()).get(path);
-    return authorization ? call.set('Authorization', authorization) : call;
-  };
+    const get = (path: string, authorization?: string) => {
+      const call = request(app.getHttpServer()).get(path);
+      return authorization ? call.set('Authorization', authorization) : call;
+    };
 
-  it("authenticates this module's tokens and JWTs alike", async () => {
-    const { token } = await tokens.issue('m-jwt', { name: 'composition' });
-    expect((await get('/whoami', `Bearer ${token}`).expect(200)).body).toEqual({ member: 'm-jwt' });
-    expect((await get('/whoami', `Bearer ${jwt.sign({ sub: 'jwt-user' })}`).expect(200)).body).toEqual({ jwt: 'jwt-user' });
-  });
+    it("authenticates this module's tokens and JWTs alike", async () => {
+      const { token } = await tokens.issue('m-jwt', { name: 'composition' });
+      expect((await get('/whoami', `Bearer ${token}`).expect(200)).body).toEqual({ member: 'm-jwt' });
+      expect((await get('/whoami', `Bearer ${jwt.sign({ sub: 'jwt-user' })}`).expect(200)).body).toEqual({
+        jwt: 'jwt-user',
+      });
+    });
 
-  it("checks @Scopes() against a JWT's scopes through the ScopesGuard hook", async () => {
-    await get('/scoped', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: ['reports:read'] })}`).expect(200);
-    const refused = await get('/scoped', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: [] })}`).expect(403);
-    expect(refused.headers['www-authenticate']).toContain('error="insufficient_scope"');
-    expect(refused.headers['www-authenticate']).toContain('scope="reports:read"');
-  });
+    it("checks @Scopes() against a JWT's scopes through the ScopesGuard hook", async () => {
+      await get('/scoped', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: ['reports:read'] })}`).expect(200);
+      const refused = await get('/scoped', `Bearer ${jwt.sign({ sub: 'jwt-user', scopes: [] })}`).expect(403);
+      expect(refused.headers['www-authenticate']).toContain('error="insufficient_scope"');
+      expect(refused.headers['www-authenticate']).toContain('scope="reports:read"');
+    });
 
-  it('answers the RFC 6750 challenge when no credentials come, or none is accepted', async () => {
-    const missing = await get('/whoami').expect(401);
-    expect(missing.headers['www-authenticate']).toBe('Bearer realm="fixture"');
-    expect(missing.body).toMatchObject({ reason: 'credentials_missing' });
-    const forged = jwt.sign({ sub: 'jwt-user' }, { secret: 'another-secret-that-is-long-enough-too' });
-    const refused = await get('/whoami', `Bearer ${forged}`).expect(401);
-    expect(refused.headers['www-authenticate']).toMatch(/^Bearer realm="fixture", error="invalid_token"/);
-    const otherScheme = await get('/whoami', 'Digest username="x"').expect(401);
-    expect(otherScheme.headers['www-authenticate']).toMatch(/^Bearer realm="fixture"/);
-  });
+    it('answers the RFC 6750 challenge when no credentials come, or none is accepted', async () => {
+      const missing = await get('/whoami').expect(401);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="fixture"');
+      expect(missing.body).toMatchObject({ reason: 'credentials_missing' });
+      const forged = jwt.sign({ sub: 'jwt-user' }, { secret: 'another-secret-that-is-long-enough-too' });
+      const refused = await get('/whoami', `Bearer ${forged}`).expect(401);
+      expect(refused.headers['www-authenticate']).toMatch(/^Bearer realm="fixture", error="invalid_token"/);
+      const otherScheme = await get('/whoami', 'Digest username="x"').expect(401);
+      expect(otherScheme.headers['www-authenticate']).toMatch(/^Bearer realm="fixture"/);
+    });
 
-  it("says why one of this module's tokens is refused, without trying it as a JWT", async () => {
-    const { token, accessToken } = await tokens.issue('m-jwt', { name: 'revoked' });
-    await tokens.revoke('m-jwt', accessToken.id);
-    const revoked = await get('/whoami', `Bearer ${token}`).expect(401);
-    expect(revoked.body).toMatchObject({ reason: 'revoked', revokedReason: 'revoked_by_user' });
-    expect(revoked.headers['www-authenticate']).toContain('error="invalid_token"');
-    const malformed = await get('/whoami', 'Bearer fx_notatokenatall').expect(401);
-    expect(malformed.body).toMatchObject({ reason: 'malformed' });
-  });
+    it("says why one of this module's tokens is refused, without trying it as a JWT", async () => {
+      const { token, accessToken } = await tokens.issue('m-jwt', { name: 'revoked' });
+      await tokens.revoke('m-jwt', accessToken.id);
+      const revoked = await get('/whoami', `Bearer ${token}`).expect(401);
+      expect(revoked.body).toMatchObject({ reason: 'revoked', revokedReason: 'revoked_by_user' });
+      expect(revoked.headers['www-authenticate']).toContain('error="invalid_token"');
+      const malformed = await get('/whoami', 'Bearer fx_notatokenatall').expect(401);
+      expect(malformed.body).toMatchObject({ reason: 'malformed' });
+    });
 
-  it('lets @Public() routes through without credentials', async () => {
-    await get('/open').expect(200);
-  });
-});
+    it('lets @Public() routes through without credentials', async () => {
+      await get('/open').expect(200);
+    });
+  },
+);
 
 describe('a global AccessTokenGuard that refuses foreign credentials (the default)', () => {
   let database: TestDatabase;

@@ -10,7 +10,10 @@ const PASSWORD = 'correct horse battery';
 const NUL = 'a\u0000b';
 
 /** The GraphQL server the demo runs on each HTTP server. */
-const SERVERS = HTTP_ADAPTERS.map((server) => ({ ...server, graphql: server.adapter === 'fastify' ? 'Mercurius' : 'Apollo' }));
+const SERVERS = HTTP_ADAPTERS.map((server) => ({
+  ...server,
+  graphql: server.adapter === 'fastify' ? 'Mercurius' : 'Apollo',
+}));
 
 interface GraphQLError {
   message: string;
@@ -24,12 +27,16 @@ interface GraphQLAnswer {
   errors?: GraphQLError[];
 }
 
-const LOGIN = 'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { accessToken refreshToken expiresIn user { id username } } }';
-const REFRESH = 'mutation ($refreshToken: String!) { refresh(refreshToken: $refreshToken) { accessToken refreshToken expiresIn } }';
+const LOGIN =
+  'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { accessToken refreshToken expiresIn user { id username } } }';
+const REFRESH =
+  'mutation ($refreshToken: String!) { refresh(refreshToken: $refreshToken) { accessToken refreshToken expiresIn } }';
 const ME = '{ me { id username } }';
-const CREATE = 'mutation ($name: String!, $scopes: [String!]!, $expiresIn: Int) { createToken(name: $name, scopes: $scopes, expiresIn: $expiresIn) { token id name scopes expires } }';
+const CREATE =
+  'mutation ($name: String!, $scopes: [String!]!, $expiresIn: Int) { createToken(name: $name, scopes: $scopes, expiresIn: $expiresIn) { token id name scopes expires } }';
 const REVOKE = 'mutation ($id: String!) { revokeToken(id: $id) }';
-const TOKENS = 'query ($limit: Int, $status: String) { tokens(limit: $limit, status: $status) { id kind name scopes hint expiresAt revokedAt revokedReason } }';
+const TOKENS =
+  'query ($limit: Int, $status: String) { tokens(limit: $limit, status: $status) { id kind name scopes hint expiresAt revokedAt revokedReason } }';
 
 /**
  * The demo's `/graphql`, as a client sees it: each operation scoped as its REST twin, the same
@@ -43,8 +50,10 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
 
   beforeAll(async () => {
     demo = await startDemoApp({ httpAdapter: adapter });
-    for (const username of ['alice', 'bob']) await demo.http.post('/users').send({ username, password: PASSWORD }).expect(201);
-    alice = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).expect(201)).body.token;
+    for (const username of ['alice', 'bob'])
+      await demo.http.post('/users').send({ username, password: PASSWORD }).expect(201);
+    alice = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).expect(201))
+      .body.token;
   });
 
   afterAll(async () => {
@@ -52,7 +61,12 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
   });
 
   /** Sends an operation; whatever it answers is never an internal error. */
-  async function gql(query: string, variables: Record<string, unknown> = {}, token?: string, path = '/graphql'): Promise<GraphQLAnswer> {
+  async function gql(
+    query: string,
+    variables: Record<string, unknown> = {},
+    token?: string,
+    path = '/graphql',
+  ): Promise<GraphQLAnswer> {
     const call = demo.http.post(path).send({ query, variables });
     const response = await (token === undefined ? call : call.set('Authorization', `Bearer ${token}`));
     const answer = response.body as GraphQLAnswer;
@@ -62,14 +76,19 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
   }
 
   /** The one error of a refused operation, whose data is null. */
-  async function refusal(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GraphQLError> {
+  async function refusal(
+    query: string,
+    variables: Record<string, unknown> = {},
+    token?: string,
+  ): Promise<GraphQLError> {
     const answer = await gql(query, variables, token);
     expect(answer.data ?? null).toBeNull();
     expect(answer.errors).toHaveLength(1);
     return answer.errors![0]!;
   }
 
-  const login = async (username = 'alice', password = PASSWORD) => (await gql(LOGIN, { username, password })).data!.login;
+  const login = async (username = 'alice', password = PASSWORD) =>
+    (await gql(LOGIN, { username, password })).data!.login;
   const refresh = (refreshToken: string) => gql(REFRESH, { refreshToken });
 
   /** Users and tokens as the database holds them, less when a token was last used. */
@@ -88,32 +107,56 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
         expiresIn: 900,
         user: { id: expect.any(Number), username: 'alice' },
       });
-      expect(await gql(ME, {}, session.accessToken)).toEqual({ data: { me: { id: session.user.id, username: 'alice' } } });
+      expect(await gql(ME, {}, session.accessToken)).toEqual({
+        data: { me: { id: session.user.id, username: 'alice' } },
+      });
       // The refresh token is no access token.
-      expect((await refusal(ME, {}, session.refreshToken)).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'malformed' });
+      expect((await refusal(ME, {}, session.refreshToken)).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'malformed',
+      });
     });
 
     it('answers a wrong password and an unknown user alike, with the message of the REST 401', async () => {
       const wrong = await refusal(LOGIN, { username: 'alice', password: 'wrong password' });
       const unknown = await refusal(LOGIN, { username: 'nobody', password: PASSWORD });
-      const rest = await demo.http.post('/auth/login').send({ username: 'alice', password: 'wrong password' }).expect(401);
+      const rest = await demo.http
+        .post('/auth/login')
+        .send({ username: 'alice', password: 'wrong password' })
+        .expect(401);
       expect(wrong).toEqual(unknown);
-      expect(wrong).toMatchObject({ message: rest.body.message, extensions: { code: 'UNAUTHENTICATED', reason: 'invalid_credentials' } });
+      expect(wrong).toMatchObject({
+        message: rest.body.message,
+        extensions: { code: 'UNAUTHENTICATED', reason: 'invalid_credentials' },
+      });
     });
 
     it('expires the access token after 900 s of the clock, and refreshes into a new pair', async () => {
       const first = await login();
       demo.clock.advance(900);
-      expect((await refusal(ME, {}, first.accessToken)).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'expired' });
+      expect((await refusal(ME, {}, first.accessToken)).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'expired',
+      });
       const second = (await refresh(first.refreshToken)).data!.refresh;
-      expect(second).toEqual({ accessToken: expect.stringMatching(/^nat_s_/), refreshToken: expect.stringMatching(/^nat_r_/), expiresIn: 900 });
-      expect((await gql(ME, {}, second.accessToken)).data).toEqual({ me: { id: expect.any(Number), username: 'alice' } });
+      expect(second).toEqual({
+        accessToken: expect.stringMatching(/^nat_s_/),
+        refreshToken: expect.stringMatching(/^nat_r_/),
+        expiresIn: 900,
+      });
+      expect((await gql(ME, {}, second.accessToken)).data).toEqual({
+        me: { id: expect.any(Number), username: 'alice' },
+      });
     });
 
     it('revokes the previous access token on refresh, as REST does', async () => {
       const first = await login();
       const second = (await refresh(first.refreshToken)).data!.refresh;
-      expect((await refusal(ME, {}, first.accessToken)).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'revoked', revokedReason: 'refreshed' });
+      expect((await refusal(ME, {}, first.accessToken)).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'revoked',
+        revokedReason: 'refreshed',
+      });
       expect((await gql(ME, {}, second.accessToken)).data?.me.username).toBe('alice');
     });
 
@@ -121,49 +164,98 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
       const first = await login();
       const second = (await refresh(first.refreshToken)).data!.refresh;
       const replay = await refusal(REFRESH, { refreshToken: first.refreshToken });
-      expect(replay.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'revoked', revokedReason: 'refresh_token_reused' });
+      expect(replay.extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'revoked',
+        revokedReason: 'refresh_token_reused',
+      });
       expect(JSON.stringify(replay)).not.toContain(first.refreshToken);
-      expect((await refusal(ME, {}, second.accessToken)).extensions).toMatchObject({ reason: 'revoked', revokedReason: 'refresh_token_reused' });
-      expect((await refusal(REFRESH, { refreshToken: second.refreshToken })).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'revoked' });
+      expect((await refusal(ME, {}, second.accessToken)).extensions).toMatchObject({
+        reason: 'revoked',
+        revokedReason: 'refresh_token_reused',
+      });
+      expect((await refusal(REFRESH, { refreshToken: second.refreshToken })).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'revoked',
+      });
     });
 
     it('refuses a refresh token that is garbage or expired', async () => {
-      expect((await refusal(REFRESH, { refreshToken: 'garbage' })).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'malformed' });
+      expect((await refusal(REFRESH, { refreshToken: 'garbage' })).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'malformed',
+      });
       const session = await login();
       demo.clock.advance(7 * 24 * 3600);
-      expect((await refusal(REFRESH, { refreshToken: session.refreshToken })).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'expired' });
+      expect((await refusal(REFRESH, { refreshToken: session.refreshToken })).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'expired',
+      });
     });
 
     it("logs out with the session's access token: its pair is refused after; a personal token cannot log out", async () => {
       const session = await login();
       expect(await gql('mutation { logout }', {}, session.accessToken)).toEqual({ data: { logout: true } });
-      expect((await refusal(ME, {}, session.accessToken)).extensions).toMatchObject({ reason: 'revoked', revokedReason: 'logged_out' });
-      expect((await refusal(REFRESH, { refreshToken: session.refreshToken })).extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect((await refusal(ME, {}, session.accessToken)).extensions).toMatchObject({
+        reason: 'revoked',
+        revokedReason: 'logged_out',
+      });
+      expect((await refusal(REFRESH, { refreshToken: session.refreshToken })).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+      });
       const personal = await refusal('mutation { logout }', {}, alice);
-      expect(personal).toMatchObject({ message: expect.stringContaining('revokeToken'), extensions: { code: 'BAD_REQUEST' } });
-      expect((await refusal('mutation { logout }')).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'credentials_missing' });
+      expect(personal).toMatchObject({
+        message: expect.stringContaining('revokeToken'),
+        extensions: { code: 'BAD_REQUEST' },
+      });
+      expect((await refusal('mutation { logout }')).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'credentials_missing',
+      });
     });
   });
 
   describe('tokens', () => {
     it('creates a token within the scopes of its own, lists it without the raw token, and revokes it', async () => {
-      const created = (await gql(CREATE, { name: 'deploy', scopes: ['users:read'], expiresIn: 3600 }, alice)).data!.createToken;
-      expect(created).toEqual({ token: expect.stringMatching(/^nat_/), id: expect.any(String), name: 'deploy', scopes: ['users:read'], expires: expect.any(String) });
+      const created = (await gql(CREATE, { name: 'deploy', scopes: ['users:read'], expiresIn: 3600 }, alice)).data!
+        .createToken;
+      expect(created).toEqual({
+        token: expect.stringMatching(/^nat_/),
+        id: expect.any(String),
+        name: 'deploy',
+        scopes: ['users:read'],
+        expires: expect.any(String),
+      });
       expect(Date.parse(created.expires) - demo.clock.now().getTime()).toBeGreaterThan(3598_000);
       expect(Date.parse(created.expires) - demo.clock.now().getTime()).toBeLessThanOrEqual(3600_000);
       expect((await gql(ME, {}, created.token)).data?.me.username).toBe('alice');
 
       const listed = await gql(TOKENS, { status: 'live' }, alice);
-      expect(listed.data!.tokens).toContainEqual(expect.objectContaining({ id: created.id, kind: 'personal', name: 'deploy', scopes: ['users:read'], revokedAt: null }));
+      expect(listed.data!.tokens).toContainEqual(
+        expect.objectContaining({
+          id: created.id,
+          kind: 'personal',
+          name: 'deploy',
+          scopes: ['users:read'],
+          revokedAt: null,
+        }),
+      );
       expect(JSON.stringify(listed)).not.toContain(created.token);
 
       expect(await gql(REVOKE, { id: created.id }, alice)).toEqual({ data: { revokeToken: true } });
       const refused = await refusal(ME, {}, created.token);
-      expect(refused.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'revoked', revokedReason: 'revoked_by_user' });
+      expect(refused.extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'revoked',
+        revokedReason: 'revoked_by_user',
+      });
       expect(JSON.stringify(refused)).not.toContain(created.token);
       const live = (await gql(TOKENS, { status: 'live' }, alice)).data!.tokens as { id: string }[];
       expect(live.map((token) => token.id)).not.toContain(created.id);
-      const all = (await gql(TOKENS, { status: 'all', limit: 100 }, alice)).data!.tokens as { id: string; revokedReason: string | null }[];
+      const all = (await gql(TOKENS, { status: 'all', limit: 100 }, alice)).data!.tokens as {
+        id: string;
+        revokedReason: string | null;
+      }[];
       expect(all.find((token) => token.id === created.id)?.revokedReason).toBe('revoked_by_user');
     });
 
@@ -175,40 +267,64 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
     });
 
     it('expires a token at the end of its expiresIn, by the clock', async () => {
-      const created = (await gql(CREATE, { name: 'short', scopes: ['users:read'], expiresIn: 60 }, alice)).data!.createToken;
+      const created = (await gql(CREATE, { name: 'short', scopes: ['users:read'], expiresIn: 60 }, alice)).data!
+        .createToken;
       expect((await gql(ME, {}, created.token)).data?.me.username).toBe('alice');
       demo.clock.advance(61);
-      expect((await refusal(ME, {}, created.token)).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'expired' });
+      expect((await refusal(ME, {}, created.token)).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'expired',
+      });
     });
 
     it('refuses an operation without the scope with FORBIDDEN and the scope, and creates nothing', async () => {
-      const reader = (await gql(CREATE, { name: 'reader', scopes: ['tokens:read'] }, alice)).data!.createToken.token as string;
+      const reader = (await gql(CREATE, { name: 'reader', scopes: ['tokens:read'] }, alice)).data!.createToken
+        .token as string;
       const before = await snapshot();
       const refused = await refusal(CREATE, { name: 'escalate', scopes: ['tokens:read'] }, reader);
-      expect(refused.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'insufficient_scope', scope: 'tokens:write' });
-      expect((await refusal(REVOKE, { id: '00000000-0000-4000-8000-000000000000' }, reader)).extensions).toMatchObject({ code: 'FORBIDDEN', scope: 'tokens:write' });
+      expect(refused.extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        reason: 'insufficient_scope',
+        scope: 'tokens:write',
+      });
+      expect((await refusal(REVOKE, { id: '00000000-0000-4000-8000-000000000000' }, reader)).extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        scope: 'tokens:write',
+      });
       expect(await snapshot()).toEqual(before);
       // It may read the list, and `me` needs no scope, as GET /users/me.
       expect((await gql(TOKENS, {}, reader)).data?.tokens.length).toBeGreaterThan(0);
       expect((await gql(ME, {}, reader)).data?.me.username).toBe('alice');
-      const userReader = (await gql(CREATE, { name: 'user reader', scopes: ['users:read'] }, alice)).data!.createToken.token as string;
-      expect((await refusal(TOKENS, {}, userReader)).extensions).toMatchObject({ code: 'FORBIDDEN', scope: 'tokens:read' });
+      const userReader = (await gql(CREATE, { name: 'user reader', scopes: ['users:read'] }, alice)).data!.createToken
+        .token as string;
+      expect((await refusal(TOKENS, {}, userReader)).extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        scope: 'tokens:read',
+      });
     });
 
     it('lets a token create tokens only within its own scopes, as POST /tokens', async () => {
-      const writer = (await gql(CREATE, { name: 'writer', scopes: ['tokens:write'] }, alice)).data!.createToken.token as string;
+      const writer = (await gql(CREATE, { name: 'writer', scopes: ['tokens:write'] }, alice)).data!.createToken
+        .token as string;
       const before = await snapshot();
       const refused = await refusal(CREATE, { name: 'wider', scopes: ['users:read'] }, writer);
       expect(refused.extensions).toMatchObject({ code: 'BAD_REQUEST', reason: 'invalid_scope' });
       expect(await snapshot()).toEqual(before);
-      expect((await gql(CREATE, { name: 'narrower', scopes: ['tokens:write'] }, writer)).data?.createToken.scopes).toEqual(['tokens:write']);
+      expect(
+        (await gql(CREATE, { name: 'narrower', scopes: ['tokens:write'] }, writer)).data?.createToken.scopes,
+      ).toEqual(['tokens:write']);
     });
 
     it("answers NOT_FOUND for a token id that is not one of the caller's, and revokes nothing", async () => {
-      const bobs = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth('bob', PASSWORD)).expect(201)).body;
+      const bobs = (
+        await demo.http.post('/tokens/generate').set('Authorization', basicAuth('bob', PASSWORD)).expect(201)
+      ).body;
       const before = await snapshot();
       for (const id of [bobs.id, '00000000-0000-4000-8000-000000000000']) {
-        expect((await refusal(REVOKE, { id }, alice)).extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'token_not_found' });
+        expect((await refusal(REVOKE, { id }, alice)).extensions).toMatchObject({
+          code: 'NOT_FOUND',
+          reason: 'token_not_found',
+        });
       }
       expect(await snapshot()).toEqual(before);
       expect((await gql(ME, {}, bobs.token)).data?.me.username).toBe('bob');
@@ -218,7 +334,10 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
   describe('refusals', () => {
     it('refuses an operation without a token with UNAUTHENTICATED, naming no token', async () => {
       for (const query of [ME, TOKENS]) {
-        expect((await refusal(query)).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'credentials_missing' });
+        expect((await refusal(query)).extensions).toMatchObject({
+          code: 'UNAUTHENTICATED',
+          reason: 'credentials_missing',
+        });
       }
       expect((await refusal(CREATE, { name: 'x', scopes: [] })).extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
     });
@@ -238,7 +357,8 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
 
   describe('cost limits (queryCostLimit)', () => {
     /** `count` aliases of `tokens(limit: 100)`, written tight (592 of them fit the demo's 16 KB body limit). */
-    const flood = (count: number) => `{${Array.from({ length: count }, (_, index) => `a${index}:tokens(limit:100){id}`).join(' ')}}`;
+    const flood = (count: number) =>
+      `{${Array.from({ length: count }, (_, index) => `a${index}:tokens(limit:100){id}`).join(' ')}}`;
 
     it('refuses 592 aliases of tokens(limit: 100) before anything runs: no resolver, no query, one error naming the limit', async () => {
       await gql(ME, {}, alice);
@@ -247,13 +367,19 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
       expect(queries).toEqual([]);
       expect(answer.data ?? null).toBeNull();
       expect(answer.errors).toHaveLength(1);
-      expect(answer.errors![0]!.message).toMatch(/^The operation may cost more than 5000 .*: ask for less in one request$/);
+      expect(answer.errors![0]!.message).toMatch(
+        /^The operation may cost more than 5000 .*: ask for less in one request$/,
+      );
       expect(answer.errors![0]!.extensions).toMatchObject({ reason: 'query_too_costly', limit: 'maxCost', max: 5000 });
     });
 
     it('refuses aliases past their limit, and lets a modest query of the same shape through', async () => {
       const aliases = `{ ${Array.from({ length: 51 }, (_, index) => `n${index}: __typename`).join(' ')} }`;
-      expect((await refusal(aliases, {}, alice)).extensions).toMatchObject({ reason: 'query_too_costly', limit: 'maxAliases', max: 50 });
+      expect((await refusal(aliases, {}, alice)).extensions).toMatchObject({
+        reason: 'query_too_costly',
+        limit: 'maxAliases',
+        max: 50,
+      });
       const answer = await gql(flood(3), {}, alice);
       expect(answer.errors).toBeUndefined();
       expect(Object.keys(answer.data!)).toEqual(['a0', 'a1', 'a2']);
@@ -288,10 +414,24 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
     });
 
     it.each([
-      { name: 'a body over 16 kB', raw: JSON.stringify({ query: ME, variables: { pad: 'x'.repeat(20_000) } }), status: 413, message: 'request body larger than 16384 bytes' },
-      { name: 'JSON nested 1,000 deep', raw: `{"query":"{ me { id } }","variables":${'{"a":'.repeat(1000)}1${'}'.repeat(1000)}}`, status: 400, message: 'JSON body nested deeper than 32 levels' },
+      {
+        name: 'a body over 16 kB',
+        raw: JSON.stringify({ query: ME, variables: { pad: 'x'.repeat(20_000) } }),
+        status: 413,
+        message: 'request body larger than 16384 bytes',
+      },
+      {
+        name: 'JSON nested 1,000 deep',
+        raw: `{"query":"{ me { id } }","variables":${'{"a":'.repeat(1000)}1${'}'.repeat(1000)}}`,
+        status: 400,
+        message: 'JSON body nested deeper than 32 levels',
+      },
     ])('answers $name to /graphql as to any route: $status and a fixed message', async ({ raw, status, message }) => {
-      const response = await demo.http.post('/graphql').set('Authorization', `Bearer ${alice}`).set('Content-Type', 'application/json').send(raw);
+      const response = await demo.http
+        .post('/graphql')
+        .set('Authorization', `Bearer ${alice}`)
+        .set('Content-Type', 'application/json')
+        .send(raw);
       expect({ status: response.status, body: response.body }).toEqual({
         status,
         body: { statusCode: status, error: status === 413 ? 'Payload Too Large' : 'Bad Request', message },
@@ -308,24 +448,32 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
   });
 });
 
-describe.each(SERVERS)(`the demo's GraphQL API with TOKEN_QUERY_PARAMETER=jwt, $graphql on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
-  let demo: DemoApp;
+describe.each(SERVERS)(
+  `the demo's GraphQL API with TOKEN_QUERY_PARAMETER=jwt, $graphql on $server, on ${testDatabaseKind()}`,
+  ({ adapter }) => {
+    let demo: DemoApp;
 
-  beforeAll(async () => {
-    demo = await startDemoApp({ httpAdapter: adapter, queryParameter: 'jwt' });
-    await demo.http.post('/users').send({ username: 'carol', password: PASSWORD }).expect(201);
-  });
+    beforeAll(async () => {
+      demo = await startDemoApp({ httpAdapter: adapter, queryParameter: 'jwt' });
+      await demo.http.post('/users').send({ username: 'carol', password: PASSWORD }).expect(201);
+    });
 
-  afterAll(async () => {
-    await demo?.close();
-  });
+    afterAll(async () => {
+      await demo?.close();
+    });
 
-  it('takes the token from ?jwt=, as the CollectiveAccess API does, and only from that parameter', async () => {
-    const session = (await demo.http.post('/graphql').send({ query: LOGIN, variables: { username: 'carol', password: PASSWORD } })).body.data.login;
-    const byQuery = await demo.http.post(`/graphql?jwt=${session.accessToken}`).send({ query: ME });
-    expect(byQuery.body).toEqual({ data: { me: { id: session.user.id, username: 'carol' } } });
-    const otherName = await demo.http.post(`/graphql?access_token=${session.accessToken}`).send({ query: ME });
-    expect(otherName.body.errors[0].extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'credentials_missing' });
-    await demo.http.get(`/users/me?jwt=${session.accessToken}`).expect(200);
-  });
-});
+    it('takes the token from ?jwt=, as the CollectiveAccess API does, and only from that parameter', async () => {
+      const session = (
+        await demo.http.post('/graphql').send({ query: LOGIN, variables: { username: 'carol', password: PASSWORD } })
+      ).body.data.login;
+      const byQuery = await demo.http.post(`/graphql?jwt=${session.accessToken}`).send({ query: ME });
+      expect(byQuery.body).toEqual({ data: { me: { id: session.user.id, username: 'carol' } } });
+      const otherName = await demo.http.post(`/graphql?access_token=${session.accessToken}`).send({ query: ME });
+      expect(otherName.body.errors[0].extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'credentials_missing',
+      });
+      await demo.http.get(`/users/me?jwt=${session.accessToken}`).expect(200);
+    });
+  },
+);

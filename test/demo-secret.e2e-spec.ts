@@ -13,7 +13,7 @@ const HOW_TO = 'openssl rand -base64 32';
  * The demo's secret, as `npm start` finds it (issue 13): no setup on its SQLite file, a secret it
  * makes once and keeps; TOKEN_SECRET where it is set, and needed on a server database.
  */
-describe('the built demo API\'s token secret', () => {
+describe("the built demo API's token secret", () => {
   let dir: string;
 
   beforeAll(() => {
@@ -35,7 +35,8 @@ describe('the built demo API\'s token secret', () => {
       expect(readFileSync(secretFile, 'utf8').trim()).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const http = request(first.url);
       await http.post('/users').send({ username: 'alice', password: PASSWORD }).expect(201);
-      token = (await http.post('/auth/login').send({ username: 'alice', password: PASSWORD }).expect(200)).body.accessToken;
+      token = (await http.post('/auth/login').send({ username: 'alice', password: PASSWORD }).expect(200)).body
+        .accessToken;
       expect(first.output()).not.toContain(readFileSync(secretFile, 'utf8').trim());
     } finally {
       await first.stop();
@@ -67,7 +68,9 @@ describe('the built demo API\'s token secret', () => {
       (error: unknown) => error as Error,
     );
     expect(failure.message).toContain('exited with 1');
-    expect(failure.message).toContain(`The token secret file ${secretFile} can be read or written by other users (mode 0${mode.toString(8)})`);
+    expect(failure.message).toContain(
+      `The token secret file ${secretFile} can be read or written by other users (mode 0${mode.toString(8)})`,
+    );
     expect(failure.message).toContain(`chmod 600 ${secretFile}`);
     expect(failure.message).not.toContain(secret);
   });
@@ -75,22 +78,49 @@ describe('the built demo API\'s token secret', () => {
   it('keeps a secret file out of git wherever DATABASE_URL puts the database', () => {
     const root = join(import.meta.dirname, '..');
     for (const path of ['app.sqlite.token-secret', 'data/app.sqlite.token-secret', 'var/db/demo.db.token-secret']) {
-      expect(execFileSync('git', ['check-ignore', '--no-index', path], { cwd: root, encoding: 'utf8' }).trim()).toBe(path);
+      expect(execFileSync('git', ['check-ignore', '--no-index', path], { cwd: root, encoding: 'utf8' }).trim()).toBe(
+        path,
+      );
     }
   });
 
   it('signs with TOKEN_SECRET when set, and writes no secret file', async () => {
     const database = join(dir, 'given.sqlite');
-    const server = await startServer({ DATABASE_URL: `sqlite:${database}`, TOKEN_SECRET: 'Vh1kXq9Pz2Lw8Rb3Tc7Ny4Md6Gf0Js5KaE' });
+    const server = await startServer({
+      DATABASE_URL: `sqlite:${database}`,
+      TOKEN_SECRET: 'Vh1kXq9Pz2Lw8Rb3Tc7Ny4Md6Gf0Js5KaE',
+    });
     await server.stop();
     expect(existsSync(`${database}.token-secret`)).toBe(false);
   });
 
   it.each([
-    ['unset, on a server database', { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', TOKEN_SECRET: '' }, 'TOKEN_SECRET must be set for a postgres database'],
-    ['too short', { DATABASE_URL: `sqlite:${join(tmpdir(), 'unused.sqlite')}`, TOKEN_SECRET: 'short' }, 'secret is 5 bytes long; it needs at least 32'],
-    ['a placeholder', { DATABASE_URL: `sqlite:${join(tmpdir(), 'unused.sqlite')}`, TOKEN_SECRET: 'changeme-changeme-changeme-changeme' }, 'secret contains "changeme"'],
-    ['a short second secret', { DATABASE_URL: `sqlite:${join(tmpdir(), 'unused.sqlite')}`, TOKEN_SECRET: 'Vh1kXq9Pz2Lw8Rb3Tc7Ny4Md6Gf0Js5KaE,old' }, 'secret #2 is 3 bytes long'],
+    [
+      'unset, on a server database',
+      { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test', TOKEN_SECRET: '' },
+      'TOKEN_SECRET must be set for a postgres database',
+    ],
+    [
+      'too short',
+      { DATABASE_URL: `sqlite:${join(tmpdir(), 'unused.sqlite')}`, TOKEN_SECRET: 'short' },
+      'secret is 5 bytes long; it needs at least 32',
+    ],
+    [
+      'a placeholder',
+      {
+        DATABASE_URL: `sqlite:${join(tmpdir(), 'unused.sqlite')}`,
+        TOKEN_SECRET: 'changeme-changeme-changeme-changeme',
+      },
+      'secret contains "changeme"',
+    ],
+    [
+      'a short second secret',
+      {
+        DATABASE_URL: `sqlite:${join(tmpdir(), 'unused.sqlite')}`,
+        TOKEN_SECRET: 'Vh1kXq9Pz2Lw8Rb3Tc7Ny4Md6Gf0Js5KaE,old',
+      },
+      'secret #2 is 3 bytes long',
+    ],
   ])('refuses to start when TOKEN_SECRET is %s, saying how to make one', async (_case, env, problem) => {
     const failure = await startServer(env).then(
       async (server) => {

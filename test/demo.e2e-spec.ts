@@ -58,7 +58,10 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       expect(JSON.stringify(short.body.message)).toContain('password');
       const badName = await demo.http.post('/users').send({ username: 'a b', password: PASSWORD }).expect(400);
       expect(JSON.stringify(badName.body.message)).toContain('username');
-      const long = await demo.http.post('/users').send({ username: 'carol', password: 'é'.repeat(40) }).expect(400);
+      const long = await demo.http
+        .post('/users')
+        .send({ username: 'carol', password: 'é'.repeat(40) })
+        .expect(400);
       expect(JSON.stringify(long.body.message)).toContain('72 bytes');
       await demo.http.post('/users').send({ username: 'carol', password: PASSWORD, isAdmin: true }).expect(400);
     });
@@ -104,13 +107,23 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
     });
 
     it('takes no body under a JSON content type as no options, as clients that always send the header do', async () => {
-      const response = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).set('Content-Type', 'application/json').expect(201);
+      const response = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('alice', PASSWORD))
+        .set('Content-Type', 'application/json')
+        .expect(201);
       expect(response.body.scopes).toEqual(['*']);
     });
 
     it('answers a wrong password and an unknown user alike, with a Basic challenge', async () => {
-      const wrong = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', 'wrong password')).expect(401);
-      const unknown = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('nobody', PASSWORD)).expect(401);
+      const wrong = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('alice', 'wrong password'))
+        .expect(401);
+      const unknown = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('nobody', PASSWORD))
+        .expect(401);
       expect(wrong.body).toEqual(unknown.body);
       expect(wrong.headers['www-authenticate']).toBe('Basic realm="api"');
     });
@@ -131,7 +144,11 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       const narrow = await generate('alice', { scopes: ['users:read'] });
       const child = await demo.http.post('/tokens/generate').set(bearer(narrow)).expect(201);
       expect(child.body.scopes).toEqual(['users:read']);
-      const wider = await demo.http.post('/tokens/generate').set(bearer(narrow)).send({ scopes: ['tokens:read'] }).expect(400);
+      const wider = await demo.http
+        .post('/tokens/generate')
+        .set(bearer(narrow))
+        .send({ scopes: ['tokens:read'] })
+        .expect(400);
       expect(wider.body).toMatchObject({ error: 'invalid_scope', reason: 'invalid_scope' });
       expect(wider.body.message).toContain('tokens:read');
     });
@@ -143,16 +160,32 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
         .send({ scopes: ['users:admin'] })
         .expect(400);
       expect(response.body.message).toContain('users:admin');
-      await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).send({ scopes: ['*'] }).expect(201);
+      await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('alice', PASSWORD))
+        .send({ scopes: ['*'] })
+        .expect(201);
     });
 
     it('refuses malformed scopes and lifetimes with 400', async () => {
       const auth = basicAuth('alice', PASSWORD);
-      const scope = await demo.http.post('/tokens/generate').set('Authorization', auth).send({ scopes: ['users read'] }).expect(400);
+      const scope = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', auth)
+        .send({ scopes: ['users read'] })
+        .expect(400);
       expect(scope.body.message).toContain('"users read"');
-      const tooLong = await demo.http.post('/tokens/generate').set('Authorization', auth).send({ expiresIn: 400 * 24 * 3600 }).expect(400);
+      const tooLong = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', auth)
+        .send({ expiresIn: 400 * 24 * 3600 })
+        .expect(400);
       expect(tooLong.body).toMatchObject({ error: 'invalid_expiry' });
-      const never = await demo.http.post('/tokens/generate').set('Authorization', auth).send({ expiresIn: null }).expect(400);
+      const never = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', auth)
+        .send({ expiresIn: null })
+        .expect(400);
       expect(never.body.message).toContain('must expire');
       await demo.http.post('/tokens/generate').set('Authorization', auth).send({ expiresIn: 0 }).expect(400);
       await demo.http.post('/tokens/generate').set('Authorization', auth).send({ expiresIn: 'soon' }).expect(400);
@@ -162,7 +195,10 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
   describe('authentication', () => {
     it('accepts the token as Bearer and as the Basic user name with an empty password', async () => {
       await demo.http.get('/users/me').set(bearer(alice)).expect(200, { id: 1, username: 'alice' });
-      await demo.http.get('/users/me').set('Authorization', basicAuth(alice, '')).expect(200, { id: 1, username: 'alice' });
+      await demo.http
+        .get('/users/me')
+        .set('Authorization', basicAuth(alice, ''))
+        .expect(200, { id: 1, username: 'alice' });
     });
 
     it('ignores the query parameter, which the demo does not allow', async () => {
@@ -200,7 +236,10 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
     });
 
     it('rejects an unknown token', async () => {
-      const response = await demo.http.get('/users/me').set(bearer(signedUnknownToken('nat'))).expect(401);
+      const response = await demo.http
+        .get('/users/me')
+        .set(bearer(signedUnknownToken('nat')))
+        .expect(401);
       expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
       expect(response.headers['www-authenticate']).toContain('unknown');
       expect(response.body.reason).toBe('unknown');
@@ -227,7 +266,10 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
     });
 
     it('records when a token was last used', async () => {
-      const response = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).expect(201);
+      const response = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('alice', PASSWORD))
+        .expect(201);
       await demo.http.get('/users/me').set(bearer(response.body.token)).expect(200);
       const list = await demo.http.get('/tokens').set(bearer(alice)).expect(200);
       const view = list.body.find((t: { id: string }) => t.id === response.body.id);
@@ -254,21 +296,34 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
   });
 
   describe('token management', () => {
-    it('pages the caller\'s tokens with a Link to the next page, live only when asked', async () => {
+    it("pages the caller's tokens with a Link to the next page, live only when asked", async () => {
       await demo.http.post('/users').send({ username: 'pager', password: PASSWORD }).expect(201);
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const response = await demo.http.post('/tokens/generate').set('Authorization', basicAuth('pager', PASSWORD)).send({ name: `t${i}` }).expect(201);
+        const response = await demo.http
+          .post('/tokens/generate')
+          .set('Authorization', basicAuth('pager', PASSWORD))
+          .send({ name: `t${i}` })
+          .expect(201);
         ids.push(response.body.id);
         demo.clock.advance(1);
       }
-      const pager = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth('pager', PASSWORD)).send({ name: 'lister' }).expect(201)).body;
+      const pager = (
+        await demo.http
+          .post('/tokens/generate')
+          .set('Authorization', basicAuth('pager', PASSWORD))
+          .send({ name: 'lister' })
+          .expect(201)
+      ).body;
       await demo.http.delete(`/tokens/${ids[3]}`).set(bearer(pager.token)).expect(204);
       const seen: string[] = [];
       let next: string | null = '/tokens?limit=2';
       let pages = 0;
       while (next) {
-        const response: { body: { id: string }[]; headers: Record<string, string | undefined> } = await demo.http.get(next).set(bearer(pager.token)).expect(200);
+        const response: { body: { id: string }[]; headers: Record<string, string | undefined> } = await demo.http
+          .get(next)
+          .set(bearer(pager.token))
+          .expect(200);
         expect(response.body.length).toBeLessThanOrEqual(2);
         seen.push(...response.body.map((view) => view.id));
         next = /^<([^>]+)>; rel="next"$/.exec(response.headers.link ?? '')?.[1] ?? null;
@@ -288,13 +343,23 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       },
     );
 
-    it('lists the caller\'s tokens without secrets', async () => {
+    it("lists the caller's tokens without secrets", async () => {
       const response = await demo.http.get('/tokens').set(bearer(alice)).expect(200);
       expect(response.body.length).toBeGreaterThan(0);
       for (const view of response.body) {
-        expect(Object.keys(view).sort()).toEqual(
-          ['createdAt', 'expiresAt', 'hint', 'id', 'kind', 'lastUsedAt', 'name', 'revokedAt', 'revokedReason', 'scopes', 'sessionId'],
-        );
+        expect(Object.keys(view).sort()).toEqual([
+          'createdAt',
+          'expiresAt',
+          'hint',
+          'id',
+          'kind',
+          'lastUsedAt',
+          'name',
+          'revokedAt',
+          'revokedReason',
+          'scopes',
+          'sessionId',
+        ]);
         expect(view.hint).toMatch(/^nat_…[0-9A-Za-z]{4}$/);
       }
       expect(JSON.stringify(response.body)).not.toContain(alice.slice(4, 20));
@@ -307,9 +372,22 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
     });
 
     it('creates a named token with POST /tokens and needs tokens:write for it', async () => {
-      const response = await demo.http.post('/tokens').set(bearer(alice)).send({ name: 'deploy', scopes: ['users:read'] }).expect(201);
-      expect(response.body).toMatchObject({ token: expect.stringMatching(/^nat_/), name: 'deploy', scopes: ['users:read'], revokedAt: null });
-      await demo.http.post('/tokens').set(bearer(alice)).send({ scopes: ['users:read'] }).expect(400);
+      const response = await demo.http
+        .post('/tokens')
+        .set(bearer(alice))
+        .send({ name: 'deploy', scopes: ['users:read'] })
+        .expect(201);
+      expect(response.body).toMatchObject({
+        token: expect.stringMatching(/^nat_/),
+        name: 'deploy',
+        scopes: ['users:read'],
+        revokedAt: null,
+      });
+      await demo.http
+        .post('/tokens')
+        .set(bearer(alice))
+        .send({ scopes: ['users:read'] })
+        .expect(400);
       const readOnly = await generate('alice', { scopes: ['tokens:read'] });
       await demo.http.post('/tokens').set(bearer(readOnly)).send({ name: 'x' }).expect(403);
     });
@@ -324,7 +402,7 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       await demo.http.delete(`/tokens/${created.body.id}`).set(bearer(alice)).expect(204);
     });
 
-    it('answers 404 for a token that is not the caller\'s', async () => {
+    it("answers 404 for a token that is not the caller's", async () => {
       await signUp('mallory');
       const mallory = await generate('mallory');
       const list = await demo.http.get('/tokens').set(bearer(alice)).expect(200);
@@ -333,7 +411,7 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       await demo.http.get('/users/me').set(bearer(alice)).expect(200);
     });
 
-    it('revokes all the caller\'s tokens, and only theirs', async () => {
+    it("revokes all the caller's tokens, and only theirs", async () => {
       await signUp('dave');
       const first = await generate('dave');
       const second = await generate('dave');
@@ -349,8 +427,14 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       const leaked = await generate('alice');
       const known = await demo.http.post('/tokens/revoke').send({ token: leaked }).expect(200);
       const again = await demo.http.post('/tokens/revoke').send({ token: leaked }).expect(200);
-      const unknown = await demo.http.post('/tokens/revoke').send({ token: signedUnknownToken('nat') }).expect(200);
-      const forged = await demo.http.post('/tokens/revoke').send({ token: forgedToken('nat') }).expect(200);
+      const unknown = await demo.http
+        .post('/tokens/revoke')
+        .send({ token: signedUnknownToken('nat') })
+        .expect(200);
+      const forged = await demo.http
+        .post('/tokens/revoke')
+        .send({ token: forgedToken('nat') })
+        .expect(200);
       const garbage = await demo.http.post('/tokens/revoke').send({ token: 'garbage' }).expect(200);
       expect(new Set([known.text, again.text, unknown.text, forged.text, garbage.text]).size).toBe(1);
       const response = await demo.http.get('/users/me').set(bearer(leaked)).expect(401);
@@ -367,10 +451,20 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       demo.http.get('/users/me').set('Authorization', 'Bearer ' + 'a'.repeat(5000)),
       demo.http.get('/users/me').set('Authorization', 'Basic ' + Buffer.from('\u0000:').toString('base64')),
       demo.http.get('/users/me').set('Authorization', 'NTLM abc'),
-      demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).set('Content-Type', 'application/json').send('{"name":'),
-      demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).send({ scopes: 'users:read' }),
+      demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('alice', PASSWORD))
+        .set('Content-Type', 'application/json')
+        .send('{"name":'),
+      demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('alice', PASSWORD))
+        .send({ scopes: 'users:read' }),
       demo.http.post('/tokens/generate').set('Authorization', basicAuth('alice', PASSWORD)).send({ name: '   ' }),
-      demo.http.post('/tokens').set(bearer(alice)).send({ name: 'x'.repeat(500) }),
+      demo.http
+        .post('/tokens')
+        .set(bearer(alice))
+        .send({ name: 'x'.repeat(500) }),
       demo.http.post('/users').send([]),
     ];
     for (const response of await Promise.all(attempts)) {

@@ -127,9 +127,19 @@ class GloballyGuardedResolver {
 // Guards on a field's resolver run only when the GraphQL module asks for them; queryCostLimit()
 // refuses a document over its depth, field, alias or list-cost limits before anything runs.
 const apollo = () =>
-  GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'], validationRules: [queryCostLimit({ maxAliases: 20 })] });
+  GraphQLModule.forRoot<ApolloDriverConfig>({
+    driver: ApolloDriver,
+    autoSchemaFile: true,
+    fieldResolverEnhancers: ['guards'],
+    validationRules: [queryCostLimit({ maxAliases: 20 })],
+  });
 const mercurius = () =>
-  GraphQLModule.forRoot<MercuriusDriverConfig>({ driver: MercuriusDriver, autoSchemaFile: true, fieldResolverEnhancers: ['guards'], validationRules: [queryCostLimit({ maxAliases: 20 })] });
+  GraphQLModule.forRoot<MercuriusDriverConfig>({
+    driver: MercuriusDriver,
+    autoSchemaFile: true,
+    fieldResolverEnhancers: ['guards'],
+    validationRules: [queryCostLimit({ maxAliases: 20 })],
+  });
 
 /** The GraphQL servers Nest runs: Apollo on either HTTP server, Mercurius on Fastify. */
 const SERVERS = [
@@ -165,17 +175,18 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
   beforeAll(async () => {
     database = await createTestDatabase();
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS)),
-        driver(),
-      ],
+      imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS)), driver()],
       providers: [guarding.resolver, ...guarding.guards],
     }).compile();
     app = moduleRef.createNestApplication(adapter(), { logger: false });
     await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify') await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    if (app.getHttpAdapter().getType() === 'fastify')
+      await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
     tokens = app.get(TokensService);
-    await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-gql', login: 'gql', secret: 'x', disabled: false, grants: ['reports:*'] });
+    await app
+      .get(DataSource)
+      .getRepository(Member)
+      .insert({ memberId: 'm-gql', login: 'gql', secret: 'x', disabled: false, grants: ['reports:*'] });
   });
 
   afterAll(async () => {
@@ -200,7 +211,9 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     const aliases = `{ ${Array.from({ length: 21 }, (_, index) => `r${index}: reports { id }`).join(' ')} }`;
     const answer = await ask(aliases);
     expect(answer.data ?? null).toBeNull();
-    expect(answer.errors).toEqual([expect.objectContaining({ message: 'The operation uses more than 20 aliases: ask for less in one request' })]);
+    expect(answer.errors).toEqual([
+      expect.objectContaining({ message: 'The operation uses more than 20 aliases: ask for less in one request' }),
+    ]);
     expect(answer.errors![0]!.extensions).toMatchObject({ reason: 'query_too_costly', limit: 'maxAliases', max: 20 });
     // Under the limit, the same operation reaches the guards and resolvers.
     expect((await ask('{ a: reports { id } b: reports { id } }', `Bearer ${token}`)).errors).toBeUndefined();
@@ -208,7 +221,9 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
 
   it('authenticates a resolver by the Bearer token, with @CurrentUser() and @CurrentToken()', async () => {
     const { token } = await tokens.issue('m-gql', { name: 'gql', scopes: ['reports:read'] });
-    expect(await ask('{ me { memberId scopes } }', `Bearer ${token}`)).toEqual({ data: { me: { memberId: 'm-gql', scopes: ['reports:read'] } } });
+    expect(await ask('{ me { memberId scopes } }', `Bearer ${token}`)).toEqual({
+      data: { me: { memberId: 'm-gql', scopes: ['reports:read'] } },
+    });
   });
 
   it.each([
@@ -225,14 +240,22 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     const { token, accessToken } = await tokens.issue('m-gql', { name: 'revoked' });
     await tokens.revoke('m-gql', accessToken.id);
     const answer = await ask('{ me { memberId } }', `Bearer ${token}`);
-    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'revoked', revokedReason: 'revoked_by_user' });
+    expect(answer.errors?.[0]?.extensions).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      reason: 'revoked',
+      revokedReason: 'revoked_by_user',
+    });
     expect(JSON.stringify(answer)).not.toContain(token.slice(4));
   });
 
   it('refuses a missing scope with FORBIDDEN and the scope', async () => {
     const { token } = await tokens.issue('m-gql', { name: 'no reports', scopes: ['reports:export'] });
     const answer = await ask('{ reports { id } }', `Bearer ${token}`);
-    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN', reason: 'insufficient_scope', scope: 'reports:read' });
+    expect(answer.errors?.[0]?.extensions).toMatchObject({
+      code: 'FORBIDDEN',
+      reason: 'insufficient_scope',
+      scope: 'reports:read',
+    });
   });
 
   it('refuses a field that needs a scope the token lacks, and that field only', async () => {
@@ -244,12 +267,16 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     // Mercurius writes the list index as a string.
     expect(answer.errors?.[0]?.path?.map(String)).toEqual(['reports', '0', 'export']);
     const both = await tokens.issue('m-gql', { name: 'both', scopes: ['reports:read', 'reports:export'] });
-    expect(await ask('{ reports { id export } }', `Bearer ${both.token}`)).toEqual({ data: { reports: [{ id: 'r1', export: 'exported' }] } });
+    expect(await ask('{ reports { id export } }', `Bearer ${both.token}`)).toEqual({
+      data: { reports: [{ id: 'r1', export: 'exported' }] },
+    });
   });
 
   it('takes the token from the query parameter where the app allows it', async () => {
     const { token } = await tokens.issue('m-gql', { name: 'by query' });
-    const response = await request(app.getHttpServer()).post(`/graphql?access_token=${token}`).send({ query: '{ me { memberId } }' });
+    const response = await request(app.getHttpServer())
+      .post(`/graphql?access_token=${token}`)
+      .send({ query: '{ me { memberId } }' });
     expect(response.body).toEqual({ data: { me: { memberId: 'm-gql' } } });
   });
 
@@ -260,7 +287,7 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     expect(answer.errors?.[0]?.message).toMatch(/scope/);
   });
 
-  it('answers those beyond 400, 401 and 403 with their own code too, on the servers\' default settings', async () => {
+  it("answers those beyond 400, 401 and 403 with their own code too, on the servers' default settings", async () => {
     // Apollo's default formatter makes an HttpException of any other status an INTERNAL_SERVER_ERROR.
     const { token } = await tokens.issue('m-gql', { name: 'revoker' });
     const answer = await ask(`mutation { revokeToken(id: "${randomUUID()}") }`, `Bearer ${token}`);

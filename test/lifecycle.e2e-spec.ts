@@ -17,7 +17,6 @@ import { QueryCounter } from './fixtures/query-counter.js';
 
 const DAY = 24 * 3600;
 
-
 describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   const clock = new ManualClock();
   const queries = new QueryCounter();
@@ -53,7 +52,14 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
   beforeEach(async () => {
     seq += 1;
     member = `m-${seq}`;
-    await members.save({ memberId: member, login: `member${seq}`, secret: 'h', disabled: false, bio: null, grants: ['reports:*'] });
+    await members.save({
+      memberId: member,
+      login: `member${seq}`,
+      secret: 'h',
+      disabled: false,
+      bio: null,
+      grants: ['reports:*'],
+    });
   });
 
   const get = (token: string) => http.get('/reports').set('Authorization', `Bearer ${token}`);
@@ -113,7 +119,9 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
       clock.advance(DAY + 1);
       const pruner = await startFixtureApp(database, { ...options, maintenanceInterval: 1 }, { adapter });
       try {
-        const pruned = await new Promise<AccessTokenEventMap['pruned']>((resolve) => pruner.get(AccessTokenEvents).on('pruned', resolve));
+        const pruned = await new Promise<AccessTokenEventMap['pruned']>((resolve) =>
+          pruner.get(AccessTokenEvents).on('pruned', resolve),
+        );
         expect(pruned.count).toBeGreaterThanOrEqual(1);
         expect(await tokens.list(member)).toEqual([]);
       } finally {
@@ -147,7 +155,9 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
         await Promise.all([tokens.notifyExpiring(), tokens.notifyExpiring()]);
         await tokens.notifyExpiring();
         const mine = events.filter((event) => event.userId === member);
-        expect(mine).toEqual([{ userId: member, tokenId: soon.accessToken.id, name: 'soon', expiresAt: soon.accessToken.expiresAt }]);
+        expect(mine).toEqual([
+          { userId: member, tokenId: soon.accessToken.id, name: 'soon', expiresAt: soon.accessToken.expiresAt },
+        ]);
       } finally {
         stop();
       }
@@ -189,12 +199,16 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
       expect((await get(old.token).expect(401)).body.revokedReason).toBe('rotated');
     });
 
-    it('refuses to rotate a dead token or another user\'s', async () => {
+    it("refuses to rotate a dead token or another user's", async () => {
       const old = await tokens.issue(member, { name: 'dead' });
       await tokens.revoke(member, old.accessToken.id);
       await expect(tokens.rotate(member, old.accessToken.id)).rejects.toMatchObject({ code: 'token_not_live' });
-      await expect(tokens.rotate('someone-else', old.accessToken.id)).rejects.toMatchObject({ code: 'token_not_found' });
-      await expect(tokens.rotate(member, old.accessToken.id, { graceSeconds: -1 })).rejects.toMatchObject({ code: 'invalid_expiry' });
+      await expect(tokens.rotate('someone-else', old.accessToken.id)).rejects.toMatchObject({
+        code: 'token_not_found',
+      });
+      await expect(tokens.rotate(member, old.accessToken.id, { graceSeconds: -1 })).rejects.toMatchObject({
+        code: 'invalid_expiry',
+      });
     });
 
     it('lets a credentials change end a grace period at once', async () => {
@@ -206,11 +220,13 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
   });
 
   describe('renaming', () => {
-    it('renames a token, and only the owner\'s', async () => {
+    it("renames a token, and only the owner's", async () => {
       const { accessToken } = await tokens.issue(member, { name: 'before' });
       expect(await tokens.rename(member, accessToken.id, '  after  ')).toMatchObject({ name: 'after' });
       expect((await tokens.list(member))[0]!.name).toBe('after');
-      await expect(tokens.rename('someone-else', accessToken.id, 'x')).rejects.toMatchObject({ code: 'token_not_found' });
+      await expect(tokens.rename('someone-else', accessToken.id, 'x')).rejects.toMatchObject({
+        code: 'token_not_found',
+      });
       await expect(tokens.rename(member, accessToken.id, ' ')).rejects.toMatchObject({ code: 'invalid_token_name' });
     });
   });
@@ -234,7 +250,16 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
 
     it('writes the first uses of 40 tokens in one statement, not one per token', async () => {
       const owners = Array.from({ length: 40 }, (_, i) => `${member}-${i}`);
-      await members.save(owners.map((memberId) => ({ memberId, login: memberId, secret: 'h', disabled: false, bio: null, grants: ['reports:*'] })));
+      await members.save(
+        owners.map((memberId) => ({
+          memberId,
+          login: memberId,
+          secret: 'h',
+          disabled: false,
+          bio: null,
+          grants: ['reports:*'],
+        })),
+      );
       const issued = await Promise.all(owners.map((owner) => tokens.issue(owner, { name: 'first use' })));
       const writes = await queries.during(async () => {
         await Promise.all(issued.map(({ token }) => get(token).expect(200)));

@@ -19,7 +19,11 @@ function lint(file: string, replace: [string, string][] = []): string[] {
     }
     const [result] = await new ESLint({ cwd: ${JSON.stringify(root)} }).lintText(text, { filePath: file });
     process.stdout.write(JSON.stringify(result.messages.map((message) => message.ruleId + ': ' + message.message)));`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify([join(root, file), replace])], { cwd: root, encoding: 'utf8' });
+  const out = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', script, JSON.stringify([join(root, file), replace])],
+    { cwd: root, encoding: 'utf8' },
+  );
   return JSON.parse(out) as string[];
 }
 
@@ -46,20 +50,36 @@ describe('the decorator metadata lint rule', () => {
 
 /** scripts/lint/import-cycles.mjs, the last step of `npm run lint`. */
 describe('the import cycle check', () => {
-  const check = (...folders: string[]) => spawnSync(process.execPath, [join(root, 'scripts/lint/import-cycles.mjs'), ...folders], { cwd: root, encoding: 'utf8' });
+  const check = (...folders: string[]) =>
+    spawnSync(process.execPath, [join(root, 'scripts/lint/import-cycles.mjs'), ...folders], {
+      cwd: root,
+      encoding: 'utf8',
+    });
 
   it('finds none in the project', () => {
     const { status, stdout } = check();
-    expect({ status, stdout }).toEqual({ status: 0, stdout: expect.stringMatching(/^import cycles: none in \d+ files\n$/) });
+    expect({ status, stdout }).toEqual({
+      status: 0,
+      stdout: expect.stringMatching(/^import cycles: none in \d+ files\n$/),
+    });
   });
 
   it('refuses a cycle closed by a type-only import, naming its files in order', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cycles-'));
     try {
       mkdirSync(join(dir, 'edge'));
-      writeFileSync(join(dir, 'options.ts'), "import type { Request } from './edge/authenticator.js';\nexport interface Options { key(request: Request): string }\n");
-      writeFileSync(join(dir, 'edge/authenticator.ts'), "import type { Options } from '../options.js';\nexport interface Request { options: Options }\n");
-      writeFileSync(join(dir, 'alone.ts'), "import type { Options } from './options.js';\nexport type Alone = Options;\n");
+      writeFileSync(
+        join(dir, 'options.ts'),
+        "import type { Request } from './edge/authenticator.js';\nexport interface Options { key(request: Request): string }\n",
+      );
+      writeFileSync(
+        join(dir, 'edge/authenticator.ts'),
+        "import type { Options } from '../options.js';\nexport interface Request { options: Options }\n",
+      );
+      writeFileSync(
+        join(dir, 'alone.ts'),
+        "import type { Options } from './options.js';\nexport type Alone = Options;\n",
+      );
       const { status, stderr } = check(dir);
       expect(status).toBe(1);
       expect(stderr).toContain('import cycle (2 files): ');

@@ -1,10 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, Module, RequestMethod, UseGuards, type INestApplication, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  RequestMethod,
+  UseGuards,
+  type INestApplication,
+  type Type,
+} from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { APP_GUARD, ModulesContainer } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DECORATORS } from '@nestjs/swagger';
-import type { OpenAPIObject, OperationObject, ResponseObject, SchemaObject, SecurityRequirementObject } from '@nestjs/swagger';
+import type {
+  OpenAPIObject,
+  OperationObject,
+  ResponseObject,
+  SchemaObject,
+  SecurityRequirementObject,
+} from '@nestjs/swagger';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -56,13 +71,17 @@ function servedRoutes(app: INestApplication): string[] {
   const adapter = app.getHttpAdapter();
   const routes: string[] = [];
   if (adapter.getType() === 'express') {
-    const stack = (adapter.getInstance() as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }).router.stack;
+    const stack = (
+      adapter.getInstance() as { router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] } }
+    ).router.stack;
     for (const { route } of stack) {
       if (route) for (const method of Object.keys(route.methods)) routes.push(key(method, route.path));
     }
   } else {
     // Fastify lists its routes as a tree: each line a path segment, indented by depth, and its methods.
-    const tree = (adapter.getInstance() as { printRoutes(options: { commonPrefix: boolean }): string }).printRoutes({ commonPrefix: false });
+    const tree = (adapter.getInstance() as { printRoutes(options: { commonPrefix: boolean }): string }).printRoutes({
+      commonPrefix: false,
+    });
     const prefixes: string[] = [];
     for (const line of tree.split('\n')) {
       const match = /^([│ ]*)[├└]── (.+?)(?: \(([A-Z, ]+)\))?$/.exec(line);
@@ -97,12 +116,20 @@ function excludedRoutes(app: INestApplication): string[] {
     for (const { metatype } of moduleRef.controllers.values()) {
       if (typeof metatype !== 'function') continue;
       const hidden = Reflect.getMetadata(DECORATORS.API_EXCLUDE_CONTROLLER, metatype) as [boolean] | undefined;
-      for (const handler of Object.values(Object.getOwnPropertyDescriptors(metatype.prototype as object)).map((descriptor) => descriptor.value as unknown)) {
+      for (const handler of Object.values(Object.getOwnPropertyDescriptors(metatype.prototype as object)).map(
+        (descriptor) => descriptor.value as unknown,
+      )) {
         if (typeof handler !== 'function' || Reflect.getMetadata(PATH_METADATA, handler) === undefined) continue;
-        const excluded = Reflect.getMetadata(DECORATORS.API_EXCLUDE_ENDPOINT, handler) as { disable?: boolean } | undefined;
+        const excluded = Reflect.getMetadata(DECORATORS.API_EXCLUDE_ENDPOINT, handler) as
+          { disable?: boolean } | undefined;
         if (!hidden?.[0] && !excluded?.disable) continue;
         const path = `/${[Reflect.getMetadata(PATH_METADATA, metatype) as string, Reflect.getMetadata(PATH_METADATA, handler) as string].join('/')}`;
-        routes.push(key(RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod], path.replace(/\/+/g, '/').replace(/(.)\/$/, '$1')));
+        routes.push(
+          key(
+            RequestMethod[Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod],
+            path.replace(/\/+/g, '/').replace(/(.)\/$/, '$1'),
+          ),
+        );
       }
     }
   }
@@ -150,7 +177,9 @@ function handlerOf(app: INestApplication, operationId: string): { controller: Ty
 /** The `@Scopes()` requirements of a handler and its controller, straight from the metadata. */
 function declaredScopes(app: INestApplication, operationId: string): ScopeRequirement[] {
   const { controller, handler } = handlerOf(app, operationId);
-  return [controller, handler].flatMap((target) => (Reflect.getMetadata(SCOPES_METADATA, target) as ScopeRequirement[] | undefined) ?? []);
+  return [controller, handler].flatMap(
+    (target) => (Reflect.getMetadata(SCOPES_METADATA, target) as ScopeRequirement[] | undefined) ?? [],
+  );
 }
 
 /** Whether a granted scope (a pattern) covers a required one, as the module matches them. */
@@ -159,8 +188,10 @@ const covers = (granted: string, wanted: string): boolean =>
 
 /** What a JSON schema (as the document writes them: `$ref`, `oneOf`, `type`, `required`, `properties`) says of `value`. */
 function conforms(document: OpenAPIObject, schema: SchemaObject | { $ref: string }, value: unknown): boolean {
-  if ('$ref' in schema) return conforms(document, document.components!.schemas![schema.$ref.split('/').pop()!] as SchemaObject, value);
-  if (schema.oneOf) return schema.oneOf.filter((option) => conforms(document, option as SchemaObject, value)).length >= 1;
+  if ('$ref' in schema)
+    return conforms(document, document.components!.schemas![schema.$ref.split('/').pop()!] as SchemaObject, value);
+  if (schema.oneOf)
+    return schema.oneOf.filter((option) => conforms(document, option as SchemaObject, value)).length >= 1;
   const types: Record<string, (v: unknown) => boolean> = {
     object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
     string: (v) => typeof v === 'string',
@@ -177,7 +208,8 @@ function conforms(document: OpenAPIObject, schema: SchemaObject | { $ref: string
   });
 }
 
-const response = (operation: OperationObject, status: string): ResponseObject | undefined => operation.responses[status] as ResponseObject | undefined;
+const response = (operation: OperationObject, status: string): ResponseObject | undefined =>
+  operation.responses[status] as ResponseObject | undefined;
 const jsonOf = (answer: ResponseObject | undefined) => answer?.content?.['application/json'];
 const headerExample = (answer: ResponseObject | undefined, name: string): unknown =>
   (answer?.headers?.[name] as { example?: unknown } | undefined)?.example;
@@ -216,8 +248,14 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
   it('offers the Bearer scheme with the token format, and HTTP Basic with the token as user name', () => {
     const schemes = document.components!.securitySchemes!;
     expect(schemes.accessToken).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'nat_…' });
-    expect(schemes.accessToken).toMatchObject({ description: expect.stringMatching(/`nat_` and 83 base62 characters/) });
-    expect(schemes.accessTokenBasic).toMatchObject({ type: 'http', scheme: 'basic', description: expect.stringContaining('curl http://TOKEN:@host/') });
+    expect(schemes.accessToken).toMatchObject({
+      description: expect.stringMatching(/`nat_` and 83 base62 characters/),
+    });
+    expect(schemes.accessTokenBasic).toMatchObject({
+      type: 'http',
+      scheme: 'basic',
+      description: expect.stringContaining('curl http://TOKEN:@host/'),
+    });
     // The demo does not take the token in the query string unless TOKEN_QUERY_PARAMETER says so.
     expect(schemes).not.toHaveProperty('accessTokenQuery');
   });
@@ -237,9 +275,18 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       const documented = response(op.operation, '401');
       expect({ name, status: answer.status }).toEqual({ name, status: 401 });
       // The body and challenge the module sends are those the document shows, and fit its schema.
-      expect({ name, body: answer.body as unknown }).toEqual({ name, body: exampleValue(documented, 'credentials_missing') });
-      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({ name, challenge: headerExample(documented, 'WWW-Authenticate') });
-      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
+      expect({ name, body: answer.body as unknown }).toEqual({
+        name,
+        body: exampleValue(documented, 'credentials_missing'),
+      });
+      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({
+        name,
+        challenge: headerExample(documented, 'WWW-Authenticate'),
+      });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({
+        name,
+        conforms: true,
+      });
     }
   });
 
@@ -254,7 +301,10 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       const expected = alternatives(requirements);
       expect({ name, bearer: scopesOf(operation.security, 'accessToken') }).toEqual({ name, bearer: expected });
       expect({ name, basic: scopesOf(operation.security, 'accessTokenBasic') }).toEqual({ name, basic: expected });
-      expect({ name, has403: response(operation, '403') !== undefined }).toEqual({ name, has403: requirements.length > 0 });
+      expect({ name, has403: response(operation, '403') !== undefined }).toEqual({
+        name,
+        has403: requirements.length > 0,
+      });
       if (requirements.length > 0) {
         expect(operation.description).toContain('Needs an access token with');
         for (const scope of expected.flat()) expect(operation.description).toContain(`\`${scope}\``);
@@ -263,7 +313,10 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
   });
 
   it('gets the 403 it documents when the token lacks the scopes', async () => {
-    const signup = await demo.http.post('/users').send({ username: `openapi-${adapter}`, password: 'correct horse battery' }).expect(201);
+    const signup = await demo.http
+      .post('/users')
+      .send({ username: `openapi-${adapter}`, password: 'correct horse battery' })
+      .expect(201);
     const user = { id: (signup.body as { id: number }).id, isAdmin: false } as User;
     const tokens = demo.app.get(TokensService);
     const scoped = operations.filter(({ operation }) => response(operation, '403') !== undefined);
@@ -277,11 +330,24 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       const { token } = await tokens.issue(user.id, { name, scopes });
       const answer = await call(demo.http, op).set('Authorization', `Bearer ${token}`);
       const documented = response(op.operation, '403');
-      expect({ name, status: answer.status, error: (answer.body as { error?: string }).error }).toEqual({ name, status: 403, error: 'insufficient_scope' });
-      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
+      expect({ name, status: answer.status, error: (answer.body as { error?: string }).error }).toEqual({
+        name,
+        status: 403,
+        error: 'insufficient_scope',
+      });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({
+        name,
+        conforms: true,
+      });
       // Each requirement of the demo is all-of: the challenge names exactly the documented scopes.
-      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({ name, challenge: headerExample(documented, 'WWW-Authenticate') });
-      expect({ name, scope: /scope="([^"]*)"/.exec(answer.headers['www-authenticate']!)?.[1]?.split(' ').sort() }).toEqual({ name, scope: [...required].sort() });
+      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({
+        name,
+        challenge: headerExample(documented, 'WWW-Authenticate'),
+      });
+      expect({
+        name,
+        scope: /scope="([^"]*)"/.exec(answer.headers['www-authenticate']!)?.[1]?.split(' ').sort(),
+      }).toEqual({ name, scope: [...required].sort() });
     }
   });
 
@@ -291,14 +357,25 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       const answer = await call(demo.http, op).set('Authorization', 'Bearer');
       const documented = response(op.operation, '400');
       expect({ name, status: answer.status }).toEqual({ name, status: 400 });
-      expect({ name, body: answer.body as unknown }).toEqual({ name, body: exampleValue(documented, 'invalid_request') });
-      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
-      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({ name, challenge: headerExample(documented, 'WWW-Authenticate') });
+      expect({ name, body: answer.body as unknown }).toEqual({
+        name,
+        body: exampleValue(documented, 'invalid_request'),
+      });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({
+        name,
+        conforms: true,
+      });
+      expect({ name, challenge: answer.headers['www-authenticate'] }).toEqual({
+        name,
+        challenge: headerExample(documented, 'WWW-Authenticate'),
+      });
     }
   });
 
   it('documents a 400 on every route that takes input, and a body that does not parse gets it', async () => {
-    const withInput = operations.filter(({ operation }) => operation.requestBody !== undefined || (operation.parameters ?? []).length > 0);
+    const withInput = operations.filter(
+      ({ operation }) => operation.requestBody !== undefined || (operation.parameters ?? []).length > 0,
+    );
     expect(withInput.length).toBeGreaterThan(10);
     for (const op of withInput) {
       const name = key(op.method, op.path);
@@ -308,7 +385,10 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       const url = op.path.replace(/\{[^}]+\}/g, '1');
       const answer = await demo.http[op.method](url).set('Content-Type', 'application/json').send('{"name":');
       expect({ name, status: answer.status }).toEqual({ name, status: 400 });
-      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({ name, conforms: true });
+      expect({ name, conforms: conforms(document, jsonOf(documented)!.schema!, answer.body) }).toEqual({
+        name,
+        conforms: true,
+      });
     }
   });
 
@@ -317,13 +397,21 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     let bodies = 0;
     for (const { method, path, operation } of operations) {
       const name = key(method, path);
-      const body = (operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined)?.content?.['application/json']?.schema;
+      const body = (operation.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined)
+        ?.content?.['application/json']?.schema;
       if (body) {
         bodies++;
         const schema = schemas[body.$ref!.split('/').pop()!] as SchemaObject;
-        expect({ name, properties: Object.keys(schema.properties ?? {}).length > 0 }).toEqual({ name, properties: true });
+        expect({ name, properties: Object.keys(schema.properties ?? {}).length > 0 }).toEqual({
+          name,
+          properties: true,
+        });
         for (const [property, definition] of Object.entries(schema.properties!)) {
-          expect({ name, property, typed: 'type' in definition || '$ref' in definition }).toEqual({ name, property, typed: true });
+          expect({ name, property, typed: 'type' in definition || '$ref' in definition }).toEqual({
+            name,
+            property,
+            typed: true,
+          });
         }
       }
     }
@@ -332,8 +420,17 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     const list = operations.find(({ method, path }) => method === 'get' && path === '/tokens')!.operation;
     expect(list.parameters).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', maximum: 100 }) }),
-        expect.objectContaining({ name: 'status', in: 'query', schema: expect.objectContaining({ enum: ['live', 'all'] }) }),
+        expect.objectContaining({
+          name: 'limit',
+          in: 'query',
+          required: false,
+          schema: expect.objectContaining({ type: 'integer', maximum: 100 }),
+        }),
+        expect.objectContaining({
+          name: 'status',
+          in: 'query',
+          schema: expect.objectContaining({ enum: ['live', 'all'] }),
+        }),
       ]),
     );
   });
@@ -342,7 +439,9 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     const password = operations.filter(({ operation }) => operation.description?.includes('name and password'));
     expect(password.map(({ method, path }) => key(method, path))).toEqual(['POST /tokens/generate']);
     const { operation } = password[0]!;
-    expect(exampleValue(response(operation, '401'), 'invalid_credentials')).toMatchObject({ error: 'invalid_credentials' });
+    expect(exampleValue(response(operation, '401'), 'invalid_credentials')).toMatchObject({
+      error: 'invalid_credentials',
+    });
     expect(headerExample(response(operation, '401'), 'WWW-Authenticate')).toBe('Basic realm="api", Bearer realm="api"');
     expect(response(operation, '429')?.headers).toHaveProperty('Retry-After');
   });
@@ -375,7 +474,11 @@ describe.each(HTTP_ADAPTERS)('an app that guards per controller, on $server', ({
   const security = (path: string) => document.paths[path]!.get!.security;
 
   it("reads @UseGuards(AccessTokenGuard, ScopesGuard) and the controller's and handler's @Scopes()", () => {
-    expect(security('/reports')).toEqual([{ accessToken: ['reports:read'] }, { accessTokenBasic: ['reports:read'] }, { accessTokenQuery: ['reports:read'] }]);
+    expect(security('/reports')).toEqual([
+      { accessToken: ['reports:read'] },
+      { accessTokenBasic: ['reports:read'] },
+      { accessTokenQuery: ['reports:read'] },
+    ]);
     expect(scopesOf(security('/reports/export'), 'accessToken')).toEqual([['reports:export', 'reports:read']]);
     // anyOf: one requirement per way to satisfy it, all-of the controller's scope in each.
     expect(scopesOf(security('/reports/billing'), 'accessTokenQuery')).toEqual([
@@ -393,24 +496,38 @@ describe.each(HTTP_ADAPTERS)('an app that guards per controller, on $server', ({
   });
 
   it('offers the query parameter the module allows, and shows its prefix and realm', () => {
-    expect(document.components!.securitySchemes!.accessTokenQuery).toMatchObject({ type: 'apiKey', in: 'query', name: 'access_token' });
+    expect(document.components!.securitySchemes!.accessTokenQuery).toMatchObject({
+      type: 'apiKey',
+      in: 'query',
+      name: 'access_token',
+    });
     expect(document.components!.securitySchemes!.accessToken).toMatchObject({ bearerFormat: 'fx_…' });
-    expect(headerExample(response(document.paths['/reports']!.get!, '401'), 'WWW-Authenticate')).toBe('Bearer realm="fixture"');
+    expect(headerExample(response(document.paths['/reports']!.get!, '401'), 'WWW-Authenticate')).toBe(
+      'Bearer realm="fixture"',
+    );
   });
 
   it("leaves nothing on the app's classes once the document is built", async () => {
     const { controller, handler } = handlerOf(app, 'ReportsController_billing');
-    const before = [Reflect.getMetadataKeys(handler).sort(), Reflect.getMetadataKeys(controller.prototype as object, 'billing').sort()];
+    const before = [
+      Reflect.getMetadataKeys(handler).sort(),
+      Reflect.getMetadataKeys(controller.prototype as object, 'billing').sort(),
+    ];
     const config = addAccessTokensSecurity(new DocumentBuilder(), app).build();
     const again = await createAccessTokensDocument(app, config);
     expect(again.paths).toEqual(document.paths);
-    expect([Reflect.getMetadataKeys(handler).sort(), Reflect.getMetadataKeys(controller.prototype as object, 'billing').sort()]).toEqual(before);
+    expect([
+      Reflect.getMetadataKeys(handler).sort(),
+      Reflect.getMetadataKeys(controller.prototype as object, 'billing').sort(),
+    ]).toEqual(before);
     expect(Reflect.getMetadata(DECORATORS.API_EXTENSION, handler)).toBeUndefined();
   });
 
   it('refuses a config without the access token schemes, saying what to add', async () => {
     await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(InvalidOptionsError);
-    await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(/addAccessTokensSecurity/);
+    await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(
+      /addAccessTokensSecurity/,
+    );
   });
 });
 
@@ -446,44 +563,54 @@ class StatusController {
   }
 }
 
-describe.each(HTTP_ADAPTERS)("an app with a global AccessTokenGuard and a subclass of its own, on $server", ({ adapter }) => {
-  let database: TestDatabase;
-  let app: INestApplication;
-  let document: OpenAPIObject;
+describe.each(HTTP_ADAPTERS)(
+  'an app with a global AccessTokenGuard and a subclass of its own, on $server',
+  ({ adapter }) => {
+    let database: TestDatabase;
+    let app: INestApplication;
+    let document: OpenAPIObject;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    @Module({
-      imports: [TypeOrmModule.forRoot({ ...database.options, entities: [Member, AccessToken], synchronize: true }), AccessTokensModule.forRoot(FIXTURE_OPTIONS)],
-      controllers: [PartnersController, StatusController],
-      providers: [{ provide: APP_GUARD, useClass: AccessTokenGuard }, PartnerGuard],
-    })
-    class PartnersModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [PartnersModule] }).compile();
-    app = await createAppOn(moduleRef, adapter, { logger: false });
-    // The global security requirement, too: a public route must then say it needs none.
-    const config = addAccessTokensSecurity(new DocumentBuilder(), app).addSecurityRequirements('accessToken').build();
-    document = await createAccessTokensDocument(app, config);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      @Module({
+        imports: [
+          TypeOrmModule.forRoot({ ...database.options, entities: [Member, AccessToken], synchronize: true }),
+          AccessTokensModule.forRoot(FIXTURE_OPTIONS),
+        ],
+        controllers: [PartnersController, StatusController],
+        providers: [{ provide: APP_GUARD, useClass: AccessTokenGuard }, PartnerGuard],
+      })
+      class PartnersModule {}
+      const moduleRef = await Test.createTestingModule({ imports: [PartnersModule] }).compile();
+      app = await createAppOn(moduleRef, adapter, { logger: false });
+      // The global security requirement, too: a public route must then say it needs none.
+      const config = addAccessTokensSecurity(new DocumentBuilder(), app).addSecurityRequirements('accessToken').build();
+      document = await createAccessTokensDocument(app, config);
+    });
+    afterAll(async () => {
+      await app?.close();
+      await database?.drop();
+    });
 
-  it('asks the guard whether a route is public, and documents its own password check', async () => {
-    const partners = document.paths['/partners']!.get!;
-    expect(scopesOf(partners.security, 'accessToken')).toEqual([[]]);
-    expect(partners.description).toBe("Needs an access token (any scope), or the user's name and password by HTTP Basic.");
-    expect(exampleValue(response(partners, '401'), 'invalid_credentials')).toMatchObject({ error: 'invalid_credentials' });
-    // Its own check is not the module's throttled grant.
-    expect(partners.responses).not.toHaveProperty('429');
-    await request(app.getHttpServer()).get('/partners').expect(401);
-  });
+    it('asks the guard whether a route is public, and documents its own password check', async () => {
+      const partners = document.paths['/partners']!.get!;
+      expect(scopesOf(partners.security, 'accessToken')).toEqual([[]]);
+      expect(partners.description).toBe(
+        "Needs an access token (any scope), or the user's name and password by HTTP Basic.",
+      );
+      expect(exampleValue(response(partners, '401'), 'invalid_credentials')).toMatchObject({
+        error: 'invalid_credentials',
+      });
+      // Its own check is not the module's throttled grant.
+      expect(partners.responses).not.toHaveProperty('429');
+      await request(app.getHttpServer()).get('/partners').expect(401);
+    });
 
-  it('gives a public route an empty requirement over the global one', async () => {
-    expect(document.security).toEqual([{ accessToken: [] }]);
-    expect(document.paths['/status']!.get!.security).toEqual([]);
-    expect(document.paths['/status']!.get!.responses).not.toHaveProperty('401');
-    await request(app.getHttpServer()).get('/status').expect(200);
-  });
-});
+    it('gives a public route an empty requirement over the global one', async () => {
+      expect(document.security).toEqual([{ accessToken: [] }]);
+      expect(document.paths['/status']!.get!.security).toEqual([]);
+      expect(document.paths['/status']!.get!.responses).not.toHaveProperty('401');
+      await request(app.getHttpServer()).get('/status').expect(200);
+    });
+  },
+);

@@ -34,7 +34,8 @@ describe.each(HTTP_ADAPTERS)(`a ${testDatabaseKind()} outage, on $server`, ({ ad
 
   it('answers 503 with Retry-After while the database is away, keeps cached tokens working, and recovers', async () => {
     await demo.http.post('/users').send({ username: 'olga', password: PASSWORD }).expect(201);
-    const generate = () => demo.http.post('/tokens/generate').set('Authorization', basicAuth('olga', PASSWORD)).expect(201);
+    const generate = () =>
+      demo.http.post('/tokens/generate').set('Authorization', basicAuth('olga', PASSWORD)).expect(201);
     cached = (await generate()).body.token;
     uncached = (await generate()).body.token;
     await demo.http.get('/users/me').set('Authorization', `Bearer ${cached}`).expect(200);
@@ -51,7 +52,10 @@ describe.each(HTTP_ADAPTERS)(`a ${testDatabaseKind()} outage, on $server`, ({ ad
       await demo.http.get('/tokens').set('Authorization', `Bearer ${cached}`),
       await demo.http.post('/users').send({ username: 'pavel', password: PASSWORD }),
     ]) {
-      expect({ status: response.status, retryAfter: response.headers['retry-after'] }).toEqual({ status: 503, retryAfter: '5' });
+      expect({ status: response.status, retryAfter: response.headers['retry-after'] }).toEqual({
+        status: 503,
+        retryAfter: '5',
+      });
     }
 
     await proxy.restore();
@@ -66,7 +70,8 @@ describe.each(HTTP_ADAPTERS)(`a ${testDatabaseKind()} outage, on $server`, ({ ad
   });
 
   it('answers GraphQL operations with SERVICE_UNAVAILABLE, never INTERNAL_SERVER_ERROR, and recovers', async () => {
-    const LOGIN = 'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { accessToken refreshToken } }';
+    const LOGIN =
+      'mutation ($username: String!, $password: String!) { login(username: $username, password: $password) { accessToken refreshToken } }';
     const REFRESH = 'mutation ($refreshToken: String!) { refresh(refreshToken: $refreshToken) { accessToken } }';
     const gql = (query: string, variables: Record<string, unknown>, token?: string) => {
       const call = demo.http.post('/graphql').send({ query, variables });
@@ -79,14 +84,21 @@ describe.each(HTTP_ADAPTERS)(`a ${testDatabaseKind()} outage, on $server`, ({ ad
       ['{ tokens { id } }', {}, session.accessToken],
       [REFRESH, { refreshToken: session.refreshToken }, undefined],
     ] as const) {
-      const answer = (await gql(query, variables, token)).body as { errors?: { message: string; extensions: object }[] };
-      expect(answer.errors?.[0]).toMatchObject({ message: expect.stringMatching(/try again shortly/), extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      const answer = (await gql(query, variables, token)).body as {
+        errors?: { message: string; extensions: object }[];
+      };
+      expect(answer.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/try again shortly/),
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      });
     }
     await proxy.restore();
     // The pool finds its dead connections on use: allow it a few requests to reconnect.
     let me: { username: string } | undefined;
     for (let attempt = 0; attempt < 20 && !me; attempt++) {
-      const answer = (await gql('{ me { username } }', {}, session.accessToken)).body as { data?: { me?: { username: string } } };
+      const answer = (await gql('{ me { username } }', {}, session.accessToken)).body as {
+        data?: { me?: { username: string } };
+      };
       expect(JSON.stringify(answer)).not.toContain('INTERNAL_SERVER_ERROR');
       me = answer.data?.me;
     }

@@ -17,7 +17,9 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   peerDependencies: Record<string, string>;
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
 };
-const OPTIONAL_PEERS = Object.keys(manifest.peerDependenciesMeta).filter((name) => manifest.peerDependenciesMeta[name]?.optional);
+const OPTIONAL_PEERS = Object.keys(manifest.peerDependenciesMeta).filter(
+  (name) => manifest.peerDependenciesMeta[name]?.optional,
+);
 
 function packedFiles(): string[] {
   // --ignore-scripts: pack the library as built, without building it again.
@@ -26,7 +28,11 @@ function packedFiles(): string[] {
 }
 
 /** The package a bare import specifier names: `@scope/name` or `name`. */
-const packageOf = (specifier: string): string => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string): string =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** The modules that loading `entry` loads, following static imports only, and the packages they import. */
 function staticGraph(entry: string): { files: Set<string>; packages: Set<string> } {
@@ -63,7 +69,13 @@ describe('the npm package', () => {
   });
 
   it('points main, types and every export at files it ships', () => {
-    const targets = [manifest.main, manifest.types, ...Object.values(manifest.exports).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)))];
+    const targets = [
+      manifest.main,
+      manifest.types,
+      ...Object.values(manifest.exports).flatMap((target) =>
+        typeof target === 'string' ? [target] : Object.values(target),
+      ),
+    ];
     for (const target of targets) expect(files).toContain(normalize(target));
   });
 
@@ -88,7 +100,13 @@ describe('the npm package', () => {
       })));`;
     expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }))).toEqual({
       same: true,
-      exports: ['ACCESS_TOKENS_REFUSAL_SCHEMA', 'ACCESS_TOKEN_SECURITY_SCHEMES', 'INVALID_INPUT_SCHEMA', 'addAccessTokensSecurity', 'createAccessTokensDocument'],
+      exports: [
+        'ACCESS_TOKENS_REFUSAL_SCHEMA',
+        'ACCESS_TOKEN_SECURITY_SCHEMES',
+        'INVALID_INPUT_SCHEMA',
+        'addAccessTokensSecurity',
+        'createAccessTokensDocument',
+      ],
     });
   });
 
@@ -112,7 +130,11 @@ describe('the npm package', () => {
   });
 
   it('imports only packages it declares, at run time and in its types', () => {
-    const declared = new Set([...Object.keys(manifest.dependencies), ...Object.keys(manifest.peerDependencies), ...builtinModules]);
+    const declared = new Set([
+      ...Object.keys(manifest.dependencies),
+      ...Object.keys(manifest.peerDependencies),
+      ...builtinModules,
+    ]);
     const imported = new Set<string>();
     for (const file of files.filter((name) => /\.(js|d\.ts)$/.test(name))) {
       const source = readFileSync(join(root, file), 'utf8');
@@ -135,7 +157,9 @@ describe('the npm package', () => {
           testing: typeof testing.ManualClock,
         }));
       });`;
-    const result = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' })) as Record<string, unknown>;
+    const result = JSON.parse(
+      execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }),
+    ) as Record<string, unknown>;
     expect(result).toEqual({ same: true, exports: expect.any(Number), testing: 'function' });
     expect(result.exports).toBeGreaterThan(40);
   });

@@ -31,12 +31,23 @@ class SharedStore implements PasswordAttemptStore {
   readonly calls: { key: string; ttl: number; limit: number; blockDuration: number; name: string }[] = [];
   private readonly hits = new Map<string, number>();
 
-  async increment(key: string, ttl: number, limit: number, blockDuration: number, name: string): Promise<PasswordAttemptRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    name: string,
+  ): Promise<PasswordAttemptRecord> {
     this.calls.push({ key, ttl, limit, blockDuration, name });
     const hits = (this.hits.get(key) ?? 0) + 1;
     this.hits.set(key, hits);
     const blocked = hits > limit;
-    return { totalHits: hits, timeToExpire: ttl / 1000, isBlocked: blocked, timeToBlockExpire: blocked ? blockDuration / 1000 : 0 };
+    return {
+      totalHits: hits,
+      timeToExpire: ttl / 1000,
+      isBlocked: blocked,
+      timeToBlockExpire: blocked ? blockDuration / 1000 : 0,
+    };
   }
 }
 
@@ -59,7 +70,11 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
       adapter,
       database: database.options,
       graphql: true,
-      options: { passwordGrant: { throttle: { ...LIMITS, clientKey: (request) => request.headers[CLIENT] as string | undefined } } },
+      options: {
+        passwordGrant: {
+          throttle: { ...LIMITS, clientKey: (request) => request.headers[CLIENT] as string | undefined },
+        },
+      },
       extras: { routes: true },
     });
     http = request(subject.app.getHttpServer());
@@ -90,18 +105,26 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
     const call = http.post('/whoami').set(CLIENT, `client-${client}`);
     return authorization === undefined ? call : call.set('Authorization', authorization);
   };
-  const login = (username: string, password: string) => http.post('/auth/login').set(CLIENT, `client-${client}`).send({ username, password });
+  const login = (username: string, password: string) =>
+    http.post('/auth/login').set(CLIENT, `client-${client}`).send({ username, password });
   const graphqlSignIn = async (email: string, password: string) => {
     const response = await http
       .post('/graphql')
       .set(CLIENT, `client-${client}`)
-      .send({ query: 'mutation ($e: String!, $p: String!) { signIn(email: $e, password: $p) }', variables: { e: email, p: password } });
+      .send({
+        query: 'mutation ($e: String!, $p: String!) { signIn(email: $e, password: $p) }',
+        variables: { e: email, p: password },
+      });
     const error = (response.body as { errors?: { extensions: Record<string, unknown> }[] }).errors?.[0];
     return { response, error };
   };
 
   it('signs in by HTTP Basic user name and password on an @AllowPassword() route, and by token as well', async () => {
-    await whoami(basic('ann@example.com', PASSWORD)).expect(200, { id: ids.get('ann'), email: 'ann@example.com', by: 'password' });
+    await whoami(basic('ann@example.com', PASSWORD)).expect(200, {
+      id: ids.get('ann'),
+      email: 'ann@example.com',
+      by: 'password',
+    });
     const { token } = await subject.app.get(TokensService).issue(ids.get('ann')!, { name: 'ann' });
     await whoami(`Bearer ${token}`).expect(200, { id: ids.get('ann'), email: 'ann@example.com', by: 'token' });
     await whoami(basic(token, '')).expect(200);
@@ -134,7 +157,12 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
         subject.clock.advance(LIMITS.window + 1);
         compare.mockClear();
         const response = await send();
-        answers.push({ what, status: response.status, body: response.body, challenge: response.headers['www-authenticate'] });
+        answers.push({
+          what,
+          status: response.status,
+          body: response.body,
+          challenge: response.headers['www-authenticate'],
+        });
         // The same work whatever the case: one comparison, against a hash of the real hashes' cost.
         expect({ what, compares: compare.mock.calls.length }).toEqual({ what, compares: 1 });
         expect(compare.mock.calls[0]![1]).toMatch(new RegExp(`^\\$2[aby]\\$${COST}\\$`));
@@ -142,11 +170,15 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
       }
     }
     const [first] = answers;
-    expect(first).toMatchObject({ status: 401, body: { statusCode: 401, error: 'invalid_credentials', reason: 'invalid_credentials' }, challenge: 'Basic realm="api"' });
+    expect(first).toMatchObject({
+      status: 401,
+      body: { statusCode: 401, error: 'invalid_credentials', reason: 'invalid_credentials' },
+      challenge: 'Basic realm="api"',
+    });
     for (const answer of answers) expect({ ...answer, what: first!.what }).toEqual(first);
   });
 
-  it('compares an unknown user against a dummy hash, never against a user\'s', async () => {
+  it("compares an unknown user against a dummy hash, never against a user's", async () => {
     const stored = (await subject.dataSource.getRepository(Account).find()).map((account) => account.pwd);
     await whoami(basic('nobody@example.com', PASSWORD)).expect(401);
     const [, hash] = compare.mock.calls[0]! as [string, string];
@@ -162,7 +194,10 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
   it(`throttles an account after ${LIMITS.perAccount} attempts over Basic, the login body and GraphQL together, with 429 and Retry-After`, async () => {
     await whoami(basic('dan@example.com', 'wrong password')).expect(401);
     await login('dan@example.com', 'wrong password').expect(401);
-    expect((await graphqlSignIn('dan@example.com', 'wrong password')).error?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'invalid_credentials' });
+    expect((await graphqlSignIn('dan@example.com', 'wrong password')).error?.extensions).toMatchObject({
+      code: 'UNAUTHENTICATED',
+      reason: 'invalid_credentials',
+    });
     compare.mockClear();
     const basicAnswer = await whoami(basic('dan@example.com', PASSWORD)).expect(429);
     expect(basicAnswer.body).toEqual({
@@ -175,7 +210,11 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
     const bodyAnswer = await login('dan@example.com', PASSWORD).expect(429);
     expect(bodyAnswer.headers['retry-after']).toBe(String(LIMITS.window));
     const { response, error } = await graphqlSignIn('dan@example.com', PASSWORD);
-    expect(error?.extensions).toMatchObject({ code: 'TOO_MANY_REQUESTS', reason: 'too_many_attempts', retryAfter: LIMITS.window });
+    expect(error?.extensions).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      reason: 'too_many_attempts',
+      retryAfter: LIMITS.window,
+    });
     expect(response.headers['retry-after']).toBe(String(LIMITS.window));
     // Refused before the password is looked at.
     expect(compare).not.toHaveBeenCalled();
@@ -187,8 +226,9 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
     await whoami(basic('dan@example.com', PASSWORD)).expect(200);
   });
 
-  it('counts every spelling of a name against one account, and answers an unknown account\'s throttling as a known one\'s', async () => {
-    for (const spelling of ['ANN@example.com', 'ànn@example.com', 'ann@example.com ']) await whoami(basic(spelling, 'wrong password')).expect(401);
+  it("counts every spelling of a name against one account, and answers an unknown account's throttling as a known one's", async () => {
+    for (const spelling of ['ANN@example.com', 'ànn@example.com', 'ann@example.com '])
+      await whoami(basic(spelling, 'wrong password')).expect(401);
     const known = await whoami(basic('ann@example.com', PASSWORD)).expect(429);
     client++; // out of reach of the client's own limit
     for (let i = 0; i < LIMITS.perAccount; i++) await login('ghost@example.com', 'guess').expect(401);
@@ -201,7 +241,11 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
     const throttled = await login('eve@example.com', PASSWORD).expect(429);
     expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
     // Another client, the same account: let in.
-    await http.post('/auth/login').set(CLIENT, `other-${client}`).send({ username: 'eve@example.com', password: PASSWORD }).expect(200);
+    await http
+      .post('/auth/login')
+      .set(CLIENT, `other-${client}`)
+      .send({ username: 'eve@example.com', password: PASSWORD })
+      .expect(200);
   });
 
   it('never counts a token, nor a request without credentials', async () => {
@@ -234,29 +278,62 @@ describe(`the password grant's throttling, its store and its start-up checks, on
   it('counts in the store it is given, so that instances sharing one count together', async () => {
     const store = new SharedStore();
     const throttle = { perAccount: 2, perClient: 1000, window: 30, store };
-    const [first, second] = [await start({ passwordGrant: { throttle } }), await start({ passwordGrant: { throttle } })];
+    const [first, second] = [
+      await start({ passwordGrant: { throttle } }),
+      await start({ passwordGrant: { throttle } }),
+    ];
     const id = await first!.addAccount('fay@example.com', PASSWORD);
-    await request(first!.app.getHttpServer()).post('/whoami').set('Authorization', basic('fay@example.com', 'wrong')).expect(401);
-    await request(second!.app.getHttpServer()).post('/whoami').set('Authorization', basic('FAY@example.com', 'wrong')).expect(401);
-    const throttled = await request(first!.app.getHttpServer()).post('/whoami').set('Authorization', basic('fay@example.com', PASSWORD)).expect(429);
+    await request(first!.app.getHttpServer())
+      .post('/whoami')
+      .set('Authorization', basic('fay@example.com', 'wrong'))
+      .expect(401);
+    await request(second!.app.getHttpServer())
+      .post('/whoami')
+      .set('Authorization', basic('FAY@example.com', 'wrong'))
+      .expect(401);
+    const throttled = await request(first!.app.getHttpServer())
+      .post('/whoami')
+      .set('Authorization', basic('fay@example.com', PASSWORD))
+      .expect(429);
     expect(throttled.headers['retry-after']).toBe('30');
-    expect(store.calls[0]).toEqual({ key: 'access-tokens:password:account:fay@example.com', ttl: 30_000, limit: 2, blockDuration: 30_000, name: 'account' });
-    expect(store.calls.some((call) => call.key === 'access-tokens:password:client:::ffff:127.0.0.1' || call.key === 'access-tokens:password:client:127.0.0.1')).toBe(true);
+    expect(store.calls[0]).toEqual({
+      key: 'access-tokens:password:account:fay@example.com',
+      ttl: 30_000,
+      limit: 2,
+      blockDuration: 30_000,
+      name: 'account',
+    });
+    expect(
+      store.calls.some(
+        (call) =>
+          call.key === 'access-tokens:password:client:::ffff:127.0.0.1' ||
+          call.key === 'access-tokens:password:client:127.0.0.1',
+      ),
+    ).toBe(true);
     expect(id).toBeGreaterThan(0);
   });
 
   it('throttles nothing with throttle: false', async () => {
     const open = await start({ passwordGrant: { throttle: false } });
     await open.addAccount('gus@example.com', PASSWORD);
-    for (let i = 0; i < 12; i++) await request(open.app.getHttpServer()).post('/whoami').set('Authorization', basic('gus@example.com', 'wrong')).expect(401);
-    await request(open.app.getHttpServer()).post('/whoami').set('Authorization', basic('gus@example.com', PASSWORD)).expect(200);
+    for (let i = 0; i < 12; i++)
+      await request(open.app.getHttpServer())
+        .post('/whoami')
+        .set('Authorization', basic('gus@example.com', 'wrong'))
+        .expect(401);
+    await request(open.app.getHttpServer())
+      .post('/whoami')
+      .set('Authorization', basic('gus@example.com', PASSWORD))
+      .expect(200);
   });
 
   it('is a service too: authenticate() counts and refuses as the routes do', async () => {
     const served = await start({ passwordGrant: { throttle: { perAccount: 1 } } });
     await served.addAccount('hal@example.com', PASSWORD);
     const passwords = served.app.get(PasswordGrantService);
-    await expect(passwords.authenticate<Account>('hal@example.com', PASSWORD)).resolves.toMatchObject({ email: 'hal@example.com' });
+    await expect(passwords.authenticate<Account>('hal@example.com', PASSWORD)).resolves.toMatchObject({
+      email: 'hal@example.com',
+    });
     await expect(passwords.authenticate('hal@example.com', PASSWORD)).rejects.toBeInstanceOf(TooManyAttemptsError);
     // Not text a database takes: refused as a wrong password, never a 500.
     await expect(passwords.authenticate('x\u0000y', PASSWORD)).rejects.toMatchObject({ code: 'invalid_credentials' });
@@ -268,7 +345,9 @@ describe(`the password grant's throttling, its store and its start-up checks, on
     try {
       // The table made and an account of cost 11 stored before the app starts, as in an app that has users.
       const seeding = await startPasswordApp({ database: costly.options });
-      await seeding.dataSource.getRepository(Account).save({ email: 'ida@example.com', pwd: await bcrypt.hash(PASSWORD, 11), suspended: false, grants: [] });
+      await seeding.dataSource
+        .getRepository(Account)
+        .save({ email: 'ida@example.com', pwd: await bcrypt.hash(PASSWORD, 11), suspended: false, grants: [] });
       await seeding.app.close();
       started = await startPasswordApp({ database: costly.options });
       const compare = jest.spyOn(bcrypt, 'compare');

@@ -7,35 +7,41 @@ import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtu
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
-describe.each(HTTP_ADAPTERS)(`a query parameter of the app's naming (the seed API's "jwt") on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
-  let database: TestDatabase;
-  let app: INestApplication;
-  let http: ReturnType<typeof request>;
-  let token: string;
+describe.each(HTTP_ADAPTERS)(
+  `a query parameter of the app's naming (the seed API's "jwt") on $server, on ${testDatabaseKind()}`,
+  ({ adapter }) => {
+    let database: TestDatabase;
+    let app: INestApplication;
+    let http: ReturnType<typeof request>;
+    let token: string;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, queryParameter: 'jwt' }, { adapter });
-    http = request(app.getHttpServer());
-    await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-q', login: 'q', secret: 'x', disabled: false, grants: ['reports:*'] });
-    token = (await app.get(TokensService).issue('m-q', { name: 'jwt' })).token;
-  });
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, queryParameter: 'jwt' }, { adapter });
+      http = request(app.getHttpServer());
+      await app
+        .get(DataSource)
+        .getRepository(Member)
+        .insert({ memberId: 'm-q', login: 'q', secret: 'x', disabled: false, grants: ['reports:*'] });
+      token = (await app.get(TokensService).issue('m-q', { name: 'jwt' })).token;
+    });
 
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
+    afterAll(async () => {
+      await app?.close();
+      await database?.drop();
+    });
 
-  it('reads the token from ?jwt=, and no longer from ?access_token=', async () => {
-    await http.get(`/reports?jwt=${token}`).expect(200);
-    const other = await http.get(`/reports?access_token=${token}`).expect(401);
-    expect(other.body.reason).toBe('credentials_missing');
-  });
+    it('reads the token from ?jwt=, and no longer from ?access_token=', async () => {
+      await http.get(`/reports?jwt=${token}`).expect(200);
+      const other = await http.get(`/reports?access_token=${token}`).expect(401);
+      expect(other.body.reason).toBe('credentials_missing');
+    });
 
-  it('names the parameter in its refusals', async () => {
-    const twice = await http.get(`/reports?jwt=${token}&jwt=${token}`).expect(400);
-    expect(twice.body.message).toBe('The jwt query parameter must be given once, as a token');
-    const both = await http.get(`/reports?jwt=${token}`).set('Authorization', `Bearer ${token}`).expect(400);
-    expect(both.body.message).toContain('the jwt query parameter');
-  });
-});
+    it('names the parameter in its refusals', async () => {
+      const twice = await http.get(`/reports?jwt=${token}&jwt=${token}`).expect(400);
+      expect(twice.body.message).toBe('The jwt query parameter must be given once, as a token');
+      const both = await http.get(`/reports?jwt=${token}`).set('Authorization', `Bearer ${token}`).expect(400);
+      expect(both.body.message).toContain('the jwt query parameter');
+    });
+  },
+);

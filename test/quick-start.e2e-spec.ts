@@ -41,7 +41,10 @@ describe.each(HTTP_ADAPTERS)(`the README's quick start on $server, on ${testData
 
   it('answers a scoped route for a token with the scope', async () => {
     const { token } = await app.get(TokensService).issue(ann.id, { name: 'CI', scopes: ['reports:read'] });
-    await http.get('/reports').set('Authorization', `Bearer ${token}`).expect(200, { owner: 'ann', reports: ['2026-q1', '2026-q2'] });
+    await http
+      .get('/reports')
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200, { owner: 'ann', reports: ['2026-q1', '2026-q2'] });
   });
 
   it('refuses a token without the scope with 403, and a request without a token with 401', async () => {

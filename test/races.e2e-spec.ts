@@ -25,7 +25,9 @@ describe(`races on ${testDatabaseKind()}`, () => {
   async function signUp(): Promise<{ username: string; token: string }> {
     const username = `racer${++serial}`;
     await demo.http.post('/users').send({ username, password: PASSWORD }).expect(201);
-    const token = (await demo.http.post('/tokens/generate').set('Authorization', basicAuth(username, PASSWORD)).expect(201)).body.token;
+    const token = (
+      await demo.http.post('/tokens/generate').set('Authorization', basicAuth(username, PASSWORD)).expect(201)
+    ).body.token;
     // Cached: the next requests share the verified user object.
     await demo.http.get('/users/me').set('Authorization', `Bearer ${token}`).expect(200);
     return { username, token };
@@ -37,7 +39,10 @@ describe(`races on ${testDatabaseKind()}`, () => {
       const wanted = `prize${run}`;
       const answers = await Promise.all(
         racers.map(({ token }) =>
-          demo.http.patch('/users/me').set('Authorization', `Bearer ${token}`).send({ username: wanted, currentPassword: PASSWORD }),
+          demo.http
+            .patch('/users/me')
+            .set('Authorization', `Bearer ${token}`)
+            .send({ username: wanted, currentPassword: PASSWORD }),
         ),
       );
       expect(answers.map((answer) => answer.status).sort()).toEqual([200, 409]);
@@ -51,9 +56,14 @@ describe(`races on ${testDatabaseKind()}`, () => {
     for (let run = 0; run < RUNS; run++) {
       const { username, token } = await signUp();
       const [changed, ...answers] = await Promise.all([
-        demo.http.patch('/users/me').set('Authorization', `Bearer ${token}`).send({ password: `new password ${run}`, currentPassword: PASSWORD }),
+        demo.http
+          .patch('/users/me')
+          .set('Authorization', `Bearer ${token}`)
+          .send({ password: `new password ${run}`, currentPassword: PASSWORD }),
         ...Array.from({ length: 4 }, () => demo.http.post('/auth/login').send({ username, password: PASSWORD })),
-        ...Array.from({ length: 2 }, () => demo.http.post('/tokens/generate').set('Authorization', basicAuth(username, PASSWORD))),
+        ...Array.from({ length: 2 }, () =>
+          demo.http.post('/tokens/generate').set('Authorization', basicAuth(username, PASSWORD)),
+        ),
       ]);
       expect(changed!.status).toBe(200);
       for (const answer of answers) {

@@ -3,11 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { DataSource, type Repository } from 'typeorm';
-import {
-  AccessTokenEvents,
-  TokensService,
-  type AccessTokenEventMap,
-} from 'nestjs-access-tokens';
+import { AccessTokenEvents, TokensService, type AccessTokenEventMap } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
@@ -15,7 +11,6 @@ import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 /** Revokes when the member's grants change: an app's own policy on top of the watched fields. */
 const shouldRevoke = (before: object, after: object) =>
   JSON.stringify((before as Member).grants) !== JSON.stringify((after as Member).grants) && 'permissions_changed';
-
 
 describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
@@ -62,7 +57,10 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
 
   const issue = async (name = 'token') => (await tokens.issue(member.memberId, { name })).token;
   const get = (token: string) => http.get('/reports').set('Authorization', `Bearer ${token}`);
-  const sql = (text: string) => (database.kind === 'postgres' ? text.replace(/\?/g, (_, i: number) => `$${text.slice(0, i).split('?').length}`) : text);
+  const sql = (text: string) =>
+    database.kind === 'postgres'
+      ? text.replace(/\?/g, (_, i: number) => `$${text.slice(0, i).split('?').length}`)
+      : text;
 
   async function expectRevoked(token: string, reason: string): Promise<void> {
     const response = await get(token).expect(401);
@@ -79,7 +77,9 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
       await members.save(member);
       await expectRevoked(first, 'password_changed');
       await expectRevoked(second, 'password_changed');
-      expect(events.revoked).toEqual([{ userId: member.memberId, tokenIds: expect.any(Array), reason: 'password_changed' }]);
+      expect(events.revoked).toEqual([
+        { userId: member.memberId, tokenIds: expect.any(Array), reason: 'password_changed' },
+      ]);
       expect(events.revoked[0]!.tokenIds).toHaveLength(2);
     });
 
@@ -105,7 +105,7 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
       expect(events.revoked).toEqual([]);
     });
 
-    it('applies the app\'s own policy, with its reason', async () => {
+    it("applies the app's own policy, with its reason", async () => {
       const token = await issue();
       await members.save({ ...member, grants: ['reports:read', 'reports:export'] });
       await expectRevoked(token, 'permissions_changed');
@@ -201,13 +201,21 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
     await members.update({ memberId: member.memberId }, { secret: 'hash-unseen' });
     await get(token).expect(401);
     expect(events.issued).toEqual([
-      { userId: member.memberId, tokenId: expect.any(String), name: 'audited', scopes: ['*'], expiresAt: expect.any(Date) },
+      {
+        userId: member.memberId,
+        tokenId: expect.any(String),
+        name: 'audited',
+        scopes: ['*'],
+        expiresAt: expect.any(Date),
+      },
     ]);
     expect(events.verification_failed).toEqual([
       { reason: 'malformed', tokenId: null, userId: null },
       { reason: 'revoked', tokenId: events.issued[0]!.tokenId, userId: member.memberId },
     ]);
-    expect(events.revoked).toEqual([{ userId: member.memberId, tokenIds: [events.issued[0]!.tokenId], reason: 'credentials_changed' }]);
+    expect(events.revoked).toEqual([
+      { userId: member.memberId, tokenIds: [events.issued[0]!.tokenId], reason: 'credentials_changed' },
+    ]);
     expect(JSON.stringify(events)).not.toContain(token.slice(3, 40));
   });
 
@@ -239,12 +247,18 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
 });
 
 describe('two apps in one process', () => {
-  it('never see each other\'s user changes, and unregister when they stop', async () => {
+  it("never see each other's user changes, and unregister when they stop", async () => {
     const [dbA, dbB] = await Promise.all([createTestDatabase(), createTestDatabase()]);
-    const [appA, appB] = [await startFixtureApp(dbA, { ...FIXTURE_OPTIONS, shouldRevoke }), await startFixtureApp(dbB, { ...FIXTURE_OPTIONS, shouldRevoke })];
+    const [appA, appB] = [
+      await startFixtureApp(dbA, { ...FIXTURE_OPTIONS, shouldRevoke }),
+      await startFixtureApp(dbB, { ...FIXTURE_OPTIONS, shouldRevoke }),
+    ];
     try {
       const tokenOf = async (app: INestApplication) => {
-        await app.get(DataSource).getRepository(Member).save({ memberId: 'm-same', login: 'same', secret: 'h', disabled: false, bio: null, grants: ['*'] });
+        await app
+          .get(DataSource)
+          .getRepository(Member)
+          .save({ memberId: 'm-same', login: 'same', secret: 'h', disabled: false, bio: null, grants: ['*'] });
         return (await app.get(TokensService).issue('m-same', { name: 'x' })).token;
       };
       const [tokenA, tokenB] = [await tokenOf(appA), await tokenOf(appB)];

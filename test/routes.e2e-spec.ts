@@ -45,11 +45,22 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       globalPipe: true,
       // Two a minute: a password checked twice per request (by the global guard and the routes') would show.
       options: { passwordGrant: { throttle: { perAccount: 2 } } },
-      extras: { routes: { path: '/api/keys/', sessionsPath: 'api/session', scopes: { read: 'keys:read', write: 'keys:write' }, presentUser: (user) => ({ email: (user as Account).email }) } },
+      extras: {
+        routes: {
+          path: '/api/keys/',
+          sessionsPath: 'api/session',
+          scopes: { read: 'keys:read', write: 'keys:write' },
+          presentUser: (user) => ({ email: (user as Account).email }),
+        },
+      },
     });
     plain = await startPasswordApp({ ...shared, options: { clock: custom.clock }, extras: { routes: true } });
     none = await startPasswordApp({ ...shared, options: { clock: custom.clock } });
-    tokenOnly = await startPasswordApp({ ...shared, options: { clock: custom.clock }, extras: { routes: { password: false }, exceptionFilter: false } });
+    tokenOnly = await startPasswordApp({
+      ...shared,
+      options: { clock: custom.clock },
+      extras: { routes: { password: false }, exceptionFilter: false },
+    });
     api = request(custom.app.getHttpServer());
     ann = await custom.addAccount('ann@example.com', PASSWORD);
     annToken = (await custom.app.get(TokensService).issue(ann, { name: 'ann, everything' })).token;
@@ -62,7 +73,8 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
 
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
   /** A token of `user` (ann unless told) with these scopes, issued directly. */
-  const tokenWith = async (scopes: string[], user = ann) => (await custom.app.get(TokensService).issue(user, { name: scopes.join(' '), scopes })).token;
+  const tokenWith = async (scopes: string[], user = ann) =>
+    (await custom.app.get(TokensService).issue(user, { name: scopes.join(' '), scopes })).token;
   /** A new window for the password throttling. */
   const nextMinute = () => custom.clock.advance(61);
 
@@ -74,27 +86,45 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
   }
 
   /** Sends `send()` and checks it is a 400 naming `field` that changed nothing. */
-  async function refusedAsBadInput(send: () => PromiseLike<{ status: number; body: { message?: unknown } }>, field: string): Promise<void> {
+  async function refusedAsBadInput(
+    send: () => PromiseLike<{ status: number; body: { message?: unknown } }>,
+    field: string,
+  ): Promise<void> {
     const before = await snapshot();
     const response = await send();
-    expect({ status: response.status, names: JSON.stringify(response.body.message).includes(field) }).toEqual({ status: 400, names: true });
+    expect({ status: response.status, names: JSON.stringify(response.body.message).includes(field) }).toEqual({
+      status: 400,
+      names: true,
+    });
     expect(await snapshot()).toEqual(before);
   }
 
   describe('where they are', () => {
     it('mounts nothing unless asked', async () => {
       const http = request(none.app.getHttpServer());
-      for (const [method, path] of [['post', '/tokens/generate'], ['get', '/tokens'], ['post', '/tokens/revoke'], ['post', '/auth/login'], ['post', '/auth/refresh']] as const) {
+      for (const [method, path] of [
+        ['post', '/tokens/generate'],
+        ['get', '/tokens'],
+        ['post', '/tokens/revoke'],
+        ['post', '/auth/login'],
+        ['post', '/auth/refresh'],
+      ] as const) {
         await http[method](path).set('Authorization', basic('ann@example.com', PASSWORD)).expect(404);
       }
     });
 
-    it('mounts each app\'s routes at its own paths only, with its own scopes', async () => {
+    it("mounts each app's routes at its own paths only, with its own scopes", async () => {
       nextMinute();
       await api.post('/tokens/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(404);
-      await request(plain.app.getHttpServer()).post('/api/keys/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(404);
+      await request(plain.app.getHttpServer())
+        .post('/api/keys/generate')
+        .set('Authorization', basic('ann@example.com', PASSWORD))
+        .expect(404);
       await api.post('/api/keys/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(201);
-      await request(plain.app.getHttpServer()).post('/tokens/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(201);
+      await request(plain.app.getHttpServer())
+        .post('/tokens/generate')
+        .set('Authorization', basic('ann@example.com', PASSWORD))
+        .expect(201);
       // One token, two apps on one database: each app asks for the scope it was told to.
       const reader = await tokenWith(['tokens:read']);
       await request(plain.app.getHttpServer()).get('/tokens').set(bearer(reader)).expect(200);
@@ -106,7 +136,10 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
   describe('POST {path}/generate', () => {
     it('issues a token for a user name and password', async () => {
       nextMinute();
-      const response = await api.post('/api/keys/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(201);
+      const response = await api
+        .post('/api/keys/generate')
+        .set('Authorization', basic('ann@example.com', PASSWORD))
+        .expect(201);
       expect(response.body).toEqual({
         token: expect.stringMatching(/^nat_[0-9A-Za-z]{83}$/),
         expires: new Date(custom.clock.now().getTime() + 30 * 24 * 3600 * 1000).toISOString(),
@@ -117,7 +150,7 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       await api.get('/me').set(bearer(response.body.token)).expect(200, { id: ann, email: 'ann@example.com' });
     });
 
-    it('grants the name and scopes a password client asked for, under the app\'s global ValidationPipe', async () => {
+    it("grants the name and scopes a password client asked for, under the app's global ValidationPipe", async () => {
       nextMinute();
       const response = await api
         .post('/api/keys/generate')
@@ -130,9 +163,17 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
 
     it('issues a token for a token, within its scopes', async () => {
       const narrow = await tokenWith(['keys:read']);
-      const child = await api.post('/api/keys/generate').set(bearer(narrow)).send({ name: 'child', expiresIn: 60 }).expect(201);
+      const child = await api
+        .post('/api/keys/generate')
+        .set(bearer(narrow))
+        .send({ name: 'child', expiresIn: 60 })
+        .expect(201);
       expect(child.body).toMatchObject({ name: 'child', scopes: ['keys:read'] });
-      const wider = await api.post('/api/keys/generate').set(bearer(narrow)).send({ scopes: ['keys:write'] }).expect(400);
+      const wider = await api
+        .post('/api/keys/generate')
+        .set(bearer(narrow))
+        .send({ scopes: ['keys:write'] })
+        .expect(400);
       expect(wider.body).toMatchObject({ error: 'invalid_scope' });
     });
 
@@ -140,16 +181,27 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       nextMinute();
       await api.post('/api/keys/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(201);
       await api.post('/api/keys/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(201);
-      const throttled = await api.post('/api/keys/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(429);
+      const throttled = await api
+        .post('/api/keys/generate')
+        .set('Authorization', basic('ann@example.com', PASSWORD))
+        .expect(429);
       expect(throttled.headers['retry-after']).toBe('60');
       // Another app in the process keeps counts of its own.
-      await request(plain.app.getHttpServer()).post('/tokens/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(201);
+      await request(plain.app.getHttpServer())
+        .post('/tokens/generate')
+        .set('Authorization', basic('ann@example.com', PASSWORD))
+        .expect(201);
     });
 
     it('refuses no credentials offering both schemes, and a wrong password with a Basic challenge', async () => {
       nextMinute();
-      expect((await api.post('/api/keys/generate').expect(401)).headers['www-authenticate']).toBe('Basic realm="api", Bearer realm="api"');
-      const wrong = await api.post('/api/keys/generate').set('Authorization', basic('ann@example.com', 'wrong')).expect(401);
+      expect((await api.post('/api/keys/generate').expect(401)).headers['www-authenticate']).toBe(
+        'Basic realm="api", Bearer realm="api"',
+      );
+      const wrong = await api
+        .post('/api/keys/generate')
+        .set('Authorization', basic('ann@example.com', 'wrong'))
+        .expect(401);
       expect(wrong.body).toMatchObject({ error: 'invalid_credentials' });
     });
 
@@ -166,13 +218,24 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
 
     it('takes no password with routes.password: false, and has no login route', async () => {
       const http = request(tokenOnly.app.getHttpServer());
-      const refused = await http.post('/tokens/generate').set('Authorization', basic('ann@example.com', PASSWORD)).expect(400);
+      const refused = await http
+        .post('/tokens/generate')
+        .set('Authorization', basic('ann@example.com', PASSWORD))
+        .expect(400);
       expect(refused.body.message).toContain('empty password');
       expect((await http.post('/tokens/generate').expect(401)).headers['www-authenticate']).toBe('Bearer realm="api"');
       await http.post('/tokens/generate').set(bearer(annToken)).expect(201);
       // The module's errors answered as 4xx on its routes, without its app-wide filter too.
       const narrow = await tokenWith(['reports:read']);
-      expect((await http.post('/tokens/generate').set(bearer(narrow)).send({ scopes: ['keys:read'] }).expect(400)).body).toMatchObject({ error: 'invalid_scope' });
+      expect(
+        (
+          await http
+            .post('/tokens/generate')
+            .set(bearer(narrow))
+            .send({ scopes: ['keys:read'] })
+            .expect(400)
+        ).body,
+      ).toMatchObject({ error: 'invalid_scope' });
       await http.delete(`/tokens/${UNKNOWN_ID}`).set(bearer(annToken)).expect(404);
       await http.post('/auth/login').send({ username: 'ann@example.com', password: PASSWORD }).expect(404);
       await http.post('/auth/refresh').send({ refreshToken: 'nat_r_x' }).expect(401);
@@ -193,12 +256,15 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       pagerToken = (await custom.app.get(TokensService).issue(pager, { name: 'lister', scopes: ['keys:*'] })).token;
     });
 
-    it('pages the caller\'s tokens, newest first, with a Link to the next page under the app\'s path', async () => {
+    it("pages the caller's tokens, newest first, with a Link to the next page under the app's path", async () => {
       const seen: string[] = [];
       const links: string[] = [];
       let next: string | null = '/api/keys?limit=2';
       while (next) {
-        const response: { body: { id: string }[]; headers: Record<string, string | undefined> } = await api.get(next).set(bearer(pagerToken)).expect(200);
+        const response: { body: { id: string }[]; headers: Record<string, string | undefined> } = await api
+          .get(next)
+          .set(bearer(pagerToken))
+          .expect(200);
         seen.push(...response.body.map((view) => view.id));
         next = /^<([^>]+)>; rel="next"$/.exec(response.headers.link ?? '')?.[1] ?? null;
         if (next) links.push(next);
@@ -216,22 +282,51 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
     });
 
     it('needs the read scope', async () => {
-      const refused = await api.get('/api/keys').set(bearer(await tokenWith(['keys:write']))).expect(403);
+      const refused = await api
+        .get('/api/keys')
+        .set(bearer(await tokenWith(['keys:write'])))
+        .expect(403);
       expect(refused.body).toMatchObject({ statusCode: 403, error: 'insufficient_scope' });
     });
 
-    it.each(['limit=0', 'limit=101', 'limit=abc', 'status=dead', 'cursor=bm90IGEgY3Vyc29y', 'cursor=%00', 'page=2'])('answers ?%s with 400', async (query) => {
-      const before = await snapshot();
-      await api.get(`/api/keys?${query}`).set(bearer(pagerToken)).expect(400);
-      expect(await snapshot()).toEqual(before);
-    });
+    it.each(['limit=0', 'limit=101', 'limit=abc', 'status=dead', 'cursor=bm90IGEgY3Vyc29y', 'cursor=%00', 'page=2'])(
+      'answers ?%s with 400',
+      async (query) => {
+        const before = await snapshot();
+        await api.get(`/api/keys?${query}`).set(bearer(pagerToken)).expect(400);
+        expect(await snapshot()).toEqual(before);
+      },
+    );
   });
 
   describe('POST {path}, PATCH {path}/:id, POST {path}/:id/rotate, DELETE {path}/:id, DELETE {path}', () => {
-    it('creates a named token within the caller\'s scopes', async () => {
-      const response = await api.post('/api/keys').set(bearer(annToken)).send({ name: 'deploy', scopes: ['reports:read'] }).expect(201);
-      expect(response.body).toMatchObject({ token: expect.stringMatching(/^nat_/), name: 'deploy', scopes: ['reports:read'], kind: 'personal', revokedAt: null });
-      expect(Object.keys(response.body).sort()).toEqual(['createdAt', 'expiresAt', 'hint', 'id', 'kind', 'lastUsedAt', 'name', 'revokedAt', 'revokedReason', 'scopes', 'sessionId', 'token']);
+    it("creates a named token within the caller's scopes", async () => {
+      const response = await api
+        .post('/api/keys')
+        .set(bearer(annToken))
+        .send({ name: 'deploy', scopes: ['reports:read'] })
+        .expect(201);
+      expect(response.body).toMatchObject({
+        token: expect.stringMatching(/^nat_/),
+        name: 'deploy',
+        scopes: ['reports:read'],
+        kind: 'personal',
+        revokedAt: null,
+      });
+      expect(Object.keys(response.body).sort()).toEqual([
+        'createdAt',
+        'expiresAt',
+        'hint',
+        'id',
+        'kind',
+        'lastUsedAt',
+        'name',
+        'revokedAt',
+        'revokedReason',
+        'scopes',
+        'sessionId',
+        'token',
+      ]);
     });
 
     it('renames a token', async () => {
@@ -241,21 +336,41 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
     });
 
     it('rotates a token, the old one working for graceSeconds', async () => {
-      const created = (await api.post('/api/keys').set(bearer(annToken)).send({ name: 'ci', scopes: ['reports:read'] }).expect(201)).body;
-      const rotated = await api.post(`/api/keys/${created.id}/rotate`).set(bearer(annToken)).send({ graceSeconds: 30 }).expect(201);
-      expect(rotated.body).toMatchObject({ name: 'ci', scopes: ['reports:read'], token: expect.stringMatching(/^nat_/) });
+      const created = (
+        await api
+          .post('/api/keys')
+          .set(bearer(annToken))
+          .send({ name: 'ci', scopes: ['reports:read'] })
+          .expect(201)
+      ).body;
+      const rotated = await api
+        .post(`/api/keys/${created.id}/rotate`)
+        .set(bearer(annToken))
+        .send({ graceSeconds: 30 })
+        .expect(201);
+      expect(rotated.body).toMatchObject({
+        name: 'ci',
+        scopes: ['reports:read'],
+        token: expect.stringMatching(/^nat_/),
+      });
       custom.clock.advance(29);
       await api.get('/me').set(bearer(created.token)).expect(200);
       custom.clock.advance(1);
-      expect((await api.get('/me').set(bearer(created.token)).expect(401)).body).toMatchObject({ reason: 'revoked', revokedReason: 'rotated' });
+      expect((await api.get('/me').set(bearer(created.token)).expect(401)).body).toMatchObject({
+        reason: 'revoked',
+        revokedReason: 'rotated',
+      });
       await api.get('/me').set(bearer(rotated.body.token)).expect(200);
       await api.post(`/api/keys/${created.id}/rotate`).set(bearer(annToken)).expect(409);
     });
 
-    it('revokes one token, then all of the caller\'s', async () => {
-      const created = (await api.post('/api/keys').set(bearer(annToken)).send({ name: 'short-lived' }).expect(201)).body;
+    it("revokes one token, then all of the caller's", async () => {
+      const created = (await api.post('/api/keys').set(bearer(annToken)).send({ name: 'short-lived' }).expect(201))
+        .body;
       await api.delete(`/api/keys/${created.id}`).set(bearer(annToken)).expect(204);
-      expect((await api.get('/me').set(bearer(created.token)).expect(401)).body).toMatchObject({ revokedReason: 'revoked_by_user' });
+      expect((await api.get('/me').set(bearer(created.token)).expect(401)).body).toMatchObject({
+        revokedReason: 'revoked_by_user',
+      });
       const cy = await custom.addAccount('cy@example.com', PASSWORD);
       const [first, second] = [await tokenWith(['keys:write'], cy), await tokenWith(['reports:read'], cy)];
       await api.delete('/api/keys').set(bearer(first)).expect(204);
@@ -298,29 +413,41 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       ['patch', ':id', { name: 'x' }],
       ['post', ':id/rotate', {}],
       ['delete', ':id', undefined],
-    ] as const)('%s {path}/%s answers 404 for a token that is not the caller\'s, or no token at all', async (method, suffix, body) => {
-      const other = await custom.addAccount(`other-${method}-${suffix.length}@example.com`, PASSWORD);
-      const { accessToken } = await custom.app.get(TokensService).issue(other, { name: 'not ann\'s' });
-      for (const id of [accessToken.id, UNKNOWN_ID, 'not-a-token-id']) {
-        const before = await snapshot();
-        const call = api[method](`/api/keys/${suffix.replace(':id', id)}`).set(bearer(annToken));
-        await (body === undefined ? call : call.send(body)).expect(404);
-        expect(await snapshot()).toEqual(before);
-      }
-    });
+    ] as const)(
+      "%s {path}/%s answers 404 for a token that is not the caller's, or no token at all",
+      async (method, suffix, body) => {
+        const other = await custom.addAccount(`other-${method}-${suffix.length}@example.com`, PASSWORD);
+        const { accessToken } = await custom.app.get(TokensService).issue(other, { name: "not ann's" });
+        for (const id of [accessToken.id, UNKNOWN_ID, 'not-a-token-id']) {
+          const before = await snapshot();
+          const call = api[method](`/api/keys/${suffix.replace(':id', id)}`).set(bearer(annToken));
+          await (body === undefined ? call : call.send(body)).expect(404);
+          expect(await snapshot()).toEqual(before);
+        }
+      },
+    );
   });
 
   describe('POST {path}/revoke', () => {
     it('revokes a leaked token without authentication, answering the same whatever the token', async () => {
       const leaked = await tokenWith(['reports:read']);
-      const answers = await Promise.all([leaked, leaked, signedUnknownToken('nat'), 'garbage'].map(async (token) => (await api.post('/api/keys/revoke').send({ token }).expect(200)).text));
-      expect(new Set(answers)).toEqual(new Set([JSON.stringify({ message: 'If this token was live, it is revoked now' })]));
+      const answers = await Promise.all(
+        [leaked, leaked, signedUnknownToken('nat'), 'garbage'].map(
+          async (token) => (await api.post('/api/keys/revoke').send({ token }).expect(200)).text,
+        ),
+      );
+      expect(new Set(answers)).toEqual(
+        new Set([JSON.stringify({ message: 'If this token was live, it is revoked now' })]),
+      );
       expect((await api.get('/me').set(bearer(leaked)).expect(401)).body.revokedReason).toBe('revoked_by_secret');
     });
 
-    it.each([[{}], [{ token: '' }], [{ token: 12 }], [{ token: 'a\u0000b' }], [{ token: 'x', extra: 1 }]])('refuses %j with 400 and changes nothing', async (body) => {
-      await refusedAsBadInput(() => api.post('/api/keys/revoke').send(body), Object.keys(body).at(-1) ?? 'token');
-    });
+    it.each([[{}], [{ token: '' }], [{ token: 12 }], [{ token: 'a\u0000b' }], [{ token: 'x', extra: 1 }]])(
+      'refuses %j with 400 and changes nothing',
+      async (body) => {
+        await refusedAsBadInput(() => api.post('/api/keys/revoke').send(body), Object.keys(body).at(-1) ?? 'token');
+      },
+    );
   });
 
   describe('POST {sessionsPath}/login, /refresh and /logout', () => {
@@ -337,14 +464,23 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       });
       await api.get('/me').set(bearer(response.body.accessToken)).expect(200);
       nextMinute();
-      const plainLogin = await request(plain.app.getHttpServer()).post('/auth/login').send({ username: 'ann@example.com', password: PASSWORD }).expect(200);
+      const plainLogin = await request(plain.app.getHttpServer())
+        .post('/auth/login')
+        .send({ username: 'ann@example.com', password: PASSWORD })
+        .expect(200);
       expect(plainLogin.body.user).toEqual({ id: ann, username: 'ann@example.com' });
     });
 
     it('refuses a wrong password and an unknown user alike', async () => {
       nextMinute();
-      const wrong = await api.post('/api/session/login').send({ username: 'ann@example.com', password: 'wrong' }).expect(401);
-      const unknown = await api.post('/api/session/login').send({ username: 'nobody@example.com', password: PASSWORD }).expect(401);
+      const wrong = await api
+        .post('/api/session/login')
+        .send({ username: 'ann@example.com', password: 'wrong' })
+        .expect(401);
+      const unknown = await api
+        .post('/api/session/login')
+        .send({ username: 'nobody@example.com', password: PASSWORD })
+        .expect(401);
       expect(wrong.body).toEqual(unknown.body);
     });
 
@@ -377,13 +513,16 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       await replayRefreshRace(sessions, 20, { withLogout: true });
     });
 
-    it('logs out with the session\'s access token, and tells a personal token how to be revoked', async () => {
+    it("logs out with the session's access token, and tells a personal token how to be revoked", async () => {
       nextMinute();
       const session = (await login().expect(200)).body;
       await api.post('/api/session/logout').set(bearer(session.accessToken)).expect(204);
       expect((await api.get('/me').set(bearer(session.accessToken)).expect(401)).body.revokedReason).toBe('logged_out');
       const personal = await api.post('/api/session/logout').set(bearer(annToken)).expect(400);
-      expect(personal.body).toMatchObject({ error: 'not_a_session', message: expect.stringContaining('DELETE /api/keys/:id') });
+      expect(personal.body).toMatchObject({
+        error: 'not_a_session',
+        message: expect.stringContaining('DELETE /api/keys/:id'),
+      });
       await api.post('/api/session/logout').expect(401);
     });
 
@@ -402,45 +541,61 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
 });
 
 /** The example of the password grant and the ready-made routes in docs/routes.md, as it is written there. */
-describe.each(HTTP_ADAPTERS)(`docs/routes.md's forRoot() with routes, on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
-  let database: TestDatabase;
-  let app: INestApplication;
+describe.each(HTTP_ADAPTERS)(
+  `docs/routes.md's forRoot() with routes, on $server, on ${testDatabaseKind()}`,
+  ({ adapter }) => {
+    let database: TestDatabase;
+    let app: INestApplication;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        TypeOrmModule.forRoot({ ...database.options, entities: [Account, AccessToken], synchronize: true }),
-        AccessTokensModule.forRoot({
-          user: { entity: Account, usernameField: 'email', passwordHashField: 'pwd', blockedField: 'suspended' },
-          secret: TEST_SECRET,
-          // Password attempts (HTTP Basic, the login route, PasswordGrantService): 5 a minute per account, 20 per client.
-          passwordGrant: { throttle: { perAccount: 5, perClient: 20, window: 60 } },
-          // POST /tokens/generate, GET /tokens, POST /tokens, ... and POST /auth/login, /auth/refresh, /auth/logout
-          routes: { path: 'tokens', sessionsPath: 'auth', scopes: { read: 'tokens:read', write: 'tokens:write' } },
-        }),
-      ],
-    }).compile();
-    app = await createAppOn(moduleRef, adapter, { logger: false });
-    await app.get(DataSource).getRepository(Account).save({ email: 'alice@example.com', pwd: await bcrypt.hash(PASSWORD, 10), suspended: false, grants: [] });
-  });
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          TypeOrmModule.forRoot({ ...database.options, entities: [Account, AccessToken], synchronize: true }),
+          AccessTokensModule.forRoot({
+            user: { entity: Account, usernameField: 'email', passwordHashField: 'pwd', blockedField: 'suspended' },
+            secret: TEST_SECRET,
+            // Password attempts (HTTP Basic, the login route, PasswordGrantService): 5 a minute per account, 20 per client.
+            passwordGrant: { throttle: { perAccount: 5, perClient: 20, window: 60 } },
+            // POST /tokens/generate, GET /tokens, POST /tokens, ... and POST /auth/login, /auth/refresh, /auth/logout
+            routes: { path: 'tokens', sessionsPath: 'auth', scopes: { read: 'tokens:read', write: 'tokens:write' } },
+          }),
+        ],
+      }).compile();
+      app = await createAppOn(moduleRef, adapter, { logger: false });
+      await app
+        .get(DataSource)
+        .getRepository(Account)
+        .save({ email: 'alice@example.com', pwd: await bcrypt.hash(PASSWORD, 10), suspended: false, grants: [] });
+    });
 
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
+    afterAll(async () => {
+      await app?.close();
+      await database?.drop();
+    });
 
-  it('gives a first token for a password, which then manages tokens, and throttles guesses', async () => {
-    const http = request(app.getHttpServer());
-    const { token } = (await http.post('/tokens/generate').set('Authorization', basic('alice@example.com', PASSWORD)).send({ name: 'laptop' }).expect(201)).body;
-    const list = await http.get('/tokens').set('Authorization', `Bearer ${token}`).expect(200);
-    expect(list.body.map((view: { name: string }) => view.name)).toEqual(['laptop']);
-    await http.post('/auth/login').send({ username: 'alice@example.com', password: PASSWORD }).expect(200);
-    for (let i = 0; i < 3; i++) await http.post('/auth/login').send({ username: 'alice@example.com', password: 'guess' }).expect(401);
-    const throttled = await http.post('/tokens/generate').set('Authorization', basic('alice@example.com', PASSWORD)).expect(429);
-    expect(throttled.headers['retry-after']).toBe('60');
-  });
-});
+    it('gives a first token for a password, which then manages tokens, and throttles guesses', async () => {
+      const http = request(app.getHttpServer());
+      const { token } = (
+        await http
+          .post('/tokens/generate')
+          .set('Authorization', basic('alice@example.com', PASSWORD))
+          .send({ name: 'laptop' })
+          .expect(201)
+      ).body;
+      const list = await http.get('/tokens').set('Authorization', `Bearer ${token}`).expect(200);
+      expect(list.body.map((view: { name: string }) => view.name)).toEqual(['laptop']);
+      await http.post('/auth/login').send({ username: 'alice@example.com', password: PASSWORD }).expect(200);
+      for (let i = 0; i < 3; i++)
+        await http.post('/auth/login').send({ username: 'alice@example.com', password: 'guess' }).expect(401);
+      const throttled = await http
+        .post('/tokens/generate')
+        .set('Authorization', basic('alice@example.com', PASSWORD))
+        .expect(429);
+      expect(throttled.headers['retry-after']).toBe('60');
+    });
+  },
+);
 
 describe('the routes option', () => {
   it.each([

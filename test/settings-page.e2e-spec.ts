@@ -22,7 +22,10 @@ const SESSION_KEY = 'nestjs-access-tokens-demo.session';
  * Where the screenshot goes: the picture of docs/demo.md with UPDATE_SCREENSHOT=1, else beside the run's
  * temporary files, so that a test run leaves the working tree as it was.
  */
-const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1' ? join(import.meta.dirname, '..', 'docs', 'settings-page.png') : join(tmpdir(), 'nestjs-access-tokens-settings-page.png');
+const SCREENSHOT =
+  process.env.UPDATE_SCREENSHOT === '1'
+    ? join(import.meta.dirname, '..', 'docs', 'settings-page.png')
+    : join(tmpdir(), 'nestjs-access-tokens-settings-page.png');
 const HTML_NAME = '<img src=x onerror=alert(1)>';
 /** A raw token (a hint is `nat_…abcd`, with no run of characters this long). */
 const RAW_TOKEN = /nat_(?:[sr]_)?[A-Za-z0-9]{20,}/;
@@ -66,7 +69,12 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     await demo.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(demo.app.getHttpServer().address() as AddressInfo).port}`;
     // UTC and en-US, so that the dates shown (from the test clock) read the same on every machine.
-    context = await browser.newContext({ baseURL: base, viewport: { width: 1000, height: 700 }, locale: 'en-US', timezoneId: 'UTC' });
+    context = await browser.newContext({
+      baseURL: base,
+      viewport: { width: 1000, height: 700 },
+      locale: 'en-US',
+      timezoneId: 'UTC',
+    });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
@@ -91,7 +99,11 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
   const text = async (locator: Locator) => (await locator.textContent())?.trim() ?? '';
   const row = (hint: string) => page.locator('#tokens tr').filter({ hasText: hint });
   const hintOf = (token: string) => `…${token.slice(-4)}`;
-  const session = () => page.evaluate((key) => JSON.parse(sessionStorage.getItem(key) ?? 'null') as { accessToken: string } | null, SESSION_KEY);
+  const session = () =>
+    page.evaluate(
+      (key) => JSON.parse(sessionStorage.getItem(key) ?? 'null') as { accessToken: string } | null,
+      SESSION_KEY,
+    );
 
   async function signIn(password = ADMIN.password): Promise<void> {
     await page.locator('#username').fill(ADMIN.username);
@@ -109,7 +121,8 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     return page.locator('#new-token-value').inputValue();
   }
 
-  const attributes = async (locator: Locator, name: string) => Promise.all((await locator.all()).map((element) => element.getAttribute(name)));
+  const attributes = async (locator: Locator, name: string) =>
+    Promise.all((await locator.all()).map((element) => element.getAttribute(name)));
   /** Clicks Copy, and waits for what the page says of it. */
   async function copy(said: string): Promise<void> {
     await page.locator('#copy-status').evaluate((status) => (status.textContent = ''));
@@ -250,7 +263,10 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect((await me(raw.deploy)).status).toBe(401);
     const before = (await session())!.accessToken;
     await page.reload();
-    await page.locator(`#tokens tr[data-status="revoked"]`).filter({ hasText: hintOf(raw.deploy) }).waitFor();
+    await page
+      .locator(`#tokens tr[data-status="revoked"]`)
+      .filter({ hasText: hintOf(raw.deploy) })
+      .waitFor();
     expect(await page.locator('#account-name').isVisible()).toBe(true);
     const after = (await session())!.accessToken;
     expect(after).not.toBe(before);
@@ -285,7 +301,10 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     demo.clock.advance(86401);
     expect((await me(raw.html)).status).toBe(401);
     await page.reload();
-    await page.locator('#tokens tr[data-status="expired"]').filter({ hasText: hintOf(raw.html) }).waitFor();
+    await page
+      .locator('#tokens tr[data-status="expired"]')
+      .filter({ hasText: hintOf(raw.html) })
+      .waitFor();
     expect(await attributes(page.locator('#tokens tr'), 'data-status')).toEqual([
       'live',
       'expired',
@@ -306,7 +325,9 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     await page.getByRole('button', { name: 'Revoke all' }).click();
     await confirm('Revoke all');
     await page.locator('#sign-in').waitFor();
-    expect(await text(page.locator('#notice'))).toBe('All your tokens and sessions are revoked. Sign in again to create new tokens.');
+    expect(await text(page.locator('#notice'))).toBe(
+      'All your tokens and sessions are revoked. Sign in again to create new tokens.',
+    );
     expect(await session()).toBeNull();
     expect((await me(raw.grafana)).status).toBe(401);
   });
@@ -344,7 +365,12 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
       expect(response.headers.get('x-frame-options')).toBe('DENY');
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     }
-    const { token } = await (await fetch(`${base}/tokens/generate`, { method: 'POST', headers: { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` } })).json() as { token: string };
+    const { token } = (await (
+      await fetch(`${base}/tokens/generate`, {
+        method: 'POST',
+        headers: { Authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}` },
+      })
+    ).json()) as { token: string };
     await page.goto('/docs');
     await page.locator('.opblock').first().waitFor();
     await page.getByRole('button', { name: 'Authorize' }).first().click();

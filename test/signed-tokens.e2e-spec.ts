@@ -31,10 +31,17 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
   beforeAll(async () => {
     database = await createTestDatabase();
     // The app signs with a new secret, and still accepts tokens of the one before it.
-    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, clock, secret: [TEST_SECRET, RETIRED_SECRET] }, { queries, adapter });
+    app = await startFixtureApp(
+      database,
+      { ...FIXTURE_OPTIONS, clock, secret: [TEST_SECRET, RETIRED_SECRET] },
+      { queries, adapter },
+    );
     tokens = app.get(TokensService);
     store = app.get(TokenStore);
-    await app.get(DataSource).getRepository(Member).save({ memberId: 'm-1', login: 'ann', secret: 'h', disabled: false, grants: ['reports:*'] });
+    await app
+      .get(DataSource)
+      .getRepository(Member)
+      .save({ memberId: 'm-1', login: 'ann', secret: 'h', disabled: false, grants: ['reports:*'] });
   });
 
   afterAll(async () => {
@@ -46,9 +53,13 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
 
   it.each([
     ['forged: form and CRC32 right, of a key id the app does not know', () => forgedToken('fx'), 'malformed'],
-    ['forged under the app\'s own key id: only the MAC is wrong', () => forgedTokenOfKnownKey('fx'), 'malformed'],
+    ["forged under the app's own key id: only the MAC is wrong", () => forgedTokenOfKnownKey('fx'), 'malformed'],
     ['a session access token, forged', () => forgedToken('fx_s'), 'malformed'],
-    ['signed, but its signed expiry has passed', () => signedUnknownToken('fx', clock.now().getTime() - 1000), 'expired'],
+    [
+      'signed, but its signed expiry has passed',
+      () => signedUnknownToken('fx', clock.now().getTime() - 1000),
+      'expired',
+    ],
   ])('refuses a token %s with 401 and its reason, at no query and no cache entry', async (_case, token, reason) => {
     const cached = store.cache!.size;
     const ran = await queries.during(async () => {
@@ -109,18 +120,25 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
     expect(ran.filter((query) => /^\s*SELECT/i.test(query))).toHaveLength(1);
     // And again once the cache's ttl (10 s here) has passed: a restored token is not refused for long.
     clock.advance(9);
-    expect((await queries.during(() => get(token).expect(401))).filter((query) => /^\s*SELECT/i.test(query))).toHaveLength(0);
+    expect(
+      (await queries.during(() => get(token).expect(401))).filter((query) => /^\s*SELECT/i.test(query)),
+    ).toHaveLength(0);
     clock.advance(2);
     const later = await queries.during(() => get(token).expect(401));
     expect(later.filter((query) => /^\s*SELECT/i.test(query))).toHaveLength(1);
   });
 
-  it('accepts tokens of every secret given, and refuses a retired secret\'s tokens at no query', async () => {
+  it("accepts tokens of every secret given, and refuses a retired secret's tokens at no query", async () => {
     const { token } = await tokens.issue('m-1', { name: 'before the rotation' });
-    const retiredApp = await startFixtureApp(database, { ...FIXTURE_OPTIONS, clock, secret: RETIRED_SECRET }, { queries, adapter });
+    const retiredApp = await startFixtureApp(
+      database,
+      { ...FIXTURE_OPTIONS, clock, secret: RETIRED_SECRET },
+      { queries, adapter },
+    );
     let issuedUnderRetired: string;
     try {
-      issuedUnderRetired = (await retiredApp.get(TokensService).issue('m-1', { name: 'signed by the old secret' })).token;
+      issuedUnderRetired = (await retiredApp.get(TokensService).issue('m-1', { name: 'signed by the old secret' }))
+        .token;
     } finally {
       await retiredApp.close();
     }
@@ -128,7 +146,11 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
     await get(token).expect(200);
     await get(issuedUnderRetired).expect(200);
     // Step 3: the old secret is removed. Its tokens are refused before any lookup.
-    const rotatedApp = await startFixtureApp(database, { ...FIXTURE_OPTIONS, clock, secret: [NEW_SECRET, TEST_SECRET] }, { queries, adapter });
+    const rotatedApp = await startFixtureApp(
+      database,
+      { ...FIXTURE_OPTIONS, clock, secret: [NEW_SECRET, TEST_SECRET] },
+      { queries, adapter },
+    );
     try {
       const rotated = request(rotatedApp.getHttpServer());
       await rotated.get('/reports').set('Authorization', `Bearer ${token}`).expect(200);
@@ -151,7 +173,9 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
     await get(accessToken).expect(200);
     const ran = await queries.during(async () => {
       await expect(sessions.refresh(forgedToken('fx_r'))).rejects.toMatchObject({ code: 'malformed' });
-      await expect(sessions.refresh(signedUnknownToken('fx_r', clock.now().getTime() - 1000))).rejects.toMatchObject({ code: 'expired' });
+      await expect(sessions.refresh(signedUnknownToken('fx_r', clock.now().getTime() - 1000))).rejects.toMatchObject({
+        code: 'expired',
+      });
     });
     expect(ran).toEqual([]);
     // A refresh token cannot be relabelled as an access token: the signature covers the prefix.

@@ -8,10 +8,20 @@ const fixtures = join(import.meta.dirname, 'fixtures');
 /** Starts test/fixtures/startup-app.mjs on the built package, without the packages `hidden`; resolves to its exit code and output. */
 function startApp(options: object, hidden: string[] = []): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', join(fixtures, 'hide-packages.mjs'), join(fixtures, 'startup-app.mjs')], {
-      env: { ...process.env, HIDE_PACKAGES: hidden.join(','), ACCESS_TOKENS_OPTIONS: JSON.stringify(options), TOKEN_SECRET: TEST_SECRET, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', join(fixtures, 'hide-packages.mjs'), join(fixtures, 'startup-app.mjs')],
+      {
+        env: {
+          ...process.env,
+          HIDE_PACKAGES: hidden.join(','),
+          ACCESS_TOKENS_OPTIONS: JSON.stringify(options),
+          TOKEN_SECRET: TEST_SECRET,
+          NO_COLOR: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -35,16 +45,26 @@ describe('start-up errors of the built package', () => {
   });
 
   it.each([
-    ['a cache bus on Redis without ioredis', { cache: { bus: { type: 'redis', url: 'redis://127.0.0.1:6379' } } }, ['ioredis'], 'cache.bus { type: "redis" } needs the "ioredis" package: npm install ioredis'],
+    [
+      'a cache bus on Redis without ioredis',
+      { cache: { bus: { type: 'redis', url: 'redis://127.0.0.1:6379' } } },
+      ['ioredis'],
+      'cache.bus { type: "redis" } needs the "ioredis" package: npm install ioredis',
+    ],
     [
       'the ready-made routes without class-validator',
       { routes: true },
       ['class-validator'],
       'routes validate their input with "class-validator" and "class-transformer": npm install class-validator class-transformer',
     ],
-    ['a PostgreSQL bus on another database', { cache: { bus: { type: 'postgres' } } }, [], 'cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead'],
+    [
+      'a PostgreSQL bus on another database',
+      { cache: { bus: { type: 'postgres' } } },
+      [],
+      'cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead',
+    ],
     ['an unknown option', { tokenPrefx: 'x' }, [], 'unknown option tokenPrefx; known: user, secret, '],
-  ])('stops at %s in Nest\'s start-up error log, saying what to do', async (_case, options, hidden, message) => {
+  ])("stops at %s in Nest's start-up error log, saying what to do", async (_case, options, hidden, message) => {
     const { code, output } = await startApp(options, hidden);
     expect(code).toBe(1);
     expect(output).toMatch(/ERROR \[ExceptionHandler\] /);
@@ -52,7 +72,7 @@ describe('start-up errors of the built package', () => {
     expect(output).not.toMatch(UNCAUGHT);
   });
 
-  it('lists forRoot()\'s own options among the known ones', async () => {
+  it("lists forRoot()'s own options among the known ones", async () => {
     const { output } = await startApp({ tokenPrefx: 'x' });
     expect(output).toMatch(/known: user, secret, .*, passwordGrant, isGlobal, exceptionFilter, routes\n/);
   });

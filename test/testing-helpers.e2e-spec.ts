@@ -79,131 +79,163 @@ async function start(
   adapter: HttpAdapterName,
   tokens: Partial<AccessTokensModuleOptions> = {},
 ): Promise<{ moduleRef: TestingModule; app: INestApplication }> {
-  const moduleRef = await Test.createTestingModule({ imports: [GuardedAppModule.forRoot(database.options, tokens)] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [GuardedAppModule.forRoot(database.options, tokens)],
+  }).compile();
   return { moduleRef, app: await createAppOn(moduleRef, adapter, { logger: false }) };
 }
 
-describe.each(HTTP_ADAPTERS)(`actingAs() against app-wide guards on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
-  const clock = new ManualClock();
-  let database: TestDatabase;
-  let moduleRef: TestingModule;
-  let app: INestApplication;
-  let http: ReturnType<typeof request>;
-  let members: Repository<Member>;
-  let member: Member;
-  let seq = 0;
+describe.each(HTTP_ADAPTERS)(
+  `actingAs() against app-wide guards on $server, on ${testDatabaseKind()}`,
+  ({ adapter }) => {
+    const clock = new ManualClock();
+    let database: TestDatabase;
+    let moduleRef: TestingModule;
+    let app: INestApplication;
+    let http: ReturnType<typeof request>;
+    let members: Repository<Member>;
+    let member: Member;
+    let seq = 0;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    ({ moduleRef, app } = await start(database, adapter, { clock }));
-    http = request(app.getHttpServer());
-    members = app.get(DataSource).getRepository(Member);
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
-
-  async function newMember(grants = ['reports:read', 'profile:read']): Promise<Member> {
-    seq += 1;
-    return members.save({ memberId: `m-${seq}`, login: `member${seq}`, secret: 'hash', disabled: false, bio: null, grants });
-  }
-
-  beforeEach(async () => {
-    member = await newMember();
-  });
-
-  it('gives a Bearer header of a real token that @CurrentUser() and @CurrentToken() see as production does', async () => {
-    const authorization = await actingAs(app, member);
-    expect(authorization).toMatch(/^Bearer nat_[0-9A-Za-z]{83}$/);
-    await http.get('/me').set('Authorization', authorization).expect(200, {
-      memberId: member.memberId,
-      login: member.login,
-      token: 'actingAs',
-      scopes: ['reports:read', 'profile:read'],
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      ({ moduleRef, app } = await start(database, adapter, { clock }));
+      http = request(app.getHttpServer());
+      members = app.get(DataSource).getRepository(Member);
     });
-    // A real token of the user: TokensService lists it, by the name given.
-    await actingAs(app, member, { name: 'as in the test' });
-    const listed = await app.get(TokensService).list(member.memberId);
-    expect(listed.map((token) => token.name).sort()).toEqual(['actingAs', 'as in the test']);
-  });
 
-  it('passes a scoped route with the scope and answers 403 insufficient_scope without it', async () => {
-    await http.get('/reports').set('Authorization', await actingAs(app, member, { scopes: ['reports:read'] })).expect(200, { owner: member.memberId });
-    const refused = await http.get('/reports').set('Authorization', await actingAs(app, member, { scopes: ['profile:read'] })).expect(403);
-    expect(refused.headers['www-authenticate']).toContain('error="insufficient_scope"');
-    expect(refused.headers['www-authenticate']).toContain('scope="reports:read"');
-    // Without scopes, everything the user may do, as a token issued with none.
-    await http.get('/reports').set('Authorization', await actingAs(app, member)).expect(200);
-    // The guards are the real ones: no header, no entry.
-    await http.get('/reports').expect(401);
-    await http.get('/health').expect(200);
-  });
-
-  it('takes the user\'s id as well as the entity, and a TestingModule as well as the app', async () => {
-    const byId = await actingAs(moduleRef, member.memberId, { scopes: ['reports:read'] });
-    await http.get('/me').set('Authorization', byId).expect(200);
-    await http.get('/reports').set('Authorization', byId).expect(200, { owner: member.memberId });
-  });
-
-  it('loads the user anew: a stale copy in the test is acted as the user is now', async () => {
-    const stale = { ...member };
-    member.login = 'renamed';
-    await members.save(member);
-    // Issued with the copy the test kept, the token is of the user as stored now.
-    const response = await http.get('/me').set('Authorization', await actingAs(app, stale)).expect(200);
-    expect(response.body).toMatchObject({ memberId: member.memberId, login: 'renamed' });
-  });
-
-  it('is refused once the user is blocked, as any token of theirs', async () => {
-    const authorization = await actingAs(app, member);
-    await http.get('/me').set('Authorization', authorization).expect(200);
-    member.disabled = true;
-    await members.save(member);
-    const refused = await http.get('/me').set('Authorization', authorization).expect(401);
-    expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
-    expect(refused.body).toMatchObject({ reason: 'revoked', revokedReason: 'blocked' });
-    // And no new token for a blocked user.
-    await expect(actingAs(app, member)).rejects.toMatchObject({ name: 'UserBlockedError', code: 'user_blocked' });
-  });
-
-  it('refuses scopes beyond the user\'s permissions, as TokensService does in production', async () => {
-    await expect(actingAs(app, member, { scopes: ['reports:write'] })).rejects.toMatchObject({
-      name: 'InvalidScopeError',
-      code: 'invalid_scope',
-      message: expect.stringContaining('reports:write'),
+    afterAll(async () => {
+      await app?.close();
+      await database?.drop();
     });
-    await expect(actingAs(app, 'm-nobody')).rejects.toMatchObject({ name: 'UserNotFoundError', code: 'user_not_found' });
-  });
 
-  it('expires on the module\'s clock', async () => {
-    const authorization = await actingAs(app, member, { expiresIn: 60 });
-    clock.advance(59);
-    await http.get('/me').set('Authorization', authorization).expect(200);
-    clock.advance(1);
-    const refused = await http.get('/me').set('Authorization', authorization).expect(401);
-    expect(refused.body).toMatchObject({ reason: 'expired' });
-  });
+    async function newMember(grants = ['reports:read', 'profile:read']): Promise<Member> {
+      seq += 1;
+      return members.save({
+        memberId: `m-${seq}`,
+        login: `member${seq}`,
+        secret: 'hash',
+        disabled: false,
+        bio: null,
+        grants,
+      });
+    }
 
-  it('says what to pass when called wrong', async () => {
-    const bare = await Test.createTestingModule({ controllers: [MembersController] }).compile();
-    await expect(actingAs(bare, member)).rejects.toMatchObject({
-      name: 'InvalidOptionsError',
-      message: expect.stringContaining('imports AccessTokensModule.forRoot()'),
+    beforeEach(async () => {
+      member = await newMember();
     });
-    await bare.close();
-    await expect(actingAs(app, { login: member.login })).rejects.toMatchObject({
-      name: 'InvalidOptionsError',
-      message: expect.stringContaining('"memberId"'),
+
+    it('gives a Bearer header of a real token that @CurrentUser() and @CurrentToken() see as production does', async () => {
+      const authorization = await actingAs(app, member);
+      expect(authorization).toMatch(/^Bearer nat_[0-9A-Za-z]{83}$/);
+      await http
+        .get('/me')
+        .set('Authorization', authorization)
+        .expect(200, {
+          memberId: member.memberId,
+          login: member.login,
+          token: 'actingAs',
+          scopes: ['reports:read', 'profile:read'],
+        });
+      // A real token of the user: TokensService lists it, by the name given.
+      await actingAs(app, member, { name: 'as in the test' });
+      const listed = await app.get(TokensService).list(member.memberId);
+      expect(listed.map((token) => token.name).sort()).toEqual(['actingAs', 'as in the test']);
     });
-    await expect(actingAs(app, member, { scope: ['reports:read'] } as never)).rejects.toMatchObject({
-      name: 'InvalidOptionsError',
-      message: expect.stringContaining('"scope"'),
+
+    it('passes a scoped route with the scope and answers 403 insufficient_scope without it', async () => {
+      await http
+        .get('/reports')
+        .set('Authorization', await actingAs(app, member, { scopes: ['reports:read'] }))
+        .expect(200, { owner: member.memberId });
+      const refused = await http
+        .get('/reports')
+        .set('Authorization', await actingAs(app, member, { scopes: ['profile:read'] }))
+        .expect(403);
+      expect(refused.headers['www-authenticate']).toContain('error="insufficient_scope"');
+      expect(refused.headers['www-authenticate']).toContain('scope="reports:read"');
+      // Without scopes, everything the user may do, as a token issued with none.
+      await http
+        .get('/reports')
+        .set('Authorization', await actingAs(app, member))
+        .expect(200);
+      // The guards are the real ones: no header, no entry.
+      await http.get('/reports').expect(401);
+      await http.get('/health').expect(200);
     });
-    await expect(actingAs(app, member, { scopes: 'reports:read' } as never)).rejects.toMatchObject({ code: 'invalid_scope' });
-  });
-});
+
+    it("takes the user's id as well as the entity, and a TestingModule as well as the app", async () => {
+      const byId = await actingAs(moduleRef, member.memberId, { scopes: ['reports:read'] });
+      await http.get('/me').set('Authorization', byId).expect(200);
+      await http.get('/reports').set('Authorization', byId).expect(200, { owner: member.memberId });
+    });
+
+    it('loads the user anew: a stale copy in the test is acted as the user is now', async () => {
+      const stale = { ...member };
+      member.login = 'renamed';
+      await members.save(member);
+      // Issued with the copy the test kept, the token is of the user as stored now.
+      const response = await http
+        .get('/me')
+        .set('Authorization', await actingAs(app, stale))
+        .expect(200);
+      expect(response.body).toMatchObject({ memberId: member.memberId, login: 'renamed' });
+    });
+
+    it('is refused once the user is blocked, as any token of theirs', async () => {
+      const authorization = await actingAs(app, member);
+      await http.get('/me').set('Authorization', authorization).expect(200);
+      member.disabled = true;
+      await members.save(member);
+      const refused = await http.get('/me').set('Authorization', authorization).expect(401);
+      expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect(refused.body).toMatchObject({ reason: 'revoked', revokedReason: 'blocked' });
+      // And no new token for a blocked user.
+      await expect(actingAs(app, member)).rejects.toMatchObject({ name: 'UserBlockedError', code: 'user_blocked' });
+    });
+
+    it("refuses scopes beyond the user's permissions, as TokensService does in production", async () => {
+      await expect(actingAs(app, member, { scopes: ['reports:write'] })).rejects.toMatchObject({
+        name: 'InvalidScopeError',
+        code: 'invalid_scope',
+        message: expect.stringContaining('reports:write'),
+      });
+      await expect(actingAs(app, 'm-nobody')).rejects.toMatchObject({
+        name: 'UserNotFoundError',
+        code: 'user_not_found',
+      });
+    });
+
+    it("expires on the module's clock", async () => {
+      const authorization = await actingAs(app, member, { expiresIn: 60 });
+      clock.advance(59);
+      await http.get('/me').set('Authorization', authorization).expect(200);
+      clock.advance(1);
+      const refused = await http.get('/me').set('Authorization', authorization).expect(401);
+      expect(refused.body).toMatchObject({ reason: 'expired' });
+    });
+
+    it('says what to pass when called wrong', async () => {
+      const bare = await Test.createTestingModule({ controllers: [MembersController] }).compile();
+      await expect(actingAs(bare, member)).rejects.toMatchObject({
+        name: 'InvalidOptionsError',
+        message: expect.stringContaining('imports AccessTokensModule.forRoot()'),
+      });
+      await bare.close();
+      await expect(actingAs(app, { login: member.login })).rejects.toMatchObject({
+        name: 'InvalidOptionsError',
+        message: expect.stringContaining('"memberId"'),
+      });
+      await expect(actingAs(app, member, { scope: ['reports:read'] } as never)).rejects.toMatchObject({
+        name: 'InvalidOptionsError',
+        message: expect.stringContaining('"scope"'),
+      });
+      await expect(actingAs(app, member, { scopes: 'reports:read' } as never)).rejects.toMatchObject({
+        code: 'invalid_scope',
+      });
+    });
+  },
+);
 
 describe.each(HTTP_ADAPTERS)(`revokeActingAs() on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
@@ -225,11 +257,21 @@ describe.each(HTTP_ADAPTERS)(`revokeActingAs() on $server, on ${testDatabaseKind
     await database?.drop();
   });
 
-  it('revokes the app\'s actingAs tokens, leaves the rest alone, and frees their places', async () => {
-    const member = await members.save({ memberId: 'm-r', login: 'revoker', secret: 'hash', disabled: false, bio: null, grants: ['reports:read'] });
+  it("revokes the app's actingAs tokens, leaves the rest alone, and frees their places", async () => {
+    const member = await members.save({
+      memberId: 'm-r',
+      login: 'revoker',
+      secret: 'hash',
+      disabled: false,
+      bio: null,
+      grants: ['reports:read'],
+    });
     const acted = [await actingAs(first, member), await actingAs(first, member)];
     // maxTokensPerUser is 2 in the first app: acting as the user again would hold a third.
-    await expect(actingAs(first, member)).rejects.toMatchObject({ name: 'TooManyTokensError', code: 'too_many_tokens' });
+    await expect(actingAs(first, member)).rejects.toMatchObject({
+      name: 'TooManyTokensError',
+      code: 'too_many_tokens',
+    });
     const otherApp = await actingAs(second, member);
 
     await revokeActingAs(first);
@@ -239,7 +281,10 @@ describe.each(HTTP_ADAPTERS)(`revokeActingAs() on $server, on ${testDatabaseKind
     }
     await request(second.getHttpServer()).get('/me').set('Authorization', otherApp).expect(200);
     // Revoked tokens hold no place: beside the other app's, the first may act as the user once more.
-    await request(first.getHttpServer()).get('/me').set('Authorization', await actingAs(first, member)).expect(200);
+    await request(first.getHttpServer())
+      .get('/me')
+      .set('Authorization', await actingAs(first, member))
+      .expect(200);
     await expect(actingAs(first, member)).rejects.toMatchObject({ code: 'too_many_tokens' });
 
     const byHand = await second.get(TokensService).issue(member.memberId, { name: 'by hand' });

@@ -8,7 +8,10 @@ import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtu
 import { QueryCounter } from './fixtures/query-counter.js';
 import { signedUnknownToken } from './fixtures/secrets.js';
 
-const upperCase: ValueTransformer = { to: (value: string) => value.toUpperCase(), from: (value: string) => value.toLowerCase() };
+const upperCase: ValueTransformer = {
+  to: (value: string) => value.toUpperCase(),
+  from: (value: string) => value.toLowerCase(),
+};
 
 class Address {
   @Column({ type: 'varchar', length: 40 })
@@ -42,7 +45,13 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    dataSource = new DataSource({ ...database.options, entities: [AccessToken, Account], synchronize: true, logging: ['query'], logger: counter });
+    dataSource = new DataSource({
+      ...database.options,
+      entities: [AccessToken, Account],
+      synchronize: true,
+      logging: ['query'],
+      logger: counter,
+    });
     await dataSource.initialize();
     queries = new TokenQueries(dataSource, Account, 'user.id = token.userId');
   });
@@ -52,20 +61,38 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     await database?.drop();
   });
 
-  async function tokenOf(account: Account, idleTimeout: number | null = null): Promise<{ hash: string; token: AccessToken }> {
+  async function tokenOf(
+    account: Account,
+    idleTimeout: number | null = null,
+  ): Promise<{ hash: string; token: AccessToken }> {
     const raw = signedUnknownToken('nat');
     const token = await dataSource.getRepository(AccessToken).save({
-      id: randomUUID(), userId: account.id, kind: 'personal', familyId: null, name: 'CI', tokenHash: hashToken(raw),
-      hint: tokenHint(raw), scopes: ['users:read', 'tokens:*'], createdAt: new Date(1_700_000_000_123),
-      expiresAt: new Date(1_800_000_000_456), lifetime: 86_400, idleTimeout,
-      idleExpiresAt: idleTimeout === null ? null : new Date(1_700_000_100_000), expiringNotifiedAt: null,
-      lastUsedAt: null, revokedAt: null, revokedReason: null, fingerprint: 'v1.abc',
+      id: randomUUID(),
+      userId: account.id,
+      kind: 'personal',
+      familyId: null,
+      name: 'CI',
+      tokenHash: hashToken(raw),
+      hint: tokenHint(raw),
+      scopes: ['users:read', 'tokens:*'],
+      createdAt: new Date(1_700_000_000_123),
+      expiresAt: new Date(1_800_000_000_456),
+      lifetime: 86_400,
+      idleTimeout,
+      idleExpiresAt: idleTimeout === null ? null : new Date(1_700_000_100_000),
+      expiringNotifiedAt: null,
+      lastUsedAt: null,
+      revokedAt: null,
+      revokedReason: null,
+      fingerprint: 'v1.abc',
     });
     return { hash: token.tokenHash, token };
   }
 
   async function account(): Promise<Account> {
-    return dataSource.getRepository(Account).save({ id: randomUUID(), blocked: true, roles: ['admin'], nickname: 'ada', address: { city: 'Turin' } });
+    return dataSource
+      .getRepository(Account)
+      .save({ id: randomUUID(), blocked: true, roles: ['admin'], nickname: 'ada', address: { city: 'Turin' } });
   }
 
   it('reads the token and its user as TypeORM loads them', async () => {
@@ -102,14 +129,23 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     ]);
     const read = (id: string) => dataSource.getRepository(AccessToken).findOneByOrFail({ id });
     expect(await read(plain.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: null });
-    expect(await read(idle.token.id)).toMatchObject({ lastUsedAt: later, idleExpiresAt: new Date(later.getTime() + 600_000) });
-    expect(await read(untouched.token.id)).toMatchObject({ lastUsedAt: null, idleExpiresAt: new Date(1_700_000_100_000) });
+    expect(await read(idle.token.id)).toMatchObject({
+      lastUsedAt: later,
+      idleExpiresAt: new Date(later.getTime() + 600_000),
+    });
+    expect(await read(untouched.token.id)).toMatchObject({
+      lastUsedAt: null,
+      idleExpiresAt: new Date(1_700_000_100_000),
+    });
   });
 
   it('records uses one UPDATE each on a database whose batched statement it does not write', async () => {
     // The same database, under the name of a driver without a dialect of its own here (TypeORM's
     // options.type): what an app on SQL Server or Oracle would run.
-    const foreign = new Proxy(dataSource, { get: (target, key) => (key === 'options' ? { ...target.options, type: 'mssql' } : Reflect.get(target, key, target)) });
+    const foreign = new Proxy(dataSource, {
+      get: (target, key) =>
+        key === 'options' ? { ...target.options, type: 'mssql' } : Reflect.get(target, key, target),
+    });
     const elsewhere = new TokenQueries(foreign, Account, 'user.id = token.userId');
     const owner = await account();
     const plain = await tokenOf(owner);
@@ -124,10 +160,13 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     expect(ran.filter((sql) => sql.startsWith('UPDATE'))).toHaveLength(2);
     const read = (id: string) => dataSource.getRepository(AccessToken).findOneByOrFail({ id });
     expect(await read(plain.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: null });
-    expect(await read(idle.token.id)).toMatchObject({ lastUsedAt: at, idleExpiresAt: new Date(at.getTime() + 600_000) });
+    expect(await read(idle.token.id)).toMatchObject({
+      lastUsedAt: at,
+      idleExpiresAt: new Date(at.getTime() + 600_000),
+    });
   });
 
-  it('gives a row the same version until a column other than lastUsedAt changes, its user\'s too', async () => {
+  it("gives a row the same version until a column other than lastUsedAt changes, its user's too", async () => {
     const owner = await account();
     const { hash, token } = await tokenOf(owner);
     const version = async () => (await queries.findByHashes([hash]))[0]!.version;
@@ -148,7 +187,9 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     const ran = await counter.during(async () => {
       for (let size = 1; size <= many.length; size++) {
         const batch = many.slice(0, size);
-        await queries.recordUses(batch.map(({ token }) => ({ id: token.id, at: new Date(at.getTime() + size), idleExpiresAt: null })));
+        await queries.recordUses(
+          batch.map(({ token }) => ({ id: token.id, at: new Date(at.getTime() + size), idleExpiresAt: null })),
+        );
         expect(await queries.findByHashes(batch.map(({ hash }) => hash))).toHaveLength(size);
       }
     });
@@ -168,7 +209,9 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     const at = new Date(1_700_000_070_000);
     let found: FoundRow[] = [];
     const ran = await counter.during(async () => {
-      await queries.recordUses(many.map(({ token }, i) => ({ id: token.id, at: new Date(at.getTime() + i), idleExpiresAt: null })));
+      await queries.recordUses(
+        many.map(({ token }, i) => ({ id: token.id, at: new Date(at.getTime() + i), idleExpiresAt: null })),
+      );
       found = await queries.findByHashes([...many.map(({ hash }) => hash), hashToken(signedUnknownToken('nat'))]);
     });
     expect(ran.map((sql) => sql.split(' ')[0])).toEqual(['UPDATE', 'SELECT']);

@@ -40,10 +40,17 @@ describe.each(HTTP_ADAPTERS)(`token races on $server, on ${testDatabaseKind()}`,
     for (let run = 0; run < RUNS; run++) {
       const memberId = await member();
       for (let i = 0; i < CAP - 3; i++) await tokens.issue(memberId, { name: `before ${i}` });
-      const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => tokens.issue(memberId, { name: `racing ${i}` })));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 12 }, (_, i) => tokens.issue(memberId, { name: `racing ${i}` })),
+      );
       const issued = outcomes.filter((outcome) => outcome.status === 'fulfilled').length;
-      const refused = outcomes.filter((outcome) => outcome.status === 'rejected').map((outcome) => (outcome as PromiseRejectedResult).reason as { code?: string });
-      expect({ issued, codes: [...new Set(refused.map((reason) => reason.code))] }).toEqual({ issued: 3, codes: ['too_many_tokens'] });
+      const refused = outcomes
+        .filter((outcome) => outcome.status === 'rejected')
+        .map((outcome) => (outcome as PromiseRejectedResult).reason as { code?: string });
+      expect({ issued, codes: [...new Set(refused.map((reason) => reason.code))] }).toEqual({
+        issued: 3,
+        codes: ['too_many_tokens'],
+      });
       expect((await tokens.list(memberId)).length).toBe(CAP);
     }
   });
@@ -52,8 +59,13 @@ describe.each(HTTP_ADAPTERS)(`token races on $server, on ${testDatabaseKind()}`,
     for (let run = 0; run < RUNS; run++) {
       const memberId = await member();
       const { accessToken } = await tokens.issue(memberId, { name: 'rotated' });
-      const outcomes = await Promise.allSettled([tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 }), tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 })]);
-      const codes = outcomes.map((outcome) => (outcome.status === 'fulfilled' ? 'rotated' : (outcome.reason as { code?: string }).code)).sort();
+      const outcomes = await Promise.allSettled([
+        tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 }),
+        tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 }),
+      ]);
+      const codes = outcomes
+        .map((outcome) => (outcome.status === 'fulfilled' ? 'rotated' : (outcome.reason as { code?: string }).code))
+        .sort();
       expect(codes).toEqual(['rotated', 'token_not_live']);
       const successors = (await tokens.list(memberId)).filter((view) => view.revokedAt === null);
       expect(successors).toHaveLength(1);
@@ -64,8 +76,12 @@ describe.each(HTTP_ADAPTERS)(`token races on $server, on ${testDatabaseKind()}`,
     for (let run = 0; run < RUNS; run++) {
       const memberId = await member();
       const { token: raw, accessToken } = await tokens.issue(memberId, { name: 'leaked' });
-      const [rotation] = await Promise.allSettled([tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 }), tokens.revokeBySecret(raw)]);
-      if (rotation.status === 'fulfilled') await expect(tokens.verify(rotation.value.token)).rejects.toMatchObject({ code: 'revoked' });
+      const [rotation] = await Promise.allSettled([
+        tokens.rotate(memberId, accessToken.id, { graceSeconds: 60 }),
+        tokens.revokeBySecret(raw),
+      ]);
+      if (rotation.status === 'fulfilled')
+        await expect(tokens.verify(rotation.value.token)).rejects.toMatchObject({ code: 'revoked' });
       else expect(rotation.reason).toMatchObject({ code: 'token_not_live' });
       await expect(tokens.verify(raw)).rejects.toMatchObject({ code: 'revoked' });
       expect((await tokens.page(memberId, { status: 'live' })).tokens).toEqual([]);

@@ -18,7 +18,10 @@ describe.each(HTTP_ADAPTERS)(`two apps in one process on $server, on ${testDatab
     for (const name of ['first', 'second']) {
       const database = await createTestDatabase();
       const app = await startFixtureApp(database, undefined, { adapter });
-      await app.get(DataSource).getRepository(Member).insert({ memberId: `m-${name}`, login: name, secret: 'x', disabled: false, grants: ['reports:*'] });
+      await app
+        .get(DataSource)
+        .getRepository(Member)
+        .insert({ memberId: `m-${name}`, login: name, secret: 'x', disabled: false, grants: ['reports:*'] });
       const { token } = await app.get(TokensService).issue(`m-${name}`, { name });
       apps.push({ app, database, token });
     }
@@ -31,21 +34,30 @@ describe.each(HTTP_ADAPTERS)(`two apps in one process on $server, on ${testDatab
     }
   });
 
-  it.each(['/reports', '/passport'])('each accepts its own tokens on %s, and knows nothing of the other\'s', async (path) => {
-    const [first, second] = apps;
-    for (const [app, own, other] of [
-      [first!.app, first!.token, second!.token],
-      [second!.app, second!.token, first!.token],
-    ] as const) {
-      await request(app.getHttpServer()).get(path).set('Authorization', `Bearer ${own}`).expect(200);
-      const refused = await request(app.getHttpServer()).get(path).set('Authorization', `Bearer ${other}`).expect(401);
-      expect(refused.body.reason).toBe('unknown');
-    }
-  });
+  it.each(['/reports', '/passport'])(
+    "each accepts its own tokens on %s, and knows nothing of the other's",
+    async (path) => {
+      const [first, second] = apps;
+      for (const [app, own, other] of [
+        [first!.app, first!.token, second!.token],
+        [second!.app, second!.token, first!.token],
+      ] as const) {
+        await request(app.getHttpServer()).get(path).set('Authorization', `Bearer ${own}`).expect(200);
+        const refused = await request(app.getHttpServer())
+          .get(path)
+          .set('Authorization', `Bearer ${other}`)
+          .expect(401);
+        expect(refused.body.reason).toBe('unknown');
+      }
+    },
+  );
 
   it('keeps verifying through Passport once the other app has closed', async () => {
     const [first, second] = apps;
     await second!.app.close();
-    await request(first!.app.getHttpServer()).get('/passport').set('Authorization', `Bearer ${first!.token}`).expect(200, { member: 'm-first' });
+    await request(first!.app.getHttpServer())
+      .get('/passport')
+      .set('Authorization', `Bearer ${first!.token}`)
+      .expect(200, { member: 'm-first' });
   });
 });

@@ -69,7 +69,10 @@ describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseK
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     tokens = app.get(TokensService);
-    await app.get(DataSource).getRepository(Member).insert({ memberId: 'm-ws', login: 'ws', secret: 'x', disabled: false, grants: ['reports:*'] });
+    await app
+      .get(DataSource)
+      .getRepository(Member)
+      .insert({ memberId: 'm-ws', login: 'ws', secret: 'x', disabled: false, grants: ['reports:*'] });
   });
 
   afterAll(async () => {
@@ -106,8 +109,12 @@ describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseK
 
   it('accepts the token from the handshake, as an Authorization header or as auth.token', async () => {
     const { token } = await tokens.issue('m-ws', { name: 'ws', scopes: ['reports:read'] });
-    expect(await send(await connect({ authorization: `Bearer ${token}` }), 'whoami')).toEqual({ ack: { memberId: 'm-ws', scopes: ['reports:read'] } });
-    expect(await send(await connect({ token }), 'whoami')).toEqual({ ack: { memberId: 'm-ws', scopes: ['reports:read'] } });
+    expect(await send(await connect({ authorization: `Bearer ${token}` }), 'whoami')).toEqual({
+      ack: { memberId: 'm-ws', scopes: ['reports:read'] },
+    });
+    expect(await send(await connect({ token }), 'whoami')).toEqual({
+      ack: { memberId: 'm-ws', scopes: ['reports:read'] },
+    });
     expect(await send(await connect({ token }), 'reports')).toEqual({ ack: ['r1'] });
   });
 
@@ -116,18 +123,28 @@ describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseK
     ['a garbage token', { token: 'fx_garbage' }, 'UNAUTHENTICATED', 'malformed'],
     ['an auth.token that is not a string', { token: 42 }, 'BAD_REQUEST', 'invalid_request'],
     ['a malformed header', { authorization: 'Bearer a b' }, 'BAD_REQUEST', 'invalid_request'],
-  ])('refuses a message on a connection with %s, with an exception event that says why', async (_name, options, code, reason) => {
-    const socket = await connect(options);
-    const answer = await send(socket, 'whoami');
-    expect(answer).toEqual({ refusal: expect.objectContaining({ status: 'error', code, reason }) });
-    // The connection stays, and a @Public() message is still answered.
-    expect(await send(socket, 'ping')).toEqual({ ack: 'pong' });
-  });
+  ])(
+    'refuses a message on a connection with %s, with an exception event that says why',
+    async (_name, options, code, reason) => {
+      const socket = await connect(options);
+      const answer = await send(socket, 'whoami');
+      expect(answer).toEqual({ refusal: expect.objectContaining({ status: 'error', code, reason }) });
+      // The connection stays, and a @Public() message is still answered.
+      expect(await send(socket, 'ping')).toEqual({ ack: 'pong' });
+    },
+  );
 
   it('refuses a message that needs a scope the token lacks, naming the scope', async () => {
     const { token } = await tokens.issue('m-ws', { name: 'no reports', scopes: ['reports:export'] });
     const answer = await send(await connect({ token }), 'reports');
-    expect(answer).toEqual({ refusal: expect.objectContaining({ statusCode: 403, code: 'FORBIDDEN', reason: 'insufficient_scope', scope: 'reports:read' }) });
+    expect(answer).toEqual({
+      refusal: expect.objectContaining({
+        statusCode: 403,
+        code: 'FORBIDDEN',
+        reason: 'insufficient_scope',
+        scope: 'reports:read',
+      }),
+    });
   });
 
   it('refuses the next message of a connection whose token was revoked, and never shows the token', async () => {
@@ -136,7 +153,14 @@ describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseK
     expect(await send(socket, 'whoami')).toEqual({ ack: expect.objectContaining({ memberId: 'm-ws' }) });
     await tokens.revoke('m-ws', accessToken.id);
     const answer = await send(socket, 'whoami');
-    expect(answer).toEqual({ refusal: expect.objectContaining({ statusCode: 401, code: 'UNAUTHENTICATED', reason: 'revoked', revokedReason: 'revoked_by_user' }) });
+    expect(answer).toEqual({
+      refusal: expect.objectContaining({
+        statusCode: 401,
+        code: 'UNAUTHENTICATED',
+        reason: 'revoked',
+        revokedReason: 'revoked_by_user',
+      }),
+    });
     expect(JSON.stringify(answer)).not.toContain(token.slice(3));
   });
 });

@@ -59,7 +59,8 @@ const noTypeOnlyClassInDecoratedSignature = {
       for (const reference of recordedReferences(annotation?.typeAnnotation)) {
         const name = reference.typeName.name;
         const importNode = typeOnlyImport(sourceCode, reference, name);
-        if (importNode && isClass(importNode)) context.report({ node: reference, messageId: 'typeOnlyClass', data: { name, what } });
+        if (importNode && isClass(importNode))
+          context.report({ node: reference, messageId: 'typeOnlyClass', data: { name, what } });
       }
     }
 
@@ -72,7 +73,9 @@ const noTypeOnlyClassInDecoratedSignature = {
         if (member.type !== 'MethodDefinition') continue;
         const params = member.value.params;
         const recorded =
-          member.kind === 'constructor' ? decorated(node) || params.some((param) => decorated(param)) : decorated(member) || params.some((param) => decorated(param));
+          member.kind === 'constructor'
+            ? decorated(node) || params.some((param) => decorated(param))
+            : decorated(member) || params.some((param) => decorated(param));
         if (!recorded) continue;
         for (const param of params) check(parameterOf(param).typeAnnotation, 'paramtypes');
         if (member.kind !== 'constructor' && decorated(member)) check(member.value.returnType, 'returntype');

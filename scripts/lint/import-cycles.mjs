@@ -26,11 +26,15 @@ function importsOf(file) {
   const targets = [];
   const visit = (node) => {
     const specifier =
-      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
         ? node.moduleSpecifier.text
         : ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)
           ? node.argument.literal.text
-          : ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && ts.isStringLiteral(node.arguments[0] ?? {})
+          : ts.isCallExpression(node) &&
+              node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+              ts.isStringLiteral(node.arguments[0] ?? {})
             ? node.arguments[0].text
             : null;
     if (specifier?.startsWith('.')) {
@@ -110,7 +114,11 @@ function cycleIn(component) {
 
 if (components.length > 0) {
   for (const component of components) {
-    console.error(`import cycle (${component.length} files): ${cycleIn(component).map((file) => relative(root, file)).join(' → ')}`);
+    console.error(
+      `import cycle (${component.length} files): ${cycleIn(component)
+        .map((file) => relative(root, file))
+        .join(' → ')}`,
+    );
   }
   console.error('Move what both sides need into a file both import.');
   process.exit(1);

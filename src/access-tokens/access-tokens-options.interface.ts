@@ -220,7 +220,12 @@ export interface ResolvedAccessTokensOptions {
   /** Prefixes of session access tokens and of refresh tokens, derived from `tokenPrefix`. */
   readonly sessionAccessPrefix: string;
   readonly refreshPrefix: string;
-  readonly cache: { readonly max: number; readonly ttl: number; readonly busTtl: number; readonly bus: CacheBusOptions | null } | null;
+  readonly cache: {
+    readonly max: number;
+    readonly ttl: number;
+    readonly busTtl: number;
+    readonly bus: CacheBusOptions | null;
+  } | null;
   /** `throttle: null` when off. */
   readonly passwordGrant: { readonly throttle: ResolvedPasswordThrottle | null };
 }
@@ -252,11 +257,38 @@ export const ACCESS_TOKENS_DEFAULTS = {
 } as const;
 
 const OPTION_KEYS = new Set<string>([
-  'user', 'secret', 'tokenPrefix', 'defaultExpiresIn', 'maxExpiresIn', 'allowQueryParameter', 'queryParameter', 'foreignCredentials', 'realm', 'lastUsedInterval', 'clock',
-  'revokeOn', 'shouldRevoke', 'idleExpiresIn', 'retention', 'maintenanceInterval', 'prune',
-  'expiringNotice', 'maxTokensPerUser', 'sessionAccessTtl', 'sessionRefreshTtl', 'cache', 'passwordGrant',
+  'user',
+  'secret',
+  'tokenPrefix',
+  'defaultExpiresIn',
+  'maxExpiresIn',
+  'allowQueryParameter',
+  'queryParameter',
+  'foreignCredentials',
+  'realm',
+  'lastUsedInterval',
+  'clock',
+  'revokeOn',
+  'shouldRevoke',
+  'idleExpiresIn',
+  'retention',
+  'maintenanceInterval',
+  'prune',
+  'expiringNotice',
+  'maxTokensPerUser',
+  'sessionAccessTtl',
+  'sessionRefreshTtl',
+  'cache',
+  'passwordGrant',
 ]);
-const USER_KEYS = new Set<string>(['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions']);
+const USER_KEYS = new Set<string>([
+  'entity',
+  'idField',
+  'usernameField',
+  'passwordHashField',
+  'blockedField',
+  'permissions',
+]);
 /** RFC 6750 §3: what a quoted `realm` may hold. */
 const REALM_PATTERN = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -269,7 +301,8 @@ const EXTRA_KEYS = ['isGlobal', 'exceptionFilter', 'routes'];
 
 function unknownKeys(given: object, known: Set<string>, where: string, extras: readonly string[] = []): void {
   const extra = Object.keys(given).filter((key) => !known.has(key));
-  if (extra.length > 0) fail(`unknown option ${extra.map((k) => `${where}${k}`).join(', ')}; known: ${[...known, ...extras].join(', ')}`);
+  if (extra.length > 0)
+    fail(`unknown option ${extra.map((k) => `${where}${k}`).join(', ')}; known: ${[...known, ...extras].join(', ')}`);
 }
 
 function field(value: unknown, name: string, fallback: string): string;
@@ -281,7 +314,13 @@ function field(value: unknown, name: string, fallback: string, nullable = false)
   return fail(`user.${name} must be a property name of the user entity${nullable ? ', or null' : ''}`);
 }
 
-function seconds(value: unknown, name: string, fallback: number | null, nullable: boolean, unit = 'seconds'): number | null {
+function seconds(
+  value: unknown,
+  name: string,
+  fallback: number | null,
+  nullable: boolean,
+  unit = 'seconds',
+): number | null {
   if (value === undefined) return fallback;
   if (value === null && nullable) return null;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
@@ -297,7 +336,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   unknownKeys(options, OPTION_KEYS, '', EXTRA_KEYS);
   const user: Partial<AccessTokensUserOptions> = options.user;
   if (typeof user !== 'object' || user === null || typeof user.entity !== 'function') {
-    fail('user.entity must be the app\'s user entity class, e.g. forRoot({ user: { entity: User } })');
+    fail("user.entity must be the app's user entity class, e.g. forRoot({ user: { entity: User } })");
   }
   unknownKeys(user, USER_KEYS, 'user.');
   if (user.permissions !== undefined && typeof user.permissions !== 'function') {
@@ -306,12 +345,16 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   const defaults = ACCESS_TOKENS_DEFAULTS;
   const tokenPrefix = options.tokenPrefix ?? defaults.tokenPrefix;
   if (!TOKEN_PREFIX_PATTERN.test(tokenPrefix) || tokenPrefix.length > MAX_TOKEN_PREFIX_LENGTH) {
-    fail(`tokenPrefix ${JSON.stringify(tokenPrefix)} must be lower-case letters and digits in "_"-separated words, starting with a letter, at most ${MAX_TOKEN_PREFIX_LENGTH} characters`);
+    fail(
+      `tokenPrefix ${JSON.stringify(tokenPrefix)} must be lower-case letters and digits in "_"-separated words, starting with a letter, at most ${MAX_TOKEN_PREFIX_LENGTH} characters`,
+    );
   }
   const maxExpiresIn = seconds(options.maxExpiresIn, 'maxExpiresIn', defaults.maxExpiresIn, true);
   const defaultExpiresIn = seconds(options.defaultExpiresIn, 'defaultExpiresIn', defaults.defaultExpiresIn, true);
   if (maxExpiresIn !== null && (defaultExpiresIn === null || defaultExpiresIn > maxExpiresIn)) {
-    fail(`defaultExpiresIn (${String(defaultExpiresIn)}) must not exceed maxExpiresIn (${maxExpiresIn}): lower it, or raise maxExpiresIn (null for no limit)`);
+    fail(
+      `defaultExpiresIn (${String(defaultExpiresIn)}) must not exceed maxExpiresIn (${maxExpiresIn}): lower it, or raise maxExpiresIn (null for no limit)`,
+    );
   }
   const realm = options.realm ?? defaults.realm;
   if (typeof realm !== 'string' || !REALM_PATTERN.test(realm)) {
@@ -332,9 +375,14 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   }
   const foreignCredentials = options.foreignCredentials ?? defaults.foreignCredentials;
   if (foreignCredentials !== 'refuse' && foreignCredentials !== 'pass') {
-    fail('foreignCredentials must be "refuse" or "pass" (let tokens that are not this module\'s through to the next guard)');
+    fail(
+      'foreignCredentials must be "refuse" or "pass" (let tokens that are not this module\'s through to the next guard)',
+    );
   }
-  if (options.revokeOn !== undefined && (!Array.isArray(options.revokeOn) || options.revokeOn.some((f) => typeof f !== 'string' || f === ''))) {
+  if (
+    options.revokeOn !== undefined &&
+    (!Array.isArray(options.revokeOn) || options.revokeOn.some((f) => typeof f !== 'string' || f === ''))
+  ) {
     fail('revokeOn must be a list of user property names');
   }
   if (options.shouldRevoke !== undefined && typeof options.shouldRevoke !== 'function') {
@@ -353,10 +401,17 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     // Uses are recorded once per lastUsedInterval: a shorter idle timeout would expire tokens in use.
     fail(`idleExpiresIn (${idleExpiresIn}) must be at least twice lastUsedInterval (${lastUsedInterval})`);
   }
-  const expiringNotice = options.expiringNotice === false ? false : seconds(options.expiringNotice, 'expiringNotice', defaults.expiringNotice, false)!;
+  const expiringNotice =
+    options.expiringNotice === false
+      ? false
+      : seconds(options.expiringNotice, 'expiringNotice', defaults.expiringNotice, false)!;
   if (options.prune !== undefined && typeof options.prune !== 'boolean') fail('prune must be true or false');
   const cache = resolveCache(options.cache);
-  const revokeOn = options.revokeOn ?? [resolvedUser.usernameField, resolvedUser.passwordHashField, resolvedUser.blockedField];
+  const revokeOn = options.revokeOn ?? [
+    resolvedUser.usernameField,
+    resolvedUser.passwordHashField,
+    resolvedUser.blockedField,
+  ];
   return {
     user: resolvedUser,
     tokenPrefix,
@@ -373,7 +428,12 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     keys: resolveSecret(options.secret),
     idleExpiresIn,
     retention: seconds(options.retention, 'retention', defaults.retention, false)!,
-    maintenanceInterval: seconds(options.maintenanceInterval, 'maintenanceInterval', defaults.maintenanceInterval, false)!,
+    maintenanceInterval: seconds(
+      options.maintenanceInterval,
+      'maintenanceInterval',
+      defaults.maintenanceInterval,
+      false,
+    )!,
     prune: options.prune ?? defaults.prune,
     expiringNotice,
     maxTokensPerUser: seconds(options.maxTokensPerUser, 'maxTokensPerUser', defaults.maxTokensPerUser, true, 'tokens'),
@@ -392,7 +452,8 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
  */
 function resolveSecret(secret: unknown): SigningKeys {
   const secrets: unknown[] = Array.isArray(secret) ? secret : [secret];
-  if (secrets.length === 0) fail(`secret must be a string, or a list of them with the current one first; ${SECRET_ADVICE}`);
+  if (secrets.length === 0)
+    fail(`secret must be a string, or a list of them with the current one first; ${SECRET_ADVICE}`);
   for (const [index, value] of secrets.entries()) {
     const problem = secretProblem(value);
     if (problem) fail(`secret${secrets.length > 1 ? ` #${index + 1}` : ''} ${problem}: ${SECRET_ADVICE}`);
@@ -415,9 +476,18 @@ function resolvePasswordGrant(grant: PasswordGrantOptions | undefined): Resolved
     fail('passwordGrant.throttle must be false or { perAccount?, perClient?, window?, store?, clientKey? }');
   }
   const throttle = given.throttle ?? {};
-  unknownKeys(throttle, new Set(['perAccount', 'perClient', 'window', 'store', 'clientKey']), 'passwordGrant.throttle.');
-  if (throttle.store !== undefined && typeof (throttle.store as Partial<PasswordAttemptStore> | null)?.increment !== 'function') {
-    fail('passwordGrant.throttle.store must have increment(key, ttl, limit, blockDuration, name), as a @nestjs/throttler ThrottlerStorage does');
+  unknownKeys(
+    throttle,
+    new Set(['perAccount', 'perClient', 'window', 'store', 'clientKey']),
+    'passwordGrant.throttle.',
+  );
+  if (
+    throttle.store !== undefined &&
+    typeof (throttle.store as Partial<PasswordAttemptStore> | null)?.increment !== 'function'
+  ) {
+    fail(
+      'passwordGrant.throttle.store must have increment(key, ttl, limit, blockDuration, name), as a @nestjs/throttler ThrottlerStorage does',
+    );
   }
   if (throttle.clientKey !== undefined && typeof throttle.clientKey !== 'function') {
     fail('passwordGrant.throttle.clientKey must be a function (request) => string | undefined');
@@ -425,8 +495,20 @@ function resolvePasswordGrant(grant: PasswordGrantOptions | undefined): Resolved
   const defaults = ACCESS_TOKENS_DEFAULTS.passwordGrant.throttle;
   return {
     throttle: {
-      perAccount: seconds(throttle.perAccount, 'passwordGrant.throttle.perAccount', defaults.perAccount, false, 'attempts')!,
-      perClient: seconds(throttle.perClient, 'passwordGrant.throttle.perClient', defaults.perClient, false, 'attempts')!,
+      perAccount: seconds(
+        throttle.perAccount,
+        'passwordGrant.throttle.perAccount',
+        defaults.perAccount,
+        false,
+        'attempts',
+      )!,
+      perClient: seconds(
+        throttle.perClient,
+        'passwordGrant.throttle.perClient',
+        defaults.perClient,
+        false,
+        'attempts',
+      )!,
       window: seconds(throttle.window, 'passwordGrant.throttle.window', defaults.window, false)!,
       store: throttle.store ?? null,
       clientKey: throttle.clientKey ? throttle.clientKey.bind(throttle) : clientAddress,
@@ -436,7 +518,8 @@ function resolvePasswordGrant(grant: PasswordGrantOptions | undefined): Resolved
 
 function resolveCache(cache: CacheOptions | false | undefined): ResolvedAccessTokensOptions['cache'] {
   if (cache === false) return null;
-  if (cache !== undefined && (typeof cache !== 'object' || cache === null)) fail('cache must be false or { max?, ttl?, busTtl?, bus? }');
+  if (cache !== undefined && (typeof cache !== 'object' || cache === null))
+    fail('cache must be false or { max?, ttl?, busTtl?, bus? }');
   const given = cache ?? {};
   unknownKeys(given, new Set(['max', 'ttl', 'busTtl', 'bus']), 'cache.');
   const defaults = ACCESS_TOKENS_DEFAULTS;
@@ -453,7 +536,10 @@ function resolveCache(cache: CacheOptions | false | undefined): ResolvedAccessTo
   }
   const ttl = seconds(given.ttl, 'cache.ttl', defaults.cache.ttl, false)!;
   const busTtl = seconds(given.busTtl, 'cache.busTtl', Math.max(ttl, defaults.cache.busTtl), false)!;
-  if (busTtl < ttl) fail(`cache.busTtl (${busTtl}) must be at least cache.ttl (${ttl}): the bus only makes a verification safer to keep`);
+  if (busTtl < ttl)
+    fail(
+      `cache.busTtl (${busTtl}) must be at least cache.ttl (${ttl}): the bus only makes a verification safer to keep`,
+    );
   return {
     max: seconds(given.max, 'cache.max', defaults.cache.max, false, 'entries')!,
     ttl,

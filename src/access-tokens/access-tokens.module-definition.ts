@@ -34,18 +34,21 @@ export const {
 } = new ConfigurableModuleBuilder<AccessTokensModuleOptions>({ moduleName: 'AccessTokens' })
   .setClassMethodName('forRoot')
   // Global by default: guards used in any module of the app need the module's providers.
-  .setExtras<AccessTokensModuleExtras>({ isGlobal: true, exceptionFilter: true, routes: false }, (definition, extras) => {
-    // Checked here, when forRoot() is called: a wrong path or scope stops the app before it starts.
-    const routes = routesDefinition(resolveRoutesOptions(extras.routes));
-    return {
-      ...definition,
-      global: extras.isGlobal,
-      controllers: [...(definition.controllers ?? []), ...routes.controllers],
-      providers: [
-        ...(definition.providers ?? []),
-        ...(extras.exceptionFilter === false ? [] : [{ provide: APP_FILTER, useClass: AccessTokensExceptionFilter }]),
-        ...routes.providers,
-      ],
-    };
-  })
+  .setExtras<AccessTokensModuleExtras>(
+    { isGlobal: true, exceptionFilter: true, routes: false },
+    (definition, extras) => {
+      // Checked here, when forRoot() is called: a wrong path or scope stops the app before it starts.
+      const routes = routesDefinition(resolveRoutesOptions(extras.routes));
+      return {
+        ...definition,
+        global: extras.isGlobal,
+        controllers: [...(definition.controllers ?? []), ...routes.controllers],
+        providers: [
+          ...(definition.providers ?? []),
+          ...(extras.exceptionFilter === false ? [] : [{ provide: APP_FILTER, useClass: AccessTokensExceptionFilter }]),
+          ...routes.providers,
+        ],
+      };
+    },
+  )
   .build();

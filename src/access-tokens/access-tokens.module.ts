@@ -56,6 +56,15 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
     AccessTokenGuard,
     ScopesGuard,
   ],
-  exports: [TokensService, SessionsService, PasswordGrantService, AccessTokenEvents, AccessTokenAuthenticator, AccessTokenGuard, ScopesGuard, RESOLVED_OPTIONS],
+  exports: [
+    TokensService,
+    SessionsService,
+    PasswordGrantService,
+    AccessTokenEvents,
+    AccessTokenAuthenticator,
+    AccessTokenGuard,
+    ScopesGuard,
+    RESOLVED_OPTIONS,
+  ],
 })
 export class AccessTokensModule extends ConfigurableModuleClass {}

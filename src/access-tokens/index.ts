@@ -1,9 +1,5 @@
 export { AccessToken, type AccessTokenKind } from './storage/access-token.entity.js';
-export {
-  AccessTokenEvents,
-  type AccessTokenEventMap,
-  type AccessTokenEventName,
-} from './access-token.events.js';
+export { AccessTokenEvents, type AccessTokenEventMap, type AccessTokenEventName } from './access-token.events.js';
 export { AccessTokenGuard } from './edge/access-token.guard.js';
 export { AccessTokensAuthGuard } from './edge/access-tokens-auth.guard.js';
 export { AccessTokenStrategy } from './edge/access-token.strategy.js';

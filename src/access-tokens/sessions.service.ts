@@ -37,7 +37,15 @@ export class SessionsService {
    * previous access token. Throws `AccessTokenError`; a reused refresh token revokes the session.
    */
   async refresh(refreshToken: string): Promise<SessionTokens> {
-    const check = typeof refreshToken === 'string' ? checkToken(refreshToken, [this.store.options.refreshPrefix], this.store.options.keys, this.store.now().getTime()) : 'malformed';
+    const check =
+      typeof refreshToken === 'string'
+        ? checkToken(
+            refreshToken,
+            [this.store.options.refreshPrefix],
+            this.store.options.keys,
+            this.store.now().getTime(),
+          )
+        : 'malformed';
     if (check !== 'signed') throw this.store.refuse(check);
     return this.store.unlessUnavailable(() => this.refreshSigned(refreshToken));
   }
@@ -53,7 +61,10 @@ export class SessionsService {
     const user = await this.store.usableUser(token, now);
     // Claimed by one conditional update of its own, so that of concurrent refreshes exactly one
     // wins, and no row lock is held while the new pair is written (MariaDB deadlocked otherwise).
-    const claim = await this.store.repository.update({ id: token.id, revokedAt: IsNull() }, { revokedAt: now, revokedReason: REFRESHED });
+    const claim = await this.store.repository.update(
+      { id: token.id, revokedAt: IsNull() },
+      { revokedAt: now, revokedReason: REFRESHED },
+    );
     if ((claim.affected ?? 0) === 0) throw await this.reused(token);
     return this.store.transaction(async (manager) => {
       // One at a time with `end()` and `reused()` for the user: a logout or a reuse of this refresh
@@ -77,7 +88,8 @@ export class SessionsService {
     if (!isTokenId(sessionId)) return 0;
     return this.store.transaction(async (manager) => {
       await this.store.users.lock(manager, userId);
-      return (await this.store.revokeWhere(manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT)).length;
+      return (await this.store.revokeWhere(manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT))
+        .length;
     });
   }
 
@@ -90,8 +102,18 @@ export class SessionsService {
       familyId,
       fingerprint: this.store.users.fingerprinter.of(user),
     };
-    const access = await this.store.insert(manager, { ...common, kind: 'session', name: 'Login session', lifetime: sessionAccessTtl });
-    const refresh = await this.store.insert(manager, { ...common, kind: 'refresh', name: 'Refresh token', lifetime: sessionRefreshTtl });
+    const access = await this.store.insert(manager, {
+      ...common,
+      kind: 'session',
+      name: 'Login session',
+      lifetime: sessionAccessTtl,
+    });
+    const refresh = await this.store.insert(manager, {
+      ...common,
+      kind: 'refresh',
+      name: 'Refresh token',
+      lifetime: sessionRefreshTtl,
+    });
     return {
       accessToken: access.raw,
       refreshToken: refresh.raw,
@@ -111,7 +133,9 @@ export class SessionsService {
     await this.store.transaction(async (manager) => {
       await this.store.users.lock(manager, token.userId);
       await this.store.revokeWhere(manager, { familyId: token.familyId! }, REFRESH_TOKEN_REUSED);
-      await manager.getRepository(AccessToken).update({ id: token.id, revokedReason: REFRESHED }, { revokedReason: REFRESH_TOKEN_REUSED });
+      await manager
+        .getRepository(AccessToken)
+        .update({ id: token.id, revokedReason: REFRESHED }, { revokedReason: REFRESH_TOKEN_REUSED });
     });
     return this.store.refuse('revoked', token, REFRESH_TOKEN_REUSED);
   }

@@ -59,7 +59,12 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     const repository = this.store.repository;
     let count = 0;
     for (;;) {
-      const batch = await repository.find({ select: { id: true }, where: this.store.pastRetention(cutoff), order: { id: 'ASC' }, take: PRUNE_BATCH });
+      const batch = await repository.find({
+        select: { id: true },
+        where: this.store.pastRetention(cutoff),
+        order: { id: 'ASC' },
+        take: PRUNE_BATCH,
+      });
       if (batch.length === 0) break;
       const result = await repository.delete({ id: In(batch.map((token) => token.id)) });
       count += result.affected ?? 0;
@@ -90,10 +95,18 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     });
     let count = 0;
     for (const token of due) {
-      const claim = await repository.update({ id: token.id, expiringNotifiedAt: IsNull() }, { expiringNotifiedAt: now });
+      const claim = await repository.update(
+        { id: token.id, expiringNotifiedAt: IsNull() },
+        { expiringNotifiedAt: now },
+      );
       if ((claim.affected ?? 0) === 0) continue;
       count += 1;
-      this.store.emit('expiring', { userId: token.userId, tokenId: token.id, name: token.name, expiresAt: token.expiresAt! });
+      this.store.emit('expiring', {
+        userId: token.userId,
+        tokenId: token.id,
+        name: token.name,
+        expiresAt: token.expiresAt!,
+      });
     }
     return count;
   }

@@ -46,7 +46,10 @@ function encodeCursor(token: AccessToken): string {
 }
 
 function decodeCursor(cursor: unknown): PageCursor {
-  const [createdAt, id] = typeof cursor === 'string' && cursor.length <= 80 ? Buffer.from(cursor, 'base64url').toString('latin1').split(':') : [];
+  const [createdAt, id] =
+    typeof cursor === 'string' && cursor.length <= 80
+      ? Buffer.from(cursor, 'base64url').toString('latin1').split(':')
+      : [];
   if (!createdAt || !/^[0-9]{1,15}$/.test(createdAt) || !isTokenId(id)) {
     throw new InvalidPaginationError('cursor must be the nextCursor of a previous page');
   }
@@ -81,7 +84,11 @@ export class TokensService implements OnModuleDestroy {
    *   being issued, the token then never works (`InvalidCredentialsError` when the change is seen
    *   before it is stored).
    */
-  async issue(user: UserId | object, input: IssueTokenInput, context: IssueTokenContext = {}): Promise<IssuedAccessToken> {
+  async issue(
+    user: UserId | object,
+    input: IssueTokenInput,
+    context: IssueTokenContext = {},
+  ): Promise<IssuedAccessToken> {
     const name = this.validName(input.name);
     const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
     if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
@@ -89,9 +96,16 @@ export class TokensService implements OnModuleDestroy {
     const current = await this.store.issuableUser(user);
     const permissions = await this.store.users.permissionsOf(current);
     // `*` is always allowed; any other scope must reach at least one of the user's permissions.
-    const beyondUser = permissions ? disjoint(permissions, scopes.filter((scope) => scope !== '*')) : [];
+    const beyondUser = permissions
+      ? disjoint(
+          permissions,
+          scopes.filter((scope) => scope !== '*'),
+        )
+      : [];
     if (beyondUser.length > 0) {
-      throw new InvalidScopeError(`The user may not grant ${beyondUser.join(', ')}; they may grant ${permissions!.join(', ') || 'nothing'}`);
+      throw new InvalidScopeError(
+        `The user may not grant ${beyondUser.join(', ')}; they may grant ${permissions!.join(', ') || 'nothing'}`,
+      );
     }
     this.assertWithin(context, scopes);
     const owner = this.store.users.idOf(current);
@@ -166,12 +180,21 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /** Newest first (`createdAt`, then `id`), after `after` if given. */
-  private async find(userId: UserId, status: 'live' | 'all', after: PageCursor | null, take: number | null): Promise<AccessToken[]> {
+  private async find(
+    userId: UserId,
+    status: 'live' | 'all',
+    after: PageCursor | null,
+    take: number | null,
+  ): Promise<AccessToken[]> {
     // Uses recorded by this process show in the list at once, though written off the request path.
     await this.store.uses.flush();
     const owner = String(userId);
     const now = stored(this.store.now());
-    const live = { revokedAt: Or(IsNull(), MoreThan(now)), expiresAt: Or(IsNull(), MoreThan(now)), idleExpiresAt: Or(IsNull(), MoreThan(now)) };
+    const live = {
+      revokedAt: Or(IsNull(), MoreThan(now)),
+      expiresAt: Or(IsNull(), MoreThan(now)),
+      idleExpiresAt: Or(IsNull(), MoreThan(now)),
+    };
     const kinds: FindOptionsWhere<AccessToken>[] = [
       status === 'live' ? { userId: owner, kind: 'personal', ...live } : { userId: owner, kind: 'personal' },
       { userId: owner, kind: 'session', revokedAt: Or(IsNull(), MoreThan(now)), expiresAt: MoreThan(now) },
@@ -185,7 +208,11 @@ export class TokensService implements OnModuleDestroy {
           ];
         })
       : kinds;
-    return this.store.repository.find({ where, order: { createdAt: 'DESC', id: 'ASC' }, ...(take === null ? {} : { take }) });
+    return this.store.repository.find({
+      where,
+      order: { createdAt: 'DESC', id: 'ASC' },
+      ...(take === null ? {} : { take }),
+    });
   }
 
   /** Renames one of the user's personal tokens. */
@@ -259,7 +286,11 @@ export class TokensService implements OnModuleDestroy {
    * Revokes every live token of the user, sessions included; returns how many. Pass the `manager`
    * of a transaction to revoke in it: nothing is revoked (nor announced) if it rolls back.
    */
-  async revokeAll(userId: UserId, reason: string = REVOKED_BY_USER, manager: EntityManager = this.store.manager): Promise<number> {
+  async revokeAll(
+    userId: UserId,
+    reason: string = REVOKED_BY_USER,
+    manager: EntityManager = this.store.manager,
+  ): Promise<number> {
     return (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length;
   }
 
@@ -271,7 +302,11 @@ export class TokensService implements OnModuleDestroy {
     const { tokenPrefix, sessionAccessPrefix, refreshPrefix, keys } = this.store.options;
     // A token this app did not sign is no leak of its own: answered alike, at no query. An expired
     // one is still revoked, to record that it leaked.
-    if (typeof raw !== 'string' || checkToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix], keys, 0) !== 'signed') return false;
+    if (
+      typeof raw !== 'string' ||
+      checkToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix], keys, 0) !== 'signed'
+    )
+      return false;
     const revoked = await this.store.revokeLineage({ tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
     return (revoked?.length ?? 0) > 0;
   }
@@ -310,14 +345,17 @@ export class TokensService implements OnModuleDestroy {
   private validName(name: unknown): string {
     const trimmed = typeof name === 'string' ? name.trim() : '';
     // Control characters (NUL above all, which PostgreSQL refuses) and lone surrogates are no name.
-    if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH || !isPrintableText(trimmed)) throw new InvalidTokenNameError();
+    if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH || !isPrintableText(trimmed))
+      throw new InvalidTokenNameError();
     return trimmed;
   }
 
   private assertWithin(context: IssueTokenContext, scopes: readonly string[]): void {
     const beyond = context.within ? uncovered(context.within, scopes) : [];
     if (beyond.length > 0) {
-      throw new InvalidScopeError(`A token can only create tokens within its own scopes (${context.within!.join(', ')}), not ${beyond.join(', ')}`);
+      throw new InvalidScopeError(
+        `A token can only create tokens within its own scopes (${context.within!.join(', ')}), not ${beyond.join(', ')}`,
+      );
     }
   }
 

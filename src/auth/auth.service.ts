@@ -1,5 +1,11 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
-import { PasswordGrantService, SessionsService, type AuthenticatableRequest, type SessionTokens, type VerifiedAccessToken } from 'nestjs-access-tokens';
+import {
+  PasswordGrantService,
+  SessionsService,
+  type AuthenticatableRequest,
+  type SessionTokens,
+  type VerifiedAccessToken,
+} from 'nestjs-access-tokens';
 import { publicUser, type User } from '../users/user.entity.js';
 
 /** What a client keeps of a session: the pair of tokens, and how long the access token lasts. */
@@ -9,7 +15,11 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-const pair = ({ accessToken, refreshToken, expiresIn }: SessionTokens): TokenPair => ({ accessToken, refreshToken, expiresIn });
+const pair = ({ accessToken, refreshToken, expiresIn }: SessionTokens): TokenPair => ({
+  accessToken,
+  refreshToken,
+  expiresIn,
+});
 
 /**
  * Login sessions for the GraphQL mutations; the REST routes (`/auth/…`) are the module's own
@@ -30,7 +40,11 @@ export class AuthService {
    *
    * @param request the HTTP request the operation came in, for the count of its client.
    */
-  async login(username: string, password: string, request?: AuthenticatableRequest): Promise<TokenPair & { user: ReturnType<typeof publicUser> }> {
+  async login(
+    username: string,
+    password: string,
+    request?: AuthenticatableRequest,
+  ): Promise<TokenPair & { user: ReturnType<typeof publicUser> }> {
     const user = await this.passwords.authenticate<User>(username, password, request);
     // The user as its password was checked: a change racing this login leaves the session unusable.
     return { ...pair(await this.sessions.start(user)), user: publicUser(user) };

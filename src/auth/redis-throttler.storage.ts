@@ -75,7 +75,11 @@ export class PasswordAttemptStoreModule {
   static forRoot(store: ThrottleStore | undefined): DynamicModule {
     const providers =
       store?.type === 'redis'
-        ? [{ provide: THROTTLER_REDIS, useValue: store }, RedisThrottlerStorage, { provide: PASSWORD_ATTEMPT_STORE, useExisting: RedisThrottlerStorage }]
+        ? [
+            { provide: THROTTLER_REDIS, useValue: store },
+            RedisThrottlerStorage,
+            { provide: PASSWORD_ATTEMPT_STORE, useExisting: RedisThrottlerStorage },
+          ]
         : [{ provide: PASSWORD_ATTEMPT_STORE, useValue: null }];
     return { module: PasswordAttemptStoreModule, providers, exports: [PASSWORD_ATTEMPT_STORE] };
   }

@@ -1,5 +1,11 @@
 import { Context, Mutation, Resolver } from '@nestjs/graphql';
-import { CurrentToken, CurrentUser, Public, type AuthenticatableRequest, type VerifiedAccessToken } from 'nestjs-access-tokens';
+import {
+  CurrentToken,
+  CurrentUser,
+  Public,
+  type AuthenticatableRequest,
+  type VerifiedAccessToken,
+} from 'nestjs-access-tokens';
 import { AuthService } from '../auth/auth.service.js';
 import { User } from '../users/user.entity.js';
 import { LoginArgs, RefreshArgs } from './auth.args.js';

@@ -37,11 +37,16 @@ export class GraphQLExceptionFilter extends DatabaseOutageFilter {
       const own = (error as { extensions?: unknown }).extensions;
       return new GraphQLError(message, {
         originalError: error,
-        extensions: { code: GRAPHQL_ERROR_CODES[error.getStatus()] ?? 'INTERNAL_SERVER_ERROR', ...(typeof own === 'object' ? own : {}) },
+        extensions: {
+          code: GRAPHQL_ERROR_CODES[error.getStatus()] ?? 'INTERNAL_SERVER_ERROR',
+          ...(typeof own === 'object' ? own : {}),
+        },
       });
     }
     if (isDatabaseUnavailable(error) || isTransactionConflict(error)) {
-      return new GraphQLError('The database is unavailable or busy: try again shortly', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      return new GraphQLError('The database is unavailable or busy: try again shortly', {
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      });
     }
     this.logger.error(error);
     return new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });

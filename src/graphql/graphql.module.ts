@@ -24,8 +24,11 @@ export const GRAPHQL_RESOLVERS = [AuthResolver, UsersResolver, TokensResolver];
 function answerBodyErrorsAsRoutesDo(error: MercuriusError, _request: FastifyRequest, reply: FastifyReply): void {
   const code = (error as { code?: unknown }).code;
   if (error instanceof HttpException || (typeof code === 'string' && code.startsWith('FST_ERR_CTP_'))) throw error;
-  const graphqlError = error instanceof GraphQLError ? error : new GraphQLError(error.message, { originalError: error });
-  const { statusCode, response } = mercurius.defaultErrorFormatter({ errors: [graphqlError] }, { reply } as MercuriusContext);
+  const graphqlError =
+    error instanceof GraphQLError ? error : new GraphQLError(error.message, { originalError: error });
+  const { statusCode, response } = mercurius.defaultErrorFormatter({ errors: [graphqlError] }, {
+    reply,
+  } as MercuriusContext);
   void reply.code(statusCode).send(response);
 }
 

@@ -8,7 +8,10 @@ export class TokensArgs extends ListTokensQueryDto {
   @Field(() => Int, { nullable: true, description: '1 to 100; default 50' })
   declare limit?: number;
 
-  @Field(() => String, { nullable: true, description: 'live: only tokens that work now; all (default): revoked and expired ones too' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'live: only tokens that work now; all (default): revoked and expired ones too',
+  })
   declare status?: 'live' | 'all';
 }
 

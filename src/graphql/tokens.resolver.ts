@@ -12,14 +12,19 @@ export class TokensResolver {
   constructor(private readonly tokens: TokensService) {}
 
   @Scopes('tokens:read')
-  @Query(() => [AccessTokenModel], { name: 'tokens', description: "The first page of the caller's tokens, newest first, as GET /tokens" })
+  @Query(() => [AccessTokenModel], {
+    name: 'tokens',
+    description: "The first page of the caller's tokens, newest first, as GET /tokens",
+  })
   async list(@CurrentUser() user: User, @ValidArgs() args: TokensArgs): Promise<AccessTokenModel[]> {
     return (await this.tokens.page(user.id, { limit: args.limit, status: args.status })).tokens;
   }
 
   /** As `POST /tokens`: a token can only create tokens within its own scopes. */
   @Scopes('tokens:write')
-  @Mutation(() => CreatedTokenModel, { description: 'A new token within the scopes of the one that asks; the raw token is shown this once' })
+  @Mutation(() => CreatedTokenModel, {
+    description: 'A new token within the scopes of the one that asks; the raw token is shown this once',
+  })
   async createToken(
     @CurrentUser() user: User,
     @CurrentToken() current: VerifiedAccessToken,

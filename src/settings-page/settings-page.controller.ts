@@ -40,7 +40,8 @@ export class SettingsPageFilesMissingError extends Error {
  * form submitted by the browser itself (the script sends them; without it a form would put the
  * password in a URL).
  */
-export const SETTINGS_PAGE_CSP = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
+export const SETTINGS_PAGE_CSP =
+  "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 
 /**
  * A static file: public, its type stated and never guessed (`nosniff`), under the page's CSP. The

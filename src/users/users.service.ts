@@ -1,4 +1,11 @@
-import { BadRequestException, ConflictException, ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import bcrypt from 'bcrypt';
 import { QueryFailedError, Repository } from 'typeorm';
@@ -39,7 +46,10 @@ export class UsersService {
    * `save()`, so the token module's subscriber revokes all the user's tokens in the same
    * transaction.
    */
-  async updateCredentials(user: User, change: { username?: string; password?: string; currentPassword: string }): Promise<User> {
+  async updateCredentials(
+    user: User,
+    change: { username?: string; password?: string; currentPassword: string },
+  ): Promise<User> {
     if (!(await bcrypt.compare(change.currentPassword, user.passwordHash))) {
       throw new ForbiddenException('currentPassword is wrong');
     }
@@ -50,7 +60,8 @@ export class UsersService {
       if (await this.users.existsBy({ username: change.username })) throw taken(change.username);
       updated.username = change.username;
     }
-    if (change.password !== undefined) updated.passwordHash = await bcrypt.hash(change.password, this.config.bcryptRounds);
+    if (change.password !== undefined)
+      updated.passwordHash = await bcrypt.hash(change.password, this.config.bcryptRounds);
     return this.saveUnique(updated);
   }
 

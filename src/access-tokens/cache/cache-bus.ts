@@ -28,9 +28,12 @@ export const cacheBusDriverProvider: Provider = {
   useFactory: async (options: ResolvedAccessTokensOptions, dataSource: DataSource): Promise<CacheBusDriver> => {
     const bus = options.cache?.bus;
     if (!bus) return null;
-    if (bus.type === 'redis') return { type: 'redis', Redis: (await loadDriver('ioredis', () => import('ioredis'), 'redis')).Redis };
+    if (bus.type === 'redis')
+      return { type: 'redis', Redis: (await loadDriver('ioredis', () => import('ioredis'), 'redis')).Redis };
     if (dataSource.options.type !== 'postgres') {
-      throw new InvalidOptionsError('cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead');
+      throw new InvalidOptionsError(
+        'cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead',
+      );
     }
     return { type: 'postgres', pg: (await loadDriver('pg', () => import('pg'), 'postgres')).default };
   },
@@ -44,7 +47,9 @@ async function loadDriver<T>(name: 'ioredis' | 'pg', load: () => Promise<T>, bus
     const code = (error as { code?: unknown }).code;
     // Only the driver itself missing: a driver that is there but broken keeps its own error.
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String(error).includes(`'${name}'`)) {
-      throw new InvalidOptionsError(`cache.bus { type: "${bus}" } needs the "${name}" package: npm install ${name}`, { cause: error });
+      throw new InvalidOptionsError(`cache.bus { type: "${bus}" } needs the "${name}" package: npm install ${name}`, {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -135,9 +140,12 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     const first = this.current === 'none';
     this.current = next;
     if (next === 'down') {
-      const cached = flushOnLoss ? 'cached verifications are dropped' : 'cached verifications are trusted for cache.ttl at most, and dropped once it is back';
+      const cached = flushOnLoss
+        ? 'cached verifications are dropped'
+        : 'cached verifications are trusted for cache.ttl at most, and dropped once it is back';
       this.logger.warn(`Cache invalidation bus lost (${why ?? 'closed'}): ${cached}; it reconnects`);
-    } else if (!first) this.logger.log('Cache invalidation bus reconnected: cached verifications are dropped once more');
+    } else if (!first)
+      this.logger.log('Cache invalidation bus reconnected: cached verifications are dropped once more');
     for (const handler of this.stateHandlers) handler(next);
     if (!first && (next === 'up' || flushOnLoss)) for (const handler of this.resetHandlers) handler();
   }
@@ -151,7 +159,10 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
       else if (driver.type === 'postgres') await this.startPostgres(driver.pg, bus.channel!);
     } catch (error) {
       await this.onModuleDestroy();
-      throw new CacheBusUnavailableError(`The ${bus.type} cache bus cannot be reached: check cache.bus, or start the service`, { cause: error });
+      throw new CacheBusUnavailableError(
+        `The ${bus.type} cache bus cannot be reached: check cache.bus, or start the service`,
+        { cause: error },
+      );
     }
   }
 
@@ -170,12 +181,16 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     const publish = this.publisher;
     if (!publish) return;
     const messages: Message[] = [];
-    for (let i = 0; i < userIds.length; i += IDS_PER_MESSAGE) messages.push({ origin: this.origin, userIds: userIds.slice(i, i + IDS_PER_MESSAGE) });
-    for (let i = 0; i < tokenHashes.length; i += IDS_PER_MESSAGE) messages.push({ origin: this.origin, userIds: [], tokenHashes: tokenHashes.slice(i, i + IDS_PER_MESSAGE) });
+    for (let i = 0; i < userIds.length; i += IDS_PER_MESSAGE)
+      messages.push({ origin: this.origin, userIds: userIds.slice(i, i + IDS_PER_MESSAGE) });
+    for (let i = 0; i < tokenHashes.length; i += IDS_PER_MESSAGE)
+      messages.push({ origin: this.origin, userIds: [], tokenHashes: tokenHashes.slice(i, i + IDS_PER_MESSAGE) });
     for (const message of messages) {
       const sent: Promise<unknown> = publish(JSON.stringify(message))
         .catch((error: unknown) =>
-          this.logger.warn(`Could not publish a cache invalidation (other instances catch up within the cache TTL): ${String(error)}`),
+          this.logger.warn(
+            `Could not publish a cache invalidation (other instances catch up within the cache TTL): ${String(error)}`,
+          ),
         )
         .finally(() => this.publishing.delete(sent));
       this.publishing.add(sent);
@@ -202,7 +217,10 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     const options: RedisOptions = { maxRetriesPerRequest: 1, connectTimeout: 5000 };
     const publisher: Redis = new RedisClient(url, options);
     const subscriber: Redis = new RedisClient(url, options);
-    this.closers.push(async () => publisher.disconnect(), async () => subscriber.disconnect());
+    this.closers.push(
+      async () => publisher.disconnect(),
+      async () => subscriber.disconnect(),
+    );
     subscriber.on('error', (error: Error) => this.logger.warn(`Cache invalidation subscriber: ${error.message}`));
     publisher.on('error', (error: Error) => this.logger.warn(`Cache invalidation publisher: ${error.message}`));
     subscriber.on('message', (_channel: string, payload: string) => this.receive(payload));
@@ -231,7 +249,14 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     const listener = new driver.Client(
       url
         ? { connectionString: url, ssl: tls }
-        : { host, port, user: username, password: typeof password === 'string' ? password : undefined, database, ssl: tls },
+        : {
+            host,
+            port,
+            user: username,
+            password: typeof password === 'string' ? password : undefined,
+            database,
+            ssl: tls,
+          },
     );
     listener.on('notification', (notification) => {
       if (notification.payload !== undefined) this.receive(notification.payload);

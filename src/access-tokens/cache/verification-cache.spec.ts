@@ -41,7 +41,7 @@ describe('VerificationCache', () => {
     expect(cache.get('b', 1)?.value).toBe(2);
   });
 
-  it('invalidates single entries by key, and leaves the user\'s others', () => {
+  it("invalidates single entries by key, and leaves the user's others", () => {
     const cache = new VerificationCache<number>(10, 1000);
     cache.set('a', 'u1', 1, 0, cache.generation);
     cache.set('b', 'u1', 2, 0, cache.generation);

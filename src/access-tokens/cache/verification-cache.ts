@@ -73,7 +73,13 @@ export class VerificationCache<T> {
     if (generation !== this.currentGeneration) return false;
     const previous = this.entries.get(key);
     if (previous) this.delete(key, previous);
-    this.entries.set(key, { userId, value, cachedUntil: Math.min(now + this.ttl, deadline), checkedAt: now, stamp: ++this.insertions });
+    this.entries.set(key, {
+      userId,
+      value,
+      cachedUntil: Math.min(now + this.ttl, deadline),
+      checkedAt: now,
+      stamp: ++this.insertions,
+    });
     let keys = this.byUser.get(userId);
     if (!keys) this.byUser.set(userId, (keys = new Set()));
     keys.add(key);

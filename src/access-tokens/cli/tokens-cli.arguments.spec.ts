@@ -17,7 +17,9 @@ function refusal(line: string | string[]): TokensCliUsageError {
 
 describe('reading the tokens command line', () => {
   it('reads each command with its options, in any order', () => {
-    expect(parseTokensCliArgs(words('issue --user alice --name deploy --scopes users:read,tokens:read --expires-in 3600'))).toEqual({
+    expect(
+      parseTokensCliArgs(words('issue --user alice --name deploy --scopes users:read,tokens:read --expires-in 3600')),
+    ).toEqual({
       name: 'issue',
       user: 'alice',
       tokenName: 'deploy',
@@ -39,12 +41,18 @@ describe('reading the tokens command line', () => {
       tokenId: '1f73e88f-79e9-42c7-8b58-40689676d07c',
       json: true,
     });
-    expect(parseTokensCliArgs(words('revoke-all --user alice'))).toEqual({ name: 'revoke-all', user: 'alice', json: false });
+    expect(parseTokensCliArgs(words('revoke-all --user alice'))).toEqual({
+      name: 'revoke-all',
+      user: 'alice',
+      json: false,
+    });
     expect(parseTokensCliArgs(['prune'])).toEqual({ name: 'prune', json: false });
   });
 
   it('takes scopes separated by commas, with spaces after them', () => {
-    expect(parseTokensCliArgs(['issue', '--user', 'a', '--name', 'n', '--scopes', 'users:read, tokens:*,,'])).toMatchObject({
+    expect(
+      parseTokensCliArgs(['issue', '--user', 'a', '--name', 'n', '--scopes', 'users:read, tokens:*,,']),
+    ).toMatchObject({
       scopes: ['users:read', 'tokens:*'],
     });
     expect(refusal(['issue', '--user', 'a', '--name', 'n', '--scopes', ' , ']).message).toBe(
@@ -64,7 +72,10 @@ describe('reading the tokens command line', () => {
 
   it('refuses a missing or unknown command, naming the commands', () => {
     expect(refusal([]).message).toBe('a command is needed: issue, list, revoke, revoke-all, prune');
-    expect(refusal('lst --user alice')).toMatchObject({ message: 'unknown command "lst": use issue, list, revoke, revoke-all, prune', command: null });
+    expect(refusal('lst --user alice')).toMatchObject({
+      message: 'unknown command "lst": use issue, list, revoke, revoke-all, prune',
+      command: null,
+    });
     expect(refusal('help lst').message).toMatch(/^unknown command "lst"/);
   });
 
@@ -82,7 +93,10 @@ describe('reading the tokens command line', () => {
   });
 
   it('refuses a missing required option, naming each', () => {
-    expect(refusal('issue --name deploy --scopes users:read')).toMatchObject({ message: 'issue needs --user <name>, the user name', command: 'issue' });
+    expect(refusal('issue --name deploy --scopes users:read')).toMatchObject({
+      message: 'issue needs --user <name>, the user name',
+      command: 'issue',
+    });
     expect(refusal('issue --user alice').message).toBe(
       'issue needs --name <token name>, what the token is for; and --scopes <a,b>, e.g. --scopes users:read',
     );
@@ -93,7 +107,9 @@ describe('reading the tokens command line', () => {
   it('refuses an option without its value, or given twice', () => {
     expect(refusal('list --user').message).toBe('--user needs a value: --user <name>, the user name');
     // The next option is no value: "--name" here would name the token "--scopes".
-    expect(refusal('issue --user alice --name --scopes users:read').message).toBe('--name needs a value: --name <token name>, what the token is for');
+    expect(refusal('issue --user alice --name --scopes users:read').message).toBe(
+      '--name needs a value: --name <token name>, what the token is for',
+    );
     expect(refusal('list --user alice --user bob').message).toBe('--user is given 2 times: give it once');
     expect(refusal('list --user alice --json=yes').message).toBe('--json takes no value: write --json on its own');
   });
@@ -120,10 +136,13 @@ describe('reading the tokens command line', () => {
     expect(refusal([token]).message).not.toContain(token.slice(0, 13));
   });
 
-  it('writes a help that names every command, and each command\'s options', () => {
+  it("writes a help that names every command, and each command's options", () => {
     const help = tokensCliHelp('npm run tokens --', null);
-    for (const command of ['issue', 'list', 'revoke', 'revoke-all', 'prune']) expect(help).toContain(`npm run tokens -- ${command}`);
+    for (const command of ['issue', 'list', 'revoke', 'revoke-all', 'prune'])
+      expect(help).toContain(`npm run tokens -- ${command}`);
     expect(help).toMatch(/Exit codes: 0 .* 1 .* 2 /s);
-    expect(tokensCliHelp('tokens', 'issue')).toMatch(/^Usage: tokens issue --user <name> --name <token name> --scopes <a,b> \[--expires-in <seconds>\] \[--json\]/);
+    expect(tokensCliHelp('tokens', 'issue')).toMatch(
+      /^Usage: tokens issue --user <name> --name <token name> --scopes <a,b> \[--expires-in <seconds>\] \[--json\]/,
+    );
   });
 });

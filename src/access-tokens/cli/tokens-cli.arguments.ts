@@ -41,7 +41,7 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
       '  --name <token name>     what the token is for ("deploy"), 1 to 100 characters',
       '  --scopes <a,b>          comma-separated scopes, within what the user may do; "*" for',
       '                          everything the user may do at each request',
-      '  --expires-in <seconds>  lifetime; default: the app\'s defaultExpiresIn',
+      "  --expires-in <seconds>  lifetime; default: the app's defaultExpiresIn",
       '',
       'Example: TOKEN=$(npm run -s tokens -- issue --user alice --name deploy --scopes users:read --expires-in 3600)',
     ].join('\n'),
@@ -52,7 +52,8 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
     argument: null,
     synopsis: 'list --user <name>',
     summary: "List a user's tokens",
-    details: "Shows each token's id, name, scopes, hint, times and status (live, expired, revoked),\nnewest first, and the user's live login sessions.",
+    details:
+      "Shows each token's id, name, scopes, hint, times and status (live, expired, revoked),\nnewest first, and the user's live login sessions.",
   },
   revoke: {
     options: [],
@@ -60,14 +61,15 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
     argument: 'id',
     synopsis: 'revoke <id>',
     summary: 'Revoke a token by its id',
-    details: 'The id is the one "list" shows. Tokens rotated from it or into it are revoked with it.\nRevoking a revoked token changes nothing.',
+    details:
+      'The id is the one "list" shows. Tokens rotated from it or into it are revoked with it.\nRevoking a revoked token changes nothing.',
   },
   'revoke-all': {
     options: ['user'],
     required: ['user'],
     argument: null,
     synopsis: 'revoke-all --user <name>',
-    summary: "Revoke every live token of a user, login sessions included",
+    summary: 'Revoke every live token of a user, login sessions included',
     details: 'Prints how many were revoked.',
   },
   prune: {
@@ -76,7 +78,8 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
     argument: null,
     synopsis: 'prune',
     summary: 'Delete the tokens past their retention',
-    details: 'Tokens that expired or were revoked longer than the app\'s retention ago. The app prunes\nby itself too, unless configured with prune: false.',
+    details:
+      "Tokens that expired or were revoked longer than the app's retention ago. The app prunes\nby itself too, unless configured with prune: false.",
   },
 };
 
@@ -99,7 +102,8 @@ const PARSE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-const isCommand = (name: string | undefined): name is TokensCliCommandName => COMMAND_NAMES.some((known) => known === name);
+const isCommand = (name: string | undefined): name is TokensCliCommandName =>
+  COMMAND_NAMES.some((known) => known === name);
 
 /** The first argument that is not an option: the command, as far as one can tell. */
 function commandIn(argv: readonly string[]): TokensCliCommandName | null {
@@ -116,7 +120,9 @@ function parseFailure(error: unknown, argv: readonly string[]): TokensCliUsageEr
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const end = argv.indexOf('--');
     const known = (arg: string) => (arg.startsWith('--') ? arg.slice(2).split('=')[0]! in PARSE_OPTIONS : arg === '-h');
-    const unknown = (end < 0 ? argv : argv.slice(0, end)).find((arg) => arg.startsWith('-') && arg !== '-' && !known(arg));
+    const unknown = (end < 0 ? argv : argv.slice(0, end)).find(
+      (arg) => arg.startsWith('-') && arg !== '-' && !known(arg),
+    );
     return new TokensCliUsageError(`unknown option ${shown(unknown?.split('=')[0] ?? message)}: ${takes}`, command);
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
@@ -124,7 +130,11 @@ function parseFailure(error: unknown, argv: readonly string[]): TokensCliUsageEr
     if (option === '--json' || option === '--help' || option === '-h') {
       return new TokensCliUsageError(`${option} takes no value: write ${option} on its own`, command);
     }
-    if (option) return new TokensCliUsageError(`${option} needs a value: ${OPTION_HINTS[option.slice(2) as ValueOption] ?? option}`, command);
+    if (option)
+      return new TokensCliUsageError(
+        `${option} needs a value: ${OPTION_HINTS[option.slice(2) as ValueOption] ?? option}`,
+        command,
+      );
   }
   return new TokensCliUsageError(message, command);
 }
@@ -136,7 +146,8 @@ function optionList(command: TokensCliCommandName | null): string {
 
 function single(values: Partial<Record<ValueOption, string[]>>, option: ValueOption): string | undefined {
   const given = values[option];
-  if (given && given.length > 1) throw new TokensCliUsageError(`--${option} is given ${given.length} times: give it once`);
+  if (given && given.length > 1)
+    throw new TokensCliUsageError(`--${option} is given ${given.length} times: give it once`);
   return given?.[0];
 }
 
@@ -145,15 +156,21 @@ function seconds(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const number = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(number) || number <= 0) {
-    throw new TokensCliUsageError(`--expires-in must be a positive whole number of seconds, e.g. 3600 for an hour (got ${shown(value)})`);
+    throw new TokensCliUsageError(
+      `--expires-in must be a positive whole number of seconds, e.g. 3600 for an hour (got ${shown(value)})`,
+    );
   }
   return number;
 }
 
 /** `--scopes a,b` (spaces allowed after the commas) as a list. */
 function scopeList(value: string): string[] {
-  const scopes = value.split(',').map((scope) => scope.trim()).filter((scope) => scope !== '');
-  if (scopes.length === 0) throw new TokensCliUsageError('--scopes needs at least one scope, e.g. --scopes users:read,tokens:read');
+  const scopes = value
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter((scope) => scope !== '');
+  if (scopes.length === 0)
+    throw new TokensCliUsageError('--scopes needs at least one scope, e.g. --scopes users:read,tokens:read');
   return scopes;
 }
 
@@ -186,21 +203,35 @@ export function parseTokensCliArgs(argv: readonly string[]): TokensCliCommand {
   try {
     for (const option of Object.keys(PARSE_OPTIONS) as (keyof typeof PARSE_OPTIONS)[]) {
       if (values[option] === undefined || option === 'json' || option === 'help') continue;
-      if (!spec.options.includes(option)) throw new TokensCliUsageError(`${first} does not take --${option}; it takes ${optionList(first)}`);
+      if (!spec.options.includes(option))
+        throw new TokensCliUsageError(`${first} does not take --${option}; it takes ${optionList(first)}`);
     }
-    const given = Object.fromEntries(spec.options.map((option) => [option, single(values, option)])) as Partial<Record<ValueOption, string>>;
+    const given = Object.fromEntries(spec.options.map((option) => [option, single(values, option)])) as Partial<
+      Record<ValueOption, string>
+    >;
     const missing = spec.required.filter((option) => given[option] === undefined || given[option]!.trim() === '');
-    if (missing.length > 0) throw new TokensCliUsageError(`${first} needs ${missing.map((option) => OPTION_HINTS[option]).join('; and ')}`);
-    if (spec.argument === null && rest.length > 0) throw new TokensCliUsageError(`${first} takes no argument, but got ${shown(rest[0]!)}`);
+    if (missing.length > 0)
+      throw new TokensCliUsageError(`${first} needs ${missing.map((option) => OPTION_HINTS[option]).join('; and ')}`);
+    if (spec.argument === null && rest.length > 0)
+      throw new TokensCliUsageError(`${first} takes no argument, but got ${shown(rest[0]!)}`);
     if (spec.argument !== null && rest.length !== 1) {
       throw new TokensCliUsageError(
-        rest.length === 0 ? `${first} needs the token's <id>, as "list --user <name>" shows it` : `${first} takes one <id>, but got ${rest.length}`,
+        rest.length === 0
+          ? `${first} needs the token's <id>, as "list --user <name>" shows it`
+          : `${first} takes one <id>, but got ${rest.length}`,
       );
     }
     const json = values.json ?? false;
     switch (first) {
       case 'issue':
-        return { name: 'issue', user: given.user!, tokenName: given.name!, scopes: scopeList(given.scopes!), expiresIn: seconds(given['expires-in']), json };
+        return {
+          name: 'issue',
+          user: given.user!,
+          tokenName: given.name!,
+          scopes: scopeList(given.scopes!),
+          expiresIn: seconds(given['expires-in']),
+          json,
+        };
       case 'list':
         return { name: 'list', user: given.user!, json };
       case 'revoke':
@@ -212,7 +243,9 @@ export function parseTokensCliArgs(argv: readonly string[]): TokensCliCommand {
     }
   } catch (error) {
     // Every refusal above is about this command: point at its help.
-    throw error instanceof TokensCliUsageError && error.command === null ? new TokensCliUsageError(error.message, first) : error;
+    throw error instanceof TokensCliUsageError && error.command === null
+      ? new TokensCliUsageError(error.message, first)
+      : error;
   }
 }
 
@@ -242,7 +275,7 @@ export function tokensCliHelp(program: string, topic: TokensCliCommandName | nul
     '',
     'Options:',
     '  --json      print JSON, for scripts (errors too, on stderr)',
-    '  -h, --help  show this help, or a command\'s',
+    "  -h, --help  show this help, or a command's",
     '',
     'Exit codes: 0 done; 1 refused (unknown user or token id, a scope the user may not grant, too',
     'many tokens, the database away...); 2 a command line to correct.',

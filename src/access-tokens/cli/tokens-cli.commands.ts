@@ -46,8 +46,17 @@ export async function runCommand(
   try {
     opened = await open(app, new StderrLogger(io.stderr, io.logLevels));
   } catch (error) {
-    if (isDatabaseUnavailable(error)) return { exitCode: EXIT.refused, code: 'store_unavailable', message: `the database cannot be reached: ${messageOf(error)}` };
-    return { exitCode: EXIT.refused, code: error instanceof AccessTokensError ? error.code : 'app_start_failed', message: `the app could not start: ${messageOf(error)}` };
+    if (isDatabaseUnavailable(error))
+      return {
+        exitCode: EXIT.refused,
+        code: 'store_unavailable',
+        message: `the database cannot be reached: ${messageOf(error)}`,
+      };
+    return {
+      exitCode: EXIT.refused,
+      code: error instanceof AccessTokensError ? error.code : 'app_start_failed',
+      message: `the app could not start: ${messageOf(error)}`,
+    };
   }
   try {
     await new TokensCli(opened.context, io).run(command);
@@ -75,7 +84,10 @@ function describe(error: unknown, command: Command): TokensCliFailure {
     return refused(error.code, `user ${shown(command.user)} is blocked: unblock them to issue a token`);
   }
   if (error instanceof StoreUnavailableError || isDatabaseUnavailable(error)) {
-    return refused('store_unavailable', `the database cannot be reached (${messageOf(error)}): check the app's database settings, or try again once it is back`);
+    return refused(
+      'store_unavailable',
+      `the database cannot be reached (${messageOf(error)}): check the app's database settings, or try again once it is back`,
+    );
   }
   if (error instanceof AccessTokensError) return refused(error.code, error.message);
   return refused('failed', `${command.name} failed: ${messageOf(error)}`);
@@ -98,7 +110,10 @@ const isContext = (value: unknown): value is INestApplicationContext =>
   typeof (value as INestApplicationContext).close === 'function';
 
 /** The application context to run in, and whether the CLI created it (and so closes it). */
-async function open(app: TokensCliApp, logger: LoggerService): Promise<{ context: INestApplicationContext; owned: boolean }> {
+async function open(
+  app: TokensCliApp,
+  logger: LoggerService,
+): Promise<{ context: INestApplicationContext; owned: boolean }> {
   if (isContext(app)) return { context: app, owned: false };
   let module: TokensCliModule | INestApplicationContext = app as TokensCliModule;
   if (typeof app === 'function' && !isClass(app)) {
@@ -152,7 +167,8 @@ class StderrLogger implements LoggerService {
     if (!this.levels.has(level)) return;
     // Nest passes the context last; an error's stack before it is left out: the CLI says what failed.
     const context = rest.length > 0 && typeof rest.at(-1) === 'string' ? `[${String(rest.at(-1))}] ` : '';
-    const text = message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message);
+    const text =
+      message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message);
     this.stream.write(`${level.toUpperCase()} ${context}${text}\n`);
   }
 }
@@ -193,10 +209,18 @@ class TokensCli {
     }
   }
 
-  private async issue({ user: username, tokenName, scopes, expiresIn, json }: Extract<TokensCliCommand, { name: 'issue' }>): Promise<void> {
+  private async issue({
+    user: username,
+    tokenName,
+    scopes,
+    expiresIn,
+    json,
+  }: Extract<TokensCliCommand, { name: 'issue' }>): Promise<void> {
     const max = this.options.maxExpiresIn;
     if (expiresIn !== undefined && max !== null && expiresIn > max) {
-      throw new TokensCliUsageError(`--expires-in must be a positive whole number of seconds, at most ${max} (got ${expiresIn})`);
+      throw new TokensCliUsageError(
+        `--expires-in must be a positive whole number of seconds, at most ${max} (got ${expiresIn})`,
+      );
     }
     const user = await this.user(username);
     const { token, accessToken } = await this.tokens.issue(user, { name: tokenName, scopes, expiresIn });
@@ -242,7 +266,9 @@ class TokensCli {
       return;
     }
     const what = `token ${view.id} ${shown(view.name)} (${view.hint}) of ${owner ? shown(user.username) : `user id ${found.userId}`}`;
-    this.io.stdout.write(wasRevoked ? `The ${what} was already revoked (${view.revokedReason ?? 'revoked'})\n` : `Revoked the ${what}\n`);
+    this.io.stdout.write(
+      wasRevoked ? `The ${what} was already revoked (${view.revokedReason ?? 'revoked'})\n` : `Revoked the ${what}\n`,
+    );
   }
 
   private async revokeAll({ user: username, json }: Extract<TokensCliCommand, { name: 'revoke-all' }>): Promise<void> {
@@ -279,7 +305,11 @@ class TokensCli {
     const live = new Set<string>();
     let cursor: string | null = null;
     do {
-      const page: { tokens: AccessTokenView[]; nextCursor: string | null } = await this.tokens.page(userId, { status: 'live', limit: 100, cursor });
+      const page: { tokens: AccessTokenView[]; nextCursor: string | null } = await this.tokens.page(userId, {
+        status: 'live',
+        limit: 100,
+        cursor,
+      });
       for (const token of page.tokens) live.add(token.id);
       cursor = page.nextCursor;
     } while (cursor !== null);

@@ -40,7 +40,10 @@ export class TokensCliSetupError extends AccessTokensError {
   readonly code = 'cli_setup';
 
   constructor(cause: unknown) {
-    super('the app has no AccessTokensModule: give runTokensCli the root module that imports AccessTokensModule.forRoot()', { cause });
+    super(
+      'the app has no AccessTokensModule: give runTokensCli the root module that imports AccessTokensModule.forRoot()',
+      { cause },
+    );
   }
 }
 

@@ -25,13 +25,19 @@ export function statusOf(token: AccessTokenView, live: ReadonlySet<string>, now:
 
 /** A time to the second, in UTC: `2026-01-31 12:00:00Z`. */
 export function when(time: Date | null, none: string): string {
-  return time === null ? none : time.toISOString().replace('T', ' ').replace(/\.[0-9]{3}Z$/, 'Z');
+  return time === null
+    ? none
+    : time
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.[0-9]{3}Z$/, 'Z');
 }
 
 /** What the status column says: the status, and its reason when there is one. */
 function statusText(token: ListedToken, now: Date): string {
   if (token.status === 'revoked') return token.revokedReason ? `revoked (${token.revokedReason})` : 'revoked';
-  if (token.status === 'expired') return token.expiresAt !== null && token.expiresAt.getTime() <= now.getTime() ? 'expired' : 'expired (idle)';
+  if (token.status === 'expired')
+    return token.expiresAt !== null && token.expiresAt.getTime() <= now.getTime() ? 'expired' : 'expired (idle)';
   // Live with a revocation ahead: a rotated token in its grace period.
   if (token.revokedAt !== null) return `live until ${when(token.revokedAt, '')} (${token.revokedReason ?? 'revoked'})`;
   return token.kind === 'session' ? 'live (login session)' : 'live';
@@ -53,7 +59,17 @@ export function tokenTable(tokens: readonly ListedToken[], now: Date): string {
     ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => [...row[column]!].length)));
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell + ' '.repeat(widths[column]! - [...cell].length))).join('  ')).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, column) =>
+            column === row.length - 1 ? cell : cell + ' '.repeat(widths[column]! - [...cell].length),
+          )
+          .join('  '),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `value` as one line of JSON. Dates become ISO strings. */

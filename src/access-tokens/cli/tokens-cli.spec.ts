@@ -36,9 +36,20 @@ function cliApp(options: Partial<AccessTokensModuleOptions> = {}): DynamicModule
   return {
     module: CliAppModule,
     imports: [
-      TypeOrmModule.forRoot({ type: 'better-sqlite3', database: ':memory:', entities: [CliUser, AccessToken], synchronize: true }),
+      TypeOrmModule.forRoot({
+        type: 'better-sqlite3',
+        database: ':memory:',
+        entities: [CliUser, AccessToken],
+        synchronize: true,
+      }),
       AccessTokensModule.forRoot({
-        user: { entity: CliUser, usernameField: 'login', passwordHashField: null, blockedField: 'disabled', permissions: (user: CliUser) => user.grants },
+        user: {
+          entity: CliUser,
+          usernameField: 'login',
+          passwordHashField: null,
+          blockedField: 'disabled',
+          permissions: (user: CliUser) => user.grants,
+        },
         secret: SECRET,
         ...options,
       }),
@@ -74,7 +85,10 @@ describe('runTokensCli, on an app of its own', () => {
 
   beforeEach(async () => {
     clock = new ManualClock();
-    context = await NestFactory.createApplicationContext(cliApp({ clock, maxTokensPerUser: 5, maxExpiresIn: 86_400, defaultExpiresIn: 3600, idleExpiresIn: 600 }), { logger: false, abortOnError: false });
+    context = await NestFactory.createApplicationContext(
+      cliApp({ clock, maxTokensPerUser: 5, maxExpiresIn: 86_400, defaultExpiresIn: 3600, idleExpiresIn: 600 }),
+      { logger: false, abortOnError: false },
+    );
     const users = context.get(DataSource).getRepository(CliUser);
     await users.save([
       users.create({ login: 'alice', grants: ['users:read', 'tokens:read'] }),
@@ -94,24 +108,43 @@ describe('runTokensCli, on an app of its own', () => {
     const raw = issued.stdout.trim();
     const verified = await tokens.verify<CliUser>(raw);
     expect(verified.user.login).toBe('alice');
-    expect(verified.accessToken).toMatchObject({ name: 'deploy', scopes: ['users:read'], expiresAt: new Date(clock.now().getTime() + 3600_000) });
-    expect(issued.stderr).toContain(`Issued token ${verified.accessToken.id} "deploy" (${verified.accessToken.hint}) to "alice"`);
+    expect(verified.accessToken).toMatchObject({
+      name: 'deploy',
+      scopes: ['users:read'],
+      expiresAt: new Date(clock.now().getTime() + 3600_000),
+    });
+    expect(issued.stderr).toContain(
+      `Issued token ${verified.accessToken.id} "deploy" (${verified.accessToken.hint}) to "alice"`,
+    );
     expect(issued.stderr).not.toContain(raw);
   });
 
-  it('issues with the app\'s default lifetime when --expires-in is left out', async () => {
+  it("issues with the app's default lifetime when --expires-in is left out", async () => {
     const issued = json((await run(context, 'issue --user alice --name ci --scopes * --json')).stdout);
     expect(issued).toMatchObject({
       token: expect.stringMatching(/^nat_/),
       user: { id: 1, username: 'alice' },
-      accessToken: { name: 'ci', scopes: ['*'], status: 'live', expiresAt: new Date(clock.now().getTime() + 3600_000).toISOString() },
+      accessToken: {
+        name: 'ci',
+        scopes: ['*'],
+        status: 'live',
+        expiresAt: new Date(clock.now().getTime() + 3600_000).toISOString(),
+      },
     });
   });
 
-  it('lists a user\'s tokens with their status: live, expired, idle, revoked', async () => {
+  it("lists a user's tokens with their status: live, expired, idle, revoked", async () => {
     const ids: Record<string, string> = {};
-    for (const [name, expiresIn] of [['short', '60'], ['idle', '7200'], ['gone', '7200'], ['used', '7200']] as const) {
-      const issued = json((await run(context, `issue --user alice --name ${name} --scopes users:read --expires-in ${expiresIn} --json`)).stdout);
+    for (const [name, expiresIn] of [
+      ['short', '60'],
+      ['idle', '7200'],
+      ['gone', '7200'],
+      ['used', '7200'],
+    ] as const) {
+      const issued = json(
+        (await run(context, `issue --user alice --name ${name} --scopes users:read --expires-in ${expiresIn} --json`))
+          .stdout,
+      );
       ids[name] = (issued.accessToken as { id: string }).id;
       if (name === 'used') await tokens.verify(issued.token as string);
       clock.advance(1);
@@ -124,7 +157,9 @@ describe('runTokensCli, on an app of its own', () => {
 
     const listed = json((await run(context, 'list --user alice --json')).stdout);
     expect(listed.user).toEqual({ id: 1, username: 'alice' });
-    const statuses = Object.fromEntries((listed.tokens as { name: string; status: string; id: string }[]).map((token) => [token.id, token.status]));
+    const statuses = Object.fromEntries(
+      (listed.tokens as { name: string; status: string; id: string }[]).map((token) => [token.id, token.status]),
+    );
     expect(statuses[ids.short!]).toBe('expired');
     expect(statuses[ids.idle!]).toBe('expired');
     expect(statuses[ids.gone!]).toBe('revoked');
@@ -137,7 +172,9 @@ describe('runTokensCli, on an app of its own', () => {
     expect(lines[0]).toMatch(/^ID +NAME +SCOPES +HINT +CREATED +EXPIRES +LAST USED +STATUS$/);
     expect(lines).toHaveLength(6);
     const line = (id: string) => lines.find((row) => row.startsWith(id))!;
-    expect(line(ids.short!)).toMatch(/ short +users:read +nat_…\w{4} +2026-01-01 00:00:00Z +2026-01-01 00:01:00Z +never +expired$/);
+    expect(line(ids.short!)).toMatch(
+      / short +users:read +nat_…\w{4} +2026-01-01 00:00:00Z +2026-01-01 00:01:00Z +never +expired$/,
+    );
     expect(line(ids.idle!)).toMatch(/ expired \(idle\)$/);
     expect(line(ids.gone!)).toMatch(/ revoked \(revoked_by_user\)$/);
     expect(line(ids.used!)).toMatch(/ 2026-01-01 00:00:03Z +revoked \(rotated\)$/);
@@ -146,36 +183,59 @@ describe('runTokensCli, on an app of its own', () => {
 
   it('says when a user has no tokens', async () => {
     expect(await run(context, 'list --user alice')).toEqual({ code: 0, stdout: '"alice" has no tokens\n', stderr: '' });
-    expect(json((await run(context, 'list --user alice --json')).stdout)).toEqual({ user: { id: 1, username: 'alice' }, tokens: [] });
+    expect(json((await run(context, 'list --user alice --json')).stdout)).toEqual({
+      user: { id: 1, username: 'alice' },
+      tokens: [],
+    });
   });
 
   it('revokes a token by id, whoever owns it; revoking it again changes nothing', async () => {
     const raw = (await run(context, 'issue --user alice --name deploy --scopes users:read')).stdout.trim();
     const { accessToken } = await tokens.verify(raw);
     const revoked = await run(context, ['revoke', accessToken.id]);
-    expect(revoked).toEqual({ code: 0, stdout: `Revoked the token ${accessToken.id} "deploy" (${accessToken.hint}) of "alice"\n`, stderr: '' });
+    expect(revoked).toEqual({
+      code: 0,
+      stdout: `Revoked the token ${accessToken.id} "deploy" (${accessToken.hint}) of "alice"\n`,
+      stderr: '',
+    });
     await expect(tokens.verify(raw)).rejects.toMatchObject({ code: 'revoked', revokedReason: 'revoked_by_admin' });
 
     const again = await run(context, ['revoke', accessToken.id, '--json']);
     expect(again.code).toBe(0);
     expect(json(again.stdout)).toMatchObject({
       revoked: false,
-      accessToken: { id: accessToken.id, status: 'revoked', revokedReason: 'revoked_by_admin', revokedAt: clock.now().toISOString() },
+      accessToken: {
+        id: accessToken.id,
+        status: 'revoked',
+        revokedReason: 'revoked_by_admin',
+        revokedAt: clock.now().toISOString(),
+      },
       user: { id: 1, username: 'alice' },
     });
   });
 
   it('revokes every token of a user, and only theirs', async () => {
-    await context.get(DataSource).getRepository(CliUser).save({ login: 'carol', grants: ['users:read'] });
+    await context
+      .get(DataSource)
+      .getRepository(CliUser)
+      .save({ login: 'carol', grants: ['users:read'] });
     const alice = [
       (await run(context, 'issue --user alice --name a --scopes users:read')).stdout.trim(),
       (await run(context, 'issue --user alice --name b --scopes tokens:read')).stdout.trim(),
     ];
     const carol = (await run(context, 'issue --user carol --name c --scopes users:read')).stdout.trim();
-    expect(await run(context, 'revoke-all --user alice')).toEqual({ code: 0, stdout: 'Revoked 2 tokens of "alice"\n', stderr: '' });
-    for (const raw of alice) await expect(tokens.verify(raw)).rejects.toMatchObject({ code: 'revoked', revokedReason: 'revoked_by_admin' });
+    expect(await run(context, 'revoke-all --user alice')).toEqual({
+      code: 0,
+      stdout: 'Revoked 2 tokens of "alice"\n',
+      stderr: '',
+    });
+    for (const raw of alice)
+      await expect(tokens.verify(raw)).rejects.toMatchObject({ code: 'revoked', revokedReason: 'revoked_by_admin' });
     await expect(tokens.verify(carol)).resolves.toBeDefined();
-    expect(json((await run(context, 'revoke-all --user alice --json')).stdout)).toEqual({ revoked: 0, user: { id: 1, username: 'alice' } });
+    expect(json((await run(context, 'revoke-all --user alice --json')).stdout)).toEqual({
+      revoked: 0,
+      user: { id: 1, username: 'alice' },
+    });
   });
 
   it('prunes the tokens past their retention', async () => {
@@ -190,13 +250,37 @@ describe('runTokensCli, on an app of its own', () => {
 
   describe('refuses with 1, saying what to fix, on stderr only', () => {
     const cases: [string, string, RegExp][] = [
-      ['an unknown user', 'issue --user zoe --name x --scopes users:read', /^error: unknown user "zoe": no user has login "zoe"\n$/],
-      ['a name spelt otherwise than stored', 'list --user Alice', /^error: unknown user "Alice": no user has login "Alice"\n$/],
-      ['an unknown token id', 'revoke 1f73e88f-79e9-42c7-8b58-40689676d07c', /^error: unknown token id "1f73e88f-79e9-42c7-8b58-40689676d07c": no token has that id/],
+      [
+        'an unknown user',
+        'issue --user zoe --name x --scopes users:read',
+        /^error: unknown user "zoe": no user has login "zoe"\n$/,
+      ],
+      [
+        'a name spelt otherwise than stored',
+        'list --user Alice',
+        /^error: unknown user "Alice": no user has login "Alice"\n$/,
+      ],
+      [
+        'an unknown token id',
+        'revoke 1f73e88f-79e9-42c7-8b58-40689676d07c',
+        /^error: unknown token id "1f73e88f-79e9-42c7-8b58-40689676d07c": no token has that id/,
+      ],
       ['a token id that is no UUID', 'revoke 42', /^error: unknown token id "42": a token id is a UUID/],
-      ['a scope beyond the user\'s permissions', 'issue --user alice --name x --scopes users:admin', /^error: invalid --scopes: The user may not grant users:admin; they may grant users:read, tokens:read\n$/],
-      ['a scope that is no scope', 'issue --user alice --name x --scopes Users!', /^error: invalid --scopes: Invalid scope "Users!"/],
-      ['a blocked user', 'issue --user bob --name x --scopes users:read', /^error: user "bob" is blocked: unblock them to issue a token\n$/],
+      [
+        "a scope beyond the user's permissions",
+        'issue --user alice --name x --scopes users:admin',
+        /^error: invalid --scopes: The user may not grant users:admin; they may grant users:read, tokens:read\n$/,
+      ],
+      [
+        'a scope that is no scope',
+        'issue --user alice --name x --scopes Users!',
+        /^error: invalid --scopes: Invalid scope "Users!"/,
+      ],
+      [
+        'a blocked user',
+        'issue --user bob --name x --scopes users:read',
+        /^error: user "bob" is blocked: unblock them to issue a token\n$/,
+      ],
     ];
     it.each(cases)('%s', async (_, line, message) => {
       const refused = await run(context, line);
@@ -204,13 +288,26 @@ describe('runTokensCli, on an app of its own', () => {
     });
 
     it('too many tokens', async () => {
-      for (let i = 0; i < 5; i++) expect((await run(context, `issue --user alice --name t${i} --scopes users:read`)).code).toBe(0);
+      for (let i = 0; i < 5; i++)
+        expect((await run(context, `issue --user alice --name t${i} --scopes users:read`)).code).toBe(0);
       const refused = await run(context, 'issue --user alice --name t5 --scopes users:read');
-      expect(refused).toEqual({ code: 1, stdout: '', stderr: 'error: A user may hold at most 5 live tokens: revoke one before creating another\n' });
+      expect(refused).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'error: A user may hold at most 5 live tokens: revoke one before creating another\n',
+      });
     });
 
     it('a token name the module refuses', async () => {
-      const refused = await run(context, ['issue', '--user', 'alice', '--name', 'x'.repeat(101), '--scopes', 'users:read']);
+      const refused = await run(context, [
+        'issue',
+        '--user',
+        'alice',
+        '--name',
+        'x'.repeat(101),
+        '--scopes',
+        'users:read',
+      ]);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/^error: invalid --name: A token name must be 1 to 100 characters/);
     });
@@ -219,16 +316,19 @@ describe('runTokensCli, on an app of its own', () => {
       const refused = await run(context, 'list --user zoe --json');
       expect(refused.code).toBe(1);
       expect(refused.stdout).toBe('');
-      expect(json(refused.stderr)).toEqual({ error: { code: 'unknown_user', message: 'unknown user "zoe": no user has login "zoe"' } });
+      expect(json(refused.stderr)).toEqual({
+        error: { code: 'unknown_user', message: 'unknown user "zoe": no user has login "zoe"' },
+      });
     });
   });
 
-  it('refuses an --expires-in beyond the app\'s maxExpiresIn as a usage error (2), issuing nothing', async () => {
+  it("refuses an --expires-in beyond the app's maxExpiresIn as a usage error (2), issuing nothing", async () => {
     const refused = await run(context, 'issue --user alice --name x --scopes users:read --expires-in 86401');
     expect(refused).toEqual({
       code: 2,
       stdout: '',
-      stderr: 'error: --expires-in must be a positive whole number of seconds, at most 86400 (got 86401)\nRun "tokens issue --help" for usage.\n',
+      stderr:
+        'error: --expires-in must be a positive whole number of seconds, at most 86400 (got 86401)\nRun "tokens issue --help" for usage.\n',
     });
     expect(await tokens.list(1)).toEqual([]);
   });
@@ -249,7 +349,9 @@ describe('runTokensCli, opening and closing the app', () => {
     expect(await run(factory, 'prune')).toEqual({ code: 0, stdout: 'Pruned 0 tokens\n', stderr: '' });
     expect(created!.get(DataSource).isInitialized).toBe(false);
     // A DynamicModule as it is, and a function returning one.
-    expect((await run(cliApp(), 'list --user nobody')).stderr).toBe('error: unknown user "nobody": no user has login "nobody"\n');
+    expect((await run(cliApp(), 'list --user nobody')).stderr).toBe(
+      'error: unknown user "nobody": no user has login "nobody"\n',
+    );
     expect((await run(() => cliApp(), 'prune --json')).stdout).toBe('{"pruned":0}\n');
   });
 
@@ -264,13 +366,21 @@ describe('runTokensCli, opening and closing the app', () => {
     expect(help.stdout).toMatch(/^Usage: tokens <command> \[options\]/);
     expect(help.stderr).toBe('');
     expect((await run(factory, 'issue --help')).stdout).toMatch(/^Usage: tokens issue /);
-    for (const line of ['', 'frobnicate', 'list', 'list --user alice --verbose', 'issue --user a --name n --scopes s --expires-in 1h']) {
+    for (const line of [
+      '',
+      'frobnicate',
+      'list',
+      'list --user alice --verbose',
+      'issue --user a --name n --scopes s --expires-in 1h',
+    ]) {
       const refused = await run(factory, line);
       expect(refused.code).toBe(2);
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toMatch(/^error: .+\nRun "tokens( \w+)? --help" for usage\.\n$/);
     }
-    expect(json((await run(factory, 'list --json')).stderr)).toEqual({ error: { code: 'cli_usage', message: 'list needs --user <name>, the user name' } });
+    expect(json((await run(factory, 'list --json')).stderr)).toEqual({
+      error: { code: 'cli_usage', message: 'list needs --user <name>, the user name' },
+    });
     expect(calls).toBe(0);
   });
 
@@ -278,7 +388,11 @@ describe('runTokensCli, opening and closing the app', () => {
     const away = () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     };
-    expect(await run(away, 'prune')).toEqual({ code: 1, stdout: '', stderr: 'error: the database cannot be reached: connect ECONNREFUSED 127.0.0.1:5432\n' });
+    expect(await run(away, 'prune')).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: the database cannot be reached: connect ECONNREFUSED 127.0.0.1:5432\n',
+    });
 
     const context = await NestFactory.createApplicationContext(cliApp(), { logger: false, abortOnError: false });
     const dataSource = context.get(DataSource);
@@ -287,7 +401,9 @@ describe('runTokensCli, opening and closing the app', () => {
     jest.spyOn(dataSource.manager, 'find').mockRejectedValue(lost);
     const refused = await run(context, 'prune');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^error: the database cannot be reached \(Connection terminated unexpectedly\): check the app's database settings/);
+    expect(refused.stderr).toMatch(
+      /^error: the database cannot be reached \(Connection terminated unexpectedly\): check the app's database settings/,
+    );
     await context.close();
   });
 
@@ -295,18 +411,21 @@ describe('runTokensCli, opening and closing the app', () => {
     const broken = await run(cliApp({ maxExpiresIn: 60, defaultExpiresIn: 3600 }), 'prune');
     expect(broken.code).toBe(1);
     expect(broken.stdout).toBe('');
-    expect(broken.stderr).toMatch(/error: the app could not start: AccessTokensModule: defaultExpiresIn \(3600\) must not exceed maxExpiresIn \(60\)/);
+    expect(broken.stderr).toMatch(
+      /error: the app could not start: AccessTokensModule: defaultExpiresIn \(3600\) must not exceed maxExpiresIn \(60\)/,
+    );
 
     @Module({})
     class EmptyModule {}
     expect(await run(EmptyModule, 'prune')).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'error: the app has no AccessTokensModule: give runTokensCli the root module that imports AccessTokensModule.forRoot()\n',
+      stderr:
+        'error: the app has no AccessTokensModule: give runTokensCli the root module that imports AccessTokensModule.forRoot()\n',
     });
   });
 
-  it('writes the app\'s logs to stderr, never to stdout', async () => {
+  it("writes the app's logs to stderr, never to stdout", async () => {
     let stdout = '';
     let stderr = '';
     const code = await runTokensCli(cliApp(), ['prune'], {

@@ -63,6 +63,12 @@ export async function runTokensCli(app: TokensCliApp, argv: readonly string[], i
     return EXIT.ok;
   }
   const { runCommand } = await import('./tokens-cli.commands.js');
-  const failure = await runCommand(app, command, { stdout, stderr, logLevels: io.logLevels ?? ['error', 'warn', 'fatal'] });
-  return failure ? fail(failure.exitCode, failure.code, failure.message, failure.exitCode === EXIT.usage ? command.name : null) : EXIT.ok;
+  const failure = await runCommand(app, command, {
+    stdout,
+    stderr,
+    logLevels: io.logLevels ?? ['error', 'warn', 'fatal'],
+  });
+  return failure
+    ? fail(failure.exitCode, failure.code, failure.message, failure.exitCode === EXIT.usage ? command.name : null)
+    : EXIT.ok;
 }

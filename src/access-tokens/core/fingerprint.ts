@@ -45,7 +45,12 @@ export class Fingerprinter {
     private readonly fields: readonly string[],
     keys: readonly Buffer[],
   ) {
-    this.keyed = keys.map((key) => ({ key, tag: hmac(key, `tag\u0001${fields.join('\0')}`).toString('hex').slice(0, 8) }));
+    this.keyed = keys.map((key) => ({
+      key,
+      tag: hmac(key, `tag\u0001${fields.join('\0')}`)
+        .toString('hex')
+        .slice(0, 8),
+    }));
   }
 
   /** The fingerprint of `user` with the current key, or `null` when no field is watched. */
@@ -59,7 +64,9 @@ export class Fingerprinter {
    */
   isStale(stored: string | null, user: object): boolean {
     if (stored === null) return false;
-    const keyed = this.keyed.find(({ tag }) => stored.length > tag.length && stored.startsWith(tag) && stored[tag.length] === '.');
+    const keyed = this.keyed.find(
+      ({ tag }) => stored.length > tag.length && stored.startsWith(tag) && stored[tag.length] === '.',
+    );
     return keyed !== undefined && stored !== this.with(keyed, user);
   }
 

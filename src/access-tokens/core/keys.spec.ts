@@ -21,7 +21,8 @@ describe('secrets', () => {
   it('takes what openssl rand or randomBytes make, in base64, base64url or hex', () => {
     for (let i = 0; i < 200; i++) {
       const bytes = randomBytes(32);
-      for (const encoding of ['base64', 'base64url', 'hex'] as const) expect(secretProblem(bytes.toString(encoding))).toBeNull();
+      for (const encoding of ['base64', 'base64url', 'hex'] as const)
+        expect(secretProblem(bytes.toString(encoding))).toBeNull();
     }
   });
 

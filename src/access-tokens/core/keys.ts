@@ -52,7 +52,16 @@ export function secretProblem(secret: unknown): string | null {
 }
 
 /** Words found in secrets that were typed, not generated. */
-const PLACEHOLDER_WORDS = ['changeme', 'secret', 'password', 'placeholder', 'example', 'replaceme', 'default', 'insecure'];
+const PLACEHOLDER_WORDS = [
+  'changeme',
+  'secret',
+  'password',
+  'placeholder',
+  'example',
+  'replaceme',
+  'default',
+  'insecure',
+];
 
 /** How to make a secret, for the errors that ask for one. */
 export const SECRET_ADVICE =
@@ -78,7 +87,10 @@ export function signingKeys(secrets: readonly string[]): SigningKeys {
   const all = secrets.map(deriveKeys);
   const byId = new Map<string, DerivedKeys>();
   for (const [index, keys] of all.entries()) {
-    if (byId.has(keys.id)) throw new InvalidOptionsError(`secret #${index + 1} is the same as an earlier one, or derives the same key id: replace it`);
+    if (byId.has(keys.id))
+      throw new InvalidOptionsError(
+        `secret #${index + 1} is the same as an earlier one, or derives the same key id: replace it`,
+      );
     byId.set(keys.id, keys);
   }
   return { current: all[0]!, all, byId };

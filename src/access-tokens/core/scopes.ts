@@ -33,11 +33,7 @@ export function validateScopes(scopes: readonly unknown[], what = 'scope'): stri
 
 /** Whether the pattern `granted` covers `wanted` (a scope, or a pattern in its own right). */
 export function covers(granted: string, wanted: string): boolean {
-  return (
-    granted === '*' ||
-    granted === wanted ||
-    (granted.endsWith(':*') && wanted.startsWith(granted.slice(0, -1)))
-  );
+  return granted === '*' || granted === wanted || (granted.endsWith(':*') && wanted.startsWith(granted.slice(0, -1)));
 }
 
 /** Whether any of `granted` covers `wanted`. */

@@ -45,7 +45,9 @@ describe('token format', () => {
 
   it('signs the prefix, key id, expiry and random part with HMAC-SHA-256 truncated to 128 bits', () => {
     const token = generateToken('nat', keys.current, NOW + HOUR);
-    const digest = createHmac('sha256', deriveKeys(SECRET).tokenMac).update(token.slice(0, 4 + 53)).digest();
+    const digest = createHmac('sha256', deriveKeys(SECRET).tokenMac)
+      .update(token.slice(0, 4 + 53))
+      .digest();
     const mac = [0, 4, 8, 12].map((at) => base62(digest.readUInt32BE(at), 6)).join('');
     expect(token.slice(4 + 53, 4 + 77)).toBe(mac);
   });
@@ -61,14 +63,22 @@ describe('token format', () => {
     const token = generateToken('nat', keys.current, NOW + HOUR);
     for (let index = 4; index < token.length; index++) {
       expect([index, checkToken(changedAt(token, index), ['nat'], keys, NOW)]).toEqual([index, 'malformed']);
-      if (index < token.length - 6) expect([index, checkToken(forgedAt(token, index), ['nat'], keys, NOW)]).toEqual([index, 'malformed']);
+      if (index < token.length - 6)
+        expect([index, checkToken(forgedAt(token, index), ['nat'], keys, NOW)]).toEqual([index, 'malformed']);
     }
   });
 
   it('refuses a wrong prefix, length or alphabet, and what is not a string of the form', () => {
     const token = generateToken('nat', keys.current, null);
     const body = token.slice(4);
-    for (const raw of [token.replace('nat_', 'oth_'), `nat_${body}x`, token.slice(0, -1), `nat_${body.slice(0, -1)}-`, `nat-${body}`, '']) {
+    for (const raw of [
+      token.replace('nat_', 'oth_'),
+      `nat_${body}x`,
+      token.slice(0, -1),
+      `nat_${body.slice(0, -1)}-`,
+      `nat-${body}`,
+      '',
+    ]) {
       expect(checkToken(raw, ['nat'], keys, NOW)).toBe('malformed');
     }
     expect(checkToken(token, ['other'], keys, NOW)).toBe('malformed');
@@ -85,10 +95,12 @@ describe('token format', () => {
   it('refuses a token of a key id it was not given, and one signed by another secret under a known id', () => {
     const other = deriveKeys('Zr8mW2qLx5Tb0Yk7Nc3Vh9Pf4Gd1Js6B');
     expect(checkToken(generateToken('nat', other, null), ['nat'], keys, NOW)).toBe('malformed');
-    expect(checkToken(generateToken('nat', { ...other, id: keys.current.id }, null), ['nat'], keys, NOW)).toBe('malformed');
+    expect(checkToken(generateToken('nat', { ...other, id: keys.current.id }, null), ['nat'], keys, NOW)).toBe(
+      'malformed',
+    );
   });
 
-  it('checks tokens of every secret given and signs with the first; a removed secret\'s tokens fail', () => {
+  it("checks tokens of every secret given and signs with the first; a removed secret's tokens fail", () => {
     const next = 'Lm4Qx8Rw1Tz6Yb2Vc9Nh3Pf7Gd0Js5K';
     const rotated = signingKeys([next, SECRET]);
     const old = generateToken('nat', keys.current, null);

@@ -140,7 +140,8 @@ function checksumMatches(raw: string, start: number, at: number): boolean {
 function bodyStart(raw: string, prefixes: readonly string[]): number {
   for (const prefix of prefixes) {
     const start = prefix.length + 1;
-    if (raw.length !== start + BODY_LENGTH || !raw.startsWith(prefix) || raw.charCodeAt(prefix.length) !== UNDERSCORE) continue;
+    if (raw.length !== start + BODY_LENGTH || !raw.startsWith(prefix) || raw.charCodeAt(prefix.length) !== UNDERSCORE)
+      continue;
     BODY_PATTERN.lastIndex = start;
     return BODY_PATTERN.test(raw) && checksumMatches(raw, start, start + CHECKSUM_AT) ? start : -1;
   }

@@ -1,4 +1,10 @@
-import { Inject, Injectable, type ExecutionContext, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type ExecutionContext,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
@@ -140,7 +146,9 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
       {
         authorization: Array.isArray(authorization) ? authorization[0] : authorization,
         // Read only when allowed: Express parses the query string anew on each access.
-        queryToken: this.options.allowQueryParameter ? (request.query as Record<string, unknown> | undefined)?.[this.options.queryParameter] : undefined,
+        queryToken: this.options.allowQueryParameter
+          ? (request.query as Record<string, unknown> | undefined)?.[this.options.queryParameter]
+          : undefined,
       },
       this.options,
     );

@@ -78,7 +78,10 @@ export class AccessTokenGuard implements CanActivate {
 
   /** The password grant of an `@AllowPassword()` route: the user on `request.user`, or a refusal. */
   private async grantPassword(request: AuthenticatableRequest, username: string, password: string): Promise<void> {
-    if (!this.passwords) throw new InvalidOptionsError('@AllowPassword() needs PasswordGrantService: import AccessTokensModule where the guard is used');
+    if (!this.passwords)
+      throw new InvalidOptionsError(
+        '@AllowPassword() needs PasswordGrantService: import AccessTokensModule where the guard is used',
+      );
     attachPasswordUser(request, await this.passwords.authenticate(username, password, request));
   }
 
@@ -88,15 +91,22 @@ export class AccessTokenGuard implements CanActivate {
    * never on a token's way.
    */
   protected allowsPassword(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean | undefined>(PASSWORD_GRANT_METADATA, [context.getHandler(), context.getClass()]) === true;
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(PASSWORD_GRANT_METADATA, [
+        context.getHandler(),
+        context.getClass(),
+      ]) === true
+    );
   }
 
   /** Whether `@Public()` marks the route or its controller. */
   protected isPublic(context: ExecutionContext): boolean {
-    return this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_ROUTE_METADATA, [
-      context.getHandler(),
-      context.getClass(),
-    ]) === true;
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_ROUTE_METADATA, [
+        context.getHandler(),
+        context.getClass(),
+      ]) === true
+    );
   }
 
   /**
@@ -106,7 +116,9 @@ export class AccessTokenGuard implements CanActivate {
   protected getRequest(context: ExecutionContext): AuthenticatableRequest {
     const request = requestOf(context);
     if (!request) {
-      throw new InvalidRequestError(`AccessTokenGuard finds no request in a "${context.getType()}" context: override getRequest(context)`);
+      throw new InvalidRequestError(
+        `AccessTokenGuard finds no request in a "${context.getType()}" context: override getRequest(context)`,
+      );
     }
     return request;
   }

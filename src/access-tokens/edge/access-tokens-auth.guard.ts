@@ -70,7 +70,9 @@ export function AccessTokensAuthGuard(
       if (user) return user;
       const request = this.getRequest(context);
       const presented = request !== undefined && this.authenticator.credentialsOf(request).type !== 'none';
-      throw presented ? new AccessTokenError('unknown', 'no authentication accepted it') : new MissingCredentialsError();
+      throw presented
+        ? new AccessTokenError('unknown', 'no authentication accepted it')
+        : new MissingCredentialsError();
     }
   }
 

@@ -29,7 +29,12 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
     const response = responseOf(host);
     const answer =
       error instanceof AccessTokensHttpException
-        ? { status: error.getStatus(), body: error.getResponse(), challenge: error.challenge, retryAfter: error.retryAfter }
+        ? {
+            status: error.getStatus(),
+            body: error.getResponse(),
+            challenge: error.challenge,
+            retryAfter: error.retryAfter,
+          }
         : toHttpAnswer(error, this.options.realm);
     // In GraphQL too, on the HTTP answer that carries the operation's: a throttled login's
     // Retry-After is for the client, whichever API it used.

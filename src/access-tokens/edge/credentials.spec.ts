@@ -35,7 +35,17 @@ describe('readCredentials', () => {
   });
 
   it('refuses malformed headers', () => {
-    for (const bad of ['Bearer', 'Bearer ', 'Bearer a b', 'Bearer tök', 'Basic', 'Basic !!!', basic(':'), basic('nocolon'), `Bearer ${'a'.repeat(2000)}`]) {
+    for (const bad of [
+      'Bearer',
+      'Bearer ',
+      'Bearer a b',
+      'Bearer tök',
+      'Basic',
+      'Basic !!!',
+      basic(':'),
+      basic('nocolon'),
+      `Bearer ${'a'.repeat(2000)}`,
+    ]) {
       expect(() => header(bad)).toThrow(InvalidRequestError);
     }
   });
@@ -74,17 +84,23 @@ describe('readCredentials', () => {
 
     it('answers credentials or an InvalidRequestError, never anything else', () => {
       fc.assert(
-        fc.property(authorization, fc.option(fc.anything(), { nil: undefined }), fc.boolean(), (header, queryToken, allowQueryParameter) => {
-          let credentials;
-          try {
-            credentials = readCredentials({ authorization: header, queryToken }, { allowQueryParameter });
-          } catch (error) {
-            expect(error).toBeInstanceOf(InvalidRequestError);
-            return;
-          }
-          if (credentials.type === 'token') expect(credentials.token).toMatch(/^[^\s]+$/);
-          if (credentials.type === 'password') expect(isPrintable(credentials.username + credentials.password)).toBe(true);
-        }),
+        fc.property(
+          authorization,
+          fc.option(fc.anything(), { nil: undefined }),
+          fc.boolean(),
+          (header, queryToken, allowQueryParameter) => {
+            let credentials;
+            try {
+              credentials = readCredentials({ authorization: header, queryToken }, { allowQueryParameter });
+            } catch (error) {
+              expect(error).toBeInstanceOf(InvalidRequestError);
+              return;
+            }
+            if (credentials.type === 'token') expect(credentials.token).toMatch(/^[^\s]+$/);
+            if (credentials.type === 'password')
+              expect(isPrintable(credentials.username + credentials.password)).toBe(true);
+          },
+        ),
         { numRuns: 5000 },
       );
     });

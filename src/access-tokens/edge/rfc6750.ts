@@ -92,7 +92,11 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
     return answer(401, 'invalid_credentials', `Basic realm=${quote(realm)}`);
   }
   if (error instanceof InvalidRequestError) {
-    return answer(400, 'invalid_request', bearer(realm, { error: 'invalid_request', error_description: error.message }));
+    return answer(
+      400,
+      'invalid_request',
+      bearer(realm, { error: 'invalid_request', error_description: error.message }),
+    );
   }
   if (error instanceof InsufficientScopeError) {
     return answer(

@@ -13,7 +13,9 @@ import { validateScopes, type ScopeRequirement } from '../core/scopes.js';
  */
 export function Scopes(...scopes: string[]): ClassDecorator & MethodDecorator;
 export function Scopes(requirement: { anyOf: string[] } | { allOf: string[] }): ClassDecorator & MethodDecorator;
-export function Scopes(...args: (string | { anyOf: string[] } | { allOf: string[] })[]): ClassDecorator & MethodDecorator {
+export function Scopes(
+  ...args: (string | { anyOf: string[] } | { allOf: string[] })[]
+): ClassDecorator & MethodDecorator {
   const requirement = toRequirement(args);
   return (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
     const holder: object = descriptor ? (descriptor.value as object) : target;

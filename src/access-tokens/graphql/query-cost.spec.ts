@@ -15,7 +15,8 @@ const schema = buildSchema(`
 function refusals(query: string, limits?: QueryCostLimits): readonly GraphQLError[] {
   return validate(schema, parse(query), [...specifiedRules, queryCostLimit(limits)]);
 }
-const limitsPassed = (query: string, limits?: QueryCostLimits) => refusals(query, limits).map((error) => error.extensions.limit);
+const limitsPassed = (query: string, limits?: QueryCostLimits) =>
+  refusals(query, limits).map((error) => error.extensions.limit);
 
 describe('queryCostLimit', () => {
   it('lets an ordinary query through', () => {
@@ -27,10 +28,19 @@ describe('queryCostLimit', () => {
     const query = `{ ${Array.from({ length: 592 }, (_, index) => `a${index}: tokens(limit: 100) { id name }`).join(' ')} }`;
     const errors = refusals(query);
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toBe('The operation may cost more than 5000 (each field counted once for every item of the lists above it): ask for less in one request');
-    expect(errors[0]!.extensions).toEqual({ code: 'QUERY_TOO_COSTLY', reason: 'query_too_costly', limit: 'maxCost', max: 5000 });
+    expect(errors[0]!.message).toBe(
+      'The operation may cost more than 5000 (each field counted once for every item of the lists above it): ask for less in one request',
+    );
+    expect(errors[0]!.extensions).toEqual({
+      code: 'QUERY_TOO_COSTLY',
+      reason: 'query_too_costly',
+      limit: 'maxCost',
+      max: 5000,
+    });
     // Cheap aliases are counted too.
-    expect(limitsPassed(`{ ${Array.from({ length: 51 }, (_, index) => `a${index}: hello`).join(' ')} }`)).toEqual(['maxAliases']);
+    expect(limitsPassed(`{ ${Array.from({ length: 51 }, (_, index) => `a${index}: hello`).join(' ')} }`)).toEqual([
+      'maxAliases',
+    ]);
   });
 
   it('counts each field once for every item of the lists above it', () => {
@@ -42,20 +52,29 @@ describe('queryCostLimit', () => {
 
   it('counts a list without a size argument, or sized by a variable, at defaultListSize', () => {
     expect(limitsPassed('{ users { id } }', { maxCost: 100, defaultListSize: 100 })).toEqual(['maxCost']);
-    expect(limitsPassed('query ($n: Int) { tokens(limit: $n) { id } }', { maxCost: 50, defaultListSize: 40 })).toEqual([]);
-    expect(limitsPassed('query ($n: Int) { tokens(limit: $n) { id } }', { maxCost: 40, defaultListSize: 40 })).toEqual(['maxCost']);
+    expect(limitsPassed('query ($n: Int) { tokens(limit: $n) { id } }', { maxCost: 50, defaultListSize: 40 })).toEqual(
+      [],
+    );
+    expect(limitsPassed('query ($n: Int) { tokens(limit: $n) { id } }', { maxCost: 40, defaultListSize: 40 })).toEqual([
+      'maxCost',
+    ]);
   });
 
   it('refuses nesting deeper than maxDepth, through fragments too', () => {
     expect(limitsPassed('{ me { best { best { id } } } }', { maxDepth: 4 })).toEqual([]);
     expect(limitsPassed('{ me { best { best { best { id } } } } }', { maxDepth: 4 })).toEqual(['maxDepth']);
-    expect(limitsPassed('{ me { ...deep } } fragment deep on User { best { best { best { id } } } }', { maxDepth: 4 })).toEqual(['maxDepth']);
+    expect(
+      limitsPassed('{ me { ...deep } } fragment deep on User { best { best { best { id } } } }', { maxDepth: 4 }),
+    ).toEqual(['maxDepth']);
   });
 
   it('counts a fragment each time it is spread, and stops counting at the first limit passed', () => {
     const bomb = [
       '{ me { ...f0 } }',
-      ...Array.from({ length: 30 }, (_, level) => `fragment f${level} on User { best { ...f${level + 1} } friends(first: 1) { ...f${level + 1} } }`),
+      ...Array.from(
+        { length: 30 },
+        (_, level) => `fragment f${level} on User { best { ...f${level + 1} } friends(first: 1) { ...f${level + 1} } }`,
+      ),
       'fragment f30 on User { id }',
     ].join('\n');
     // 2^30 fields if expanded: refused after maxFields steps.
@@ -64,12 +83,19 @@ describe('queryCostLimit', () => {
   });
 
   it('checks each operation of a document, mutations included, naming it', () => {
-    const errors = refusals('mutation Rename { a: rename(name: "x") { id } b: rename(name: "y") { id } } query Fine { me { id } }', { maxAliases: 1 });
-    expect(errors.map((error) => error.message)).toEqual(['Operation "Rename" uses more than 1 aliases: ask for less in one request']);
+    const errors = refusals(
+      'mutation Rename { a: rename(name: "x") { id } b: rename(name: "y") { id } } query Fine { me { id } }',
+      { maxAliases: 1 },
+    );
+    expect(errors.map((error) => error.message)).toEqual([
+      'Operation "Rename" uses more than 1 aliases: ask for less in one request',
+    ]);
   });
 
-  it('leaves a cycle of fragments to graphql\'s own rule', () => {
-    const errors = refusals('{ me { ...a } } fragment a on User { best { ...b } } fragment b on User { best { ...a } }');
+  it("leaves a cycle of fragments to graphql's own rule", () => {
+    const errors = refusals(
+      '{ me { ...a } } fragment a on User { best { ...b } } fragment b on User { best { ...a } }',
+    );
     expect(errors.map((error) => error.message)).toEqual(['Cannot spread fragment "a" within itself via "b".']);
   });
 

@@ -87,10 +87,15 @@ function resolveLimits(limits: QueryCostLimits): Required<QueryCostLimits> {
   for (const name of ['maxDepth', 'maxFields', 'maxAliases', 'maxCost', 'defaultListSize'] as const) {
     const value = resolved[name];
     if (!Number.isSafeInteger(value) || value < 1) {
-      throw new InvalidOptionsError(`queryCostLimit(): ${name} must be a whole number of 1 or more, got ${String(value)}`);
+      throw new InvalidOptionsError(
+        `queryCostLimit(): ${name} must be a whole number of 1 or more, got ${String(value)}`,
+      );
     }
   }
-  if (!Array.isArray(resolved.listSizeArguments) || !resolved.listSizeArguments.every((name) => typeof name === 'string')) {
+  if (
+    !Array.isArray(resolved.listSizeArguments) ||
+    !resolved.listSizeArguments.every((name) => typeof name === 'string')
+  ) {
     throw new InvalidOptionsError('queryCostLimit(): listSizeArguments must be an array of argument names');
   }
   return resolved;
@@ -107,7 +112,11 @@ const MESSAGES: Record<QueryCostLimitName, string> = {
   maxCost: 'may cost more than {max} (each field counted once for every item of the lists above it)',
 };
 
-function refusal(limit: QueryCostLimitName, limits: Required<QueryCostLimits>, operation: OperationDefinitionNode): GraphQLError {
+function refusal(
+  limit: QueryCostLimitName,
+  limits: Required<QueryCostLimits>,
+  operation: OperationDefinitionNode,
+): GraphQLError {
   const max = limits[limit];
   const name = operation.name ? `Operation "${operation.name.value}"` : 'The operation';
   return new GraphQLError(`${name} ${MESSAGES[limit].replace('{max}', String(max))}: ask for less in one request`, {
@@ -130,7 +139,12 @@ class CostWalk {
   ) {}
 
   /** The first limit `selectionSet` passes, or `undefined`. */
-  over(selectionSet: SelectionSetNode, type: GraphQLNamedType, depth = 1, multiplier = 1): QueryCostLimitName | undefined {
+  over(
+    selectionSet: SelectionSetNode,
+    type: GraphQLNamedType,
+    depth = 1,
+    multiplier = 1,
+  ): QueryCostLimitName | undefined {
     if (depth > this.limits.maxDepth) return 'maxDepth';
     for (const selection of selectionSet.selections) {
       let over: QueryCostLimitName | undefined;
@@ -145,14 +159,21 @@ class CostWalk {
           over = this.over(selection.selectionSet, getNamedType(field.type), depth + 1, multiplier * size);
         }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const condition = selection.typeCondition ? this.context.getSchema().getType(selection.typeCondition.name.value) : type;
+        const condition = selection.typeCondition
+          ? this.context.getSchema().getType(selection.typeCondition.name.value)
+          : type;
         over = this.over(selection.selectionSet, condition ?? type, depth, multiplier);
       } else {
         const name = selection.name.value;
         const fragment = this.context.getFragment(name);
         if (!fragment || this.spreading.has(name)) continue;
         this.spreading.add(name);
-        over = this.over(fragment.selectionSet, this.context.getSchema().getType(fragment.typeCondition.name.value) ?? type, depth, multiplier);
+        over = this.over(
+          fragment.selectionSet,
+          this.context.getSchema().getType(fragment.typeCondition.name.value) ?? type,
+          depth,
+          multiplier,
+        );
         this.spreading.delete(name);
       }
       if (over) return over;

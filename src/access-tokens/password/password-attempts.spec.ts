@@ -8,7 +8,9 @@ const MINUTE = 60_000;
 
 describe('accountKey', () => {
   it('gives every spelling a collation may match one key', () => {
-    expect(new Set(['alice', 'ALICE', 'àlice', 'alice ', ' Alíce', 'ａｌｉｃｅ'].map(accountKey))).toEqual(new Set(['alice']));
+    expect(new Set(['alice', 'ALICE', 'àlice', 'alice ', ' Alíce', 'ａｌｉｃｅ'].map(accountKey))).toEqual(
+      new Set(['alice']),
+    );
     expect(accountKey('bob')).not.toBe(accountKey('alice'));
   });
 });
@@ -17,11 +19,21 @@ describe('MemoryAttemptStore', () => {
   it('blocks a key past its limit for blockDuration, then counts anew', async () => {
     const clock = new ManualClock();
     const store = new MemoryAttemptStore(clock);
-    for (let hit = 1; hit <= 3; hit++) expect(await store.increment('k', MINUTE, 3, MINUTE)).toMatchObject({ totalHits: hit, isBlocked: false });
-    expect(await store.increment('k', MINUTE, 3, MINUTE)).toEqual({ totalHits: 4, timeToExpire: 60, isBlocked: true, timeToBlockExpire: 60 });
+    for (let hit = 1; hit <= 3; hit++)
+      expect(await store.increment('k', MINUTE, 3, MINUTE)).toMatchObject({ totalHits: hit, isBlocked: false });
+    expect(await store.increment('k', MINUTE, 3, MINUTE)).toEqual({
+      totalHits: 4,
+      timeToExpire: 60,
+      isBlocked: true,
+      timeToBlockExpire: 60,
+    });
     clock.advance(59);
     // Attempts while blocked are refused without being counted.
-    expect(await store.increment('k', MINUTE, 3, MINUTE)).toMatchObject({ totalHits: 4, isBlocked: true, timeToBlockExpire: 1 });
+    expect(await store.increment('k', MINUTE, 3, MINUTE)).toMatchObject({
+      totalHits: 4,
+      isBlocked: true,
+      timeToBlockExpire: 1,
+    });
     clock.advance(1);
     expect(await store.increment('k', MINUTE, 3, MINUTE)).toMatchObject({ totalHits: 1, isBlocked: false });
   });
@@ -32,7 +44,11 @@ describe('MemoryAttemptStore', () => {
     await store.increment('k', MINUTE, 2, MINUTE);
     await store.increment('k', MINUTE, 2, MINUTE);
     clock.advance(60);
-    expect(await store.increment('k', MINUTE, 2, MINUTE)).toMatchObject({ totalHits: 1, isBlocked: false, timeToExpire: 60 });
+    expect(await store.increment('k', MINUTE, 2, MINUTE)).toMatchObject({
+      totalHits: 1,
+      isBlocked: false,
+      timeToExpire: 60,
+    });
   });
 
   it('holds at most its limit of keys, those whose window ended going first', async () => {
@@ -67,9 +83,12 @@ describe('AttemptLimiter', () => {
 });
 
 describe('passwordGrant options', () => {
-  const base = { user: { entity: class User {} }, secret: 'NkgUfGaSX5SpcmKLTdD3Rm8MVqkmHi0ZGHL0i5Lpfcs' } as AccessTokensModuleOptions;
+  const base = {
+    user: { entity: class User {} },
+    secret: 'NkgUfGaSX5SpcmKLTdD3Rm8MVqkmHi0ZGHL0i5Lpfcs',
+  } as AccessTokensModuleOptions;
 
-  it('throttle by default: 10 per account and 30 per client a minute, in memory, by the request\'s address', () => {
+  it("throttle by default: 10 per account and 30 per client a minute, in memory, by the request's address", () => {
     const { throttle } = resolveAccessTokensOptions(base).passwordGrant;
     expect(throttle).toMatchObject({ perAccount: 10, perClient: 30, window: 60, store: null });
     expect(throttle!.clientKey({ headers: {}, ip: '10.1.2.3' } as never)).toBe('10.1.2.3');
@@ -77,7 +96,9 @@ describe('passwordGrant options', () => {
   });
 
   it('throttle nothing with throttle: false', () => {
-    expect(resolveAccessTokensOptions({ ...base, passwordGrant: { throttle: false } }).passwordGrant.throttle).toBeNull();
+    expect(
+      resolveAccessTokensOptions({ ...base, passwordGrant: { throttle: false } }).passwordGrant.throttle,
+    ).toBeNull();
   });
 
   it.each([

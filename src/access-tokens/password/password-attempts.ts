@@ -32,7 +32,13 @@ export interface PasswordAttemptStore {
    * attempt; past `limit` attempts in it, the key is blocked for `blockDuration` milliseconds, and
    * counting starts anew after that.
    */
-  increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<PasswordAttemptRecord>;
+  increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<PasswordAttemptRecord>;
 }
 
 /**

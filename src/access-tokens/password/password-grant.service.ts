@@ -35,7 +35,10 @@ function loadBcrypt(): Promise<Bcrypt> {
       bcryptModule = undefined;
       const code = (error as { code?: unknown } | null)?.code;
       if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String(error).includes("'bcrypt'")) {
-        throw new InvalidOptionsError('@AllowPassword() and PasswordGrantService check passwords with the "bcrypt" package: npm install bcrypt', { cause: error });
+        throw new InvalidOptionsError(
+          '@AllowPassword() and PasswordGrantService check passwords with the "bcrypt" package: npm install bcrypt',
+          { cause: error },
+        );
       }
       throw error;
     },
@@ -99,7 +102,9 @@ export class PasswordGrantService implements OnApplicationBootstrap {
     const marked = this.passwordRoutes();
     if (marked.length === 0) return;
     if (this.options.user.passwordHashField === null) {
-      throw new InvalidOptionsError(`@AllowPassword() is on ${marked.join(', ')}, but user.passwordHashField is null: name the password hash property, or remove @AllowPassword()`);
+      throw new InvalidOptionsError(
+        `@AllowPassword() is on ${marked.join(', ')}, but user.passwordHashField is null: name the password hash property, or remove @AllowPassword()`,
+      );
     }
     await loadBcrypt();
     await this.dummyHash();
@@ -116,10 +121,17 @@ export class PasswordGrantService implements OnApplicationBootstrap {
    * @param request the request the attempt came in, for the client's count; without it, the
    *   attempt counts against the account only.
    */
-  async authenticate<User extends object = object>(username: string, password: string, request?: AuthenticatableRequest): Promise<User> {
+  async authenticate<User extends object = object>(
+    username: string,
+    password: string,
+    request?: AuthenticatableRequest,
+  ): Promise<User> {
     const wellFormed = isCredential(username) && isCredential(password);
     const throttle = this.options.passwordGrant.throttle;
-    await this.limiter?.hit(typeof username === 'string' ? username : null, (request && throttle?.clientKey(request)) ?? null);
+    await this.limiter?.hit(
+      typeof username === 'string' ? username : null,
+      (request && throttle?.clientKey(request)) ?? null,
+    );
     const bcrypt = await loadBcrypt();
     const user = wellFormed ? await this.findUser(username) : null;
     const hash = user ? this.hashOf(user) : null;
@@ -178,7 +190,9 @@ export class PasswordGrantService implements OnApplicationBootstrap {
     if (this.cost === cost) return;
     this.cost = cost;
     if (this.dummy && this.dummy.cost !== cost) {
-      this.makeDummy(cost).catch((error: unknown) => this.logger.warn(`Could not make a dummy password hash: ${String(error)}`));
+      this.makeDummy(cost).catch((error: unknown) =>
+        this.logger.warn(`Could not make a dummy password hash: ${String(error)}`),
+      );
     }
   }
 
@@ -207,7 +221,8 @@ export class PasswordGrantService implements OnApplicationBootstrap {
       const onClass = Reflect.getMetadata(PASSWORD_GRANT_METADATA, type) === true;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const method = prototype[name];
-        if (onClass || (typeof method === 'function' && Reflect.getMetadata(PASSWORD_GRANT_METADATA, method) === true)) marked.push(`${type.name}.${name}`);
+        if (onClass || (typeof method === 'function' && Reflect.getMetadata(PASSWORD_GRANT_METADATA, method) === true))
+          marked.push(`${type.name}.${name}`);
       }
     }
     return marked;

@@ -36,7 +36,8 @@ const IsText = (options?: ValidationOptions): PropertyDecorator =>
       name: 'isText',
       validator: {
         validate: (value: unknown) => typeof value === 'string' && isPrintableText(value),
-        defaultMessage: (args?: ValidationArguments) => `${args?.property ?? 'value'} must be text without control characters or lone surrogates`,
+        defaultMessage: (args?: ValidationArguments) =>
+          `${args?.property ?? 'value'} must be text without control characters or lone surrogates`,
       },
     },
     options,

@@ -72,14 +72,18 @@ function fail(message: string): never {
 function path(value: unknown, name: string, fallback: string): string {
   if (value === undefined) return fallback;
   const trimmed = typeof value === 'string' ? value.replace(/^\/+|\/+$/g, '') : '';
-  if (!PATH.test(trimmed)) fail(`routes.${name} must be a path of letters, digits, ".", "_", "~" and "-" in "/"-separated parts, e.g. "tokens" or "api/tokens"`);
+  if (!PATH.test(trimmed))
+    fail(
+      `routes.${name} must be a path of letters, digits, ".", "_", "~" and "-" in "/"-separated parts, e.g. "tokens" or "api/tokens"`,
+    );
   return trimmed;
 }
 
 function scope(value: unknown, name: string, fallback: string): string | null {
   if (value === undefined) return fallback;
   if (value === null) return null;
-  if (!isValidScope(value)) fail(`routes.scopes.${name} must be a scope such as "${fallback}", or null for any valid token`);
+  if (!isValidScope(value))
+    fail(`routes.scopes.${name} must be a scope such as "${fallback}", or null for any valid token`);
   return value;
 }
 
@@ -87,21 +91,30 @@ function scope(value: unknown, name: string, fallback: string): string | null {
  * Checks `forRoot({ routes })` and applies the defaults; `null` when no routes are asked for.
  * Throws `InvalidOptionsError` saying what to change, so that the app stops at start-up.
  */
-export function resolveRoutesOptions(routes: AccessTokensRoutesOptions | boolean | undefined): ResolvedRoutesOptions | null {
+export function resolveRoutesOptions(
+  routes: AccessTokensRoutesOptions | boolean | undefined,
+): ResolvedRoutesOptions | null {
   if (routes === undefined || routes === false) return null;
-  if (routes !== true && (typeof routes !== 'object' || routes === null)) fail('routes must be true, false, or { path?, sessionsPath?, scopes?, password?, presentUser? }');
+  if (routes !== true && (typeof routes !== 'object' || routes === null))
+    fail('routes must be true, false, or { path?, sessionsPath?, scopes?, password?, presentUser? }');
   const given: AccessTokensRoutesOptions = routes === true ? {} : routes;
   const extra = Object.keys(given).filter((key) => !KEYS.has(key));
-  if (extra.length > 0) fail(`unknown option ${extra.map((key) => `routes.${key}`).join(', ')}; known: ${[...KEYS].join(', ')}`);
-  if (given.scopes !== undefined && (typeof given.scopes !== 'object' || given.scopes === null)) fail('routes.scopes must be { read?, write? }');
+  if (extra.length > 0)
+    fail(`unknown option ${extra.map((key) => `routes.${key}`).join(', ')}; known: ${[...KEYS].join(', ')}`);
+  if (given.scopes !== undefined && (typeof given.scopes !== 'object' || given.scopes === null))
+    fail('routes.scopes must be { read?, write? }');
   const scopes = given.scopes ?? {};
   const extraScopes = Object.keys(scopes).filter((key) => key !== 'read' && key !== 'write');
-  if (extraScopes.length > 0) fail(`unknown option ${extraScopes.map((key) => `routes.scopes.${key}`).join(', ')}; known: read, write`);
-  if (given.password !== undefined && typeof given.password !== 'boolean') fail('routes.password must be true or false');
-  if (given.presentUser !== undefined && typeof given.presentUser !== 'function') fail('routes.presentUser must be a function (user) => what the login answer shows');
+  if (extraScopes.length > 0)
+    fail(`unknown option ${extraScopes.map((key) => `routes.scopes.${key}`).join(', ')}; known: read, write`);
+  if (given.password !== undefined && typeof given.password !== 'boolean')
+    fail('routes.password must be true or false');
+  if (given.presentUser !== undefined && typeof given.presentUser !== 'function')
+    fail('routes.presentUser must be a function (user) => what the login answer shows');
   return {
     path: path(given.path, 'path', ROUTES_DEFAULTS.path),
-    sessionsPath: given.sessionsPath === false ? null : path(given.sessionsPath, 'sessionsPath', ROUTES_DEFAULTS.sessionsPath),
+    sessionsPath:
+      given.sessionsPath === false ? null : path(given.sessionsPath, 'sessionsPath', ROUTES_DEFAULTS.sessionsPath),
     scopes: {
       read: scope(scopes.read, 'read', ROUTES_DEFAULTS.scopes.read),
       write: scope(scopes.write, 'write', ROUTES_DEFAULTS.scopes.write),

@@ -12,11 +12,17 @@ import { tokenRoutesController } from './token-routes.controller.js';
  * is the app's to choose, the scopes are too, and both are metadata of a class; with a class of its
  * own per call, two apps in one process with different options never share one.
  */
-export function routesDefinition(routes: ResolvedRoutesOptions | null): { controllers: Type<unknown>[]; providers: Provider[] } {
+export function routesDefinition(routes: ResolvedRoutesOptions | null): {
+  controllers: Type<unknown>[];
+  providers: Provider[];
+} {
   if (routes === null) return { controllers: [], providers: [] };
   const { sessionsPath } = routes;
   return {
-    controllers: [tokenRoutesController(routes), ...(sessionsPath === null ? [] : [sessionRoutesController({ ...routes, sessionsPath })])],
+    controllers: [
+      tokenRoutesController(routes),
+      ...(sessionsPath === null ? [] : [sessionRoutesController({ ...routes, sessionsPath })]),
+    ],
     providers: [routesDependenciesProvider],
   };
 }

@@ -4,7 +4,9 @@ import { InvalidOptionsError } from '../core/access-tokens.errors.js';
 /** The DTO classes of the routes, as their module exports them. */
 type RoutesDtos = typeof import('./access-tokens-routes.dto.js');
 /** The name of one of them. */
-export type RoutesDtoName = { [Name in keyof RoutesDtos]: RoutesDtos[Name] extends abstract new () => object ? Name : never }[keyof RoutesDtos];
+export type RoutesDtoName = {
+  [Name in keyof RoutesDtos]: RoutesDtos[Name] extends abstract new () => object ? Name : never;
+}[keyof RoutesDtos];
 
 /** The DTO module, loaded on first need: it imports class-validator and class-transformer, optional peers. */
 let dtos: Promise<RoutesDtos> | undefined;
@@ -13,9 +15,14 @@ function loadDtos(): Promise<RoutesDtos> {
   dtos ??= import('./access-tokens-routes.dto.js').catch((error: unknown) => {
     dtos = undefined;
     const code = (error as { code?: unknown } | null)?.code;
-    const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'class-(validator|transformer)'/.test(String(error));
+    const missing =
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      /'class-(validator|transformer)'/.test(String(error));
     if (missing) {
-      throw new InvalidOptionsError('routes validate their input with "class-validator" and "class-transformer": npm install class-validator class-transformer', { cause: error });
+      throw new InvalidOptionsError(
+        'routes validate their input with "class-validator" and "class-transformer": npm install class-validator class-transformer',
+        { cause: error },
+      );
     }
     throw error;
   });

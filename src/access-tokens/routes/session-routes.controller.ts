@@ -21,7 +21,11 @@ export interface TokenPair {
   expiresIn: number;
 }
 
-const pair = ({ accessToken, refreshToken, expiresIn }: SessionTokens): TokenPair => ({ accessToken, refreshToken, expiresIn });
+const pair = ({ accessToken, refreshToken, expiresIn }: SessionTokens): TokenPair => ({
+  accessToken,
+  refreshToken,
+  expiresIn,
+});
 
 /** A decorator that does nothing, for a route option that is off. */
 const none: MethodDecorator = () => undefined;
@@ -51,7 +55,10 @@ export function sessionRoutesController(routes: ResolvedRoutesOptions & { sessio
     @Public()
     @HttpCode(200)
     @loginRoute
-    async login(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('LoginDto')) body: Validated<LoginDto>): Promise<TokenPair & { user: unknown }> {
+    async login(
+      @Req() request: AuthenticatableRequest,
+      @Body(new RoutesValidationPipe('LoginDto')) body: Validated<LoginDto>,
+    ): Promise<TokenPair & { user: unknown }> {
       const user = await this.passwords.authenticate(body.username, body.password, request);
       // The user as its password was checked: a change racing this login leaves the session unusable.
       return { ...pair(await this.sessions.start(user)), user: this.present(user) };
@@ -73,7 +80,9 @@ export function sessionRoutesController(routes: ResolvedRoutesOptions & { sessio
       if (!current) throw new MissingCredentialsError();
       const { kind, sessionId } = current.accessToken;
       if (kind !== 'session' || sessionId === null) {
-        throw new NotASessionError(`Log out with a session access token; revoke personal tokens with DELETE /${routes.path}/:id`);
+        throw new NotASessionError(
+          `Log out with a session access token; revoke personal tokens with DELETE /${routes.path}/:id`,
+        );
       }
       await this.sessions.end((current.user as Record<string, UserId>)[this.options.user.idField]!, sessionId);
     }

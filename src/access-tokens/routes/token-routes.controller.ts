@@ -1,8 +1,29 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res, UseFilters, UseGuards, type Type } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+  type Type,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
-import type { AccessTokenView, AuthenticatableRequest, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import type {
+  AccessTokenView,
+  AuthenticatableRequest,
+  UserId,
+  VerifiedAccessToken,
+} from '../access-tokens.interfaces.js';
 import { MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { authenticatedUserOf, verifiedTokenOf } from '../edge/access-token.authenticator.js';
 import { Public } from '../edge/access-tokens.decorators.js';
@@ -74,12 +95,19 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
      */
     @generateRoute
     @Post('generate')
-    async generate(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('GenerateTokenDto')) body: Validated<GenerateTokenDto>): Promise<GeneratedToken> {
+    async generate(
+      @Req() request: AuthenticatableRequest,
+      @Body(new RoutesValidationPipe('GenerateTokenDto')) body: Validated<GenerateTokenDto>,
+    ): Promise<GeneratedToken> {
       // The user as its password (or token) was checked: a change racing this leaves the token unusable.
       const user = principalOf(request);
       const { token, accessToken } = await this.tokens.issue(
         user,
-        { name: body.name ?? `Generated on ${this.options.clock.now().toISOString().slice(0, 10)}`, scopes: body.scopes, expiresIn: body.expiresIn },
+        {
+          name: body.name ?? `Generated on ${this.options.clock.now().toISOString().slice(0, 10)}`,
+          scopes: body.scopes,
+          expiresIn: body.expiresIn,
+        },
         { within: verifiedTokenOf(request)?.accessToken.scopes },
       );
       const { id, name, scopes, expiresAt } = accessToken;
@@ -90,7 +118,9 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     @Public()
     @HttpCode(200)
     @Post('revoke')
-    async revokeBySecret(@Body(new RoutesValidationPipe('RevokeTokenDto')) body: Validated<RevokeTokenDto>): Promise<{ message: string }> {
+    async revokeBySecret(
+      @Body(new RoutesValidationPipe('RevokeTokenDto')) body: Validated<RevokeTokenDto>,
+    ): Promise<{ message: string }> {
       await this.tokens.revokeBySecret(body.token);
       return { message: 'If this token was live, it is revoked now' };
     }
@@ -109,7 +139,11 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     ): Promise<AccessTokenView[]> {
       const { tokens, nextCursor } = await this.tokens.page(this.ownerOf(request), query);
       if (nextCursor !== null) {
-        const next = new URLSearchParams({ ...(query.limit ? { limit: String(query.limit) } : {}), ...(query.status ? { status: query.status } : {}), cursor: nextCursor });
+        const next = new URLSearchParams({
+          ...(query.limit ? { limit: String(query.limit) } : {}),
+          ...(query.status ? { status: query.status } : {}),
+          cursor: nextCursor,
+        });
         // The path as the client asked for it, under whatever prefix the app mounts the routes.
         const path = (request.originalUrl ?? request.url ?? `/${routes.path}`).split('?')[0];
         this.adapterHost.httpAdapter.setHeader(response, 'Link', `<${path}?${next.toString()}>; rel="next"`);
@@ -120,7 +154,10 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     /** A named token, within the scopes of the token that asks. */
     @scoped(routes.scopes.write)
     @Post()
-    async create(@Req() request: AuthenticatableRequest, @Body(new RoutesValidationPipe('CreateTokenDto')) body: Validated<CreateTokenDto>): Promise<CreatedToken> {
+    async create(
+      @Req() request: AuthenticatableRequest,
+      @Body(new RoutesValidationPipe('CreateTokenDto')) body: Validated<CreateTokenDto>,
+    ): Promise<CreatedToken> {
       const { token, accessToken } = await this.tokens.issue(
         this.ownerOf(request),
         { name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
@@ -131,7 +168,11 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
 
     @scoped(routes.scopes.write)
     @Patch(':id')
-    rename(@Req() request: AuthenticatableRequest, @Param('id') id: string, @Body(new RoutesValidationPipe('RenameTokenDto')) body: Validated<RenameTokenDto>): Promise<AccessTokenView> {
+    rename(
+      @Req() request: AuthenticatableRequest,
+      @Param('id') id: string,
+      @Body(new RoutesValidationPipe('RenameTokenDto')) body: Validated<RenameTokenDto>,
+    ): Promise<AccessTokenView> {
       return this.tokens.rename(this.ownerOf(request), id, body.name);
     }
 

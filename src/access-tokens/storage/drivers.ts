@@ -1,7 +1,16 @@
 import type { DataSource } from 'typeorm';
 
 /** TypeORM's SQLite drivers (TypeORM 0.3 also has `sqlite`). */
-const SQLITE_DRIVERS = new Set<string>(['better-sqlite3', 'sqlite', 'sqljs', 'capacitor', 'cordova', 'expo', 'nativescript', 'react-native']);
+const SQLITE_DRIVERS = new Set<string>([
+  'better-sqlite3',
+  'sqlite',
+  'sqljs',
+  'capacitor',
+  'cordova',
+  'expo',
+  'nativescript',
+  'react-native',
+]);
 
 /**
  * Whether the DataSource is SQLite: one connection, on which TypeORM cannot run two transactions

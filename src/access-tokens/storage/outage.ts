@@ -30,7 +30,8 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /** What pg and mysql2 say, without a code, when a pooled connection died or never came. */
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Can't add new command when connection is in closed state|Connection lost/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Can't add new command when connection is in closed state|Connection lost/i;
 
 /**
  * `error` and what it wraps: TypeORM's `QueryFailedError` keeps the driver's error in
@@ -75,7 +76,10 @@ export const TRANSACTION_ATTEMPTS = 3;
  * keeps the rivals from meeting again. Past that, or when the database is away, it throws
  * `unavailable(cause)`: a 503 to retry later, never a 500.
  */
-export async function withConflictRetries<T>(attempt: () => Promise<T>, unavailable: (cause: unknown) => Error): Promise<T> {
+export async function withConflictRetries<T>(
+  attempt: () => Promise<T>,
+  unavailable: (cause: unknown) => Error,
+): Promise<T> {
   for (let run = 1; ; run++) {
     try {
       return await attempt();

@@ -75,11 +75,12 @@ export class TokenQueries {
     const aliasOf = (property: string) => this.token.columns.find(([, c]) => c.propertyName === property)![0];
     this.hashAlias = aliasOf('tokenHash');
     const lastUsed = aliasOf('lastUsedAt');
-    this.versioned = [...this.token.columns, ...this.user.columns].map(([alias]) => alias).filter((alias) => alias !== lastUsed);
+    this.versioned = [...this.token.columns, ...this.user.columns]
+      .map(([alias]) => alias)
+      .filter((alias) => alias !== lastUsed);
 
     this.find = written(this.selectTokens().where('token.tokenHash = :hash'), ['hash']);
     this.select = preparedOnDriver(dataSource, this.find.sql) ?? ((hash) => this.run(this.find, { hash }));
-
   }
 
   /** The token with that hash, its `user` set (`null` if the user row is gone). */
@@ -97,9 +98,15 @@ export class TokenQueries {
    */
   async findByHashes(hashes: readonly string[]): Promise<FoundRow[]> {
     if (hashes.length === 0) return [];
-    const [sql, parameters] = this.selectTokens().where('token.tokenHash IN (:...hashes)', { hashes: padded(hashes) }).getQueryAndParameters();
+    const [sql, parameters] = this.selectTokens()
+      .where('token.tokenHash IN (:...hashes)', { hashes: padded(hashes) })
+      .getQueryAndParameters();
     const rows = (await this.dataSource.query(sql, parameters)) as Record<string, unknown>[];
-    return rows.map((row) => ({ hash: String(row[this.hashAlias]), version: this.versionOf(row), token: () => this.tokenOf(row) }));
+    return rows.map((row) => ({
+      hash: String(row[this.hashAlias]),
+      version: this.versionOf(row),
+      token: () => this.tokenOf(row),
+    }));
   }
 
   /**
@@ -123,7 +130,11 @@ export class TokenQueries {
     if (sql === null) return this.recordEach(uses);
     const values: unknown[] = [];
     for (const use of batch) {
-      values.push(use.id, this.stored(use.at, lastUsedAt), use.idleExpiresAt && this.stored(use.idleExpiresAt, idleExpiresAt));
+      values.push(
+        use.id,
+        this.stored(use.at, lastUsedAt),
+        use.idleExpiresAt && this.stored(use.idleExpiresAt, idleExpiresAt),
+      );
     }
     await this.dataSource.query(sql, values);
   }
@@ -158,7 +169,10 @@ export class TokenQueries {
       return `UPDATE ${table} AS ${token} SET ${lastUsed} = ${v}.${q('column2')}, ${idle} = COALESCE(${v}.${q('column3')}, ${token}.${idle}) FROM (VALUES ${list}) AS ${v} WHERE ${token}.${id} = ${v}.${q('column1')}`;
     }
     if (type === 'mysql' || type === 'mariadb') {
-      const list = [`SELECT ? AS ${q('id')}, ? AS ${q('at')}, ? AS ${q('idle')}`, ...rows(() => 'SELECT ?, ?, ?').slice(1)].join(' UNION ALL ');
+      const list = [
+        `SELECT ? AS ${q('id')}, ? AS ${q('at')}, ? AS ${q('idle')}`,
+        ...rows(() => 'SELECT ?, ?, ?').slice(1),
+      ].join(' UNION ALL ');
       return `UPDATE ${table} AS ${token} JOIN (${list}) AS ${v} ON ${token}.${id} = ${v}.${q('id')} SET ${token}.${lastUsed} = ${v}.${q('at')}, ${token}.${idle} = COALESCE(${v}.${q('idle')}, ${token}.${idle})`;
     }
     return null;
@@ -217,7 +231,10 @@ export class TokenQueries {
   }
 
   private run({ sql, order }: Statement, values: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-    return this.dataSource.query(sql, order.map((name) => values[name]));
+    return this.dataSource.query(
+      sql,
+      order.map((name) => values[name]),
+    );
   }
 }
 
@@ -253,7 +270,10 @@ interface BetterSqlite3 {
  * 30 of 140 µs a lookup); the pool and connection are TypeORM's own, and its logger still sees
  * each query, as it would from `DataSource.query`.
  */
-function preparedOnDriver(dataSource: DataSource, sql: string): ((hash: string) => Promise<Record<string, unknown>[]>) | null {
+function preparedOnDriver(
+  dataSource: DataSource,
+  sql: string,
+): ((hash: string) => Promise<Record<string, unknown>[]>) | null {
   const { driver, logger } = dataSource;
   if (dataSource.options.type === 'postgres') {
     const pool = (driver as unknown as { master?: PgPool }).master;
@@ -281,7 +301,9 @@ function preparedOnDriver(dataSource: DataSource, sql: string): ((hash: string) 
  * driver writes its own placeholders (`?`, `$1`) and may reorder what it binds.
  */
 function written(query: QueryBuilder<object>, names: string[]): Statement {
-  const [sql, bound] = query.setParameters(Object.fromEntries(names.map((name) => [name, name]))).getQueryAndParameters();
+  const [sql, bound] = query
+    .setParameters(Object.fromEntries(names.map((name) => [name, name])))
+    .getQueryAndParameters();
   return { sql, order: bound as string[] };
 }
 

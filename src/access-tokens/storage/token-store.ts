@@ -1,14 +1,33 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { And, In, IsNull, LessThanOrEqual, Like, MoreThan, Not, Or, Repository, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import {
+  And,
+  In,
+  IsNull,
+  LessThanOrEqual,
+  Like,
+  MoreThan,
+  Not,
+  Or,
+  Repository,
+  type EntityManager,
+  type FindOptionsWhere,
+} from 'typeorm';
 import { AccessToken, type AccessTokenKind } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
 import { isDatabaseUnavailable, withConflictRetries } from './outage.js';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
-import { AccessTokenError, InvalidCredentialsError, StoreUnavailableError, UserBlockedError, UserNotFoundError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
+import {
+  AccessTokenError,
+  InvalidCredentialsError,
+  StoreUnavailableError,
+  UserBlockedError,
+  UserNotFoundError,
+  type AccessTokenErrorCode,
+} from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView, UserId, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { CacheBus } from '../cache/cache-bus.js';
@@ -103,7 +122,8 @@ export class TokenStore {
     readonly bus: CacheBus,
   ) {
     this.cache = options.cache && new VerificationCache(options.cache.max, options.cache.ttl * 1000);
-    this.refused = options.cache && new RefusedTokens(MAX_REFUSED_REMEMBERED, Math.min(REFUSED_TTL_MS, options.cache.ttl * 1000));
+    this.refused =
+      options.cache && new RefusedTokens(MAX_REFUSED_REMEMBERED, Math.min(REFUSED_TTL_MS, options.cache.ttl * 1000));
     this.queries = new TokenQueries(repository.manager.connection, users.entity, users.joinCondition('token', 'user'));
     this.uses = new UseRecorder((uses) => this.queries.recordUses(uses));
     bus.onInvalidation(({ userIds, tokenHashes }) => this.cache?.invalidate(userIds, tokenHashes));
@@ -132,7 +152,11 @@ export class TokenStore {
    * with SQLITE_ERROR), and one at a time is all SQLite writes anyway.
    */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const attempt = () => withConflictRetries(() => this.manager.transaction(work), (cause) => new StoreUnavailableError({ cause }));
+    const attempt = () =>
+      withConflictRetries(
+        () => this.manager.transaction(work),
+        (cause) => new StoreUnavailableError({ cause }),
+      );
     if (this.serialTransactions === null) return attempt();
     const run = this.serialTransactions.then(attempt);
     this.serialTransactions = run.catch(() => undefined);
@@ -264,7 +288,8 @@ export class TokenStore {
     const user = await this.users.findById(id);
     if (!user) throw new UserNotFoundError(id);
     if (this.users.isBlocked(user)) throw new UserBlockedError(id);
-    if (checked && this.users.fingerprinter.of(checked) !== this.users.fingerprinter.of(user)) throw new InvalidCredentialsError();
+    if (checked && this.users.fingerprinter.of(checked) !== this.users.fingerprinter.of(user))
+      throw new InvalidCredentialsError();
     return user;
   }
 
@@ -280,7 +305,10 @@ export class TokenStore {
   ): Promise<string[]> {
     const repository = manager.getRepository(AccessToken);
     const live = Or(IsNull(), MoreThan(stored(this.now())));
-    const tokens = await repository.find({ select: { id: true, userId: true, tokenHash: true }, where: { ...where, revokedAt: live } });
+    const tokens = await repository.find({
+      select: { id: true, userId: true, tokenHash: true },
+      where: { ...where, revokedAt: live },
+    });
     if (tokens.length === 0) return [];
     const ids = tokens.map((token) => token.id);
     await repository.update({ id: In(ids), revokedAt: live }, { revokedAt, revokedReason: reason });
@@ -300,7 +328,8 @@ export class TokenStore {
     }
     this.invalidate(manager, userIds, tokenHashes);
     this.transactions.afterCommit(manager, () => {
-      for (const [userId, revoked] of byUser) this.events.emit('revoked', { userId, tokenIds: revoked.map((token) => token.id), reason });
+      for (const [userId, revoked] of byUser)
+        this.events.emit('revoked', { userId, tokenIds: revoked.map((token) => token.id), reason });
     });
     return ids;
   }
@@ -318,7 +347,9 @@ export class TokenStore {
       await this.users.lock(manager, target.userId);
       const token = await manager.getRepository(AccessToken).findOneByOrFail({ id: target.id });
       const lineage: FindOptionsWhere<AccessToken> =
-        token.kind === 'personal' && token.familyId !== null ? { userId: token.userId, familyId: token.familyId, kind: 'personal' } : { id: token.id };
+        token.kind === 'personal' && token.familyId !== null
+          ? { userId: token.userId, familyId: token.familyId, kind: 'personal' }
+          : { id: token.id };
       return this.revokeWhere(manager, lineage, reason);
     });
   }
@@ -331,7 +362,11 @@ export class TokenStore {
 
   /** The error for a refused token, announced as `verification_failed`. */
   refuse(code: AccessTokenErrorCode, token?: AccessToken, detail: string | null = null): AccessTokenError {
-    this.events.emit('verification_failed', { reason: code, tokenId: token?.id ?? null, userId: token?.userId ?? null });
+    this.events.emit('verification_failed', {
+      reason: code,
+      tokenId: token?.id ?? null,
+      userId: token?.userId ?? null,
+    });
     return new AccessTokenError(code, detail);
   }
 

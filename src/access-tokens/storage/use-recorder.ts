@@ -49,7 +49,9 @@ export class UseRecorder {
         try {
           await this.write(batch);
         } catch (error) {
-          this.logger.warn(`Could not record the use of ${batch.length} token${batch.length === 1 ? '' : 's'}: ${String(error)}`);
+          this.logger.warn(
+            `Could not record the use of ${batch.length} token${batch.length === 1 ? '' : 's'}: ${String(error)}`,
+          );
         }
       }
     });

@@ -11,7 +11,11 @@ import {
 } from '@nestjs/swagger';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
 import type { ScopeRequirement } from '../core/scopes.js';
-import { ACCESS_TOKEN_SECURITY_SCHEMES, ACCESS_TOKENS_REFUSAL_SCHEMA, INVALID_INPUT_SCHEMA } from './openapi.constants.js';
+import {
+  ACCESS_TOKEN_SECURITY_SCHEMES,
+  ACCESS_TOKENS_REFUSAL_SCHEMA,
+  INVALID_INPUT_SCHEMA,
+} from './openapi.constants.js';
 import {
   accessSentence,
   badRequestResponse,
@@ -64,8 +68,10 @@ function markHandlers(routes: readonly RouteAccess[], undo: (() => void)[]): voi
 
 /** Defines `key` on `target` (a property's, with `property`) until `undo` runs, which puts back what was there. */
 function defineUntilUndone(undo: (() => void)[], key: string, value: unknown, target: object, property?: string): void {
-  const had = property === undefined ? Reflect.hasOwnMetadata(key, target) : Reflect.hasOwnMetadata(key, target, property);
-  const previous: unknown = property === undefined ? Reflect.getOwnMetadata(key, target) : Reflect.getOwnMetadata(key, target, property);
+  const had =
+    property === undefined ? Reflect.hasOwnMetadata(key, target) : Reflect.hasOwnMetadata(key, target, property);
+  const previous: unknown =
+    property === undefined ? Reflect.getOwnMetadata(key, target) : Reflect.getOwnMetadata(key, target, property);
   if (property === undefined) Reflect.defineMetadata(key, value, target);
   else Reflect.defineMetadata(key, value, target, property);
   undo.push(() => {
@@ -86,7 +92,9 @@ function declareInputTypes(routes: readonly RouteAccess[], undo: (() => void)[])
     const undeclared = inputs.filter((input) => input.undeclared);
     if (undeclared.length === 0) continue;
     const prototype = controller.prototype as object;
-    const types = [...((Reflect.getMetadata('design:paramtypes', prototype, methodName) as unknown[] | undefined) ?? [])];
+    const types = [
+      ...((Reflect.getMetadata('design:paramtypes', prototype, methodName) as unknown[] | undefined) ?? []),
+    ];
     for (const input of undeclared) types[input.index] = input.type;
     defineUntilUndone(undo, 'design:paramtypes', types, prototype, methodName);
   }
@@ -116,13 +124,17 @@ function describeInputs(routes: readonly RouteAccess[], undo: (() => void)[]): v
     for (const [property, { options }] of properties) ApiProperty(options)(prototype, property);
     undo.push(() => {
       Reflect.deleteMetadata(DECORATORS.API_MODEL_PROPERTIES_ARRAY, prototype);
-      for (const property of properties.keys()) Reflect.deleteMetadata(DECORATORS.API_MODEL_PROPERTIES, prototype, property);
+      for (const property of properties.keys())
+        Reflect.deleteMetadata(DECORATORS.API_MODEL_PROPERTIES, prototype, property);
     });
   }
 }
 
 /** The security requirements of a route: one per combination of scopes that satisfies it, per scheme. */
-function securityOf(requirements: readonly ScopeRequirement[], schemes: readonly string[]): SecurityRequirementObject[] {
+function securityOf(
+  requirements: readonly ScopeRequirement[],
+  schemes: readonly string[],
+): SecurityRequirementObject[] {
   let alternatives: string[][] = [[]];
   for (const requirement of requirements) {
     const choices = 'allOf' in requirement ? [requirement.allOf] : requirement.anyOf.map((scope) => [scope]);
@@ -224,7 +236,7 @@ export async function createAccessTokensDocument(
       }
     }
   }
-  const schemas = (document.components ??= {}).schemas ??= {};
+  const schemas = ((document.components ??= {}).schemas ??= {});
   // Copies: a document is the app's to change, and another document must not see it.
   if (refusals) schemas[ACCESS_TOKENS_REFUSAL_SCHEMA] ??= structuredClone(REFUSAL_SCHEMA);
   if (invalidInput) schemas[INVALID_INPUT_SCHEMA] ??= structuredClone(INVALID_INPUT_SCHEMA_OBJECT);

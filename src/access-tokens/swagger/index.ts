@@ -7,5 +7,9 @@
  * SwaggerModule.setup('docs', app, await createAccessTokensDocument(app, config));
  */
 export { createAccessTokensDocument, type AccessTokensDocumentOptions } from './access-tokens-document.js';
-export { ACCESS_TOKEN_SECURITY_SCHEMES, ACCESS_TOKENS_REFUSAL_SCHEMA, INVALID_INPUT_SCHEMA } from './openapi.constants.js';
+export {
+  ACCESS_TOKEN_SECURITY_SCHEMES,
+  ACCESS_TOKENS_REFUSAL_SCHEMA,
+  INVALID_INPUT_SCHEMA,
+} from './openapi.constants.js';
 export { addAccessTokensSecurity, type AccessTokensSecurityOptions } from './security-schemes.js';

@@ -42,7 +42,8 @@ export const REFUSAL_SCHEMA: SchemaObject = {
     message: { type: 'string', description: 'Why, in a sentence.', example: 'The access token expired' },
     revokedReason: {
       type: 'string',
-      description: 'For a `revoked` token: what revoked it (`revoked_by_user`, `revoked_by_secret`, `password_changed`, `blocked`, `rotated`…).',
+      description:
+        'For a `revoked` token: what revoked it (`revoked_by_user`, `revoked_by_secret`, `password_changed`, `blocked`, `rotated`…).',
       example: REVOKED_BY_USER,
     },
   },
@@ -68,7 +69,11 @@ const refusalRef = { $ref: `#/components/schemas/${ACCESS_TOKENS_REFUSAL_SCHEMA}
 const invalidInputRef = { $ref: `#/components/schemas/${INVALID_INPUT_SCHEMA}` };
 
 /** An example answer to `error`: its body, and its challenge for the `WWW-Authenticate` header. */
-function answerTo(error: AccessTokensError, realm: string, summary: string): { example: ExampleObject; challenge: string | null } {
+function answerTo(
+  error: AccessTokensError,
+  realm: string,
+  summary: string,
+): { example: ExampleObject; challenge: string | null } {
   const answer = toHttpAnswer(error, realm);
   return { example: { summary, value: answer.body }, challenge: answer.challenge };
 }
@@ -87,7 +92,11 @@ export function unauthorizedResponse(authentication: RouteAuthentication, realm:
     revoked: answerTo(new AccessTokenError('revoked', REVOKED_BY_USER), realm, 'A revoked token').example,
   };
   if (authentication.password) {
-    examples.invalid_credentials = answerTo(new InvalidCredentialsError(), realm, 'A wrong user name or password').example;
+    examples.invalid_credentials = answerTo(
+      new InvalidCredentialsError(),
+      realm,
+      'A wrong user name or password',
+    ).example;
   }
   return {
     description:
@@ -106,8 +115,15 @@ export function unauthorizedResponse(authentication: RouteAuthentication, realm:
 export function tooManyAttemptsResponse(realm: string): ResponseObject {
   const { example } = answerTo(new TooManyAttemptsError(60), realm, 'Too many password attempts');
   return {
-    description: 'Too many password attempts for the account or from the client (`too_many_attempts`): wait `Retry-After` seconds.',
-    headers: { 'Retry-After': { description: 'Seconds until an attempt counts again.', schema: { type: 'integer' }, example: 60 } },
+    description:
+      'Too many password attempts for the account or from the client (`too_many_attempts`): wait `Retry-After` seconds.',
+    headers: {
+      'Retry-After': {
+        description: 'Seconds until an attempt counts again.',
+        schema: { type: 'integer' },
+        example: 60,
+      },
+    },
     content: { 'application/json': { schema: refusalRef, examples: { too_many_attempts: example } } },
   };
 }
@@ -116,8 +132,16 @@ export function tooManyAttemptsResponse(realm: string): ResponseObject {
 export function forbiddenResponse(requirements: readonly ScopeRequirement[], realm: string): ResponseObject {
   const answers = requirements.map((requirement) =>
     'allOf' in requirement
-      ? answerTo(new InsufficientScopeError(requirement.allOf, 'allOf'), realm, `Lacks ${requirement.allOf.join(' and ')}`)
-      : answerTo(new InsufficientScopeError(requirement.anyOf, 'anyOf'), realm, `Lacks all of ${requirement.anyOf.join(', ')}`),
+      ? answerTo(
+          new InsufficientScopeError(requirement.allOf, 'allOf'),
+          realm,
+          `Lacks ${requirement.allOf.join(' and ')}`,
+        )
+      : answerTo(
+          new InsufficientScopeError(requirement.anyOf, 'anyOf'),
+          realm,
+          `Lacks all of ${requirement.anyOf.join(', ')}`,
+        ),
   );
   return {
     description: `The token lacks a required scope (\`insufficient_scope\`): it needs ${describeRequirements(requirements)}.`,
@@ -128,7 +152,9 @@ export function forbiddenResponse(requirements: readonly ScopeRequirement[], rea
     content: {
       'application/json': {
         schema: refusalRef,
-        examples: Object.fromEntries(answers.map(({ example }, index) => [`insufficient_scope${index === 0 ? '' : `_${index + 1}`}`, example])),
+        examples: Object.fromEntries(
+          answers.map(({ example }, index) => [`insufficient_scope${index === 0 ? '' : `_${index + 1}`}`, example]),
+        ),
       },
     },
   };
@@ -136,23 +162,42 @@ export function forbiddenResponse(requirements: readonly ScopeRequirement[], rea
 
 /** The 400 of a route: malformed credentials where a token is needed, input refused where it is checked. */
 export function badRequestResponse(guarded: boolean, badInput: boolean, realm: string): ResponseObject {
-  const malformed = answerTo(new InvalidRequestError('The Authorization header must read "Bearer <token>"'), realm, 'A malformed Authorization header');
+  const malformed = answerTo(
+    new InvalidRequestError('The Authorization header must read "Bearer <token>"'),
+    realm,
+    'A malformed Authorization header',
+  );
   const input: ExampleObject = {
     summary: 'Input refused',
     value: { statusCode: 400, message: ['name must be longer than or equal to 1 characters'], error: 'Bad Request' },
   };
   const parts = [
-    ...(guarded ? ['malformed credentials (`invalid_request`: an `Authorization` header neither "Bearer <token>" nor HTTP Basic, or a token sent two ways at once)'] : []),
+    ...(guarded
+      ? [
+          'malformed credentials (`invalid_request`: an `Authorization` header neither "Bearer <token>" nor HTTP Basic, or a token sent two ways at once)',
+        ]
+      : []),
     ...(badInput ? ['input refused (a body that does not parse, or a parameter that fails validation)'] : []),
   ];
-  const schema = guarded && badInput ? { oneOf: [refusalRef, invalidInputRef] } : guarded ? refusalRef : invalidInputRef;
+  const schema =
+    guarded && badInput ? { oneOf: [refusalRef, invalidInputRef] } : guarded ? refusalRef : invalidInputRef;
   return {
     description: `Bad request: ${parts.join('; or ')}.`,
-    ...(guarded ? { headers: challengeHeader('For malformed credentials: the RFC 6750 challenge, `error="invalid_request"`.', malformed.challenge) } : {}),
+    ...(guarded
+      ? {
+          headers: challengeHeader(
+            'For malformed credentials: the RFC 6750 challenge, `error="invalid_request"`.',
+            malformed.challenge,
+          ),
+        }
+      : {}),
     content: {
       'application/json': {
         schema,
-        examples: { ...(guarded ? { invalid_request: malformed.example } : {}), ...(badInput ? { invalid_input: input } : {}) },
+        examples: {
+          ...(guarded ? { invalid_request: malformed.example } : {}),
+          ...(badInput ? { invalid_input: input } : {}),
+        },
       },
     },
   };
@@ -197,12 +242,21 @@ export function grantingWildcards(scope: string): string[] {
 /** The sentence an operation's description gains: what it needs, and the wildcards that grant it. */
 export function accessSentence(authentication: RouteAuthentication, requirements: readonly ScopeRequirement[]): string {
   if (requirements.length === 0) {
-    return authentication.password ? "Needs an access token (any scope), or the user's name and password by HTTP Basic." : 'Needs an access token (any scope).';
+    return authentication.password
+      ? "Needs an access token (any scope), or the user's name and password by HTTP Basic."
+      : 'Needs an access token (any scope).';
   }
   // A password carries no scopes: where the route requires some, only a token passes ScopesGuard.
-  const scopes = [...new Set(requirements.flatMap((requirement) => ('allOf' in requirement ? requirement.allOf : requirement.anyOf)))];
+  const scopes = [
+    ...new Set(requirements.flatMap((requirement) => ('allOf' in requirement ? requirement.allOf : requirement.anyOf))),
+  ];
   // The narrowest first, `*` last.
-  const wildcards = [...new Set(scopes.flatMap(grantingWildcards))].sort((a, b) => b.split(':').length - a.split(':').length);
-  const also = wildcards.length === 0 ? '' : ` A token with ${orList(wildcards.map(quoted), 'or')} has ${scopes.length === 1 ? 'it' : 'them'} too.`;
+  const wildcards = [...new Set(scopes.flatMap(grantingWildcards))].sort(
+    (a, b) => b.split(':').length - a.split(':').length,
+  );
+  const also =
+    wildcards.length === 0
+      ? ''
+      : ` A token with ${orList(wildcards.map(quoted), 'or')} has ${scopes.length === 1 ? 'it' : 'them'} too.`;
   return `Needs an access token with ${describeRequirements(requirements)}.${also}`;
 }

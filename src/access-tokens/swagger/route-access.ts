@@ -1,9 +1,21 @@
-import { ValidationPipe, type CanActivate, type ExecutionContext, type INestApplication, type PipeTransform, type Type } from '@nestjs/common';
+import {
+  ValidationPipe,
+  type CanActivate,
+  type ExecutionContext,
+  type INestApplication,
+  type PipeTransform,
+  type Type,
+} from '@nestjs/common';
 import { GUARDS_METADATA, PATH_METADATA, PIPES_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { MetadataScanner, Reflector, type NestContainer } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { ACCESS_TOKEN_STRATEGY, PASSWORD_GRANT_METADATA, PUBLIC_ROUTE_METADATA, SCOPES_METADATA } from '../access-tokens.constants.js';
+import {
+  ACCESS_TOKEN_STRATEGY,
+  PASSWORD_GRANT_METADATA,
+  PUBLIC_ROUTE_METADATA,
+  SCOPES_METADATA,
+} from '../access-tokens.constants.js';
 import type { ScopeRequirement } from '../core/scopes.js';
 import { AccessTokenAuthenticator } from '../edge/access-token.authenticator.js';
 import { AccessTokenGuard } from '../edge/access-token.guard.js';
@@ -88,7 +100,15 @@ const reflector = new Reflector();
 /** An execution context with a route's class and handler, and no request: enough to read its metadata. */
 function routeContext(controller: Type, handler: Handler): ExecutionContext {
   const nothing = (): undefined => undefined;
-  const host = { getRequest: nothing, getResponse: nothing, getNext: nothing, getData: nothing, getContext: nothing, getClient: nothing, getPattern: nothing };
+  const host = {
+    getRequest: nothing,
+    getResponse: nothing,
+    getNext: nothing,
+    getData: nothing,
+    getContext: nothing,
+    getClient: nothing,
+    getPattern: nothing,
+  };
   return {
     getClass: () => controller,
     getHandler: () => handler,
@@ -129,7 +149,10 @@ function roleOf(
   guard: unknown,
   controller: Type,
   handler: Handler,
-): { kind: 'token'; authentication: RouteAuthentication | null } | { kind: 'scopes'; requirements: ScopeRequirement[] } | null {
+):
+  | { kind: 'token'; authentication: RouteAuthentication | null }
+  | { kind: 'scopes'; requirements: ScopeRequirement[] }
+  | null {
   if (typeof guard !== 'object' || guard === null) return null;
   const context = routeContext(controller, handler);
   if (guard instanceof AccessTokenGuard) {
@@ -144,10 +167,13 @@ function roleOf(
     try {
       granted = steps.allowsPassword?.(context) ?? false;
     } catch {
-      granted = reflector.getAllAndOverride<boolean | undefined>(PASSWORD_GRANT_METADATA, [handler, controller]) === true;
+      granted =
+        reflector.getAllAndOverride<boolean | undefined>(PASSWORD_GRANT_METADATA, [handler, controller]) === true;
     }
     // On other routes, a subclass that overrides authenticatePassword() checks passwords its own way.
-    const password = granted || steps.authenticatePassword !== (AccessTokenGuard.prototype as unknown as TokenGuardSteps).authenticatePassword;
+    const password =
+      granted ||
+      steps.authenticatePassword !== (AccessTokenGuard.prototype as unknown as TokenGuardSteps).authenticatePassword;
     const declared = Array.isArray(steps.challengeSchemes) ? steps.challengeSchemes : (['Bearer'] as const);
     const challengeSchemes = granted ? (['Basic', 'Bearer'] as const) : declared;
     return { kind: 'token', authentication: open ? null : { challengeSchemes, password, passwordGrant: granted } };
@@ -162,7 +188,10 @@ function roleOf(
   const mixin = (guard as { authenticator?: unknown }).authenticator instanceof AccessTokenAuthenticator;
   if (mixin || guard instanceof AuthGuard(ACCESS_TOKEN_STRATEGY)) {
     const open = mixin && publicByMetadata(controller, handler);
-    return { kind: 'token', authentication: open ? null : { challengeSchemes: ['Bearer'], password: false, passwordGrant: false } };
+    return {
+      kind: 'token',
+      authentication: open ? null : { challengeSchemes: ['Bearer'], password: false, passwordGrant: false },
+    };
   }
   return null;
 }
@@ -183,7 +212,9 @@ function guardsOf(
   ];
   return [
     ...globalGuards,
-    ...declared.map((guard) => (typeof guard === 'function' ? (injectables.get(guard)?.instance ?? placeholder(guard)) : guard)),
+    ...declared.map((guard) =>
+      typeof guard === 'function' ? (injectables.get(guard)?.instance ?? placeholder(guard)) : guard,
+    ),
   ];
 }
 
@@ -225,8 +256,16 @@ export async function findRouteAccess(app: INestApplication): Promise<RouteAcces
           }
         }
         // ScopesGuard alone refuses a request without a token, whatever guards before it did not check.
-        if (scopesChecked && requirements.length > 0) authentication ??= { challengeSchemes: ['Bearer'], password: false, passwordGrant: false };
-        routes.push({ controller, handler, methodName, authentication, requirements, ...(await inputsOf(controller, handler, methodName, globalPipes)) });
+        if (scopesChecked && requirements.length > 0)
+          authentication ??= { challengeSchemes: ['Bearer'], password: false, passwordGrant: false };
+        routes.push({
+          controller,
+          handler,
+          methodName,
+          authentication,
+          requirements,
+          ...(await inputsOf(controller, handler, methodName, globalPipes)),
+        });
       }
     }
   }
@@ -245,7 +284,8 @@ async function validatedType(pipe: unknown): Promise<Class | undefined> {
   }
   if (pipe instanceof RoutesValidationPipe) {
     const name = (pipe as unknown as { dto?: unknown }).dto;
-    const dtos = (await import('../routes/access-tokens-routes.dto.js').catch(() => undefined)) as Record<string, unknown> | undefined;
+    const dtos = (await import('../routes/access-tokens-routes.dto.js').catch(() => undefined)) as
+      Record<string, unknown> | undefined;
     const type = typeof name === 'string' ? dtos?.[name] : undefined;
     return typeof type === 'function' ? (type as Class) : undefined;
   }
@@ -253,9 +293,18 @@ async function validatedType(pipe: unknown): Promise<Class | undefined> {
 }
 
 /** What a handler reads from the request, and whether that input is checked. */
-async function inputsOf(controller: Type, handler: Handler, methodName: string, globalPipes: number): Promise<Pick<RouteAccess, 'badInput' | 'inputs'>> {
-  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) as Record<string, RouteArgument> | undefined) ?? {};
-  const types = (Reflect.getMetadata('design:paramtypes', controller.prototype as object, methodName) as unknown[] | undefined) ?? [];
+async function inputsOf(
+  controller: Type,
+  handler: Handler,
+  methodName: string,
+  globalPipes: number,
+): Promise<Pick<RouteAccess, 'badInput' | 'inputs'>> {
+  const args =
+    (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, methodName) as Record<string, RouteArgument> | undefined) ??
+    {};
+  const types =
+    (Reflect.getMetadata('design:paramtypes', controller.prototype as object, methodName) as unknown[] | undefined) ??
+    [];
   const scopedPipes =
     ((Reflect.getMetadata(PIPES_METADATA, controller) as unknown[] | undefined)?.length ?? 0) +
     ((Reflect.getMetadata(PIPES_METADATA, handler) as unknown[] | undefined)?.length ?? 0);
@@ -266,7 +315,12 @@ async function inputsOf(controller: Type, handler: Handler, methodName: string, 
   for (const [key, argument] of Object.entries(args)) {
     // Keys read "<paramtype>:<index>"; a custom decorator's start with its own name.
     const paramtype = Number(key.split(':')[0]);
-    if (paramtype !== RouteParamtypes.BODY && paramtype !== RouteParamtypes.QUERY && paramtype !== RouteParamtypes.PARAM) continue;
+    if (
+      paramtype !== RouteParamtypes.BODY &&
+      paramtype !== RouteParamtypes.QUERY &&
+      paramtype !== RouteParamtypes.PARAM
+    )
+      continue;
     read = true;
     if (paramtype === RouteParamtypes.BODY) body = true;
     const pipes = argument.pipes ?? [];
@@ -276,7 +330,12 @@ async function inputsOf(controller: Type, handler: Handler, methodName: string, 
     let type = typeof declared === 'function' && !PLAIN_TYPES.has(declared) ? (declared as Class) : undefined;
     for (const pipe of pipes) type ??= await validatedType(pipe);
     if (type && hasValidationRules(type)) {
-      inputs.push({ index: argument.index, in: paramtype === RouteParamtypes.BODY ? 'body' : 'query', type, undeclared: type !== declared });
+      inputs.push({
+        index: argument.index,
+        in: paramtype === RouteParamtypes.BODY ? 'body' : 'query',
+        type,
+        undeclared: type !== declared,
+      });
     }
   }
   // A body that does not parse is a 400 whatever checks it after; a pipe answers 400 for what it refuses.

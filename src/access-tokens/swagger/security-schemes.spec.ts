@@ -11,7 +11,9 @@ const schemesOf = (builder: DocumentBuilder) => builder.build().components?.secu
 
 /** An app whose module resolved these options, as far as `get(RESOLVED_OPTIONS)` goes. */
 const appWith = (options: object): INestApplicationContext =>
-  ({ get: (token: unknown) => (token === RESOLVED_OPTIONS ? options : undefined) }) as unknown as INestApplicationContext;
+  ({
+    get: (token: unknown) => (token === RESOLVED_OPTIONS ? options : undefined),
+  }) as unknown as INestApplicationContext;
 
 describe('addAccessTokensSecurity', () => {
   it('adds Bearer and HTTP Basic, and no query parameter unless the module allows it', () => {
@@ -23,14 +25,21 @@ describe('addAccessTokensSecurity', () => {
   });
 
   it('adds the query parameter by the name the module reads it under', () => {
-    const schemes = schemesOf(addAccessTokensSecurity(new DocumentBuilder(), { allowQueryParameter: true, queryParameter: 'jwt' }));
+    const schemes = schemesOf(
+      addAccessTokensSecurity(new DocumentBuilder(), { allowQueryParameter: true, queryParameter: 'jwt' }),
+    );
     expect(schemes.accessTokenQuery).toMatchObject({ type: 'apiKey', in: 'query', name: 'jwt' });
-    expect((schemes.accessTokenQuery as { description: string }).description).toMatch(/`jwt` query parameter.*prefer the header/);
+    expect((schemes.accessTokenQuery as { description: string }).description).toMatch(
+      /`jwt` query parameter.*prefer the header/,
+    );
   });
 
   it("describes the token format by the prefix, with the length of a real token's body", () => {
-    const description = (schemesOf(addAccessTokensSecurity(new DocumentBuilder(), { tokenPrefix: 'acme_pat' })).accessToken as { description: string })
-      .description;
+    const description = (
+      schemesOf(addAccessTokensSecurity(new DocumentBuilder(), { tokenPrefix: 'acme_pat' })).accessToken as {
+        description: string;
+      }
+    ).description;
     const token = generateToken('acme_pat', deriveKeys('unit-test-key-material-0123456789'), Date.now() + 60_000);
     const length = token.length - 'acme_pat_'.length;
     expect(description).toContain(`\`acme_pat_\` and ${length} base62 characters`);
@@ -38,7 +47,12 @@ describe('addAccessTokensSecurity', () => {
   });
 
   it("reads the options of the app's module", () => {
-    const app = appWith({ tokenPrefix: 'fx', allowQueryParameter: true, queryParameter: 'access_token', realm: 'fixture' });
+    const app = appWith({
+      tokenPrefix: 'fx',
+      allowQueryParameter: true,
+      queryParameter: 'access_token',
+      realm: 'fixture',
+    });
     const schemes = schemesOf(addAccessTokensSecurity(new DocumentBuilder().setTitle('API'), app));
     expect(schemes.accessToken).toMatchObject({ bearerFormat: 'fx_…' });
     expect(schemes.accessTokenQuery).toMatchObject({ name: 'access_token' });
@@ -49,7 +63,11 @@ describe('addAccessTokensSecurity', () => {
     expect(addAccessTokensSecurity(builder, {})).toBe(builder);
     const document = builder.build();
     expect(document.info.title).toBe('API');
-    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual(['accessToken', 'accessTokenBasic', 'jwt']);
+    expect(Object.keys(document.components?.securitySchemes ?? {}).sort()).toEqual([
+      'accessToken',
+      'accessTokenBasic',
+      'jwt',
+    ]);
   });
 
   it('stops with what to do for an app without the module', () => {

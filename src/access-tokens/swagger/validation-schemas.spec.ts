@@ -36,7 +36,10 @@ enum Level {
 
 /** A rule class-validator does not know, as an app writes its own. */
 const IsSlug = (): PropertyDecorator =>
-  ValidateBy({ name: 'isSlug', validator: { validate: (value: unknown) => typeof value === 'string' && /^[a-z-]+$/.test(value) } });
+  ValidateBy({
+    name: 'isSlug',
+    validator: { validate: (value: unknown) => typeof value === 'string' && /^[a-z-]+$/.test(value) },
+  });
 
 class AddressDto {
   @IsString()
@@ -109,7 +112,13 @@ describe('OpenAPI properties from class-validator rules', () => {
 
   it('gives each validated property its type, format and facets', () => {
     expect(options('email')).toEqual({ type: 'string', format: 'email', required: true });
-    expect(options('login')).toEqual({ type: 'string', minLength: 3, maxLength: 20, pattern: '^[a-z]+$', required: true });
+    expect(options('login')).toEqual({
+      type: 'string',
+      minLength: 3,
+      maxLength: 20,
+      pattern: '^[a-z]+$',
+      required: true,
+    });
     expect(options('referrer')).toEqual({ type: 'string', format: 'uuid', required: true });
     expect(options('billing')).toEqual({ type: 'string', enum: ['monthly', 'yearly'], required: true });
     expect(options('plan')).toEqual({ type: 'string', enum: ['free', 'pro'], required: true });
@@ -121,11 +130,19 @@ describe('OpenAPI properties from class-validator rules', () => {
     expect(options('seats')).toEqual({ type: 'integer', minimum: 1, maximum: 10, required: false, nullable: true });
     // ValidateIf(value !== undefined) refuses null: optional, not nullable.
     expect(options('newsletter')).toEqual({ type: 'boolean', required: false });
-    expect(describeValidatedProperties(SignupDto, { nullable: false }).get('seats')?.options).not.toHaveProperty('nullable');
+    expect(describeValidatedProperties(SignupDto, { nullable: false }).get('seats')?.options).not.toHaveProperty(
+      'nullable',
+    );
   });
 
   it('describes arrays, their sizes and each item', () => {
-    expect(options('tags')).toEqual({ type: 'array', items: { type: 'string', maxLength: 30 }, minItems: 1, maxItems: 5, required: true });
+    expect(options('tags')).toEqual({
+      type: 'array',
+      items: { type: 'string', maxLength: 30 },
+      minItems: 1,
+      maxItems: 5,
+      required: true,
+    });
   });
 
   it("falls back on TypeScript's declared type for rules it does not know", () => {

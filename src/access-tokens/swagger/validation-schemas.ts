@@ -32,7 +32,8 @@ interface ValidationStorageLike {
 }
 
 function validationStorage(): ValidationStorageLike | undefined {
-  const storage = (globalThis as { classValidatorMetadataStorage?: Partial<ValidationStorageLike> }).classValidatorMetadataStorage;
+  const storage = (globalThis as { classValidatorMetadataStorage?: Partial<ValidationStorageLike> })
+    .classValidatorMetadataStorage;
   return typeof storage?.getTargetValidationMetadatas === 'function' ? (storage as ValidationStorageLike) : undefined;
 }
 
@@ -73,9 +74,33 @@ const FORMATS: Readonly<Record<string, string>> = {
 
 /** Validators of strings of some other kind; `isText` is this library's own (printable text). */
 const STRING_VALIDATORS = new Set([
-  'isString', 'isText', 'isNumberString', 'isBooleanString', 'isDecimal', 'isJwt', 'isJson', 'isHexadecimal', 'isAlpha', 'isAlphanumeric',
-  'isAscii', 'isLowercase', 'isUppercase', 'isMongoId', 'isSemVer', 'isHexColor', 'isIp', 'isMimeType', 'isLocale', 'isTimeZone',
-  'isPhoneNumber', 'isMobilePhone', 'isPostalCode', 'isCurrency', 'isHash', 'isMilitaryTime', 'isStrongPassword',
+  'isString',
+  'isText',
+  'isNumberString',
+  'isBooleanString',
+  'isDecimal',
+  'isJwt',
+  'isJson',
+  'isHexadecimal',
+  'isAlpha',
+  'isAlphanumeric',
+  'isAscii',
+  'isLowercase',
+  'isUppercase',
+  'isMongoId',
+  'isSemVer',
+  'isHexColor',
+  'isIp',
+  'isMimeType',
+  'isLocale',
+  'isTimeZone',
+  'isPhoneNumber',
+  'isMobilePhone',
+  'isPostalCode',
+  'isCurrency',
+  'isHash',
+  'isMilitaryTime',
+  'isStrongPassword',
 ]);
 
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
@@ -88,7 +113,8 @@ function applyValidator(facets: Facets, name: string, constraints: readonly unkn
     facets.type = 'string';
     facets.format = FORMATS[name];
   } else if (name === 'isInt') facets.type = 'integer';
-  else if (name === 'isNumber' || name === 'isDivisibleBy') facets.type = facets.type === 'integer' ? 'integer' : 'number';
+  else if (name === 'isNumber' || name === 'isDivisibleBy')
+    facets.type = facets.type === 'integer' ? 'integer' : 'number';
   else if (name === 'isBoolean') facets.type = 'boolean';
   else if (name === 'isObject') facets.type = 'object';
   else if (name === 'isIn' && Array.isArray(first)) facets.enum = [...(first as unknown[])];
@@ -121,7 +147,8 @@ function designFacets(design: unknown): Facets {
   if (design === Boolean) return { type: 'boolean' };
   if (design === Date) return { type: 'string', format: 'date-time' };
   if (design === Array) return { type: 'array' };
-  if (typeof design === 'function' && design !== Object && hasValidationRules(design as Class)) return { model: design as Class };
+  if (typeof design === 'function' && design !== Object && hasValidationRules(design as Class))
+    return { model: design as Class };
   return {};
 }
 
@@ -167,7 +194,10 @@ export interface DescribedProperty {
  * @param options.nullable whether `@IsOptional()` properties are documented as nullable, as they
  *   are in a JSON body (`@IsOptional()` lets `null` through); a query string has no `null`.
  */
-export function describeValidatedProperties(type: Class, options: { nullable: boolean }): Map<string, DescribedProperty> {
+export function describeValidatedProperties(
+  type: Class,
+  options: { nullable: boolean },
+): Map<string, DescribedProperty> {
   const byProperty = new Map<string, ValidationMetadataLike[]>();
   for (const validation of validationsOf(type)) {
     byProperty.set(validation.propertyName, [...(byProperty.get(validation.propertyName) ?? []), validation]);
@@ -208,7 +238,9 @@ export function describeValidatedProperties(type: Class, options: { nullable: bo
     const models = designed.model && !array ? [designed.model] : [];
     described.set(property, {
       options: Object.fromEntries(
-        Object.entries({ ...schema, required, nullable: nullable || undefined }).filter(([, entry]) => entry !== undefined),
+        Object.entries({ ...schema, required, nullable: nullable || undefined }).filter(
+          ([, entry]) => entry !== undefined,
+        ),
       ) as ApiPropertyOptions,
       models,
     });

@@ -62,18 +62,29 @@ const issued = new WeakMap<TokensService, Map<string, string>>();
  *   .set('Authorization', await actingAs(app, alice, { scopes: ['reports:read'] }))
  *   .expect(200);
  */
-export async function actingAs(app: INestApplicationContext, user: UserId | object, options: ActingAsOptions = {}): Promise<string> {
+export async function actingAs(
+  app: INestApplicationContext,
+  user: UserId | object,
+  options: ActingAsOptions = {},
+): Promise<string> {
   const { tokens, idField } = moduleOf(app, 'actingAs');
-  if (typeof options !== 'object' || options === null) throw new InvalidOptionsError('actingAs(app, user, options): options must be an object');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidOptionsError('actingAs(app, user, options): options must be an object');
   const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
   if (unknown.length > 0) {
-    throw new InvalidOptionsError(`actingAs() has no option ${unknown.map((key) => `"${key}"`).join(', ')}: it takes scopes, expiresIn and name`);
+    throw new InvalidOptionsError(
+      `actingAs() has no option ${unknown.map((key) => `"${key}"`).join(', ')}: it takes scopes, expiresIn and name`,
+    );
   }
   if (options.scopes !== undefined && !Array.isArray(options.scopes)) {
-    throw new InvalidScopeError('actingAs() scopes must be a list, e.g. { scopes: [\'reports:read\'] }');
+    throw new InvalidScopeError("actingAs() scopes must be a list, e.g. { scopes: ['reports:read'] }");
   }
   const id = idOf(user, idField);
-  const { token, accessToken } = await tokens.issue(id, { name: options.name ?? 'actingAs', scopes: options.scopes, expiresIn: options.expiresIn });
+  const { token, accessToken } = await tokens.issue(id, {
+    name: options.name ?? 'actingAs',
+    scopes: options.scopes,
+    expiresIn: options.expiresIn,
+  });
   let mine = issued.get(tokens);
   if (!mine) issued.set(tokens, (mine = new Map()));
   mine.set(accessToken.id, String(id));
@@ -127,7 +138,9 @@ function idOf(user: UserId | object, idField: string): UserId {
   if (typeof user === 'string' || typeof user === 'number') return user;
   const id = typeof user === 'object' && user !== null ? (user as Record<string, unknown>)[idField] : undefined;
   if (typeof id !== 'string' && typeof id !== 'number') {
-    throw new InvalidOptionsError(`actingAs(app, user): user must be a user entity with its "${idField}" (the user.idField option) set, or that id`);
+    throw new InvalidOptionsError(
+      `actingAs(app, user): user must be a user entity with its "${idField}" (the user.idField option) set, or that id`,
+    );
   }
   return id;
 }

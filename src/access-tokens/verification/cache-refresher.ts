@@ -40,7 +40,9 @@ export class CacheRefresher implements OnModuleDestroy {
     const { cache } = this.store;
     if (!cache) return;
     this.nextRefresh = now + cache.ttl / 4;
-    this.refreshing ??= this.refresh(cache.checkedBefore(now - cache.ttl / 2, now)).finally(() => (this.refreshing = null));
+    this.refreshing ??= this.refresh(cache.checkedBefore(now - cache.ttl / 2, now)).finally(
+      () => (this.refreshing = null),
+    );
   }
 
   /**
@@ -54,11 +56,16 @@ export class CacheRefresher implements OnModuleDestroy {
    */
   private async refresh(due: Iterator<string>): Promise<void> {
     const cache = this.store.cache!;
-    for (let pause = 0; !this.stopping; ) {
+    for (let pause = 0; !this.stopping;) {
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause).unref());
       const started = performance.now();
       const hashes: string[] = [];
-      for (let next = due.next(); !next.done; next = hashes.length < REFRESH_BATCH ? due.next() : { done: true, value: undefined }) hashes.push(next.value);
+      for (
+        let next = due.next();
+        !next.done;
+        next = hashes.length < REFRESH_BATCH ? due.next() : { done: true, value: undefined }
+      )
+        hashes.push(next.value);
       if (hashes.length === 0) return;
       const generation = cache.generation;
       const now = this.store.now();
@@ -105,15 +112,28 @@ export class CacheRefresher implements OnModuleDestroy {
     const value = await this.stillUsable(token, now);
     if (!value) return null;
     // A use recorded since the read, or not yet written, is newer than the row's.
-    const lastUsedAt = [accessToken.lastUsedAt, value.verified.accessToken.lastUsedAt].reduce((a, b) => (a && (!b || a > b) ? a : b));
-    return { ...value, version: row.version, recordAfter: previous.recordAfter, verified: frozen({ ...value.verified, accessToken: { ...value.verified.accessToken, lastUsedAt } }) };
+    const lastUsedAt = [accessToken.lastUsedAt, value.verified.accessToken.lastUsedAt].reduce((a, b) =>
+      a && (!b || a > b) ? a : b,
+    );
+    return {
+      ...value,
+      version: row.version,
+      recordAfter: previous.recordAfter,
+      verified: frozen({ ...value.verified, accessToken: { ...value.verified.accessToken, lastUsedAt } }),
+    };
   }
 
   /** `token`'s cached verification as read now, or `null` if it could no longer be used; changes nothing. */
   private async stillUsable(token: AccessToken, now: Date): Promise<CachedToken | null> {
     const { user } = token;
     const { users } = this.store;
-    if (deadBecause(token, now) || !user || users.isBlocked(user) || users.fingerprinter.isStale(token.fingerprint, user)) return null;
+    if (
+      deadBecause(token, now) ||
+      !user ||
+      users.isBlocked(user) ||
+      users.fingerprinter.isStale(token.fingerprint, user)
+    )
+      return null;
     try {
       return await cachedOf(this.store.users, token, user, 0);
     } catch {

@@ -8,13 +8,26 @@ import type { UserDirectory } from '../storage/user-directory.service.js';
  * (the token's within the user's permissions now) and the deadline past which the database must
  * say why it no longer works. Shared by a verification and a refresh of the cache.
  */
-export async function cachedOf(users: UserDirectory, token: AccessToken, user: object, recordAfter: number): Promise<CachedToken> {
+export async function cachedOf(
+  users: UserDirectory,
+  token: AccessToken,
+  user: object,
+  recordAfter: number,
+): Promise<CachedToken> {
   const permissions = await users.permissionsOf(user);
   const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
-  return { idleTimeout: token.idleTimeout, deadline: deadlineOf(token), version: null, recordAfter, verified: frozen({ user, accessToken: toView(token), scopes }) };
+  return {
+    idleTimeout: token.idleTimeout,
+    deadline: deadlineOf(token),
+    version: null,
+    recordAfter,
+    verified: frozen({ user, accessToken: toView(token), scopes }),
+  };
 }
 
 /** When a token's cached verification must go at the latest: past it, the database says exactly why. */
 function deadlineOf(token: AccessToken): number {
-  return Math.min(...[token.expiresAt, token.idleExpiresAt, token.revokedAt].map((time) => time?.getTime() ?? Infinity));
+  return Math.min(
+    ...[token.expiresAt, token.idleExpiresAt, token.revokedAt].map((time) => time?.getTime() ?? Infinity),
+  );
 }

@@ -61,7 +61,8 @@ async function errorOf(response) {
   }
   if (!message) message = response.statusText || 'The request failed';
   const retryAfter = response.headers.get('Retry-After');
-  if (retryAfter && (response.status === 429 || response.status === 503)) message += `. Try again in ${retryAfter} seconds`;
+  if (retryAfter && (response.status === 429 || response.status === 503))
+    message += `. Try again in ${retryAfter} seconds`;
   return new ApiError(response.status, `${message} (HTTP ${response.status})`);
 }
 
@@ -137,7 +138,8 @@ function show(element, visible) {
 
 function showError(error) {
   if (error instanceof SessionEnded) return signedOut(error.message);
-  $('error').textContent = error instanceof ApiError ? error.message : `Something went wrong: ${error?.message ?? error}`;
+  $('error').textContent =
+    error instanceof ApiError ? error.message : `Something went wrong: ${error?.message ?? error}`;
   show($('error'), true);
 }
 
@@ -151,7 +153,14 @@ function clearMessages() {
   showNotice('');
 }
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
 const formatDate = (value, none) => (value ? dateFormat.format(new Date(value)) : none);
 
 /** A table cell with `text` in it, as text. */
@@ -195,12 +204,18 @@ function renderTokens(tokens) {
       note.textContent = `rotated, works until ${formatDate(token.revokedAt, '')}`;
       status.append(note);
     } else if (token.status === 'live') {
-      actions.append(button('Rotate', `Rotate ${token.name}`, () => rotate(token)), button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'));
+      actions.append(
+        button('Rotate', `Rotate ${token.name}`, () => rotate(token)),
+        button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'),
+      );
     }
   }
   show($('tokens-table'), tokens.length > 0);
   show($('tokens-empty'), tokens.length === 0);
-  show($('revoke-all'), tokens.some((token) => token.status === 'live'));
+  show(
+    $('revoke-all'),
+    tokens.some((token) => token.status === 'live'),
+  );
 }
 
 function button(text, label, onClick, className) {
@@ -320,7 +335,10 @@ async function loadTokens() {
 
 async function enterApp() {
   show($('sign-in'), false);
-  const [me, scopes] = await Promise.all([api('GET', '/users/me').then((r) => r.json()), api('GET', '/settings/scopes').then((r) => r.json())]);
+  const [me, scopes] = await Promise.all([
+    api('GET', '/users/me').then((r) => r.json()),
+    api('GET', '/settings/scopes').then((r) => r.json()),
+  ]);
   $('account-name').textContent = me.username;
   renderScopes(scopes.scopes);
   await loadTokens();
@@ -347,7 +365,11 @@ async function signIn(form) {
   if (!response.ok) throw await errorOf(response);
   const login = await response.json();
   form.elements.password.value = '';
-  saveSession({ accessToken: login.accessToken, refreshToken: login.refreshToken, username: login.user?.username ?? username });
+  saveSession({
+    accessToken: login.accessToken,
+    refreshToken: login.refreshToken,
+    username: login.user?.username ?? username,
+  });
   await enterApp();
 }
 
@@ -387,12 +409,20 @@ async function rotate(token) {
   const response = await api('POST', `/tokens/${encodeURIComponent(token.id)}/rotate`, { graceSeconds: grace });
   const created = await response.json();
   const option = $('grace').querySelector(`option[value="${grace}"]`)?.textContent ?? '';
-  showNewToken(created.name, created.token, grace === 0 ? 'The old token no longer works.' : `The old token keeps working ${option}.`);
+  showNewToken(
+    created.name,
+    created.token,
+    grace === 0 ? 'The old token no longer works.' : `The old token keeps working ${option}.`,
+  );
   await loadTokens();
 }
 
 async function revoke(token) {
-  const answer = await confirmAction({ title: `Revoke "${token.name}"?`, text: 'Anything using this token stops working at once.', ok: 'Revoke' });
+  const answer = await confirmAction({
+    title: `Revoke "${token.name}"?`,
+    text: 'Anything using this token stops working at once.',
+    ok: 'Revoke',
+  });
   if (answer === null) return;
   await api('DELETE', `/tokens/${encodeURIComponent(token.id)}`);
   await loadTokens();
@@ -434,7 +464,9 @@ async function copyToken() {
   } catch {
     copied = false;
   }
-  status.textContent = copied ? 'Copied to the clipboard.' : 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac) to copy it.';
+  status.textContent = copied
+    ? 'Copied to the clipboard.'
+    : 'Copying is blocked here: the token is selected, press Ctrl+C (⌘C on a Mac) to copy it.';
 }
 
 // --- Wiring ---------------------------------------------------------------------------------

@@ -40,7 +40,10 @@ export class CreateAccessTokens1763800000000 implements MigrationInterface {
     );
     // user_id for a user's tokens; the time columns for pruning and expiry notices off the request path.
     for (const column of ['user_id', 'family_id', 'expires_at', 'idle_expires_at', 'revoked_at']) {
-      await queryRunner.createIndex('access_tokens', new TableIndex({ name: `IDX_access_tokens_${column}`, columnNames: [column] }));
+      await queryRunner.createIndex(
+        'access_tokens',
+        new TableIndex({ name: `IDX_access_tokens_${column}`, columnNames: [column] }),
+      );
     }
   }
 

@@ -26,7 +26,9 @@ describe('Reports (e2e), acting as a user', () => {
     configureApp(app);
     await app.init();
     // A user of its own each run: `npm test` by hand reuses the database.
-    ann = await app.get(UsersService).create(`ann-${randomUUID()}@example.com`, 'a password', ['reports:read', 'profile:read']);
+    ann = await app
+      .get(UsersService)
+      .create(`ann-${randomUUID()}@example.com`, 'a password', ['reports:read', 'profile:read']);
   });
 
   afterAll(async () => {

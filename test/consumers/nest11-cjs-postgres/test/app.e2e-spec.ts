@@ -34,7 +34,10 @@ describe('Access tokens in the app (e2e)', () => {
     users = app.get(UsersService);
     repository = app.get(DataSource).getRepository(User);
     // A user of its own each run: `npm test` by hand reuses the database.
-    ann = await users.create(`ann-${randomUUID()}@example.com`, 'correct horse battery', ['reports:read', 'reports:write']);
+    ann = await users.create(`ann-${randomUUID()}@example.com`, 'correct horse battery', [
+      'reports:read',
+      'reports:write',
+    ]);
   });
 
   afterAll(async () => {
@@ -61,7 +64,9 @@ describe('Access tokens in the app (e2e)', () => {
 
   it('answers a bad token with 401 invalid_token and says why', async () => {
     const response = await request(app.getHttpServer()).get('/me').set(bearer('nat_garbage')).expect(401);
-    expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
+    expect(response.headers['www-authenticate']).toMatch(
+      /^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/,
+    );
     expect(response.body).toMatchObject({ statusCode: 401, error: 'invalid_token', reason: 'malformed' });
 
     // Signed by this app, but in no row (pruned, or from before a restored backup).
@@ -84,7 +89,9 @@ describe('Access tokens in the app (e2e)', () => {
 
     const writer = await tokens.issue(ann.uuid, { name: 'writer', scopes: ['reports:write'] });
     const refused = await request(app.getHttpServer()).get('/reports').set(bearer(writer.token)).expect(403);
-    expect(refused.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="insufficient_scope", .*scope="reports:read"$/);
+    expect(refused.headers['www-authenticate']).toMatch(
+      /^Bearer realm="api", error="insufficient_scope", .*scope="reports:read"$/,
+    );
     expect(refused.body).toMatchObject({ statusCode: 403, error: 'insufficient_scope' });
     // Any valid token may still use the routes without @Scopes.
     await request(app.getHttpServer()).get('/me').set(bearer(writer.token)).expect(200);
@@ -112,7 +119,11 @@ describe('Access tokens in the app (e2e)', () => {
 
     for (const token of [first.token, second.token]) {
       const response = await request(app.getHttpServer()).get('/me').set(bearer(token)).expect(401);
-      expect(response.body).toMatchObject({ error: 'invalid_token', reason: 'revoked', revokedReason: 'password_changed' });
+      expect(response.body).toMatchObject({
+        error: 'invalid_token',
+        reason: 'revoked',
+        revokedReason: 'password_changed',
+      });
       expect(response.headers['www-authenticate']).toContain('password_changed');
     }
     // The user's other tokens are gone too, but a new one works.

@@ -91,7 +91,7 @@ describe('The compiled app, run by node (e2e)', () => {
     expect(response.headers.get('www-authenticate')).toBe('Basic realm="api", Bearer realm="api"');
   });
 
-  it('serves the OpenAPI document at /docs-json, with the ready-made routes\' bodies as their DTOs declare them', async () => {
+  it("serves the OpenAPI document at /docs-json, with the ready-made routes' bodies as their DTOs declare them", async () => {
     const response = await fetch(`${base}/docs-json`);
     expect(response.status).toBe(200);
     type Schema = { $ref?: string; properties?: Record<string, unknown> };

@@ -1,6 +1,13 @@
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { OpenAPIObject, OperationObject, ParameterObject, ReferenceObject, RequestBodyObject, SchemaObject } from '@nestjs/swagger';
+import type {
+  OpenAPIObject,
+  OperationObject,
+  ParameterObject,
+  ReferenceObject,
+  RequestBodyObject,
+  SchemaObject,
+} from '@nestjs/swagger';
 import { AppModule } from './../src/app.module';
 import { configureApp } from './../src/configure';
 import { openApiDocument } from './../src/openapi';
@@ -30,7 +37,10 @@ describe('The OpenAPI document of the app, from createAccessTokensDocument (e2e)
 
   function operation(method: Method, path: string): OperationObject {
     const found = document.paths[path]?.[method];
-    if (!found) throw new Error(`the document has no ${method.toUpperCase()} ${path}; it has ${Object.keys(document.paths).join(', ')}`);
+    if (!found)
+      throw new Error(
+        `the document has no ${method.toUpperCase()} ${path}; it has ${Object.keys(document.paths).join(', ')}`,
+      );
     return found;
   }
 
@@ -72,7 +82,14 @@ describe('The OpenAPI document of the app, from createAccessTokensDocument (e2e)
 
   it('lists the query parameters of GET /tokens', () => {
     const parameters = (operation('get', '/tokens').parameters ?? []) as ParameterObject[];
-    expect(parameters.filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name).sort()).toEqual(['cursor', 'limit', 'status']);
-    expect(parameters.find((parameter) => parameter.name === 'status')?.schema).toMatchObject({ enum: ['live', 'all'] });
+    expect(
+      parameters
+        .filter((parameter) => parameter.in === 'query')
+        .map((parameter) => parameter.name)
+        .sort(),
+    ).toEqual(['cursor', 'limit', 'status']);
+    expect(parameters.find((parameter) => parameter.name === 'status')?.schema).toMatchObject({
+      enum: ['live', 'all'],
+    });
   });
 });

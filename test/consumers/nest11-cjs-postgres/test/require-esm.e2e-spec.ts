@@ -22,7 +22,13 @@ describe('nestjs-access-tokens loaded by Node from CommonJS (e2e)', () => {
       });
     `;
     const { stdout, stderr } = await run(process.execPath, ['-e', script], { cwd: root });
-    expect(JSON.parse(stdout)).toEqual({ module: 'function', sameModule: true, sameService: true, sameGuard: true, sameEntity: true });
+    expect(JSON.parse(stdout)).toEqual({
+      module: 'function',
+      sameModule: true,
+      sameService: true,
+      sameGuard: true,
+      sameEntity: true,
+    });
     expect(stderr).toBe('');
   });
 

@@ -12,7 +12,9 @@ import { UsersService } from './../src/users/users.service';
 const PASSWORD = 'correct horse battery staple';
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const basic = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 /** What `POST /tokens/generate` answers. */
 interface Generated {
@@ -33,7 +35,7 @@ interface Session {
 // The module's routes (forRoot({ routes })) in the app as main.ts starts it: with its global
 // ValidationPipe({ whitelist, forbidNonWhitelisted, transform }), which must leave their bodies and
 // queries to the routes' own validation.
-describe('The ready-made token and session routes, under the app\'s global ValidationPipe (e2e)', () => {
+describe("The ready-made token and session routes, under the app's global ValidationPipe (e2e)", () => {
   let app: INestApplication<App>;
   let http: ReturnType<typeof request>;
   let tokens: TokensService;
@@ -56,7 +58,14 @@ describe('The ready-made token and session routes, under the app\'s global Valid
 
   /** A new user of its own for each test (`npm test` by hand reuses the database), who may manage tokens and read and write reports. */
   function newUser(): Promise<User> {
-    return app.get(UsersService).create(`routes-${randomUUID()}@example.com`, PASSWORD, ['reports:read', 'reports:write', 'tokens:read', 'tokens:write']);
+    return app
+      .get(UsersService)
+      .create(`routes-${randomUUID()}@example.com`, PASSWORD, [
+        'reports:read',
+        'reports:write',
+        'tokens:read',
+        'tokens:write',
+      ]);
   }
 
   /** A token that manages the user's tokens, generated with the user's password. */
@@ -77,7 +86,13 @@ describe('The ready-made token and session routes, under the app\'s global Valid
       .send({ name: 'laptop', scopes: ['tokens:read'] })
       .expect(201);
     const laptop = response.body as Generated;
-    expect(laptop).toEqual({ token: expect.stringMatching(/^nat_/), expires: expect.any(String), id: expect.any(String), name: 'laptop', scopes: ['tokens:read'] });
+    expect(laptop).toEqual({
+      token: expect.stringMatching(/^nat_/),
+      expires: expect.any(String),
+      id: expect.any(String),
+      name: 'laptop',
+      scopes: ['tokens:read'],
+    });
 
     // It lists the user's tokens (tokens:read), and does nothing else.
     const list = await http.get('/tokens').set(bearer(laptop.token)).expect(200);
@@ -98,9 +113,16 @@ describe('The ready-made token and session routes, under the app\'s global Valid
     const laptop = response.body as Generated;
     expect(laptop).toMatchObject({ name: 'laptop', scopes: ['reports:read'] });
 
-    await http.get('/reports').set(bearer(laptop.token)).expect(200, { owner: user.email, scopes: ['reports:read'], reports: ['2025-q4'] });
+    await http
+      .get('/reports')
+      .set(bearer(laptop.token))
+      .expect(200, { owner: user.email, scopes: ['reports:read'], reports: ['2025-q4'] });
     await http.get('/tokens').set(bearer(laptop.token)).expect(403);
-    await http.post('/tokens/generate').set(bearer(laptop.token)).send({ name: 'wider', scopes: ['tokens:read'] }).expect(400);
+    await http
+      .post('/tokens/generate')
+      .set(bearer(laptop.token))
+      .send({ name: 'wider', scopes: ['tokens:read'] })
+      .expect(400);
   });
 
   it('creates a named token with a token: exactly the name and scopes asked for, which it works within', async () => {
@@ -111,7 +133,11 @@ describe('The ready-made token and session routes, under the app\'s global Valid
       .set(bearer(manager.token))
       .send({ name: 'laptop', scopes: ['reports:read'] })
       .expect(201);
-    expect(response.body).toMatchObject({ token: expect.stringMatching(/^nat_/), name: 'laptop', scopes: ['reports:read'] });
+    expect(response.body).toMatchObject({
+      token: expect.stringMatching(/^nat_/),
+      name: 'laptop',
+      scopes: ['reports:read'],
+    });
     const laptop = response.body as Generated;
 
     await http.get('/reports').set(bearer(laptop.token)).expect(200);
@@ -182,7 +208,11 @@ describe('The ready-made token and session routes, under the app\'s global Valid
     await http.get('/me').set(bearer(first.accessToken)).expect(200);
 
     const refreshed = await http.post('/auth/refresh').send({ refreshToken: first.refreshToken }).expect(200);
-    expect(refreshed.body).toEqual({ accessToken: expect.stringMatching(/^nat_s_/), refreshToken: expect.stringMatching(/^nat_r_/), expiresIn: expect.any(Number) });
+    expect(refreshed.body).toEqual({
+      accessToken: expect.stringMatching(/^nat_s_/),
+      refreshToken: expect.stringMatching(/^nat_r_/),
+      expiresIn: expect.any(Number),
+    });
     const second = refreshed.body as Session;
     await http.get('/me').set(bearer(second.accessToken)).expect(200);
     await http.get('/me').set(bearer(first.accessToken)).expect(401);
@@ -193,10 +223,12 @@ describe('The ready-made token and session routes, under the app\'s global Valid
     await http.post('/auth/refresh').send({ refreshToken: second.refreshToken }).expect(401);
   });
 
-  it('logs out with 204, after which the session\'s tokens are refused with 401', async () => {
+  it("logs out with 204, after which the session's tokens are refused with 401", async () => {
     const user = await newUser();
-    const login = (await http.post('/auth/login').send({ username: user.email, password: PASSWORD }).expect(200)).body as Session;
-    const refreshed = (await http.post('/auth/refresh').send({ refreshToken: login.refreshToken }).expect(200)).body as Session;
+    const login = (await http.post('/auth/login').send({ username: user.email, password: PASSWORD }).expect(200))
+      .body as Session;
+    const refreshed = (await http.post('/auth/refresh').send({ refreshToken: login.refreshToken }).expect(200))
+      .body as Session;
 
     await http.post('/auth/logout').set(bearer(refreshed.accessToken)).expect(204);
     await http.get('/me').set(bearer(refreshed.accessToken)).expect(401);

@@ -45,7 +45,8 @@ export class AppController {
       throw new BadRequestException('scopes must be a list of strings');
     }
     const user = await this.users.findOneBy({ email });
-    if (!user || !(await verifyPassword(password, user.pwd))) throw new UnauthorizedException('wrong e-mail or password');
+    if (!user || !(await verifyPassword(password, user.pwd)))
+      throw new UnauthorizedException('wrong e-mail or password');
     const { token, accessToken } = await this.tokens.issue(user.uuid, { name, ...(scopes ? { scopes } : {}) });
     return { token, id: accessToken.id, scopes: accessToken.scopes, expiresAt: accessToken.expiresAt };
   }

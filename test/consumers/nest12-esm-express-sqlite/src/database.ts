@@ -7,7 +7,10 @@ import type { DataSourceOptions } from 'typeorm';
  * folder when it is unset.
  */
 export function databaseOptions(url = process.env.DATABASE_URL): DataSourceOptions {
-  if (url && !url.startsWith('sqlite:')) throw new Error(`DATABASE_URL must be sqlite:/path/to/file.sqlite, not ${url}`);
-  const database = url ? url.slice('sqlite:'.length) : join(tmpdir(), `nest12-esm-express-sqlite-${process.pid}.sqlite`);
+  if (url && !url.startsWith('sqlite:'))
+    throw new Error(`DATABASE_URL must be sqlite:/path/to/file.sqlite, not ${url}`);
+  const database = url
+    ? url.slice('sqlite:'.length)
+    : join(tmpdir(), `nest12-esm-express-sqlite-${process.pid}.sqlite`);
   return { type: 'better-sqlite3', database };
 }

@@ -26,7 +26,12 @@ describe('reports, acting as a user', () => {
     await app.init();
     users = app.get(getRepositoryToken(User));
     ann = await users.save(
-      users.create({ email: `ann.${randomUUID()}@example.com`, pwd: '-', disabled: false, permissions: ['reports:read', 'profile:read'] }),
+      users.create({
+        email: `ann.${randomUUID()}@example.com`,
+        pwd: '-',
+        disabled: false,
+        permissions: ['reports:read', 'profile:read'],
+      }),
     );
   });
 
@@ -46,7 +51,10 @@ describe('reports, acting as a user', () => {
   });
 
   it('gives the route the user as @CurrentUser()', async () => {
-    const response = await request(app.getHttpServer()).get('/me').set('Authorization', await actingAs(app, ann)).expect(200);
+    const response = await request(app.getHttpServer())
+      .get('/me')
+      .set('Authorization', await actingAs(app, ann))
+      .expect(200);
     expect(response.body).toEqual({ uuid: ann.uuid, email: ann.email, scopes: ['reports:read', 'profile:read'] });
   });
 
@@ -63,7 +71,14 @@ describe('reports, acting as a user', () => {
   });
 
   it('is refused once the user is blocked', async () => {
-    const bob = await users.save(users.create({ email: `bob.${randomUUID()}@example.com`, pwd: '-', disabled: false, permissions: ['reports:read'] }));
+    const bob = await users.save(
+      users.create({
+        email: `bob.${randomUUID()}@example.com`,
+        pwd: '-',
+        disabled: false,
+        permissions: ['reports:read'],
+      }),
+    );
     const authorization = await actingAs(app, bob);
     await request(app.getHttpServer()).get('/me').set('Authorization', authorization).expect(200);
 

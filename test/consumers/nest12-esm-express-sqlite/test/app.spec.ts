@@ -32,7 +32,9 @@ async function startError(tokens: Parameters<typeof AppModule.forRoot>[0]): Prom
 }
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const basic = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 describe('an ES-module NestJS 12 app on Express and SQLite', () => {
   const clock = new ManualClock();
@@ -56,7 +58,14 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
   /** A new user of its own for each test. */
   async function newUser(permissions = ['reports:read', 'reports:write']): Promise<User> {
     seq += 1;
-    return users.save(users.create({ email: `user${seq}.${RUN}@example.com`, pwd: await hashPassword(PASSWORD), disabled: false, permissions }));
+    return users.save(
+      users.create({
+        email: `user${seq}.${RUN}@example.com`,
+        pwd: await hashPassword(PASSWORD),
+        disabled: false,
+        permissions,
+      }),
+    );
   }
 
   it('answers a public route without credentials', async () => {
@@ -74,10 +83,13 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
     expect((await tokens.list(user.uuid)).map((t) => t.id)).toEqual([accessToken.id]);
   });
 
-  it('issues a token from the app\'s own login route, which checks the bcrypt hash', async () => {
+  it("issues a token from the app's own login route, which checks the bcrypt hash", async () => {
     const user = await newUser();
     await http.post('/tokens').send({ email: user.email, password: 'wrong' }).expect(401);
-    const login = await http.post('/tokens').send({ email: user.email, password: PASSWORD, name: 'cli', scopes: ['reports:read'] }).expect(201);
+    const login = await http
+      .post('/tokens')
+      .send({ email: user.email, password: PASSWORD, name: 'cli', scopes: ['reports:read'] })
+      .expect(201);
     expect(login.body).toMatchObject({ token: expect.stringMatching(/^nat_/), scopes: ['reports:read'] });
     await http.get('/reports').set(bearer(login.body.token)).expect(200);
   });
@@ -90,8 +102,15 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
 
   it('answers a garbage token with 401 invalid_token, reason malformed', async () => {
     const response = await http.get('/me').set(bearer('nat_garbage')).expect(401);
-    expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
-    expect(response.body).toMatchObject({ statusCode: 401, error: 'invalid_token', reason: 'malformed', message: expect.any(String) });
+    expect(response.headers['www-authenticate']).toMatch(
+      /^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/,
+    );
+    expect(response.body).toMatchObject({
+      statusCode: 401,
+      error: 'invalid_token',
+      reason: 'malformed',
+      message: expect.any(String),
+    });
   });
 
   it('answers a well-formed token the database does not know with 401 invalid_token, reason unknown', async () => {
@@ -120,14 +139,19 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
     expect(response.headers['www-authenticate']).toContain('scope="reports:read"');
     expect(response.body).toMatchObject({ statusCode: 403, error: 'insufficient_scope' });
     const reader = await tokens.issue(user.uuid, { name: 'reader', scopes: ['reports:read'] });
-    await http.get('/reports').set(bearer(reader.token)).expect(200, { owner: user.email, reports: ['2026-q1', '2026-q2'] });
+    await http
+      .get('/reports')
+      .set(bearer(reader.token))
+      .expect(200, { owner: user.email, reports: ['2026-q1', '2026-q2'] });
   });
 
-  it('caps a token by the user\'s permissions', async () => {
+  it("caps a token by the user's permissions", async () => {
     const user = await newUser(['profile:read']);
     const { token } = await tokens.issue(user.uuid, { name: 'everything' });
     await http.get('/reports').set(bearer(token)).expect(403);
-    await expect(tokens.issue(user.uuid, { name: 'too much', scopes: ['reports:read'] })).rejects.toMatchObject({ code: 'invalid_scope' });
+    await expect(tokens.issue(user.uuid, { name: 'too much', scopes: ['reports:read'] })).rejects.toMatchObject({
+      code: 'invalid_scope',
+    });
   });
 
   it('refuses a token revoked with TokensService.revoke', async () => {
@@ -140,7 +164,7 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
     expect(response.body).toMatchObject({ reason: 'revoked' });
   });
 
-  it('revokes the user\'s tokens when the password changes through repository.save()', async () => {
+  it("revokes the user's tokens when the password changes through repository.save()", async () => {
     const user = await newUser();
     const first = await tokens.issue(user.uuid, { name: 'first' });
     const second = await tokens.issue(user.uuid, { name: 'second' });

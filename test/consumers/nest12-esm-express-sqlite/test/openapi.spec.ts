@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { OpenAPIObject, OperationObject, ParameterObject, ReferenceObject, RequestBodyObject, SchemaObject } from '@nestjs/swagger';
+import type {
+  OpenAPIObject,
+  OperationObject,
+  ParameterObject,
+  ReferenceObject,
+  RequestBodyObject,
+  SchemaObject,
+} from '@nestjs/swagger';
 import { AppModule } from '../src/app.module.js';
 import { configureApp } from '../src/configure.js';
 import { openApiDocument } from '../src/openapi.js';
@@ -27,7 +34,10 @@ describe('the OpenAPI document of the app (createAccessTokensDocument)', () => {
 
   function operation(method: Method, path: string): OperationObject {
     const found = document.paths[path]?.[method];
-    if (!found) throw new Error(`the document has no ${method.toUpperCase()} ${path}; it has ${Object.keys(document.paths).join(', ')}`);
+    if (!found)
+      throw new Error(
+        `the document has no ${method.toUpperCase()} ${path}; it has ${Object.keys(document.paths).join(', ')}`,
+      );
     return found;
   }
 
@@ -69,7 +79,14 @@ describe('the OpenAPI document of the app (createAccessTokensDocument)', () => {
 
   it('lists the query parameters of GET /access-tokens', () => {
     const parameters = (operation('get', '/access-tokens').parameters ?? []) as ParameterObject[];
-    expect(parameters.filter((parameter) => parameter.in === 'query').map((parameter) => parameter.name).sort()).toEqual(['cursor', 'limit', 'status']);
-    expect(parameters.find((parameter) => parameter.name === 'status')?.schema).toMatchObject({ enum: ['live', 'all'] });
+    expect(
+      parameters
+        .filter((parameter) => parameter.in === 'query')
+        .map((parameter) => parameter.name)
+        .sort(),
+    ).toEqual(['cursor', 'limit', 'status']);
+    expect(parameters.find((parameter) => parameter.name === 'status')?.schema).toMatchObject({
+      enum: ['live', 'all'],
+    });
   });
 });

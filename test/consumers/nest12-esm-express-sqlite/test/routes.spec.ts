@@ -17,7 +17,9 @@ const RUN = randomBytes(4).toString('hex');
 let seq = 0;
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const basic = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 /** What `POST /access-tokens/generate` answers. */
 interface Generated {
@@ -42,7 +44,10 @@ interface Session {
  */
 const GLOBAL_PIPES: [string, (app: INestApplication) => void][] = [
   ['ValidationPipe({ whitelist, forbidNonWhitelisted, transform }) of src/configure.ts', (app) => configureApp(app)],
-  ['ValidationPipe({ whitelist, transform })', (app) => app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true }))],
+  [
+    'ValidationPipe({ whitelist, transform })',
+    (app) => app.useGlobalPipes(new ValidationPipe({ whitelist: true, transform: true })),
+  ],
 ];
 
 // The module's routes (forRoot({ routes })) under an app's global ValidationPipe, which must leave
@@ -98,7 +103,13 @@ describe.each(GLOBAL_PIPES)('the ready-made token and session routes, under a gl
       .send({ name: 'laptop', scopes: ['tokens:read'] })
       .expect(201);
     const laptop = response.body as Generated;
-    expect(laptop).toEqual({ token: expect.stringMatching(/^nat_/), expires: expect.any(String), id: expect.any(String), name: 'laptop', scopes: ['tokens:read'] });
+    expect(laptop).toEqual({
+      token: expect.stringMatching(/^nat_/),
+      expires: expect.any(String),
+      id: expect.any(String),
+      name: 'laptop',
+      scopes: ['tokens:read'],
+    });
 
     // It lists the user's tokens (tokens:read), and does nothing else.
     const list = await http.get('/access-tokens').set(bearer(laptop.token)).expect(200);
@@ -119,9 +130,16 @@ describe.each(GLOBAL_PIPES)('the ready-made token and session routes, under a gl
     const laptop = response.body as Generated;
     expect(laptop).toMatchObject({ name: 'laptop', scopes: ['reports:read'] });
 
-    await http.get('/reports').set(bearer(laptop.token)).expect(200, { owner: user.email, reports: ['2026-q1', '2026-q2'] });
+    await http
+      .get('/reports')
+      .set(bearer(laptop.token))
+      .expect(200, { owner: user.email, reports: ['2026-q1', '2026-q2'] });
     await http.get('/access-tokens').set(bearer(laptop.token)).expect(403);
-    await http.post('/access-tokens/generate').set(bearer(laptop.token)).send({ name: 'wider', scopes: ['tokens:read'] }).expect(400);
+    await http
+      .post('/access-tokens/generate')
+      .set(bearer(laptop.token))
+      .send({ name: 'wider', scopes: ['tokens:read'] })
+      .expect(400);
   });
 
   it('creates a named token with a token: exactly the name and scopes asked for, which it works within', async () => {
@@ -132,7 +150,11 @@ describe.each(GLOBAL_PIPES)('the ready-made token and session routes, under a gl
       .set(bearer(manager.token))
       .send({ name: 'laptop', scopes: ['reports:read'] })
       .expect(201);
-    expect(response.body).toMatchObject({ token: expect.stringMatching(/^nat_/), name: 'laptop', scopes: ['reports:read'] });
+    expect(response.body).toMatchObject({
+      token: expect.stringMatching(/^nat_/),
+      name: 'laptop',
+      scopes: ['reports:read'],
+    });
     const laptop = response.body as Generated;
 
     await http.get('/reports').set(bearer(laptop.token)).expect(200);
@@ -159,7 +181,11 @@ describe.each(GLOBAL_PIPES)('the ready-made token and session routes, under a gl
       .send({ name: 'laptop', scopes: ['reports:read'], admin: true })
       .expect(400);
     expect(JSON.stringify(created.body)).toContain('admin');
-    await http.post('/access-tokens').set(bearer(manager.token)).send({ name: 'laptop', scopes: 'reports:read' }).expect(400);
+    await http
+      .post('/access-tokens')
+      .set(bearer(manager.token))
+      .send({ name: 'laptop', scopes: 'reports:read' })
+      .expect(400);
     await http.post('/auth/login').send({ username: user.email, password: PASSWORD, remember: true }).expect(400);
 
     expect((await tokens.list(user.uuid)).map((token) => token.id)).toEqual(before);
@@ -203,7 +229,11 @@ describe.each(GLOBAL_PIPES)('the ready-made token and session routes, under a gl
     await http.get('/me').set(bearer(first.accessToken)).expect(200);
 
     const refreshed = await http.post('/auth/refresh').send({ refreshToken: first.refreshToken }).expect(200);
-    expect(refreshed.body).toEqual({ accessToken: expect.stringMatching(/^nat_s_/), refreshToken: expect.stringMatching(/^nat_r_/), expiresIn: expect.any(Number) });
+    expect(refreshed.body).toEqual({
+      accessToken: expect.stringMatching(/^nat_s_/),
+      refreshToken: expect.stringMatching(/^nat_r_/),
+      expiresIn: expect.any(Number),
+    });
     const second = refreshed.body as Session;
     await http.get('/me').set(bearer(second.accessToken)).expect(200);
     await http.get('/me').set(bearer(first.accessToken)).expect(401);
@@ -214,10 +244,12 @@ describe.each(GLOBAL_PIPES)('the ready-made token and session routes, under a gl
     await http.post('/auth/refresh').send({ refreshToken: second.refreshToken }).expect(401);
   });
 
-  it('logs out with 204, after which the session\'s tokens are refused with 401', async () => {
+  it("logs out with 204, after which the session's tokens are refused with 401", async () => {
     const user = await newUser();
-    const login = (await http.post('/auth/login').send({ username: user.email, password: PASSWORD }).expect(200)).body as Session;
-    const refreshed = (await http.post('/auth/refresh').send({ refreshToken: login.refreshToken }).expect(200)).body as Session;
+    const login = (await http.post('/auth/login').send({ username: user.email, password: PASSWORD }).expect(200))
+      .body as Session;
+    const refreshed = (await http.post('/auth/refresh').send({ refreshToken: login.refreshToken }).expect(200))
+      .body as Session;
 
     await http.post('/auth/logout').set(bearer(refreshed.accessToken)).expect(204);
     await http.get('/me').set(bearer(refreshed.accessToken)).expect(401);

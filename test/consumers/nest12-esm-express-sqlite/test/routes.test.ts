@@ -14,7 +14,7 @@ const PASSWORD = 'correct horse battery staple';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 // The ready-made routes under the app's global ValidationPipe, in Vitest (test/routes.spec.ts has the rest, in Jest).
-describe('POST /access-tokens/generate under the app\'s global ValidationPipe', () => {
+describe("POST /access-tokens/generate under the app's global ValidationPipe", () => {
   let app: INestApplication;
   let ann: User;
 
@@ -24,7 +24,12 @@ describe('POST /access-tokens/generate under the app\'s global ValidationPipe', 
     await app.init();
     const users = app.get<Repository<User>>(getRepositoryToken(User));
     ann = await users.save(
-      users.create({ email: `ann.${randomUUID()}@example.com`, pwd: await hashPassword(PASSWORD), disabled: false, permissions: ['reports:read', 'tokens:read'] }),
+      users.create({
+        email: `ann.${randomUUID()}@example.com`,
+        pwd: await hashPassword(PASSWORD),
+        disabled: false,
+        permissions: ['reports:read', 'tokens:read'],
+      }),
     );
   });
 

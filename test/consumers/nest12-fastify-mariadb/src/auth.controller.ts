@@ -10,13 +10,7 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import {
-  CurrentToken,
-  CurrentUser,
-  Public,
-  TokensService,
-  type VerifiedAccessToken,
-} from 'nestjs-access-tokens';
+import { CurrentToken, CurrentUser, Public, TokensService, type VerifiedAccessToken } from 'nestjs-access-tokens';
 import type { Repository } from 'typeorm';
 import { verifyPassword } from './password.js';
 import { User } from './user.entity.js';
@@ -39,7 +33,8 @@ function tokenInput(body: TokenBody | undefined, defaultName: string) {
   if (scopes !== undefined && !(Array.isArray(scopes) && scopes.every((s) => typeof s === 'string'))) {
     throw new BadRequestException('scopes must be a list of strings');
   }
-  if (expiresIn !== undefined && typeof expiresIn !== 'number') throw new BadRequestException('expiresIn must be a number');
+  if (expiresIn !== undefined && typeof expiresIn !== 'number')
+    throw new BadRequestException('expiresIn must be a number');
   return { name, ...(scopes ? { scopes: scopes as string[] } : {}), ...(expiresIn !== undefined ? { expiresIn } : {}) };
 }
 
@@ -86,7 +81,9 @@ export class AuthController {
     @CurrentToken() current: VerifiedAccessToken<User>,
     @Body() body: TokenBody | undefined,
   ) {
-    const { token, accessToken } = await this.tokens.issue(user.uuid, tokenInput(body, 'api'), { within: current.scopes });
+    const { token, accessToken } = await this.tokens.issue(user.uuid, tokenInput(body, 'api'), {
+      within: current.scopes,
+    });
     return { token, ...accessToken }; // `token` is never available again
   }
 

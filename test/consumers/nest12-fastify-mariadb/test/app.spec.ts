@@ -30,14 +30,18 @@ class JsonErrorsFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const status = error instanceof HttpException ? error.getStatus() : 500;
     const code = error instanceof AccessTokensHttpException ? error.code : undefined;
-    void reply.status(status).send({ app: 'errors', status, code, detail: error instanceof HttpException ? error.getResponse() : null });
+    void reply
+      .status(status)
+      .send({ app: 'errors', status, code, detail: error instanceof HttpException ? error.getResponse() : null });
   }
 }
 
 /** The app as main.ts starts it (with its global ValidationPipe), on Fastify; `filter`: an app-wide filter of its own. */
 async function startApp(filter?: ExceptionFilter): Promise<NestFastifyApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = configureApp(moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false }));
+  const app = configureApp(
+    moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false }),
+  );
   if (filter) app.useGlobalFilters(filter);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -65,7 +69,12 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
    * requires `cookie` 2, an ES module, which Jest's VM modules cannot require on Node 20.)
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async function call<Body = any>(method: 'GET' | 'POST' | 'DELETE', url: string, headers: Headers = {}, payload?: object) {
+  async function call<Body = any>(
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    headers: Headers = {},
+    payload?: object,
+  ) {
     const http = request(app.getHttpServer());
     let test = method === 'GET' ? http.get(url) : method === 'POST' ? http.post(url) : http.delete(url);
     test = test.set(headers);
@@ -81,11 +90,16 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
   async function newUser(permissions = ['reports:read', 'reports:write']): Promise<User> {
     seq += 1;
     return users.save(
-      users.create({ email: `user${seq}.${RUN}@example.com`, pwd: await hashPassword(PASSWORD), disabled: false, permissions }),
+      users.create({
+        email: `user${seq}.${RUN}@example.com`,
+        pwd: await hashPassword(PASSWORD),
+        disabled: false,
+        permissions,
+      }),
     );
   }
 
-  it('runs its own migration and the module\'s, and they match the entities', async () => {
+  it("runs its own migration and the module's, and they match the entities", async () => {
     const dataSource = app.get<DataSource>(getDataSourceToken());
     expect(dataSource.options.type).toBe('mariadb');
     const ran = (await dataSource.query('SELECT name FROM migrations ORDER BY timestamp')) as { name: string }[];
@@ -105,7 +119,12 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     expect(token).toMatch(/^nat_[0-9A-Za-z]{83}$/);
     expect(accessToken).toMatchObject({ name: 'laptop', scopes: ['*'], kind: 'personal' });
     // @CurrentUser() and @CurrentToken() on a Fastify request; the scopes are capped by the permissions.
-    const me = { uuid: user.uuid, email: user.email, tokenId: accessToken.id, scopes: ['reports:read', 'reports:write'] };
+    const me = {
+      uuid: user.uuid,
+      email: user.email,
+      tokenId: accessToken.id,
+      scopes: ['reports:read', 'reports:write'],
+    };
     expect(await call('GET', '/me', bearer(token))).toMatchObject({ status: 200, body: me });
     expect(await call('GET', '/me', basic(token, ''))).toMatchObject({ status: 200, body: me });
     expect(await call('GET', '/me', { authorization: `bearer ${token}` })).toMatchObject({ status: 200, body: me });
@@ -115,18 +134,29 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     expect(listed[0]!.lastUsedAt).toBeInstanceOf(Date);
   });
 
-  it('trades the e-mail and password for a token at the app\'s login route (bcrypt)', async () => {
+  it("trades the e-mail and password for a token at the app's login route (bcrypt)", async () => {
     const user = await newUser();
     expect(await call('POST', '/login', {}, { email: user.email, password: 'wrong' })).toMatchObject({ status: 401 });
-    const login = await call('POST', '/login', {}, { email: user.email, password: PASSWORD, name: 'cli', scopes: ['reports:read'] });
-    expect(login).toMatchObject({ status: 201, body: { token: expect.stringMatching(/^nat_/), name: 'cli', scopes: ['reports:read'] } });
+    const login = await call(
+      'POST',
+      '/login',
+      {},
+      { email: user.email, password: PASSWORD, name: 'cli', scopes: ['reports:read'] },
+    );
+    expect(login).toMatchObject({
+      status: 201,
+      body: { token: expect.stringMatching(/^nat_/), name: 'cli', scopes: ['reports:read'] },
+    });
     expect(await call('GET', '/reports', bearer(login.body.token))).toMatchObject({ status: 200 });
   });
 
   it('creates a token for the current user at an app route, no broader than the token that asks', async () => {
     const user = await newUser();
     const { token } = await tokens.issue(user.uuid, { name: 'session', scopes: ['reports:read'] });
-    const created = await call<AccessTokenView & { token: string }>('POST', '/tokens', bearer(token), { name: 'CI', expiresIn: 3600 });
+    const created = await call<AccessTokenView & { token: string }>('POST', '/tokens', bearer(token), {
+      name: 'CI',
+      expiresIn: 3600,
+    });
     expect(created).toMatchObject({
       status: 201,
       body: { token: expect.stringMatching(/^nat_/), name: 'CI', scopes: ['reports:read'], hint: expect.any(String) },
@@ -136,7 +166,10 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     const lifetime = new Date(ci.expiresAt!).getTime() - new Date(ci.createdAt).getTime();
     expect(lifetime).toBeGreaterThan(3599_000);
     expect(lifetime).toBeLessThanOrEqual(3600_000);
-    expect(await call('GET', '/me', bearer(ci.token))).toMatchObject({ status: 200, body: { tokenId: ci.id, scopes: ['reports:read'] } });
+    expect(await call('GET', '/me', bearer(ci.token))).toMatchObject({
+      status: 200,
+      body: { tokenId: ci.id, scopes: ['reports:read'] },
+    });
     // The list shows hints, never the raw tokens.
     const list = await call<AccessTokenView[]>('GET', '/tokens', bearer(ci.token));
     expect(list.status).toBe(200);
@@ -153,7 +186,11 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
       const response = await call('GET', '/me', headers);
       expect(response.status).toBe(401);
       expect(response.challenge).toBe('Bearer realm="api"');
-      expect(response.body).toMatchObject({ statusCode: 401, reason: 'credentials_missing', message: expect.any(String) });
+      expect(response.body).toMatchObject({
+        statusCode: 401,
+        reason: 'credentials_missing',
+        message: expect.any(String),
+      });
     }
   });
 
@@ -161,7 +198,12 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     const response = await call('GET', '/me', bearer('nat_garbage'));
     expect(response.status).toBe(401);
     expect(response.challenge).toMatch(/^Bearer realm="api", error="invalid_token", error_description="[^"]+"$/);
-    expect(response.body).toMatchObject({ statusCode: 401, error: 'invalid_token', reason: 'malformed', message: expect.any(String) });
+    expect(response.body).toMatchObject({
+      statusCode: 401,
+      error: 'invalid_token',
+      reason: 'malformed',
+      message: expect.any(String),
+    });
   });
 
   it('answers a well-formed token the database does not know with 401 invalid_token, reason unknown', async () => {
@@ -177,7 +219,12 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
   it('answers a malformed Authorization header with 400 invalid_request', async () => {
     const user = await newUser();
     const { token } = await tokens.issue(user.uuid, { name: 'x' });
-    for (const authorization of ['Bearer', 'Bearer a b', 'Basic !!!', 'Basic ' + Buffer.from(`${token}:a password`).toString('base64')]) {
+    for (const authorization of [
+      'Bearer',
+      'Bearer a b',
+      'Basic !!!',
+      'Basic ' + Buffer.from(`${token}:a password`).toString('base64'),
+    ]) {
       const response = await call('GET', '/me', { authorization });
       expect(response.status).toBe(400);
       expect(response.challenge).toMatch(/^Bearer realm="api", error="invalid_request", error_description="[^"]+"$/);
@@ -191,7 +238,9 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     expect(await call('GET', '/me', bearer(profile.token))).toMatchObject({ status: 200 });
     const refused = await call('GET', '/reports', bearer(profile.token));
     expect(refused.status).toBe(403);
-    expect(refused.challenge).toMatch(/^Bearer realm="api", error="insufficient_scope", error_description="[^"]+", scope="reports:read reports:admin"$/);
+    expect(refused.challenge).toMatch(
+      /^Bearer realm="api", error="insufficient_scope", error_description="[^"]+", scope="reports:read reports:admin"$/,
+    );
     expect(refused.body).toMatchObject({ statusCode: 403, error: 'insufficient_scope', reason: 'insufficient_scope' });
     const write = await call('POST', '/reports', bearer(profile.token), { title: 'q3' });
     expect(write.status).toBe(403);
@@ -205,17 +254,22 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
       });
     }
     const writer = await tokens.issue(user.uuid, { name: 'writer', scopes: ['reports:write'] });
-    expect(await call('POST', '/reports', bearer(writer.token), { title: 'q3' })).toMatchObject({ status: 201, body: { title: 'q3' } });
+    expect(await call('POST', '/reports', bearer(writer.token), { title: 'q3' })).toMatchObject({
+      status: 201,
+      body: { title: 'q3' },
+    });
   });
 
-  it('caps a token by the user\'s permissions, at issue and at each request', async () => {
+  it("caps a token by the user's permissions, at issue and at each request", async () => {
     const user = await newUser(['profile:read']);
     const { token } = await tokens.issue(user.uuid, { name: 'everything' });
     expect(await call('GET', '/reports', bearer(token))).toMatchObject({ status: 403 });
-    await expect(tokens.issue(user.uuid, { name: 'too much', scopes: ['reports:read'] })).rejects.toMatchObject({ code: 'invalid_scope' });
+    await expect(tokens.issue(user.uuid, { name: 'too much', scopes: ['reports:read'] })).rejects.toMatchObject({
+      code: 'invalid_scope',
+    });
   });
 
-  it('refuses a token revoked with TokensService.revoke, or at the app\'s route', async () => {
+  it("refuses a token revoked with TokensService.revoke, or at the app's route", async () => {
     const user = await newUser();
     const first = await tokens.issue(user.uuid, { name: 'to revoke' });
     const second = await tokens.issue(user.uuid, { name: 'revoked by route' });
@@ -226,7 +280,11 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     const response = await call('GET', '/me', bearer(first.token));
     expect(response.status).toBe(401);
     expect(response.challenge).toContain('error="invalid_token"');
-    expect(response.body).toMatchObject({ error: 'invalid_token', reason: 'revoked', revokedReason: 'revoked_by_user' });
+    expect(response.body).toMatchObject({
+      error: 'invalid_token',
+      reason: 'revoked',
+      revokedReason: 'revoked_by_user',
+    });
 
     expect(await call('DELETE', `/tokens/${second.accessToken.id}`, bearer(second.token))).toMatchObject({
       status: 200,
@@ -238,7 +296,7 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
   it('answers revoking an unknown token with 404 token_not_found', async () => {
     const user = await newUser();
     const { token } = await tokens.issue(user.uuid, { name: 'x' });
-    const other = await tokens.issue((await newUser()).uuid, { name: 'someone else\'s' });
+    const other = await tokens.issue((await newUser()).uuid, { name: "someone else's" });
     expect(await call('DELETE', `/tokens/${other.accessToken.id}`, bearer(token))).toMatchObject({
       status: 404,
       body: { statusCode: 404, reason: 'token_not_found' },
@@ -246,7 +304,7 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     expect(await call('GET', '/me', bearer(other.token))).toMatchObject({ status: 200 });
   });
 
-  it('revokes all of a user\'s tokens with TokensService.revokeAll, and at the app\'s route', async () => {
+  it("revokes all of a user's tokens with TokensService.revokeAll, and at the app's route", async () => {
     const user = await newUser();
     const issued = [await tokens.issue(user.uuid, { name: 'a' }), await tokens.issue(user.uuid, { name: 'b' })];
     const bystander = await newUser();
@@ -254,16 +312,23 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     for (const { token } of issued) expect(await call('GET', '/me', bearer(token))).toMatchObject({ status: 200 });
     expect(await tokens.revokeAll(user.uuid)).toBe(2);
     for (const { token } of issued) {
-      expect(await call('GET', '/me', bearer(token))).toMatchObject({ status: 401, body: { reason: 'revoked', revokedReason: 'revoked_by_user' } });
+      expect(await call('GET', '/me', bearer(token))).toMatchObject({
+        status: 401,
+        body: { reason: 'revoked', revokedReason: 'revoked_by_user' },
+      });
     }
     expect(await call('GET', '/me', bearer(kept.token))).toMatchObject({ status: 200 });
 
     const again = await tokens.issue(bystander.uuid, { name: 'again' });
-    expect(await call('POST', '/tokens/revoke-all', bearer(again.token))).toMatchObject({ status: 200, body: { revoked: 2 } });
-    for (const { token } of [kept, again]) expect(await call('GET', '/me', bearer(token))).toMatchObject({ status: 401 });
+    expect(await call('POST', '/tokens/revoke-all', bearer(again.token))).toMatchObject({
+      status: 200,
+      body: { revoked: 2 },
+    });
+    for (const { token } of [kept, again])
+      expect(await call('GET', '/me', bearer(token))).toMatchObject({ status: 401 });
   });
 
-  it('revokes the user\'s tokens when the password changes through repository.save()', async () => {
+  it("revokes the user's tokens when the password changes through repository.save()", async () => {
     const user = await newUser();
     const first = await tokens.issue(user.uuid, { name: 'first' });
     const second = await tokens.issue(user.uuid, { name: 'second' });
@@ -310,12 +375,17 @@ describe('with an app-wide catch-all filter of its own (useGlobalFilters)', () =
     await app?.close();
   });
 
-  it('still answers refusals with their status and challenge, the filter\'s body', async () => {
+  it("still answers refusals with their status and challenge, the filter's body", async () => {
     const http = request(app.getHttpServer());
     const missing = await http.get('/me');
     expect(missing.status).toBe(401);
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
-    expect(missing.body).toMatchObject({ app: 'errors', status: 401, code: 'credentials_missing', detail: { reason: 'credentials_missing' } });
+    expect(missing.body).toMatchObject({
+      app: 'errors',
+      status: 401,
+      code: 'credentials_missing',
+      detail: { reason: 'credentials_missing' },
+    });
 
     const garbage = await http.get('/me').set(bearer('nat_garbage'));
     expect(garbage.status).toBe(401);
@@ -328,7 +398,12 @@ describe('with an app-wide catch-all filter of its own (useGlobalFilters)', () =
 
     const users = app.get<Repository<User>>(getRepositoryToken(User));
     const user = await users.save(
-      users.create({ email: `filter.${RUN}@example.com`, pwd: await hashPassword(PASSWORD), disabled: false, permissions: ['profile:read'] }),
+      users.create({
+        email: `filter.${RUN}@example.com`,
+        pwd: await hashPassword(PASSWORD),
+        disabled: false,
+        permissions: ['profile:read'],
+      }),
     );
     const { token } = await app.get(TokensService).issue(user.uuid, { name: 'x' });
     const scope = await http.get('/reports').set(bearer(token));

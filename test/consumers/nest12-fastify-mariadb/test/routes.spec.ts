@@ -16,7 +16,9 @@ const PASSWORD = 'correct horse battery staple';
 const RUN = randomBytes(4).toString('hex');
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const basic = (user: string, password: string) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 /** What `POST /api/tokens/generate` answers. */
 interface Generated {
@@ -37,7 +39,7 @@ interface Session {
 // The module's routes (forRoot({ routes })) in the app as main.ts starts it, on Fastify: with its
 // global ValidationPipe({ whitelist, forbidNonWhitelisted, transform }), which must leave their
 // bodies and queries to the routes' own validation. Through supertest, as test/app.spec.ts says why.
-describe('the ready-made token and session routes, under the app\'s global ValidationPipe', () => {
+describe("the ready-made token and session routes, under the app's global ValidationPipe", () => {
   let app: NestFastifyApplication;
   let http: ReturnType<typeof request>;
   let tokens: TokensService;
@@ -46,7 +48,9 @@ describe('the ready-made token and session routes, under the app\'s global Valid
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = configureApp(moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false }));
+    app = configureApp(
+      moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false }),
+    );
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
     http = request(app.getHttpServer());
@@ -89,7 +93,13 @@ describe('the ready-made token and session routes, under the app\'s global Valid
       .send({ name: 'laptop', scopes: ['tokens:read'] })
       .expect(201);
     const laptop = response.body as Generated;
-    expect(laptop).toEqual({ token: expect.stringMatching(/^nat_/), expires: expect.any(String), id: expect.any(String), name: 'laptop', scopes: ['tokens:read'] });
+    expect(laptop).toEqual({
+      token: expect.stringMatching(/^nat_/),
+      expires: expect.any(String),
+      id: expect.any(String),
+      name: 'laptop',
+      scopes: ['tokens:read'],
+    });
 
     // It lists the user's tokens (tokens:read), and does nothing else.
     const list = await http.get('/api/tokens').set(bearer(laptop.token)).expect(200);
@@ -114,7 +124,11 @@ describe('the ready-made token and session routes, under the app\'s global Valid
     expect(reports.body).toEqual({ owner: user.email, scopes: ['reports:read'], reports: ['2026-q1', '2026-q2'] });
     await http.post('/reports').set(bearer(laptop.token)).send({ title: 'q3' }).expect(403);
     await http.get('/api/tokens').set(bearer(laptop.token)).expect(403);
-    await http.post('/api/tokens/generate').set(bearer(laptop.token)).send({ name: 'wider', scopes: ['tokens:read'] }).expect(400);
+    await http
+      .post('/api/tokens/generate')
+      .set(bearer(laptop.token))
+      .send({ name: 'wider', scopes: ['tokens:read'] })
+      .expect(400);
   });
 
   it('creates a named token with a token: exactly the name and scopes asked for, which it works within', async () => {
@@ -125,7 +139,11 @@ describe('the ready-made token and session routes, under the app\'s global Valid
       .set(bearer(manager.token))
       .send({ name: 'laptop', scopes: ['reports:read'] })
       .expect(201);
-    expect(response.body).toMatchObject({ token: expect.stringMatching(/^nat_/), name: 'laptop', scopes: ['reports:read'] });
+    expect(response.body).toMatchObject({
+      token: expect.stringMatching(/^nat_/),
+      name: 'laptop',
+      scopes: ['reports:read'],
+    });
     const laptop = response.body as Generated;
 
     await http.get('/reports').set(bearer(laptop.token)).expect(200);
@@ -153,7 +171,11 @@ describe('the ready-made token and session routes, under the app\'s global Valid
       .send({ name: 'laptop', scopes: ['reports:read'], admin: true })
       .expect(400);
     expect(JSON.stringify(created.body)).toContain('admin');
-    await http.post('/api/tokens').set(bearer(manager.token)).send({ name: 'laptop', scopes: 'reports:read' }).expect(400);
+    await http
+      .post('/api/tokens')
+      .set(bearer(manager.token))
+      .send({ name: 'laptop', scopes: 'reports:read' })
+      .expect(400);
     await http.post('/api/auth/login').send({ username: user.email, password: PASSWORD, remember: true }).expect(400);
 
     expect((await tokens.list(user.uuid)).map((token) => token.id)).toEqual(before);
@@ -197,7 +219,11 @@ describe('the ready-made token and session routes, under the app\'s global Valid
     await http.get('/me').set(bearer(first.accessToken)).expect(200);
 
     const refreshed = await http.post('/api/auth/refresh').send({ refreshToken: first.refreshToken }).expect(200);
-    expect(refreshed.body).toEqual({ accessToken: expect.stringMatching(/^nat_s_/), refreshToken: expect.stringMatching(/^nat_r_/), expiresIn: expect.any(Number) });
+    expect(refreshed.body).toEqual({
+      accessToken: expect.stringMatching(/^nat_s_/),
+      refreshToken: expect.stringMatching(/^nat_r_/),
+      expiresIn: expect.any(Number),
+    });
     const second = refreshed.body as Session;
     await http.get('/me').set(bearer(second.accessToken)).expect(200);
     await http.get('/me').set(bearer(first.accessToken)).expect(401);
@@ -208,10 +234,12 @@ describe('the ready-made token and session routes, under the app\'s global Valid
     await http.post('/api/auth/refresh').send({ refreshToken: second.refreshToken }).expect(401);
   });
 
-  it('logs out with 204, after which the session\'s tokens are refused with 401', async () => {
+  it("logs out with 204, after which the session's tokens are refused with 401", async () => {
     const user = await newUser();
-    const login = (await http.post('/api/auth/login').send({ username: user.email, password: PASSWORD }).expect(200)).body as Session;
-    const refreshed = (await http.post('/api/auth/refresh').send({ refreshToken: login.refreshToken }).expect(200)).body as Session;
+    const login = (await http.post('/api/auth/login').send({ username: user.email, password: PASSWORD }).expect(200))
+      .body as Session;
+    const refreshed = (await http.post('/api/auth/refresh').send({ refreshToken: login.refreshToken }).expect(200))
+      .body as Session;
 
     await http.post('/api/auth/logout').set(bearer(refreshed.accessToken)).expect(204);
     await http.get('/me').set(bearer(refreshed.accessToken)).expect(401);

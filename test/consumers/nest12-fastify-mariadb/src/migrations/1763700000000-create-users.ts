@@ -16,7 +16,10 @@ export class CreateUsers1763700000000 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('app_users', new TableIndex({ name: 'UQ_app_users_email', columnNames: ['email'], isUnique: true }));
+    await queryRunner.createIndex(
+      'app_users',
+      new TableIndex({ name: 'UQ_app_users_email', columnNames: ['email'], isUnique: true }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
