@@ -45,6 +45,24 @@ export default tseslint.config(
       ],
     },
   },
+  // test/ and bench/ use the package as an app does, by its public entries; what lies beneath, only
+  // through its one internal entry, '#internal' (src/access-tokens/internal.ts).
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/access-tokens', '**/src/access-tokens/**'],
+              message: "Import 'nestjs-access-tokens' (or one of its subpaths), or '#internal' for what lies beneath.",
+            },
+          ],
+        },
+      ],
+    },
+  },
   // What tsc records for decorators is what Nest, its pipes and Swagger read at run time: no class
   // imported as a type in a decorated signature (scripts/lint/decorator-metadata.mjs). The rule asks
   // the type checker whether a type-only import is a class.

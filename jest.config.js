@@ -12,10 +12,10 @@ export default {
     // The package by its name, as the demo and the specs import it: the build that ships (dist/lib,
     // as tsc emitted it; `pretest` builds it), not a per-file transpile of its sources, whose
     // decorator metadata differs (a class imported as a type is `Object` to ts-jest, `Function` to
-    // tsc). The few specs that reach an internal file by path get the built one too: one copy.
+    // tsc). The specs that reach beneath the public entries do so through `#internal`, built too: one copy.
     '^nestjs-access-tokens$': '<rootDir>/dist/lib/index.js',
-    '^nestjs-access-tokens/(testing|swagger|cli|graphql)$': '<rootDir>/dist/lib/$1/index.js',
-    '^(?:\\.\\./)+src/access-tokens/(.*)$': '<rootDir>/dist/lib/$1',
+    '^nestjs-access-tokens/(testing|swagger|cli|graphql|routes)$': '<rootDir>/dist/lib/$1/index.js',
+    '^#internal$': '<rootDir>/dist/lib/internal.js',
     // Sources import './x.js' as Node's ESM resolution wants; Jest resolves the .ts file.
     '^(\\.{1,2}/.*)\\.js$': '$1',
     // @fastify/static (under @nestjs/platform-fastify and mercurius) requires content-disposition 3,

@@ -6,9 +6,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
-import { Fingerprinter } from '../src/access-tokens/core/fingerprint.js';
-import { deriveKeys, signingKeys } from '../src/access-tokens/core/keys.js';
-import { generateToken, hashToken, tokenHint } from '../src/access-tokens/core/token-format.js';
+import { deriveKeys, Fingerprinter, generateToken, hashToken, signingKeys, tokenHint } from '#internal';
 import { connectionFromUrl, schema } from '../src/database.js';
 import { User } from '../src/users/user.entity.js';
 import { BENCH_JWT_SECRET } from './bench.constants.js';
@@ -58,7 +56,7 @@ const PLANS: Record<Mode, Plan> = {
   full: {
     kinds: ['sqlite', 'postgres'],
     sizes: [1_000, 1_000_000],
-    rounds: 5,
+    rounds: 7,
     runCpuMs: 600,
     missRequests: 1_500,
     distinct: 1_000_000,

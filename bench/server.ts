@@ -22,7 +22,7 @@ import { createRequire } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { ACCESS_TOKEN_STRATEGY, Public, TokensService } from 'nestjs-access-tokens';
-import { hashToken } from '../src/access-tokens/core/token-format.js';
+import { hashToken } from '#internal';
 import { AppModule } from '../src/app.module.js';
 import { demoConfigFromEnv, positiveFromEnv } from '../src/demo-env.js';
 import { configureDemoApp, createHttpAdapter, DEMO_APP_OPTIONS } from '../src/http.js';

@@ -4,9 +4,7 @@ import http from 'node:http';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
-import { Fingerprinter } from '../src/access-tokens/core/fingerprint.js';
-import { signingKeys, type DerivedKeys } from '../src/access-tokens/core/keys.js';
-import { generateToken, hashToken, tokenHint } from '../src/access-tokens/core/token-format.js';
+import { Fingerprinter, generateToken, hashToken, signingKeys, tokenHint, type DerivedKeys } from '#internal';
 import { connectionFromUrl, schema } from '../src/database.js';
 import { startServer, type ServerProcess } from './server-process.js';
 

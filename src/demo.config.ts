@@ -1,5 +1,5 @@
 import type { DataSourceOptions } from 'typeorm';
-import type { CacheOptions, Clock } from 'nestjs-access-tokens';
+import type { AccessTokensModuleOptions, Clock } from 'nestjs-access-tokens';
 import type { ThrottleStore } from './auth/redis-throttler.storage.js';
 import type { DemoHttpAdapter } from './http.js';
 
@@ -19,7 +19,7 @@ export interface DemoConfig {
   /** An admin (permission `users:admin`) created at start if missing; from ADMIN_USERNAME and ADMIN_PASSWORD. */
   admin?: { username: string; password: string };
   /** The token verification cache; from TOKEN_CACHE and TOKEN_CACHE_BUS. Default: on, no bus. */
-  cache?: CacheOptions | false;
+  cache?: AccessTokensModuleOptions['cache'];
   /** The HTTP server, from HTTP_ADAPTER. Default `express`. */
   httpAdapter?: DemoHttpAdapter;
   /**

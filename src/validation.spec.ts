@@ -1,14 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { BadRequestException, type Type } from '@nestjs/common';
 import fc from 'fast-check';
-import { LoginDto, RefreshDto } from './auth/auth.dto.js';
 import {
   CreateTokenDto,
   GenerateTokenDto,
   RenameTokenDto,
   RevokeTokenDto,
   RotateTokenDto,
-} from './tokens/tokens.dto.js';
+} from 'nestjs-access-tokens/routes';
+import { LoginDto, RefreshDto } from './auth/auth.dto.js';
 import { CreateUserDto, UpdateMeDto } from './users/users.dto.js';
 import { bodyValidation } from './validation.js';
 

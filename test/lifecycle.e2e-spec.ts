@@ -8,7 +8,7 @@ import {
   type AccessTokenEventMap,
   type AccessTokensModuleOptions,
 } from 'nestjs-access-tokens';
-import { TokenMaintenance } from '../src/access-tokens/token-maintenance.service.js';
+import { TokenMaintenance } from '#internal';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { ManualClock } from 'nestjs-access-tokens/testing';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';

@@ -4,14 +4,7 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { DataSource, type Repository } from 'typeorm';
-import {
-  AccessTokensModule,
-  InvalidCredentialsError,
-  InvalidOptionsError,
-  TokensService,
-  UserNotFoundError,
-  type AccessTokensModuleOptions,
-} from 'nestjs-access-tokens';
+import { AccessTokensModule, type AccessTokensModuleOptions, errors, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
 import { createAppOn, HTTP_ADAPTERS, type HttpAdapterName } from './fixtures/http-adapters.js';
@@ -118,7 +111,7 @@ describe.each(HTTP_ADAPTERS)(
       await expect(tokens.issue('m-ben', { name: 'x', scopes: ['admin:*'] })).rejects.toMatchObject({
         code: 'invalid_scope',
       });
-      await expect(tokens.issue('nobody', { name: 'x' })).rejects.toBeInstanceOf(UserNotFoundError);
+      await expect(tokens.issue('nobody', { name: 'x' })).rejects.toBeInstanceOf(errors.UserNotFoundError);
     });
 
     it('issues to the user object the app checked, and refuses once its watched fields changed', async () => {
@@ -133,7 +126,7 @@ describe.each(HTTP_ADAPTERS)(
       const { token } = await tokens.issue(checked, { name: 'checked' });
       await http.get('/reports').set(bearer(token)).expect(200);
       await members.update({ memberId: 'm-eve' }, { secret: 'new' });
-      await expect(tokens.issue(checked, { name: 'stale' })).rejects.toBeInstanceOf(InvalidCredentialsError);
+      await expect(tokens.issue(checked, { name: 'stale' })).rejects.toBeInstanceOf(errors.InvalidCredentialsError);
       await expect(tokens.issue('m-eve', { name: 'by id' })).resolves.toMatchObject({ accessToken: { name: 'by id' } });
     });
 
@@ -155,17 +148,17 @@ describe.each(HTTP_ADAPTERS)(
       expect(response.body.reason).toBe('user_blocked');
       await expect(tokens.issue('m-cat', { name: 'y' })).rejects.toMatchObject({
         name: 'UserBlockedError',
-        code: 'user_blocked',
+        code: 'account_blocked',
       });
     });
 
-    it("answers an app's own sign-in for a blocked user 403 user_blocked, with no token challenge: none was sent", async () => {
+    it("answers an app's own sign-in for a blocked user 403 account_blocked, with no token challenge: none was sent", async () => {
       await members.insert({ memberId: 'm-dot', login: 'dot', secret: 'x', disabled: true, grants: ['reports:read'] });
       const response = await http.post('/sign-in/m-dot').expect(403);
       expect(response.body).toEqual({
         statusCode: 403,
-        error: 'user_blocked',
-        reason: 'user_blocked',
+        error: 'account_blocked',
+        reason: 'account_blocked',
         message: 'The user is blocked: no token or session is issued to a blocked user until it is unblocked',
       });
       expect(response.headers['www-authenticate']).toBeUndefined();
@@ -305,7 +298,7 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, cache: { ttl: 60, busTtl: 30 } }, /cache.busTtl \(30\) must be at least cache.ttl \(60\)/],
   ] as [AccessTokensModuleOptions, RegExp][])('stop the app at start-up when wrong: %#', async (options, message) => {
     const error = await startupError(options);
-    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect(error).toBeInstanceOf(errors.InvalidOptionsError);
     expect((error as Error).message).toMatch(message);
   });
 

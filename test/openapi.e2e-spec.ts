@@ -24,17 +24,16 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { addAccessTokensSecurity, createAccessTokensDocument } from 'nestjs-access-tokens/swagger';
+import { SCOPES_METADATA } from '#internal';
 import {
   AccessToken,
   AccessTokenGuard,
   AccessTokensModule,
-  InvalidCredentialsError,
-  InvalidOptionsError,
-  Public,
-  SCOPES_METADATA,
-  TokensService,
   type AuthenticatableRequest,
+  errors,
+  Public,
   type ScopeRequirement,
+  TokensService,
 } from 'nestjs-access-tokens';
 import { permissionsOf, type User } from '../src/users/user.entity.js';
 import { createTestDatabase, type TestDatabase } from './fixtures/database.js';
@@ -524,7 +523,9 @@ describe.each(HTTP_ADAPTERS)('an app that guards per controller, on $server', ({
   });
 
   it('refuses a config without the access token schemes, saying what to add', async () => {
-    await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(InvalidOptionsError);
+    await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(
+      errors.InvalidOptionsError,
+    );
     await expect(createAccessTokensDocument(app, new DocumentBuilder().build())).rejects.toThrow(
       /addAccessTokensSecurity/,
     );
@@ -539,7 +540,7 @@ class PartnerGuard extends AccessTokenGuard {
   }
 
   protected override async authenticatePassword(request: AuthenticatableRequest, username: string): Promise<void> {
-    if (username !== 'partner') throw new InvalidCredentialsError();
+    if (username !== 'partner') throw new errors.InvalidCredentialsError();
     request.user = { memberId: 'partner' };
   }
 }

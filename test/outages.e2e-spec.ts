@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { DataSourceOptions } from 'typeorm';
-import { SessionsService, StoreUnavailableError } from 'nestjs-access-tokens';
+import { errors, SessionsService } from 'nestjs-access-tokens';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
@@ -44,8 +44,8 @@ describe.each(HTTP_ADAPTERS)(`a ${testDatabaseKind()} outage, on $server`, ({ ad
 
     await proxy.cut();
     // The library's own services, called by the app: a 503 to retry, not the driver's error.
-    await expect(sessions.refresh(session.refreshToken)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(sessions.start(1)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(sessions.refresh(session.refreshToken)).rejects.toBeInstanceOf(errors.StoreUnavailableError);
+    await expect(sessions.start(1)).rejects.toBeInstanceOf(errors.StoreUnavailableError);
     await demo.http.get('/users/me').set('Authorization', `Bearer ${cached}`).expect(200, { id: 1, username: 'olga' });
     for (const response of [
       await demo.http.get('/users/me').set('Authorization', `Bearer ${uncached}`),

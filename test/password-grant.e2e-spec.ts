@@ -9,12 +9,11 @@ import {
   AccessTokenGuard,
   AccessTokensModule,
   AllowPassword,
-  InvalidOptionsError,
-  PasswordGrantService,
-  TokensService,
-  TooManyAttemptsError,
+  errors,
   type PasswordAttemptRecord,
   type PasswordAttemptStore,
+  PasswordGrantService,
+  TokensService,
 } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { createAppOn, HTTP_ADAPTERS } from './fixtures/http-adapters.js';
@@ -334,7 +333,9 @@ describe(`the password grant's throttling, its store and its start-up checks, on
     await expect(passwords.authenticate<Account>('hal@example.com', PASSWORD)).resolves.toMatchObject({
       email: 'hal@example.com',
     });
-    await expect(passwords.authenticate('hal@example.com', PASSWORD)).rejects.toBeInstanceOf(TooManyAttemptsError);
+    await expect(passwords.authenticate('hal@example.com', PASSWORD)).rejects.toBeInstanceOf(
+      errors.TooManyAttemptsError,
+    );
     // Not text a database takes: refused as a wrong password, never a 500.
     await expect(passwords.authenticate('x\u0000y', PASSWORD)).rejects.toMatchObject({ code: 'invalid_credentials' });
   });
@@ -385,7 +386,7 @@ describe(`the password grant's throttling, its store and its start-up checks, on
     class NoPasswords {}
     const moduleRef = await Test.createTestingModule({ imports: [NoPasswords] }).compile();
     const failure = createAppOn(moduleRef, 'express', { logger: false });
-    await expect(failure).rejects.toBeInstanceOf(InvalidOptionsError);
+    await expect(failure).rejects.toBeInstanceOf(errors.InvalidOptionsError);
     await expect(failure).rejects.toThrow(/@AllowPassword\(\) is on Marked.first, but user.passwordHashField is null/);
     await moduleRef.close();
   });

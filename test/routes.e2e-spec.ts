@@ -5,7 +5,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import bcrypt from 'bcrypt';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { AccessToken, AccessTokensModule, InvalidOptionsError, TokensService } from 'nestjs-access-tokens';
+import { AccessToken, AccessTokensModule, errors, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { createAppOn, HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { replayRefreshRace, type SessionClient } from './fixtures/session-races.js';
@@ -607,7 +607,7 @@ describe('the routes option', () => {
     [{ password: 'yes' }, /routes.password must be true or false/],
   ])('stops the app where forRoot() is called, on %j', (routes, message) => {
     const call = () => AccessTokensModule.forRoot({ ...ACCOUNT_OPTIONS, routes: routes as never });
-    expect(call).toThrow(InvalidOptionsError);
+    expect(call).toThrow(errors.InvalidOptionsError);
     expect(call).toThrow(message);
   });
 });

@@ -1,15 +1,6 @@
 /** Name of the Passport strategy, for `AuthGuard('access-token')` or `AuthGuard(['access-token', ...])`. */
 export const ACCESS_TOKEN_STRATEGY = 'access-token';
 
-/** Metadata key under which `@Scopes()` lists a route's scope requirements. */
-export const SCOPES_METADATA = 'access-tokens:scopes';
-
-/** Metadata key set by `@Public()` on routes that a global `AccessTokenGuard` lets through. */
-export const PUBLIC_ROUTE_METADATA = 'access-tokens:public';
-
-/** Metadata key set by `@AllowPassword()` on routes that also take HTTP Basic user name and password. */
-export const PASSWORD_GRANT_METADATA = 'access-tokens:password-grant';
-
 /** Revocation reason recorded by `TokensService.revoke()` and `revokeAll()` unless told otherwise. */
 export const REVOKED_BY_USER = 'revoked_by_user';
 
@@ -36,3 +27,33 @@ export const REFRESH_TOKEN_REUSED = 'refresh_token_reused';
 
 /** Revocation reason of a session ended by `SessionsService.end()`. */
 export const LOGGED_OUT = 'logged_out';
+
+/** Revocation reason of a user's tokens when the user's name changes (`revocation.on`). */
+export const USERNAME_CHANGED = 'username_changed';
+
+/** Revocation reason of a user's tokens when the user's password hash changes (`revocation.on`). */
+export const PASSWORD_CHANGED = 'password_changed';
+
+/**
+ * Why a token was revoked: the `revokedReason` of a 401 and of `AccessTokenView`, and the `reason`
+ * of the `revoked` event. An app records reasons of its own through `shouldRevoke` and
+ * `TokensService.revoke()`; these are the module's.
+ *
+ * @example if (view.revokedReason === REVOCATION_REASONS.PASSWORD_CHANGED) notifyUser(view);
+ */
+export const REVOCATION_REASONS = Object.freeze({
+  REVOKED_BY_USER,
+  REVOKED_BY_SECRET,
+  USER_DELETED,
+  BLOCKED,
+  USERNAME_CHANGED,
+  PASSWORD_CHANGED,
+  CREDENTIALS_CHANGED,
+  ROTATED,
+  REFRESHED,
+  REFRESH_TOKEN_REUSED,
+  LOGGED_OUT,
+} as const);
+
+/** One of the module's revocation reasons (`REVOCATION_REASONS`). */
+export type RevocationReason = (typeof REVOCATION_REASONS)[keyof typeof REVOCATION_REASONS];

@@ -1,68 +1,40 @@
-export { AccessToken, type AccessTokenKind } from './storage/access-token.entity.js';
-export { AccessTokenEvents, type AccessTokenEventMap, type AccessTokenEventName } from './access-token.events.js';
+/**
+ * `nestjs-access-tokens`: what an app writes against. The module and its services, guards,
+ * decorators and errors, and the types of their inputs and results. The ready-made routes' DTOs are
+ * in `nestjs-access-tokens/routes`, test helpers in `/testing`, OpenAPI in `/swagger`, GraphQL's
+ * query cost limit in `/graphql`, the command line in `/cli`.
+ */
+export { AccessTokensModule } from './access-tokens.module.js';
+export type { AccessTokensModuleExtras } from './access-tokens.module-definition.js';
+export type { AccessTokensModuleOptions, AccessTokensUserOptions } from './access-tokens-options.interface.js';
+export { TokensService } from './tokens.service.js';
+export { SessionsService } from './sessions.service.js';
+export { PasswordGrantService } from './password/password-grant.service.js';
+export type { PasswordAttemptRecord, PasswordAttemptStore } from './password/password-attempts.js';
+
 export { AccessTokenGuard } from './edge/access-token.guard.js';
 export { AccessTokensAuthGuard } from './edge/access-tokens-auth.guard.js';
 export { AccessTokenStrategy } from './edge/access-token.strategy.js';
-export {
-  ACCESS_TOKENS_DEFAULTS,
-  type AccessTokensModuleOptions,
-  type AccessTokensUserOptions,
-  type CacheBusOptions,
-  type CacheOptions,
-  type PasswordGrantOptions,
-  type PasswordThrottleOptions,
-} from './access-tokens-options.interface.js';
-export {
-  ACCESS_TOKEN_STRATEGY,
-  BLOCKED,
-  CREDENTIALS_CHANGED,
-  LOGGED_OUT,
-  PASSWORD_GRANT_METADATA,
-  PUBLIC_ROUTE_METADATA,
-  REFRESHED,
-  REFRESH_TOKEN_REUSED,
-  REVOKED_BY_SECRET,
-  REVOKED_BY_USER,
-  ROTATED,
-  SCOPES_METADATA,
-  USER_DELETED,
-} from './access-tokens.constants.js';
+export { ScopesGuard } from './edge/scopes.guard.js';
+export { Scopes } from './edge/scopes.decorator.js';
 export { CurrentToken, CurrentUser, Public } from './edge/access-tokens.decorators.js';
 export { AllowPassword } from './edge/allow-password.decorator.js';
-export { PasswordGrantService } from './password/password-grant.service.js';
-export type { PasswordAttemptRecord, PasswordAttemptStore } from './password/password-attempts.js';
-export { ROUTES_DEFAULTS, type AccessTokensRoutesOptions } from './routes/access-tokens-routes.options.js';
-export type { CreatedToken, GeneratedToken } from './routes/token-routes.controller.js';
-export type { TokenPair } from './routes/session-routes.controller.js';
-export {
-  AccessTokenError,
-  AccessTokensError,
-  CacheBusUnavailableError,
-  InsufficientScopeError,
-  InvalidCredentialsError,
-  InvalidExpiryError,
-  InvalidOptionsError,
-  InvalidPaginationError,
-  InvalidRequestError,
-  InvalidScopeError,
-  InvalidTokenNameError,
-  MissingCredentialsError,
-  NotASessionError,
-  StoreUnavailableError,
-  TokenNotFoundError,
-  TokenNotLiveError,
-  TooManyAttemptsError,
-  TooManyTokensError,
-  UserBlockedError,
-  UserNotFoundError,
-  type AccessTokenErrorCode,
-} from './core/access-tokens.errors.js';
+export { ACCESS_TOKEN_STRATEGY, REVOCATION_REASONS, type RevocationReason } from './access-tokens.constants.js';
+
+export * as errors from './core/access-tokens.errors.js';
+export type { AccessTokensErrorCode } from './core/access-tokens.errors.js';
 export { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
-export { AccessTokensGraphQLError, AccessTokensHttpException } from './edge/access-tokens-http.exception.js';
+export { AccessTokensHttpException } from './edge/access-tokens-http.exception.js';
+export { isDatabaseUnavailable, isTransactionConflict } from './storage/outage.js';
+
+export { AccessToken } from './storage/access-token.entity.js';
+export { CreateAccessTokens1763800000000 } from './storage/migrations/1763800000000-create-access-tokens.js';
+export { AccessTokenEvents, type AccessTokenEventMap } from './access-token.events.js';
+export type { Clock } from './core/clock.js';
+export type { ScopeRequirement } from './core/scopes.js';
 export type {
   AccessTokenView,
   AuthenticatableRequest,
-  IssueTokenContext,
   IssueTokenInput,
   IssuedAccessToken,
   ListTokensOptions,
@@ -72,15 +44,3 @@ export type {
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
-export { ACCESS_TOKENS_MODULE_OPTIONS, type AccessTokensModuleExtras } from './access-tokens.module-definition.js';
-export { AccessTokensModule } from './access-tokens.module.js';
-export { systemClock, type Clock } from './core/clock.js';
-export { readCredentials, type CredentialSources, type PresentedCredentials } from './edge/credentials.js';
-export { CreateAccessTokens1763800000000 } from './storage/migrations/1763800000000-create-access-tokens.js';
-export { Scopes } from './edge/scopes.decorator.js';
-export { SessionsService } from './sessions.service.js';
-export { ScopesGuard } from './edge/scopes.guard.js';
-export type { ScopeRequirement } from './core/scopes.js';
-export type { CacheBusState } from './cache/cache-bus.js';
-export { isDatabaseUnavailable, isTransactionConflict } from './storage/outage.js';
-export { TokensService } from './tokens.service.js';

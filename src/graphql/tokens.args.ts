@@ -1,6 +1,6 @@
 import { ArgsType, Field, Int } from '@nestjs/graphql';
 import { IsUUID } from 'class-validator';
-import { CreateTokenDto, ListTokensQueryDto } from '../tokens/tokens.dto.js';
+import { CreateTokenDto, ListTokensQueryDto } from 'nestjs-access-tokens/routes';
 
 /** `tokens(limit, status)`: the first page of `GET /tokens`, by its rules. */
 @ArgsType()

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AccessTokenAuthenticator, attachPasswordUser } from './access-token.authenticator.js';
-import { PASSWORD_GRANT_METADATA, PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
+import { PUBLIC_ROUTE_METADATA, PASSWORD_GRANT_METADATA } from '../access-tokens.internal-constants.js';
 import { InvalidOptionsError, InvalidRequestError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
 import { PasswordGrantService } from '../password/password-grant.service.js';

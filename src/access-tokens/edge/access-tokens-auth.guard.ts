@@ -2,7 +2,8 @@ import { Inject, Injectable, mixin, type CanActivate, type ExecutionContext, typ
 import { Reflector } from '@nestjs/core';
 import { AuthGuard, type IAuthModuleOptions } from '@nestjs/passport';
 import { AccessTokenAuthenticator, verifiedTokenOf } from './access-token.authenticator.js';
-import { ACCESS_TOKEN_STRATEGY, PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
+import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
+import { PUBLIC_ROUTE_METADATA } from '../access-tokens.internal-constants.js';
 import { AccessTokenError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';

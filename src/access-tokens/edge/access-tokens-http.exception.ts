@@ -1,5 +1,10 @@
 import { HttpException } from '@nestjs/common';
-import { AccessTokensError, InsufficientScopeError, TooManyAttemptsError } from '../core/access-tokens.errors.js';
+import {
+  AccessTokensError,
+  InsufficientScopeError,
+  TooManyAttemptsError,
+  type AccessTokensErrorCode,
+} from '../core/access-tokens.errors.js';
 import { GRAPHQL_ERROR_CODES } from '../core/graphql-codes.js';
 import { toHttpAnswer, type HttpAnswer } from './rfc6750.js';
 
@@ -15,7 +20,7 @@ import { toHttpAnswer, type HttpAnswer } from './rfc6750.js';
  */
 export class AccessTokensHttpException extends HttpException {
   /** The domain error's code: `malformed`, `expired`, `revoked`, `insufficient_scope`, ... */
-  readonly code: string;
+  readonly code: AccessTokensErrorCode;
   /** The `WWW-Authenticate` header of the answer, or `null`. */
   readonly challenge: string | null;
   /** The `Retry-After` header of the answer in seconds (503), or `null`. */
@@ -70,7 +75,7 @@ export class AccessTokensGraphQLError extends AccessTokensError {
   protected static override readonly capturesStack = false;
 
   /** The domain error's code, as in `extensions.reason`. */
-  readonly code: string;
+  readonly code: AccessTokensErrorCode;
   /** The HTTP status the refusal has over HTTP. */
   readonly status: number;
   /** What the GraphQL server shows: `code`, `reason`, and `scope`, `revokedReason` or `retryAfter` where they apply. */

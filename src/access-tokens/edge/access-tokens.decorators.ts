@@ -1,7 +1,7 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import { verifiedTokenOf } from './access-token.authenticator.js';
 import { requestOf } from './execution-context.js';
-import { PUBLIC_ROUTE_METADATA } from '../access-tokens.constants.js';
+import { PUBLIC_ROUTE_METADATA } from '../access-tokens.internal-constants.js';
 
 /** Lets a route (or a controller) through a global `AccessTokenGuard` without credentials. */
 export const Public = (): ClassDecorator & MethodDecorator => SetMetadata(PUBLIC_ROUTE_METADATA, true);

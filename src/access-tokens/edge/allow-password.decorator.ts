@@ -1,5 +1,5 @@
 import { SetMetadata } from '@nestjs/common';
-import { PASSWORD_GRANT_METADATA } from '../access-tokens.constants.js';
+import { PASSWORD_GRANT_METADATA } from '../access-tokens.internal-constants.js';
 
 /**
  * Lets a route (or every route of a controller, or a resolver) authenticate by HTTP Basic user

@@ -1,6 +1,10 @@
 import {
   AccessTokenError,
   AccessTokensError,
+  CacheBusUnavailableError,
+  InvalidOptionsError,
+  type AccessTokensErrorCode,
+  type InvalidTokenReason,
   InsufficientScopeError,
   InvalidCredentialsError,
   InvalidExpiryError,
@@ -69,65 +73,132 @@ export function setAnswerHeaders(
   if (answer.retryAfter !== null) setHeader('Retry-After', String(answer.retryAfter));
 }
 
+/** Every error class of the module: what a code's answer receives, as `ErrorOf<code>`. */
+type AnyAccessTokensError =
+  | AccessTokenError
+  | MissingCredentialsError
+  | InvalidRequestError
+  | InvalidCredentialsError
+  | TooManyAttemptsError
+  | NotASessionError
+  | InsufficientScopeError
+  | InvalidScopeError
+  | InvalidExpiryError
+  | InvalidTokenNameError
+  | InvalidPaginationError
+  | TokenNotFoundError
+  | TooManyTokensError
+  | TokenNotLiveError
+  | UserNotFoundError
+  | UserBlockedError
+  | StoreUnavailableError
+  | CacheBusUnavailableError
+  | InvalidOptionsError;
+
+/** The error that carries `code` (for the refusals of a token, the one class with all their codes). */
+type ErrorOf<Code extends AccessTokensErrorCode> = AnyAccessTokensError extends infer E
+  ? E extends { code: infer K }
+    ? Code extends K
+      ? E
+      : never
+    : never
+  : never;
+
+/** How one code is answered: the status and `error` name, with the headers some of them add. */
+interface Answer<Code extends AccessTokensErrorCode> {
+  status: number;
+  /** The body's `error`; default: the code. */
+  error?: string;
+  challenge?(error: ErrorOf<Code>, realm: string): string;
+  retryAfter?(error: ErrorOf<Code>): number;
+}
+
+const invalidToken: Answer<InvalidTokenReason> = {
+  status: 401,
+  error: 'invalid_token',
+  challenge: (error, realm) => invalidTokenChallenge(realm, error.message),
+};
+const badInput = { status: 400 } as const;
+/** Start-up errors: never the answer to a request, so a fault if one gets that far. */
+const fault = { status: 500, error: 'internal_error' } as const;
+
 /**
- * Maps a domain error to its HTTP answer, as RFC 6750 §3 says: 401 `invalid_token`, 403
- * `insufficient_scope`, 400 `invalid_request`, and a bare challenge when no credentials came.
+ * The answer to each code, as RFC 6750 §3 says for tokens: 401 `invalid_token`, 403
+ * `insufficient_scope`, 400 `invalid_request`, and a bare challenge when no credentials came. The
+ * mapped type makes this table complete: a code without its answer does not compile.
  */
+const ANSWERS: { readonly [Code in AccessTokensErrorCode]: Answer<Code> } = {
+  malformed: invalidToken,
+  unknown: invalidToken,
+  expired: invalidToken,
+  revoked: invalidToken,
+  user_blocked: invalidToken,
+  credentials_missing: {
+    status: 401,
+    error: 'unauthorized',
+    challenge: (error, realm) => error.schemes.map((scheme) => `${scheme} realm=${quote(realm)}`).join(', '),
+  },
+  invalid_credentials: { status: 401, challenge: (_error, realm) => `Basic realm=${quote(realm)}` },
+  invalid_request: {
+    status: 400,
+    challenge: (error, realm) => bearer(realm, { error: 'invalid_request', error_description: error.message }),
+  },
+  insufficient_scope: {
+    status: 403,
+    challenge: (error, realm) =>
+      bearer(realm, { error: 'insufficient_scope', error_description: error.message, scope: error.required.join(' ') }),
+  },
+  invalid_scope: badInput,
+  invalid_expiry: badInput,
+  invalid_token_name: badInput,
+  invalid_pagination: badInput,
+  not_a_session: badInput,
+  account_blocked: { status: 403 },
+  token_not_found: { status: 404 },
+  user_not_found: { status: 404 },
+  too_many_tokens: { status: 409 },
+  token_not_live: { status: 409 },
+  too_many_attempts: { status: 429, retryAfter: (error) => error.retryAfter },
+  store_unavailable: { status: 503, retryAfter: () => STORE_RETRY_AFTER },
+  cache_bus_unavailable: fault,
+  invalid_options: fault,
+  // The command-line tool's: it prints them, and no request sees them.
+  cli_usage: fault,
+  cli_setup: fault,
+  unknown_user: fault,
+};
+
+/** Maps a domain error to its HTTP answer, by its code (`ANSWERS`). */
 export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswer {
-  const answer = (status: number, errorName: string, challenge: string | null): HttpAnswer => ({
+  // The table's entry for a code takes the error of that code: `code` says which class `error` is.
+  const entry = ANSWERS[error.code] as Answer<AccessTokensErrorCode> | undefined;
+  if (entry === undefined) {
+    // Only an error from outside the module (a subclass an app wrote) has a code the table lacks.
+    return answer(error, 500, 'internal_error', null, null);
+  }
+  const typed = error as ErrorOf<AccessTokensErrorCode>;
+  const result = answer(
+    error,
+    entry.status,
+    entry.error ?? error.code,
+    entry.challenge ? entry.challenge(typed, realm) : null,
+    entry.retryAfter ? entry.retryAfter(typed) : null,
+  );
+  if (error instanceof AccessTokenError && error.revokedReason) result.body.revokedReason = error.revokedReason;
+  return result;
+}
+
+function answer(
+  error: AccessTokensError,
+  status: number,
+  errorName: string,
+  challenge: string | null,
+  retryAfter: number | null,
+): HttpAnswer {
+  return {
     status,
     challenge,
-    retryAfter: null,
+    retryAfter,
     body: { statusCode: status, error: errorName, reason: error.code, message: error.message },
-  });
-  if (error instanceof AccessTokenError) {
-    const result = answer(401, 'invalid_token', invalidTokenChallenge(realm, error.message));
-    if (error.revokedReason) result.body.revokedReason = error.revokedReason;
-    return result;
-  }
-  if (error instanceof MissingCredentialsError) {
-    return answer(401, 'unauthorized', error.schemes.map((scheme) => `${scheme} realm=${quote(realm)}`).join(', '));
-  }
-  if (error instanceof InvalidCredentialsError) {
-    return answer(401, 'invalid_credentials', `Basic realm=${quote(realm)}`);
-  }
-  if (error instanceof InvalidRequestError) {
-    return answer(
-      400,
-      'invalid_request',
-      bearer(realm, { error: 'invalid_request', error_description: error.message }),
-    );
-  }
-  if (error instanceof InsufficientScopeError) {
-    return answer(
-      403,
-      'insufficient_scope',
-      bearer(realm, { error: 'insufficient_scope', error_description: error.message, scope: error.required.join(' ') }),
-    );
-  }
-  if (
-    error instanceof InvalidScopeError ||
-    error instanceof InvalidExpiryError ||
-    error instanceof InvalidTokenNameError ||
-    error instanceof InvalidPaginationError ||
-    error instanceof NotASessionError
-  ) {
-    return answer(400, error.code, null);
-  }
-  if (error instanceof UserBlockedError) {
-    return answer(403, error.code, null);
-  }
-  if (error instanceof TokenNotFoundError || error instanceof UserNotFoundError) {
-    return answer(404, error.code, null);
-  }
-  if (error instanceof TooManyTokensError || error instanceof TokenNotLiveError) {
-    return answer(409, error.code, null);
-  }
-  if (error instanceof TooManyAttemptsError) {
-    return { ...answer(429, error.code, null), retryAfter: error.retryAfter };
-  }
-  if (error instanceof StoreUnavailableError) {
-    return { ...answer(503, error.code, null), retryAfter: STORE_RETRY_AFTER };
-  }
-  return answer(500, 'internal_error', null);
+  };
 }

@@ -1,5 +1,5 @@
 import { InvalidScopeError } from '../core/access-tokens.errors.js';
-import { SCOPES_METADATA } from '../access-tokens.constants.js';
+import { SCOPES_METADATA } from '../access-tokens.internal-constants.js';
 import { validateScopes, type ScopeRequirement } from '../core/scopes.js';
 
 /**

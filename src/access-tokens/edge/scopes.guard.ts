@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AccessTokenAuthenticator, verifiedTokenOf } from './access-token.authenticator.js';
-import { SCOPES_METADATA } from '../access-tokens.constants.js';
+import { SCOPES_METADATA } from '../access-tokens.internal-constants.js';
 import { ACCESS_TOKENS_DEFAULTS } from '../access-tokens-options.interface.js';
 import { AccessTokensError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import { DataSource, IsNull, Not, type Repository } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
-import { PASSWORD_GRANT_METADATA } from '../access-tokens.constants.js';
+import { PASSWORD_GRANT_METADATA } from '../access-tokens.internal-constants.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import { InvalidCredentialsError, InvalidOptionsError, StoreUnavailableError } from '../core/access-tokens.errors.js';
 import { isPrintableText } from '../core/text.js';

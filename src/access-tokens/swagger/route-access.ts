@@ -10,12 +10,12 @@ import { GUARDS_METADATA, PATH_METADATA, PIPES_METADATA, ROUTE_ARGS_METADATA } f
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { MetadataScanner, Reflector, type NestContainer } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
 import {
-  ACCESS_TOKEN_STRATEGY,
-  PASSWORD_GRANT_METADATA,
-  PUBLIC_ROUTE_METADATA,
   SCOPES_METADATA,
-} from '../access-tokens.constants.js';
+  PUBLIC_ROUTE_METADATA,
+  PASSWORD_GRANT_METADATA,
+} from '../access-tokens.internal-constants.js';
 import type { ScopeRequirement } from '../core/scopes.js';
 import { AccessTokenAuthenticator } from '../edge/access-token.authenticator.js';
 import { AccessTokenGuard } from '../edge/access-token.guard.js';

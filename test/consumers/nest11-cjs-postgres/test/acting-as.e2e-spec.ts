@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import { InvalidScopeError } from 'nestjs-access-tokens';
+import { errors } from 'nestjs-access-tokens';
 import { actingAs } from 'nestjs-access-tokens/testing';
 import request from 'supertest';
 import { App } from 'supertest/types';
@@ -59,7 +59,7 @@ describe('Reports (e2e), acting as a user', () => {
   });
 
   it('cannot grant more than the user may do', async () => {
-    await expect(actingAs(app, ann, { scopes: ['reports:write'] })).rejects.toThrow(InvalidScopeError);
+    await expect(actingAs(app, ann, { scopes: ['reports:write'] })).rejects.toThrow(errors.InvalidScopeError);
   });
 
   it('is refused once the user is blocked', async () => {

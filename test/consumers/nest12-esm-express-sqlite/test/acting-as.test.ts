@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { InvalidScopeError } from 'nestjs-access-tokens';
+import { errors } from 'nestjs-access-tokens';
 import { actingAs, ManualClock } from 'nestjs-access-tokens/testing';
 import request from 'supertest';
 import type { Repository } from 'typeorm';
@@ -59,7 +59,7 @@ describe('reports, acting as a user', () => {
   });
 
   it('cannot grant more than the user may do', async () => {
-    await expect(actingAs(app, ann, { scopes: ['reports:write'] })).rejects.toThrow(InvalidScopeError);
+    await expect(actingAs(app, ann, { scopes: ['reports:write'] })).rejects.toThrow(errors.InvalidScopeError);
   });
 
   it('expires on the clock passed to the module', async () => {

@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import { AccessToken, InvalidOptionsError, TokensService } from 'nestjs-access-tokens';
+import { AccessToken, errors, TokensService } from 'nestjs-access-tokens';
 import { ManualClock } from 'nestjs-access-tokens/testing';
 import request from 'supertest';
 import type { Repository } from 'typeorm';
@@ -201,7 +201,7 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
 
   it('stops start-up, naming the package to install, when a Redis bus is asked for without ioredis', async () => {
     const error = await startError({ cache: { bus: { type: 'redis', url: 'redis://127.0.0.1:6379' } } });
-    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect(error).toBeInstanceOf(errors.InvalidOptionsError);
     expect((error as Error).message).toContain('npm install ioredis');
   });
 
@@ -209,7 +209,7 @@ describe('an ES-module NestJS 12 app on Express and SQLite', () => {
     const secret = process.env.TOKEN_SECRET;
     delete process.env.TOKEN_SECRET;
     const error = await startError({}).finally(() => secret !== undefined && (process.env.TOKEN_SECRET = secret));
-    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect(error).toBeInstanceOf(errors.InvalidOptionsError);
     expect((error as Error).message).toContain('openssl rand');
   });
 

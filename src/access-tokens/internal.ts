@@ -1,0 +1,14 @@
+/**
+ * The package's one internal entry, `#internal` (package.json "imports"): what this repository's
+ * own tests and bench reach beneath the public entries for: tokens and keys made by hand, and the
+ * units under the services. Not in "exports", and not in the tarball: no app can import it, and
+ * nothing here is a promise. Everything else in test/ and bench/ uses the public entries, as an
+ * app does (eslint.config.js enforces both).
+ */
+export { SCOPES_METADATA } from './access-tokens.internal-constants.js';
+export { Fingerprinter } from './core/fingerprint.js';
+export { deriveKeys, signingKeys, type DerivedKeys } from './core/keys.js';
+export { generateToken, hashToken, tokenHint } from './core/token-format.js';
+export { TokenQueries, type FoundRow } from './storage/token-queries.js';
+export { TokenStore } from './storage/token-store.js';
+export { TokenMaintenance } from './token-maintenance.service.js';
