@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { SessionsService, StoreUnavailableError, TokensService } from 'nestjs-access-tokens';
+import { errors, SessionsService, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
@@ -92,8 +92,8 @@ describe.each(HTTP_ADAPTERS)(`the module through a ${testDatabaseKind()} outage,
 
     await proxy.cut();
     // The module's services, as the app calls them: an error that means "try again shortly", not the driver's.
-    await expect(sessions.refresh(session.refreshToken)).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(sessions.start(MEMBER)).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(sessions.refresh(session.refreshToken)).rejects.toBeInstanceOf(errors.StoreUnavailableError);
+    await expect(sessions.start(MEMBER)).rejects.toBeInstanceOf(errors.StoreUnavailableError);
     // A token verified a moment ago is answered from the verification cache.
     await http
       .get('/reports')
@@ -126,7 +126,9 @@ describe.each(HTTP_ADAPTERS)(`the module through a ${testDatabaseKind()} outage,
     async () => {
       await proxy.cut();
       try {
-        await expect(tokens.issue(MEMBER, { name: 'during the outage' })).rejects.toBeInstanceOf(StoreUnavailableError);
+        await expect(tokens.issue(MEMBER, { name: 'during the outage' })).rejects.toBeInstanceOf(
+          errors.StoreUnavailableError,
+        );
         expectRetryLater("the app's route that issues a token", await http.post(`/sign-in/${MEMBER}`));
       } finally {
         await restore();
