@@ -3,15 +3,20 @@ export { AccessTokenEvents, type AccessTokenEventMap, type AccessTokenEventName 
 export { AccessTokenGuard } from './edge/access-token.guard.js';
 export { AccessTokensAuthGuard } from './edge/access-tokens-auth.guard.js';
 export { AccessTokenStrategy } from './edge/access-token.strategy.js';
-export {
-  ACCESS_TOKENS_DEFAULTS,
-  type AccessTokensModuleOptions,
-  type AccessTokensUserOptions,
-  type CacheBusOptions,
-  type CacheOptions,
-  type PasswordGrantOptions,
-  type PasswordThrottleOptions,
+export type {
+  AccessTokensModuleOptions,
+  AccessTokensUserOptions,
+  CacheBusOptions,
+  CacheOptions,
+  CredentialOptions,
+  MaintenanceOptions,
+  PasswordOptions,
+  PasswordThrottleOptions,
+  RevocationOptions,
+  SessionOptions,
+  TokenOptions,
 } from './access-tokens-options.interface.js';
+export { ACCESS_TOKENS_DEFAULTS } from './options/defaults.js';
 export {
   ACCESS_TOKEN_STRATEGY,
   BLOCKED,
