@@ -738,7 +738,7 @@ function judge(rows: Row[], memoryResult: Results['memory'], revocations: Record
       measured: `${row.readsPer1000} reads / 1,000`,
       pass: row.readsPer1000 >= 990 && row.readsPer1000 <= 1000,
     });
-    // Valid tokens cycling with the cache off come due for a use record once per lastUsedInterval
+    // Valid tokens cycling with the cache off come due for a use record once per tokens.lastUsedIntervalSeconds
     // (60 s), which a session can outlast: their uses are written together, by a batched UPDATE
     // the request does not wait for, at most one or two per run. A token's first use on a cold
     // cache is recorded the same way, which a count of statements cannot tell from a write a
@@ -747,13 +747,13 @@ function judge(rows: Row[], memoryResult: Results['memory'], revocations: Record
       row.route === L.off
         ? {
             group: 'Cache miss',
-            target: `${where(row)}, ${kind}: no write on the request path (the pool's uses, due once per lastUsedInterval, in at most 2 batched UPDATEs per run)`,
+            target: `${where(row)}, ${kind}: no write on the request path (the pool's uses, due once per tokens.lastUsedIntervalSeconds, in at most 2 batched UPDATEs per run)`,
             measured: `${row.writesPer1000} writes / 1,000 (UPDATE ${row.updates} in ${PLAN.rounds} runs, INSERT ${row.inserts}, DELETE ${row.deletes})`,
             pass: row.updates <= 2 * PLAN.rounds && row.inserts + row.deletes === 0,
           }
         : {
             group: 'Cache miss',
-            target: `${where(row)}, ${kind}: writes (each token's first use in lastUsedInterval recorded, not awaited; reported)`,
+            target: `${where(row)}, ${kind}: writes (each token's first use in tokens.lastUsedIntervalSeconds recorded, not awaited; reported)`,
             measured: `${row.writesPer1000} writes / 1,000 (UPDATE ${row.updates}, INSERT ${row.inserts}, DELETE ${row.deletes})`,
             pass: null,
           },
@@ -1080,7 +1080,7 @@ function report(results: Results): string {
     '',
     'A row is compared with its **pair** on the same server, in the same round: the ratio of their CPU per request, then the median and the range over the rounds. req/s and latencies (medians over rounds) are information: the machine is shared, and its speed drifts by ±30% between runs. Reads are the SELECTs the database drivers ran (counted in `better-sqlite3` and `pg` themselves, whoever ran them: TypeORM, the module, the reference lookup); writes, their UPDATEs, INSERTs and DELETEs. Wrong status: answers other than 200 (401 for refusals).',
     '',
-    `Valid tokens cycle over ${POOL} tokens, each sent once before every run with the cache on, so that runs measure cache hits, on servers whose \`cache.ttl\` is an hour (bench-only \`BENCH_CACHE_TTL\`: with the default 10 s, each token costs a read every 10 s, which could fall in a run); a token used more than \`lastUsedInterval\` (60 s) before records its use (a write) when it comes round again, which can fall in a run; refused tokens cycle over ${POOL} of each kind. A cold cache: the cache on, each request a token the server has not seen (${PLAN.missRequests.toLocaleString('en')} new ones each run). Tokens are seeded unused: a token's first use in \`lastUsedInterval\` (60 s) records it (a write not awaited by the request, counted).`,
+    `Valid tokens cycle over ${POOL} tokens, each sent once before every run with the cache on, so that runs measure cache hits, on servers whose \`cache.ttlSeconds\` is an hour (bench-only \`BENCH_CACHE_TTL\`: with the default 10 s, each token costs a read every 10 s, which could fall in a run); a token used more than \`tokens.lastUsedIntervalSeconds\` (60 s) before records its use (a write) when it comes round again, which can fall in a run; refused tokens cycle over ${POOL} of each kind. A cold cache: the cache on, each request a token the server has not seen (${PLAN.missRequests.toLocaleString('en')} new ones each run). Tokens are seeded unused: a token's first use in \`tokens.lastUsedIntervalSeconds\` (60 s) records it (a write not awaited by the request, counted).`,
     '',
     'Reference routes (bench-only code, like the JWT guard), answering what `GET /users/me` answers:',
     '- `GET /reference/me`: SHA-256 of the bearer token and a lookup in a `Map`, then `request.user`; no expiry, revocation or scope check. The floor for a cache hit.',
@@ -1094,7 +1094,7 @@ function report(results: Results): string {
     '',
     '## Refusals',
     '',
-    `Through \`GET /users/me\` with the cache on, against a valid cached token on the same server and round. Garbage: a signed token with its last (CRC) character changed. Forged: right form and CRC, MAC of another secret. Expired: signed with an expiry a minute past. Unknown: signed with the servers' secret, in no table. The module remembers the hash of an unknown or expired signed token for 60 s (or \`cache.ttl\`, if shorter): the ${POOL} unknown ones cost a read each, and the expired ones an HMAC each, in a run that follows a pause of more than 60 s. The floor: \`GET /jwt/me\` without a token, whose guard (bench-only, like the JWT guard) throws \`UnauthorizedException\` before doing anything: what any 401 costs in Nest, whose exception path (the filter, the error body) costs more than a handler's answer.`,
+    `Through \`GET /users/me\` with the cache on, against a valid cached token on the same server and round. Garbage: a signed token with its last (CRC) character changed. Forged: right form and CRC, MAC of another secret. Expired: signed with an expiry a minute past. Unknown: signed with the servers' secret, in no table. The module remembers the hash of an unknown or expired signed token for 60 s (or \`cache.ttlSeconds\`, if shorter): the ${POOL} unknown ones cost a read each, and the expired ones an HMAC each, in a run that follows a pause of more than 60 s. The floor: \`GET /jwt/me\` without a token, whose guard (bench-only, like the JWT guard) throws \`UnauthorizedException\` before doing anything: what any 401 costs in Nest, whose exception path (the filter, the error body) costs more than a handler's answer.`,
     '',
     ...rowsTable(stage('refusal')),
     '',

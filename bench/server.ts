@@ -351,8 +351,8 @@ async function bootstrap(): Promise<void> {
       : {
           ...config.cache,
           ...(max ? { max: positiveFromEnv('BENCH_CACHE_MAX', 10_000) } : {}),
-          ...(ttl ? { ttl: positiveFromEnv('BENCH_CACHE_TTL', 10) } : {}),
-          ...(busTtl ? { busTtl: positiveFromEnv('BENCH_CACHE_BUS_TTL', 300) } : {}),
+          ...(ttl ? { ttlSeconds: positiveFromEnv('BENCH_CACHE_TTL', 10) } : {}),
+          ...(busTtl ? { busTtlSeconds: positiveFromEnv('BENCH_CACHE_BUS_TTL', 300) } : {}),
         };
 
   @Module({

@@ -590,7 +590,7 @@ async function measure(
 
   return [
     {
-      label: `queries per 1,000 requests (${thousands(population)} tokens, Zipf, 2 instances, Redis bus, busTtl ${BUS_TTL} s)`,
+      label: `queries per 1,000 requests (${thousands(population)} tokens, Zipf, 2 instances, Redis bus, cache.busTtlSeconds ${BUS_TTL})`,
       value: kinds.length ? `${perThousand.toFixed(1)} (${kinds.join(', ')})` : perThousand.toFixed(1),
       target: `≤ ${QUERIES_TARGET}`,
       pass: perThousand <= QUERIES_TARGET,

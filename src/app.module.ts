@@ -43,10 +43,8 @@ export class AppModule {
             secret: config.secret,
             clock: config.clock,
             cache: config.cache,
-            ...(config.queryParameter === undefined
-              ? {}
-              : { allowQueryParameter: true, queryParameter: config.queryParameter }),
-            passwordGrant: {
+            credentials: { queryParameter: config.queryParameter ?? false },
+            passwords: {
               throttle: config.loginAttempts
                 ? {
                     perAccount: config.loginAttempts.perUser,

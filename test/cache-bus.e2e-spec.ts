@@ -16,7 +16,7 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 /** A long TTL, so that only the bus can explain a fresh answer. */
 /** What `cache.bus` takes. */
 type CacheBusOptions = NonNullable<Exclude<AccessTokensModuleOptions['cache'], false>>['bus'] & object;
-const withBus = (bus?: CacheBusOptions) => ({ ...FIXTURE_OPTIONS, cache: { ttl: 3600, bus } });
+const withBus = (bus?: CacheBusOptions) => ({ ...FIXTURE_OPTIONS, cache: { ttlSeconds: 3600, bus } });
 
 /** Asks until the answer is `status`, for at most `ms`; returns how long it took. */
 async function until(ask: () => Promise<number>, status: number, ms = 3000): Promise<number> {
@@ -220,7 +220,7 @@ describe.each(LOST_BUS_CASES)(
         // Its cache was dropped: B never answers the revoked token from it.
         expect(await askB()).toBe(401);
       } else {
-        // B cannot reach its database: it answers what it cached, for cache.ttl at most, as it would with no bus.
+        // B cannot reach its database: it answers what it cached, for cache.ttlSeconds at most, as it would with no bus.
         expect(await askB()).toBe(200);
       }
 
@@ -257,7 +257,7 @@ describe.each(HTTP_ADAPTERS)(
       };
       app = await startFixtureApp(
         database,
-        { ...FIXTURE_OPTIONS, clock, cache: { ttl: 10, busTtl: 300, bus } },
+        { ...FIXTURE_OPTIONS, clock, cache: { ttlSeconds: 10, busTtlSeconds: 300, bus } },
         { queries, adapter },
       );
     });
@@ -268,7 +268,7 @@ describe.each(HTTP_ADAPTERS)(
       await database?.drop();
     });
 
-    it('keeps a verification for busTtl while every change is pushed, for ttl once the bus is lost, and flushes at each change', async () => {
+    it('keeps a verification for busTtlSeconds while every change is pushed, for ttlSeconds once the bus is lost, and flushes at each change', async () => {
       await app
         .get(DataSource)
         .getRepository(Member)
@@ -314,7 +314,7 @@ describe.each(HTTP_ADAPTERS)(
       const ask = async () =>
         (await request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${renamed.token}`)).status;
       const refreshes = await queries.during(async () => {
-        // Past half of busTtl, a request starts the refresh; the answer it gets is still the cached one.
+        // Past half of busTtlSeconds, a request starts the refresh; the answer it gets is still the cached one.
         expect(await reads(busy[0]!.token)).toBe(0);
         await until(ask, 401);
       });
@@ -349,7 +349,7 @@ if (testDatabaseKind() === 'postgres') {
       const throughProxy = { options: { ...database.options, port: proxy.port } as typeof database.options };
       app = await startFixtureApp(
         throughProxy,
-        { ...FIXTURE_OPTIONS, clock, cache: { ttl: 10, busTtl: 300, bus } },
+        { ...FIXTURE_OPTIONS, clock, cache: { ttlSeconds: 10, busTtlSeconds: 300, bus } },
         { adapter },
       );
     });
@@ -360,7 +360,7 @@ if (testDatabaseKind() === 'postgres') {
       await database?.drop();
     });
 
-    it('keeps answering cached tokens for cache.ttl while the database is away, then 503, and flushes once both are back', async () => {
+    it('keeps answering cached tokens for cache.ttlSeconds while the database is away, then 503, and flushes once both are back', async () => {
       await app
         .get(DataSource)
         .getRepository(Member)

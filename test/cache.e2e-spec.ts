@@ -34,7 +34,7 @@ describe.each(HTTP_ADAPTERS)(`the verification cache on $server, on ${testDataba
       return m.grants;
     };
     const options = { ...FIXTURE_OPTIONS, clock, user: { ...FIXTURE_OPTIONS.user, permissions } };
-    cached = await startFixtureApp(database, { ...options, cache: { ttl: 10 } }, { queries, adapter });
+    cached = await startFixtureApp(database, { ...options, cache: { ttlSeconds: 10 } }, { queries, adapter });
     uncached = await startFixtureApp(database, { ...options, cache: false }, { queries, adapter });
     members = cached.get(DataSource).getRepository(Member);
   });

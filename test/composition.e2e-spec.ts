@@ -80,10 +80,10 @@ class CompositionController {
 }
 
 /** The two documented ways to run the module beside passport-jwt. */
-const RECIPES: { name: string; foreignCredentials: 'refuse' | 'pass'; guards: Provider[] }[] = [
+const RECIPES: { name: string; foreign: 'refuse' | 'pass'; guards: Provider[] }[] = [
   {
     name: "AccessTokenGuard passing foreign credentials, then AccessTokensAuthGuard('jwt')",
-    foreignCredentials: 'pass',
+    foreign: 'pass',
     guards: [
       { provide: APP_GUARD, useClass: AccessTokenGuard },
       { provide: APP_GUARD, useClass: AccessTokensAuthGuard('jwt') },
@@ -92,7 +92,7 @@ const RECIPES: { name: string; foreignCredentials: 'refuse' | 'pass'; guards: Pr
   },
   {
     name: "AccessTokensAuthGuard(['access-token', 'jwt'])",
-    foreignCredentials: 'refuse',
+    foreign: 'refuse',
     guards: [
       { provide: APP_GUARD, useClass: AccessTokensAuthGuard(['access-token', 'jwt']) },
       { provide: APP_GUARD, useClass: AppScopesGuard },
@@ -104,7 +104,7 @@ const CASES = RECIPES.flatMap((recipe) => HTTP_ADAPTERS.map((server) => ({ ...re
 
 describe.each(CASES)(
   `beside passport-jwt: $name, on $server, on ${testDatabaseKind()}`,
-  ({ foreignCredentials, guards, adapter }) => {
+  ({ foreign, guards, adapter }) => {
     let database: TestDatabase;
     let app: INestApplication;
     let tokens: TokensService;
@@ -116,7 +116,10 @@ describe.each(CASES)(
         imports: [
           FixtureAppModule.forRoot(
             database.options,
-            AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, foreignCredentials }),
+            AccessTokensModule.forRoot({
+              ...FIXTURE_OPTIONS,
+              credentials: { ...FIXTURE_OPTIONS.credentials, foreign },
+            }),
           ),
         ],
         controllers: [CompositionController],

@@ -113,7 +113,7 @@ describe.each(HTTP_ADAPTERS)(
         await demo.http.post('/auth/login').send({ username: 'kim' }).expect(400);
       });
 
-      it('expires the access token after sessionAccessTtl, and refreshes into a new pair', async () => {
+      it('expires the access token after sessions.accessLifetimeSeconds, and refreshes into a new pair', async () => {
         const first = await login();
         demo.clock.advance(900);
         expect((await demo.http.get('/users/me').set(bearer(first.body.accessToken)).expect(401)).body.reason).toBe(
@@ -175,7 +175,7 @@ describe.each(HTTP_ADAPTERS)(
         }
       });
 
-      it('expires the refresh token after sessionRefreshTtl', async () => {
+      it('expires the refresh token after sessions.refreshLifetimeSeconds', async () => {
         const first = await login();
         demo.clock.advance(7 * 24 * 3600);
         expect(

@@ -23,10 +23,8 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
   const options = {
     ...FIXTURE_OPTIONS,
     clock,
-    idleExpiresIn: 3600,
-    retention: DAY,
-    maxTokensPerUser: 3,
-    expiringNotice: DAY,
+    tokens: { ...FIXTURE_OPTIONS.tokens, idleTimeoutSeconds: 3600, maxPerUser: 3 },
+    maintenance: { retentionSeconds: DAY, expiringNoticeSeconds: DAY },
   } satisfies AccessTokensModuleOptions;
   let database: TestDatabase;
   let app: INestApplication;
@@ -67,7 +65,7 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
   const settle = () => tokens.list(member);
 
   describe('idle expiry', () => {
-    it('expires a token unused for idleExpiresIn, and each use pushes it on', async () => {
+    it('expires a token unused for tokens.idleTimeoutSeconds, and each use pushes it on', async () => {
       const { token } = await tokens.issue(member, { name: 'idle' });
       clock.advance(3000);
       await get(token).expect(200);
@@ -117,7 +115,11 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
       const { accessToken } = await tokens.issue(member, { name: 'old' });
       await tokens.revoke(member, accessToken.id);
       clock.advance(DAY + 1);
-      const pruner = await startFixtureApp(database, { ...options, maintenanceInterval: 1 }, { adapter });
+      const pruner = await startFixtureApp(
+        database,
+        { ...options, maintenance: { ...options.maintenance, intervalSeconds: 1 } },
+        { adapter },
+      );
       try {
         const pruned = await new Promise<AccessTokenEventMap['pruned']>((resolve) =>
           pruner.get(AccessTokenEvents).on('pruned', resolve),
@@ -133,7 +135,11 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
       const { accessToken } = await tokens.issue(member, { name: 'kept' });
       await tokens.revoke(member, accessToken.id);
       clock.advance(DAY + 1);
-      const keeper = await startFixtureApp(database, { ...options, prune: false }, { adapter });
+      const keeper = await startFixtureApp(
+        database,
+        { ...options, maintenance: { ...options.maintenance, prune: false } },
+        { adapter },
+      );
       try {
         await keeper.get(TokenMaintenance).run();
         expect(await tokens.list(member)).toHaveLength(1);
@@ -144,7 +150,7 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
   });
 
   describe('the expiring event', () => {
-    it('fires once per token, within expiringNotice of its expiry, across instances', async () => {
+    it('fires once per token, within maintenance.expiringNoticeSeconds of its expiry, across instances', async () => {
       const events: AccessTokenEventMap['expiring'][] = [];
       const stop = app.get(AccessTokenEvents).on('expiring', (event) => void events.push(event));
       try {
@@ -164,7 +170,7 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
     });
   });
 
-  describe('maxTokensPerUser', () => {
+  describe('tokens.maxPerUser', () => {
     it('refuses a live token past the limit, and counts neither revoked nor expired ones', async () => {
       const first = await tokens.issue(member, { name: 'a', expiresIn: 60 });
       const second = await tokens.issue(member, { name: 'b' });
@@ -232,7 +238,7 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
   });
 
   describe('last used', () => {
-    it('writes lastUsedAt once for 1,000 requests within lastUsedInterval, off the request path', async () => {
+    it('writes lastUsedAt once for 1,000 requests within tokens.lastUsedIntervalSeconds, off the request path', async () => {
       const { token } = await tokens.issue(member, { name: 'busy' });
       const writes = await queries.during(async () => {
         for (let batch = 0; batch < 20; batch++) {

@@ -239,7 +239,9 @@ describe('AccessTokensModule options', () => {
   it('are read through forRootAsync', async () => {
     app = await start(
       database,
-      AccessTokensModule.forRootAsync({ useFactory: async () => ({ ...FIXTURE_OPTIONS, tokenPrefix: 'async' }) }),
+      AccessTokensModule.forRootAsync({
+        useFactory: async () => ({ ...FIXTURE_OPTIONS, tokens: { prefix: 'async' } }),
+      }),
     );
     await app
       .get(DataSource)
@@ -250,18 +252,26 @@ describe('AccessTokensModule options', () => {
   });
 
   it.each([
+    // The options are grouped (tokens.prefix): the flat name of 0.1.0 is unknown like any other.
     [
-      { ...FIXTURE_OPTIONS, tokenPrefx: 'x' },
-      /unknown option tokenPrefx; known: user, secret, .*, passwordGrant, isGlobal, exceptionFilter, routes$/,
+      { ...FIXTURE_OPTIONS, tokenPrefix: 'x' },
+      /unknown option tokenPrefix; known: user, secret, tokens, .*, clock, isGlobal, exceptionFilter, routes$/,
     ],
-    [{ ...FIXTURE_OPTIONS, tokenPrefix: 'Bad-Prefix' }, /tokenPrefix "Bad-Prefix" must be lower-case/],
     [
-      { ...FIXTURE_OPTIONS, defaultExpiresIn: 7200, maxExpiresIn: 3600 },
-      /defaultExpiresIn \(7200\) must not exceed maxExpiresIn \(3600\)/,
+      { ...FIXTURE_OPTIONS, tokens: { prefx: 'x' } },
+      /unknown option tokens.prefx; known: prefix, lifetimeSeconds, .*, lastUsedIntervalSeconds$/,
     ],
-    [{ ...FIXTURE_OPTIONS, defaultExpiresIn: -1 }, /defaultExpiresIn must be a positive whole number/],
-    [{ ...FIXTURE_OPTIONS, realm: 'a"b' }, /realm must be/],
-    [{ ...FIXTURE_OPTIONS, queryParameter: 'a b' }, /queryParameter must be 1 to 64 letters/],
+    [{ ...FIXTURE_OPTIONS, tokens: { prefix: 'Bad-Prefix' } }, /tokens.prefix "Bad-Prefix" must be lower-case/],
+    [
+      { ...FIXTURE_OPTIONS, tokens: { lifetimeSeconds: 7200, maxLifetimeSeconds: 3600 } },
+      /tokens.lifetimeSeconds \(7200\) must not exceed tokens.maxLifetimeSeconds \(3600\)/,
+    ],
+    [{ ...FIXTURE_OPTIONS, tokens: { lifetimeSeconds: -1 } }, /tokens.lifetimeSeconds must be a positive whole number/],
+    [{ ...FIXTURE_OPTIONS, credentials: { realm: 'a"b' } }, /credentials.realm must be/],
+    [
+      { ...FIXTURE_OPTIONS, credentials: { queryParameter: 'a b' } },
+      /credentials.queryParameter must be false, or the name of the query parameter: 1 to 64 letters/,
+    ],
     [
       { ...FIXTURE_OPTIONS, user: { ...FIXTURE_OPTIONS.user, blockedField: 'banned' } },
       /user.blockedField is "banned", but Member has no such column: set user.blockedField to one of memberId, login.*, or to null if users cannot be blocked$/,
@@ -295,7 +305,10 @@ describe('AccessTokensModule options', () => {
     [{ ...FIXTURE_OPTIONS, secret: [] }, /secret must be a string, or a list of them/],
     // 0.1.0 was never released: an option it once had is unknown like any other.
     [{ ...FIXTURE_OPTIONS, fingerprintSecret: 'x' }, /unknown option fingerprintSecret; known: /],
-    [{ ...FIXTURE_OPTIONS, cache: { ttl: 60, busTtl: 30 } }, /cache.busTtl \(30\) must be at least cache.ttl \(60\)/],
+    [
+      { ...FIXTURE_OPTIONS, cache: { ttlSeconds: 60, busTtlSeconds: 30 } },
+      /cache.busTtlSeconds \(30\) must be at least cache.ttlSeconds \(60\)/,
+    ],
   ] as [AccessTokensModuleOptions, RegExp][])('stop the app at start-up when wrong: %#', async (options, message) => {
     const error = await startupError(options);
     expect(error).toBeInstanceOf(errors.InvalidOptionsError);

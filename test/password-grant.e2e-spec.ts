@@ -21,7 +21,7 @@ import { Account, ACCOUNT_OPTIONS, basic, COST, startPasswordApp, type PasswordA
 
 const PASSWORD = 'correct horse battery';
 /** The limits of the spec's app: few, so that a test reaches them. */
-const LIMITS = { perAccount: 3, perClient: 5, window: 60 };
+const LIMITS = { perAccount: 3, perClient: 5, windowSeconds: 60 };
 /** Attempts are counted per client by this header in the spec, so that each test says which client it is. */
 const CLIENT = 'x-test-client';
 
@@ -70,7 +70,7 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
       database: database.options,
       graphql: true,
       options: {
-        passwordGrant: {
+        passwords: {
           throttle: { ...LIMITS, clientKey: (request) => request.headers[CLIENT] as string | undefined },
         },
       },
@@ -91,7 +91,7 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
 
   beforeEach(() => {
     // A new window for every test, and a client of its own.
-    subject.clock.advance(LIMITS.window + 1);
+    subject.clock.advance(LIMITS.windowSeconds + 1);
     client++;
     compare = jest.spyOn(bcrypt, 'compare');
   });
@@ -153,7 +153,7 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
     for (const [what, username, password] of cases) {
       // Each through both ways in, each on a fresh window so that no count gets in the way.
       for (const send of [() => whoami(basic(username, password)), () => login(username, password)]) {
-        subject.clock.advance(LIMITS.window + 1);
+        subject.clock.advance(LIMITS.windowSeconds + 1);
         compare.mockClear();
         const response = await send();
         answers.push({
@@ -203,23 +203,23 @@ describe.each(HTTP_ADAPTERS)(`the password grant on $server, on ${testDatabaseKi
       statusCode: 429,
       error: 'too_many_attempts',
       reason: 'too_many_attempts',
-      message: `Too many password attempts: try again in ${LIMITS.window} seconds`,
+      message: `Too many password attempts: try again in ${LIMITS.windowSeconds} seconds`,
     });
-    expect(basicAnswer.headers['retry-after']).toBe(String(LIMITS.window));
+    expect(basicAnswer.headers['retry-after']).toBe(String(LIMITS.windowSeconds));
     const bodyAnswer = await login('dan@example.com', PASSWORD).expect(429);
-    expect(bodyAnswer.headers['retry-after']).toBe(String(LIMITS.window));
+    expect(bodyAnswer.headers['retry-after']).toBe(String(LIMITS.windowSeconds));
     const { response, error } = await graphqlSignIn('dan@example.com', PASSWORD);
     expect(error?.extensions).toMatchObject({
       code: 'TOO_MANY_REQUESTS',
       reason: 'too_many_attempts',
-      retryAfter: LIMITS.window,
+      retryAfter: LIMITS.windowSeconds,
     });
-    expect(response.headers['retry-after']).toBe(String(LIMITS.window));
+    expect(response.headers['retry-after']).toBe(String(LIMITS.windowSeconds));
     // Refused before the password is looked at.
     expect(compare).not.toHaveBeenCalled();
     // Another account is not held up; time lets dan in again.
     await whoami(basic('eve@example.com', PASSWORD)).expect(200);
-    subject.clock.advance(LIMITS.window - 1);
+    subject.clock.advance(LIMITS.windowSeconds - 1);
     await whoami(basic('dan@example.com', PASSWORD)).expect(429);
     subject.clock.advance(1);
     await whoami(basic('dan@example.com', PASSWORD)).expect(200);
@@ -276,11 +276,8 @@ describe(`the password grant's throttling, its store and its start-up checks, on
 
   it('counts in the store it is given, so that instances sharing one count together', async () => {
     const store = new SharedStore();
-    const throttle = { perAccount: 2, perClient: 1000, window: 30, store };
-    const [first, second] = [
-      await start({ passwordGrant: { throttle } }),
-      await start({ passwordGrant: { throttle } }),
-    ];
+    const throttle = { perAccount: 2, perClient: 1000, windowSeconds: 30, store };
+    const [first, second] = [await start({ passwords: { throttle } }), await start({ passwords: { throttle } })];
     const id = await first!.addAccount('fay@example.com', PASSWORD);
     await request(first!.app.getHttpServer())
       .post('/whoami')
@@ -313,7 +310,7 @@ describe(`the password grant's throttling, its store and its start-up checks, on
   });
 
   it('throttles nothing with throttle: false', async () => {
-    const open = await start({ passwordGrant: { throttle: false } });
+    const open = await start({ passwords: { throttle: false } });
     await open.addAccount('gus@example.com', PASSWORD);
     for (let i = 0; i < 12; i++)
       await request(open.app.getHttpServer())
@@ -327,7 +324,7 @@ describe(`the password grant's throttling, its store and its start-up checks, on
   });
 
   it('is a service too: authenticate() counts and refuses as the routes do', async () => {
-    const served = await start({ passwordGrant: { throttle: { perAccount: 1 } } });
+    const served = await start({ passwords: { throttle: { perAccount: 1 } } });
     await served.addAccount('hal@example.com', PASSWORD);
     const passwords = served.app.get(PasswordGrantService);
     await expect(passwords.authenticate<Account>('hal@example.com', PASSWORD)).resolves.toMatchObject({

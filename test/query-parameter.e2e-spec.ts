@@ -17,7 +17,11 @@ describe.each(HTTP_ADAPTERS)(
 
     beforeAll(async () => {
       database = await createTestDatabase();
-      app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, queryParameter: 'jwt' }, { adapter });
+      app = await startFixtureApp(
+        database,
+        { ...FIXTURE_OPTIONS, credentials: { ...FIXTURE_OPTIONS.credentials, queryParameter: 'jwt' } },
+        { adapter },
+      );
       http = request(app.getHttpServer());
       await app
         .get(DataSource)

@@ -25,7 +25,7 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, shouldRevoke }, { adapter });
+    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, revocation: { shouldRevoke } }, { adapter });
     http = request(app.getHttpServer());
     tokens = app.get(TokensService);
     dataSource = app.get(DataSource);
@@ -250,8 +250,8 @@ describe('two apps in one process', () => {
   it("never see each other's user changes, and unregister when they stop", async () => {
     const [dbA, dbB] = await Promise.all([createTestDatabase(), createTestDatabase()]);
     const [appA, appB] = [
-      await startFixtureApp(dbA, { ...FIXTURE_OPTIONS, shouldRevoke }),
-      await startFixtureApp(dbB, { ...FIXTURE_OPTIONS, shouldRevoke }),
+      await startFixtureApp(dbA, { ...FIXTURE_OPTIONS, revocation: { shouldRevoke } }),
+      await startFixtureApp(dbB, { ...FIXTURE_OPTIONS, revocation: { shouldRevoke } }),
     ];
     try {
       const tokenOf = async (app: INestApplication) => {

@@ -44,7 +44,7 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
       globalGuards: true,
       globalPipe: true,
       // Two a minute: a password checked twice per request (by the global guard and the routes') would show.
-      options: { passwordGrant: { throttle: { perAccount: 2 } } },
+      options: { passwords: { throttle: { perAccount: 2 } } },
       extras: {
         routes: {
           path: '/api/keys/',
@@ -556,7 +556,7 @@ describe.each(HTTP_ADAPTERS)(
             user: { entity: Account, usernameField: 'email', passwordHashField: 'pwd', blockedField: 'suspended' },
             secret: TEST_SECRET,
             // Password attempts (HTTP Basic, the login route, PasswordGrantService): 5 a minute per account, 20 per client.
-            passwordGrant: { throttle: { perAccount: 5, perClient: 20, window: 60 } },
+            passwords: { throttle: { perAccount: 5, perClient: 20, windowSeconds: 60 } },
             // POST /tokens/generate, GET /tokens, POST /tokens, ... and POST /auth/login, /auth/refresh, /auth/logout
             routes: { path: 'tokens', sessionsPath: 'auth', scopes: { read: 'tokens:read', write: 'tokens:write' } },
           }),

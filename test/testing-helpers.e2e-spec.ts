@@ -246,7 +246,7 @@ describe.each(HTTP_ADAPTERS)(`revokeActingAs() on $server, on ${testDatabaseKind
   beforeAll(async () => {
     database = await createTestDatabase();
     // Two apps on one database, one process: each revokes only what it issued.
-    first = (await start(database, adapter, { maxTokensPerUser: 2 })).app;
+    first = (await start(database, adapter, { tokens: { maxPerUser: 2 } })).app;
     second = (await start(database, adapter)).app;
     members = first.get(DataSource).getRepository(Member);
   });
@@ -267,7 +267,7 @@ describe.each(HTTP_ADAPTERS)(`revokeActingAs() on $server, on ${testDatabaseKind
       grants: ['reports:read'],
     });
     const acted = [await actingAs(first, member), await actingAs(first, member)];
-    // maxTokensPerUser is 2 in the first app: acting as the user again would hold a third.
+    // tokens.maxPerUser is 2 in the first app: acting as the user again would hold a third.
     await expect(actingAs(first, member)).rejects.toMatchObject({
       name: 'TooManyTokensError',
       code: 'too_many_tokens',

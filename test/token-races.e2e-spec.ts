@@ -20,7 +20,11 @@ describe.each(HTTP_ADAPTERS)(`token races on $server, on ${testDatabaseKind()}`,
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    app = await startFixtureApp(database, { ...FIXTURE_OPTIONS, maxTokensPerUser: CAP }, { adapter });
+    app = await startFixtureApp(
+      database,
+      { ...FIXTURE_OPTIONS, tokens: { ...FIXTURE_OPTIONS.tokens, maxPerUser: CAP } },
+      { adapter },
+    );
     tokens = app.get(TokensService);
     members = app.get(DataSource).getRepository(Member);
   });
@@ -36,7 +40,7 @@ describe.each(HTTP_ADAPTERS)(`token races on $server, on ${testDatabaseKind()}`,
     return memberId;
   }
 
-  it(`never lets a user hold more than maxTokensPerUser live tokens (${RUNS} runs)`, async () => {
+  it(`never lets a user hold more than tokens.maxPerUser live tokens (${RUNS} runs)`, async () => {
     for (let run = 0; run < RUNS; run++) {
       const memberId = await member();
       for (let i = 0; i < CAP - 3; i++) await tokens.issue(memberId, { name: `before ${i}` });

@@ -9,9 +9,9 @@ export interface AccessTokenEventMap {
   revoked: { userId: string; tokenIds: string[]; reason: string };
   /** A presented token was refused; `tokenId` and `userId` are known unless it was malformed or unknown. */
   verification_failed: { reason: AccessTokenErrorCode; tokenId: string | null; userId: string | null };
-  /** A personal token expires within `expiringNotice`; fires once per token, on one instance. */
+  /** A personal token expires within `maintenance.expiringNoticeSeconds`; fires once per token, on one instance. */
   expiring: { userId: string; tokenId: string; name: string; expiresAt: Date };
-  /** Pruning deleted tokens past their retention. */
+  /** Pruning deleted tokens past their retention (`maintenance.retentionSeconds`). */
   pruned: { count: number };
 }
 

@@ -27,7 +27,7 @@ export interface IssueTokenInput {
   name: string;
   /** Defaults to `['*']`: everything the user may do at the time of each request. */
   scopes?: readonly string[];
-  /** Lifetime in seconds; `null` for no expiry (only when `maxExpiresIn` is `null`). Default `defaultExpiresIn`. */
+  /** Lifetime in seconds; `null` for no expiry (only when `tokens.maxLifetimeSeconds` is `null`). Default `tokens.lifetimeSeconds`. */
   expiresIn?: number | null;
 }
 

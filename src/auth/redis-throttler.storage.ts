@@ -31,7 +31,7 @@ if hits > tonumber(ARGV[2]) then
 end
 return {hits, ttl, 0, 0}`;
 
-/** The password attempts of `AccessTokensModule`'s password grant, counted in Redis (`passwordGrant.throttle.store`). */
+/** The password attempts of `AccessTokensModule`'s password grant, counted in Redis (`passwords.throttle.store`). */
 @Injectable()
 export class RedisThrottlerStorage implements PasswordAttemptStore, OnApplicationShutdown {
   private readonly redis: Redis;

@@ -41,7 +41,7 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
       '  --name <token name>     what the token is for ("deploy"), 1 to 100 characters',
       '  --scopes <a,b>          comma-separated scopes, within what the user may do; "*" for',
       '                          everything the user may do at each request',
-      "  --expires-in <seconds>  lifetime; default: the app's defaultExpiresIn",
+      "  --expires-in <seconds>  lifetime; default: the app's tokens.lifetimeSeconds",
       '',
       'Example: TOKEN=$(npm run -s tokens -- issue --user alice --name deploy --scopes users:read --expires-in 3600)',
     ].join('\n'),
@@ -79,7 +79,7 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
     synopsis: 'prune',
     summary: 'Delete the tokens past their retention',
     details:
-      "Tokens that expired or were revoked longer than the app's retention ago. The app prunes\nby itself too, unless configured with prune: false.",
+      "Tokens that expired or were revoked longer than the app's maintenance.retentionSeconds ago. The app prunes\nby itself too, unless configured with prune: false.",
   },
 };
 

@@ -86,7 +86,10 @@ describe('runTokensCli, on an app of its own', () => {
   beforeEach(async () => {
     clock = new ManualClock();
     context = await NestFactory.createApplicationContext(
-      cliApp({ clock, maxTokensPerUser: 5, maxExpiresIn: 86_400, defaultExpiresIn: 3600, idleExpiresIn: 600 }),
+      cliApp({
+        clock,
+        tokens: { maxPerUser: 5, maxLifetimeSeconds: 86_400, lifetimeSeconds: 3600, idleTimeoutSeconds: 600 },
+      }),
       { logger: false, abortOnError: false },
     );
     const users = context.get(DataSource).getRepository(CliUser);
@@ -322,7 +325,7 @@ describe('runTokensCli, on an app of its own', () => {
     });
   });
 
-  it("refuses an --expires-in beyond the app's maxExpiresIn as a usage error (2), issuing nothing", async () => {
+  it("refuses an --expires-in beyond the app's tokens.maxLifetimeSeconds as a usage error (2), issuing nothing", async () => {
     const refused = await run(context, 'issue --user alice --name x --scopes users:read --expires-in 86401');
     expect(refused).toEqual({
       code: 2,
@@ -408,11 +411,11 @@ describe('runTokensCli, opening and closing the app', () => {
   });
 
   it('refuses with 1 an app that does not start, or has no AccessTokensModule', async () => {
-    const broken = await run(cliApp({ maxExpiresIn: 60, defaultExpiresIn: 3600 }), 'prune');
+    const broken = await run(cliApp({ tokens: { maxLifetimeSeconds: 60, lifetimeSeconds: 3600 } }), 'prune');
     expect(broken.code).toBe(1);
     expect(broken.stdout).toBe('');
     expect(broken.stderr).toMatch(
-      /error: the app could not start: AccessTokensModule: defaultExpiresIn \(3600\) must not exceed maxExpiresIn \(60\)/,
+      /error: the app could not start: AccessTokensModule: tokens\.lifetimeSeconds \(3600\) must not exceed tokens\.maxLifetimeSeconds \(60\)/,
     );
 
     @Module({})

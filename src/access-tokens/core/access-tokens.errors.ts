@@ -163,7 +163,7 @@ export class InvalidScopeError extends AccessTokensError {
   readonly code = 'invalid_scope';
 }
 
-/** A requested lifetime is not a positive whole number of seconds, or exceeds `maxExpiresIn`. */
+/** A requested lifetime is not a positive whole number of seconds, or exceeds `tokens.maxLifetimeSeconds`. */
 export class InvalidExpiryError extends AccessTokensError {
   readonly code = 'invalid_expiry';
 }
@@ -191,7 +191,7 @@ export class TokenNotFoundError extends AccessTokensError {
   }
 }
 
-/** The user already holds `maxTokensPerUser` live tokens. */
+/** The user already holds `tokens.maxPerUser` live tokens. */
 export class TooManyTokensError extends AccessTokensError {
   readonly code = 'too_many_tokens';
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext }
 import { Reflector } from '@nestjs/core';
 import { AccessTokenAuthenticator, verifiedTokenOf } from './access-token.authenticator.js';
 import { SCOPES_METADATA } from '../access-tokens.internal-constants.js';
-import { ACCESS_TOKENS_DEFAULTS } from '../access-tokens-options.interface.js';
+import { ACCESS_TOKENS_DEFAULTS } from '../options/defaults.js';
 import { AccessTokensError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { requestOf, responseOf } from './execution-context.js';
@@ -82,7 +82,7 @@ export class ScopesGuard implements CanActivate {
   private refuse(error: AccessTokensError, context: ExecutionContext): never | Promise<never> {
     return this.authenticator
       ? this.authenticator.refuse(error, context, this.getResponse(context))
-      : refuseIn(context, AccessTokensHttpException.from(error, ACCESS_TOKENS_DEFAULTS.realm));
+      : refuseIn(context, AccessTokensHttpException.from(error, ACCESS_TOKENS_DEFAULTS.credentials.realm));
   }
 
   /** The requirements of the controller and of the handler, all of which must hold. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { resolveAccessTokensOptions, type AccessTokensModuleOptions } from '../access-tokens-options.interface.js';
-import { InvalidOptionsError, TooManyAttemptsError } from '../core/access-tokens.errors.js';
+import { TooManyAttemptsError } from '../core/access-tokens.errors.js';
 import { ManualClock } from '../testing/manual-clock.js';
 import { accountKey, AttemptLimiter, MemoryAttemptStore } from './password-attempts.js';
 
@@ -79,39 +78,5 @@ describe('AttemptLimiter', () => {
     await expect(limiter.hit('dave', '10.0.0.9')).rejects.toMatchObject({ code: 'too_many_attempts', retryAfter: 30 });
     // Without a client, the account alone counts.
     await limiter.hit('erin', null);
-  });
-});
-
-describe('passwordGrant options', () => {
-  const base = {
-    user: { entity: class User {} },
-    secret: 'NkgUfGaSX5SpcmKLTdD3Rm8MVqkmHi0ZGHL0i5Lpfcs',
-  } as AccessTokensModuleOptions;
-
-  it("throttle by default: 10 per account and 30 per client a minute, in memory, by the request's address", () => {
-    const { throttle } = resolveAccessTokensOptions(base).passwordGrant;
-    expect(throttle).toMatchObject({ perAccount: 10, perClient: 30, window: 60, store: null });
-    expect(throttle!.clientKey({ headers: {}, ip: '10.1.2.3' } as never)).toBe('10.1.2.3');
-    expect(throttle!.clientKey({ headers: {} })).toBeUndefined();
-  });
-
-  it('throttle nothing with throttle: false', () => {
-    expect(
-      resolveAccessTokensOptions({ ...base, passwordGrant: { throttle: false } }).passwordGrant.throttle,
-    ).toBeNull();
-  });
-
-  it.each([
-    [{ throttle: { perAccount: 0 } }, /passwordGrant.throttle.perAccount must be a positive whole number of attempts/],
-    [{ throttle: { window: 1.5 } }, /passwordGrant.throttle.window must be a positive whole number of seconds/],
-    [{ throttle: { store: {} } }, /passwordGrant.throttle.store must have increment/],
-    [{ throttle: { clientKey: 'ip' } }, /passwordGrant.throttle.clientKey must be a function/],
-    [{ throttle: { every: 3 } }, /unknown option passwordGrant.throttle.every/],
-    [{ throttle: true }, /passwordGrant.throttle must be false or/],
-    [{ limit: 3 }, /unknown option passwordGrant.limit/],
-  ])('stop the app at start-up on passwordGrant %j', (passwordGrant, message) => {
-    const resolve = () => resolveAccessTokensOptions({ ...base, passwordGrant: passwordGrant as never });
-    expect(resolve).toThrow(InvalidOptionsError);
-    expect(resolve).toThrow(message);
   });
 });

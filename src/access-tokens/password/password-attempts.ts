@@ -24,7 +24,7 @@ export interface PasswordAttemptRecord {
  * the counts and a guesser gains nothing by spreading attempts over them).
  *
  * @example
- * passwordGrant: { throttle: { store: new ThrottlerStorageRedisService(redis) } } // @nest-lab/throttler-storage-redis
+ * passwords: { throttle: { store: new ThrottlerStorageRedisService(redis) } } // @nest-lab/throttler-storage-redis
  */
 export interface PasswordAttemptStore {
   /**

@@ -112,7 +112,7 @@ export class PasswordGrantService implements OnApplicationBootstrap {
 
   /**
    * The user of that name and password, not blocked. Counts the attempt first, against the account
-   * and against the client of `request` (`passwordGrant.throttle.clientKey`, by default its
+   * and against the client of `request` (`passwords.throttle.clientKey`, by default its
    * address), and throws `TooManyAttemptsError` (429) past either limit. Throws
    * `InvalidCredentialsError` (401) for a wrong password, an unknown user name, a user without a
    * password hash and a blocked user alike; `StoreUnavailableError` (503) when the database cannot

@@ -61,7 +61,7 @@ export class GenerateTokenDto {
   @IsText({ each: true })
   scopes?: string[];
 
-  /** Seconds; `null` asks for no expiry, which only an app without `maxExpiresIn` grants. */
+  /** Seconds; `null` asks for no expiry, which only an app without `tokens.maxLifetimeSeconds` grants. */
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -48,7 +48,7 @@ export function sessionRoutesController(routes: ResolvedRoutesOptions & { sessio
     ) {}
 
     /**
-     * A session for a user name and password: an access token for `sessionAccessTtl` seconds, a
+     * A session for a user name and password: an access token for `sessions.accessLifetimeSeconds`, a
      * refresh token, and who the user is. The attempt counts against the account as any other
      * password attempt does.
      */

@@ -7,7 +7,7 @@ export const ACCESS_TOKEN_SECURITY_SCHEMES = {
   bearer: 'accessToken',
   /** HTTP Basic with the token as the user name and an empty password (`curl http://TOKEN:@host/`). */
   basic: 'accessTokenBasic',
-  /** The token in the query parameter; only when the module allows it (`allowQueryParameter`). */
+  /** The token in the query parameter; only when the module allows it (`credentials.queryParameter`). */
   query: 'accessTokenQuery',
 } as const;
 

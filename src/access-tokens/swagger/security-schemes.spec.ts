@@ -26,7 +26,7 @@ describe('addAccessTokensSecurity', () => {
 
   it('adds the query parameter by the name the module reads it under', () => {
     const schemes = schemesOf(
-      addAccessTokensSecurity(new DocumentBuilder(), { allowQueryParameter: true, queryParameter: 'jwt' }),
+      addAccessTokensSecurity(new DocumentBuilder(), { credentials: { queryParameter: 'jwt' } }),
     );
     expect(schemes.accessTokenQuery).toMatchObject({ type: 'apiKey', in: 'query', name: 'jwt' });
     expect((schemes.accessTokenQuery as { description: string }).description).toMatch(
@@ -36,7 +36,7 @@ describe('addAccessTokensSecurity', () => {
 
   it("describes the token format by the prefix, with the length of a real token's body", () => {
     const description = (
-      schemesOf(addAccessTokensSecurity(new DocumentBuilder(), { tokenPrefix: 'acme_pat' })).accessToken as {
+      schemesOf(addAccessTokensSecurity(new DocumentBuilder(), { tokens: { prefix: 'acme_pat' } })).accessToken as {
         description: string;
       }
     ).description;

@@ -1,25 +1,36 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { DocumentBuilder } from '@nestjs/swagger';
-import { ACCESS_TOKENS_DEFAULTS, type ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import type {
+  CredentialOptions,
+  ResolvedAccessTokensOptions,
+  TokenOptions,
+} from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
+import { ACCESS_TOKENS_DEFAULTS } from '../options/defaults.js';
 import { generateToken } from '../core/token-format.js';
 import { ACCESS_TOKEN_SECURITY_SCHEMES } from './openapi.constants.js';
 
-/** What the security schemes say of the module, when there is no app to read it from. */
+/**
+ * What the security schemes say of the module, when there is no app to read it from: the module's
+ * own options, as given to `forRoot()` (the object itself fits), of which these are read.
+ */
 export interface AccessTokensSecurityOptions {
-  /** The module's `tokenPrefix`. Default `'nat'`. */
-  tokenPrefix?: string;
-  /** The module's `allowQueryParameter`: whether the query parameter scheme is added. Default `false`. */
-  allowQueryParameter?: boolean;
-  /** The module's `queryParameter`. Default `'access_token'`. */
-  queryParameter?: string;
-  /** The module's `realm`, which the documented `WWW-Authenticate` challenges show. Default `'api'`. */
-  realm?: string;
+  /** The module's `tokens.prefix`. Default `'nat'`. */
+  tokens?: Pick<TokenOptions, 'prefix'>;
+  /**
+   * The module's `credentials.queryParameter` (a query parameter scheme is added unless it is
+   * `false`, the default) and `credentials.realm`, which the documented `WWW-Authenticate`
+   * challenges show (default `'api'`).
+   */
+  credentials?: Pick<CredentialOptions, 'queryParameter' | 'realm'>;
 }
 
-/** The options the documentation needs, defaults applied. */
-export type DocumentedOptions = Required<AccessTokensSecurityOptions>;
+/** The options the documentation needs, defaults applied, as the module resolves them. */
+export type DocumentedOptions = Pick<
+  ResolvedAccessTokensOptions,
+  'tokenPrefix' | 'allowQueryParameter' | 'queryParameter' | 'realm'
+>;
 
 function isApp(source: INestApplicationContext | AccessTokensSecurityOptions): source is INestApplicationContext {
   return typeof (source as { get?: unknown }).get === 'function';
@@ -36,18 +47,21 @@ export function documentedOptions(source: INestApplicationContext | AccessTokens
       resolved = source.get<typeof RESOLVED_OPTIONS, ResolvedAccessTokensOptions>(RESOLVED_OPTIONS, { strict: false });
     } catch (error) {
       throw new InvalidOptionsError(
-        'The app has no AccessTokensModule to document: import AccessTokensModule.forRoot() in it, or pass the options ({ tokenPrefix, allowQueryParameter, queryParameter, realm }) instead of the app',
+        'The app has no AccessTokensModule to document: import AccessTokensModule.forRoot() in it, or pass the options ({ tokens: { prefix }, credentials: { queryParameter, realm } }) instead of the app',
         { cause: error },
       );
     }
     const { tokenPrefix, allowQueryParameter, queryParameter, realm } = resolved;
     return { tokenPrefix, allowQueryParameter, queryParameter, realm };
   }
+  const defaults = ACCESS_TOKENS_DEFAULTS;
+  const queryParameter = source.credentials?.queryParameter ?? defaults.credentials.queryParameter;
   return {
-    tokenPrefix: source.tokenPrefix ?? ACCESS_TOKENS_DEFAULTS.tokenPrefix,
-    allowQueryParameter: source.allowQueryParameter ?? ACCESS_TOKENS_DEFAULTS.allowQueryParameter,
-    queryParameter: source.queryParameter ?? ACCESS_TOKENS_DEFAULTS.queryParameter,
-    realm: source.realm ?? ACCESS_TOKENS_DEFAULTS.realm,
+    tokenPrefix: source.tokens?.prefix ?? defaults.tokens.prefix,
+    allowQueryParameter: queryParameter !== false,
+    // Only read when the scheme is added, i.e. when it is a name.
+    queryParameter: queryParameter === false ? '' : queryParameter,
+    realm: source.credentials?.realm ?? defaults.credentials.realm,
   };
 }
 

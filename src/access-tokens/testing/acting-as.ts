@@ -13,7 +13,7 @@ export interface ActingAsOptions {
    * production, so a test cannot grant what no real token of that user could have.
    */
   scopes?: readonly string[];
-  /** Lifetime in seconds, read on the module's `clock`; `null` for none. Default: `defaultExpiresIn`. */
+  /** Lifetime in seconds, read on the module's `clock`; `null` for none. Default: `tokens.lifetimeSeconds`. */
   expiresIn?: number | null;
   /** The token's name, as `list()` shows it. Default `'actingAs'`. */
   name?: string;
@@ -46,7 +46,7 @@ const issued = new WeakMap<TokensService, Map<string, string>>();
  *
  * `TokensService.issue()`'s rules hold: a scope beyond the user's permissions is refused with
  * `InvalidScopeError`, a blocked user with `UserBlockedError` (`user_blocked`), an unknown one with
- * `UserNotFoundError`, and past `maxTokensPerUser` live tokens with `TooManyTokensError`. The token
+ * `UserNotFoundError`, and past `tokens.maxPerUser` live tokens with `TooManyTokensError`. The token
  * is a row in the app's token table: a test database thrown away after the run needs no cleanup;
  * otherwise see {@link revokeActingAs}.
  *
@@ -95,7 +95,7 @@ export async function actingAs(
  * Revokes every token `actingAs()` issued for `app` that is still live (reason `acting_as_ended`),
  * and forgets them. Call it before `app.close()`, in an `afterEach`/`afterAll`, when the test
  * database outlives the run (a shared or reused database), or when one suite acts as the same user
- * more than `maxTokensPerUser` times (100 by default): revoked tokens no longer count. A throwaway
+ * more than `tokens.maxPerUser` times (100 by default): revoked tokens no longer count. A throwaway
  * test database needs none of this. Tokens revoked or deleted meanwhile (the user was blocked or
  * deleted) are skipped.
  *
