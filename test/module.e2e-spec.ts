@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -7,6 +8,7 @@ import { DataSource, type Repository } from 'typeorm';
 import { AccessTokensModule, type AccessTokensModuleOptions, errors, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, FixtureAppModule, Member } from './fixtures/fixture-app.module.js';
+import { revokeIfAny } from './fixtures/revoke-if-any.js';
 import { createAppOn, HTTP_ADAPTERS, type HttpAdapterName } from './fixtures/http-adapters.js';
 import { TEST_SECRET } from './fixtures/secrets.js';
 
@@ -138,6 +140,15 @@ describe.each(HTTP_ADAPTERS)(
         .set(bearer(token))
         .expect(200, { member: 'm-ben', scopes: ['reports:read'] });
       await http.get('/reports/billing').set(bearer(token)).expect(403);
+    });
+
+    it('lets an app match an error by its code (docs/security.md#errors)', async () => {
+      const { accessToken } = await tokens.issue('m-ann', { name: 'to revoke' });
+      await expect(revokeIfAny(tokens, 'm-ann', accessToken.id)).resolves.toMatchObject({
+        revokedAt: expect.any(Date),
+      });
+      await expect(revokeIfAny(tokens, 'm-ann', randomUUID())).resolves.toBeNull();
+      await expect(revokeIfAny(tokens, 'nobody', randomUUID())).rejects.toMatchObject({ code: 'user_not_found' });
     });
 
     it('refuses the tokens of a blocked user', async () => {
