@@ -4,7 +4,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { errors, SessionsService, TokensService } from 'nestjs-access-tokens';
 import { ManualClock } from 'nestjs-access-tokens/testing';
-import { hashToken, TokenStore } from '#internal';
+import { hashToken, REFUSED_TOKENS, VERIFICATION_CACHE, type RefusedTokens, type VerificationCache } from '#internal';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
@@ -25,7 +25,8 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
   let database: TestDatabase;
   let app: INestApplication;
   let tokens: TokensService;
-  let store: TokenStore;
+  let cache: VerificationCache<unknown>;
+  let refused: RefusedTokens;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -36,7 +37,8 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
       { queries, adapter },
     );
     tokens = app.get(TokensService);
-    store = app.get(TokenStore);
+    cache = app.get(VERIFICATION_CACHE);
+    refused = app.get(REFUSED_TOKENS);
     await app
       .get(DataSource)
       .getRepository(Member)
@@ -60,27 +62,27 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
       'expired',
     ],
   ])('refuses a token %s with 401 and its reason, at no query and no cache entry', async (_case, token, reason) => {
-    const cached = store.cache!.size;
+    const cached = cache.size;
     const ran = await queries.during(async () => {
       const response = await get(token()).expect(401);
       expect(response.body.reason).toBe(reason);
       expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
     });
     expect(ran).toEqual([]);
-    expect(store.cache!.size).toBe(cached);
+    expect(cache.size).toBe(cached);
   });
 
   it('refuses 10,000 distinct forged tokens with no database query and no cache entry', async () => {
-    const cached = store.cache!.size;
-    const remembered = store.refused!.size;
+    const cached = cache.size;
+    const remembered = refused.size;
     const forged = Array.from({ length: 10_000 }, (_, i) => (i % 2 ? forgedToken('fx') : forgedTokenOfKnownKey('fx')));
     const ran = await queries.during(async () => {
       for (const token of forged) expect(() => tokens.resolve(token)).toThrow(errors.AccessTokenError);
     });
     expect(ran).toEqual([]);
-    expect(store.cache!.size).toBe(cached);
+    expect(cache.size).toBe(cached);
     // Nor are they remembered as refused: each distinct one is checked, and none fills the memory.
-    expect(store.refused!.size).toBe(remembered);
+    expect(refused.size).toBe(remembered);
   });
 
   it('expires a token at its signed expiry, on the controlled clock, without asking the database', async () => {
@@ -97,7 +99,7 @@ describe.each(HTTP_ADAPTERS)(`signed tokens on $server, on ${testDatabaseKind()}
     const token = signedUnknownToken('fx', clock.now().getTime() - 1000);
     const first = await get(token).expect(401);
     // Remembered by its hash: the next ones cost no MAC (the bench measures what that saves).
-    expect(store.refused!.get(hashToken(token), clock.now().getTime())).toBe('expired');
+    expect(refused.get(hashToken(token), clock.now().getTime())).toBe('expired');
     const ran = await queries.during(async () => {
       for (let i = 0; i < 20; i++) {
         const again = await get(token).expect(401);

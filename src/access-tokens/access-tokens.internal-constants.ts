@@ -9,3 +9,9 @@ export const PUBLIC_ROUTE_METADATA = 'access-tokens:public';
 
 /** Metadata key set by `@AllowPassword()` on routes that also take HTTP Basic user name and password. */
 export const PASSWORD_GRANT_METADATA = 'access-tokens:password-grant';
+
+/** This instance's verification cache (`VerificationCache<CachedToken>`), or `null` with `cache: false`. */
+export const VERIFICATION_CACHE = Symbol('access-tokens:verification-cache');
+
+/** This instance's memory of refused signed tokens (`RefusedTokens`), or `null` with `cache: false`. */
+export const REFUSED_TOKENS = Symbol('access-tokens:refused-tokens');

@@ -9,6 +9,8 @@ import { AccessTokenGuard } from './edge/access-token.guard.js';
 import { AccessTokenStrategy } from './edge/access-token.strategy.js';
 import type { AccessTokensModuleOptions } from './access-tokens-options.interface.js';
 import { CacheBus, cacheBusDriverProvider } from './cache/cache-bus.js';
+import { CacheInvalidation } from './cache/cache-invalidation.js';
+import { refusedTokensProvider, verificationCacheProvider } from './cache/token-cache.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { resolveAccessTokensOptions } from './options/resolve-options.js';
 import { ACCESS_TOKENS_MODULE_OPTIONS, ConfigurableModuleClass } from './access-tokens.module-definition.js';
@@ -16,9 +18,12 @@ import { ScopesGuard } from './edge/scopes.guard.js';
 import { PasswordGrantService } from './password/password-grant.service.js';
 import { SessionsService } from './sessions.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
+import { tokenQueriesProvider } from './storage/token-queries.js';
 import { TokenStore } from './storage/token-store.js';
+import { useRecorderProvider } from './storage/use-recorder.js';
 import { TokensService } from './tokens.service.js';
 import { CacheRefresher } from './verification/cache-refresher.js';
+import { TokenChecks } from './verification/token-checks.js';
 import { TokenVerifier } from './verification/token-verifier.js';
 import { TransactionHooks } from './revocation/transaction-hooks.js';
 import { UserDirectory } from './storage/user-directory.service.js';
@@ -44,7 +49,13 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
     TransactionHooks,
     cacheBusDriverProvider,
     CacheBus,
+    verificationCacheProvider,
+    refusedTokensProvider,
+    CacheInvalidation,
+    tokenQueriesProvider,
+    useRecorderProvider,
     TokenStore,
+    TokenChecks,
     CacheRefresher,
     TokenVerifier,
     TokensService,

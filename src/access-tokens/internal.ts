@@ -5,7 +5,9 @@
  * nothing here is a promise. Everything else in test/ and bench/ uses the public entries, as an
  * app does (eslint.config.js enforces both).
  */
-export { SCOPES_METADATA } from './access-tokens.internal-constants.js';
+export { REFUSED_TOKENS, SCOPES_METADATA, VERIFICATION_CACHE } from './access-tokens.internal-constants.js';
+export type { RefusedTokens } from './cache/refused-tokens.js';
+export type { VerificationCache } from './cache/verification-cache.js';
 export { Fingerprinter } from './core/fingerprint.js';
 export { deriveKeys, signingKeys, type DerivedKeys } from './core/keys.js';
 export { generateToken, hashToken, tokenHint } from './core/token-format.js';

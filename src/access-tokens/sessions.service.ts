@@ -1,12 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { In, IsNull, type EntityManager } from 'typeorm';
+import { In, IsNull, Repository, type EntityManager } from 'typeorm';
+import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
+import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { AccessToken } from './storage/access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
 import type { AccessTokenError } from './core/access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
-import { checkToken, isTokenId } from './core/token-format.js';
-import { TokenStore, toView } from './storage/token-store.js';
+import { checkToken, hashToken, isTokenId } from './core/token-format.js';
+import { TokenQueries } from './storage/token-queries.js';
+import { TokenStore } from './storage/token-store.js';
+import { toView } from './storage/token-view.js';
+import { UserDirectory } from './storage/user-directory.service.js';
+import { TokenChecks } from './verification/token-checks.js';
 
 /**
  * Login sessions with opaque tokens: a short-lived access token and a refresh token, hashed like
@@ -20,7 +27,14 @@ import { TokenStore, toView } from './storage/token-store.js';
  */
 @Injectable()
 export class SessionsService {
-  constructor(private readonly store: TokenStore) {}
+  constructor(
+    private readonly store: TokenStore,
+    @InjectRepository(AccessToken) private readonly repository: Repository<AccessToken>,
+    private readonly queries: TokenQueries,
+    private readonly checks: TokenChecks,
+    private readonly users: UserDirectory,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+  ) {}
 
   /**
    * Starts a session for a user whose credentials the app has checked. Pass the user entity as
@@ -28,7 +42,7 @@ export class SessionsService {
    * never works (`InvalidCredentialsError` when the change is seen before it is stored).
    */
   async start(subject: UserId | object): Promise<SessionTokens> {
-    const user = await this.store.unlessUnavailable(() => this.store.issuableUser(subject));
+    const user = await this.store.unlessUnavailable(() => this.users.issuableUser(subject));
     return this.store.transaction((manager) => this.issuePair(manager, user, randomUUID()));
   }
 
@@ -39,29 +53,24 @@ export class SessionsService {
   async refresh(refreshToken: string): Promise<SessionTokens> {
     const check =
       typeof refreshToken === 'string'
-        ? checkToken(
-            refreshToken,
-            [this.store.options.refreshPrefix],
-            this.store.options.keys,
-            this.store.now().getTime(),
-          )
+        ? checkToken(refreshToken, [this.options.refreshPrefix], this.options.keys, this.options.clock.now().getTime())
         : 'malformed';
-    if (check !== 'signed') throw this.store.refuse(check);
+    if (check !== 'signed') throw this.checks.refuse(check);
     return this.store.unlessUnavailable(() => this.refreshSigned(refreshToken));
   }
 
   /** `refresh()` of a refresh token this app signed, not yet expired. */
   private async refreshSigned(refreshToken: string): Promise<SessionTokens> {
-    const token = await this.store.findByRaw(refreshToken);
-    if (!token || token.kind !== 'refresh') throw this.store.refuse('unknown');
+    const token = await this.queries.findByHash(hashToken(refreshToken));
+    if (!token || token.kind !== 'refresh') throw this.checks.refuse('unknown');
     // Its session was ended by a reuse already, and nothing of it can be renewed: no lock, no write.
-    if (token.revokedReason === REFRESH_TOKEN_REUSED) throw this.store.refuse('revoked', token, REFRESH_TOKEN_REUSED);
+    if (token.revokedReason === REFRESH_TOKEN_REUSED) throw this.checks.refuse('revoked', token, REFRESH_TOKEN_REUSED);
     if (token.revokedReason === REFRESHED) throw await this.reused(token);
-    const now = this.store.now();
-    const user = await this.store.usableUser(token, now);
+    const now = this.options.clock.now();
+    const user = await this.checks.usableUser(token, now);
     // Claimed by one conditional update of its own, so that of concurrent refreshes exactly one
     // wins, and no row lock is held while the new pair is written (MariaDB deadlocked otherwise).
-    const claim = await this.store.repository.update(
+    const claim = await this.repository.update(
       { id: token.id, revokedAt: IsNull() },
       { revokedAt: now, revokedReason: REFRESHED },
     );
@@ -69,12 +78,12 @@ export class SessionsService {
     return this.store.transaction(async (manager) => {
       // One at a time with `end()` and `reused()` for the user: a logout or a reuse of this refresh
       // token that landed since the claim ends the session, and this refresh with it.
-      await this.store.users.lock(manager, token.userId);
+      await this.users.lock(manager, token.userId);
       const ended = await manager.getRepository(AccessToken).findOne({
         select: { id: true, revokedReason: true },
         where: { familyId: token.familyId!, revokedReason: In([LOGGED_OUT, REFRESH_TOKEN_REUSED]) },
       });
-      if (ended) throw this.store.refuse('revoked', token, ended.revokedReason!);
+      if (ended) throw this.checks.refuse('revoked', token, ended.revokedReason!);
       await this.store.revokeWhere(manager, { familyId: token.familyId!, kind: 'session' }, REFRESHED);
       return this.issuePair(manager, user, token.familyId!);
     });
@@ -87,20 +96,20 @@ export class SessionsService {
   async end(userId: UserId, sessionId: string): Promise<number> {
     if (!isTokenId(sessionId)) return 0;
     return this.store.transaction(async (manager) => {
-      await this.store.users.lock(manager, userId);
+      await this.users.lock(manager, userId);
       return (await this.store.revokeWhere(manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT))
         .length;
     });
   }
 
   private async issuePair(manager: EntityManager, user: object, familyId: string): Promise<SessionTokens> {
-    const { sessionAccessTtl, sessionRefreshTtl } = this.store.options;
+    const { sessionAccessTtl, sessionRefreshTtl } = this.options;
     const common = {
-      userId: this.store.users.idOf(user),
+      userId: this.users.idOf(user),
       scopes: ['*'],
       idleTimeout: null,
       familyId,
-      fingerprint: this.store.users.fingerprinter.of(user),
+      fingerprint: this.users.fingerprinter.of(user),
     };
     const access = await this.store.insert(manager, {
       ...common,
@@ -131,12 +140,12 @@ export class SessionsService {
    */
   private async reused(token: AccessToken): Promise<AccessTokenError> {
     await this.store.transaction(async (manager) => {
-      await this.store.users.lock(manager, token.userId);
+      await this.users.lock(manager, token.userId);
       await this.store.revokeWhere(manager, { familyId: token.familyId! }, REFRESH_TOKEN_REUSED);
       await manager
         .getRepository(AccessToken)
         .update({ id: token.id, revokedReason: REFRESHED }, { revokedReason: REFRESH_TOKEN_REUSED });
     });
-    return this.store.refuse('revoked', token, REFRESH_TOKEN_REUSED);
+    return this.checks.refuse('revoked', token, REFRESH_TOKEN_REUSED);
   }
 }

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { And, In, IsNull, LessThanOrEqual, MoreThan } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { And, In, IsNull, LessThanOrEqual, MoreThan, Repository, type FindOptionsWhere } from 'typeorm';
+import { AccessTokenEvents } from './access-token.events.js';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import { stored, TokenStore } from './storage/token-store.js';
+import { AccessToken, stored } from './storage/access-token.entity.js';
 
 /** Rows deleted per statement when pruning, and notices fired per run: no statement locks much at once. */
 const PRUNE_BATCH = 500;
@@ -19,7 +21,8 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
   private running: Promise<void> | undefined;
 
   constructor(
-    private readonly store: TokenStore,
+    @InjectRepository(AccessToken) private readonly repository: Repository<AccessToken>,
+    private readonly events: AccessTokenEvents,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {}
 
@@ -55,13 +58,13 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
    * primary key, and a row another instance deleted first is simply not counted.
    */
   async prune(): Promise<number> {
-    const cutoff = new Date(this.store.now().getTime() - this.store.options.retention * 1000);
-    const repository = this.store.repository;
+    const cutoff = new Date(this.options.clock.now().getTime() - this.options.retention * 1000);
+    const { repository } = this;
     let count = 0;
     for (;;) {
       const batch = await repository.find({
         select: { id: true },
-        where: this.store.pastRetention(cutoff),
+        where: pastRetention(cutoff),
         order: { id: 'ASC' },
         take: PRUNE_BATCH,
       });
@@ -70,7 +73,7 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
       count += result.affected ?? 0;
       if (batch.length < PRUNE_BATCH) break;
     }
-    if (count > 0) this.store.emit('pruned', { count });
+    if (count > 0) this.events.emit('pruned', { count });
     return count;
   }
 
@@ -80,10 +83,10 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
    * several instances exactly one fires it.
    */
   async notifyExpiring(): Promise<number> {
-    const notice = this.store.options.expiringNotice;
+    const notice = this.options.expiringNotice;
     if (notice === false) return 0;
-    const now = this.store.now();
-    const repository = this.store.repository;
+    const now = this.options.clock.now();
+    const { repository } = this;
     const due = await repository.find({
       where: {
         kind: 'personal',
@@ -101,7 +104,7 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
       );
       if ((claim.affected ?? 0) === 0) continue;
       count += 1;
-      this.store.emit('expiring', {
+      this.events.emit('expiring', {
         userId: token.userId,
         tokenId: token.id,
         name: token.name,
@@ -110,4 +113,10 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     }
     return count;
   }
+}
+
+/** Where-clause of tokens past their retention: expired, idled out or revoked before `cutoff`. */
+function pastRetention(cutoff: Date): FindOptionsWhere<AccessToken>[] {
+  const before = LessThanOrEqual(stored(cutoff));
+  return [{ expiresAt: before }, { idleExpiresAt: before }, { revokedAt: before }];
 }

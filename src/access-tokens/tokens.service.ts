@@ -1,6 +1,19 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Equal, IsNull, LessThan, MoreThan, Not, Or, type EntityManager, type FindOptionsWhere } from 'typeorm';
-import { AccessToken } from './storage/access-token.entity.js';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import {
+  Equal,
+  IsNull,
+  LessThan,
+  MoreThan,
+  Not,
+  Or,
+  Repository,
+  type EntityManager,
+  type FindOptionsWhere,
+} from 'typeorm';
+import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
+import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import { AccessToken, stored } from './storage/access-token.entity.js';
 import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
 import {
   InvalidExpiryError,
@@ -25,9 +38,13 @@ import type {
 import { disjoint, uncovered, validateScopes } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
-import type { CacheBusState } from './cache/cache-bus.js';
-import { deadBecause, stored, TokenStore, toView } from './storage/token-store.js';
+import { CacheBus, type CacheBusState } from './cache/cache-bus.js';
+import { TokenStore } from './storage/token-store.js';
+import { toView } from './storage/token-view.js';
+import { UseRecorder } from './storage/use-recorder.js';
+import { UserDirectory } from './storage/user-directory.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
+import { deadBecause } from './verification/token-checks.js';
 import { TokenVerifier } from './verification/token-verifier.js';
 
 const MAX_NAME_LENGTH = 100;
@@ -68,8 +85,13 @@ function decodeCursor(cursor: unknown): PageCursor {
 export class TokensService implements OnModuleDestroy {
   constructor(
     private readonly store: TokenStore,
+    @InjectRepository(AccessToken) private readonly repository: Repository<AccessToken>,
+    private readonly users: UserDirectory,
+    private readonly uses: UseRecorder,
+    private readonly bus: CacheBus,
     private readonly verifier: TokenVerifier,
     private readonly maintenance: TokenMaintenance,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {}
 
   /**
@@ -93,8 +115,8 @@ export class TokensService implements OnModuleDestroy {
     const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
     if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
     const lifetime = this.lifetime(input.expiresIn);
-    const current = await this.store.issuableUser(user);
-    const permissions = await this.store.users.permissionsOf(current);
+    const current = await this.users.issuableUser(user);
+    const permissions = await this.users.permissionsOf(current);
     // `*` is always allowed; any other scope must reach at least one of the user's permissions.
     const beyondUser = permissions
       ? disjoint(
@@ -108,7 +130,7 @@ export class TokensService implements OnModuleDestroy {
       );
     }
     this.assertWithin(context, scopes);
-    const owner = this.store.users.idOf(current);
+    const owner = this.users.idOf(current);
     const { raw, token } = await this.store.transaction(async (manager) => {
       await this.assertRoomFor(manager, owner);
       return this.store.insert(manager, {
@@ -117,9 +139,9 @@ export class TokensService implements OnModuleDestroy {
         name,
         scopes,
         lifetime,
-        idleTimeout: this.store.options.idleExpiresIn,
+        idleTimeout: this.options.idleExpiresIn,
         familyId: null,
-        fingerprint: this.store.users.fingerprinter.of(current),
+        fingerprint: this.users.fingerprinter.of(current),
       });
     });
     return { token: raw, accessToken: toView(token) };
@@ -131,7 +153,7 @@ export class TokensService implements OnModuleDestroy {
    * verifies from the database until the bus is back.
    */
   health(): { cacheBus: CacheBusState } {
-    return { cacheBus: this.store.bus.state };
+    return { cacheBus: this.bus.state };
   }
 
   /**
@@ -187,9 +209,9 @@ export class TokensService implements OnModuleDestroy {
     take: number | null,
   ): Promise<AccessToken[]> {
     // Uses recorded by this process show in the list at once, though written off the request path.
-    await this.store.uses.flush();
+    await this.uses.flush();
     const owner = String(userId);
-    const now = stored(this.store.now());
+    const now = stored(this.options.clock.now());
     const live = {
       revokedAt: Or(IsNull(), MoreThan(now)),
       expiresAt: Or(IsNull(), MoreThan(now)),
@@ -208,7 +230,7 @@ export class TokensService implements OnModuleDestroy {
           ];
         })
       : kinds;
-    return this.store.repository.find({
+    return this.repository.find({
       where,
       order: { createdAt: 'DESC', id: 'ASC' },
       ...(take === null ? {} : { take }),
@@ -219,8 +241,7 @@ export class TokensService implements OnModuleDestroy {
   async rename(userId: UserId, tokenId: string, name: string): Promise<AccessTokenView> {
     const newName = this.validName(name);
     const token = await this.findPersonal(userId, tokenId);
-    await this.store.repository.update({ id: token.id }, { name: newName });
-    this.store.invalidate(this.store.manager, [], [token.tokenHash]);
+    await this.store.rename(token, newName);
     return toView({ ...token, name: newName });
   }
 
@@ -243,14 +264,14 @@ export class TokensService implements OnModuleDestroy {
     }
     const found = await this.findPersonal(userId, tokenId);
     this.assertWithin(context, found.scopes);
-    const user = await this.store.issuableUser(userId);
+    const user = await this.users.issuableUser(userId);
     return this.store.transaction(async (manager) => {
       // One at a time per user with other rotations and revocations, the token read anew under the
       // lock: of two racing rotations one wins, and a token revoked meanwhile is not replaced.
-      await this.store.users.lock(manager, found.userId);
+      await this.users.lock(manager, found.userId);
       const tokens = manager.getRepository(AccessToken);
       const old = await tokens.findOneByOrFail({ id: found.id });
-      const now = this.store.now();
+      const now = this.options.clock.now();
       // A token in its grace period was rotated already: its successor is the one to rotate.
       if (old.revokedAt !== null || deadBecause(old, now)) throw new TokenNotLiveError(old.id);
       const familyId = old.familyId ?? old.id;
@@ -263,7 +284,7 @@ export class TokensService implements OnModuleDestroy {
         lifetime: old.lifetime,
         idleTimeout: old.idleTimeout,
         familyId,
-        fingerprint: this.store.users.fingerprinter.of(user),
+        fingerprint: this.users.fingerprinter.of(user),
       });
       await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
       return { token: raw, accessToken: toView(token) };
@@ -279,7 +300,7 @@ export class TokensService implements OnModuleDestroy {
     if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
     const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
     if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
-    return toView(await this.store.repository.findOneByOrFail(where));
+    return toView(await this.repository.findOneByOrFail(where));
   }
 
   /**
@@ -299,7 +320,7 @@ export class TokensService implements OnModuleDestroy {
    * someone who found a leaked token calls. Returns whether a live token was revoked.
    */
   async revokeBySecret(raw: string): Promise<boolean> {
-    const { tokenPrefix, sessionAccessPrefix, refreshPrefix, keys } = this.store.options;
+    const { tokenPrefix, sessionAccessPrefix, refreshPrefix, keys } = this.options;
     // A token this app did not sign is no leak of its own: answered alike, at no query. An expired
     // one is still revoked, to record that it leaked.
     if (
@@ -334,12 +355,12 @@ export class TokensService implements OnModuleDestroy {
    * `page()` do it first by themselves; a test or a benchmark may want it before reading the table.
    */
   async flushUses(): Promise<void> {
-    await this.store.uses.flush();
+    await this.uses.flush();
   }
 
   /** Writes the uses still waiting before TypeORM closes its connections. */
   async onModuleDestroy(): Promise<void> {
-    await this.store.uses.flush();
+    await this.uses.flush();
   }
 
   private validName(name: unknown): string {
@@ -364,10 +385,10 @@ export class TokensService implements OnModuleDestroy {
    * transaction ends, so that concurrent issues for one user count one after the other.
    */
   private async assertRoomFor(manager: EntityManager, userId: string): Promise<void> {
-    const limit = this.store.options.maxTokensPerUser;
+    const limit = this.options.maxTokensPerUser;
     if (limit === null) return;
-    await this.store.users.lock(manager, userId);
-    const now = stored(this.store.now());
+    await this.users.lock(manager, userId);
+    const now = stored(this.options.clock.now());
     const live = await manager.getRepository(AccessToken).countBy({
       userId,
       kind: 'personal',
@@ -379,13 +400,13 @@ export class TokensService implements OnModuleDestroy {
 
   private async findPersonal(userId: UserId, tokenId: string): Promise<AccessToken> {
     if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
-    const token = await this.store.repository.findOneBy({ id: tokenId, userId: String(userId), kind: 'personal' });
+    const token = await this.repository.findOneBy({ id: tokenId, userId: String(userId), kind: 'personal' });
     if (!token) throw new TokenNotFoundError(String(tokenId));
     return token;
   }
 
   private lifetime(expiresIn: number | null | undefined): number | null {
-    const { defaultExpiresIn, maxExpiresIn } = this.store.options;
+    const { defaultExpiresIn, maxExpiresIn } = this.options;
     if (expiresIn === undefined) return defaultExpiresIn;
     if (expiresIn === null) {
       if (maxExpiresIn === null) return null;

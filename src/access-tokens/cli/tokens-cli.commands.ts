@@ -2,7 +2,8 @@
 // command line is understood, as it loads Nest, TypeORM and the module's services.
 import { Logger, type INestApplicationContext, type LoggerService, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Not } from 'typeorm';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import { Not, type Repository } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView } from '../access-tokens.interfaces.js';
@@ -15,8 +16,8 @@ import {
   TokenNotFoundError,
 } from '../core/access-tokens.errors.js';
 import { isTokenId } from '../core/token-format.js';
+import { AccessToken } from '../storage/access-token.entity.js';
 import { isDatabaseUnavailable } from '../storage/outage.js';
-import { TokenStore } from '../storage/token-store.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { TokensService } from '../tokens.service.js';
 import type { TokensCliCommand } from './tokens-cli.arguments.js';
@@ -177,7 +178,7 @@ class StderrLogger implements LoggerService {
 class TokensCli {
   private readonly tokens: TokensService;
   private readonly users: UserDirectory;
-  private readonly store: TokenStore;
+  private readonly repository: Repository<AccessToken>;
   private readonly options: ResolvedAccessTokensOptions;
 
   constructor(
@@ -187,7 +188,9 @@ class TokensCli {
     try {
       this.tokens = context.get(TokensService, { strict: false });
       this.users = context.get(UserDirectory, { strict: false });
-      this.store = context.get(TokenStore, { strict: false });
+      this.repository = context.get<unknown, Repository<AccessToken>>(getRepositoryToken(AccessToken), {
+        strict: false,
+      });
       this.options = context.get<symbol, ResolvedAccessTokensOptions>(RESOLVED_OPTIONS, { strict: false });
     } catch (error) {
       throw new TokensCliSetupError(error);
@@ -242,7 +245,7 @@ class TokensCli {
     const userId = this.users.idOf(user);
     const views = await this.tokens.list(userId);
     const live = await this.liveIds(userId);
-    const now = this.store.now();
+    const now = this.options.clock.now();
     const listed = views.map((view): ListedToken => ({ ...view, status: statusOf(view, live, now) }));
     if (json) {
       this.io.stdout.write(jsonLine({ user: this.listedUser(user), tokens: listed }));
@@ -254,9 +257,9 @@ class TokensCli {
   private async revoke({ tokenId, json }: Extract<TokensCliCommand, { name: 'revoke' }>): Promise<void> {
     if (!isTokenId(tokenId)) throw new TokenNotFoundError(tokenId);
     // A refresh token is never listed: its id is no token to revoke here, as for `TokensService.revoke`.
-    const found = await this.store.repository.findOneBy({ id: tokenId, kind: Not('refresh' as const) });
+    const found = await this.repository.findOneBy({ id: tokenId, kind: Not('refresh' as const) });
     if (!found) throw new TokenNotFoundError(tokenId);
-    const wasRevoked = found.revokedAt !== null && found.revokedAt.getTime() <= this.store.now().getTime();
+    const wasRevoked = found.revokedAt !== null && found.revokedAt.getTime() <= this.options.clock.now().getTime();
     const view = await this.tokens.revoke(found.userId, tokenId, REVOKED_BY_ADMIN);
     const owner = await this.users.findById(found.userId);
     const user: ListedUser = owner ? this.listedUser(owner) : { id: found.userId, username: '' };

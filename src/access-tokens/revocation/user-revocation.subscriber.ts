@@ -11,8 +11,8 @@ import {
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { BLOCKED, USER_DELETED } from '../access-tokens.constants.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+import { CacheInvalidation } from '../cache/cache-invalidation.js';
 import { sameValue } from '../core/fingerprint.js';
-import { TokenStore } from '../storage/token-store.js';
 import { TokensService } from '../tokens.service.js';
 import { TransactionHooks } from './transaction-hooks.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
@@ -33,7 +33,7 @@ export class UserRevocationSubscriber implements EntitySubscriberInterface<objec
     private readonly tokens: TokensService,
     private readonly users: UserDirectory,
     private readonly transactions: TransactionHooks,
-    private readonly store: TokenStore,
+    private readonly invalidation: CacheInvalidation,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {
     const { usernameField, passwordHashField } = options.user;
@@ -67,7 +67,7 @@ export class UserRevocationSubscriber implements EntitySubscriberInterface<objec
     // A revocation drops what is cached of the user's tokens; so must any other change, which may
     // change what the tokens may do (permissions, say).
     if (reason) await this.tokens.revokeAll(userId, reason, event.manager);
-    else this.store.invalidate(event.manager, [userId]);
+    else this.invalidation.invalidate(event.manager, [userId]);
   }
 
   async beforeRemove(event: RemoveEvent<object>): Promise<void> {

@@ -10,6 +10,14 @@ const epochMs: ValueTransformer = {
 };
 
 /**
+ * A time as the column stores it, for FindOperators: TypeORM does not run column transformers on
+ * their values, so they must be epoch milliseconds already.
+ */
+export function stored(time: Date): Date {
+  return time.getTime() as unknown as Date;
+}
+
+/**
  * A stored access token. The raw token is never stored: only its SHA-256 (`tokenHash`) and a
  * non-secret `hint`. Register it through `TypeOrmModule.forFeature` (done by `AccessTokensModule`,
  * so `autoLoadEntities: true` needs nothing more) or list it in the app's entities.

@@ -1,9 +1,11 @@
+import type { Provider } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { DataSource, QueryBuilder } from 'typeorm';
+import { DataSource, type QueryBuilder } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
 import { AccessToken } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
+import { UserDirectory } from './user-directory.service.js';
 
 /** The columns an alias reads, each under a short alias of its own in the result row. */
 interface Part {
@@ -237,6 +239,14 @@ export class TokenQueries {
     );
   }
 }
+
+/** The module's `TokenQueries`, on the app's DataSource and user entity. */
+export const tokenQueriesProvider: Provider = {
+  provide: TokenQueries,
+  inject: [DataSource, UserDirectory],
+  useFactory: (dataSource: DataSource, users: UserDirectory) =>
+    new TokenQueries(dataSource, users.entity, users.joinCondition('token', 'user')),
+};
 
 /** The lengths a list of ids or hashes is padded to before it is written into SQL. */
 const PADDED_LENGTHS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];

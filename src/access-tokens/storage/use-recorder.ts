@@ -1,5 +1,5 @@
-import { Logger } from '@nestjs/common';
-import type { TokenUse } from './token-queries.js';
+import { Logger, type Provider } from '@nestjs/common';
+import { TokenQueries, type TokenUse } from './token-queries.js';
 
 /** Uses waiting at most this long before they are written, when fewer than a batch wait. */
 const FLUSH_AFTER_MS = 1_000;
@@ -58,3 +58,10 @@ export class UseRecorder {
     return this.writing;
   }
 }
+
+/** The module's `UseRecorder`, writing with `TokenQueries.recordUses`. */
+export const useRecorderProvider: Provider = {
+  provide: UseRecorder,
+  inject: [TokenQueries],
+  useFactory: (queries: TokenQueries) => new UseRecorder((uses) => queries.recordUses(uses)),
+};

@@ -2,7 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, type Repository } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
-import { InvalidOptionsError } from '../core/access-tokens.errors.js';
+import {
+  InvalidCredentialsError,
+  InvalidOptionsError,
+  UserBlockedError,
+  UserNotFoundError,
+} from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { UserId } from '../access-tokens.interfaces.js';
 import { Fingerprinter } from '../core/fingerprint.js';
@@ -79,6 +84,23 @@ export class UserDirectory {
 
   async findById(id: UserId): Promise<object | null> {
     return this.repository.findOneBy({ [this.options.user.idField]: id });
+  }
+
+  /**
+   * The user a new token may be issued to, as the database has it: `UserNotFoundError` or
+   * `UserBlockedError` otherwise. Given the user object whose password the app checked, also
+   * `InvalidCredentialsError` when its watched fields no longer match the row: a password changed
+   * since that check. The token then keeps the fingerprint of the values the app checked, so that
+   * a change committing after this read leaves it refused at its first use.
+   */
+  async issuableUser(subject: UserId | object): Promise<object> {
+    const checked = typeof subject === 'object' ? subject : null;
+    const id = checked ? this.idOf(checked) : (subject as UserId);
+    const user = await this.findById(id);
+    if (!user) throw new UserNotFoundError(id);
+    if (this.isBlocked(user)) throw new UserBlockedError(id);
+    if (checked && this.fingerprinter.of(checked) !== this.fingerprinter.of(user)) throw new InvalidCredentialsError();
+    return user;
   }
 
   /**

@@ -1,9 +1,15 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
+import { RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-constants.js';
+import { CacheBus } from '../cache/cache-bus.js';
+import { frozen, type CachedToken } from '../cache/token-cache.js';
+import { VerificationCache } from '../cache/verification-cache.js';
 import { intersectScopes } from '../core/scopes.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
-import type { FoundRow } from '../storage/token-queries.js';
-import { deadBecause, frozen, TokenStore, type CachedToken } from '../storage/token-store.js';
+import { TokenQueries, type FoundRow } from '../storage/token-queries.js';
+import { UserDirectory } from '../storage/user-directory.service.js';
 import { cachedOf } from './cached-verification.js';
+import { deadBecause } from './token-checks.js';
 
 /** Cached verifications read again by one query, when refreshed. */
 const REFRESH_BATCH = 500;
@@ -20,6 +26,8 @@ const REFRESH_PAUSE_FACTOR = 3;
 @Injectable()
 export class CacheRefresher implements OnModuleDestroy {
   private readonly logger = new Logger(CacheRefresher.name);
+  /** Whether the bus is connected: cached verifications are then refreshed before they age out. */
+  busUp = false;
   /** When the next refresh of cached verifications is due (epoch ms), while the bus is up. */
   nextRefresh = 0;
   /** The refresh under way, if any. */
@@ -27,7 +35,15 @@ export class CacheRefresher implements OnModuleDestroy {
   /** Set when the module is being destroyed: a refresh under way stops at its next batch. */
   private stopping = false;
 
-  constructor(private readonly store: TokenStore) {}
+  constructor(
+    @Inject(VERIFICATION_CACHE) private readonly cache: VerificationCache<CachedToken> | null,
+    private readonly queries: TokenQueries,
+    private readonly users: UserDirectory,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+    bus: CacheBus,
+  ) {
+    bus.onStateChange((state) => (this.busUp = state === 'up'));
+  }
 
   /**
    * Starts a refresh of the cached verifications past half their trust, unless one is under way;
@@ -37,7 +53,7 @@ export class CacheRefresher implements OnModuleDestroy {
    * nothing.
    */
   start(now: number): void {
-    const { cache } = this.store;
+    const { cache } = this;
     if (!cache) return;
     this.nextRefresh = now + cache.ttl / 4;
     this.refreshing ??= this.refresh(cache.checkedBefore(now - cache.ttl / 2, now)).finally(
@@ -55,7 +71,7 @@ export class CacheRefresher implements OnModuleDestroy {
    * from a read an invalidation overtook.
    */
   private async refresh(due: Iterator<string>): Promise<void> {
-    const cache = this.store.cache!;
+    const cache = this.cache!;
     for (let pause = 0; !this.stopping;) {
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause).unref());
       const started = performance.now();
@@ -68,10 +84,10 @@ export class CacheRefresher implements OnModuleDestroy {
         hashes.push(next.value);
       if (hashes.length === 0) return;
       const generation = cache.generation;
-      const now = this.store.now();
+      const now = this.options.clock.now();
       let rows: FoundRow[];
       try {
-        rows = await this.store.findByHashes(hashes);
+        rows = await this.queries.findByHashes(hashes);
       } catch (error) {
         // The entries keep their trust until it runs out; a later pass tries again.
         this.logger.warn(`Could not refresh cached verifications: ${String(error)}`);
@@ -102,7 +118,7 @@ export class CacheRefresher implements OnModuleDestroy {
     if (row.version === previous.version) {
       if (previous.deadline <= now.getTime()) return null;
       // The app's permissions may come from elsewhere than the user's row: they are asked again.
-      const permissions = await this.store.users.permissionsOf(user).catch(() => undefined);
+      const permissions = await this.users.permissionsOf(user).catch(() => undefined);
       if (permissions !== undefined) {
         const current = permissions ? intersectScopes(accessToken.scopes, permissions) : accessToken.scopes;
         if (sameScopes(current, scopes)) return previous;
@@ -126,7 +142,7 @@ export class CacheRefresher implements OnModuleDestroy {
   /** `token`'s cached verification as read now, or `null` if it could no longer be used; changes nothing. */
   private async stillUsable(token: AccessToken, now: Date): Promise<CachedToken | null> {
     const { user } = token;
-    const { users } = this.store;
+    const { users } = this;
     if (
       deadBecause(token, now) ||
       !user ||
@@ -135,7 +151,7 @@ export class CacheRefresher implements OnModuleDestroy {
     )
       return null;
     try {
-      return await cachedOf(this.store.users, token, user, 0);
+      return await cachedOf(users, token, user, 0);
     } catch {
       return null; // the app's permissions() failed: the next request reads the token and says so
     }

@@ -1,6 +1,7 @@
-import type { AccessToken } from '../storage/access-token.entity.js';
+import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { intersectScopes } from '../core/scopes.js';
-import { frozen, toView, type CachedToken } from '../storage/token-store.js';
+import type { AccessToken } from '../storage/access-token.entity.js';
+import { toView } from '../storage/token-view.js';
 import type { UserDirectory } from '../storage/user-directory.service.js';
 
 /**

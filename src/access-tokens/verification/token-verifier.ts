@@ -1,12 +1,20 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import { REFUSED_TOKENS, RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-constants.js';
+import { RefusedTokens } from '../cache/refused-tokens.js';
+import { frozen, type CachedToken } from '../cache/token-cache.js';
+import { VerificationCache } from '../cache/verification-cache.js';
 import { StoreUnavailableError } from '../core/access-tokens.errors.js';
 import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { isDatabaseUnavailable } from '../storage/outage.js';
-import { frozen, TokenStore, type CachedToken } from '../storage/token-store.js';
+import { TokenQueries } from '../storage/token-queries.js';
+import { UseRecorder } from '../storage/use-recorder.js';
+import { UserDirectory } from '../storage/user-directory.service.js';
 import { CacheRefresher } from './cache-refresher.js';
 import { cachedOf } from './cached-verification.js';
+import { TokenChecks } from './token-checks.js';
 
 /** How many tokens' last write the in-process throttle remembers. */
 const MAX_TOUCHED_REMEMBERED = 10_000;
@@ -27,11 +35,20 @@ export class TokenVerifier {
   private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
 
   constructor(
-    private readonly store: TokenStore,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+    /** Verified tokens by hash; `null` with `cache: false`. */
+    @Inject(VERIFICATION_CACHE) private readonly cache: VerificationCache<CachedToken> | null,
+    /** Hashes of signed tokens refused a moment ago as unknown or expired; `null` with `cache: false`. */
+    @Inject(REFUSED_TOKENS) private readonly refused: RefusedTokens | null,
     private readonly refresher: CacheRefresher,
+    private readonly queries: TokenQueries,
+    private readonly checks: TokenChecks,
+    private readonly users: UserDirectory,
+    /** Uses of tokens to record, written in batches off the request path. */
+    private readonly uses: UseRecorder,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
-    this.prefixes = [store.options.tokenPrefix, store.options.sessionAccessPrefix];
+    this.prefixes = [options.tokenPrefix, options.sessionAccessPrefix];
     this.lengths = new Set(this.prefixes.map(tokenLength));
   }
 
@@ -47,12 +64,12 @@ export class TokenVerifier {
    */
   resolve<User extends object = object>(raw: string): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
-    if (typeof raw !== 'string' || !this.lengths.has(raw.length)) throw this.store.refuse('malformed');
+    if (typeof raw !== 'string' || !this.lengths.has(raw.length)) throw this.checks.refuse('malformed');
     const hash = hashToken(raw);
-    const { cache } = this.store;
-    const now = this.store.now();
+    const { cache } = this;
+    const now = this.options.clock.now();
     if (cache) {
-      if (this.store.busUp && now.getTime() >= this.refresher.nextRefresh) this.refresher.start(now.getTime());
+      if (this.refresher.busUp && now.getTime() >= this.refresher.nextRefresh) this.refresher.start(now.getTime());
       const hit = cache.get(hash, now.getTime());
       if (hit) {
         this.touch(hit.value, now);
@@ -61,14 +78,14 @@ export class TokenVerifier {
     }
     // A signed token refused a moment ago for what does not change (unknown to the database,
     // past its signed expiry): a flood of it costs one MAC, or one query, per interval.
-    const refused = this.store.refused?.get(hash, now.getTime());
-    if (refused) throw this.store.refuse(refused);
-    const { keys } = this.store.options;
+    const refused = this.refused?.get(hash, now.getTime());
+    if (refused) throw this.checks.refuse(refused);
+    const { keys } = this.options;
     const start = signedBodyStart(raw, this.prefixes, keys);
-    if (start < 0) throw this.store.refuse('malformed');
+    if (start < 0) throw this.checks.refuse('malformed');
     const check = checkSignature(raw, start, keys, now.getTime());
-    if (check === 'expired') this.store.refused?.add(hash, now.getTime(), check);
-    if (check !== 'signed') throw this.store.refuse(check);
+    if (check === 'expired') this.refused?.add(hash, now.getTime(), check);
+    if (check !== 'signed') throw this.checks.refuse(check);
     if (!cache) return this.verifyFromDatabase<User>(hash, now);
     // Concurrent misses for one token share one read, so that an expiring entry of a busy token
     // costs one query, not one per request in flight.
@@ -81,22 +98,22 @@ export class TokenVerifier {
   }
 
   private async verifyFromDatabase<User extends object>(hash: string, now: Date): Promise<VerifiedAccessToken<User>> {
-    const { cache } = this.store;
+    const { cache } = this;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
     let token: AccessToken | null;
     try {
-      token = await this.store.findByHash(hash);
+      token = await this.queries.findByHash(hash);
     } catch (error) {
       // A database away is a 503 to retry, not a fault; cached tokens keep working meanwhile.
       throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
     }
     if (!token) {
-      this.store.refused?.add(hash, now.getTime(), 'unknown');
-      throw this.store.refuse('unknown');
+      this.refused?.add(hash, now.getTime(), 'unknown');
+      throw this.checks.refuse('unknown');
     }
-    const user = await this.store.usableUser(token, now);
-    const cached = await cachedOf(this.store.users, token, user, 0);
+    const user = await this.checks.usableUser(token, now);
+    const cached = await cachedOf(this.users, token, user, 0);
     this.touch(cached, now);
     cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
     return cached.verified as VerifiedAccessToken<User>;
@@ -111,7 +128,7 @@ export class TokenVerifier {
     if (at < token.recordAfter) return;
     const { verified } = token;
     const { id } = verified.accessToken;
-    const interval = this.store.options.lastUsedInterval * 1000;
+    const interval = this.options.lastUsedInterval * 1000;
     const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(id) ?? -Infinity);
     if (at - last < interval) {
       token.recordAfter = last + interval;
@@ -119,7 +136,7 @@ export class TokenVerifier {
     }
     const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
     // Too many waiting: this use goes unrecorded, and the token's next one records it.
-    if (!this.store.uses.record({ id, at: now, idleExpiresAt })) return;
+    if (!this.uses.record({ id, at: now, idleExpiresAt })) return;
     token.recordAfter = at + interval;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(id, at);

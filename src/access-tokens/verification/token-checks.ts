@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { And, Like, Not } from 'typeorm';
+import { AccessTokenEvents } from '../access-token.events.js';
+import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
+import { AccessTokenError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
+import type { AccessToken } from '../storage/access-token.entity.js';
+import { TokenStore } from '../storage/token-store.js';
+import { UserDirectory } from '../storage/user-directory.service.js';
+
+/**
+ * Whether a stored token may be used now, and the refusal when it may not: shared by the request
+ * path (`TokenVerifier`) and the refresh of a login session (`SessionsService`).
+ */
+@Injectable()
+export class TokenChecks {
+  constructor(
+    private readonly store: TokenStore,
+    private readonly users: UserDirectory,
+    private readonly events: AccessTokenEvents,
+  ) {}
+
+  /**
+   * Returns the token's user if the token may be used at `now`; throws `AccessTokenError` saying
+   * why not. The user checks catch changes no subscriber saw (raw SQL, `update()`, a deleted row):
+   * they revoke for good, so that undoing the change does not bring the tokens back.
+   */
+  async usableUser(token: AccessToken, now: Date): Promise<object> {
+    const dead = deadBecause(token, now);
+    if (dead) throw this.refuse(dead.code, token, dead.detail);
+    const { user } = token;
+    if (!user) {
+      await this.store.revokeWhere(this.store.manager, { userId: token.userId }, USER_DELETED);
+      throw this.refuse('revoked', token, USER_DELETED);
+    }
+    if (this.users.isBlocked(user)) {
+      await this.store.revokeWhere(this.store.manager, { userId: token.userId }, BLOCKED);
+      throw this.refuse('user_blocked', token);
+    }
+    const { fingerprinter } = this.users;
+    if (fingerprinter.isStale(token.fingerprint, user)) {
+      const current = fingerprinter.of(user)!;
+      await this.store.revokeWhere(
+        this.store.manager,
+        { userId: token.userId, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
+        CREDENTIALS_CHANGED,
+      );
+      throw this.refuse('revoked', token, CREDENTIALS_CHANGED);
+    }
+    return user;
+  }
+
+  /** The error for a refused token, announced as `verification_failed`. */
+  refuse(code: AccessTokenErrorCode, token?: AccessToken, detail: string | null = null): AccessTokenError {
+    this.events.emit('verification_failed', {
+      reason: code,
+      tokenId: token?.id ?? null,
+      userId: token?.userId ?? null,
+    });
+    return new AccessTokenError(code, detail);
+  }
+}
+
+/** Why the token itself can no longer be used at `now` (revoked, expired, idled out), or `null`. */
+export function deadBecause(
+  token: AccessToken,
+  now: Date,
+): { code: 'revoked' | 'expired'; detail: string | null } | null {
+  const at = now.getTime();
+  if (token.revokedAt && token.revokedAt.getTime() <= at) return { code: 'revoked', detail: token.revokedReason };
+  if (token.expiresAt && token.expiresAt.getTime() <= at) return { code: 'expired', detail: null };
+  if (token.idleExpiresAt && token.idleExpiresAt.getTime() <= at) return { code: 'expired', detail: 'idle' };
+  return null;
+}
