@@ -158,7 +158,7 @@ describe.each(HTTP_ADAPTERS)(
       const response = await http.get('/reports').set(bearer(token)).expect(401);
       expect(response.body.reason).toBe('user_blocked');
       await expect(tokens.issue('m-cat', { name: 'y' })).rejects.toMatchObject({
-        name: 'UserBlockedError',
+        name: 'AccountBlockedError',
         code: 'account_blocked',
       });
     });

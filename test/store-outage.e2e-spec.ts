@@ -117,22 +117,29 @@ describe.each(HTTP_ADAPTERS)(`the module through a ${testDatabaseKind()} outage,
     await http.get('/passport').set(bearer(signedIn.token)).expect(200, { member: MEMBER });
   });
 
-  // KNOWN GAP, marked `it.failing` so that the suite stays green and turns red the day it is fixed
-  // (then make it `it`): TokensService.issue() reads the user (TokenStore.issuableUser) outside
-  // `unlessUnavailable`, so an outage rejects with the driver's ECONNREFUSED, and an app route that
-  // issues answers 500 instead of 503 with Retry-After.
-  it.failing(
-    'rejects TokensService.issue() with StoreUnavailableError, a 503 to retry on the routes that issue',
-    async () => {
-      await proxy.cut();
-      try {
-        await expect(tokens.issue(MEMBER, { name: 'during the outage' })).rejects.toBeInstanceOf(
-          errors.StoreUnavailableError,
-        );
-        expectRetryLater("the app's route that issues a token", await http.post(`/sign-in/${MEMBER}`));
-      } finally {
-        await restore();
+  it('rejects every TokensService and SessionsService call with StoreUnavailableError, a 503 to retry on the routes that issue', async () => {
+    const { accessToken, token } = await tokens.issue(MEMBER, { name: 'managed during the outage' });
+    const session = await sessions.start(MEMBER);
+    await proxy.cut();
+    try {
+      for (const call of [
+        () => tokens.list(MEMBER),
+        () => tokens.page(MEMBER, { limit: 5 }),
+        () => tokens.rename(MEMBER, accessToken.id, 'renamed'),
+        () => tokens.rotate(MEMBER, accessToken.id),
+        () => tokens.revoke(MEMBER, accessToken.id),
+        () => tokens.revokeAll(MEMBER),
+        () => tokens.revokeBySecret(token),
+        () => sessions.end(MEMBER, session.session.sessionId!),
+      ]) {
+        await expect(call()).rejects.toBeInstanceOf(errors.StoreUnavailableError);
       }
-    },
-  );
+      await expect(tokens.issue(MEMBER, { name: 'during the outage' })).rejects.toBeInstanceOf(
+        errors.StoreUnavailableError,
+      );
+      expectRetryLater("the app's route that issues a token", await http.post(`/sign-in/${MEMBER}`));
+    } finally {
+      await restore();
+    }
+  });
 });

@@ -12,5 +12,4 @@ export { Fingerprinter } from './core/fingerprint.js';
 export { deriveKeys, signingKeys, type DerivedKeys } from './core/keys.js';
 export { generateToken, hashToken, tokenHint } from './core/token-format.js';
 export { TokenQueries, type FoundRow } from './storage/token-queries.js';
-export { TokenStore } from './storage/token-store.js';
 export { TokenMaintenance } from './token-maintenance.service.js';

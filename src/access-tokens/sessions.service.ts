@@ -6,7 +6,7 @@ import type { ResolvedAccessTokensOptions } from './access-tokens-options.interf
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import { AccessToken } from './storage/access-token.entity.js';
 import { LOGGED_OUT, REFRESH_TOKEN_REUSED, REFRESHED } from './access-tokens.constants.js';
-import type { AccessTokenError } from './core/access-tokens.errors.js';
+import type { InvalidTokenError } from './core/access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { TokenQueries } from './storage/token-queries.js';
@@ -48,7 +48,7 @@ export class SessionsService {
 
   /**
    * Trades a refresh token for a new pair, and revokes the one presented and the session's
-   * previous access token. Throws `AccessTokenError`; a reused refresh token revokes the session.
+   * previous access token. Throws `InvalidTokenError`; a reused refresh token revokes the session.
    */
   async refresh(refreshToken: string): Promise<SessionTokens> {
     const check =
@@ -94,11 +94,13 @@ export class SessionsService {
    * works afterwards, a refresh that raced it included.
    */
   async end(userId: UserId, sessionId: string): Promise<number> {
-    if (!isTokenId(sessionId)) return 0;
-    return this.store.transaction(async (manager) => {
-      await this.users.lock(manager, userId);
-      return (await this.store.revokeWhere(manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT))
-        .length;
+    return this.store.unlessUnavailable(async () => {
+      if (!isTokenId(sessionId)) return 0;
+      return this.store.transaction(async (manager) => {
+        await this.users.lock(manager, userId);
+        return (await this.store.revokeWhere(manager, { userId: String(userId), familyId: sessionId }, LOGGED_OUT))
+          .length;
+      });
     });
   }
 
@@ -138,7 +140,7 @@ export class SessionsService {
    * yet written is refused there, seeing the used refresh token marked as reused (a mark kept
    * even when no other token of the session was live to revoke).
    */
-  private async reused(token: AccessToken): Promise<AccessTokenError> {
+  private async reused(token: AccessToken): Promise<InvalidTokenError> {
     await this.store.transaction(async (manager) => {
       await this.users.lock(manager, token.userId);
       await this.store.revokeWhere(manager, { familyId: token.familyId! }, REFRESH_TOKEN_REUSED);

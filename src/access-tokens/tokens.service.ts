@@ -111,40 +111,42 @@ export class TokensService implements OnModuleDestroy {
     input: IssueTokenInput,
     context: IssueTokenContext = {},
   ): Promise<IssuedAccessToken> {
-    const name = this.validName(input.name);
-    const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
-    if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
-    const lifetime = this.lifetime(input.expiresIn);
-    const current = await this.users.issuableUser(user);
-    const permissions = await this.users.permissionsOf(current);
-    // `*` is always allowed; any other scope must reach at least one of the user's permissions.
-    const beyondUser = permissions
-      ? disjoint(
-          permissions,
-          scopes.filter((scope) => scope !== '*'),
-        )
-      : [];
-    if (beyondUser.length > 0) {
-      throw new InvalidScopeError(
-        `The user may not grant ${beyondUser.join(', ')}; they may grant ${permissions!.join(', ') || 'nothing'}`,
-      );
-    }
-    this.assertWithin(context, scopes);
-    const owner = this.users.idOf(current);
-    const { raw, token } = await this.store.transaction(async (manager) => {
-      await this.assertRoomFor(manager, owner);
-      return this.store.insert(manager, {
-        userId: owner,
-        kind: 'personal',
-        name,
-        scopes,
-        lifetime,
-        idleTimeout: this.options.idleExpiresIn,
-        familyId: null,
-        fingerprint: this.users.fingerprinter.of(current),
+    return this.store.unlessUnavailable(async () => {
+      const name = this.validName(input.name);
+      const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
+      if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
+      const lifetime = this.lifetime(input.expiresIn);
+      const current = await this.users.issuableUser(user);
+      const permissions = await this.users.permissionsOf(current);
+      // `*` is always allowed; any other scope must reach at least one of the user's permissions.
+      const beyondUser = permissions
+        ? disjoint(
+            permissions,
+            scopes.filter((scope) => scope !== '*'),
+          )
+        : [];
+      if (beyondUser.length > 0) {
+        throw new InvalidScopeError(
+          `The user may not grant ${beyondUser.join(', ')}; they may grant ${permissions!.join(', ') || 'nothing'}`,
+        );
+      }
+      this.assertWithin(context, scopes);
+      const owner = this.users.idOf(current);
+      const { raw, token } = await this.store.transaction(async (manager) => {
+        await this.assertRoomFor(manager, owner);
+        return this.store.insert(manager, {
+          userId: owner,
+          kind: 'personal',
+          name,
+          scopes,
+          lifetime,
+          idleTimeout: this.options.idleExpiresIn,
+          familyId: null,
+          fingerprint: this.users.fingerprinter.of(current),
+        });
       });
+      return { token: raw, accessToken: toView(token) };
     });
-    return { token: raw, accessToken: toView(token) };
   }
 
   /**
@@ -157,7 +159,7 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Checks a raw token and returns its user and effective scopes. Throws `AccessTokenError`
+   * Checks a raw token and returns its user and effective scopes. Throws `InvalidTokenError`
    * (`malformed`, `unknown`, `expired`, `revoked`, `user_blocked`). A token this app did not sign
    * (forged, or signed with a secret no longer given) is `malformed`, and one past its signed
    * expiry `expired`, at no query; any other costs one indexed query, unless cached.
@@ -179,7 +181,9 @@ export class TokensService implements OnModuleDestroy {
    * sessions, newest first. For a user with many, `page()`.
    */
   async list(userId: UserId): Promise<AccessTokenView[]> {
-    return (await this.find(userId, 'all', null, null)).map(toView);
+    return this.store.unlessUnavailable(async () => {
+      return (await this.find(userId, 'all', null, null)).map(toView);
+    });
   }
 
   /**
@@ -188,17 +192,19 @@ export class TokensService implements OnModuleDestroy {
    * Throws `InvalidPaginationError` for a limit, cursor or status that cannot be.
    */
   async page(userId: UserId, options: ListTokensOptions = {}): Promise<TokenPage> {
-    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-      throw new InvalidPaginationError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
-    }
-    const status = options.status ?? 'all';
-    if (status !== 'all' && status !== 'live') throw new InvalidPaginationError('status must be "live" or "all"');
-    const after = options.cursor === undefined || options.cursor === null ? null : decodeCursor(options.cursor);
-    const found = await this.find(userId, status, after, limit + 1);
-    const tokens = found.slice(0, limit);
-    const last = tokens.at(-1);
-    return { tokens: tokens.map(toView), nextCursor: found.length > limit && last ? encodeCursor(last) : null };
+    return this.store.unlessUnavailable(async () => {
+      const limit = options.limit ?? DEFAULT_PAGE_SIZE;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+        throw new InvalidPaginationError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+      }
+      const status = options.status ?? 'all';
+      if (status !== 'all' && status !== 'live') throw new InvalidPaginationError('status must be "live" or "all"');
+      const after = options.cursor === undefined || options.cursor === null ? null : decodeCursor(options.cursor);
+      const found = await this.find(userId, status, after, limit + 1);
+      const tokens = found.slice(0, limit);
+      const last = tokens.at(-1);
+      return { tokens: tokens.map(toView), nextCursor: found.length > limit && last ? encodeCursor(last) : null };
+    });
   }
 
   /** Newest first (`createdAt`, then `id`), after `after` if given. */
@@ -239,10 +245,12 @@ export class TokensService implements OnModuleDestroy {
 
   /** Renames one of the user's personal tokens. */
   async rename(userId: UserId, tokenId: string, name: string): Promise<AccessTokenView> {
-    const newName = this.validName(name);
-    const token = await this.findPersonal(userId, tokenId);
-    await this.store.rename(token, newName);
-    return toView({ ...token, name: newName });
+    return this.store.unlessUnavailable(async () => {
+      const newName = this.validName(name);
+      const token = await this.findPersonal(userId, tokenId);
+      await this.store.rename(token, newName);
+      return toView({ ...token, name: newName });
+    });
   }
 
   /**
@@ -258,36 +266,38 @@ export class TokensService implements OnModuleDestroy {
     options: RotateTokenOptions = {},
     context: IssueTokenContext = {},
   ): Promise<IssuedAccessToken> {
-    const grace = options.graceSeconds ?? 0;
-    if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
-      throw new InvalidExpiryError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
-    }
-    const found = await this.findPersonal(userId, tokenId);
-    this.assertWithin(context, found.scopes);
-    const user = await this.users.issuableUser(userId);
-    return this.store.transaction(async (manager) => {
-      // One at a time per user with other rotations and revocations, the token read anew under the
-      // lock: of two racing rotations one wins, and a token revoked meanwhile is not replaced.
-      await this.users.lock(manager, found.userId);
-      const tokens = manager.getRepository(AccessToken);
-      const old = await tokens.findOneByOrFail({ id: found.id });
-      const now = this.options.clock.now();
-      // A token in its grace period was rotated already: its successor is the one to rotate.
-      if (old.revokedAt !== null || deadBecause(old, now)) throw new TokenNotLiveError(old.id);
-      const familyId = old.familyId ?? old.id;
-      if (old.familyId === null) await tokens.update({ id: old.id }, { familyId });
-      const { raw, token } = await this.store.insert(manager, {
-        userId: old.userId,
-        kind: 'personal',
-        name: old.name,
-        scopes: old.scopes,
-        lifetime: old.lifetime,
-        idleTimeout: old.idleTimeout,
-        familyId,
-        fingerprint: this.users.fingerprinter.of(user),
+    return this.store.unlessUnavailable(async () => {
+      const grace = options.graceSeconds ?? 0;
+      if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
+        throw new InvalidExpiryError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
+      }
+      const found = await this.findPersonal(userId, tokenId);
+      this.assertWithin(context, found.scopes);
+      const user = await this.users.issuableUser(userId);
+      return this.store.transaction(async (manager) => {
+        // One at a time per user with other rotations and revocations, the token read anew under the
+        // lock: of two racing rotations one wins, and a token revoked meanwhile is not replaced.
+        await this.users.lock(manager, found.userId);
+        const tokens = manager.getRepository(AccessToken);
+        const old = await tokens.findOneByOrFail({ id: found.id });
+        const now = this.options.clock.now();
+        // A token in its grace period was rotated already: its successor is the one to rotate.
+        if (old.revokedAt !== null || deadBecause(old, now)) throw new TokenNotLiveError(old.id);
+        const familyId = old.familyId ?? old.id;
+        if (old.familyId === null) await tokens.update({ id: old.id }, { familyId });
+        const { raw, token } = await this.store.insert(manager, {
+          userId: old.userId,
+          kind: 'personal',
+          name: old.name,
+          scopes: old.scopes,
+          lifetime: old.lifetime,
+          idleTimeout: old.idleTimeout,
+          familyId,
+          fingerprint: this.users.fingerprinter.of(user),
+        });
+        await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
+        return { token: raw, accessToken: toView(token) };
       });
-      await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
-      return { token: raw, accessToken: toView(token) };
     });
   }
 
@@ -297,10 +307,12 @@ export class TokensService implements OnModuleDestroy {
    * `TokenNotFoundError` if no token with that id belongs to the user.
    */
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
-    if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
-    const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
-    if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
-    return toView(await this.repository.findOneByOrFail(where));
+    return this.store.unlessUnavailable(async () => {
+      if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
+      const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
+      if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
+      return toView(await this.repository.findOneByOrFail(where));
+    });
   }
 
   /**
@@ -312,7 +324,9 @@ export class TokensService implements OnModuleDestroy {
     reason: string = REVOKED_BY_USER,
     manager: EntityManager = this.store.manager,
   ): Promise<number> {
-    return (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length;
+    return this.store.unlessUnavailable(async () => {
+      return (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length;
+    });
   }
 
   /**
@@ -320,16 +334,18 @@ export class TokensService implements OnModuleDestroy {
    * someone who found a leaked token calls. Returns whether a live token was revoked.
    */
   async revokeBySecret(raw: string): Promise<boolean> {
-    const { tokenPrefix, sessionAccessPrefix, refreshPrefix, keys } = this.options;
-    // A token this app did not sign is no leak of its own: answered alike, at no query. An expired
-    // one is still revoked, to record that it leaked.
-    if (
-      typeof raw !== 'string' ||
-      checkToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix], keys, 0) !== 'signed'
-    )
-      return false;
-    const revoked = await this.store.revokeLineage({ tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
-    return (revoked?.length ?? 0) > 0;
+    return this.store.unlessUnavailable(async () => {
+      const { tokenPrefix, sessionAccessPrefix, refreshPrefix, keys } = this.options;
+      // A token this app did not sign is no leak of its own: answered alike, at no query. An expired
+      // one is still revoked, to record that it leaked.
+      if (
+        typeof raw !== 'string' ||
+        checkToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix], keys, 0) !== 'signed'
+      )
+        return false;
+      const revoked = await this.store.revokeLineage({ tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
+      return (revoked?.length ?? 0) > 0;
+    });
   }
 
   /**

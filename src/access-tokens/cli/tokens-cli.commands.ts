@@ -8,7 +8,7 @@ import type { ResolvedAccessTokensOptions } from '../access-tokens-options.inter
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView } from '../access-tokens.interfaces.js';
 import {
-  UserBlockedError,
+  AccountBlockedError,
   AccessTokensError,
   InvalidScopeError,
   InvalidTokenNameError,
@@ -81,7 +81,7 @@ function describe(error: unknown, command: Command): TokensCliFailure {
   }
   if (error instanceof InvalidScopeError) return refused(error.code, `invalid --scopes: ${error.message}`);
   if (error instanceof InvalidTokenNameError) return refused(error.code, `invalid --name: ${error.message}`);
-  if (error instanceof UserBlockedError && 'user' in command) {
+  if (error instanceof AccountBlockedError && 'user' in command) {
     return refused(error.code, `user ${shown(command.user)} is blocked: unblock them to issue a token`);
   }
   if (error instanceof StoreUnavailableError || isDatabaseUnavailable(error)) {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { AccessTokenError, InvalidRequestError, TokenNotFoundError } from './access-tokens.errors.js';
+import { InvalidTokenError, InvalidRequestError, TokenNotFoundError } from './access-tokens.errors.js';
 
 describe('stack traces of errors', () => {
   it('a refusal has no stack frames, and leaves the stack trace limit as it was', () => {
     const limit = Error.stackTraceLimit;
-    const error = new AccessTokenError('malformed');
+    const error = new InvalidTokenError('malformed');
     expect(error.code).toBe('malformed');
     expect(error.stack?.split('\n')).toHaveLength(1);
     expect(Error.stackTraceLimit).toBe(limit);

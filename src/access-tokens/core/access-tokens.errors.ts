@@ -74,7 +74,7 @@ const ACCESS_TOKEN_MESSAGES: Record<InvalidTokenReason, string> = {
  * revoked it (`revoked_by_user`, `password_changed`, ..., also in `revokedReason`); for `expired`,
  * `idle` when it went unused too long.
  */
-export class AccessTokenError extends AccessTokensError {
+export class InvalidTokenError extends AccessTokensError {
   protected static override readonly capturesStack = false;
 
   /** What revoked the token, for `revoked`. */
@@ -223,7 +223,7 @@ export class UserNotFoundError extends AccessTokensError {
  * then asked for a token): answered 403 `account_blocked`, with no challenge, since the client sent
  * no token that could be at fault. (A token of a blocked user is refused 401 `user_blocked`.)
  */
-export class UserBlockedError extends AccessTokensError {
+export class AccountBlockedError extends AccessTokensError {
   readonly code = 'account_blocked';
 
   constructor(readonly userId: string | number) {
@@ -253,6 +253,3 @@ export class InvalidOptionsError extends AccessTokensError {
     super(`AccessTokensModule: ${message}`, options);
   }
 }
-
-// MERGE-TODO: renamed InvalidTokenReason; kept until the hub split lands, then removed.
-export type AccessTokenErrorCode = InvalidTokenReason;

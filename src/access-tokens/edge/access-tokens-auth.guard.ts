@@ -4,7 +4,7 @@ import { AuthGuard, type IAuthModuleOptions } from '@nestjs/passport';
 import { AccessTokenAuthenticator, verifiedTokenOf } from './access-token.authenticator.js';
 import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
 import { PUBLIC_ROUTE_METADATA } from '../access-tokens.internal-constants.js';
-import { AccessTokenError, MissingCredentialsError } from '../core/access-tokens.errors.js';
+import { InvalidTokenError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
@@ -72,7 +72,7 @@ export function AccessTokensAuthGuard(
       const request = this.getRequest(context);
       const presented = request !== undefined && this.authenticator.credentialsOf(request).type !== 'none';
       throw presented
-        ? new AccessTokenError('unknown', 'no authentication accepted it')
+        ? new InvalidTokenError('unknown', 'no authentication accepted it')
         : new MissingCredentialsError();
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  AccessTokenError,
+  InvalidTokenError,
   AccessTokensError,
   CacheBusUnavailableError,
   InsufficientScopeError,
@@ -18,7 +18,7 @@ import {
   TokenNotLiveError,
   TooManyAttemptsError,
   TooManyTokensError,
-  UserBlockedError,
+  AccountBlockedError,
   UserNotFoundError,
   type AccessTokensErrorCode,
 } from '../core/access-tokens.errors.js';
@@ -26,11 +26,11 @@ import { toHttpAnswer } from './rfc6750.js';
 
 /** One error of every code the module's request path can answer, with what a client sees. */
 const cases: [AccessTokensError, number, string, string | null, number | null][] = [
-  [new AccessTokenError('malformed'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
-  [new AccessTokenError('unknown'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
-  [new AccessTokenError('expired', 'idle'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
-  [new AccessTokenError('revoked', 'rotated'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
-  [new AccessTokenError('user_blocked'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [new InvalidTokenError('malformed'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [new InvalidTokenError('unknown'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [new InvalidTokenError('expired', 'idle'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [new InvalidTokenError('revoked', 'rotated'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [new InvalidTokenError('user_blocked'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
   [
     new MissingCredentialsError(['Bearer', 'Basic']),
     401,
@@ -52,7 +52,7 @@ const cases: [AccessTokensError, number, string, string | null, number | null][]
   [new InvalidTokenNameError(), 400, 'invalid_token_name', null, null],
   [new InvalidPaginationError('x'), 400, 'invalid_pagination', null, null],
   [new NotASessionError('x'), 400, 'not_a_session', null, null],
-  [new UserBlockedError(1), 403, 'account_blocked', null, null],
+  [new AccountBlockedError(1), 403, 'account_blocked', null, null],
   [new TokenNotFoundError('t'), 404, 'token_not_found', null, null],
   [new UserNotFoundError(1), 404, 'user_not_found', null, null],
   [new TooManyTokensError(3), 409, 'too_many_tokens', null, null],
@@ -80,7 +80,7 @@ describe('the HTTP answer of each error code', () => {
   );
 
   it('says why a revoked token was revoked, and which scopes a route needs', () => {
-    expect(toHttpAnswer(new AccessTokenError('revoked', 'password_changed'), 'api').body.revokedReason).toBe(
+    expect(toHttpAnswer(new InvalidTokenError('revoked', 'password_changed'), 'api').body.revokedReason).toBe(
       'password_changed',
     );
     expect(toHttpAnswer(new InsufficientScopeError(['a', 'b'], 'anyOf'), 'api').challenge).toContain('scope="a b"');

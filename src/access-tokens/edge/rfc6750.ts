@@ -1,5 +1,5 @@
 import {
-  AccessTokenError,
+  InvalidTokenError,
   AccessTokensError,
   CacheBusUnavailableError,
   InvalidOptionsError,
@@ -19,7 +19,7 @@ import {
   TokenNotLiveError,
   TooManyAttemptsError,
   TooManyTokensError,
-  UserBlockedError,
+  AccountBlockedError,
   UserNotFoundError,
 } from '../core/access-tokens.errors.js';
 
@@ -75,7 +75,7 @@ export function setAnswerHeaders(
 
 /** Every error class of the module: what a code's answer receives, as `ErrorOf<code>`. */
 type AnyAccessTokensError =
-  | AccessTokenError
+  | InvalidTokenError
   | MissingCredentialsError
   | InvalidRequestError
   | InvalidCredentialsError
@@ -90,7 +90,7 @@ type AnyAccessTokensError =
   | TooManyTokensError
   | TokenNotLiveError
   | UserNotFoundError
-  | UserBlockedError
+  | AccountBlockedError
   | StoreUnavailableError
   | CacheBusUnavailableError
   | InvalidOptionsError;
@@ -184,7 +184,7 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
     entry.challenge ? entry.challenge(typed, realm) : null,
     entry.retryAfter ? entry.retryAfter(typed) : null,
   );
-  if (error instanceof AccessTokenError && error.revokedReason) result.body.revokedReason = error.revokedReason;
+  if (error instanceof InvalidTokenError && error.revokedReason) result.body.revokedReason = error.revokedReason;
   return result;
 }
 

@@ -5,7 +5,7 @@ import type { ResolvedAccessTokensOptions } from '../access-tokens-options.inter
 import {
   InvalidCredentialsError,
   InvalidOptionsError,
-  UserBlockedError,
+  AccountBlockedError,
   UserNotFoundError,
 } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
@@ -88,7 +88,7 @@ export class UserDirectory {
 
   /**
    * The user a new token may be issued to, as the database has it: `UserNotFoundError` or
-   * `UserBlockedError` otherwise. Given the user object whose password the app checked, also
+   * `AccountBlockedError` otherwise. Given the user object whose password the app checked, also
    * `InvalidCredentialsError` when its watched fields no longer match the row: a password changed
    * since that check. The token then keeps the fingerprint of the values the app checked, so that
    * a change committing after this read leaves it refused at its first use.
@@ -98,7 +98,7 @@ export class UserDirectory {
     const id = checked ? this.idOf(checked) : (subject as UserId);
     const user = await this.findById(id);
     if (!user) throw new UserNotFoundError(id);
-    if (this.isBlocked(user)) throw new UserBlockedError(id);
+    if (this.isBlocked(user)) throw new AccountBlockedError(id);
     if (checked && this.fingerprinter.of(checked) !== this.fingerprinter.of(user)) throw new InvalidCredentialsError();
     return user;
   }

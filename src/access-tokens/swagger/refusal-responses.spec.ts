@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { AccessTokenError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
+import { InvalidTokenError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { toHttpAnswer } from '../edge/rfc6750.js';
 import {
   accessSentence,
@@ -55,7 +55,7 @@ describe('what the document says of a route', () => {
       reason: 'revoked',
       revokedReason: 'revoked_by_user',
     });
-    expect(examples.expired!.value).toEqual(toHttpAnswer(new AccessTokenError('expired'), 'shop').body);
+    expect(examples.expired!.value).toEqual(toHttpAnswer(new InvalidTokenError('expired'), 'shop').body);
     expect(examples).toHaveProperty('invalid_credentials');
     expect((response.headers!['WWW-Authenticate'] as { example: string }).example).toBe(
       'Basic realm="shop", Bearer realm="shop"',

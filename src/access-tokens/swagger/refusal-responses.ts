@@ -1,7 +1,7 @@
 import type { ExampleObject, HeaderObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
 import { covers, type ScopeRequirement } from '../core/scopes.js';
 import {
-  AccessTokenError,
+  InvalidTokenError,
   InsufficientScopeError,
   InvalidCredentialsError,
   InvalidRequestError,
@@ -87,9 +87,9 @@ export function unauthorizedResponse(authentication: RouteAuthentication, realm:
   const missing = answerTo(new MissingCredentialsError(authentication.challengeSchemes), realm, 'No credentials');
   const examples: Record<string, ExampleObject> = {
     credentials_missing: missing.example,
-    malformed: answerTo(new AccessTokenError('malformed'), realm, 'Not a token of this app').example,
-    expired: answerTo(new AccessTokenError('expired'), realm, 'An expired token').example,
-    revoked: answerTo(new AccessTokenError('revoked', REVOKED_BY_USER), realm, 'A revoked token').example,
+    malformed: answerTo(new InvalidTokenError('malformed'), realm, 'Not a token of this app').example,
+    expired: answerTo(new InvalidTokenError('expired'), realm, 'An expired token').example,
+    revoked: answerTo(new InvalidTokenError('revoked', REVOKED_BY_USER), realm, 'A revoked token').example,
   };
   if (authentication.password) {
     examples.invalid_credentials = answerTo(

@@ -45,7 +45,7 @@ const issued = new WeakMap<TokensService, Map<string, string>>();
  * password changed) after `actingAs()` therefore loses access as a real user would.
  *
  * `TokensService.issue()`'s rules hold: a scope beyond the user's permissions is refused with
- * `InvalidScopeError`, a blocked user with `UserBlockedError` (`user_blocked`), an unknown one with
+ * `InvalidScopeError`, a blocked user with `AccountBlockedError` (`user_blocked`), an unknown one with
  * `UserNotFoundError`, and past `tokens.maxPerUser` live tokens with `TooManyTokensError`. The token
  * is a row in the app's token table: a test database thrown away after the run needs no cleanup;
  * otherwise see {@link revokeActingAs}.

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { And, Like, Not } from 'typeorm';
 import { AccessTokenEvents } from '../access-token.events.js';
 import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
-import { AccessTokenError, type AccessTokenErrorCode } from '../core/access-tokens.errors.js';
+import { InvalidTokenError, type InvalidTokenReason } from '../core/access-tokens.errors.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { TokenStore } from '../storage/token-store.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
@@ -20,7 +20,7 @@ export class TokenChecks {
   ) {}
 
   /**
-   * Returns the token's user if the token may be used at `now`; throws `AccessTokenError` saying
+   * Returns the token's user if the token may be used at `now`; throws `InvalidTokenError` saying
    * why not. The user checks catch changes no subscriber saw (raw SQL, `update()`, a deleted row):
    * they revoke for good, so that undoing the change does not bring the tokens back.
    */
@@ -50,13 +50,13 @@ export class TokenChecks {
   }
 
   /** The error for a refused token, announced as `verification_failed`. */
-  refuse(code: AccessTokenErrorCode, token?: AccessToken, detail: string | null = null): AccessTokenError {
+  refuse(code: InvalidTokenReason, token?: AccessToken, detail: string | null = null): InvalidTokenError {
     this.events.emit('verification_failed', {
       reason: code,
       tokenId: token?.id ?? null,
       userId: token?.userId ?? null,
     });
-    return new AccessTokenError(code, detail);
+    return new InvalidTokenError(code, detail);
   }
 }
 
