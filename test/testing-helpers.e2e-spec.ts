@@ -191,7 +191,10 @@ describe.each(HTTP_ADAPTERS)(
       expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
       expect(refused.body).toMatchObject({ reason: 'revoked', revokedReason: 'blocked' });
       // And no new token for a blocked user.
-      await expect(actingAs(app, member)).rejects.toMatchObject({ name: 'AccountBlockedError', code: 'account_blocked' });
+      await expect(actingAs(app, member)).rejects.toMatchObject({
+        name: 'AccountBlockedError',
+        code: 'account_blocked',
+      });
     });
 
     it("refuses scopes beyond the user's permissions, as TokensService does in production", async () => {

@@ -29,7 +29,13 @@ const cases: [AccessTokensError, number, string, string | null, number | null][]
   [new InvalidTokenError('malformed'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
   [new InvalidTokenError('unknown'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
   [new InvalidTokenError('expired', 'idle'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
-  [new InvalidTokenError('revoked', 'rotated'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [
+    new InvalidTokenError('revoked', 'rotated'),
+    401,
+    'invalid_token',
+    'Bearer realm="api", error="invalid_token"',
+    null,
+  ],
   [new InvalidTokenError('user_blocked'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
   [
     new MissingCredentialsError(['Bearer', 'Basic']),
