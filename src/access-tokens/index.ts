@@ -35,6 +35,7 @@ export type { ScopeRequirement } from './core/scopes.js';
 export type {
   AccessTokenView,
   AuthenticatableRequest,
+  IssueTokenContext,
   IssueTokenInput,
   IssuedAccessToken,
   ListTokensOptions,
