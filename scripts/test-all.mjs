@@ -63,5 +63,7 @@ try {
 }
 if (consumers.status !== 0) broken = true;
 
-console.log(`\ntest:all: ${passed} passed, ${failed} failed`);
+console.log(
+  `\ntest:all: ${passed} passed, ${failed} failed${broken ? '; a suite or app did not run to the end (see above)' : ''}`,
+);
 process.exit(broken || failed > 0 ? 1 : 0);

@@ -126,10 +126,13 @@ const apps = await Promise.all(
 
 let passed = 0;
 let failed = 0;
+/** Apps that did not install, build or report, by what went wrong: each fails the run. */
+const brokenApps = [];
 let broken = false;
 for (const app of apps) {
   if (!app.installed) {
     broken = true;
+    brokenApps.push(`${app.name} (install)`);
     continue;
   }
   const since = Date.now();
@@ -146,6 +149,7 @@ for (const app of apps) {
   try {
     if ((await run(app.name, 'npm', ['run', 'build'], { cwd: app.dir, env })) !== 0) {
       broken = true;
+      brokenApps.push(`${app.name} (build)`);
       continue;
     }
     // `npm test` runs Jest; an app with a "test:vitest" script runs Vitest too. Both write Jest's
@@ -168,11 +172,14 @@ for (const app of apps) {
         const result = JSON.parse(readFileSync(report, 'utf8'));
         passed += result.numPassedTests;
         failed += result.numFailedTests;
-        if (result.numFailedTestSuites > 0 || result.numTotalTests === 0) broken = true;
+        if (result.numFailedTestSuites > 0 || result.numTotalTests === 0) brokenApps.push(`${app.name} (${runner})`);
       } catch {
-        broken = true;
+        brokenApps.push(`${app.name} (${runner}: no report)`);
       }
-      if (code !== 0) broken = true;
+      if (code !== 0 && !brokenApps.some((entry) => entry.startsWith(`${app.name} (${runner}`))) {
+        brokenApps.push(`${app.name} (${runner} exited ${code})`);
+      }
+      broken ||= brokenApps.length > 0;
     }
   } finally {
     await database.drop();
@@ -183,5 +190,7 @@ for (const app of apps) {
 if (process.env.REPORT_FILE) writeFileSync(process.env.REPORT_FILE, JSON.stringify({ passed, failed, broken }));
 if (!broken && failed === 0) rmSync(work, { recursive: true, force: true });
 else console.log(`consumers: apps left in ${work} for a look`);
-console.log(`\nconsumers (${minutes(started)}): ${passed} passed, ${failed} failed`);
+console.log(
+  `\nconsumers (${minutes(started)}): ${passed} passed, ${failed} failed${brokenApps.length > 0 ? `; broken: ${brokenApps.join(', ')}` : ''}`,
+);
 process.exit(broken || failed > 0 ? 1 : 0);

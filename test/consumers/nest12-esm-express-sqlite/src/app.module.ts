@@ -6,8 +6,8 @@ import {
   AccessTokensModule,
   ScopesGuard,
   type AccessTokensModuleOptions,
-  type AccessTokensRoutesOptions,
 } from 'nestjs-access-tokens';
+import type { AccessTokensRoutesOptions } from 'nestjs-access-tokens/routes';
 import { AppController } from './app.controller.js';
 import { databaseOptions } from './database.js';
 import { User } from './user.entity.js';
