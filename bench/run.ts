@@ -582,10 +582,10 @@ interface MemoryPoint {
 /**
  * RSS and heap of a server (cache on, `cache.max` as given) that verifies `tokens` distinct tokens
  * once each, measured after a last-resort garbage collection along the way. Before the first point,
- * another user's `churn` tokens (several times `max`) fill the cache and push entries out of it,
- * under the same load, and are then revoked, which empties it: the process has then grown to what
- * that load takes (V8's heap, the allocator's arenas), so that the points measure the cache, not
- * the first minutes of a process.
+ * another user's `churn` tokens (several times `cache.max`) fill the cache and push entries out of
+ * it, under the same load, and are then revoked, which empties it: the process has then grown to
+ * what that load takes (V8's heap, the allocator's arenas), so that the points measure the cache,
+ * not the first minutes of a process.
  */
 async function memory(
   url: string,

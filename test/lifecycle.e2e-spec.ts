@@ -131,7 +131,7 @@ describe.each(HTTP_ADAPTERS)(`token lifecycle on $server, on ${testDatabaseKind(
       }
     });
 
-    it('leaves tokens alone with prune: false', async () => {
+    it('leaves tokens alone with maintenance.prune: false', async () => {
       const { accessToken } = await tokens.issue(member, { name: 'kept' });
       await tokens.revoke(member, accessToken.id);
       clock.advance(DAY + 1);

@@ -217,72 +217,100 @@ export interface AccessTokensModuleOptions {
 
 /*
  * Internal: what the module's services read, once options/resolve-options.ts has checked the
- * options above and applied the defaults. Its names predate the grouping and are not public.
+ * options above and applied the defaults. Same groups and names as the options, every default
+ * applied, and what may be left out as `null`.
  */
 
-/** The password throttling with its defaults applied. */
+/** `tokens`, with the prefixes of the other kinds of token derived from `tokens.prefix`. */
+export interface ResolvedTokenOptions {
+  readonly prefix: string;
+  readonly lifetimeSeconds: number | null;
+  readonly maxLifetimeSeconds: number | null;
+  readonly idleTimeoutSeconds: number | null;
+  readonly maxPerUser: number | null;
+  readonly lastUsedIntervalSeconds: number;
+  /** The prefix of login sessions' access tokens: `` `${prefix}_s` ``. */
+  readonly sessionPrefix: string;
+  /** The prefix of login sessions' refresh tokens: `` `${prefix}_r` ``. */
+  readonly refreshPrefix: string;
+}
+
+/** `credentials`. */
+export interface ResolvedCredentialOptions {
+  /** `false`, or the query parameter that may carry the token. */
+  readonly queryParameter: string | false;
+  readonly foreign: 'refuse' | 'pass';
+  readonly realm: string;
+}
+
+/** `revocation`. */
+export interface ResolvedRevocationOptions {
+  /** Without duplicates, and without the user fields that are `null`. */
+  readonly on: readonly string[];
+  readonly shouldRevoke: ((before: object, after: object) => string | false | null | undefined) | null;
+}
+
+/** `sessions`. */
+export interface ResolvedSessionOptions {
+  readonly accessLifetimeSeconds: number;
+  readonly refreshLifetimeSeconds: number;
+}
+
+/** `maintenance`. */
+export interface ResolvedMaintenanceOptions {
+  readonly intervalSeconds: number;
+  readonly prune: boolean;
+  readonly retentionSeconds: number;
+  readonly expiringNoticeSeconds: number | false;
+}
+
+/** `cache`, when on. */
+export interface ResolvedCacheOptions {
+  readonly max: number;
+  readonly ttlSeconds: number;
+  readonly busTtlSeconds: number;
+  /** With its `channel` defaulted; `null`: no bus. */
+  readonly bus: Required<CacheBusOptions> | null;
+}
+
+/** `passwords.throttle`, when on. */
 export interface ResolvedPasswordThrottle {
   readonly perAccount: number;
   readonly perClient: number;
-  /** `windowSeconds` */
-  readonly window: number;
+  readonly windowSeconds: number;
   /** `null`: the module's own memory store. */
   readonly store: PasswordAttemptStore | null;
   readonly clientKey: (request: AuthenticatableRequest) => string | undefined;
 }
 
+/** `passwords`. */
+export interface ResolvedPasswordOptions {
+  /** `null`: password attempts are not throttled. */
+  readonly throttle: ResolvedPasswordThrottle | null;
+}
+
+/** `user`. */
+export interface ResolvedUserOptions {
+  readonly entity: Type<object>;
+  readonly idField: string;
+  readonly usernameField: string;
+  readonly passwordHashField: string | null;
+  readonly blockedField: string | null;
+  readonly permissions: ((user: object) => readonly string[] | Promise<readonly string[]>) | null;
+}
+
 /** The options with every default applied; what the module's services read. */
 export interface ResolvedAccessTokensOptions {
-  readonly user: {
-    readonly entity: Type<object>;
-    readonly idField: string;
-    readonly usernameField: string;
-    readonly passwordHashField: string | null;
-    readonly blockedField: string | null;
-    readonly permissions: ((user: object) => readonly string[] | Promise<readonly string[]>) | null;
-  };
-  /** `tokens.prefix` */
-  readonly tokenPrefix: string;
-  /** `tokens.lifetimeSeconds` */
-  readonly defaultExpiresIn: number | null;
-  /** `tokens.maxLifetimeSeconds` */
-  readonly maxExpiresIn: number | null;
-  /** `credentials.queryParameter !== false`; `queryParameter` is only read when it is `true`. */
-  readonly allowQueryParameter: boolean;
-  readonly queryParameter: string;
-  /** `credentials.foreign` */
-  readonly foreignCredentials: 'refuse' | 'pass';
-  readonly realm: string;
-  /** `tokens.lastUsedIntervalSeconds` */
-  readonly lastUsedInterval: number;
+  readonly user: ResolvedUserOptions;
+  readonly tokens: ResolvedTokenOptions;
+  readonly credentials: ResolvedCredentialOptions;
+  readonly revocation: ResolvedRevocationOptions;
+  readonly sessions: ResolvedSessionOptions;
+  readonly maintenance: ResolvedMaintenanceOptions;
+  /** `null`: no verification cache. */
+  readonly cache: ResolvedCacheOptions | null;
+  readonly passwords: ResolvedPasswordOptions;
   readonly clock: Clock;
-  /** `revocation.on`, `revocation.shouldRevoke` */
-  readonly revokeOn: readonly string[];
-  readonly shouldRevoke: ((before: object, after: object) => string | false | null | undefined) | null;
   /** The keys derived from `secret`; the secret itself is not kept. */
   readonly keys: SigningKeys;
-  /** `tokens.idleTimeoutSeconds` */
-  readonly idleExpiresIn: number | null;
-  /** `maintenance.retentionSeconds`, `.intervalSeconds`, `.prune`, `.expiringNoticeSeconds` */
-  readonly retention: number;
-  readonly maintenanceInterval: number;
-  readonly prune: boolean;
-  readonly expiringNotice: number | false;
-  /** `tokens.maxPerUser` */
-  readonly maxTokensPerUser: number | null;
-  /** `sessions.accessLifetimeSeconds`, `sessions.refreshLifetimeSeconds` */
-  readonly sessionAccessTtl: number;
-  readonly sessionRefreshTtl: number;
-  /** Prefixes of session access tokens and of refresh tokens, derived from `tokenPrefix`. */
-  readonly sessionAccessPrefix: string;
-  readonly refreshPrefix: string;
-  /** `cache`: `ttl` is `ttlSeconds`, `busTtl` is `busTtlSeconds`. */
-  readonly cache: {
-    readonly max: number;
-    readonly ttl: number;
-    readonly busTtl: number;
-    readonly bus: CacheBusOptions | null;
-  } | null;
-  /** `passwords`; `throttle: null` when off. */
-  readonly passwordGrant: { readonly throttle: ResolvedPasswordThrottle | null };
 }

@@ -36,7 +36,7 @@ export const PASSWORD_CHANGED = 'password_changed';
 
 /**
  * Why a token was revoked: the `revokedReason` of a 401 and of `AccessTokenView`, and the `reason`
- * of the `revoked` event. An app records reasons of its own through `shouldRevoke` and
+ * of the `revoked` event. An app records reasons of its own through `revocation.shouldRevoke` and
  * `TokensService.revoke()`; these are the module's.
  *
  * @example if (view.revokedReason === REVOCATION_REASONS.PASSWORD_CHANGED) notifyUser(view);

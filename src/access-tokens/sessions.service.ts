@@ -53,7 +53,12 @@ export class SessionsService {
   async refresh(refreshToken: string): Promise<SessionTokens> {
     const check =
       typeof refreshToken === 'string'
-        ? checkToken(refreshToken, [this.options.refreshPrefix], this.options.keys, this.options.clock.now().getTime())
+        ? checkToken(
+            refreshToken,
+            [this.options.tokens.refreshPrefix],
+            this.options.keys,
+            this.options.clock.now().getTime(),
+          )
         : 'malformed';
     if (check !== 'signed') throw this.checks.refuse(check);
     return this.store.unlessUnavailable(() => this.refreshSigned(refreshToken));
@@ -105,30 +110,30 @@ export class SessionsService {
   }
 
   private async issuePair(manager: EntityManager, user: object, familyId: string): Promise<SessionTokens> {
-    const { sessionAccessTtl, sessionRefreshTtl } = this.options;
+    const { accessLifetimeSeconds, refreshLifetimeSeconds } = this.options.sessions;
     const common = {
       userId: this.users.idOf(user),
       scopes: ['*'],
       idleTimeout: null,
       familyId,
-      fingerprint: this.users.fingerprinter.of(user),
+      fingerprint: this.users.fingerprintOf(user),
     };
     const access = await this.store.insert(manager, {
       ...common,
       kind: 'session',
       name: 'Login session',
-      lifetime: sessionAccessTtl,
+      lifetime: accessLifetimeSeconds,
     });
     const refresh = await this.store.insert(manager, {
       ...common,
       kind: 'refresh',
       name: 'Refresh token',
-      lifetime: sessionRefreshTtl,
+      lifetime: refreshLifetimeSeconds,
     });
     return {
       accessToken: access.raw,
       refreshToken: refresh.raw,
-      expiresIn: sessionAccessTtl,
+      expiresIn: accessLifetimeSeconds,
       session: toView(access.token),
       userId: common.userId,
     };

@@ -10,9 +10,9 @@ import { AccessToken, stored } from './storage/access-token.entity.js';
 const PRUNE_BATCH = 500;
 
 /**
- * The module's background work, every `maintenanceInterval` seconds, off the request path:
- * `expiring` notices, and pruning unless `prune: false`. A run never overlaps the previous one.
- * `TokensService.prune()` and `notifyExpiring()` run the same work when an app asks.
+ * The module's background work, every `maintenance.intervalSeconds`, off the request path:
+ * `expiring` notices, and pruning unless `maintenance.prune: false`. A run never overlaps the
+ * previous one. `TokensService.prune()` and `notifyExpiring()` run the same work when an app asks.
  */
 @Injectable()
 export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy {
@@ -27,9 +27,10 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.options.prune && this.options.expiringNotice === false) return;
+    const { prune, expiringNoticeSeconds, intervalSeconds } = this.options.maintenance;
+    if (!prune && expiringNoticeSeconds === false) return;
     // unref: the timer alone never keeps the process alive.
-    this.timer = setInterval(() => void this.run(), this.options.maintenanceInterval * 1000).unref();
+    this.timer = setInterval(() => void this.run(), intervalSeconds * 1000).unref();
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -46,19 +47,20 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
   private async work(): Promise<void> {
     try {
       await this.notifyExpiring();
-      if (this.options.prune) await this.prune();
+      if (this.options.maintenance.prune) await this.prune();
     } catch (error) {
       this.logger.warn(`Token maintenance failed, will retry: ${String(error)}`);
     }
   }
 
   /**
-   * Deletes the tokens that expired, idled out or were revoked longer than `retention` ago, in
-   * small batches; returns how many. Safe to run on several instances at once: each deletes by
-   * primary key, and a row another instance deleted first is simply not counted.
+   * Deletes the tokens that expired, idled out or were revoked longer than
+   * `maintenance.retentionSeconds` ago, in small batches; returns how many. Safe to run on several
+   * instances at once: each deletes by primary key, and a row another instance deleted first is
+   * simply not counted.
    */
   async prune(): Promise<number> {
-    const cutoff = new Date(this.options.clock.now().getTime() - this.options.retention * 1000);
+    const cutoff = new Date(this.options.clock.now().getTime() - this.options.maintenance.retentionSeconds * 1000);
     const { repository } = this;
     let count = 0;
     for (;;) {
@@ -78,12 +80,12 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
-   * Fires `expiring` for each live personal token that expires within `expiringNotice` and has not
-   * had it yet; returns how many. Each token is claimed by a conditional update first, so that of
-   * several instances exactly one fires it.
+   * Fires `expiring` for each live personal token that expires within
+   * `maintenance.expiringNoticeSeconds` and has not had it yet; returns how many. Each token is
+   * claimed by a conditional update first, so that of several instances exactly one fires it.
    */
   async notifyExpiring(): Promise<number> {
-    const notice = this.options.expiringNotice;
+    const notice = this.options.maintenance.expiringNoticeSeconds;
     if (notice === false) return 0;
     const now = this.options.clock.now();
     const { repository } = this;

@@ -140,9 +140,9 @@ export class TokensService implements OnModuleDestroy {
           name,
           scopes,
           lifetime,
-          idleTimeout: this.options.idleExpiresIn,
+          idleTimeout: this.options.tokens.idleTimeoutSeconds,
           familyId: null,
-          fingerprint: this.users.fingerprinter.of(current),
+          fingerprint: this.users.fingerprintOf(current),
         });
       });
       return { token: raw, accessToken: toView(token) };
@@ -293,7 +293,7 @@ export class TokensService implements OnModuleDestroy {
           lifetime: old.lifetime,
           idleTimeout: old.idleTimeout,
           familyId,
-          fingerprint: this.users.fingerprinter.of(user),
+          fingerprint: this.users.fingerprintOf(user),
         });
         await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
         return { token: raw, accessToken: toView(token) };
@@ -335,12 +335,12 @@ export class TokensService implements OnModuleDestroy {
    */
   async revokeBySecret(raw: string): Promise<boolean> {
     return this.store.unlessUnavailable(async () => {
-      const { tokenPrefix, sessionAccessPrefix, refreshPrefix, keys } = this.options;
+      const { prefix, sessionPrefix, refreshPrefix } = this.options.tokens;
       // A token this app did not sign is no leak of its own: answered alike, at no query. An expired
       // one is still revoked, to record that it leaked.
       if (
         typeof raw !== 'string' ||
-        checkToken(raw, [tokenPrefix, sessionAccessPrefix, refreshPrefix], keys, 0) !== 'signed'
+        checkToken(raw, [prefix, sessionPrefix, refreshPrefix], this.options.keys, 0) !== 'signed'
       )
         return false;
       const revoked = await this.store.revokeLineage({ tokenHash: hashToken(raw) }, REVOKED_BY_SECRET);
@@ -349,17 +349,19 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Deletes the tokens that expired, idled out or were revoked longer than `retention` ago;
-   * returns how many. What the module's maintenance runs every `maintenanceInterval` unless
-   * `prune: false`; safe to run on several instances at once.
+   * Deletes the tokens that expired, idled out or were revoked longer than
+   * `maintenance.retentionSeconds` ago; returns how many. What the module's maintenance runs every
+   * `maintenance.intervalSeconds` unless `maintenance.prune: false`; safe to run on several
+   * instances at once.
    */
   prune(): Promise<number> {
     return this.maintenance.prune();
   }
 
   /**
-   * Fires `expiring` for each live personal token that expires within `expiringNotice` and has not
-   * had it yet, on one instance of several; returns how many. The module's maintenance runs it too.
+   * Fires `expiring` for each live personal token that expires within
+   * `maintenance.expiringNoticeSeconds` and has not had it yet, on one instance of several; returns
+   * how many. The module's maintenance runs it too.
    */
   notifyExpiring(): Promise<number> {
     return this.maintenance.notifyExpiring();
@@ -397,11 +399,11 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Refuses a token beyond `maxTokensPerUser`. The user's row stays locked until `manager`'s
+   * Refuses a token beyond `tokens.maxPerUser`. The user's row stays locked until `manager`'s
    * transaction ends, so that concurrent issues for one user count one after the other.
    */
   private async assertRoomFor(manager: EntityManager, userId: string): Promise<void> {
-    const limit = this.options.maxTokensPerUser;
+    const limit = this.options.tokens.maxPerUser;
     if (limit === null) return;
     await this.users.lock(manager, userId);
     const now = stored(this.options.clock.now());
@@ -422,17 +424,17 @@ export class TokensService implements OnModuleDestroy {
   }
 
   private lifetime(expiresIn: number | null | undefined): number | null {
-    const { defaultExpiresIn, maxExpiresIn } = this.options;
-    if (expiresIn === undefined) return defaultExpiresIn;
+    const { lifetimeSeconds, maxLifetimeSeconds } = this.options.tokens;
+    if (expiresIn === undefined) return lifetimeSeconds;
     if (expiresIn === null) {
-      if (maxExpiresIn === null) return null;
-      throw new InvalidExpiryError(`Tokens must expire: give expiresIn in seconds, at most ${maxExpiresIn}`);
+      if (maxLifetimeSeconds === null) return null;
+      throw new InvalidExpiryError(`Tokens must expire: give expiresIn in seconds, at most ${maxLifetimeSeconds}`);
     }
     if (!Number.isSafeInteger(expiresIn) || expiresIn <= 0) {
       throw new InvalidExpiryError('expiresIn must be a positive whole number of seconds');
     }
-    if (maxExpiresIn !== null && expiresIn > maxExpiresIn) {
-      throw new InvalidExpiryError(`expiresIn may be at most ${maxExpiresIn} seconds`);
+    if (maxLifetimeSeconds !== null && expiresIn > maxLifetimeSeconds) {
+      throw new InvalidExpiryError(`expiresIn may be at most ${maxLifetimeSeconds} seconds`);
     }
     return expiresIn;
   }

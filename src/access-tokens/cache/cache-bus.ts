@@ -132,8 +132,8 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
    * @param flushOnLoss whether losing the bus drops what is cached: yes for Redis, whose loss
    *   leaves the database to verify against and other instances free to revoke unheard; no for
    *   PostgreSQL, whose loss is (nearly always) the database's, when nothing can be revoked and
-   *   nothing verified anew: what is cached is then trusted for `cache.ttl` at most. Either way,
-   *   everything is dropped once the bus is back.
+   *   nothing verified anew: what is cached is then trusted for `cache.ttlSeconds` at most. Either
+   *   way, everything is dropped once the bus is back.
    */
   private setState(next: 'up' | 'down', why?: string, flushOnLoss = true): void {
     if (next === this.current || this.stopped) return;
@@ -142,7 +142,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     if (next === 'down') {
       const cached = flushOnLoss
         ? 'cached verifications are dropped'
-        : 'cached verifications are trusted for cache.ttl at most, and dropped once it is back';
+        : 'cached verifications are trusted for cache.ttlSeconds at most, and dropped once it is back';
       this.logger.warn(`Cache invalidation bus lost (${why ?? 'closed'}): ${cached}; it reconnects`);
     } else if (!first)
       this.logger.log('Cache invalidation bus reconnected: cached verifications are dropped once more');
@@ -155,8 +155,8 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
     const driver = this.driver;
     if (!bus || !driver) return;
     try {
-      if (driver.type === 'redis' && bus.type === 'redis') await this.startRedis(driver.Redis, bus.url, bus.channel!);
-      else if (driver.type === 'postgres') await this.startPostgres(driver.pg, bus.channel!);
+      if (driver.type === 'redis' && bus.type === 'redis') await this.startRedis(driver.Redis, bus.url, bus.channel);
+      else if (driver.type === 'postgres') await this.startPostgres(driver.pg, bus.channel);
     } catch (error) {
       await this.onModuleDestroy();
       throw new CacheBusUnavailableError(

@@ -8,9 +8,9 @@ import type { CachedToken } from './token-cache.js';
 import { VerificationCache } from './verification-cache.js';
 
 /**
- * Keeps this instance's verification cache in step with the database and the other instances:
- * drops what a commit changed, here and through the bus; drops what the other instances publish;
- * and trusts what is cached for `busTtl` only while the bus is up to tell of every change.
+ * Keeps this instance's verification cache in step with the database and the other instances: drops
+ * what a commit changed, here and through the bus; drops what the other instances publish; and
+ * trusts what is cached for `cache.busTtlSeconds` only while the bus is up to tell of every change.
  */
 @Injectable()
 export class CacheInvalidation {
@@ -27,7 +27,7 @@ export class CacheInvalidation {
     bus.onStateChange((state) => {
       const { cache } = this;
       if (!cache || !options.cache) return;
-      cache.ttl = (state === 'up' ? options.cache.busTtl : options.cache.ttl) * 1000;
+      cache.ttl = (state === 'up' ? options.cache.busTtlSeconds : options.cache.ttlSeconds) * 1000;
       if (state !== 'up') cache.capTrust(options.clock.now().getTime() + cache.ttl);
     });
     // Invalidations may have been missed while the bus was down: nothing cached can be trusted.

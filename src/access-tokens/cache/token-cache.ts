@@ -7,7 +7,7 @@ import { VerificationCache } from './verification-cache.js';
 
 /**
  * Signed tokens the database did not know, or past their signed expiry, are remembered this long
- * (or the cache's `ttl`, if shorter), this many at most. A token unknown once stays unknown: the
+ * (or `cache.ttlSeconds`, if shorter), this many at most. A token unknown once stays unknown: the
  * module commits a token before anyone sees it, so only a restored backup brings one back, and
  * then within this time. An expired one stays expired.
  */
@@ -48,7 +48,7 @@ export const verificationCacheProvider: Provider = {
   provide: VERIFICATION_CACHE,
   inject: [RESOLVED_OPTIONS],
   useFactory: ({ cache }: ResolvedAccessTokensOptions): VerificationCache<CachedToken> | null =>
-    cache && new VerificationCache<CachedToken>(cache.max, cache.ttl * 1000),
+    cache && new VerificationCache<CachedToken>(cache.max, cache.ttlSeconds * 1000),
 };
 
 /**
@@ -59,5 +59,5 @@ export const refusedTokensProvider: Provider = {
   provide: REFUSED_TOKENS,
   inject: [RESOLVED_OPTIONS],
   useFactory: ({ cache }: ResolvedAccessTokensOptions): RefusedTokens | null =>
-    cache && new RefusedTokens(MAX_REFUSED_REMEMBERED, Math.min(REFUSED_TTL_MS, cache.ttl * 1000)),
+    cache && new RefusedTokens(MAX_REFUSED_REMEMBERED, Math.min(REFUSED_TTL_MS, cache.ttlSeconds * 1000)),
 };

@@ -79,7 +79,7 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
     synopsis: 'prune',
     summary: 'Delete the tokens past their retention',
     details:
-      "Tokens that expired or were revoked longer than the app's maintenance.retentionSeconds ago. The app prunes\nby itself too, unless configured with prune: false.",
+      "Tokens that expired or were revoked longer than the app's maintenance.retentionSeconds ago. The app prunes\nby itself too, unless configured with maintenance.prune: false.",
   },
 };
 

@@ -219,7 +219,7 @@ class TokensCli {
     expiresIn,
     json,
   }: Extract<TokensCliCommand, { name: 'issue' }>): Promise<void> {
-    const max = this.options.maxExpiresIn;
+    const max = this.options.tokens.maxLifetimeSeconds;
     if (expiresIn !== undefined && max !== null && expiresIn > max) {
       throw new TokensCliUsageError(
         `--expires-in must be a positive whole number of seconds, at most ${max} (got ${expiresIn})`,

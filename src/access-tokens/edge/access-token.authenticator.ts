@@ -50,7 +50,7 @@ export function attachPasswordUser(request: AuthenticatableRequest, user: object
 /**
  * The user this module authenticated on the request: a verified token's, or the one whose password
  * an `@AllowPassword()` route checked. `undefined` otherwise, whatever `request.user` holds (another
- * guard's, with `foreignCredentials: 'pass'`).
+ * guard's, with `credentials.foreign: 'pass'`).
  */
 export function authenticatedUserOf(request: AuthenticatableRequest): object | undefined {
   const verified = verifiedTokens.get(request);
@@ -80,12 +80,26 @@ export function authenticatorOf(request: AuthenticatableRequest): AccessTokenAut
 @Injectable()
 export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnApplicationShutdown {
   private server: object | null = null;
+  // The options read at each request, kept here: one property read each.
+  /** `tokens.prefix` */
+  private readonly prefix: string;
+  /** `credentials.queryParameter` */
+  private readonly queryParameter: string | false;
+  /** `credentials.foreign` */
+  private readonly foreign: 'refuse' | 'pass';
+  /** `credentials.realm` */
+  private readonly realm: string;
 
   constructor(
     private readonly verifier: TokenVerifier,
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+    @Inject(RESOLVED_OPTIONS) options: ResolvedAccessTokensOptions,
     private readonly adapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    this.prefix = options.tokens.prefix;
+    this.queryParameter = options.credentials.queryParameter;
+    this.foreign = options.credentials.foreign;
+    this.realm = options.credentials.realm;
+  }
 
   onApplicationBootstrap(): void {
     const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
@@ -107,7 +121,7 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
    * `useGlobalFilters()` (measured).
    */
   refusal(error: unknown, response?: unknown): unknown {
-    const refusal = AccessTokensHttpException.from(error, this.options.realm);
+    const refusal = AccessTokensHttpException.from(error, this.realm);
     if (response !== undefined && refusal instanceof AccessTokensHttpException) {
       const { httpAdapter } = this.adapterHost;
       setAnswerHeaders((name, value) => httpAdapter.setHeader(response, name, value), refusal);
@@ -125,19 +139,19 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
 
   /**
    * Whether `credentials` are someone else's, to be let through to the next guard: only with
-   * `foreignCredentials: 'pass'`, for a token that does not carry this module's prefix, or an
+   * `credentials.foreign: 'pass'`, for a token that does not carry this module's prefix, or an
    * `Authorization` header of another scheme.
    */
   passesAsForeign(request: AuthenticatableRequest, credentials: PresentedCredentials): boolean {
-    if (this.options.foreignCredentials !== 'pass') return false;
+    if (this.foreign !== 'pass') return false;
     if (credentials.type === 'token') return !this.isOwnToken(credentials.token);
     return credentials.type === 'none' && request.headers.authorization !== undefined;
   }
 
   /** Whether `token` claims to be one of this module's (it may still be malformed). */
   isOwnToken(token: string): boolean {
-    const { tokenPrefix } = this.options;
-    return token.startsWith(tokenPrefix) && token.charAt(tokenPrefix.length) === '_';
+    const { prefix } = this;
+    return token.startsWith(prefix) && token.charAt(prefix.length) === '_';
   }
 
   credentialsOf(request: AuthenticatableRequest): PresentedCredentials {
@@ -146,11 +160,12 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
       {
         authorization: Array.isArray(authorization) ? authorization[0] : authorization,
         // Read only when allowed: Express parses the query string anew on each access.
-        queryToken: this.options.allowQueryParameter
-          ? (request.query as Record<string, unknown> | undefined)?.[this.options.queryParameter]
-          : undefined,
+        queryToken:
+          this.queryParameter === false
+            ? undefined
+            : (request.query as Record<string, unknown> | undefined)?.[this.queryParameter],
       },
-      this.options,
+      this.queryParameter,
     );
   }
 

@@ -20,7 +20,7 @@ const PASSWORD_OR_TOKEN = ['Basic', 'Bearer'] as const;
  * `AccessTokensHttpException`s with the RFC 6750 answer (GraphQL `extensions` included), and in a
  * gateway `WsException`s, which the client receives as an `exception` event.
  *
- * With `foreignCredentials: 'pass'`, credentials that are not this module's tokens go through
+ * With `credentials.foreign: 'pass'`, credentials that are not this module's tokens go through
  * unauthenticated, for the next guard to check.
  *
  * On routes marked `@AllowPassword()` it also takes HTTP Basic user name and password, checked by

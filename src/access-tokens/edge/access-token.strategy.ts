@@ -19,7 +19,7 @@ const PassportBase: new () => PassportStrategyBase = PassportStrategy(Strategy, 
  * The Passport strategy `'access-token'`, for apps that compose strategies
  * (`AuthGuard(['access-token', 'jwt'])`). It reads credentials and verifies exactly as
  * `AccessTokenGuard` does. A request with no token, or with something that is not one of this
- * module's tokens (no `tokenPrefix`), fails softly so that the next strategy can try; a token of
+ * module's tokens (no `tokens.prefix`), fails softly so that the next strategy can try; a token of
  * this module that is malformed, unknown, expired or revoked is an error, answered as RFC 6750
  * says. `AccessTokensAuthGuard([...])` composes it with other strategies and answers the RFC 6750
  * challenge when they all fail, which `AuthGuard([...])` does not.

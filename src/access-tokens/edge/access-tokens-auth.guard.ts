@@ -15,7 +15,7 @@ import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
  *   challenge without credentials, `invalid_token` with them (`AuthGuard` answers a bare 401);
  * - it honours `@Public()`, and lets through a request that `AccessTokenGuard` already
  *   authenticated by an access token, so that it can follow a global `AccessTokenGuard` with
- *   `foreignCredentials: 'pass'`;
+ *   `credentials.foreign: 'pass'`;
  * - it finds the request in HTTP, GraphQL and socket.io gateway contexts.
  *
  * @param strategies the Passport strategies to try in turn: `'access-token'` is this module's.

@@ -15,10 +15,15 @@ import { setAnswerHeaders, toHttpAnswer } from './rfc6750.js';
  */
 @Catch(AccessTokensError, AccessTokensHttpException)
 export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokensError | AccessTokensHttpException> {
+  /** `credentials.realm` */
+  private readonly realm: string;
+
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
-  ) {}
+    @Inject(RESOLVED_OPTIONS) options: ResolvedAccessTokensOptions,
+  ) {
+    this.realm = options.credentials.realm;
+  }
 
   catch(error: AccessTokensError | AccessTokensHttpException, host: ArgumentsHost): void {
     // In a resolver, a refusal or domain error leaves with the extensions GraphQL shows
@@ -35,11 +40,11 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
             challenge: error.challenge,
             retryAfter: error.retryAfter,
           }
-        : toHttpAnswer(error, this.options.realm);
+        : toHttpAnswer(error, this.realm);
     // In GraphQL too, on the HTTP answer that carries the operation's: a throttled login's
     // Retry-After is for the client, whichever API it used.
     if (response !== undefined) setAnswerHeaders((name, value) => httpAdapter.setHeader(response, name, value), answer);
-    if (type === 'graphql') throw AccessTokensGraphQLError.from(error, this.options.realm);
+    if (type === 'graphql') throw AccessTokensGraphQLError.from(error, this.realm);
     httpAdapter.reply(response, answer.body, answer.status);
   }
 }

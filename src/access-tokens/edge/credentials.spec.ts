@@ -4,7 +4,7 @@ import { InvalidRequestError } from '../core/access-tokens.errors.js';
 import { readCredentials } from './credentials.js';
 
 const basic = (s: string): string => `Basic ${Buffer.from(s).toString('base64')}`;
-const header = (authorization: string) => readCredentials({ authorization }, { allowQueryParameter: false });
+const header = (authorization: string) => readCredentials({ authorization }, false);
 
 describe('readCredentials', () => {
   it('reads a Bearer token, whatever the case of the scheme', () => {
@@ -30,7 +30,7 @@ describe('readCredentials', () => {
   });
 
   it('sees no credentials in a missing header or another scheme', () => {
-    expect(readCredentials({}, { allowQueryParameter: false })).toEqual({ type: 'none' });
+    expect(readCredentials({}, false)).toEqual({ type: 'none' });
     expect(header('Digest username="x"')).toEqual({ type: 'none' });
   });
 
@@ -51,8 +51,8 @@ describe('readCredentials', () => {
   });
 
   it('reads the query parameter only when allowed', () => {
-    expect(readCredentials({ queryToken: 'nat_abc' }, { allowQueryParameter: false })).toEqual({ type: 'none' });
-    expect(readCredentials({ queryToken: 'nat_abc' }, { allowQueryParameter: true })).toEqual({
+    expect(readCredentials({ queryToken: 'nat_abc' }, false)).toEqual({ type: 'none' });
+    expect(readCredentials({ queryToken: 'nat_abc' }, 'access_token')).toEqual({
       type: 'token',
       token: 'nat_abc',
       via: 'query',
@@ -60,7 +60,7 @@ describe('readCredentials', () => {
   });
 
   it('refuses a token sent two ways at once, or a repeated query parameter', () => {
-    const allow = { allowQueryParameter: true };
+    const allow = 'access_token';
     expect(() => readCredentials({ authorization: 'Bearer a', queryToken: 'b' }, allow)).toThrow(/both/);
     expect(() => readCredentials({ queryToken: ['a', 'b'] }, allow)).toThrow(InvalidRequestError);
   });
@@ -88,10 +88,10 @@ describe('readCredentials', () => {
           authorization,
           fc.option(fc.anything(), { nil: undefined }),
           fc.boolean(),
-          (header, queryToken, allowQueryParameter) => {
+          (header, queryToken, allowQuery) => {
             let credentials;
             try {
-              credentials = readCredentials({ authorization: header, queryToken }, { allowQueryParameter });
+              credentials = readCredentials({ authorization: header, queryToken }, allowQuery && 'access_token');
             } catch (error) {
               expect(error).toBeInstanceOf(InvalidRequestError);
               return;

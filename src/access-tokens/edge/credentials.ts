@@ -5,9 +5,10 @@ import { isPrintableText } from '../core/text.js';
  * Reading credentials off a request, with no Nest in it.
  *
  * Accepted: `Authorization: Bearer <token>`; `Authorization: Basic base64(<token>:)` (the token as
- * user name, empty password, so `curl http://TOKEN:@host/` works); `?access_token=<token>` (or the configured parameter) only when
- * the app allows it. `Basic base64(<user>:<password>)` is returned as a password for the routes
- * that accept one.
+ * user name, empty password, so `curl http://TOKEN:@host/` works);
+ * `?<credentials.queryParameter>=<token>` only when the app names one
+ * (`credentials.queryParameter`). `Basic base64(<user>:<password>)` is returned as a password for
+ * the routes that accept one.
  */
 
 /** What a request presents. */
@@ -20,7 +21,7 @@ export type PresentedCredentials =
 export interface CredentialSources {
   /** The `Authorization` header. */
   readonly authorization?: string | undefined;
-  /** The token's query parameter (`access_token` unless configured), as the framework parsed it. */
+  /** The token's query parameter (`credentials.queryParameter`), as the framework parsed it. */
   readonly queryToken?: unknown;
 }
 
@@ -33,23 +34,21 @@ const MAX_CREDENTIAL_LENGTH = 1024;
 const NONE: PresentedCredentials = { type: 'none' };
 
 /**
- * Returns the credentials a request presents. Throws `InvalidRequestError` for a malformed
- * `Authorization` header, or a token sent both in the header and the query.
+ * Returns the credentials a request presents; `queryParameter` is `credentials.queryParameter`:
+ * `false`, or the name of the query parameter `sources.queryToken` was read from. Throws
+ * `InvalidRequestError` for a malformed `Authorization` header, or a token sent both in the header
+ * and the query.
  */
-export function readCredentials(
-  sources: CredentialSources,
-  options: { readonly allowQueryParameter: boolean; readonly queryParameter?: string },
-): PresentedCredentials {
+export function readCredentials(sources: CredentialSources, queryParameter: string | false): PresentedCredentials {
   const fromHeader = sources.authorization === undefined ? NONE : fromAuthorization(sources.authorization);
-  if (!options.allowQueryParameter || sources.queryToken === undefined) return fromHeader;
-  const parameter = options.queryParameter ?? 'access_token';
+  if (queryParameter === false || sources.queryToken === undefined) return fromHeader;
   if (fromHeader.type !== 'none') {
     throw new InvalidRequestError(
-      `The request sends credentials both in the Authorization header and the ${parameter} query parameter: send one`,
+      `The request sends credentials both in the Authorization header and the ${queryParameter} query parameter: send one`,
     );
   }
   if (typeof sources.queryToken !== 'string' || !B64TOKEN.test(sources.queryToken)) {
-    throw new InvalidRequestError(`The ${parameter} query parameter must be given once, as a token`);
+    throw new InvalidRequestError(`The ${queryParameter} query parameter must be given once, as a token`);
   }
   return { type: 'token', token: sources.queryToken, via: 'query' };
 }

@@ -26,7 +26,7 @@ function refusal(extra: object): string {
 }
 
 describe('resolveAccessTokensOptions', () => {
-  it('applies the defaults, mapped onto what the services read', () => {
+  it('applies the defaults, in the groups and names of the options', () => {
     const resolved = resolveAccessTokensOptions(base);
     expect(resolved).toMatchObject({
       user: {
@@ -37,32 +37,52 @@ describe('resolveAccessTokensOptions', () => {
         blockedField: 'blocked',
         permissions: null,
       },
-      tokenPrefix: 'nat',
-      defaultExpiresIn: 30 * DAY,
-      maxExpiresIn: 365 * DAY,
-      idleExpiresIn: null,
-      maxTokensPerUser: 100,
-      lastUsedInterval: 60,
-      allowQueryParameter: false,
-      foreignCredentials: 'refuse',
-      realm: 'api',
-      revokeOn: ['username', 'passwordHash', 'blocked'],
-      shouldRevoke: null,
-      sessionAccessTtl: 900,
-      sessionRefreshTtl: 7 * DAY,
-      sessionAccessPrefix: 'nat_s',
-      refreshPrefix: 'nat_r',
-      maintenanceInterval: 300,
-      prune: true,
-      retention: 7 * DAY,
-      expiringNotice: 7 * DAY,
-      cache: { max: 10_000, ttl: 10, busTtl: 300, bus: null },
-      passwordGrant: { throttle: { perAccount: 10, perClient: 30, window: 60, store: null } },
+      tokens: {
+        prefix: 'nat',
+        lifetimeSeconds: 30 * DAY,
+        maxLifetimeSeconds: 365 * DAY,
+        idleTimeoutSeconds: null,
+        maxPerUser: 100,
+        lastUsedIntervalSeconds: 60,
+        sessionPrefix: 'nat_s',
+        refreshPrefix: 'nat_r',
+      },
+      credentials: { queryParameter: false, foreign: 'refuse', realm: 'api' },
+      revocation: { on: ['username', 'passwordHash', 'blocked'], shouldRevoke: null },
+      sessions: { accessLifetimeSeconds: 900, refreshLifetimeSeconds: 7 * DAY },
+      maintenance: { intervalSeconds: 300, prune: true, retentionSeconds: 7 * DAY, expiringNoticeSeconds: 7 * DAY },
+      cache: { max: 10_000, ttlSeconds: 10, busTtlSeconds: 300, bus: null },
+      passwords: { throttle: { perAccount: 10, perClient: 30, windowSeconds: 60, store: null } },
     });
     expect(resolved.clock).toBe(systemClock);
     expect(resolved.keys.all).toHaveLength(1);
     // The secret itself is not kept, only the keys derived from it.
     expect(Object.keys(resolved)).not.toContain('secret');
+  });
+
+  it('keeps the groups of the options, and their names', () => {
+    const resolved = resolveAccessTokensOptions(base);
+    expect(Object.keys(resolved).sort()).toEqual(
+      [
+        'user',
+        'tokens',
+        'credentials',
+        'revocation',
+        'sessions',
+        'maintenance',
+        'cache',
+        'passwords',
+        'clock',
+        'keys',
+      ].sort(),
+    );
+    // Each resolved group holds the names of its option group; `tokens` adds the derived prefixes.
+    for (const name of ['tokens', 'credentials', 'sessions', 'maintenance'] as const) {
+      const extra = name === 'tokens' ? ['sessionPrefix', 'refreshPrefix'] : [];
+      expect(Object.keys(resolved[name]).sort()).toEqual(
+        [...Object.keys(ACCESS_TOKENS_DEFAULTS[name]), ...extra].sort(),
+      );
+    }
   });
 
   it('states every default in ACCESS_TOKENS_DEFAULTS, in the shape of the options', () => {
@@ -77,7 +97,7 @@ describe('resolveAccessTokensOptions', () => {
     expect(ACCESS_TOKENS_DEFAULTS.credentials).toEqual({ queryParameter: false, foreign: 'refuse', realm: 'api' });
   });
 
-  it('maps every group onto the internal names', () => {
+  it('resolves every group as given', () => {
     const clientKey = () => 'client';
     const store = {
       increment: async () => ({ totalHits: 1, timeToExpire: 1, isBlocked: false, timeToBlockExpire: 0 }),
@@ -102,65 +122,67 @@ describe('resolveAccessTokensOptions', () => {
     });
     expect(resolved).toMatchObject({
       user: { usernameField: 'email', passwordHashField: null, blockedField: null },
-      tokenPrefix: 'acme_pat',
-      sessionAccessPrefix: 'acme_pat_s',
-      refreshPrefix: 'acme_pat_r',
-      defaultExpiresIn: 3600,
-      maxExpiresIn: 7200,
-      idleExpiresIn: 120,
-      maxTokensPerUser: 5,
-      lastUsedInterval: 30,
-      allowQueryParameter: true,
-      queryParameter: 'jwt',
-      foreignCredentials: 'pass',
-      realm: 'shop',
-      revokeOn: ['email', 'role'],
-      sessionAccessTtl: 60,
-      sessionRefreshTtl: 600,
-      maintenanceInterval: 5,
-      prune: false,
-      retention: 50,
-      expiringNotice: 40,
-      cache: { max: 5, ttl: 20, busTtl: 40, bus: { type: 'postgres', channel: 'access_tokens_invalidation' } },
-      passwordGrant: { throttle: { perAccount: 1, perClient: 2, window: 3, store } },
+      tokens: {
+        prefix: 'acme_pat',
+        lifetimeSeconds: 3600,
+        maxLifetimeSeconds: 7200,
+        idleTimeoutSeconds: 120,
+        maxPerUser: 5,
+        lastUsedIntervalSeconds: 30,
+        sessionPrefix: 'acme_pat_s',
+        refreshPrefix: 'acme_pat_r',
+      },
+      credentials: { queryParameter: 'jwt', foreign: 'pass', realm: 'shop' },
+      revocation: { on: ['email', 'role'] },
+      sessions: { accessLifetimeSeconds: 60, refreshLifetimeSeconds: 600 },
+      maintenance: { intervalSeconds: 5, prune: false, retentionSeconds: 50, expiringNoticeSeconds: 40 },
+      cache: {
+        max: 5,
+        ttlSeconds: 20,
+        busTtlSeconds: 40,
+        bus: { type: 'postgres', channel: 'access_tokens_invalidation' },
+      },
+      passwords: { throttle: { perAccount: 1, perClient: 2, windowSeconds: 3, store } },
     });
-    expect(resolved.shouldRevoke!({}, {})).toBe('role_changed');
-    expect(resolved.passwordGrant.throttle!.clientKey({ headers: {} })).toBe('client');
+    expect(resolved.revocation.shouldRevoke!({}, {})).toBe('role_changed');
+    expect(resolved.passwords.throttle!.clientKey({ headers: {} })).toBe('client');
   });
 
   it('revokes on the user fields there are, by default', () => {
-    expect(resolve({ user: { entity: User, passwordHashField: null } }).revokeOn).toEqual(['username', 'blocked']);
+    expect(resolve({ user: { entity: User, passwordHashField: null } }).revocation.on).toEqual(['username', 'blocked']);
   });
 
   it("throttles passwords by default: 10 per account and 30 per client a minute, in memory, by the request's address", () => {
-    const { throttle } = resolveAccessTokensOptions(base).passwordGrant;
-    expect(throttle).toMatchObject({ perAccount: 10, perClient: 30, window: 60, store: null });
+    const { throttle } = resolveAccessTokensOptions(base).passwords;
+    expect(throttle).toMatchObject({ perAccount: 10, perClient: 30, windowSeconds: 60, store: null });
     expect(throttle!.clientKey({ headers: {}, ip: '10.1.2.3' } as never)).toBe('10.1.2.3');
     expect(throttle!.clientKey({ headers: {} })).toBeUndefined();
   });
 
   describe('takes false and null where they turn a thing off', () => {
     it('credentials.queryParameter: false (the default), no query parameter', () => {
-      expect(resolve({ credentials: { queryParameter: false } })).toMatchObject({ allowQueryParameter: false });
+      expect(resolve({ credentials: { queryParameter: false } }).credentials.queryParameter).toBe(false);
     });
     it('cache: false, no cache', () => {
       expect(resolve({ cache: false }).cache).toBeNull();
     });
     it('passwords.throttle: false, no throttling', () => {
-      expect(resolve({ passwords: { throttle: false } }).passwordGrant.throttle).toBeNull();
+      expect(resolve({ passwords: { throttle: false } }).passwords.throttle).toBeNull();
     });
     it('maintenance.expiringNoticeSeconds: false, no notice', () => {
-      expect(resolve({ maintenance: { expiringNoticeSeconds: false } }).expiringNotice).toBe(false);
+      expect(resolve({ maintenance: { expiringNoticeSeconds: false } }).maintenance.expiringNoticeSeconds).toBe(false);
     });
     it('tokens: null for no expiry, no limit, no idle timeout, no cap', () => {
       expect(
         resolve({
           tokens: { lifetimeSeconds: null, maxLifetimeSeconds: null, idleTimeoutSeconds: null, maxPerUser: null },
-        }),
-      ).toMatchObject({ defaultExpiresIn: null, maxExpiresIn: null, idleExpiresIn: null, maxTokensPerUser: null });
+        }).tokens,
+      ).toMatchObject({ lifetimeSeconds: null, maxLifetimeSeconds: null, idleTimeoutSeconds: null, maxPerUser: null });
     });
     it('tokens.lastUsedIntervalSeconds: 0, a record at every use', () => {
-      expect(resolve({ tokens: { lastUsedIntervalSeconds: 0, idleTimeoutSeconds: 1 } }).lastUsedInterval).toBe(0);
+      expect(
+        resolve({ tokens: { lastUsedIntervalSeconds: 0, idleTimeoutSeconds: 1 } }).tokens.lastUsedIntervalSeconds,
+      ).toBe(0);
     });
   });
 
@@ -430,6 +452,6 @@ describe('resolveAccessTokensOptions', () => {
       bus: { type: 'redis', url: 'rediss://cache:6380', channel: 'access_tokens_invalidation' },
     });
     // Without busTtlSeconds, a ttlSeconds above its default raises it.
-    expect(resolve({ cache: { ttlSeconds: 600 } }).cache).toMatchObject({ ttl: 600, busTtl: 600 });
+    expect(resolve({ cache: { ttlSeconds: 600 } }).cache).toMatchObject({ ttlSeconds: 600, busTtlSeconds: 600 });
   });
 });

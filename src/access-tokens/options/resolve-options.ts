@@ -8,6 +8,14 @@ import type {
   PasswordOptions,
   PasswordThrottleOptions,
   ResolvedAccessTokensOptions,
+  ResolvedCacheOptions,
+  ResolvedCredentialOptions,
+  ResolvedMaintenanceOptions,
+  ResolvedPasswordOptions,
+  ResolvedRevocationOptions,
+  ResolvedSessionOptions,
+  ResolvedTokenOptions,
+  ResolvedUserOptions,
   RevocationOptions,
   SessionOptions,
   TokenOptions,
@@ -22,8 +30,8 @@ import { ACCESS_TOKENS_DEFAULTS } from './defaults.js';
 
 /*
  * The checks of `forRoot()`'s options, and the defaults applied: pure, so that each message is
- * tested without booting Nest (resolve-options.spec.ts). The public options are grouped by concern;
- * the services read the flat `ResolvedAccessTokensOptions`, which this maps them onto.
+ * tested without booting Nest (resolve-options.spec.ts). The services read
+ * `ResolvedAccessTokensOptions`: the same groups and names, every default applied.
  */
 
 /** The known keys of each group, in the order the unknown-option error lists them. */
@@ -63,11 +71,6 @@ const EXTRA_KEYS = ['isGlobal', 'exceptionFilter', 'routes'];
 /** RFC 6750 §3: what a quoted `realm` may hold. */
 const REALM_PATTERN = /^[\x20\x21\x23-\x5B\x5D-\x7E]+$/;
 const QUERY_PARAMETER_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
-/**
- * The internal `queryParameter` when `credentials.queryParameter` is `false`: nothing reads it
- * then (`allowQueryParameter` is `false`), but the resolved shape keeps a string.
- */
-const UNUSED_QUERY_PARAMETER = 'access_token';
 
 function fail(message: string): never {
   throw new InvalidOptionsError(message);
@@ -137,37 +140,31 @@ function boolean(value: unknown, path: string, fallback: boolean): boolean {
 export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): ResolvedAccessTokensOptions {
   if (typeof options !== 'object' || options === null) fail('forRoot() needs an options object');
   group(options, '');
+  // In this order, which decides the message when several options are wrong.
   const user = resolveUser(options.user);
   const tokens = resolveTokens(options.tokens);
-  const sessions = group<SessionOptions>(options.sessions, 'sessions');
+  const sessions = group(options.sessions, 'sessions');
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function') fail('clock must have a now(): Date method');
+  const credentials = resolveCredentials(options.credentials);
+  const revocation = resolveRevocation(options.revocation, user);
+  const keys = resolveSecret(options.secret);
+  const maintenance = resolveMaintenance(options.maintenance);
   return {
     user,
-    ...tokens,
-    ...resolveCredentials(options.credentials),
-    clock,
-    ...resolveRevocation(options.revocation, user),
-    keys: resolveSecret(options.secret),
-    ...resolveMaintenance(options.maintenance),
-    sessionAccessTtl: whole(
-      sessions.accessLifetimeSeconds,
-      'sessions.accessLifetimeSeconds',
-      ACCESS_TOKENS_DEFAULTS.sessions.accessLifetimeSeconds,
-    ),
-    sessionRefreshTtl: whole(
-      sessions.refreshLifetimeSeconds,
-      'sessions.refreshLifetimeSeconds',
-      ACCESS_TOKENS_DEFAULTS.sessions.refreshLifetimeSeconds,
-    ),
-    sessionAccessPrefix: `${tokens.tokenPrefix}_s`,
-    refreshPrefix: `${tokens.tokenPrefix}_r`,
+    tokens,
+    credentials,
+    revocation,
+    sessions: resolveSessions(sessions),
+    maintenance,
     cache: resolveCache(options.cache),
-    passwordGrant: resolvePasswords(options.passwords),
+    passwords: resolvePasswords(options.passwords),
+    clock,
+    keys,
   };
 }
 
-function resolveUser(given: AccessTokensUserOptions | undefined): ResolvedAccessTokensOptions['user'] {
+function resolveUser(given: AccessTokensUserOptions | undefined): ResolvedUserOptions {
   if (typeof given !== 'object' || given === null || typeof given.entity !== 'function') {
     fail("user.entity must be the app's user entity class, e.g. forRoot({ user: { entity: User } })");
   }
@@ -186,12 +183,7 @@ function resolveUser(given: AccessTokensUserOptions | undefined): ResolvedAccess
   };
 }
 
-type ResolvedTokens = Pick<
-  ResolvedAccessTokensOptions,
-  'tokenPrefix' | 'defaultExpiresIn' | 'maxExpiresIn' | 'idleExpiresIn' | 'maxTokensPerUser' | 'lastUsedInterval'
->;
-
-function resolveTokens(given: TokenOptions | undefined): ResolvedTokens {
+function resolveTokens(given: TokenOptions | undefined): ResolvedTokenOptions {
   const tokens = group(given, 'tokens');
   const defaults = ACCESS_TOKENS_DEFAULTS.tokens;
   const prefix = tokens.prefix ?? defaults.prefix;
@@ -232,21 +224,18 @@ function resolveTokens(given: TokenOptions | undefined): ResolvedTokens {
     );
   }
   return {
-    tokenPrefix: prefix,
-    defaultExpiresIn: lifetime,
-    maxExpiresIn: max,
-    idleExpiresIn: idle,
-    maxTokensPerUser: whole(tokens.maxPerUser, 'tokens.maxPerUser', defaults.maxPerUser, 'tokens', true),
-    lastUsedInterval,
+    prefix,
+    lifetimeSeconds: lifetime,
+    maxLifetimeSeconds: max,
+    idleTimeoutSeconds: idle,
+    maxPerUser: whole(tokens.maxPerUser, 'tokens.maxPerUser', defaults.maxPerUser, 'tokens', true),
+    lastUsedIntervalSeconds: lastUsedInterval,
+    sessionPrefix: `${prefix}_s`,
+    refreshPrefix: `${prefix}_r`,
   };
 }
 
-type ResolvedCredentials = Pick<
-  ResolvedAccessTokensOptions,
-  'allowQueryParameter' | 'queryParameter' | 'foreignCredentials' | 'realm'
->;
-
-function resolveCredentials(given: CredentialOptions | undefined): ResolvedCredentials {
+function resolveCredentials(given: CredentialOptions | undefined): ResolvedCredentialOptions {
   const credentials = group(given, 'credentials');
   const defaults = ACCESS_TOKENS_DEFAULTS.credentials;
   const queryParameter = credentials.queryParameter ?? defaults.queryParameter;
@@ -268,18 +257,10 @@ function resolveCredentials(given: CredentialOptions | undefined): ResolvedCrede
   if (typeof realm !== 'string' || !REALM_PATTERN.test(realm)) {
     fail('credentials.realm must be a non-empty string of printable ASCII without " or \\');
   }
-  return {
-    allowQueryParameter: queryParameter !== false,
-    queryParameter: queryParameter === false ? UNUSED_QUERY_PARAMETER : queryParameter,
-    foreignCredentials: foreign,
-    realm,
-  };
+  return { queryParameter, foreign, realm };
 }
 
-function resolveRevocation(
-  given: RevocationOptions | undefined,
-  user: ResolvedAccessTokensOptions['user'],
-): Pick<ResolvedAccessTokensOptions, 'revokeOn' | 'shouldRevoke'> {
+function resolveRevocation(given: RevocationOptions | undefined, user: ResolvedUserOptions): ResolvedRevocationOptions {
   const revocation = group(given, 'revocation');
   if (
     revocation.on !== undefined &&
@@ -292,21 +273,36 @@ function resolveRevocation(
   }
   const on = revocation.on ?? [user.usernameField, user.passwordHashField, user.blockedField];
   return {
-    revokeOn: [...new Set(on.filter((name): name is string => name !== null))],
+    on: [...new Set(on.filter((name): name is string => name !== null))],
     shouldRevoke: revocation.shouldRevoke ? revocation.shouldRevoke.bind(revocation) : null,
   };
 }
 
-function resolveMaintenance(
-  given: MaintenanceOptions | undefined,
-): Pick<ResolvedAccessTokensOptions, 'maintenanceInterval' | 'prune' | 'retention' | 'expiringNotice'> {
+/** `sessions`, once `group()` has checked its keys. */
+function resolveSessions(sessions: Partial<SessionOptions>): ResolvedSessionOptions {
+  const defaults = ACCESS_TOKENS_DEFAULTS.sessions;
+  return {
+    accessLifetimeSeconds: whole(
+      sessions.accessLifetimeSeconds,
+      'sessions.accessLifetimeSeconds',
+      defaults.accessLifetimeSeconds,
+    ),
+    refreshLifetimeSeconds: whole(
+      sessions.refreshLifetimeSeconds,
+      'sessions.refreshLifetimeSeconds',
+      defaults.refreshLifetimeSeconds,
+    ),
+  };
+}
+
+function resolveMaintenance(given: MaintenanceOptions | undefined): ResolvedMaintenanceOptions {
   const maintenance = group(given, 'maintenance');
   const defaults = ACCESS_TOKENS_DEFAULTS.maintenance;
   return {
-    maintenanceInterval: whole(maintenance.intervalSeconds, 'maintenance.intervalSeconds', defaults.intervalSeconds),
+    intervalSeconds: whole(maintenance.intervalSeconds, 'maintenance.intervalSeconds', defaults.intervalSeconds),
     prune: boolean(maintenance.prune, 'maintenance.prune', defaults.prune),
-    retention: whole(maintenance.retentionSeconds, 'maintenance.retentionSeconds', defaults.retentionSeconds),
-    expiringNotice:
+    retentionSeconds: whole(maintenance.retentionSeconds, 'maintenance.retentionSeconds', defaults.retentionSeconds),
+    expiringNoticeSeconds:
       maintenance.expiringNoticeSeconds === false
         ? false
         : whole(
@@ -333,7 +329,7 @@ function resolveSecret(secret: unknown): SigningKeys {
   return signingKeys(secrets as string[]);
 }
 
-function resolveCache(given: CacheOptions | false | undefined): ResolvedAccessTokensOptions['cache'] {
+function resolveCache(given: CacheOptions | false | undefined): ResolvedCacheOptions | null {
   if (given === false) return null;
   if (given !== undefined && (typeof given !== 'object' || given === null)) {
     fail('cache must be false or { max?, ttlSeconds?, busTtlSeconds?, bus? }');
@@ -362,8 +358,8 @@ function resolveCache(given: CacheOptions | false | undefined): ResolvedAccessTo
   }
   return {
     max: whole(cache.max, 'cache.max', defaults.max, 'entries'),
-    ttl,
-    busTtl,
+    ttlSeconds: ttl,
+    busTtlSeconds: busTtl,
     bus: bus && { ...bus, channel: bus.channel ?? defaults.bus.channel },
   };
 }
@@ -374,7 +370,7 @@ function clientAddress(request: AuthenticatableRequest): string | undefined {
   return typeof ip === 'string' && ip !== '' ? ip : undefined;
 }
 
-function resolvePasswords(given: PasswordOptions | undefined): ResolvedAccessTokensOptions['passwordGrant'] {
+function resolvePasswords(given: PasswordOptions | undefined): ResolvedPasswordOptions {
   const passwords = group(given, 'passwords');
   if (passwords.throttle === false) return { throttle: null };
   if (passwords.throttle !== undefined && (typeof passwords.throttle !== 'object' || passwords.throttle === null)) {
@@ -397,7 +393,7 @@ function resolvePasswords(given: PasswordOptions | undefined): ResolvedAccessTok
     throttle: {
       perAccount: whole(throttle.perAccount, 'passwords.throttle.perAccount', defaults.perAccount, 'attempts'),
       perClient: whole(throttle.perClient, 'passwords.throttle.perClient', defaults.perClient, 'attempts'),
-      window: whole(throttle.windowSeconds, 'passwords.throttle.windowSeconds', defaults.windowSeconds),
+      windowSeconds: whole(throttle.windowSeconds, 'passwords.throttle.windowSeconds', defaults.windowSeconds),
       store: throttle.store ?? null,
       clientKey: throttle.clientKey ? throttle.clientKey.bind(throttle) : clientAddress,
     },

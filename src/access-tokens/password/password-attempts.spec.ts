@@ -68,7 +68,11 @@ describe('MemoryAttemptStore', () => {
 describe('AttemptLimiter', () => {
   it('counts against the account and the client, and refuses past either limit with the seconds to wait', async () => {
     const clock = new ManualClock();
-    const limiter = new AttemptLimiter(new MemoryAttemptStore(clock), { perAccount: 2, perClient: 3, window: 30 });
+    const limiter = new AttemptLimiter(new MemoryAttemptStore(clock), {
+      perAccount: 2,
+      perClient: 3,
+      windowSeconds: 30,
+    });
     await limiter.hit('alice', '10.0.0.1');
     await limiter.hit('ALICE', '10.0.0.2');
     await expect(limiter.hit('àlice', '10.0.0.3')).rejects.toEqual(new TooManyAttemptsError(30));

@@ -56,7 +56,7 @@ export interface AttemptLimits {
   /** Attempts per client per window. */
   readonly perClient: number;
   /** The window, in seconds. */
-  readonly window: number;
+  readonly windowSeconds: number;
 }
 
 /** Every key the module counts under starts with this, so that a store shared with the app's own throttling keeps them apart. */
@@ -85,7 +85,7 @@ export class AttemptLimiter {
   }
 
   private async count(key: string, limit: number, name: 'account' | 'client'): Promise<void> {
-    const window = this.limits.window * 1000;
+    const window = this.limits.windowSeconds * 1000;
     const record = await this.store.increment(`${KEY_PREFIX}:${key}`, window, limit, window, name);
     if (record.isBlocked) throw new TooManyAttemptsError(Math.max(1, Math.ceil(record.timeToBlockExpire)));
   }
@@ -104,7 +104,7 @@ const MAX_ENTRIES = 100_000;
 
 /**
  * The default store: counts in this app's memory, on the module's clock. Each instance of the app
- * counts its own; pass a shared `store` to count across instances.
+ * counts its own; pass a shared `passwords.throttle.store` to count across instances.
  */
 export class MemoryAttemptStore implements PasswordAttemptStore {
   private readonly entries = new Map<string, Entry>();

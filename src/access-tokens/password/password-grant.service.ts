@@ -87,7 +87,7 @@ export class PasswordGrantService implements OnApplicationBootstrap {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
   ) {
-    const throttle = options.passwordGrant.throttle;
+    const { throttle } = options.passwords;
     this.limiter = throttle && new AttemptLimiter(throttle.store ?? new MemoryAttemptStore(options.clock), throttle);
     this.repository = dataSource.getRepository(options.user.entity);
   }
@@ -127,7 +127,7 @@ export class PasswordGrantService implements OnApplicationBootstrap {
     request?: AuthenticatableRequest,
   ): Promise<User> {
     const wellFormed = isCredential(username) && isCredential(password);
-    const throttle = this.options.passwordGrant.throttle;
+    const { throttle } = this.options.passwords;
     await this.limiter?.hit(
       typeof username === 'string' ? username : null,
       (request && throttle?.clientKey(request)) ?? null,

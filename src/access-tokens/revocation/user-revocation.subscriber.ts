@@ -92,11 +92,11 @@ export class UserRevocationSubscriber implements EntitySubscriberInterface<objec
 
   /** The app's policy first, then the watched fields; for blocking, only the change to blocked. */
   private reasonToRevoke(before: object, after: object, changed: ReadonlySet<string>): string | false {
-    const custom = this.options.shouldRevoke?.(before, after);
+    const custom = this.options.revocation.shouldRevoke?.(before, after);
     if (custom) return custom;
     const old = before as Record<string, unknown>;
     const now = after as Record<string, unknown>;
-    for (const field of this.options.revokeOn) {
+    for (const field of this.options.revocation.on) {
       if (!changed.has(field) || sameValue(old[field], now[field])) continue;
       if (field !== this.options.user.blockedField) return this.reasons.get(field) ?? `${field}_changed`;
       if (now[field] && !old[field]) return BLOCKED;

@@ -89,8 +89,10 @@ export class TokenStore {
 
   /** Stores a new token and returns it with its raw value, which exists nowhere else. */
   async insert(manager: EntityManager, input: NewToken): Promise<{ raw: string; token: AccessToken }> {
-    const { tokenPrefix, sessionAccessPrefix, refreshPrefix } = this.options;
-    const prefix = { personal: tokenPrefix, session: sessionAccessPrefix, refresh: refreshPrefix }[input.kind];
+    const { tokens } = this.options;
+    const prefix = { personal: tokens.prefix, session: tokens.sessionPrefix, refresh: tokens.refreshPrefix }[
+      input.kind
+    ];
     const now = this.options.clock.now().getTime();
     // A whole second, as the token signs it: the signed expiry and the stored one agree exactly.
     const expiresAt = input.lifetime === null ? null : Math.floor(now / 1000) * 1000 + input.lifetime * 1000;

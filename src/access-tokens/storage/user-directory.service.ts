@@ -27,6 +27,8 @@ const MAX_SPELLINGS = 10;
 export class UserDirectory {
   private readonly repository: Repository<object>;
   private readonly idColumn: ColumnMetadata;
+  /** Fingerprints of the users' watched fields, kept by each token. */
+  private readonly fingerprinter: Fingerprinter;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -54,23 +56,37 @@ export class UserDirectory {
     column(options.user.usernameField, 'usernameField');
     column(options.user.passwordHashField, 'passwordHashField', 'users have no password');
     column(options.user.blockedField, 'blockedField', 'users cannot be blocked');
-    for (const watched of options.revokeOn) {
+    for (const watched of options.revocation.on) {
       if (!metadata.findColumnWithPropertyName(watched)) {
         throw new InvalidOptionsError(
-          `revokeOn names "${watched}", but ${entity.name} has no such column: use some of ${metadata.columns.map((c) => c.propertyName).join(', ')}`,
+          `revocation.on names "${watched}", but ${entity.name} has no such column: use some of ${metadata.columns.map((c) => c.propertyName).join(', ')}`,
         );
       }
     }
     this.repository = dataSource.getRepository(entity);
     // Blocking is checked on its own at each verification; the rest is fingerprinted.
     this.fingerprinter = new Fingerprinter(
-      options.revokeOn.filter((watched) => watched !== options.user.blockedField),
+      options.revocation.on.filter((watched) => watched !== options.user.blockedField),
       options.keys.all.map((keys) => keys.fingerprint),
     );
   }
 
-  /** Fingerprints of the users' watched fields, kept by each token. */
-  readonly fingerprinter: Fingerprinter;
+  /**
+   * The fingerprint of `user`'s watched fields (`revocation.on`, but for `blockedField`) with the
+   * current key, for a new token to keep; `null` when no field is watched.
+   */
+  fingerprintOf(user: object): string | null {
+    return this.fingerprinter.of(user);
+  }
+
+  /**
+   * Whether a token's `fingerprint` no longer matches `user`: a watched field changed by a path no
+   * subscriber saw. A fingerprint made with another field list, or a key no longer given, does not
+   * count as stale.
+   */
+  isStale(fingerprint: string | null, user: object): boolean {
+    return this.fingerprinter.isStale(fingerprint, user);
+  }
 
   /** The user entity class. */
   get entity(): object {

@@ -48,10 +48,8 @@ describe('addAccessTokensSecurity', () => {
 
   it("reads the options of the app's module", () => {
     const app = appWith({
-      tokenPrefix: 'fx',
-      allowQueryParameter: true,
-      queryParameter: 'access_token',
-      realm: 'fixture',
+      tokens: { prefix: 'fx' },
+      credentials: { queryParameter: 'access_token', foreign: 'refuse', realm: 'fixture' },
     });
     const schemes = schemesOf(addAccessTokensSecurity(new DocumentBuilder().setTitle('API'), app));
     expect(schemes.accessToken).toMatchObject({ bearerFormat: 'fx_…' });

@@ -3,6 +3,8 @@ import type { DocumentBuilder } from '@nestjs/swagger';
 import type {
   CredentialOptions,
   ResolvedAccessTokensOptions,
+  ResolvedCredentialOptions,
+  ResolvedTokenOptions,
   TokenOptions,
 } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
@@ -26,11 +28,12 @@ export interface AccessTokensSecurityOptions {
   credentials?: Pick<CredentialOptions, 'queryParameter' | 'realm'>;
 }
 
-/** The options the documentation needs, defaults applied, as the module resolves them. */
-export type DocumentedOptions = Pick<
-  ResolvedAccessTokensOptions,
-  'tokenPrefix' | 'allowQueryParameter' | 'queryParameter' | 'realm'
->;
+/**
+ * The options the documentation needs, defaults applied, as the module resolves them:
+ * `tokens.prefix`, `credentials.queryParameter` and `credentials.realm`.
+ */
+export type DocumentedOptions = Pick<ResolvedTokenOptions, 'prefix'> &
+  Pick<ResolvedCredentialOptions, 'queryParameter' | 'realm'>;
 
 function isApp(source: INestApplicationContext | AccessTokensSecurityOptions): source is INestApplicationContext {
   return typeof (source as { get?: unknown }).get === 'function';
@@ -51,16 +54,13 @@ export function documentedOptions(source: INestApplicationContext | AccessTokens
         { cause: error },
       );
     }
-    const { tokenPrefix, allowQueryParameter, queryParameter, realm } = resolved;
-    return { tokenPrefix, allowQueryParameter, queryParameter, realm };
+    const { queryParameter, realm } = resolved.credentials;
+    return { prefix: resolved.tokens.prefix, queryParameter, realm };
   }
   const defaults = ACCESS_TOKENS_DEFAULTS;
-  const queryParameter = source.credentials?.queryParameter ?? defaults.credentials.queryParameter;
   return {
-    tokenPrefix: source.tokens?.prefix ?? defaults.tokens.prefix,
-    allowQueryParameter: queryParameter !== false,
-    // Only read when the scheme is added, i.e. when it is a name.
-    queryParameter: queryParameter === false ? '' : queryParameter,
+    prefix: source.tokens?.prefix ?? defaults.tokens.prefix,
+    queryParameter: source.credentials?.queryParameter ?? defaults.credentials.queryParameter,
     realm: source.credentials?.realm ?? defaults.credentials.realm,
   };
 }
@@ -87,17 +87,17 @@ export function addAccessTokensSecurity(
   builder: DocumentBuilder,
   source: INestApplicationContext | AccessTokensSecurityOptions,
 ): DocumentBuilder {
-  const { tokenPrefix, allowQueryParameter, queryParameter } = documentedOptions(source);
-  const characters = bodyLength(tokenPrefix);
+  const { prefix, queryParameter } = documentedOptions(source);
+  const characters = bodyLength(prefix);
   builder.addBearerAuth(
     {
       type: 'http',
       scheme: 'bearer',
-      bearerFormat: `${tokenPrefix}_…`,
+      bearerFormat: `${prefix}_…`,
       description:
-        `An access token, as \`Authorization: Bearer <token>\`. A personal token reads \`${tokenPrefix}_\` and ${characters} base62 ` +
+        `An access token, as \`Authorization: Bearer <token>\`. A personal token reads \`${prefix}_\` and ${characters} base62 ` +
         `characters (a key id, the signed expiry, 32 random bytes, a MAC and a CRC32 checksum); a login session's access ` +
-        `token, \`${tokenPrefix}_s_\` and as many. A route's scopes are granted by a token holding them, or a wildcard ` +
+        `token, \`${prefix}_s_\` and as many. A route's scopes are granted by a token holding them, or a wildcard ` +
         'that covers them: `users:*` covers every scope under `users:`, `*` every scope.',
     },
     ACCESS_TOKEN_SECURITY_SCHEMES.bearer,
@@ -112,7 +112,7 @@ export function addAccessTokensSecurity(
     },
     ACCESS_TOKEN_SECURITY_SCHEMES.basic,
   );
-  if (allowQueryParameter) {
+  if (queryParameter !== false) {
     builder.addApiKey(
       {
         type: 'apiKey',

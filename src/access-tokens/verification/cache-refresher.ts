@@ -48,7 +48,8 @@ export class CacheRefresher implements OnModuleDestroy {
   /**
    * Starts a refresh of the cached verifications past half their trust, unless one is under way;
    * the next is due a quarter of the trust later. Only while the bus is up: a verification is then
-   * trusted for `busTtl`, and without a refresh each busy token would cost a query per `busTtl` on
+   * trusted for `cache.busTtlSeconds`, and without a refresh each busy token would cost a query per
+   * `cache.busTtlSeconds` on
    * each instance as its entry ages out. Started by a request, so that an idle instance reads
    * nothing.
    */
@@ -143,12 +144,7 @@ export class CacheRefresher implements OnModuleDestroy {
   private async stillUsable(token: AccessToken, now: Date): Promise<CachedToken | null> {
     const { user } = token;
     const { users } = this;
-    if (
-      deadBecause(token, now) ||
-      !user ||
-      users.isBlocked(user) ||
-      users.fingerprinter.isStale(token.fingerprint, user)
-    )
+    if (deadBecause(token, now) || !user || users.isBlocked(user) || users.isStale(token.fingerprint, user))
       return null;
     try {
       return await cachedOf(users, token, user, 0);

@@ -36,9 +36,8 @@ export class TokenChecks {
       await this.store.revokeWhere(this.store.manager, { userId: token.userId }, BLOCKED);
       throw this.refuse('user_blocked', token);
     }
-    const { fingerprinter } = this.users;
-    if (fingerprinter.isStale(token.fingerprint, user)) {
-      const current = fingerprinter.of(user)!;
+    if (this.users.isStale(token.fingerprint, user)) {
+      const current = this.users.fingerprintOf(user)!;
       await this.store.revokeWhere(
         this.store.manager,
         { userId: token.userId, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },

@@ -33,6 +33,8 @@ export class TokenVerifier {
   private readonly touched = new Map<string, number>();
   /** Database verifications under way, by token hash, when the cache is on. */
   private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
+  /** `tokens.lastUsedIntervalSeconds`, in milliseconds. */
+  private readonly lastUsedIntervalMs: number;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
@@ -48,8 +50,9 @@ export class TokenVerifier {
     private readonly uses: UseRecorder,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
-    this.prefixes = [options.tokenPrefix, options.sessionAccessPrefix];
+    this.prefixes = [options.tokens.prefix, options.tokens.sessionPrefix];
     this.lengths = new Set(this.prefixes.map(tokenLength));
+    this.lastUsedIntervalMs = options.tokens.lastUsedIntervalSeconds * 1000;
   }
 
   /**
@@ -120,15 +123,15 @@ export class TokenVerifier {
   }
 
   /**
-   * Records the use, at most once per `lastUsedInterval` per token, in a batch written off the
-   * request path; pushes an idle timeout on with it.
+   * Records the use, at most once per `tokens.lastUsedIntervalSeconds` per token, in a batch
+   * written off the request path; pushes an idle timeout on with it.
    */
   private touch(token: CachedToken, now: Date): void {
     const at = now.getTime();
     if (at < token.recordAfter) return;
     const { verified } = token;
     const { id } = verified.accessToken;
-    const interval = this.options.lastUsedInterval * 1000;
+    const interval = this.lastUsedIntervalMs;
     const last = Math.max(verified.accessToken.lastUsedAt?.getTime() ?? -Infinity, this.touched.get(id) ?? -Infinity);
     if (at - last < interval) {
       token.recordAfter = last + interval;
