@@ -64,6 +64,6 @@ try {
 if (consumers.status !== 0) broken = true;
 
 console.log(
-  `\ntest:all: ${passed} passed, ${failed} failed${broken ? '; a suite or app did not run to the end (see above)' : ''}`,
+  `\ntest:all: ${passed} passed, ${failed} failed${broken && failed === 0 ? '; a suite or app did not run to the end (see above)' : ''}`,
 );
 process.exit(broken || failed > 0 ? 1 : 0);

@@ -1,8 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
+/** Every entry of package.json "exports" but package.json itself. */
+const entries = Object.keys(
+  (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports,
+).filter((subpath) => subpath !== './package.json').length;
 
 /**
  * The public API is what api/nestjs-access-tokens.api.md says, entry by entry (scripts/api-report.mjs
@@ -15,6 +20,9 @@ describe('the API report', () => {
       cwd: root,
       encoding: 'utf8',
     });
-    expect({ status, output: stderr || stdout }).toEqual({ status: 0, output: 'api report: up to date (5 entries)\n' });
+    expect({ status, output: stderr || stdout }).toEqual({
+      status: 0,
+      output: `api report: up to date (${entries} entries)\n`,
+    });
   }, 60_000);
 });
