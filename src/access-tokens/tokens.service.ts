@@ -75,7 +75,9 @@ function decodeCursor(cursor: unknown): PageCursor {
 
 /**
  * Issues, lists, renames, rotates, revokes and prunes access tokens, and verifies one for an app
- * that asks (the guards verify through `TokenVerifier`, the request path).
+ * that asks (the guards verify through `TokenVerifier`, the request path). While the database is
+ * out of reach, each call rejects with `errors.StoreUnavailableError`, which the module's filter
+ * answers 503 with `Retry-After`.
  *
  * @example
  * const { token, accessToken } = await tokens.issue(user.id, { name: 'CI', scopes: ['users:read'] });
@@ -181,9 +183,7 @@ export class TokensService implements OnModuleDestroy {
    * sessions, newest first. For a user with many, `page()`.
    */
   async list(userId: UserId): Promise<AccessTokenView[]> {
-    return this.store.unlessUnavailable(async () => {
-      return (await this.find(userId, 'all', null, null)).map(toView);
-    });
+    return this.store.unlessUnavailable(async () => (await this.find(userId, 'all', null, null)).map(toView));
   }
 
   /**
@@ -324,9 +324,9 @@ export class TokensService implements OnModuleDestroy {
     reason: string = REVOKED_BY_USER,
     manager: EntityManager = this.store.manager,
   ): Promise<number> {
-    return this.store.unlessUnavailable(async () => {
-      return (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length;
-    });
+    return this.store.unlessUnavailable(
+      async () => (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length,
+    );
   }
 
   /**
