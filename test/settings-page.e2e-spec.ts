@@ -88,10 +88,12 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     });
   });
 
+  // The app first: it closes the browser's connections as it stops (forceCloseConnections), so
+  // that neither waits on the other; a loaded CI machine once took over 30 s here.
   afterAll(async () => {
-    await context?.close();
     await demo?.close();
-  });
+    await context?.close();
+  }, 60_000);
 
   /** `GET /users/me` with a token, as any client of the API sends it. */
   const me = (token: string) => fetch(`${base}/users/me`, { headers: { Authorization: `Bearer ${token}` } });
