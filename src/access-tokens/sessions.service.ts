@@ -10,6 +10,7 @@ import type { InvalidTokenError } from './core/access-tokens.errors.js';
 import type { SessionTokens, UserId } from './access-tokens.interfaces.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { TokenQueries } from './storage/token-queries.js';
+import { unlessUnavailable } from './storage/outage.js';
 import { TokenStore } from './storage/token-store.js';
 import { toView } from './storage/token-view.js';
 import { UserDirectory } from './storage/user-directory.service.js';
@@ -42,7 +43,7 @@ export class SessionsService {
    * never works (`InvalidCredentialsError` when the change is seen before it is stored).
    */
   async start(subject: UserId | object): Promise<SessionTokens> {
-    const user = await this.store.unlessUnavailable(() => this.users.issuableUser(subject));
+    const user = await unlessUnavailable(() => this.users.issuableUser(subject));
     return this.store.transaction((manager) => this.issuePair(manager, user, randomUUID()));
   }
 
@@ -61,7 +62,7 @@ export class SessionsService {
           )
         : 'malformed';
     if (check !== 'signed') throw this.checks.refuse(check);
-    return this.store.unlessUnavailable(() => this.refreshSigned(refreshToken));
+    return unlessUnavailable(() => this.refreshSigned(refreshToken));
   }
 
   /** `refresh()` of a refresh token this app signed, not yet expired. */
@@ -99,7 +100,7 @@ export class SessionsService {
    * works afterwards, a refresh that raced it included.
    */
   async end(userId: UserId, sessionId: string): Promise<number> {
-    return this.store.unlessUnavailable(async () => {
+    return unlessUnavailable(async () => {
       if (!isTokenId(sessionId)) return 0;
       return this.store.transaction(async (manager) => {
         await this.users.lock(manager, userId);

@@ -39,6 +39,7 @@ import { disjoint, uncovered, validateScopes } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
 import { CacheBus, type CacheBusState } from './cache/cache-bus.js';
+import { unlessUnavailable } from './storage/outage.js';
 import { TokenStore } from './storage/token-store.js';
 import { toView } from './storage/token-view.js';
 import { UseRecorder } from './storage/use-recorder.js';
@@ -113,7 +114,7 @@ export class TokensService implements OnModuleDestroy {
     input: IssueTokenInput,
     context: IssueTokenContext = {},
   ): Promise<IssuedAccessToken> {
-    return this.store.unlessUnavailable(async () => {
+    return unlessUnavailable(async () => {
       const name = this.validName(input.name);
       const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
       if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
@@ -183,7 +184,7 @@ export class TokensService implements OnModuleDestroy {
    * sessions, newest first. For a user with many, `page()`.
    */
   async list(userId: UserId): Promise<AccessTokenView[]> {
-    return this.store.unlessUnavailable(async () => (await this.find(userId, 'all', null, null)).map(toView));
+    return unlessUnavailable(async () => (await this.find(userId, 'all', null, null)).map(toView));
   }
 
   /**
@@ -192,7 +193,7 @@ export class TokensService implements OnModuleDestroy {
    * Throws `InvalidPaginationError` for a limit, cursor or status that cannot be.
    */
   async page(userId: UserId, options: ListTokensOptions = {}): Promise<TokenPage> {
-    return this.store.unlessUnavailable(async () => {
+    return unlessUnavailable(async () => {
       const limit = options.limit ?? DEFAULT_PAGE_SIZE;
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
         throw new InvalidPaginationError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
@@ -245,7 +246,7 @@ export class TokensService implements OnModuleDestroy {
 
   /** Renames one of the user's personal tokens. */
   async rename(userId: UserId, tokenId: string, name: string): Promise<AccessTokenView> {
-    return this.store.unlessUnavailable(async () => {
+    return unlessUnavailable(async () => {
       const newName = this.validName(name);
       const token = await this.findPersonal(userId, tokenId);
       await this.store.rename(token, newName);
@@ -266,7 +267,7 @@ export class TokensService implements OnModuleDestroy {
     options: RotateTokenOptions = {},
     context: IssueTokenContext = {},
   ): Promise<IssuedAccessToken> {
-    return this.store.unlessUnavailable(async () => {
+    return unlessUnavailable(async () => {
       const grace = options.graceSeconds ?? 0;
       if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
         throw new InvalidExpiryError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
@@ -307,7 +308,7 @@ export class TokensService implements OnModuleDestroy {
    * `TokenNotFoundError` if no token with that id belongs to the user.
    */
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
-    return this.store.unlessUnavailable(async () => {
+    return unlessUnavailable(async () => {
       if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
       const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
       if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
@@ -324,7 +325,7 @@ export class TokensService implements OnModuleDestroy {
     reason: string = REVOKED_BY_USER,
     manager: EntityManager = this.store.manager,
   ): Promise<number> {
-    return this.store.unlessUnavailable(
+    return unlessUnavailable(
       async () => (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length,
     );
   }
@@ -334,7 +335,7 @@ export class TokensService implements OnModuleDestroy {
    * someone who found a leaked token calls. Returns whether a live token was revoked.
    */
   async revokeBySecret(raw: string): Promise<boolean> {
-    return this.store.unlessUnavailable(async () => {
+    return unlessUnavailable(async () => {
       const { prefix, sessionPrefix, refreshPrefix } = this.options.tokens;
       // A token this app did not sign is no leak of its own: answered alike, at no query. An expired
       // one is still revoked, to record that it leaked.

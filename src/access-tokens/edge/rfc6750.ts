@@ -111,12 +111,15 @@ interface Answer<Code extends AccessTokensErrorCode> {
   error?: string;
   challenge?(error: ErrorOf<Code>, realm: string): string;
   retryAfter?(error: ErrorOf<Code>): number;
+  /** The body's `revokedReason`, when there is one. */
+  revokedReason?(error: ErrorOf<Code>): string | null;
 }
 
 const invalidToken: Answer<InvalidTokenReason> = {
   status: 401,
   error: 'invalid_token',
   challenge: (error, realm) => invalidTokenChallenge(realm, error.message),
+  revokedReason: (error) => error.revokedReason,
 };
 const badInput = { status: 400 } as const;
 /** Start-up errors: never the answer to a request, so a fault if one gets that far. */
@@ -170,35 +173,23 @@ const ANSWERS: { readonly [Code in AccessTokensErrorCode]: Answer<Code> } = {
 
 /** Maps a domain error to its HTTP answer, by its code (`ANSWERS`). */
 export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswer {
+  // Only an error from outside the module (a subclass an app wrote) has a code the table lacks.
+  const entry: Answer<AccessTokensErrorCode> = ANSWERS[error.code] ?? fault;
   // The table's entry for a code takes the error of that code: `code` says which class `error` is.
-  const entry = ANSWERS[error.code] as Answer<AccessTokensErrorCode> | undefined;
-  if (entry === undefined) {
-    // Only an error from outside the module (a subclass an app wrote) has a code the table lacks.
-    return answer(error, 500, 'internal_error', null, null);
-  }
   const typed = error as ErrorOf<AccessTokensErrorCode>;
-  const result = answer(
-    error,
-    entry.status,
-    entry.error ?? error.code,
-    entry.challenge ? entry.challenge(typed, realm) : null,
-    entry.retryAfter ? entry.retryAfter(typed) : null,
-  );
-  if (error instanceof InvalidTokenError && error.revokedReason) result.body.revokedReason = error.revokedReason;
-  return result;
-}
-
-function answer(
-  error: AccessTokensError,
-  status: number,
-  errorName: string,
-  challenge: string | null,
-  retryAfter: number | null,
-): HttpAnswer {
+  const status = entry.status;
+  const body: HttpAnswer['body'] = {
+    statusCode: status,
+    error: entry.error ?? error.code,
+    reason: error.code,
+    message: error.message,
+  };
+  const revokedReason = entry.revokedReason?.(typed);
+  if (revokedReason) body.revokedReason = revokedReason;
   return {
     status,
-    challenge,
-    retryAfter,
-    body: { statusCode: status, error: errorName, reason: error.code, message: error.message },
+    challenge: entry.challenge?.(typed, realm) ?? null,
+    retryAfter: entry.retryAfter?.(typed) ?? null,
+    body,
   };
 }

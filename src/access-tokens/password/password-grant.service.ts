@@ -5,9 +5,9 @@ import { DataSource, IsNull, Not, type Repository } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { PASSWORD_GRANT_METADATA } from '../access-tokens.internal-constants.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
-import { InvalidCredentialsError, InvalidOptionsError, StoreUnavailableError } from '../core/access-tokens.errors.js';
+import { InvalidCredentialsError, InvalidOptionsError } from '../core/access-tokens.errors.js';
 import { isPrintableText } from '../core/text.js';
-import { isDatabaseUnavailable } from '../storage/outage.js';
+import { unlessUnavailable } from '../storage/outage.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { AttemptLimiter, MemoryAttemptStore } from './password-attempts.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
@@ -143,12 +143,8 @@ export class PasswordGrantService implements OnApplicationBootstrap {
   }
 
   /** The user whose name is exactly `username` (`UserDirectory.findByUsername`); an outage is a 503. */
-  private async findUser(username: string): Promise<object | null> {
-    try {
-      return await this.users.findByUsername(username);
-    } catch (error) {
-      throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
-    }
+  private findUser(username: string): Promise<object | null> {
+    return unlessUnavailable(() => this.users.findByUsername(username));
   }
 
   /** The user's bcrypt hash, or `null` when they have none (or something else than a bcrypt hash). */

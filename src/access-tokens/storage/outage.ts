@@ -2,6 +2,7 @@
  * Telling "the database cannot be reached" from other failures, across TypeORM's drivers: the
  * first is worth a 503 and a retry, the others are faults.
  */
+import { StoreUnavailableError } from '../core/access-tokens.errors.js';
 
 /** Codes of node's sockets, pg, mysql2 and SQLite that mean the database is away or busy. */
 const UNAVAILABLE_CODES = new Set([
@@ -56,6 +57,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
   }
   return false;
+}
+
+/**
+ * Runs `work`, which reads or writes the database: the database away is then
+ * `StoreUnavailableError` (a 503 to retry), not the driver's error. Every service call, the
+ * request path's read and the password grant's go through this one mapping.
+ */
+export async function unlessUnavailable<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
+  }
 }
 
 /** Codes of a transaction that lost a deadlock or a serialization conflict: worth running again. */

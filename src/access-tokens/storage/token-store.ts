@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { In, IsNull, MoreThan, Or, Repository, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AccessToken, stored, type AccessTokenKind } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
-import { isDatabaseUnavailable, withConflictRetries } from './outage.js';
+import { withConflictRetries } from './outage.js';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { StoreUnavailableError } from '../core/access-tokens.errors.js';
@@ -68,18 +68,6 @@ export class TokenStore {
     const run = this.serialTransactions.then(attempt);
     this.serialTransactions = run.catch(() => undefined);
     return run;
-  }
-
-  /**
-   * Runs `work`, which reads or writes outside `transaction()`: the database away is then
-   * `StoreUnavailableError` (a 503 to retry) too, not the driver's error.
-   */
-  async unlessUnavailable<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
-    }
   }
 
   /** The manager outside any transaction. */

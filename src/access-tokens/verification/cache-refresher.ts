@@ -26,10 +26,8 @@ const REFRESH_PAUSE_FACTOR = 3;
 @Injectable()
 export class CacheRefresher implements OnModuleDestroy {
   private readonly logger = new Logger(CacheRefresher.name);
-  /** Whether the bus is connected: cached verifications are then refreshed before they age out. */
-  busUp = false;
   /** When the next refresh of cached verifications is due (epoch ms), while the bus is up. */
-  nextRefresh = 0;
+  private nextRefresh = 0;
   /** The refresh under way, if any. */
   private refreshing: Promise<void> | null = null;
   /** Set when the module is being destroyed: a refresh under way stops at its next batch. */
@@ -40,9 +38,15 @@ export class CacheRefresher implements OnModuleDestroy {
     private readonly queries: TokenQueries,
     private readonly users: UserDirectory,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
-    bus: CacheBus,
-  ) {
-    bus.onStateChange((state) => (this.busUp = state === 'up'));
+    private readonly bus: CacheBus,
+  ) {}
+
+  /**
+   * What each cache hit asks: starts a refresh when one is due, which is only while the bus is up
+   * (cached verifications are then trusted long enough to need one). Two comparisons otherwise.
+   */
+  startIfDue(now: number): void {
+    if (now >= this.nextRefresh && this.bus.state === 'up') this.start(now);
   }
 
   /**
@@ -53,7 +57,7 @@ export class CacheRefresher implements OnModuleDestroy {
    * each instance as its entry ages out. Started by a request, so that an idle instance reads
    * nothing.
    */
-  start(now: number): void {
+  private start(now: number): void {
     const { cache } = this;
     if (!cache) return;
     this.nextRefresh = now + cache.ttl / 4;

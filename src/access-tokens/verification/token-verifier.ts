@@ -5,10 +5,8 @@ import { REFUSED_TOKENS, RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-
 import { RefusedTokens } from '../cache/refused-tokens.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
-import { StoreUnavailableError } from '../core/access-tokens.errors.js';
 import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
-import type { AccessToken } from '../storage/access-token.entity.js';
-import { isDatabaseUnavailable } from '../storage/outage.js';
+import { unlessUnavailable } from '../storage/outage.js';
 import { TokenQueries } from '../storage/token-queries.js';
 import { UseRecorder } from '../storage/use-recorder.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
@@ -72,7 +70,7 @@ export class TokenVerifier {
     const { cache } = this;
     const now = this.options.clock.now();
     if (cache) {
-      if (this.refresher.busUp && now.getTime() >= this.refresher.nextRefresh) this.refresher.start(now.getTime());
+      this.refresher.startIfDue(now.getTime());
       const hit = cache.get(hash, now.getTime());
       if (hit) {
         this.touch(hit.value, now);
@@ -104,13 +102,8 @@ export class TokenVerifier {
     const { cache } = this;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
-    let token: AccessToken | null;
-    try {
-      token = await this.queries.findByHash(hash);
-    } catch (error) {
-      // A database away is a 503 to retry, not a fault; cached tokens keep working meanwhile.
-      throw isDatabaseUnavailable(error) ? new StoreUnavailableError({ cause: error }) : error;
-    }
+    // A database away is a 503 to retry, not a fault; cached tokens keep working meanwhile.
+    const token = await unlessUnavailable(() => this.queries.findByHash(hash));
     if (!token) {
       this.refused?.add(hash, now.getTime(), 'unknown');
       throw this.checks.refuse('unknown');
