@@ -129,14 +129,19 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * @param flushOnLoss whether losing the bus drops what is cached: yes for Redis, whose loss
-   *   leaves the database to verify against and other instances free to revoke unheard; no for
-   *   PostgreSQL, whose loss is (nearly always) the database's, when nothing can be revoked and
-   *   nothing verified anew: what is cached is then trusted for `cache.ttlSeconds` at most. Either
-   *   way, everything is dropped once the bus is back.
+   * Whether losing the bus drops what is cached: yes for Redis, whose loss leaves the database to
+   * verify against and other instances free to revoke unheard; no for PostgreSQL, whose loss is
+   * (nearly always) the database's, when nothing can be revoked and nothing verified anew: what is
+   * cached is then trusted for `cache.ttlSeconds` at most. Either way, everything is dropped once
+   * the bus is back.
    */
-  private setState(next: 'up' | 'down', why?: string, flushOnLoss = true): void {
+  private get flushesOnLoss(): boolean {
+    return this.options.cache?.bus?.type !== 'postgres';
+  }
+
+  private setState(next: 'up' | 'down', why?: string): void {
     if (next === this.current || this.stopped) return;
+    const flushOnLoss = this.flushesOnLoss;
     const first = this.current === 'none';
     this.current = next;
     if (next === 'down') {
@@ -269,7 +274,7 @@ export class CacheBus implements OnModuleInit, OnModuleDestroy {
       if (!live || lost || this.stopped) return;
       lost = true;
       this.closers = this.closers.filter((other) => other !== close);
-      this.setState('down', why, false);
+      this.setState('down', why);
       void listener.end().catch(() => undefined);
       this.reconnect(driver, channel, options, 0);
     };
