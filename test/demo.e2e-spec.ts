@@ -348,17 +348,24 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       expect(response.body.length).toBeGreaterThan(0);
       for (const view of response.body) {
         expect(Object.keys(view).sort()).toEqual([
+          'allowedIps',
           'createdAt',
+          'enabled',
           'expiresAt',
           'hint',
           'id',
           'kind',
           'lastUsedAt',
+          'maxUses',
           'name',
+          'rateLimit',
           'revokedAt',
           'revokedReason',
           'scopes',
           'sessionId',
+          'usesLeft',
+          'usesPeriod',
+          'usesRenewAt',
         ]);
         expect(view.hint).toMatch(/^nat_…[0-9A-Za-z]{4}$/);
       }

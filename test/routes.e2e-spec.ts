@@ -314,18 +314,25 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
         revokedAt: null,
       });
       expect(Object.keys(response.body).sort()).toEqual([
+        'allowedIps',
         'createdAt',
+        'enabled',
         'expiresAt',
         'hint',
         'id',
         'kind',
         'lastUsedAt',
+        'maxUses',
         'name',
+        'rateLimit',
         'revokedAt',
         'revokedReason',
         'scopes',
         'sessionId',
         'token',
+        'usesLeft',
+        'usesPeriod',
+        'usesRenewAt',
       ]);
     });
 

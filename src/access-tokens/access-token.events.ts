@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { InvalidTokenReason } from './core/access-tokens.errors.js';
+import type { InvalidTokenReason, TokenPolicyReason } from './core/access-tokens.errors.js';
 
 /** What each event carries. No event ever carries a raw token or its hash. */
 export interface AccessTokenEventMap {
@@ -7,8 +7,11 @@ export interface AccessTokenEventMap {
   issued: { userId: string; tokenId: string; name: string; scopes: string[]; expiresAt: Date | null };
   /** Tokens were revoked, after the transaction that revoked them committed. */
   revoked: { userId: string; tokenIds: string[]; reason: string };
-  /** A presented token was refused; `tokenId` and `userId` are known unless it was malformed or unknown. */
-  verification_failed: { reason: InvalidTokenReason; tokenId: string | null; userId: string | null };
+  /**
+   * A presented token was refused, as invalid or by its usage policy; `tokenId` and `userId` are
+   * known unless it was malformed or unknown.
+   */
+  verification_failed: { reason: InvalidTokenReason | TokenPolicyReason; tokenId: string | null; userId: string | null };
   /** A personal token expires within `maintenance.expiringNoticeSeconds`; fires once per token, on one instance. */
   expiring: { userId: string; tokenId: string; name: string; expiresAt: Date };
   /** Pruning deleted tokens past their retention (`maintenance.retentionSeconds`). */

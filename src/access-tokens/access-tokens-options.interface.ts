@@ -3,6 +3,7 @@ import type { Clock } from './core/clock.js';
 import type { SigningKeys } from './core/keys.js';
 import type { PasswordAttemptStore } from './password/password-attempts.js';
 import type { AuthenticatableRequest } from './access-tokens.interfaces.js';
+import type { StoredPolicy, TokenUsagePolicy } from './usage/usage-policy.js';
 
 /*
  * The options of `AccessTokensModule.forRoot()`, grouped by concern. One rule for every duration:
@@ -171,6 +172,25 @@ export interface PasswordOptions {
   throttle?: PasswordThrottleOptions | false;
 }
 
+/** Where tokens' rate limits are counted. */
+export type RateLimitCounters = 'memory' | { type: 'redis'; url: string; keyPrefix?: string };
+
+/** Tokens' usage policies: the policy of a token issued without one, and where rate limits are counted. */
+export interface UsageOptions {
+  /**
+   * The policy a token is issued with for each part its `issue()` leaves out (`null` there says
+   * none): say `{ rateLimit: { limit: 1000, window: 3600 } }` for every token. Default: none.
+   */
+  defaults?: TokenUsagePolicy;
+  /**
+   * Where rate limits are counted: `'memory'`, each instance its own requests, or
+   * `{ type: 'redis', url }`, every instance together, one atomic round trip a request and no
+   * database query. Default: the Redis of `cache.bus` when it is one, otherwise `'memory'`. Quotas
+   * of uses (`maxUses`) are always counted in the database, exactly.
+   */
+  counters?: RateLimitCounters;
+}
+
 /**
  * Options of `AccessTokensModule.forRoot()` / `forRootAsync()`, grouped by concern. Every duration
  * is a whole number of seconds, and its name ends in `Seconds`.
@@ -211,6 +231,8 @@ export interface AccessTokensModuleOptions {
   cache?: CacheOptions | false;
   /** Password attempts and their throttling. Default: throttled `{ perAccount: 10, perClient: 30, windowSeconds: 60 }`. */
   passwords?: PasswordOptions;
+  /** Tokens' usage policies: defaults, and where rate limits are counted. Default: no policy, counted in memory. */
+  usage?: UsageOptions;
   /** Where the time comes from; tests pass a controllable clock. Default: the system clock. */
   clock?: Clock;
 }
@@ -289,6 +311,12 @@ export interface ResolvedPasswordOptions {
   readonly throttle: ResolvedPasswordThrottle | null;
 }
 
+/** `usage`. */
+export interface ResolvedUsageOptions {
+  readonly defaults: StoredPolicy;
+  readonly counters: { readonly type: 'memory' } | { readonly type: 'redis'; readonly url: string; readonly keyPrefix: string };
+}
+
 /** `user`. */
 export interface ResolvedUserOptions {
   readonly entity: Type<object>;
@@ -310,6 +338,7 @@ export interface ResolvedAccessTokensOptions {
   /** `null`: no verification cache. */
   readonly cache: ResolvedCacheOptions | null;
   readonly passwords: ResolvedPasswordOptions;
+  readonly usage: ResolvedUsageOptions;
   readonly clock: Clock;
   /** The keys derived from `secret`; the secret itself is not kept. */
   readonly keys: SigningKeys;

@@ -1,3 +1,5 @@
+import type { RateLimit, TokenUsagePolicy } from './usage/usage-policy.js';
+
 /** A user's primary key, as the app's user entity has it. */
 export type UserId = string | number;
 
@@ -19,16 +21,38 @@ export interface AccessTokenView {
   lastUsedAt: Date | null;
   revokedAt: Date | null;
   revokedReason: string | null;
+  /** `false` while paused: refused as `paused` until resumed. */
+  enabled: boolean;
+  /** Requests per window, or `null`. */
+  rateLimit: RateLimit | null;
+  /** Requests it may make in all (per `usesPeriod`), or `null`. */
+  maxUses: number | null;
+  /** What is left of `maxUses` (as of the read: a verified token's view is as of its verification), or `null`. */
+  usesLeft: number | null;
+  /** Seconds after which its uses are restored to `maxUses`, or `null`. */
+  usesPeriod: number | null;
+  /** When its uses are next restored (at its first use from then on), or `null`. */
+  usesRenewAt: Date | null;
+  /** The addresses and CIDR ranges it may be used from, or `null` for any. */
+  allowedIps: string[] | null;
 }
 
-/** What `TokensService.issue()` takes. */
-export interface IssueTokenInput {
+/** What `TokensService.issue()` takes: a name, scopes, a lifetime and a usage policy. */
+export interface IssueTokenInput extends TokenUsagePolicy {
   /** What the user calls it ("CI on my laptop"); 1 to 100 characters. */
   name: string;
   /** Defaults to `['*']`: everything the user may do at the time of each request. */
   scopes?: readonly string[];
   /** Lifetime in seconds; `null` for no expiry (only when `tokens.maxLifetimeSeconds` is `null`). Default `tokens.lifetimeSeconds`. */
   expiresIn?: number | null;
+}
+
+/** What `TokensService.update()` changes of a personal token: what is given, the rest as it was. */
+export interface UpdateTokenInput extends TokenUsagePolicy {
+  /** A new name, 1 to 100 characters. */
+  name?: string;
+  /** `false` pauses the token (refused as `paused`), `true` resumes it. Revocation, unlike a pause, is final. */
+  enabled?: boolean;
 }
 
 /** Limits on a token being issued by the holder of another token. */
@@ -96,5 +120,7 @@ export interface VerifiedAccessToken<User extends object = object> {
 export interface AuthenticatableRequest {
   headers: Record<string, string | string[] | undefined>;
   query?: unknown;
+  /** The client's address, as Express (`trust proxy`) and Fastify (`trustProxy`) report it. */
+  ip?: string;
   user?: unknown;
 }

@@ -28,6 +28,8 @@ import { TokenVerifier } from './verification/token-verifier.js';
 import { TransactionHooks } from './revocation/transaction-hooks.js';
 import { UserDirectory } from './storage/user-directory.service.js';
 import { UserRevocationSubscriber } from './revocation/user-revocation.subscriber.js';
+import { UseQuota } from './storage/use-quota.js';
+import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
 
 /**
  * Personal access tokens on the app's own TypeORM database.
@@ -57,6 +59,9 @@ import { UserRevocationSubscriber } from './revocation/user-revocation.subscribe
     TokenStore,
     TokenChecks,
     CacheRefresher,
+    UseQuota,
+    rateCounterProvider,
+    UsageGate,
     TokenVerifier,
     TokensService,
     SessionsService,

@@ -29,6 +29,7 @@ export { isDatabaseUnavailable, isTransactionConflict } from './storage/outage.j
 
 export { AccessToken } from './storage/access-token.entity.js';
 export { CreateAccessTokens1763800000000 } from './storage/migrations/1763800000000-create-access-tokens.js';
+export { AddTokenUsagePolicy1765000000000 } from './storage/migrations/1765000000000-add-token-usage-policy.js';
 export { AccessTokenEvents, type AccessTokenEventMap } from './access-token.events.js';
 export type { Clock } from './core/clock.js';
 export type { ScopeRequirement } from './core/scopes.js';
@@ -42,6 +43,8 @@ export type {
   RotateTokenOptions,
   SessionTokens,
   TokenPage,
+  UpdateTokenInput,
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
+export type { RateLimit, TokenUsagePolicy } from './usage/usage-policy.js';

@@ -23,6 +23,7 @@ import {
   TokenNotFoundError,
   TokenNotLiveError,
   TooManyTokensError,
+  InvalidUsagePolicyError,
 } from './core/access-tokens.errors.js';
 import type {
   AccessTokenView,
@@ -32,9 +33,14 @@ import type {
   ListTokensOptions,
   RotateTokenOptions,
   TokenPage,
+  AuthenticatableRequest,
+  UpdateTokenInput,
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
+import { checkPolicy, type StoredPolicy } from './usage/usage-policy.js';
+import { CacheInvalidation } from './cache/cache-invalidation.js';
+import { isSqlite } from './storage/drivers.js';
 import { disjoint, uncovered, validateScopes } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
@@ -74,6 +80,16 @@ function decodeCursor(cursor: unknown): PageCursor {
   return { createdAt: Number(createdAt), id };
 }
 
+/** The usage policy a stored token has. */
+function storedPolicyOf(token: AccessToken): StoredPolicy {
+  return {
+    rateLimit: token.rateLimit === null ? null : { limit: token.rateLimit, window: token.rateWindow ?? 1 },
+    maxUses: token.maxUses,
+    usesPeriod: token.usesPeriod,
+    allowedIps: token.allowedIps,
+  };
+}
+
 /**
  * Issues, lists, renames, rotates, revokes and prunes access tokens, and verifies one for an app
  * that asks (the guards verify through `TokenVerifier`, the request path). While the database is
@@ -94,6 +110,7 @@ export class TokensService implements OnModuleDestroy {
     private readonly bus: CacheBus,
     private readonly verifier: TokenVerifier,
     private readonly maintenance: TokenMaintenance,
+    private readonly invalidation: CacheInvalidation,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {}
 
@@ -119,6 +136,8 @@ export class TokensService implements OnModuleDestroy {
       const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
       if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
       const lifetime = this.lifetime(input.expiresIn);
+      // Each part the input leaves out takes the module's default.
+      const policy = checkPolicy(input, this.options.usage.defaults);
       const current = await this.users.issuableUser(user);
       const permissions = await this.users.permissionsOf(current);
       // `*` is always allowed; any other scope must reach at least one of the user's permissions.
@@ -146,6 +165,7 @@ export class TokensService implements OnModuleDestroy {
           idleTimeout: this.options.tokens.idleTimeoutSeconds,
           familyId: null,
           fingerprint: this.users.fingerprintOf(current),
+          policy,
         });
       });
       return { token: raw, accessToken: toView(token) };
@@ -163,20 +183,30 @@ export class TokensService implements OnModuleDestroy {
 
   /**
    * Checks a raw token and returns its user and effective scopes. Throws `InvalidTokenError`
-   * (`malformed`, `unknown`, `expired`, `revoked`, `user_blocked`). A token this app did not sign
-   * (forged, or signed with a secret no longer given) is `malformed`, and one past its signed
-   * expiry `expired`, at no query; any other costs one indexed query, unless cached.
+   * (`malformed`, `unknown`, `expired`, `revoked`, `user_blocked`, `paused`). A token this app did
+   * not sign (forged, or signed with a secret no longer given) is `malformed`, and one past its
+   * signed expiry `expired`, at no query; any other costs one indexed query, unless cached.
+   *
+   * A token with a usage policy has it applied, as to a request: each call counts against its rate
+   * limit and takes one of its uses, and `request.ip` is checked against its allowed addresses (a
+   * token with some is refused without it). Refusals by policy are `TokenPolicyError`s.
    */
-  async verify<User extends object = object>(raw: string): Promise<VerifiedAccessToken<User>> {
-    return this.verifier.resolve<User>(raw);
+  async verify<User extends object = object>(
+    raw: string,
+    request?: Pick<AuthenticatableRequest, 'ip'>,
+  ): Promise<VerifiedAccessToken<User>> {
+    return this.verifier.resolve<User>(raw, request && { headers: {}, ip: request.ip });
   }
 
   /**
    * What `verify` does, without a promise when it can: a cache hit is returned as is, and a token
    * refused on its own face is thrown at once.
    */
-  resolve<User extends object = object>(raw: string): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
-    return this.verifier.resolve<User>(raw);
+  resolve<User extends object = object>(
+    raw: string,
+    request?: Pick<AuthenticatableRequest, 'ip'>,
+  ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
+    return this.verifier.resolve<User>(raw, request && { headers: {}, ip: request.ip });
   }
 
   /**
@@ -246,12 +276,47 @@ export class TokensService implements OnModuleDestroy {
 
   /** Renames one of the user's personal tokens. */
   async rename(userId: UserId, tokenId: string, name: string): Promise<AccessTokenView> {
+    return this.update(userId, tokenId, { name });
+  }
+
+  /**
+   * Changes one of the user's personal tokens: its name, its usage policy (each part given; `null`
+   * removes one), or pauses (`enabled: false`) or resumes it. Every instance drops what it cached
+   * of the token, as for a revocation. A new `maxUses` counts the uses already made: lowering it to
+   * fewer than were made leaves none. Throws `InvalidUsagePolicyError` (400) for a policy that
+   * cannot be, changing nothing, and `TokenNotFoundError` for a token that is not the user's.
+   */
+  async update(userId: UserId, tokenId: string, changes: UpdateTokenInput): Promise<AccessTokenView> {
     return unlessUnavailable(async () => {
-      const newName = this.validName(name);
-      const token = await this.findPersonal(userId, tokenId);
-      await this.store.rename(token, newName);
-      return toView({ ...token, name: newName });
+      if (typeof changes !== 'object' || changes === null) throw new InvalidUsagePolicyError('changes must be an object');
+      const name = changes.name === undefined ? undefined : this.validName(changes.name);
+      if (changes.enabled !== undefined && typeof changes.enabled !== 'boolean')
+        throw new InvalidUsagePolicyError('enabled must be true or false');
+      const found = await this.findPersonal(userId, tokenId);
+      const policy = checkPolicy(changes, storedPolicyOf(found));
+      const now = this.options.clock.now();
+      await this.store.transaction(async (manager) => {
+        await this.store.updatePolicy(manager, found.id, {
+          name,
+          policy,
+          quotaChanged: changes.maxUses !== undefined || changes.usesPeriod !== undefined,
+          pausedAt: changes.enabled === undefined ? undefined : changes.enabled ? null : (found.pausedAt ?? now),
+          now,
+        });
+        this.invalidation.invalidate(manager, [], [found.tokenHash]);
+      });
+      return toView(await this.repository.findOneByOrFail({ id: found.id }));
     });
+  }
+
+  /** Pauses one of the user's personal tokens: refused as `paused` until `resume()`. */
+  async pause(userId: UserId, tokenId: string): Promise<AccessTokenView> {
+    return this.update(userId, tokenId, { enabled: false });
+  }
+
+  /** Resumes a paused personal token. */
+  async resume(userId: UserId, tokenId: string): Promise<AccessTokenView> {
+    return this.update(userId, tokenId, { enabled: true });
   }
 
   /**
@@ -280,7 +345,12 @@ export class TokensService implements OnModuleDestroy {
         // lock: of two racing rotations one wins, and a token revoked meanwhile is not replaced.
         await this.users.lock(manager, found.userId);
         const tokens = manager.getRepository(AccessToken);
-        const old = await tokens.findOneByOrFail({ id: found.id });
+        // Locked against the request path's atomic take of a use, so that the uses left move to
+        // the new token exactly (SQLite runs one writer at a time anyway).
+        const old = await tokens.findOneOrFail({
+          where: { id: found.id },
+          ...(isSqlite(manager.connection) ? {} : { lock: { mode: 'pessimistic_write' as const } }),
+        });
         const now = this.options.clock.now();
         // A token in its grace period was rotated already: its successor is the one to rotate.
         if (old.revokedAt !== null || deadBecause(old, now)) throw new TokenNotLiveError(old.id);
@@ -295,7 +365,11 @@ export class TokensService implements OnModuleDestroy {
           idleTimeout: old.idleTimeout,
           familyId,
           fingerprint: this.users.fingerprintOf(user),
+          policy: storedPolicyOf(old),
+          carried: { pausedAt: old.pausedAt, usesLeft: old.usesLeft, usesRenewAt: old.usesRenewAt },
         });
+        // Its uses went to the new token: in its grace period, the old one has none of its own.
+        if (old.maxUses !== null) await tokens.update({ id: old.id }, { usesLeft: 0 });
         await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
         return { token: raw, accessToken: toView(token) };
       });

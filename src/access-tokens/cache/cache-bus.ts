@@ -29,25 +29,28 @@ export const cacheBusDriverProvider: Provider = {
     const bus = options.cache?.bus;
     if (!bus) return null;
     if (bus.type === 'redis')
-      return { type: 'redis', Redis: (await loadDriver('ioredis', () => import('ioredis'), 'redis')).Redis };
+      return {
+        type: 'redis',
+        Redis: (await loadDriver('ioredis', () => import('ioredis'), 'cache.bus { type: "redis" }')).Redis,
+      };
     if (dataSource.options.type !== 'postgres') {
       throw new InvalidOptionsError(
         'cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead',
       );
     }
-    return { type: 'postgres', pg: (await loadDriver('pg', () => import('pg'), 'postgres')).default };
+    return { type: 'postgres', pg: (await loadDriver('pg', () => import('pg'), 'cache.bus { type: "postgres" }')).default };
   },
 };
 
-/** Loads an optional peer, naming it when it is not installed. */
-async function loadDriver<T>(name: 'ioredis' | 'pg', load: () => Promise<T>, bus: string): Promise<T> {
+/** Loads an optional peer, naming it, and the option that needs it (`option`), when it is not installed. */
+export async function loadDriver<T>(name: 'ioredis' | 'pg', load: () => Promise<T>, option: string): Promise<T> {
   try {
     return await load();
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     // Only the driver itself missing: a driver that is there but broken keeps its own error.
     if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String(error).includes(`'${name}'`)) {
-      throw new InvalidOptionsError(`cache.bus { type: "${bus}" } needs the "${name}" package: npm install ${name}`, {
+      throw new InvalidOptionsError(`${option} needs the "${name}" package: npm install ${name}`, {
         cause: error,
       });
     }

@@ -4,6 +4,7 @@ import { REFUSED_TOKENS, RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-
 import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { RefusedTokens } from './refused-tokens.js';
 import { VerificationCache } from './verification-cache.js';
+import type { ActivePolicy } from '../usage/usage-policy.js';
 
 /**
  * Signed tokens the database did not know, or past their signed expiry, are remembered this long
@@ -16,11 +17,15 @@ const MAX_REFUSED_REMEMBERED = 1_000;
 
 /** What the verification cache keeps of a verified token. */
 export interface CachedToken {
+  /** The owner's id, as the token row has it. */
+  userId: string;
   idleTimeout: number | null;
   /** When it must go at the latest (epoch ms): its expiry, idle expiry or revocation. */
   deadline: number;
   /** The version of the rows this was read from, once a refresh read them (`FoundRow.version`). */
   version: string | null;
+  /** Its usage policy, checked at each request; `null` for none, as most tokens. */
+  policy: ActivePolicy | null;
   /** No use needs recording before this time (epoch ms): what a cache hit checks first. */
   recordAfter: number;
   /**

@@ -6,7 +6,10 @@
  */
 
 /** Why a presented token was refused: the `reason` of a 401 `invalid_token`. */
-export type InvalidTokenReason = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'user_blocked';
+export type InvalidTokenReason = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'user_blocked' | 'paused';
+
+/** Why a valid token was refused by its own usage policy: the `reason` of a 403 or 429. */
+export type TokenPolicyReason = 'ip_not_allowed' | 'rate_limited' | 'uses_exhausted';
 
 /**
  * Every code an error of this module can carry, and the `reason` field of its HTTP answer. A new
@@ -15,6 +18,7 @@ export type InvalidTokenReason = 'malformed' | 'unknown' | 'expired' | 'revoked'
  */
 export type AccessTokensErrorCode =
   | InvalidTokenReason
+  | TokenPolicyReason
   | 'credentials_missing'
   | 'invalid_request'
   | 'invalid_credentials'
@@ -25,6 +29,7 @@ export type AccessTokensErrorCode =
   | 'invalid_expiry'
   | 'invalid_token_name'
   | 'invalid_pagination'
+  | 'invalid_usage_policy'
   | 'token_not_found'
   | 'too_many_tokens'
   | 'token_not_live'
@@ -67,6 +72,7 @@ const ACCESS_TOKEN_MESSAGES: Record<InvalidTokenReason, string> = {
   expired: 'The access token expired',
   revoked: 'The access token was revoked',
   user_blocked: 'The user is blocked',
+  paused: 'The access token is paused: its owner can resume it',
 };
 
 /**
@@ -87,6 +93,54 @@ export class InvalidTokenError extends AccessTokensError {
     super(detail ? `${ACCESS_TOKEN_MESSAGES[code]} (${detail})` : ACCESS_TOKEN_MESSAGES[code]);
     this.revokedReason = code === 'revoked' ? detail : null;
   }
+}
+
+/** A token's rate limit as a refusal or a response reports it (draft-ietf-httpapi-ratelimit-headers). */
+export interface RateLimitState {
+  /** Requests allowed per window. */
+  readonly limit: number;
+  /** The window, in seconds. */
+  readonly window: number;
+  /** Requests left in the current window. */
+  readonly remaining: number;
+  /** Whole seconds until the current window ends. */
+  readonly reset: number;
+}
+
+const POLICY_MESSAGES: Record<TokenPolicyReason, string> = {
+  ip_not_allowed: 'The access token may not be used from this address',
+  rate_limited: 'The access token is over its rate limit',
+  uses_exhausted: 'The access token has no uses left',
+};
+
+/**
+ * A valid token that its own usage policy refuses now: from an address outside its `allowedIps`
+ * (403), over its `rateLimit` (429 with `Retry-After` and the `RateLimit` headers), or with no
+ * uses left of its `maxUses` (403, or 429 with `Retry-After` when its uses are restored later).
+ */
+export class TokenPolicyError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
+  /**
+   * @param retryAfter whole seconds until the token may be used again, if it will be.
+   * @param rateLimit the rate limit's state, for `rate_limited`.
+   */
+  constructor(
+    readonly code: TokenPolicyReason,
+    readonly retryAfter: number | null = null,
+    readonly rateLimit: RateLimitState | null = null,
+  ) {
+    super(
+      retryAfter === null
+        ? POLICY_MESSAGES[code]
+        : `${POLICY_MESSAGES[code]}: try again in ${retryAfter} second${retryAfter === 1 ? '' : 's'}`,
+    );
+  }
+}
+
+/** A usage policy given to `issue()` or `update()` cannot be: a limit of 0, an address that is not one, ... */
+export class InvalidUsagePolicyError extends AccessTokensError {
+  readonly code = 'invalid_usage_policy';
 }
 
 /** The request carries no credentials at all. */

@@ -1,6 +1,7 @@
 import {
   Inject,
   Injectable,
+  type ArgumentsHost,
   type ExecutionContext,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
@@ -170,11 +171,17 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
   }
 
   /**
-   * Verifies the token and attaches the result to the request. A cached verification returns at
-   * once, without a promise; anything else goes through `TokenVerifier.resolve` as a promise.
+   * Verifies the token, applies its usage policy to the request (its rate limit's headers set on
+   * the response of `host`, if given) and attaches the result to the request. A cached verification of a token
+   * without a policy returns at once, without a promise; anything else goes through
+   * `TokenVerifier.resolve` as a promise.
    */
-  authenticate(request: AuthenticatableRequest, token: string): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    const verified = this.verifier.resolve(token);
+  authenticate(
+    request: AuthenticatableRequest,
+    token: string,
+    host?: ArgumentsHost,
+  ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
+    const verified = this.verifier.resolve(token, request, host);
     return verified instanceof Promise ? verified.then((result) => attach(request, result)) : attach(request, verified);
   }
 }

@@ -64,7 +64,8 @@ export class AccessTokenGuard implements CanActivate {
     if (this.authenticator.passesAsForeign(request, credentials)) return true;
     switch (credentials.type) {
       case 'token': {
-        const verified = this.authenticator.authenticate(request, credentials.token);
+        // The context, not its response: only a token with a rate limit needs the response, for its headers.
+        const verified = this.authenticator.authenticate(request, credentials.token, context);
         return verified instanceof Promise ? verified : true;
       }
       case 'password':

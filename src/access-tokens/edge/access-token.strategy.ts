@@ -48,10 +48,12 @@ export class AccessTokenStrategy extends PassportBase {
       return this.error(authenticator.refusal(error) as Error);
     }
     if (credentials.type !== 'token' || !authenticator.isOwnToken(credentials.token)) return this.fail(401);
+    // Express gives each request its response, where a refusal's headers go.
+    const response = (req as { res?: unknown }).res;
     // The executor turns a synchronous refusal (a malformed token) into a rejection too.
     new Promise<VerifiedAccessToken>((resolve) => resolve(authenticator.authenticate(req, credentials.token))).then(
       (verified) => this.success(verified.user),
-      (error: unknown) => this.error(authenticator.refusal(error) as Error),
+      (error: unknown) => this.error(authenticator.refusal(error, response) as Error),
     );
   }
 

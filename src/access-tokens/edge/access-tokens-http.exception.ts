@@ -2,7 +2,7 @@ import { HttpException } from '@nestjs/common';
 import {
   AccessTokensError,
   InsufficientScopeError,
-  TooManyAttemptsError,
+  type RateLimitState,
   type AccessTokensErrorCode,
 } from '../core/access-tokens.errors.js';
 import { GRAPHQL_ERROR_CODES } from '../core/graphql-codes.js';
@@ -23,8 +23,10 @@ export class AccessTokensHttpException extends HttpException {
   readonly code: AccessTokensErrorCode;
   /** The `WWW-Authenticate` header of the answer, or `null`. */
   readonly challenge: string | null;
-  /** The `Retry-After` header of the answer in seconds (503), or `null`. */
+  /** The `Retry-After` header of the answer in seconds (429, 503), or `null`. */
   readonly retryAfter: number | null;
+  /** The token's rate limit, for the `RateLimit-Policy` and `RateLimit` headers, or `null`. */
+  readonly rateLimit: RateLimitState | null;
   /**
    * What a GraphQL server shows of the refusal: graphql-js copies an error's `extensions` onto the
    * GraphQL error it reports, so a guard on a resolver refuses with `UNAUTHENTICATED` (and the
@@ -50,12 +52,13 @@ export class AccessTokensHttpException extends HttpException {
     this.code = error.code;
     this.challenge = answer.challenge;
     this.retryAfter = answer.retryAfter;
+    this.rateLimit = answer.rateLimit;
     this.extensions = {
       code: GRAPHQL_ERROR_CODES[answer.status] ?? 'INTERNAL_SERVER_ERROR',
       reason: error.code,
       ...(error instanceof InsufficientScopeError ? { scope: error.required.join(' ') } : {}),
       ...(answer.body.revokedReason ? { revokedReason: answer.body.revokedReason } : {}),
-      ...(error instanceof TooManyAttemptsError ? { retryAfter: error.retryAfter } : {}),
+      ...(answer.retryAfter !== null && answer.status === 429 ? { retryAfter: answer.retryAfter } : {}),
     };
   }
 

@@ -39,6 +39,7 @@ export class AccessTokensExceptionFilter implements ExceptionFilter<AccessTokens
             body: error.getResponse(),
             challenge: error.challenge,
             retryAfter: error.retryAfter,
+            rateLimit: error.rateLimit,
           }
         : toHttpAnswer(error, this.realm);
     // In GraphQL too, on the HTTP answer that carries the operation's: a throttled login's

@@ -11,6 +11,8 @@ interface GraphQLContext {
 /** What a socket.io socket keeps of the request that opened it. */
 interface Handshake {
   headers?: Record<string, string | string[] | undefined>;
+  /** The client's address, as socket.io reports it (behind a proxy, the proxy's). */
+  address?: string;
   query?: unknown;
   auth?: { token?: unknown };
 }
@@ -34,6 +36,7 @@ function socketRequestOf(client: unknown): AuthenticatableRequest | undefined {
   request = {
     headers: { authorization: token === undefined ? header : fromAuthToken(token, header) },
     query: handshake.query,
+    ip: handshake.address,
   };
   socketRequests.set(client, request);
   return request;

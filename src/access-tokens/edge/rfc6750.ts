@@ -19,6 +19,9 @@ import {
   TokenNotLiveError,
   TooManyAttemptsError,
   TooManyTokensError,
+  TokenPolicyError,
+  InvalidUsagePolicyError,
+  type RateLimitState,
   AccountBlockedError,
   UserNotFoundError,
 } from '../core/access-tokens.errors.js';
@@ -30,6 +33,8 @@ export interface HttpAnswer {
   challenge: string | null;
   /** The `Retry-After` header in seconds, when the answer says to come back. */
   retryAfter: number | null;
+  /** The token's rate limit, for the `RateLimit-Policy` and `RateLimit` headers. */
+  rateLimit: RateLimitState | null;
   body: { statusCode: number; error: string; reason: string; message: string; revokedReason?: string };
 }
 
@@ -64,13 +69,24 @@ function invalidTokenChallenge(realm: string, message: string): string {
   return challenge;
 }
 
-/** Sets the answer's `WWW-Authenticate` and `Retry-After` headers, where it has them. */
+/** Sets the answer's `WWW-Authenticate`, `Retry-After` and rate limit headers, where it has them. */
 export function setAnswerHeaders(
   setHeader: (name: string, value: string) => void,
-  answer: Pick<HttpAnswer, 'challenge' | 'retryAfter'>,
+  answer: Pick<HttpAnswer, 'challenge' | 'retryAfter' | 'rateLimit'>,
 ): void {
   if (answer.challenge !== null) setHeader('WWW-Authenticate', answer.challenge);
   if (answer.retryAfter !== null) setHeader('Retry-After', String(answer.retryAfter));
+  if (answer.rateLimit) setRateLimitHeaders(setHeader, answer.rateLimit);
+}
+
+/**
+ * The `RateLimit-Policy` and `RateLimit` headers of draft-ietf-httpapi-ratelimit-headers (structured
+ * fields, one policy named `"token"`): the quota `q` per window `w`, what `r` remains and the
+ * seconds `t` until the window ends.
+ */
+export function setRateLimitHeaders(setHeader: (name: string, value: string) => void, state: RateLimitState): void {
+  setHeader('RateLimit-Policy', `"token";q=${state.limit};w=${state.window}`);
+  setHeader('RateLimit', `"token";r=${state.remaining};t=${state.reset}`);
 }
 
 /** Every error class of the module: what a code's answer receives, as `ErrorOf<code>`. */
@@ -88,6 +104,8 @@ type AnyAccessTokensError =
   | InvalidPaginationError
   | TokenNotFoundError
   | TooManyTokensError
+  | TokenPolicyError
+  | InvalidUsagePolicyError
   | TokenNotLiveError
   | UserNotFoundError
   | AccountBlockedError
@@ -106,13 +124,16 @@ type ErrorOf<Code extends AccessTokensErrorCode> = AnyAccessTokensError extends 
 
 /** How one code is answered: the status and `error` name, with the headers some of them add. */
 interface Answer<Code extends AccessTokensErrorCode> {
-  status: number;
+  /** The status, or how the error decides it. */
+  status: number | ((error: ErrorOf<Code>) => number);
   /** The body's `error`; default: the code. */
   error?: string;
   challenge?(error: ErrorOf<Code>, realm: string): string;
-  retryAfter?(error: ErrorOf<Code>): number;
+  /** The `Retry-After` seconds, or `null` for none in this case. */
+  retryAfter?(error: ErrorOf<Code>): number | null;
   /** The body's `revokedReason`, when there is one. */
   revokedReason?(error: ErrorOf<Code>): string | null;
+  rateLimit?(error: ErrorOf<Code>): RateLimitState | null;
 }
 
 const invalidToken: Answer<InvalidTokenReason> = {
@@ -136,6 +157,18 @@ const ANSWERS: { readonly [Code in AccessTokensErrorCode]: Answer<Code> } = {
   expired: invalidToken,
   revoked: invalidToken,
   user_blocked: invalidToken,
+  paused: invalidToken,
+  ip_not_allowed: { status: 403 },
+  rate_limited: {
+    status: 429,
+    retryAfter: (error) => error.retryAfter ?? 1,
+    rateLimit: (error) => error.rateLimit,
+  },
+  // 429 while a restore of its uses is due (come back then), 403 when none ever is.
+  uses_exhausted: {
+    status: (error) => (error.retryAfter === null ? 403 : 429),
+    retryAfter: (error) => error.retryAfter,
+  },
   credentials_missing: {
     status: 401,
     error: 'unauthorized',
@@ -155,6 +188,7 @@ const ANSWERS: { readonly [Code in AccessTokensErrorCode]: Answer<Code> } = {
   invalid_expiry: badInput,
   invalid_token_name: badInput,
   invalid_pagination: badInput,
+  invalid_usage_policy: badInput,
   not_a_session: badInput,
   account_blocked: { status: 403 },
   token_not_found: { status: 404 },
@@ -177,7 +211,7 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
   const entry: Answer<AccessTokensErrorCode> = ANSWERS[error.code] ?? fault;
   // The table's entry for a code takes the error of that code: `code` says which class `error` is.
   const typed = error as ErrorOf<AccessTokensErrorCode>;
-  const status = entry.status;
+  const status = typeof entry.status === 'number' ? entry.status : entry.status(typed);
   const body: HttpAnswer['body'] = {
     statusCode: status,
     error: entry.error ?? error.code,
@@ -190,6 +224,7 @@ export function toHttpAnswer(error: AccessTokensError, realm: string): HttpAnswe
     status,
     challenge: entry.challenge?.(typed, realm) ?? null,
     retryAfter: entry.retryAfter?.(typed) ?? null,
+    rateLimit: entry.rateLimit?.(typed) ?? null,
     body,
   };
 }

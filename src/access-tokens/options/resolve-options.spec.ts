@@ -72,6 +72,7 @@ describe('resolveAccessTokensOptions', () => {
         'maintenance',
         'cache',
         'passwords',
+        'usage',
         'clock',
         'keys',
       ].sort(),
@@ -190,7 +191,7 @@ describe('resolveAccessTokensOptions', () => {
     it.each([
       [
         { tokenPrefx: 'x' },
-        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, clock, isGlobal, exceptionFilter, routes',
+        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, clock, isGlobal, exceptionFilter, routes',
       ],
       [
         { user: { entity: User, login: 'x' } },

@@ -19,6 +19,8 @@ import type {
   RevocationOptions,
   SessionOptions,
   TokenOptions,
+  ResolvedUsageOptions,
+  UsageOptions,
 } from '../access-tokens-options.interface.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
@@ -26,6 +28,8 @@ import { systemClock } from '../core/clock.js';
 import { SECRET_ADVICE, secretProblem, signingKeys, type SigningKeys } from '../core/keys.js';
 import { MAX_TOKEN_PREFIX_LENGTH, TOKEN_PREFIX_PATTERN } from '../core/token-format.js';
 import type { PasswordAttemptStore } from '../password/password-attempts.js';
+import { AccessTokensError } from '../core/access-tokens.errors.js';
+import { checkPolicy, NO_POLICY } from '../usage/usage-policy.js';
 import { ACCESS_TOKENS_DEFAULTS } from './defaults.js';
 
 /*
@@ -46,6 +50,7 @@ const KNOWN = {
     'maintenance',
     'cache',
     'passwords',
+    'usage',
     'clock',
   ],
   user: ['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions'],
@@ -64,6 +69,8 @@ const KNOWN = {
   cache: ['max', 'ttlSeconds', 'busTtlSeconds', 'bus'],
   passwords: ['throttle'],
   'passwords.throttle': ['perAccount', 'perClient', 'windowSeconds', 'store', 'clientKey'],
+  usage: ['defaults', 'counters'],
+  'usage.defaults': ['rateLimit', 'maxUses', 'usesPeriod', 'allowedIps'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** What `forRoot()` takes beside the options read here (`AccessTokensModuleExtras`): named in the list of known ones. */
@@ -150,6 +157,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   const revocation = resolveRevocation(options.revocation, user);
   const keys = resolveSecret(options.secret);
   const maintenance = resolveMaintenance(options.maintenance);
+  const cache = resolveCache(options.cache);
   return {
     user,
     tokens,
@@ -157,8 +165,9 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     revocation,
     sessions: resolveSessions(sessions),
     maintenance,
-    cache: resolveCache(options.cache),
+    cache,
     passwords: resolvePasswords(options.passwords),
+    usage: resolveUsage(options.usage, cache),
     clock,
     keys,
   };
@@ -398,4 +407,42 @@ function resolvePasswords(given: PasswordOptions | undefined): ResolvedPasswordO
       clientKey: throttle.clientKey ? throttle.clientKey.bind(throttle) : clientAddress,
     },
   };
+}
+
+/** Where rate limits are counted when `usage.counters` is left out: in the Redis of the bus, if it is one. */
+const REDIS_KEY_PREFIX = 'access-tokens:rate:';
+
+function resolveUsage(given: UsageOptions | undefined, cache: ResolvedCacheOptions | null): ResolvedUsageOptions {
+  const usage = group(given, 'usage');
+  let defaults = NO_POLICY;
+  if (usage.defaults !== undefined) {
+    try {
+      defaults = checkPolicy(group(usage.defaults, 'usage.defaults'), NO_POLICY);
+    } catch (error) {
+      if (error instanceof InvalidOptionsError || !(error instanceof AccessTokensError)) throw error;
+      fail(`usage.defaults: ${error.message}`);
+    }
+  }
+  const { counters } = usage;
+  if (counters === undefined) {
+    const bus = cache?.bus;
+    return {
+      defaults,
+      counters: bus?.type === 'redis' ? { type: 'redis', url: bus.url, keyPrefix: REDIS_KEY_PREFIX } : { type: 'memory' },
+    };
+  }
+  if (counters === 'memory') return { defaults, counters: { type: 'memory' } };
+  if (
+    typeof counters !== 'object' ||
+    counters === null ||
+    counters.type !== 'redis' ||
+    typeof counters.url !== 'string' ||
+    !/^rediss?:\/\//.test(counters.url)
+  ) {
+    fail('usage.counters must be "memory" or { type: "redis", url: "redis://…", keyPrefix? }');
+  }
+  if (counters.keyPrefix !== undefined && (typeof counters.keyPrefix !== 'string' || counters.keyPrefix.length > 100)) {
+    fail('usage.counters.keyPrefix must be a string of at most 100 characters');
+  }
+  return { defaults, counters: { type: 'redis', url: counters.url, keyPrefix: counters.keyPrefix ?? REDIS_KEY_PREFIX } };
 }

@@ -104,6 +104,37 @@ export class AccessToken {
   @Column({ name: 'revoked_reason', type: 'varchar', length: 64, nullable: true })
   revokedReason!: string | null;
 
+  /** When it was paused (`update({ enabled: false })`): refused as `paused` until resumed. */
+  @Column({ name: 'paused_at', type: 'bigint', nullable: true, transformer: epochMs })
+  pausedAt!: Date | null;
+
+  /** Requests per `rateWindow` seconds (`null`: no rate limit). */
+  @Column({ name: 'rate_limit', type: 'integer', nullable: true })
+  rateLimit!: number | null;
+
+  @Column({ name: 'rate_window', type: 'integer', nullable: true })
+  rateWindow!: number | null;
+
+  /** Requests it may make in all, per `usesPeriod` if set (`null`: no quota). */
+  @Column({ name: 'max_uses', type: 'integer', nullable: true })
+  maxUses!: number | null;
+
+  /** What is left of `maxUses`: taken one by one by an atomic conditional decrement, never below 0. */
+  @Column({ name: 'uses_left', type: 'integer', nullable: true })
+  usesLeft!: number | null;
+
+  /** Seconds after which `usesLeft` is restored to `maxUses` (`null`: never). */
+  @Column({ name: 'uses_period', type: 'integer', nullable: true })
+  usesPeriod!: number | null;
+
+  /** When `usesLeft` is restored, at the first use from then on. */
+  @Column({ name: 'uses_renew_at', type: 'bigint', nullable: true, transformer: epochMs })
+  usesRenewAt!: Date | null;
+
+  /** The addresses and CIDR ranges it may be used from (`null`: any). */
+  @Column({ name: 'allowed_ips', type: 'simple-json', nullable: true })
+  allowedIps!: string[] | null;
+
   /**
    * The owner's row, filled in by the verification query's join; not a column and not a TypeORM
    * relation, because the user entity is the app's and only known at run time.

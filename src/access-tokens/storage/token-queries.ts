@@ -23,7 +23,7 @@ export interface TokenUse {
 /** A row `findByHashes` found. */
 export interface FoundRow {
   hash: string;
-  /** Equal for two reads of the row, and of its user's, unless a column other than `lastUsedAt` changed. */
+  /** Equal for two reads of the row, and of its user's, unless a column other than those each use changes changed. */
   version: string;
   token(): AccessToken;
 }
@@ -51,7 +51,7 @@ export class TokenQueries {
   /** The alias of the user's primary key: `null` there means the left join found no user. */
   private readonly userKey: string;
   private readonly hashAlias: string;
-  /** The aliases a row's version is made of: every column but `lastUsedAt`. */
+  /** The aliases a row's version is made of: every column but those each use changes (`lastUsedAt`, the uses left). */
   private readonly versioned: string[];
   /** The columns `recordUses` writes, whose transformer makes a `Date` what the column stores. */
   private readonly timeColumns: Record<'lastUsedAt' | 'idleExpiresAt', ColumnMetadata>;
@@ -76,10 +76,10 @@ export class TokenQueries {
     this.timeColumns = { lastUsedAt: column('lastUsedAt'), idleExpiresAt: column('idleExpiresAt') };
     const aliasOf = (property: string) => this.token.columns.find(([, c]) => c.propertyName === property)![0];
     this.hashAlias = aliasOf('tokenHash');
-    const lastUsed = aliasOf('lastUsedAt');
+    const perUse = new Set(['lastUsedAt', 'usesLeft', 'usesRenewAt'].map(aliasOf));
     this.versioned = [...this.token.columns, ...this.user.columns]
       .map(([alias]) => alias)
-      .filter((alias) => alias !== lastUsed);
+      .filter((alias) => !perUse.has(alias));
 
     this.find = written(this.selectTokens().where('token.tokenHash = :hash'), ['hash']);
     this.select = preparedOnDriver(dataSource, this.find.sql) ?? ((hash) => this.run(this.find, { hash }));

@@ -13,6 +13,7 @@ import { CacheInvalidation } from '../cache/cache-invalidation.js';
 import { generateToken, hashToken, tokenHint } from '../core/token-format.js';
 import { TransactionHooks } from '../revocation/transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
+import { NO_POLICY, type StoredPolicy } from '../usage/usage-policy.js';
 
 /** A user's revoked tokens are dropped from caches one by one up to this many; past it, with the user's other tokens. */
 const TOKENS_INVALIDATED_ONE_BY_ONE = 20;
@@ -28,6 +29,38 @@ export interface NewToken {
   idleTimeout: number | null;
   familyId: string | null;
   fingerprint: string | null;
+  /** Its usage policy (personal tokens; sessions have none): default none. */
+  policy?: StoredPolicy;
+  /** What a rotation carries over from the token it replaces: its pause, its uses left and their next restore. */
+  carried?: Pick<AccessToken, 'pausedAt' | 'usesLeft' | 'usesRenewAt'>;
+}
+
+/** The columns of a new token's `policy`, its uses all left and their first restore a period from `now`. */
+export function policyColumns(policy: StoredPolicy, now: number): Partial<AccessToken> {
+  const { rateLimit, maxUses, usesPeriod, allowedIps } = policy;
+  return {
+    pausedAt: null,
+    rateLimit: rateLimit?.limit ?? null,
+    rateWindow: rateLimit?.window ?? null,
+    maxUses,
+    usesLeft: maxUses,
+    usesPeriod,
+    usesRenewAt: usesPeriod === null ? null : new Date(now + usesPeriod * 1000),
+    allowedIps,
+  };
+}
+
+/** What `TokenStore.updatePolicy` writes. */
+export interface PolicyChange {
+  /** A new name, or `undefined` to keep it. */
+  name: string | undefined;
+  /** The whole policy after the change. */
+  policy: StoredPolicy;
+  /** Whether `maxUses` or `usesPeriod` was given. */
+  quotaChanged: boolean;
+  /** When it was paused, `null` to resume it, `undefined` to keep it as it is. */
+  pausedAt: Date | null | undefined;
+  now: Date;
 }
 
 /**
@@ -85,8 +118,11 @@ export class TokenStore {
     // A whole second, as the token signs it: the signed expiry and the stored one agree exactly.
     const expiresAt = input.lifetime === null ? null : Math.floor(now / 1000) * 1000 + input.lifetime * 1000;
     const raw = generateToken(prefix, this.options.keys.current, expiresAt);
+    const { policy = NO_POLICY, carried, ...row } = input;
     const token = this.repository.create({
-      ...input,
+      ...row,
+      ...policyColumns(policy, now),
+      ...carried,
       id: randomUUID(),
       tokenHash: hashToken(raw),
       hint: tokenHint(raw),
@@ -108,10 +144,49 @@ export class TokenStore {
     return { raw, token };
   }
 
-  /** Renames a token, and drops its cached verifications, which show its name. */
-  async rename(token: AccessToken, name: string): Promise<void> {
-    await this.repository.update({ id: token.id }, { name });
-    this.invalidation.invalidate(this.manager, [], [token.tokenHash]);
+  /**
+   * Writes a token's name (if given), pause (if given) and usage policy, in `manager`'s
+   * transaction. A changed quota keeps the uses made: the uses left are the new `maxUses` less
+   * those made under the old one (never below 0), computed by the database from the row as it is,
+   * so that a use taken meanwhile is counted; and a new period starts `now`.
+   */
+  async updatePolicy(manager: EntityManager, id: string, change: PolicyChange): Promise<void> {
+    const { name, policy, quotaChanged, pausedAt, now } = change;
+    const repository = manager.getRepository(AccessToken);
+    if (quotaChanged && policy.maxUses !== null) {
+      // Its own statement, before `max_uses` changes: it reads the old one.
+      const used = '(max_uses - uses_left)';
+      await repository
+        .createQueryBuilder()
+        .update(AccessToken)
+        .set({
+          usesLeft: () =>
+            `CASE WHEN max_uses IS NULL OR uses_left IS NULL THEN :uses WHEN :uses - ${used} < 0 THEN 0 ELSE :uses - ${used} END`,
+        })
+        .where('id = :id', { id, uses: policy.maxUses })
+        .callListeners(false)
+        .updateEntity(false)
+        .execute();
+    }
+    const { rateLimit, maxUses, usesPeriod, allowedIps } = policy;
+    await repository.update(
+      { id },
+      {
+        ...(name === undefined ? {} : { name }),
+        ...(pausedAt === undefined ? {} : { pausedAt }),
+        rateLimit: rateLimit?.limit ?? null,
+        rateWindow: rateLimit?.window ?? null,
+        allowedIps,
+        maxUses,
+        usesPeriod,
+        ...(quotaChanged
+          ? {
+              ...(maxUses === null ? { usesLeft: null } : {}),
+              usesRenewAt: usesPeriod === null ? null : new Date(now.getTime() + usesPeriod * 1000),
+            }
+          : {}),
+      },
+    );
   }
 
   /**

@@ -16,5 +16,12 @@ export function toView(token: AccessToken): AccessTokenView {
     lastUsedAt: token.lastUsedAt,
     revokedAt: token.revokedAt,
     revokedReason: token.revokedReason,
+    enabled: token.pausedAt === null,
+    rateLimit: token.rateLimit === null ? null : { limit: token.rateLimit, window: token.rateWindow ?? 1 },
+    maxUses: token.maxUses,
+    usesLeft: token.usesLeft,
+    usesPeriod: token.usesPeriod,
+    usesRenewAt: token.usesRenewAt,
+    allowedIps: token.allowedIps && [...token.allowedIps],
   };
 }

@@ -148,7 +148,13 @@ export class CacheRefresher implements OnModuleDestroy {
   private async stillUsable(token: AccessToken, now: Date): Promise<CachedToken | null> {
     const { user } = token;
     const { users } = this;
-    if (deadBecause(token, now) || !user || users.isBlocked(user) || users.isStale(token.fingerprint, user))
+    if (
+      deadBecause(token, now) ||
+      token.pausedAt !== null ||
+      !user ||
+      users.isBlocked(user) ||
+      users.isStale(token.fingerprint, user)
+    )
       return null;
     try {
       return await cachedOf(users, token, user, 0);

@@ -3,6 +3,7 @@ import { intersectScopes } from '../core/scopes.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { toView } from '../storage/token-view.js';
 import type { UserDirectory } from '../storage/user-directory.service.js';
+import { activePolicyOf } from '../usage/usage-policy.js';
 
 /**
  * What the cache keeps of `token`'s verification, `user` its usable user: its effective scopes
@@ -18,9 +19,11 @@ export async function cachedOf(
   const permissions = await users.permissionsOf(user);
   const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
   return {
+    userId: token.userId,
     idleTimeout: token.idleTimeout,
     deadline: deadlineOf(token),
     version: null,
+    policy: activePolicyOf(token),
     recordAfter,
     verified: frozen({ user, accessToken: toView(token), scopes }),
   };

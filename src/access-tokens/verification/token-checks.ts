@@ -27,6 +27,7 @@ export class TokenChecks {
   async usableUser(token: AccessToken, now: Date): Promise<object> {
     const dead = deadBecause(token, now);
     if (dead) throw this.refuse(dead.code, token, dead.detail);
+    if (token.pausedAt !== null) throw this.refuse('paused', token);
     const { user } = token;
     if (!user) {
       await this.store.revokeWhere(this.store.manager, { userId: token.userId }, USER_DELETED);

@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type ArgumentsHost } from '@nestjs/common';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
-import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { REFUSED_TOKENS, RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-constants.js';
 import { RefusedTokens } from '../cache/refused-tokens.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
@@ -10,6 +10,7 @@ import { unlessUnavailable } from '../storage/outage.js';
 import { TokenQueries } from '../storage/token-queries.js';
 import { UseRecorder } from '../storage/use-recorder.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
+import { UsageGate } from '../usage/usage-gate.js';
 import { CacheRefresher } from './cache-refresher.js';
 import { cachedOf } from './cached-verification.js';
 import { TokenChecks } from './token-checks.js';
@@ -30,7 +31,7 @@ export class TokenVerifier {
   /** When this process last wrote `lastUsedAt` for a token, so concurrent requests write once. */
   private readonly touched = new Map<string, number>();
   /** Database verifications under way, by token hash, when the cache is on. */
-  private readonly inFlight = new Map<string, Promise<VerifiedAccessToken>>();
+  private readonly inFlight = new Map<string, Promise<CachedToken>>();
   /** `tokens.lastUsedIntervalSeconds`, in milliseconds. */
   private readonly lastUsedIntervalMs: number;
 
@@ -46,6 +47,8 @@ export class TokenVerifier {
     private readonly users: UserDirectory,
     /** Uses of tokens to record, written in batches off the request path. */
     private readonly uses: UseRecorder,
+    /** The usage policies of the tokens that have one. */
+    private readonly gate: UsageGate,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
     this.prefixes = [options.tokens.prefix, options.tokens.sessionPrefix];
@@ -61,9 +64,15 @@ export class TokenVerifier {
    * The order: the hash of a string of a token's length, and a cache hit returns, as the cache
    * holds only tokens that passed every check below, keyed by the hash of the very string (the
    * checksum and MAC on each hit would cost 2 to 4 µs, measured); then form, checksum and
-   * key id; the MAC and the signed expiry, before the database.
+   * key id; the MAC and the signed expiry, before the database. A token with a usage policy then
+   * has it applied to `request` (its `ip`), its rate limit's headers set on the response of
+   * `host`, if given.
    */
-  resolve<User extends object = object>(raw: string): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
+  resolve<User extends object = object>(
+    raw: string,
+    request?: AuthenticatableRequest,
+    host?: ArgumentsHost,
+  ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
     if (typeof raw !== 'string' || !this.lengths.has(raw.length)) throw this.checks.refuse('malformed');
     const hash = hashToken(raw);
@@ -73,8 +82,11 @@ export class TokenVerifier {
       this.refresher.startIfDue(now.getTime());
       const hit = cache.get(hash, now.getTime());
       if (hit) {
-        this.touch(hit.value, now);
-        return hit.value.verified as VerifiedAccessToken<User>;
+        const { value } = hit;
+        this.touch(value, now);
+        // Most tokens have no policy: one comparison.
+        if (value.policy === null) return value.verified as VerifiedAccessToken<User>;
+        return this.gate.admit(value, value.policy, request, host, now.getTime()) as VerifiedAccessToken<User>;
       }
     }
     // A signed token refused a moment ago for what does not change (unknown to the database,
@@ -87,18 +99,29 @@ export class TokenVerifier {
     const check = checkSignature(raw, start, keys, now.getTime());
     if (check === 'expired') this.refused?.add(hash, now.getTime(), check);
     if (check !== 'signed') throw this.checks.refuse(check);
-    if (!cache) return this.verifyFromDatabase<User>(hash, now);
+    if (!cache) return this.verifyFromDatabase(hash, now).then((cached) => this.admit<User>(cached, request, host, now));
     // Concurrent misses for one token share one read, so that an expiring entry of a busy token
-    // costs one query, not one per request in flight.
+    // costs one query, not one per request in flight; each request then has the policy applied.
     let shared = this.inFlight.get(hash);
     if (!shared) {
       shared = this.verifyFromDatabase(hash, now).finally(() => this.inFlight.delete(hash));
       this.inFlight.set(hash, shared);
     }
-    return shared as Promise<VerifiedAccessToken<User>>;
+    return shared.then((cached) => this.admit<User>(cached, request, host, now));
   }
 
-  private async verifyFromDatabase<User extends object>(hash: string, now: Date): Promise<VerifiedAccessToken<User>> {
+  /** `cached`'s verification once its usage policy, if it has one, lets the request through. */
+  private admit<User extends object>(
+    cached: CachedToken,
+    request: AuthenticatableRequest | undefined,
+    host: ArgumentsHost | undefined,
+    now: Date,
+  ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
+    if (cached.policy === null) return cached.verified as VerifiedAccessToken<User>;
+    return this.gate.admit(cached, cached.policy, request, host, now.getTime()) as VerifiedAccessToken<User>;
+  }
+
+  private async verifyFromDatabase(hash: string, now: Date): Promise<CachedToken> {
     const { cache } = this;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
@@ -112,7 +135,7 @@ export class TokenVerifier {
     const cached = await cachedOf(this.users, token, user, 0);
     this.touch(cached, now);
     cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
-    return cached.verified as VerifiedAccessToken<User>;
+    return cached;
   }
 
   /**

@@ -103,7 +103,11 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     const dataSource = app.get<DataSource>(getDataSourceToken());
     expect(dataSource.options.type).toBe('mariadb');
     const ran = (await dataSource.query('SELECT name FROM migrations ORDER BY timestamp')) as { name: string }[];
-    expect(ran.map((m) => m.name)).toEqual(['CreateUsers1763700000000', 'CreateAccessTokens1763800000000']);
+    expect(ran.map((m) => m.name)).toEqual([
+      'CreateUsers1763700000000',
+      'CreateAccessTokens1763800000000',
+      'AddTokenUsagePolicy1765000000000',
+    ]);
     // What `typeorm migration:generate` would write next: nothing.
     const pending = await dataSource.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((q) => q.query)).toEqual([]);
