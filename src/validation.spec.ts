@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   CreateTokenDto,
   GenerateTokenDto,
-  RenameTokenDto,
+  UpdateTokenDto,
   RevokeTokenDto,
   RotateTokenDto,
 } from 'nestjs-access-tokens/routes';
@@ -17,7 +17,7 @@ const DTOS: Type<object>[] = [
   RefreshDto,
   GenerateTokenDto,
   CreateTokenDto,
-  RenameTokenDto,
+  UpdateTokenDto,
   RotateTokenDto,
   RevokeTokenDto,
   CreateUserDto,

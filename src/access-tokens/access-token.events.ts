@@ -11,7 +11,11 @@ export interface AccessTokenEventMap {
    * A presented token was refused, as invalid or by its usage policy; `tokenId` and `userId` are
    * known unless it was malformed or unknown.
    */
-  verification_failed: { reason: InvalidTokenReason | TokenPolicyReason; tokenId: string | null; userId: string | null };
+  verification_failed: {
+    reason: InvalidTokenReason | TokenPolicyReason;
+    tokenId: string | null;
+    userId: string | null;
+  };
   /** A personal token expires within `maintenance.expiringNoticeSeconds`; fires once per token, on one instance. */
   expiring: { userId: string; tokenId: string; name: string; expiresAt: Date };
   /** Pruning deleted tokens past their retention (`maintenance.retentionSeconds`). */

@@ -314,7 +314,8 @@ export interface ResolvedPasswordOptions {
 /** `usage`. */
 export interface ResolvedUsageOptions {
   readonly defaults: StoredPolicy;
-  readonly counters: { readonly type: 'memory' } | { readonly type: 'redis'; readonly url: string; readonly keyPrefix: string };
+  readonly counters:
+    { readonly type: 'memory' } | { readonly type: 'redis'; readonly url: string; readonly keyPrefix: string };
 }
 
 /** `user`. */

@@ -288,7 +288,8 @@ export class TokensService implements OnModuleDestroy {
    */
   async update(userId: UserId, tokenId: string, changes: UpdateTokenInput): Promise<AccessTokenView> {
     return unlessUnavailable(async () => {
-      if (typeof changes !== 'object' || changes === null) throw new InvalidUsagePolicyError('changes must be an object');
+      if (typeof changes !== 'object' || changes === null)
+        throw new InvalidUsagePolicyError('changes must be an object');
       const name = changes.name === undefined ? undefined : this.validName(changes.name);
       if (changes.enabled !== undefined && typeof changes.enabled !== 'boolean')
         throw new InvalidUsagePolicyError('enabled must be true or false');

@@ -38,7 +38,10 @@ export const cacheBusDriverProvider: Provider = {
         'cache.bus { type: "postgres" } needs a PostgreSQL DataSource: use type "redis" instead',
       );
     }
-    return { type: 'postgres', pg: (await loadDriver('pg', () => import('pg'), 'cache.bus { type: "postgres" }')).default };
+    return {
+      type: 'postgres',
+      pg: (await loadDriver('pg', () => import('pg'), 'cache.bus { type: "postgres" }')).default,
+    };
   },
 };
 

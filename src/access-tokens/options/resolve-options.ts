@@ -428,7 +428,8 @@ function resolveUsage(given: UsageOptions | undefined, cache: ResolvedCacheOptio
     const bus = cache?.bus;
     return {
       defaults,
-      counters: bus?.type === 'redis' ? { type: 'redis', url: bus.url, keyPrefix: REDIS_KEY_PREFIX } : { type: 'memory' },
+      counters:
+        bus?.type === 'redis' ? { type: 'redis', url: bus.url, keyPrefix: REDIS_KEY_PREFIX } : { type: 'memory' },
     };
   }
   if (counters === 'memory') return { defaults, counters: { type: 'memory' } };
@@ -444,5 +445,8 @@ function resolveUsage(given: UsageOptions | undefined, cache: ResolvedCacheOptio
   if (counters.keyPrefix !== undefined && (typeof counters.keyPrefix !== 'string' || counters.keyPrefix.length > 100)) {
     fail('usage.counters.keyPrefix must be a string of at most 100 characters');
   }
-  return { defaults, counters: { type: 'redis', url: counters.url, keyPrefix: counters.keyPrefix ?? REDIS_KEY_PREFIX } };
+  return {
+    defaults,
+    counters: { type: 'redis', url: counters.url, keyPrefix: counters.keyPrefix ?? REDIS_KEY_PREFIX },
+  };
 }

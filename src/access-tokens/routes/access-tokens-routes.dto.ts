@@ -3,7 +3,9 @@ import { Type } from 'class-transformer';
 import * as classValidator from 'class-validator';
 import {
   ArrayMaxSize,
+  ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNotEmpty,
@@ -14,6 +16,8 @@ import {
   Min,
   ValidateBy,
   ValidateIf,
+  ValidateNested,
+  IsObject,
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
@@ -46,8 +50,58 @@ const IsText = (options?: ValidationOptions): PropertyDecorator =>
 /** Like `@IsOptional()`, but `null` is validated (and refused) rather than let through. */
 const IsAbsentOr = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
+/** A token's rate limit: `limit` requests per `window` seconds. */
+export class RateLimitDto {
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  limit!: number;
+
+  /** Seconds, up to a year. */
+  @IsInt()
+  @Min(1)
+  @Max(31_536_000)
+  window!: number;
+}
+
+/**
+ * A token's usage policy, in the bodies that issue or change one: each part optional, `null` for
+ * none. The module checks the addresses themselves (`InvalidUsagePolicyError`, 400, naming the one
+ * that is not).
+ */
+export class TokenPolicyDto {
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RateLimitDto)
+  rateLimit?: RateLimitDto | null;
+
+  /** Requests in all, from 1. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  maxUses?: number | null;
+
+  /** Seconds after which the uses are restored to `maxUses`; needs `maxUses`. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(31_536_000)
+  usesPeriod?: number | null;
+
+  /** Addresses and CIDR ranges, IPv4 or IPv6: `["203.0.113.0/24", "2001:db8::/32"]`. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsText({ each: true })
+  @MaxLength(64, { each: true })
+  allowedIps?: string[] | null;
+}
+
 /** Body of `POST {path}/generate`: everything optional. */
-export class GenerateTokenDto {
+export class GenerateTokenDto extends TokenPolicyDto {
   /** What the user calls it; default "Generated on <date>". */
   @IsAbsentOr()
   @IsText()
@@ -75,11 +129,17 @@ export class CreateTokenDto extends GenerateTokenDto {
   declare name: string;
 }
 
-/** Body of `PATCH {path}/:id`. */
-export class RenameTokenDto {
+/** Body of `PATCH {path}/:id`: a new name, a usage policy, or `enabled` to pause or resume; each optional. */
+export class UpdateTokenDto extends TokenPolicyDto {
+  @IsAbsentOr()
   @IsText()
   @Length(1, 100)
-  name!: string;
+  name?: string;
+
+  /** `false` pauses the token, `true` resumes it. */
+  @IsAbsentOr()
+  @IsBoolean()
+  enabled?: boolean;
 }
 
 /** Body of `POST {path}/:id/rotate`. */

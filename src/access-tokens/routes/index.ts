@@ -13,9 +13,11 @@ export {
   CreateTokenDto,
   GenerateTokenDto,
   ListTokensQueryDto,
-  RenameTokenDto,
+  RateLimitDto,
   RevokeTokenDto,
   RotateTokenDto,
+  TokenPolicyDto,
+  UpdateTokenDto,
 } from './access-tokens-routes.dto.js';
 export type { AccessTokensRoutesOptions } from './access-tokens-routes.options.js';
 export type { CreatedToken, GeneratedToken } from './token-routes.controller.js';

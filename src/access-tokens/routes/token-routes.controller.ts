@@ -32,11 +32,13 @@ import { AllowPassword } from '../edge/allow-password.decorator.js';
 import { Scopes } from '../edge/scopes.decorator.js';
 import { ScopesGuard } from '../edge/scopes.guard.js';
 import { TokensService } from '../tokens.service.js';
+import type { TokenUsagePolicy } from '../usage/usage-policy.js';
 import type {
   CreateTokenDto,
   GenerateTokenDto,
   ListTokensQueryDto,
-  RenameTokenDto,
+  TokenPolicyDto,
+  UpdateTokenDto,
   RevokeTokenDto,
   RotateTokenDto,
 } from './access-tokens-routes.dto.js';
@@ -56,6 +58,19 @@ export interface GeneratedToken {
 
 /** What creating and rotating answer: the raw token, this once, beside the token's view. */
 export type CreatedToken = AccessTokenView & { token: string };
+
+/** The usage policy a validated body gives: each part it names, `null` included. */
+function policyOf(body: Validated<TokenPolicyDto>): TokenUsagePolicy {
+  const { rateLimit, maxUses, usesPeriod, allowedIps } = body;
+  return {
+    ...(rateLimit === undefined
+      ? {}
+      : { rateLimit: rateLimit && { limit: rateLimit.limit, window: rateLimit.window } }),
+    ...(maxUses === undefined ? {} : { maxUses }),
+    ...(usesPeriod === undefined ? {} : { usesPeriod }),
+    ...(allowedIps === undefined ? {} : { allowedIps }),
+  };
+}
 
 /** A decorator that does nothing, for a route option that is off. */
 const none: MethodDecorator = () => undefined;
@@ -104,6 +119,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
       const { token, accessToken } = await this.tokens.issue(
         user,
         {
+          ...policyOf(body),
           name: body.name ?? `Generated on ${this.options.clock.now().toISOString().slice(0, 10)}`,
           scopes: body.scopes,
           expiresIn: body.expiresIn,
@@ -160,20 +176,25 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     ): Promise<CreatedToken> {
       const { token, accessToken } = await this.tokens.issue(
         this.ownerOf(request),
-        { name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
+        { ...policyOf(body), name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
         { within: this.currentOf(request).accessToken.scopes },
       );
       return { token, ...accessToken };
     }
 
+    /** Renames a token, changes its usage policy, or pauses (`enabled: false`) or resumes it. */
     @scoped(routes.scopes.write)
     @Patch(':id')
-    rename(
+    update(
       @Req() request: AuthenticatableRequest,
       @Param('id') id: string,
-      @Body(new RoutesValidationPipe('RenameTokenDto')) body: Validated<RenameTokenDto>,
+      @Body(new RoutesValidationPipe('UpdateTokenDto')) body: Validated<UpdateTokenDto>,
     ): Promise<AccessTokenView> {
-      return this.tokens.rename(this.ownerOf(request), id, body.name);
+      return this.tokens.update(this.ownerOf(request), id, {
+        ...policyOf(body),
+        name: body.name,
+        enabled: body.enabled,
+      });
     }
 
     /** A new token in place of the old one, which keeps working for `graceSeconds`. */

@@ -136,7 +136,9 @@ export class RedisRateCounter implements RateCounter {
   private lost(error: Error): void {
     if (this.degraded) return;
     this.degraded = true;
-    this.logger.warn(`Rate limit counters in Redis cannot be reached (${error.message}): counting per instance until it is back`);
+    this.logger.warn(
+      `Rate limit counters in Redis cannot be reached (${error.message}): counting per instance until it is back`,
+    );
   }
 
   private back(): void {

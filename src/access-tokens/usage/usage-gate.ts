@@ -123,7 +123,11 @@ export class UsageGate implements OnModuleDestroy {
   }
 
   private exhausted(cached: CachedToken, until: number, now: number): TokenPolicyError {
-    return this.refuse('uses_exhausted', cached, until === Infinity ? null : Math.max(1, Math.ceil((until - now) / 1000)));
+    return this.refuse(
+      'uses_exhausted',
+      cached,
+      until === Infinity ? null : Math.max(1, Math.ceil((until - now) / 1000)),
+    );
   }
 
   private refuse(

@@ -76,7 +76,14 @@ describe('usage policy', () => {
       allowedIps: null,
     };
     expect(activePolicyOf(columns)).toBeNull();
-    const active = activePolicyOf({ ...columns, familyId: 'f1', rateLimit: 3, rateWindow: 10, maxUses: 5, usesPeriod: 60 });
+    const active = activePolicyOf({
+      ...columns,
+      familyId: 'f1',
+      rateLimit: 3,
+      rateWindow: 10,
+      maxUses: 5,
+      usesPeriod: 60,
+    });
     expect(active).toMatchObject({
       allow: null,
       rateLimit: { limit: 3, window: 10, windowMs: 10_000, key: 'f1' },

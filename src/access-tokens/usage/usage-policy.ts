@@ -111,7 +111,12 @@ export function checkPolicy(input: TokenUsagePolicy, current: StoredPolicy): Sto
 }
 
 /** No policy at all. */
-export const NO_POLICY: StoredPolicy = Object.freeze({ rateLimit: null, maxUses: null, usesPeriod: null, allowedIps: null });
+export const NO_POLICY: StoredPolicy = Object.freeze({
+  rateLimit: null,
+  maxUses: null,
+  usesPeriod: null,
+  allowedIps: null,
+});
 
 /** `allowedIps` as a `BlockList` (Node's matcher of addresses and ranges), in which an allowed address is found. */
 export function allowListOf(entries: readonly string[]): BlockList {
@@ -169,7 +174,9 @@ export function activePolicyOf(token: PolicyColumns): ActivePolicy | null {
   return {
     allow: allowedIps && allowListOf(allowedIps),
     rateLimit:
-      rateLimit === null ? null : { limit: rateLimit, window, windowMs: window * 1000, key: token.familyId ?? token.id },
+      rateLimit === null
+        ? null
+        : { limit: rateLimit, window, windowMs: window * 1000, key: token.familyId ?? token.id },
     counted: maxUses !== null,
     periodMs: usesPeriod === null ? null : usesPeriod * 1000,
     exhaustedUntil: -Infinity,

@@ -99,7 +99,8 @@ export class TokenVerifier {
     const check = checkSignature(raw, start, keys, now.getTime());
     if (check === 'expired') this.refused?.add(hash, now.getTime(), check);
     if (check !== 'signed') throw this.checks.refuse(check);
-    if (!cache) return this.verifyFromDatabase(hash, now).then((cached) => this.admit<User>(cached, request, host, now));
+    if (!cache)
+      return this.verifyFromDatabase(hash, now).then((cached) => this.admit<User>(cached, request, host, now));
     // Concurrent misses for one token share one read, so that an expiring entry of a busy token
     // costs one query, not one per request in flight; each request then has the policy applied.
     let shared = this.inFlight.get(hash);
