@@ -24,7 +24,8 @@ export default {
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   // The consumer apps have their own package.json, dependencies and tests (npm run test:consumers).
-  // The outage specs cut the connection to a database server, which SQLite does not have; the demo
+  // The outage specs cut the connection to a database server, which SQLite does not have, and the
+  // usage races are PostgreSQL's and MariaDB's (with Redis), which `npm test` needs none of; the demo
   // secret spec is about the demo's own SQLite file and start-up, and the bench's smoke run picks
   // its databases itself, whatever TEST_DB says, the start-up spec runs its own app on SQLite, and the
   // lint and API report specs read files: once.
@@ -32,7 +33,11 @@ export default {
     '/node_modules/',
     '<rootDir>/test/consumers/',
     ...((process.env.TEST_DB ?? 'sqlite') === 'sqlite'
-      ? ['<rootDir>/test/outages.e2e-spec.ts', '<rootDir>/test/store-outage.e2e-spec.ts']
+      ? [
+          '<rootDir>/test/outages.e2e-spec.ts',
+          '<rootDir>/test/store-outage.e2e-spec.ts',
+          '<rootDir>/test/usage-races.e2e-spec.ts',
+        ]
       : [
           '<rootDir>/test/demo-secret.e2e-spec.ts',
           '<rootDir>/test/bench.e2e-spec.ts',

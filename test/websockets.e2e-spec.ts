@@ -163,4 +163,32 @@ describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseK
     });
     expect(JSON.stringify(answer)).not.toContain(token.slice(3));
   });
+
+  it("applies a token's usage policy to each message: pause, allowed addresses, rate limit and uses", async () => {
+    const paused = await tokens.issue('m-ws', { name: 'paused mid-connection' });
+    const socket = await connect({ token: paused.token });
+    await tokens.pause('m-ws', paused.accessToken.id);
+    expect(await send(socket, 'whoami')).toEqual({
+      refusal: expect.objectContaining({ statusCode: 401, code: 'UNAUTHENTICATED', reason: 'paused' }),
+    });
+    // The handshake's address is the client's: a token for other addresses is refused, one for it is not.
+    const elsewhere = await tokens.issue('m-ws', { name: 'elsewhere', allowedIps: ['192.0.2.0/24'] });
+    expect(await send(await connect({ token: elsewhere.token }), 'whoami')).toEqual({
+      refusal: expect.objectContaining({ statusCode: 403, code: 'FORBIDDEN', reason: 'ip_not_allowed' }),
+    });
+    const local = await tokens.issue('m-ws', { name: 'local', allowedIps: ['127.0.0.1'] });
+    expect(await send(await connect({ token: local.token }), 'whoami')).toEqual({ ack: expect.anything() });
+    const limited = await tokens.issue('m-ws', { name: 'limited', rateLimit: { limit: 1, window: 60 }, maxUses: 5 });
+    const limitedSocket = await connect({ token: limited.token });
+    expect(await send(limitedSocket, 'whoami')).toEqual({ ack: expect.anything() });
+    expect(await send(limitedSocket, 'whoami')).toEqual({
+      refusal: expect.objectContaining({ statusCode: 429, code: 'TOO_MANY_REQUESTS', reason: 'rate_limited' }),
+    });
+    const once = await tokens.issue('m-ws', { name: 'once', maxUses: 1 });
+    const onceSocket = await connect({ token: once.token });
+    expect(await send(onceSocket, 'whoami')).toEqual({ ack: expect.anything() });
+    expect(await send(onceSocket, 'whoami')).toEqual({
+      refusal: expect.objectContaining({ statusCode: 403, code: 'FORBIDDEN', reason: 'uses_exhausted' }),
+    });
+  });
 });

@@ -18,6 +18,8 @@ import {
   TokenNotLiveError,
   TooManyAttemptsError,
   TooManyTokensError,
+  TokenPolicyError,
+  InvalidUsagePolicyError,
   AccountBlockedError,
   UserNotFoundError,
   type AccessTokensErrorCode,
@@ -37,6 +39,24 @@ const cases: [AccessTokensError, number, string, string | null, number | null][]
     null,
   ],
   [new InvalidTokenError('user_blocked'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [new InvalidTokenError('paused'), 401, 'invalid_token', 'Bearer realm="api", error="invalid_token"', null],
+  [new TokenPolicyError('ip_not_allowed'), 403, 'ip_not_allowed', null, null],
+  [
+    new TokenPolicyError('rate_limited', 17, { limit: 100, window: 60, remaining: 0, reset: 17 }),
+    429,
+    'rate_limited',
+    null,
+    17,
+  ],
+  [new TokenPolicyError('uses_exhausted'), 403, 'uses_exhausted', null, null],
+  [new TokenPolicyError('uses_exhausted', 3000), 429, 'uses_exhausted', null, 3000],
+  [
+    new InvalidUsagePolicyError('maxUses must be a whole number from 1 to 2147483647'),
+    400,
+    'invalid_usage_policy',
+    null,
+    null,
+  ],
   [
     new MissingCredentialsError(['Bearer', 'Basic']),
     401,
@@ -84,6 +104,12 @@ describe('the HTTP answer of each error code', () => {
       expect(answer.body).toMatchObject({ statusCode: status, message: error.message });
     },
   );
+
+  it("gives a rate-limited refusal the token's rate limit, for the RateLimit headers", () => {
+    const state = { limit: 100, window: 60, remaining: 0, reset: 17 };
+    expect(toHttpAnswer(new TokenPolicyError('rate_limited', 17, state), 'api').rateLimit).toEqual(state);
+    expect(toHttpAnswer(new TokenPolicyError('uses_exhausted', 5), 'api').rateLimit).toBeNull();
+  });
 
   it('says why a revoked token was revoked, and which scopes a route needs', () => {
     expect(toHttpAnswer(new InvalidTokenError('revoked', 'password_changed'), 'api').body.revokedReason).toBe(
