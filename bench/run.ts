@@ -50,6 +50,8 @@ interface Plan {
   /** Revocations per bus; 0: no revocation stage. */
   revocations: number;
   traffic: boolean;
+  /** Whether a session counts rate limits in Redis (the smoke run, under `npm test`, needs no Redis). */
+  redis: boolean;
 }
 
 const PLANS: Record<Mode, Plan> = {
@@ -62,6 +64,7 @@ const PLANS: Record<Mode, Plan> = {
     distinct: 1_000_000,
     revocations: 100,
     traffic: true,
+    redis: true,
   },
   quick: {
     kinds: ['sqlite', 'postgres'],
@@ -72,6 +75,7 @@ const PLANS: Record<Mode, Plan> = {
     distinct: 21_000,
     revocations: 10,
     traffic: true,
+    redis: true,
   },
   // What the smoke test runs: every row, a few hundred requests each, never judged by speed.
   smoke: {
@@ -83,6 +87,7 @@ const PLANS: Record<Mode, Plan> = {
     distinct: 600,
     revocations: 0,
     traffic: false,
+    redis: false,
   },
 };
 const PLAN = PLANS[MODE];
@@ -99,7 +104,9 @@ const VERIFY_BATCH = 150;
 /** The memory stage's warm-up: this many times `cache.max` distinct tokens of another user. */
 const CHURN = 3;
 /** The lower bounds of the targets, one place. */
-const LIMITS = { hit: 1.05, miss: 1.25, refusal: 1.0, scale: 1.1, flat: 1.1 };
+const LIMITS = { hit: 1.05, miss: 1.25, refusal: 1.0, scale: 1.1, flat: 1.1, rated: 1.1 };
+/** The Redis of the rate limits' row (the cache bus's, so the counters' too). */
+const REDIS_URL = 'redis://127.0.0.1:6379';
 
 const SERVERS: Record<Adapter, string> = { express: 'Express', fastify: 'Fastify' };
 const DBS: Record<Kind, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
@@ -369,6 +376,7 @@ async function session(
   url: string,
   routes: Route[],
   warmup: Route[],
+  env: Record<string, string> = {},
 ): Promise<Row[]> {
   // Cache hits are measured as hits: no cached token expires within a run (with the default 10 s,
   // each costs one read per 10 s, which is not what a hit costs). Misses and refusals do not
@@ -378,6 +386,7 @@ async function session(
     TOKEN_CACHE: cache,
     HTTP_ADAPTER: adapter,
     ...(cache === 'on' ? { BENCH_CACHE_TTL: '3600' } : {}),
+    ...env,
   });
   try {
     // The first requests of a route are slower (JIT): two unmeasured runs of each (the cold routes
@@ -465,6 +474,9 @@ const L = {
   floor: 'no token, to a guard that throws UnauthorizedException at once: the floor of a 401 (GET /jwt/me)',
   cold: 'GET /users/me, each token once (cold cache)',
   referenceDbCold: 'GET /reference/db/me, each token once (reference)',
+  rated: 'GET /users/me, rate-limited token counted in process (cache hit)',
+  ratedRedis: 'GET /users/me, rate-limited token counted in Redis (cache hit)',
+  counted: 'GET /users/me, token with maxUses: one atomic write a request (cache hit)',
   off: 'GET /users/me, valid token (cache off)',
   referenceDb: 'GET /reference/db/me: SHA-256 + 1 prepared statement (reference)',
 } as const;
@@ -472,6 +484,10 @@ const L = {
 /** The tokens a set of servers presents. */
 interface Tokens {
   pool: string[];
+  /** Valid tokens with a rate limit no run reaches. */
+  rated: string[];
+  /** Valid tokens with more uses than any run takes. */
+  counted: string[];
   jwt: string;
   garbage: string[];
   forged: string[];
@@ -495,6 +511,9 @@ function routesOf(tokens: Tokens) {
       route(L.health, '/health', 'hit', { type: 'none' }, L.reference),
       route(L.hit, '/users/me', 'hit', cycle(tokens.pool), L.reference, { warm: true }),
       route(L.reference, '/reference/me', 'hit', cycle(tokens.pool), null, { warm: true }),
+      // Beside a plain cache hit, each with its usage policy's own cost.
+      route(L.rated, '/users/me', 'hit', cycle(tokens.rated), L.hit, { warm: true }),
+      route(L.counted, '/users/me', 'hit', cycle(tokens.counted), L.hit, { warm: true }),
       route(L.control, '/reference/me', 'hit', cycle(tokens.pool), L.reference, { warm: true }),
       route(L.passport, '/passport/me', 'hit', cycle(tokens.pool), L.reference, { warm: true }),
       route(L.jwt, '/jwt/me', 'hit', cycle([tokens.jwt]), L.reference, { ownSize: true }),
@@ -505,6 +524,12 @@ function routesOf(tokens: Tokens) {
       route(L.expired, '/users/me', 'refusal', cycle(tokens.expired), L.hit, { status: 401 }),
       route(L.unknown, '/users/me', 'refusal', cycle(tokens.unknown), L.hit, { status: 401 }),
       route(L.floor, '/jwt/me', 'refusal', { type: 'none' }, L.hit, { status: 401 }),
+    ],
+    // On a server whose cache bus, and so its rate limits' counters, are in Redis.
+    redis: [
+      route(L.hit, '/users/me', 'hit', cycle(tokens.pool), L.reference, { warm: true }),
+      route(L.reference, '/reference/me', 'hit', cycle(tokens.pool), null, { warm: true }),
+      route(L.ratedRedis, '/users/me', 'hit', cycle(tokens.rated), L.hit, { warm: true }),
     ],
     off: [
       route(L.off, '/users/me', 'miss', cycle(tokens.pool), L.referenceDb, { warm: true }),
@@ -546,7 +571,7 @@ function coldRoutes(cold: string[]): { routes: Route[]; warmup: Route[] } {
  * cache on the cache-on Express server.
  */
 async function stagesAt(kind: Kind, size: number, url: string, tokens: Tokens, cold: string[] | null): Promise<Row[]> {
-  const { hits, refusals, off } = routesOf(tokens);
+  const { hits, refusals, off, redis } = routesOf(tokens);
   const misses = cold ? coldRoutes(cold) : { routes: [], warmup: [] };
   const rows: Row[] = [];
   const express = [...hits, ...refusals];
@@ -562,7 +587,12 @@ async function stagesAt(kind: Kind, size: number, url: string, tokens: Tokens, c
     )),
   );
   // On Fastify at the largest table only: the full run must stay under 20 minutes.
-  if (size === PLAN.sizes.at(-1)) rows.push(...(await session(kind, size, 'fastify', 'on', url, hits, hits)));
+  if (size === PLAN.sizes.at(-1)) {
+    rows.push(...(await session(kind, size, 'fastify', 'on', url, hits, hits)));
+    // The cache bus in Redis, where the rate limits are then counted too.
+    const bus = { TOKEN_CACHE_BUS: REDIS_URL };
+    if (PLAN.redis) rows.push(...(await session(kind, size, 'express', 'on', url, redis, redis, bus)));
+  }
   rows.push(...(await session(kind, size, 'express', 'off', url, off, off)));
   return rows;
 }
@@ -724,6 +754,30 @@ function judge(rows: Row[], memoryResult: Results['memory'], revocations: Record
       pass: row.ratio! <= LIMITS.hit,
     });
   }
+  for (const row of rows.filter((r) => r.route === L.rated)) {
+    targets.push({
+      group: 'Usage policy',
+      target: `${where(row)}, ${SERVERS[row.server]}: CPU/request of a rate-limited token counted in process ≤ ${LIMITS.rated}× a plain cache hit's, no query`,
+      measured: `${ratioText(row)}×, ${row.readsPer1000} reads / 1,000`,
+      pass: row.ratio! <= LIMITS.rated && row.readsPer1000 === 0,
+    });
+  }
+  for (const row of rows.filter((r) => r.route === L.ratedRedis)) {
+    targets.push({
+      group: 'Usage policy',
+      target: `${where(row)}, ${SERVERS[row.server]}: a rate-limited token counted in Redis: one round trip (its CPU/request to a plain cache hit's reported) and no query`,
+      measured: `${ratioText(row)}×, ${row.readsPer1000} reads, ${row.writesPer1000} writes / 1,000`,
+      pass: row.readsPer1000 === 0,
+    });
+  }
+  for (const row of rows.filter((r) => r.route === L.counted)) {
+    targets.push({
+      group: 'Usage policy',
+      target: `${where(row)}, ${SERVERS[row.server]}: a token with maxUses: one atomic write per request, no read (its CPU/request to a plain cache hit's reported)`,
+      measured: `${ratioText(row)}×, ${row.readsPer1000} reads, ${row.writesPer1000} writes / 1,000`,
+      pass: row.readsPer1000 === 0 && row.writesPer1000 >= 990 && row.writesPer1000 <= 1010,
+    });
+  }
   for (const row of rows.filter((r) => r.route === L.off || r.route === L.cold)) {
     const kind = row.route === L.off ? 'cache off' : 'cold cache';
     targets.push({
@@ -876,12 +930,24 @@ async function main(): Promise<void> {
         isAdmin: false,
       });
       const pool = await seed(dataSource, user, POOL);
+      const ids = (tokens: { id: string }[]) => tokens.map((token) => `'${token.id}'`).join(', ');
+      // A rate limit and a quota that no run reaches: what the rows measure is what they cost.
+      const rated = await seed(dataSource, user, POOL);
+      await dataSource.query(
+        `UPDATE access_tokens SET rate_limit = 1000000000, rate_window = 3600 WHERE id IN (${ids(rated)})`,
+      );
+      const counted = await seed(dataSource, user, POOL);
+      await dataSource.query(
+        `UPDATE access_tokens SET max_uses = 2000000000, uses_left = 2000000000 WHERE id IN (${ids(counted)})`,
+      );
       // Signed with the servers' secret, but in no table: pruned tokens, say.
       const unknown = Array.from({ length: POOL }, () => generateToken('nat', KEYS.current, null));
       // Right in all a forger can get right (form and CRC32), signed with a secret the servers lack.
       const forger = deriveKeys(randomBytes(32).toString('base64url'));
       const tokens: Tokens = {
         pool: pool.map((token) => token.raw),
+        rated: rated.map((token) => token.raw),
+        counted: counted.map((token) => token.raw),
         jwt: new JwtService({ secret: BENCH_JWT_SECRET }).sign({ sub: user.id, username: user.username }),
         garbage: unknown.map((token) => `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`),
         forged: Array.from({ length: POOL }, () => generateToken('nat', forger, null)),

@@ -148,6 +148,9 @@ describe.each(HTTP_ADAPTERS)(`usage policy on $server, on ${testDatabaseKind()}`
     // Through Passport's strategy as well.
     await get(outside.token, '/passport').expect(403);
     await get(inside.token, '/passport').expect(200);
+    // A refused request is no use of the token: none recorded, and no idle timeout pushed on.
+    expect((await viewOf(outside.accessToken.id)).lastUsedAt).toBeNull();
+    expect((await viewOf(inside.accessToken.id)).lastUsedAt).not.toBeNull();
   });
 
   it('ignores X-Forwarded-For unless the app trusts its proxy', async () => {

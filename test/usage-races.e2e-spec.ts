@@ -94,7 +94,11 @@ describe(`usage policy races across two instances, on ${testDatabaseKind()}`, ()
 
   it(`moves the uses left to a rotated token exactly, while both race for them (${RUNS} runs)`, async () => {
     for (let run = 0; run < RUNS; run++) {
-      const { token, accessToken } = await tokens.issue(MEMBER, { name: `rotate ${run}`, maxUses: 6 });
+      const { token, accessToken } = await tokens.issue(MEMBER, {
+        name: `rotate ${run}`,
+        maxUses: 6,
+        usesPeriod: 30 * 86_400,
+      });
       const [before, rotated] = await Promise.all([
         burst(token, 4),
         tokens.rotate(MEMBER, accessToken.id, { graceSeconds: 60 }),
@@ -102,6 +106,9 @@ describe(`usage policy races across two instances, on ${testDatabaseKind()}`, ()
       const after = [...(await burst(token, 4)), ...(await burst(rotated.token, 8))];
       // Six uses in all, between the old token and its successor.
       expect(count([...before, ...after], 200)).toBe(6);
+      // And none ever restored to the old one in its grace period.
+      const old = await a.get(DataSource).getRepository(AccessToken).findOneByOrFail({ id: accessToken.id });
+      expect(old).toMatchObject({ usesLeft: 0, usesRenewAt: null });
     }
   }, 120_000);
 

@@ -369,8 +369,9 @@ export class TokensService implements OnModuleDestroy {
           policy: storedPolicyOf(old),
           carried: { pausedAt: old.pausedAt, usesLeft: old.usesLeft, usesRenewAt: old.usesRenewAt },
         });
-        // Its uses went to the new token: in its grace period, the old one has none of its own.
-        if (old.maxUses !== null) await tokens.update({ id: old.id }, { usesLeft: 0 });
+        // Its uses went to the new token: in its grace period, the old one has none of its own, and
+        // none are ever restored to it.
+        if (old.maxUses !== null) await tokens.update({ id: old.id }, { usesLeft: 0, usesRenewAt: null });
         await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
         return { token: raw, accessToken: toView(token) };
       });

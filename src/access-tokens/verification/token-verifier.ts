@@ -83,10 +83,12 @@ export class TokenVerifier {
       const hit = cache.get(hash, now.getTime());
       if (hit) {
         const { value } = hit;
-        this.touch(value, now);
         // Most tokens have no policy: one comparison.
-        if (value.policy === null) return value.verified as VerifiedAccessToken<User>;
-        return this.gate.admit(value, value.policy, request, host, now.getTime()) as VerifiedAccessToken<User>;
+        if (value.policy === null) {
+          this.touch(value, now);
+          return value.verified as VerifiedAccessToken<User>;
+        }
+        return this.admit<User>(value, request, host, now);
       }
     }
     // A signed token refused a moment ago for what does not change (unknown to the database,
@@ -119,7 +121,16 @@ export class TokenVerifier {
     now: Date,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     if (cached.policy === null) return cached.verified as VerifiedAccessToken<User>;
-    return this.gate.admit(cached, cached.policy, request, host, now.getTime()) as VerifiedAccessToken<User>;
+    // A request its policy refuses is no use of the token: it neither records one nor keeps the token from idling out.
+    const admitted = this.gate.admit(cached, cached.policy, request, host, now.getTime());
+    if (!(admitted instanceof Promise)) {
+      this.touch(cached, now);
+      return admitted as VerifiedAccessToken<User>;
+    }
+    return admitted.then((verified) => {
+      this.touch(cached, now);
+      return verified as VerifiedAccessToken<User>;
+    });
   }
 
   private async verifyFromDatabase(hash: string, now: Date): Promise<CachedToken> {
@@ -134,7 +145,7 @@ export class TokenVerifier {
     }
     const user = await this.checks.usableUser(token, now);
     const cached = await cachedOf(this.users, token, user, 0);
-    this.touch(cached, now);
+    if (cached.policy === null) this.touch(cached, now);
     cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
     return cached;
   }
