@@ -1,6 +1,7 @@
-import { ArgsType, Field, InputType, Int } from '@nestjs/graphql';
+import { ArgsType, Field, Int } from '@nestjs/graphql';
 import { IsUUID } from 'class-validator';
-import { CreateTokenDto, ListTokensQueryDto, RateLimitDto, UpdateTokenDto } from 'nestjs-access-tokens/routes';
+import { CreateTokenDto, ListTokensQueryDto } from 'nestjs-access-tokens/routes';
+import { ALLOWED_IPS, MAX_USES, RATE_LIMIT, RateLimitInput, USES_PERIOD } from './token-policy.args.js';
 
 /** `tokens(limit, status)`: the first page of `GET /tokens`, by its rules. */
 @ArgsType()
@@ -15,33 +16,7 @@ export class TokensArgs extends ListTokensQueryDto {
   declare status?: 'live' | 'all';
 }
 
-/** `rateLimit: { limit, window }`: the rules of the REST bodies' `rateLimit`. */
-@InputType('RateLimitInput')
-export class RateLimitInput extends RateLimitDto {
-  @Field(() => Int, { description: 'Requests per window, 1 to 1,000,000,000' })
-  declare limit: number;
-
-  @Field(() => Int, { description: 'The window in seconds, 1 to 31,536,000 (a year)' })
-  declare window: number;
-}
-
-/*
- * The usage policy's arguments, the same on createToken and updateToken. Each class declares its
- * own: an args class extends its REST DTO for the rules, and GraphQL fields are not inherited
- * from a sibling.
- */
-const RATE_LIMIT = { nullable: true, description: 'Requests per window; null for none' } as const;
-const MAX_USES = { nullable: true, description: 'Requests in all, from 1; null for no quota' } as const;
-const USES_PERIOD = {
-  nullable: true,
-  description: 'Seconds after which the uses are restored to maxUses; needs maxUses',
-} as const;
-const ALLOWED_IPS = {
-  nullable: true,
-  description: 'IPv4 or IPv6 addresses and CIDR ranges it works from, 1 to 100; null for any',
-} as const;
-
-/** `createToken(name, scopes, expiresIn, rateLimit, maxUses, usesPeriod, allowedIps)`: the rules of `POST /tokens`'s body. */
+/** `createToken(name, scopes, expiresIn)`: the rules of `POST /tokens`'s body. */
 @ArgsType()
 export class CreateTokenArgs extends CreateTokenDto {
   @Field(() => String, { description: '1 to 100 characters' })
@@ -53,34 +28,7 @@ export class CreateTokenArgs extends CreateTokenDto {
   @Field(() => Int, { nullable: true, description: 'Seconds; default 30 days' })
   declare expiresIn?: number | null;
 
-  @Field(() => RateLimitInput, RATE_LIMIT)
-  declare rateLimit?: RateLimitInput | null;
-
-  @Field(() => Int, MAX_USES)
-  declare maxUses?: number | null;
-
-  @Field(() => Int, USES_PERIOD)
-  declare usesPeriod?: number | null;
-
-  @Field(() => [String], ALLOWED_IPS)
-  declare allowedIps?: string[] | null;
-}
-
-/**
- * `updateToken(id, name, enabled, rateLimit, maxUses, usesPeriod, allowedIps)`: the rules of
- * `PATCH /tokens/:id`'s body. What is left out stays as it was; `null` removes a part of the policy.
- */
-@ArgsType()
-export class UpdateTokenArgs extends UpdateTokenDto {
-  @Field(() => String)
-  @IsUUID()
-  id!: string;
-
-  @Field(() => String, { nullable: true, description: 'A new name, 1 to 100 characters' })
-  declare name?: string;
-
-  @Field(() => Boolean, { nullable: true, description: 'false pauses the token, true resumes it' })
-  declare enabled?: boolean;
+  // And its usage policy, each part optional, as that body takes it.
 
   @Field(() => RateLimitInput, RATE_LIMIT)
   declare rateLimit?: RateLimitInput | null;

@@ -10,7 +10,8 @@ import {
 import { createdToken } from '../tokens/created-token.js';
 import { User } from '../users/user.entity.js';
 import { AccessTokenModel, CreatedTokenModel } from './access-token.model.js';
-import { CreateTokenArgs, RevokeTokenArgs, TokensArgs, UpdateTokenArgs } from './tokens.args.js';
+import { UpdateTokenArgs } from './token-policy.args.js';
+import { CreateTokenArgs, RevokeTokenArgs, TokensArgs } from './tokens.args.js';
 import { ValidArgs } from './valid-args.decorator.js';
 
 /**
