@@ -32,8 +32,14 @@ const LOGIN =
 const REFRESH =
   'mutation ($refreshToken: String!) { refresh(refreshToken: $refreshToken) { accessToken refreshToken expiresIn } }';
 const ME = '{ me { id username } }';
-const CREATE =
-  'mutation ($name: String!, $scopes: [String!]!, $expiresIn: Int) { createToken(name: $name, scopes: $scopes, expiresIn: $expiresIn) { token id name scopes expires } }';
+/** The policy's variables, left out of an operation unless given (then each part takes its default, or stays). */
+const POLICY_VARIABLES = '$rateLimit: RateLimitInput, $maxUses: Int, $usesPeriod: Int, $allowedIps: [String!]';
+const POLICY_ARGUMENTS = 'rateLimit: $rateLimit, maxUses: $maxUses, usesPeriod: $usesPeriod, allowedIps: $allowedIps';
+/** What the list and updateToken show of a token's state and usage policy. */
+const POLICY_FIELDS = 'id name enabled rateLimit { limit window } maxUses usesLeft usesPeriod usesRenewAt allowedIps';
+const CREATE = `mutation ($name: String!, $scopes: [String!]!, $expiresIn: Int, ${POLICY_VARIABLES}) { createToken(name: $name, scopes: $scopes, expiresIn: $expiresIn, ${POLICY_ARGUMENTS}) { token id name scopes expires } }`;
+const UPDATE = `mutation ($id: String!, $name: String, $enabled: Boolean, ${POLICY_VARIABLES}) { updateToken(id: $id, name: $name, enabled: $enabled, ${POLICY_ARGUMENTS}) { ${POLICY_FIELDS} } }`;
+const POLICIES = `{ tokens(limit: 100) { ${POLICY_FIELDS} } }`;
 const REVOKE = 'mutation ($id: String!) { revokeToken(id: $id) }';
 const TOKENS =
   'query ($limit: Int, $status: String) { tokens(limit: $limit, status: $status) { id kind name scopes hint expiresAt revokedAt revokedReason } }';
@@ -331,6 +337,186 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
     });
   });
 
+  describe('usage policy', () => {
+    /** A token of alice's, made by createToken with `policy`. */
+    async function created(name: string, policy: Record<string, unknown> = {}): Promise<{ id: string; token: string }> {
+      const answer = await gql(CREATE, { name, scopes: ['users:read'], ...policy }, alice);
+      expect(answer.errors).toBeUndefined();
+      return answer.data!.createToken;
+    }
+
+    /** The token as the `tokens` query lists it. */
+    async function listed(id: string): Promise<Record<string, unknown> | undefined> {
+      const tokens = (await gql(POLICIES, {}, alice)).data!.tokens as { id: string }[];
+      return tokens.find((token) => token.id === id);
+    }
+
+    const update = (variables: Record<string, unknown>) => gql(UPDATE, variables, alice);
+    const works = async (token: string) => expect((await gql(ME, {}, token)).data?.me.username).toBe('alice');
+
+    it('creates a token with a usage policy, lists it with it as GET /tokens does, and counts its uses', async () => {
+      const token = await created('metered', {
+        rateLimit: { limit: 100, window: 60 },
+        maxUses: 10,
+        usesPeriod: 86400,
+        allowedIps: ['127.0.0.0/8', '::1'],
+      });
+      const shown = {
+        id: token.id,
+        name: 'metered',
+        enabled: true,
+        rateLimit: { limit: 100, window: 60 },
+        maxUses: 10,
+        usesLeft: 10,
+        usesPeriod: 86400,
+        usesRenewAt: expect.any(String),
+        allowedIps: ['127.0.0.0/8', '::1'],
+      };
+      const before = await listed(token.id);
+      expect(before).toEqual(shown);
+      const renewIn = Date.parse(before!.usesRenewAt as string) - demo.clock.now().getTime();
+      expect(renewIn).toBeGreaterThan(86_398_000);
+      expect(renewIn).toBeLessThanOrEqual(86_400_000);
+
+      // The test's requests come from the loopback address, which the token allows.
+      await works(token.token);
+      expect(await listed(token.id)).toEqual({ ...shown, usesLeft: 9 });
+      const rest = await demo.http.get('/tokens?limit=100').set('Authorization', `Bearer ${alice}`).expect(200);
+      expect(rest.body.find((view: { id: string }) => view.id === token.id)).toMatchObject({
+        ...shown,
+        usesLeft: 9,
+        usesRenewAt: before!.usesRenewAt,
+      });
+    });
+
+    it('pauses a token with updateToken(enabled: false): refused as paused until resumed, at once', async () => {
+      const token = await created('pausable');
+      // Used first, so that what verified it is cached: the pause must reach that too.
+      await works(token.token);
+      const paused = await update({ id: token.id, enabled: false });
+      expect(paused.errors).toBeUndefined();
+      expect(paused.data!.updateToken).toMatchObject({ id: token.id, name: 'pausable', enabled: false });
+      const refused = await refusal(ME, {}, token.token);
+      expect(refused.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'paused' });
+      expect(JSON.stringify(refused)).not.toContain(token.token);
+      expect(await listed(token.id)).toMatchObject({ enabled: false });
+
+      expect((await update({ id: token.id, enabled: true })).data!.updateToken).toMatchObject({ enabled: true });
+      await works(token.token);
+    });
+
+    it('renames a token and changes its policy with updateToken, leaving what it is not given; null removes a part', async () => {
+      const token = await created('before', { allowedIps: ['127.0.0.1', '::1'] });
+      const changed = await update({
+        id: token.id,
+        name: 'after',
+        rateLimit: { limit: 5, window: 10 },
+        maxUses: 5,
+        usesPeriod: 3600,
+      });
+      expect(changed.errors).toBeUndefined();
+      expect(changed.data!.updateToken).toEqual({
+        id: token.id,
+        name: 'after',
+        enabled: true,
+        rateLimit: { limit: 5, window: 10 },
+        maxUses: 5,
+        usesLeft: 5,
+        usesPeriod: 3600,
+        usesRenewAt: expect.any(String),
+        allowedIps: ['127.0.0.1', '::1'],
+      });
+      expect(await listed(token.id)).toEqual(changed.data!.updateToken);
+
+      const removed = (await update({ id: token.id, rateLimit: null, maxUses: null, allowedIps: null })).data!
+        .updateToken;
+      expect(removed).toEqual({
+        id: token.id,
+        name: 'after',
+        enabled: true,
+        rateLimit: null,
+        maxUses: null,
+        usesLeft: null,
+        usesPeriod: null,
+        usesRenewAt: null,
+        allowedIps: null,
+      });
+    });
+
+    it('refuses a token used from an address it does not allow with FORBIDDEN, ip_not_allowed', async () => {
+      const token = await created('office only', { allowedIps: ['203.0.113.0/24'] });
+      expect((await refusal(ME, {}, token.token)).extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        reason: 'ip_not_allowed',
+      });
+      await update({ id: token.id, allowedIps: null });
+      await works(token.token);
+    });
+
+    it('refuses a token of maxUses: 1 the second time with FORBIDDEN, uses_exhausted', async () => {
+      const token = await created('once', { maxUses: 1 });
+      await works(token.token);
+      expect((await refusal(ME, {}, token.token)).extensions).toMatchObject({
+        code: 'FORBIDDEN',
+        reason: 'uses_exhausted',
+      });
+      expect(await listed(token.id)).toMatchObject({ maxUses: 1, usesLeft: 0 });
+    });
+
+    it('refuses a token over its rate limit with TOO_MANY_REQUESTS, rate_limited and retryAfter, until its window ends', async () => {
+      const token = await created('limited', { rateLimit: { limit: 1, window: 60 } });
+      await works(token.token);
+      const refused = await refusal(ME, {}, token.token);
+      expect(refused.extensions).toMatchObject({
+        code: 'TOO_MANY_REQUESTS',
+        reason: 'rate_limited',
+        retryAfter: expect.any(Number),
+      });
+      expect(refused.extensions.retryAfter).toBeGreaterThan(0);
+      expect(refused.extensions.retryAfter).toBeLessThanOrEqual(60);
+      demo.clock.advance(60);
+      await works(token.token);
+    });
+
+    it('refuses a policy that cannot be with BAD_REQUEST naming the part, and changes nothing', async () => {
+      const token = await created('unchanged', { maxUses: 3 });
+      for (const [changes, field] of [
+        [{ maxUses: 0 }, 'maxUses'],
+        [{ rateLimit: { limit: 1, window: 0 } }, 'window'],
+        [{ rateLimit: { limit: 0, window: 60 } }, 'limit'],
+        [{ usesPeriod: 0 }, 'usesPeriod'],
+        [{ maxUses: null, usesPeriod: 3600 }, 'usesPeriod'],
+        [{ allowedIps: ['10.0.0.0/33'] }, 'allowedIps'],
+        [{ allowedIps: ['localhost'] }, 'allowedIps'],
+        [{ allowedIps: [] }, 'allowedIps'],
+        [{ enabled: null }, 'enabled'],
+        [{ name: '', enabled: false }, 'name'],
+      ] as const) {
+        const before = await snapshot();
+        const refused = await refusal(UPDATE, { id: token.id, ...changes }, alice);
+        expect({ changes, refused }).toMatchObject({
+          changes,
+          refused: { message: expect.stringContaining(field), extensions: { code: 'BAD_REQUEST' } },
+        });
+        expect(await snapshot()).toEqual(before);
+      }
+      expect(await listed(token.id)).toMatchObject({ name: 'unchanged', enabled: true, maxUses: 3, usesLeft: 3 });
+    });
+
+    it("answers NOT_FOUND for updateToken of a token that is not one of the caller's, and changes nothing", async () => {
+      const bobs = (
+        await demo.http.post('/tokens/generate').set('Authorization', basicAuth('bob', PASSWORD)).expect(201)
+      ).body;
+      const before = await snapshot();
+      expect((await refusal(UPDATE, { id: bobs.id, enabled: false }, alice)).extensions).toMatchObject({
+        code: 'NOT_FOUND',
+        reason: 'token_not_found',
+      });
+      expect(await snapshot()).toEqual(before);
+      expect((await gql(ME, {}, bobs.token)).data?.me.username).toBe('bob');
+    });
+  });
+
   describe('refusals', () => {
     it('refuses an operation without a token with UNAUTHENTICATED, naming no token', async () => {
       for (const query of [ME, TOKENS]) {
@@ -396,7 +582,28 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
       ['51 scopes', CREATE, { name: 'n', scopes: Array.from({ length: 51 }, (_, i) => `s${i}`) }, 'scopes'],
       ['a negative expiresIn', CREATE, { name: 'n', scopes: ['users:read'], expiresIn: -1 }, 'expiresIn'],
       ['an expiresIn of 0', CREATE, { name: 'n', scopes: ['users:read'], expiresIn: 0 }, 'expiresIn'],
+      [
+        'a rate limit of 0 requests',
+        CREATE,
+        { name: 'n', scopes: ['users:read'], rateLimit: { limit: 0, window: 60 } },
+        'rateLimit.limit',
+      ],
+      ['a maxUses of 0', CREATE, { name: 'n', scopes: ['users:read'], maxUses: 0 }, 'maxUses'],
+      ['a usesPeriod without maxUses', CREATE, { name: 'n', scopes: ['users:read'], usesPeriod: 3600 }, 'usesPeriod'],
+      [
+        'an allowed address that is none',
+        CREATE,
+        { name: 'n', scopes: ['users:read'], allowedIps: ['300.1.2.3'] },
+        'allowedIps',
+      ],
+      [
+        'an empty list of allowed addresses',
+        CREATE,
+        { name: 'n', scopes: ['users:read'], allowedIps: [] },
+        'allowedIps',
+      ],
       ['a token id that is no id', REVOKE, { id: 'not-a-token-id' }, 'id'],
+      ['a token id that is no id to update', UPDATE, { id: 'not-a-token-id', enabled: false }, 'id'],
       ['a token id with a NUL', REVOKE, { id: NUL }, 'id'],
       ['a page of 0 tokens', TOKENS, { limit: 0 }, 'limit'],
       ['a page of 101 tokens', TOKENS, { limit: 101 }, 'limit'],

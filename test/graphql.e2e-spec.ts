@@ -280,6 +280,34 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     expect(response.body).toEqual({ data: { me: { memberId: 'm-gql' } } });
   });
 
+  it("refuses by a token's usage policy with the reason; over its rate limit TOO_MANY_REQUESTS and retryAfter, on the servers' default settings", async () => {
+    const me = '{ me { memberId } }';
+    const paused = await tokens.issue('m-gql', { name: 'paused' });
+    await tokens.pause('m-gql', paused.accessToken.id);
+    const elsewhere = await tokens.issue('m-gql', { name: 'elsewhere', allowedIps: ['203.0.113.0/24'] });
+    const once = await tokens.issue('m-gql', { name: 'once', maxUses: 1 });
+    const limited = await tokens.issue('m-gql', { name: 'limited', rateLimit: { limit: 1, window: 60 } });
+    for (const { token } of [once, limited])
+      expect(await ask(me, `Bearer ${token}`)).toEqual({ data: { me: { memberId: 'm-gql' } } });
+
+    const refusals = await Promise.all(
+      [paused, elsewhere, once, limited].map(async ({ token }) => {
+        const answer = await ask(me, `Bearer ${token}`);
+        expect(answer.data ?? null).toBeNull();
+        expect(JSON.stringify(answer)).not.toContain(token.slice(4));
+        return answer.errors?.[0]?.extensions;
+      }),
+    );
+    expect(refusals).toEqual([
+      expect.objectContaining({ code: 'UNAUTHENTICATED', reason: 'paused' }),
+      expect.objectContaining({ code: 'FORBIDDEN', reason: 'ip_not_allowed' }),
+      expect.objectContaining({ code: 'FORBIDDEN', reason: 'uses_exhausted' }),
+      expect.objectContaining({ code: 'TOO_MANY_REQUESTS', reason: 'rate_limited', retryAfter: expect.any(Number) }),
+    ]);
+    expect(refusals[3]!.retryAfter).toBeGreaterThan(0);
+    expect(refusals[3]!.retryAfter).toBeLessThanOrEqual(60);
+  });
+
   it("answers the module's domain errors in a resolver as 4xx GraphQL errors", async () => {
     const { token } = await tokens.issue('m-gql', { name: 'creator', scopes: ['reports:read'] });
     const answer = await ask('mutation { createToken(scope: "not a scope!") }', `Bearer ${token}`);

@@ -295,6 +295,68 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(problems).toEqual([]);
   });
 
+  it('creates a token with usage limits, showing what the API refuses of them, and lists the limits', async () => {
+    // A minute on, so that it lists after the token of the step before.
+    demo.clock.advance(60);
+    await page.locator('#token-name').fill('Metered');
+    await page.locator('#scopes input[value="users:read"]').check();
+    await page.locator('#token-rate-limit').fill('10');
+    await page.locator('#token-max-uses').fill('3');
+    // One address that is none: the API's 400 is shown as it says it, and no token is made.
+    await page.locator('#token-allowed-ips').fill('127.0.0.0/8\nnot-an-address');
+    const rows = await page.locator('#tokens tr').count();
+    await page.getByRole('button', { name: 'Generate token' }).click();
+    await page.locator('#error').waitFor();
+    expect(await text(page.locator('#error'))).toBe(
+      'allowedIps: "not-an-address" is not an IPv4 or IPv6 address or CIDR range (HTTP 400)',
+    );
+    expect(await page.locator('#new-token').isHidden()).toBe(true);
+    expect(await page.locator('#tokens tr').count()).toBe(rows);
+
+    // The form kept what was typed: only the addresses need correcting, commas or lines between them.
+    await page.locator('#token-allowed-ips').fill('127.0.0.0/8, ::1');
+    await page.getByRole('button', { name: 'Generate token' }).click();
+    await page.locator('#new-token').waitFor();
+    raw.metered = await page.locator('#new-token-value').inputValue();
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    await dismiss();
+    const metered = row(hintOf(raw.metered));
+    await metered.waitFor();
+    expect(await text(metered.locator('td.name'))).toBe('Metered');
+    expect(await text(metered.locator('td.status'))).toBe('live');
+    expect(await metered.locator('td.limits > span').allTextContents()).toEqual([
+      '10 requests per minute',
+      '3 of 3 uses left',
+      'From 127.0.0.0/8, ::1',
+    ]);
+    // A token without limits says so.
+    expect(await text(row(hintOf(raw.html)).locator('td.limits'))).toBe('None');
+    // It works from this machine, inside its range, and the use counts.
+    expect((await me(raw.metered)).status).toBe(200);
+  });
+
+  it('pauses a token, which the API then refuses, and resumes it', async () => {
+    const metered = row(hintOf(raw.metered));
+    await metered.getByRole('button', { name: 'Pause' }).click();
+    await page.locator('#notice').filter({ hasText: 'Token "Metered" is paused' }).waitFor();
+    expect(await text(page.locator('#notice'))).toBe('Token "Metered" is paused: it is refused until you resume it.');
+    expect(await text(metered.locator('td.status'))).toBe('paused');
+    expect(await metered.getByRole('button').allTextContents()).toEqual(['Resume', 'Rotate', 'Revoke']);
+    // The list was read again: the use of the step before shows.
+    expect(await text(metered.locator('td.limits .limit-uses'))).toBe('2 of 3 uses left');
+    const refused = await me(raw.metered);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ reason: 'paused' });
+
+    await metered.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('#notice').filter({ hasText: 'Token "Metered" is resumed' }).waitFor();
+    expect(await text(page.locator('#notice'))).toBe('Token "Metered" is resumed: it works again.');
+    expect(await text(metered.locator('td.status'))).toBe('live');
+    expect(await metered.getByRole('button').allTextContents()).toEqual(['Pause', 'Rotate', 'Revoke']);
+    expect((await me(raw.metered)).status).toBe(200);
+    expect(problems).toEqual([]);
+  });
+
   it('shows an expired token as expired, and the list with no secret in it', async () => {
     demo.clock.advance(600);
     raw.grafana = await create('Grafana dashboard', ['users:read', 'tokens:read'], '7776000');
@@ -308,6 +370,7 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
       .filter({ hasText: hintOf(raw.html) })
       .waitFor();
     expect(await attributes(page.locator('#tokens tr'), 'data-status')).toEqual([
+      'live',
       'live',
       'expired',
       'revoked',
@@ -332,12 +395,14 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     );
     expect(await session()).toBeNull();
     expect((await me(raw.grafana)).status).toBe(401);
+    expect((await me(raw.metered)).status).toBe(401);
   });
 
   it('signs in again, then out: the session ends on the server too', async () => {
     await signIn();
     await page.locator('#app').waitFor();
     expect(await attributes(page.locator('#tokens tr'), 'data-status')).toEqual([
+      'revoked',
       'revoked',
       'expired',
       'revoked',

@@ -1,4 +1,14 @@
-import { Field, GraphQLISODateTime, ObjectType } from '@nestjs/graphql';
+import { Field, GraphQLISODateTime, Int, ObjectType } from '@nestjs/graphql';
+
+/** A token's rate limit, as `GET /tokens` shows it. */
+@ObjectType('RateLimit')
+export class RateLimitModel {
+  @Field(() => Int, { description: 'Requests per window' })
+  limit!: number;
+
+  @Field(() => Int, { description: 'The window, in seconds' })
+  window!: number;
+}
 
 /** One of the caller's tokens, as `GET /tokens` lists it: never the raw token, never its hash. */
 @ObjectType('AccessToken')
@@ -35,6 +45,27 @@ export class AccessTokenModel {
 
   @Field(() => String, { nullable: true, description: 'What revoked it: revoked_by_user, password_changed, …' })
   revokedReason!: string | null;
+
+  @Field(() => Boolean, { description: 'false while paused: refused (reason paused) until resumed' })
+  enabled!: boolean;
+
+  @Field(() => RateLimitModel, { nullable: true, description: 'null for no rate limit' })
+  rateLimit!: RateLimitModel | null;
+
+  @Field(() => Int, { nullable: true, description: 'Requests it may make in all; null for no quota' })
+  maxUses!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Of maxUses, those left; null for no quota' })
+  usesLeft!: number | null;
+
+  @Field(() => Int, { nullable: true, description: 'Seconds after which the uses are restored to maxUses' })
+  usesPeriod!: number | null;
+
+  @Field(() => GraphQLISODateTime, { nullable: true, description: 'When the uses are next restored' })
+  usesRenewAt!: Date | null;
+
+  @Field(() => [String], { nullable: true, description: 'Addresses and CIDR ranges it works from; null for any' })
+  allowedIps!: string[] | null;
 }
 
 /** A token just created: the raw token is shown here and never again. */

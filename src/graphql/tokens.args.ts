@@ -1,6 +1,7 @@
 import { ArgsType, Field, Int } from '@nestjs/graphql';
 import { IsUUID } from 'class-validator';
 import { CreateTokenDto, ListTokensQueryDto } from 'nestjs-access-tokens/routes';
+import { ALLOWED_IPS, MAX_USES, RATE_LIMIT, RateLimitInput, USES_PERIOD } from './token-policy.args.js';
 
 /** `tokens(limit, status)`: the first page of `GET /tokens`, by its rules. */
 @ArgsType()
@@ -26,6 +27,20 @@ export class CreateTokenArgs extends CreateTokenDto {
 
   @Field(() => Int, { nullable: true, description: 'Seconds; default 30 days' })
   declare expiresIn?: number | null;
+
+  // And its usage policy, each part optional, as that body takes it.
+
+  @Field(() => RateLimitInput, RATE_LIMIT)
+  declare rateLimit?: RateLimitInput | null;
+
+  @Field(() => Int, MAX_USES)
+  declare maxUses?: number | null;
+
+  @Field(() => Int, USES_PERIOD)
+  declare usesPeriod?: number | null;
+
+  @Field(() => [String], ALLOWED_IPS)
+  declare allowedIps?: string[] | null;
 }
 
 /** `revokeToken(id)`. */

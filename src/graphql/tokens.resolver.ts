@@ -1,10 +1,33 @@
 import { Mutation, Query, Resolver } from '@nestjs/graphql';
-import { CurrentToken, CurrentUser, Scopes, TokensService, type VerifiedAccessToken } from 'nestjs-access-tokens';
+import {
+  CurrentToken,
+  CurrentUser,
+  Scopes,
+  TokensService,
+  type TokenUsagePolicy,
+  type VerifiedAccessToken,
+} from 'nestjs-access-tokens';
 import { createdToken } from '../tokens/created-token.js';
 import { User } from '../users/user.entity.js';
 import { AccessTokenModel, CreatedTokenModel } from './access-token.model.js';
+import { UpdateTokenArgs } from './token-policy.args.js';
 import { CreateTokenArgs, RevokeTokenArgs, TokensArgs } from './tokens.args.js';
 import { ValidArgs } from './valid-args.decorator.js';
+
+/**
+ * The usage policy the arguments give, as `issue()` and `update()` take it: an argument left out
+ * is `undefined` (the module's default on a new token, unchanged on an update), `null` says none.
+ */
+function policyOf(args: CreateTokenArgs | UpdateTokenArgs): TokenUsagePolicy {
+  const { rateLimit, maxUses, usesPeriod, allowedIps } = args;
+  return {
+    // A plain object, not the validated input's class instance.
+    rateLimit: rateLimit && { limit: rateLimit.limit, window: rateLimit.window },
+    maxUses,
+    usesPeriod,
+    allowedIps,
+  };
+}
 
 /** The caller's tokens, each operation scoped as its route under `/tokens`. */
 @Resolver(() => AccessTokenModel)
@@ -32,10 +55,24 @@ export class TokensResolver {
   ): Promise<CreatedTokenModel> {
     const issued = await this.tokens.issue(
       user.id,
-      { name: args.name, scopes: args.scopes, expiresIn: args.expiresIn },
+      { ...policyOf(args), name: args.name, scopes: args.scopes, expiresIn: args.expiresIn },
       { within: current.accessToken.scopes },
     );
     return createdToken(issued);
+  }
+
+  /**
+   * As `PATCH /tokens/:id`: renames one of the caller's tokens, changes its usage policy, or pauses
+   * (`enabled: false`) or resumes it. A policy that cannot be is a `BAD_REQUEST` naming the part,
+   * and changes nothing.
+   */
+  @Scopes('tokens:write')
+  @Mutation(() => AccessTokenModel, {
+    description:
+      "Renames, pauses or resumes one of the caller's tokens, or changes its usage policy, as PATCH /tokens/:id",
+  })
+  async updateToken(@CurrentUser() user: User, @ValidArgs() args: UpdateTokenArgs): Promise<AccessTokenModel> {
+    return this.tokens.update(user.id, args.id, { ...policyOf(args), name: args.name, enabled: args.enabled });
   }
 
   @Scopes('tokens:write')

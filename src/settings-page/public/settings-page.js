@@ -171,6 +171,51 @@ function cell(row, text, className) {
   return td;
 }
 
+const WINDOW_UNITS = [
+  [86400, 'day'],
+  [3600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+];
+
+/** "per minute", "per 5 minutes", "per 90 seconds": a window in the largest unit it is a whole number of. */
+function perWindow(seconds) {
+  const [size, unit] = WINDOW_UNITS.find(([size]) => seconds % size === 0) ?? [1, 'second'];
+  const count = seconds / size;
+  return count === 1 ? `per ${unit}` : `per ${count.toLocaleString()} ${unit}s`;
+}
+
+/** One line of the Limits cell. */
+function limitLine(td, className, text) {
+  const line = document.createElement('span');
+  line.className = className;
+  line.textContent = text;
+  td.append(line);
+  return line;
+}
+
+/** What a token's usage policy allows: its rate limit, its uses left, the addresses it works from. */
+function renderLimits(td, token) {
+  if (token.rateLimit) {
+    const { limit, window: seconds } = token.rateLimit;
+    limitLine(td, 'limit-rate', `${limit.toLocaleString()} request${limit === 1 ? '' : 's'} ${perWindow(seconds)}`);
+  }
+  if (typeof token.maxUses === 'number') {
+    const uses = limitLine(
+      td,
+      'limit-uses',
+      `${(token.usesLeft ?? token.maxUses).toLocaleString()} of ${token.maxUses.toLocaleString()} uses left`,
+    );
+    if (token.usesRenewAt) {
+      const renews = document.createElement('small');
+      renews.textContent = `, renewed ${formatDate(token.usesRenewAt, '')}`;
+      uses.append(renews);
+    }
+  }
+  if (Array.isArray(token.allowedIps)) limitLine(td, 'limit-ips', `From ${token.allowedIps.join(', ')}`);
+  if (td.childElementCount === 0) limitLine(td, 'none', 'None');
+}
+
 function renderTokens(tokens) {
   const body = $('tokens');
   body.replaceChildren();
@@ -192,11 +237,15 @@ function renderTokens(tokens) {
     cell(row, formatDate(token.createdAt, ''), 'date');
     cell(row, formatDate(token.expiresAt, 'Never'), 'date');
     cell(row, formatDate(token.lastUsedAt, 'Never used'), 'date');
+    // A paused token is live (it works again once resumed), but refused until then.
+    const paused = token.status === 'live' && token.enabled === false;
+    row.dataset.enabled = String(!paused);
     const status = cell(row, undefined, 'status');
     const badge = document.createElement('span');
-    badge.className = `badge ${token.status}`;
-    badge.textContent = token.status;
+    badge.className = `badge ${paused ? 'paused' : token.status}`;
+    badge.textContent = paused ? 'paused' : token.status;
     status.append(badge);
+    renderLimits(cell(row, undefined, 'limits'), token);
     const actions = cell(row, undefined, 'actions');
     if (token.status === 'live' && token.revokedAt) {
       // Rotated, in its grace period: the successor is the one to manage.
@@ -205,6 +254,9 @@ function renderTokens(tokens) {
       status.append(note);
     } else if (token.status === 'live') {
       actions.append(
+        paused
+          ? button('Resume', `Resume ${token.name}`, () => setEnabled(token, true))
+          : button('Pause', `Pause ${token.name}`, () => setEnabled(token, false)),
         button('Rotate', `Rotate ${token.name}`, () => rotate(token)),
         button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'),
       );
@@ -387,11 +439,40 @@ async function signOut() {
   signedOut('You are signed out.');
 }
 
+/**
+ * The usage policy the form asks for: only the parts filled in, each optional. The browser checks
+ * the numbers' ranges; the API checks the rest (an address that is none is its 400, shown as is).
+ */
+function policyOf(form) {
+  const number = (name) => {
+    const value = form.elements[name].value.trim();
+    return value === '' ? null : Number(value);
+  };
+  const policy = {};
+  const requests = number('rateLimit');
+  if (requests !== null) {
+    const seconds = number('rateWindow');
+    if (seconds === null) throw new ApiError(400, 'A rate limit needs a window: give its length in seconds');
+    policy.rateLimit = { limit: requests, window: seconds };
+  }
+  const maxUses = number('maxUses');
+  if (maxUses !== null) policy.maxUses = maxUses;
+  // No address or range has a comma or a space in it.
+  const allowedIps = form.elements.allowedIps.value.split(/[\s,]+/).filter(Boolean);
+  if (allowedIps.length > 0) policy.allowedIps = allowedIps;
+  return policy;
+}
+
 async function createToken(form) {
   const scopes = [...form.querySelectorAll('input[name="scope"]:checked')].map((input) => input.value);
   if (scopes.length === 0) throw new ApiError(400, 'Choose at least one scope');
   const name = form.elements.name.value;
-  const response = await api('POST', '/tokens', { name, scopes, expiresIn: Number(form.elements.expiresIn.value) });
+  const response = await api('POST', '/tokens', {
+    name,
+    scopes,
+    expiresIn: Number(form.elements.expiresIn.value),
+    ...policyOf(form),
+  });
   const created = await response.json();
   form.reset();
   showNewToken(created.name, created.token, '');
@@ -415,6 +496,17 @@ async function rotate(token) {
     grace === 0 ? 'The old token no longer works.' : `The old token keeps working ${option}.`,
   );
   await loadTokens();
+}
+
+/** Pauses a token (refused as `paused`, nothing else changed) or resumes it. */
+async function setEnabled(token, enabled) {
+  await api('PATCH', `/tokens/${encodeURIComponent(token.id)}`, { enabled });
+  await loadTokens();
+  showNotice(
+    enabled
+      ? `Token "${token.name}" is resumed: it works again.`
+      : `Token "${token.name}" is paused: it is refused until you resume it.`,
+  );
 }
 
 async function revoke(token) {
