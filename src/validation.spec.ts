@@ -43,6 +43,14 @@ const field = fc.constantFrom(
   'expiresIn',
   'graceSeconds',
   'token',
+  // A token's usage policy, and the parts of its nested rate limit.
+  'rateLimit',
+  'limit',
+  'window',
+  'maxUses',
+  'usesPeriod',
+  'allowedIps',
+  'enabled',
   'extra',
 );
 const value = fc.letrec((tie) => ({
@@ -54,7 +62,8 @@ const value = fc.letrec((tie) => ({
     fc.boolean(),
     fc.constant(null),
     fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(text, tie('value'), { maxKeys: 4 }),
+    // Nested objects with the DTOs' field names too: `rateLimit: { limit, window }` and the like.
+    fc.dictionary(fc.oneof(field, text), tie('value'), { maxKeys: 4 }),
   ),
 })).value;
 const body = fc.oneof(

@@ -167,11 +167,13 @@ describe(`the demo's tokens CLI (node dist/src/cli.js), on ${testDatabaseKind()}
     const table = await cli(['list', '--user', 'alice']);
     expect(table.code).toBe(0);
     const [header, ...rows] = table.stdout.trimEnd().split('\n');
-    expect(header).toMatch(/^ID +NAME +SCOPES +HINT +CREATED +EXPIRES +LAST USED +STATUS$/);
+    expect(header).toMatch(
+      /^ID +NAME +SCOPES +HINT +CREATED +EXPIRES +LAST USED +RATE LIMIT +USES LEFT +ALLOWED IPS +STATUS$/,
+    );
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(
       new RegExp(
-        `^${created.accessToken.id}  CI on my laptop  users:read,tokens:read  nat_…\\w{4} +\\d{4}-.+Z  +\\d{4}-.+Z  +\\d{4}-.+Z  +live$`,
+        `^${created.accessToken.id}  CI on my laptop  users:read,tokens:read  nat_…\\w{4} +\\d{4}-.+Z  +\\d{4}-.+Z  +\\d{4}-.+Z  +none +unlimited +any +live$`,
       ),
     );
   }, 60_000);
@@ -201,6 +203,43 @@ describe(`the demo's tokens CLI (node dist/src/cli.js), on ${testDatabaseKind()}
       accessToken: { id, status: 'revoked', revokedReason: 'revoked_by_admin' },
       user: { username: 'alice' },
     });
+  }, 60_000);
+
+  it('issues a token with uses to count, which the API spends; pause and resume work at once', async () => {
+    const issued = await cli([
+      'issue',
+      '--user',
+      'alice',
+      '--name',
+      'metered',
+      '--scopes',
+      'users:read',
+      '--max-uses',
+      '2',
+      '--json',
+    ]);
+    const { token, accessToken } = JSON.parse(issued.stdout) as {
+      token: string;
+      accessToken: { id: string; hint: string };
+    };
+    expect(accessToken).toMatchObject({ maxUses: 2, usesLeft: 2, enabled: true });
+    await me(token).expect(200);
+
+    expect(await cli(['pause', accessToken.id])).toEqual({
+      code: 0,
+      stdout: `Paused the token ${accessToken.id} "metered" (${accessToken.hint}) of "alice"\n`,
+      stderr: '',
+    });
+    expect((await me(token).expect(401)).body).toMatchObject({ error: 'invalid_token', reason: 'paused' });
+    const table = await cli(['list', '--user', 'alice']);
+    expect(table.stdout.split('\n').find((row) => row.startsWith(accessToken.id))).toMatch(/ 1\/2 +any +paused$/);
+
+    expect((await cli(['resume', accessToken.id])).code).toBe(0);
+    // A refused request spent no use: one is left.
+    await me(token).expect(200);
+    expect((await me(token).expect(403)).body).toMatchObject({ reason: 'uses_exhausted' });
+    expect(await cli(['update', accessToken.id, '--max-uses', 'none'])).toMatchObject({ code: 0 });
+    await me(token).expect(200);
   }, 60_000);
 
   it('refuses what cannot be done with 1 and what to fix, changing nothing', async () => {
@@ -239,11 +278,11 @@ describe(`the demo's tokens CLI (node dist/src/cli.js), on ${testDatabaseKind()}
     const usage: [string[], string][] = [
       [
         ['frobnicate'],
-        'error: unknown command "frobnicate": use issue, list, revoke, revoke-all, prune\nRun "npm run tokens -- --help" for usage.\n',
+        'error: unknown command "frobnicate": use issue, list, update, pause, resume, revoke, revoke-all, prune\nRun "npm run tokens -- --help" for usage.\n',
       ],
       [
         [],
-        'error: a command is needed: issue, list, revoke, revoke-all, prune\nRun "npm run tokens -- --help" for usage.\n',
+        'error: a command is needed: issue, list, update, pause, resume, revoke, revoke-all, prune\nRun "npm run tokens -- --help" for usage.\n',
       ],
       [['list'], 'error: list needs --user <name>, the user name\nRun "npm run tokens -- list --help" for usage.\n'],
       [

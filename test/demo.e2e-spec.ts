@@ -409,6 +409,37 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       await demo.http.delete(`/tokens/${created.body.id}`).set(bearer(alice)).expect(204);
     });
 
+    it('creates a token with a usage policy that GET /tokens shows, and pauses and resumes it with PATCH /tokens/:id', async () => {
+      const created = await demo.http
+        .post('/tokens')
+        .set(bearer(alice))
+        .send({
+          name: 'metered',
+          scopes: ['users:read'],
+          rateLimit: { limit: 10, window: 60 },
+          maxUses: 5,
+          // Loopback, where the test's requests come from, and a range of its own.
+          allowedIps: ['127.0.0.1', '::1', '203.0.113.0/24'],
+        })
+        .expect(201);
+      await demo.http.get('/users/me').set(bearer(created.body.token)).expect(200);
+      const list = await demo.http.get('/tokens').set(bearer(alice)).expect(200);
+      expect(list.body.find((view: { id: string }) => view.id === created.body.id)).toMatchObject({
+        enabled: true,
+        rateLimit: { limit: 10, window: 60 },
+        maxUses: 5,
+        usesLeft: 4,
+        usesPeriod: null,
+        allowedIps: ['127.0.0.1', '::1', '203.0.113.0/24'],
+      });
+
+      await demo.http.patch(`/tokens/${created.body.id}`).set(bearer(alice)).send({ enabled: false }).expect(200);
+      const paused = await demo.http.get('/users/me').set(bearer(created.body.token)).expect(401);
+      expect(paused.body).toMatchObject({ error: 'invalid_token', reason: 'paused' });
+      await demo.http.patch(`/tokens/${created.body.id}`).set(bearer(alice)).send({ enabled: true }).expect(200);
+      await demo.http.get('/users/me').set(bearer(created.body.token)).expect(200);
+    });
+
     it("answers 404 for a token that is not the caller's", async () => {
       await signUp('mallory');
       const mallory = await generate('mallory');

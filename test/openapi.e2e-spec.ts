@@ -289,7 +289,7 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     }
   });
 
-  it('lists on each guarded route exactly the scopes its handler requires, for each scheme, with a 403 where it requires any', () => {
+  it('lists on each guarded route exactly the scopes its handler requires, for each scheme, with an insufficient_scope 403 where it requires any', () => {
     for (const { method, path, operation } of operations) {
       const name = key(method, path);
       const requirements = declaredScopes(demo.app, operation.operationId!);
@@ -300,10 +300,12 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       const expected = alternatives(requirements);
       expect({ name, bearer: scopesOf(operation.security, 'accessToken') }).toEqual({ name, bearer: expected });
       expect({ name, basic: scopesOf(operation.security, 'accessTokenBasic') }).toEqual({ name, basic: expected });
-      expect({ name, has403: response(operation, '403') !== undefined }).toEqual({
+      // Any route a token reaches has a 403 (a token's usage policy); insufficient_scope only where scopes are required.
+      expect({
         name,
-        has403: requirements.length > 0,
-      });
+        has403: response(operation, '403') !== undefined,
+        insufficientScope: exampleValue(response(operation, '403'), 'insufficient_scope') !== undefined,
+      }).toEqual({ name, has403: true, insufficientScope: requirements.length > 0 });
       if (requirements.length > 0) {
         expect(operation.description).toContain('Needs an access token with');
         for (const scope of expected.flat()) expect(operation.description).toContain(`\`${scope}\``);
@@ -318,7 +320,9 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       .expect(201);
     const user = { id: (signup.body as { id: number }).id, isAdmin: false } as User;
     const tokens = demo.app.get(TokensService);
-    const scoped = operations.filter(({ operation }) => response(operation, '403') !== undefined);
+    const scoped = operations.filter(
+      ({ operation }) => exampleValue(response(operation, '403'), 'insufficient_scope') !== undefined,
+    );
     expect(scoped.length).toBeGreaterThan(3);
     for (const op of scoped) {
       const name = key(op.method, op.path);
@@ -406,7 +410,10 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
           properties: true,
         });
         for (const [property, definition] of Object.entries(schema.properties!)) {
-          expect({ name, property, typed: 'type' in definition || '$ref' in definition }).toEqual({
+          // A nullable nested DTO is `anyOf: [{ $ref }, { type: 'null' }]` in OpenAPI 3.1.
+          const typed =
+            'type' in definition || '$ref' in definition || (definition.anyOf ?? []).some((option) => '$ref' in option);
+          expect({ name, property, typed }).toEqual({
             name,
             property,
             typed: true,
@@ -434,6 +441,102 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     );
   });
 
+  it("documents on every guarded route the refusals of a token's usage policy, and the RateLimit headers of its answers", () => {
+    for (const { method, path, operation } of operations.filter(
+      ({ operation }) => (operation.security ?? []).length > 0,
+    )) {
+      const name = key(method, path);
+      expect({ name, paused: exampleValue(response(operation, '401'), 'paused') }).toMatchObject({
+        name,
+        paused: { error: 'invalid_token', reason: 'paused' },
+      });
+      expect({
+        name,
+        forbidden: Object.keys(jsonOf(response(operation, '403'))?.examples ?? {}).filter(
+          (example) => !example.startsWith('insufficient_scope'),
+        ),
+      }).toEqual({ name, forbidden: ['ip_not_allowed', 'uses_exhausted'] });
+      expect({ name, headers: Object.keys(response(operation, '429')?.headers ?? {}) }).toEqual({
+        name,
+        headers: ['Retry-After', 'RateLimit-Policy', 'RateLimit'],
+      });
+      expect({ name, rateLimited: exampleValue(response(operation, '429'), 'rate_limited') }).toMatchObject({
+        name,
+        rateLimited: { statusCode: 429, reason: 'rate_limited' },
+      });
+      for (const [status, answer] of Object.entries(operation.responses).filter(([status]) => status.startsWith('2')))
+        expect({ name, status, headers: Object.keys((answer as ResponseObject).headers ?? {}) }).toEqual({
+          name,
+          status,
+          headers: expect.arrayContaining(['RateLimit-Policy', 'RateLimit']),
+        });
+    }
+  });
+
+  it('answers a paused, a rate-limited and an exhausted token as it documents', async () => {
+    const signup = await demo.http
+      .post('/users')
+      .send({ username: `policy-${adapter}`, password: 'correct horse battery' })
+      .expect(201);
+    const userId = (signup.body as { id: number }).id;
+    const tokens = demo.app.get(TokensService);
+    const op = operations.find(({ method, path }) => method === 'get' && path === '/users/me')!;
+    const me = (token: string) => demo.http.get('/users/me').set('Authorization', `Bearer ${token}`);
+
+    const paused = await tokens.issue(userId, { name: 'paused' });
+    await tokens.pause(userId, paused.accessToken.id);
+    const refused = await me(paused.token).expect(401);
+    expect(refused.body).toEqual(exampleValue(response(op.operation, '401'), 'paused'));
+
+    const limited = (await tokens.issue(userId, { name: 'limited', rateLimit: { limit: 1, window: 3600 } })).token;
+    const first = await me(limited).expect(200);
+    expect(first.headers['ratelimit-policy']).toBe('"token";q=1;w=3600');
+    const over = await me(limited).expect(429);
+    expect(conforms(document, jsonOf(response(op.operation, '429'))!.schema!, over.body)).toBe(true);
+    expect(over.body).toMatchObject({ error: 'rate_limited', reason: 'rate_limited' });
+    for (const header of ['retry-after', 'ratelimit-policy', 'ratelimit']) expect(over.headers).toHaveProperty(header);
+
+    const once = (await tokens.issue(userId, { name: 'once', maxUses: 1 })).token;
+    await me(once).expect(200);
+    const exhausted = await me(once).expect(403);
+    expect(conforms(document, jsonOf(response(op.operation, '403'))!.schema!, exhausted.body)).toBe(true);
+    expect(exhausted.body).toEqual(exampleValue(response(op.operation, '403'), 'uses_exhausted'));
+  });
+
+  it("documents the token routes' usage policy fields: the nested rate limit, nullable parts, enabled", () => {
+    const schemas = document.components!.schemas!;
+    const bodyOf = (method: 'post' | 'patch', path: string): SchemaObject => {
+      const ref = (
+        operations.find((op) => op.method === method && op.path === path)!.operation.requestBody as {
+          content: Record<string, { schema: { $ref: string } }>;
+        }
+      ).content['application/json']!.schema.$ref;
+      return schemas[ref.split('/').pop()!] as SchemaObject;
+    };
+    const create = bodyOf('post', '/tokens');
+    const update = bodyOf('patch', '/tokens/{id}');
+    for (const body of [create, update]) {
+      // OpenAPI 3.1 (the demo's): null is a type of its own.
+      expect(body.properties).toMatchObject({
+        maxUses: { type: ['integer', 'null'], minimum: 1 },
+        usesPeriod: { type: ['integer', 'null'], minimum: 1 },
+        allowedIps: { type: ['array', 'null'], items: { type: 'string' }, minItems: 1, maxItems: 100 },
+        rateLimit: { anyOf: [{ $ref: '#/components/schemas/RateLimitDto' }, { type: 'null' }] },
+      });
+      for (const part of ['rateLimit', 'maxUses', 'usesPeriod', 'allowedIps'])
+        expect(body.required ?? []).not.toContain(part);
+    }
+    expect(update.properties!.enabled).toEqual({ type: 'boolean' });
+    expect(schemas.RateLimitDto).toMatchObject({
+      type: 'object',
+      required: ['limit', 'window'],
+      properties: {
+        limit: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+        window: { type: 'integer', minimum: 1, maximum: 31_536_000 },
+      },
+    });
+  });
+
   it('says which route also takes a password, and documents its 429', () => {
     const password = operations.filter(({ operation }) => operation.description?.includes('name and password'));
     expect(password.map(({ method, path }) => key(method, path))).toEqual(['POST /tokens/generate']);
@@ -443,6 +546,9 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     });
     expect(headerExample(response(operation, '401'), 'WWW-Authenticate')).toBe('Basic realm="api", Bearer realm="api"');
     expect(response(operation, '429')?.headers).toHaveProperty('Retry-After');
+    expect(exampleValue(response(operation, '429'), 'too_many_attempts')).toMatchObject({
+      error: 'too_many_attempts',
+    });
   });
 });
 
@@ -489,9 +595,10 @@ describe.each(HTTP_ADAPTERS)('an app that guards per controller, on $server', ({
     );
   });
 
-  it("reads Passport's AuthGuard('access-token'): a token of any scope, no 403", () => {
+  it("reads Passport's AuthGuard('access-token'): a token of any scope, a 403 of its usage policy only", () => {
     expect(security('/passport')).toEqual([{ accessToken: [] }, { accessTokenBasic: [] }, { accessTokenQuery: [] }]);
-    expect(document.paths['/passport']!.get!.responses).not.toHaveProperty('403');
+    const forbidden = response(document.paths['/passport']!.get!, '403');
+    expect(Object.keys(jsonOf(forbidden)!.examples!)).toEqual(['ip_not_allowed', 'uses_exhausted']);
   });
 
   it('offers the query parameter the module allows, and shows its prefix and realm', () => {
@@ -602,8 +709,8 @@ describe.each(HTTP_ADAPTERS)(
       expect(exampleValue(response(partners, '401'), 'invalid_credentials')).toMatchObject({
         error: 'invalid_credentials',
       });
-      // Its own check is not the module's throttled grant.
-      expect(partners.responses).not.toHaveProperty('429');
+      // Its own check is not the module's throttled grant: a token's rate limit is its only 429.
+      expect(Object.keys(jsonOf(response(partners, '429'))!.examples!)).toEqual(['rate_limited', 'uses_exhausted']);
       await request(app.getHttpServer()).get('/partners').expect(401);
     });
 

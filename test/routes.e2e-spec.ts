@@ -435,6 +435,216 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
     );
   });
 
+  describe("a token's usage policy through POST {path} and PATCH {path}/:id", () => {
+    /** What the list and the answers show of a token's policy. */
+    const policyOf = (view: Record<string, unknown>) => ({
+      enabled: view.enabled,
+      rateLimit: view.rateLimit,
+      maxUses: view.maxUses,
+      usesLeft: view.usesLeft,
+      usesPeriod: view.usesPeriod,
+      usesRenewAt: view.usesRenewAt,
+      allowedIps: view.allowedIps,
+    });
+    /** ann's token `id` as `GET {path}` lists it. */
+    const listed = async (id: string): Promise<Record<string, unknown>> => {
+      const list = await api.get('/api/keys?limit=100').set(bearer(annToken)).expect(200);
+      const view = (list.body as Record<string, unknown>[]).find((entry) => entry.id === id);
+      expect(view).toBeDefined();
+      return view!;
+    };
+    /** A token created through the route with `policy`: its raw value and id. */
+    const created = async (policy: object): Promise<{ token: string; id: string }> =>
+      (
+        await api
+          .post('/api/keys')
+          .set(bearer(annToken))
+          .send({ name: 'limited', ...policy })
+          .expect(201)
+      ).body;
+
+    it('issues a token with a rate limit, a quota restored each period and allowed addresses, which the list shows', async () => {
+      const response = await api
+        .post('/api/keys')
+        .set(bearer(annToken))
+        .send({
+          name: 'metered',
+          rateLimit: { limit: 100, window: 60 },
+          maxUses: 1000,
+          usesPeriod: 86_400,
+          allowedIps: ['203.0.113.0/24', '2001:DB8::/32', '::ffff:198.51.100.7'],
+        })
+        .expect(201);
+      const expected = {
+        enabled: true,
+        rateLimit: { limit: 100, window: 60 },
+        maxUses: 1000,
+        usesLeft: 1000,
+        usesPeriod: 86_400,
+        usesRenewAt: expect.any(String),
+        // As stored: lower case, an IPv4-mapped address as IPv4.
+        allowedIps: ['203.0.113.0/24', '2001:db8::/32', '198.51.100.7'],
+      };
+      expect(policyOf(response.body)).toEqual(expected);
+      expect(policyOf(await listed(response.body.id))).toEqual(expected);
+    });
+
+    it('issues a token without a policy as one with none', async () => {
+      const { id } = await created({});
+      expect(policyOf(await listed(id))).toEqual({
+        enabled: true,
+        rateLimit: null,
+        maxUses: null,
+        usesLeft: null,
+        usesPeriod: null,
+        usesRenewAt: null,
+        allowedIps: null,
+      });
+    });
+
+    it('pauses a token with enabled: false, which is then refused as paused, and resumes it with enabled: true', async () => {
+      const { token, id } = await created({});
+      await api.get('/me').set(bearer(token)).expect(200);
+      const paused = await api.patch(`/api/keys/${id}`).set(bearer(annToken)).send({ enabled: false }).expect(200);
+      expect(paused.body).toMatchObject({ id, enabled: false });
+      const refused = await api.get('/me').set(bearer(token)).expect(401);
+      expect(refused.body).toMatchObject({ error: 'invalid_token', reason: 'paused' });
+      expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
+      expect((await listed(id)).enabled).toBe(false);
+      await api.patch(`/api/keys/${id}`).set(bearer(annToken)).send({ enabled: true }).expect(200);
+      await api.get('/me').set(bearer(token)).expect(200);
+      expect((await listed(id)).enabled).toBe(true);
+    });
+
+    it('changes a policy, leaving the parts the body does not name, and lifts one with null', async () => {
+      const { id } = await created({ rateLimit: { limit: 5, window: 10 }, maxUses: 10, allowedIps: ['10.0.0.0/8'] });
+      const changed = await api
+        .patch(`/api/keys/${id}`)
+        .set(bearer(annToken))
+        .send({ rateLimit: { limit: 50, window: 3600 }, maxUses: null, allowedIps: ['192.0.2.1'] })
+        .expect(200);
+      const expected = {
+        enabled: true,
+        rateLimit: { limit: 50, window: 3600 },
+        maxUses: null,
+        usesLeft: null,
+        usesPeriod: null,
+        usesRenewAt: null,
+        allowedIps: ['192.0.2.1'],
+      };
+      expect(policyOf(changed.body)).toEqual(expected);
+      expect(policyOf(await listed(id))).toEqual(expected);
+      await api.patch(`/api/keys/${id}`).set(bearer(annToken)).send({ name: 'renamed only' }).expect(200);
+      expect(await listed(id)).toMatchObject({ name: 'renamed only', ...expected });
+      await api.patch(`/api/keys/${id}`).set(bearer(annToken)).send({ rateLimit: null, allowedIps: null }).expect(200);
+      expect(policyOf(await listed(id))).toMatchObject({ rateLimit: null, allowedIps: null });
+    });
+
+    it.each([
+      [{ rateLimit: { limit: 0, window: 60 } }, 'rateLimit.limit'],
+      [{ rateLimit: { limit: 10, window: 0 } }, 'rateLimit.window'],
+      [{ rateLimit: { limit: 'x', window: 60 } }, 'rateLimit.limit'],
+      [{ rateLimit: { limit: 10 } }, 'rateLimit.window'],
+      [{ rateLimit: { limit: 10, window: 60, burst: 5 } }, 'burst'],
+      [{ rateLimit: 10 }, 'rateLimit'],
+      [{ maxUses: 0 }, 'maxUses'],
+      [{ maxUses: 1.5 }, 'maxUses'],
+      // The token has maxUses: 3, which the body takes away.
+      [{ maxUses: null, usesPeriod: 3600 }, 'usesPeriod needs maxUses'],
+      [{ allowedIps: ['10.0.0.256'] }, '10.0.0.256'],
+      [{ allowedIps: ['10.0.0.0/33'] }, '10.0.0.0/33'],
+      [{ allowedIps: '10.0.0.1' }, 'allowedIps'],
+      [{ allowedIps: [] }, 'allowedIps'],
+      [{ enabled: 'false' }, 'enabled'],
+      [{ enabled: null }, 'enabled'],
+    ])('refuses PATCH {path}/:id with %j as a 400 naming %s, the token unchanged', async (body, named) => {
+      const { id } = await created({ rateLimit: { limit: 7, window: 70 }, maxUses: 3 });
+      const before = await listed(id);
+      await refusedAsBadInput(() => api.patch(`/api/keys/${id}`).set(bearer(annToken)).send(body), named);
+      expect(await listed(id)).toEqual(before);
+    });
+
+    it.each([
+      [{ rateLimit: { limit: 0, window: 60 } }, 'rateLimit.limit'],
+      [{ rateLimit: { limit: '2', window: 60 } }, 'rateLimit.limit'],
+      [{ maxUses: 0 }, 'maxUses'],
+      [{ usesPeriod: 60 }, 'usesPeriod needs maxUses'],
+      [{ allowedIps: ['not an address'] }, 'not an address'],
+      [{ allowedIps: { 0: '10.0.0.1' } }, 'allowedIps'],
+    ])('refuses POST {path} with %j as a 400 naming %s, issuing nothing', async (body, named) => {
+      await refusedAsBadInput(
+        () =>
+          api
+            .post('/api/keys')
+            .set(bearer(annToken))
+            .send({ name: 'refused', ...body }),
+        named,
+      );
+    });
+
+    it('refuses a token used from an address it does not allow with 403 ip_not_allowed, and allows it from one it does', async () => {
+      const elsewhere = await created({ allowedIps: ['203.0.113.0/24'] });
+      const refused = await api.get('/me').set(bearer(elsewhere.token)).expect(403);
+      expect(refused.body).toMatchObject({ reason: 'ip_not_allowed' });
+      // supertest connects over the loopback, as IPv4 (which Express reports IPv4-mapped) or IPv6.
+      const here = await created({ allowedIps: ['127.0.0.0/8', '::1'] });
+      await api.get('/me').set(bearer(here.token)).expect(200);
+    });
+
+    it('refuses the third use of a token with maxUses: 2 as 403 uses_exhausted, counting down usesLeft', async () => {
+      const { token, id } = await created({ maxUses: 2 });
+      await api.get('/me').set(bearer(token)).expect(200);
+      expect((await listed(id)).usesLeft).toBe(1);
+      await api.get('/me').set(bearer(token)).expect(200);
+      const refused = await api.get('/me').set(bearer(token)).expect(403);
+      expect(refused.body).toMatchObject({ reason: 'uses_exhausted' });
+      expect(refused.headers['retry-after']).toBeUndefined();
+      expect((await listed(id)).usesLeft).toBe(0);
+      // More uses, given through the route, work at once.
+      await api.patch(`/api/keys/${id}`).set(bearer(annToken)).send({ maxUses: 5 }).expect(200);
+      await api.get('/me').set(bearer(token)).expect(200);
+    });
+
+    it('refuses a token whose uses come back each period with 429 and Retry-After until they do', async () => {
+      const { token } = await created({ maxUses: 1, usesPeriod: 600 });
+      await api.get('/me').set(bearer(token)).expect(200);
+      const refused = await api.get('/me').set(bearer(token)).expect(429);
+      expect(refused.body).toMatchObject({ reason: 'uses_exhausted' });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(600);
+      custom.clock.advance(601);
+      await api.get('/me').set(bearer(token)).expect(200);
+    });
+
+    it('answers a rate-limited token with the RateLimit headers, and its third request in the window with 429', async () => {
+      const { token } = await created({ rateLimit: { limit: 2, window: 60 } });
+      const first = await api.get('/me').set(bearer(token)).expect(200);
+      const second = await api.get('/me').set(bearer(token)).expect(200);
+      expect([first, second].map((response) => response.headers['ratelimit-policy'])).toEqual([
+        '"token";q=2;w=60',
+        '"token";q=2;w=60',
+      ]);
+      expect(first.headers.ratelimit).toBe('"token";r=1;t=60');
+      expect(second.headers.ratelimit).toBe('"token";r=0;t=60');
+      custom.clock.advance(15);
+      const refused = await api.get('/me').set(bearer(token)).expect(429);
+      expect(refused.body).toMatchObject({ reason: 'rate_limited' });
+      expect(refused.headers['retry-after']).toBe('45');
+      expect(refused.headers['ratelimit-policy']).toBe('"token";q=2;w=60');
+      expect(refused.headers.ratelimit).toBe('"token";r=0;t=45');
+      // A new window, a new count.
+      custom.clock.advance(45);
+      await api.get('/me').set(bearer(token)).expect(200);
+    });
+
+    it('sends no RateLimit headers for a token without a rate limit', async () => {
+      const { token } = await created({});
+      const response = await api.get('/me').set(bearer(token)).expect(200);
+      expect(response.headers.ratelimit).toBeUndefined();
+      expect(response.headers['ratelimit-policy']).toBeUndefined();
+    });
+  });
+
   describe('POST {path}/revoke', () => {
     it('revokes a leaked token without authentication, answering the same whatever the token', async () => {
       const leaked = await tokenWith(['reports:read']);

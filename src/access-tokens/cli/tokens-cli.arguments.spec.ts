@@ -25,6 +25,7 @@ describe('reading the tokens command line', () => {
       tokenName: 'deploy',
       scopes: ['users:read', 'tokens:read'],
       expiresIn: 3600,
+      policy: {},
       json: false,
     });
     expect(parseTokensCliArgs(['--json', 'issue', '--scopes=*', '--name', 'CI on my laptop', '--user=bob'])).toEqual({
@@ -33,6 +34,7 @@ describe('reading the tokens command line', () => {
       tokenName: 'CI on my laptop',
       scopes: ['*'],
       expiresIn: undefined,
+      policy: {},
       json: true,
     });
     expect(parseTokensCliArgs(words('list --user alice'))).toEqual({ name: 'list', user: 'alice', json: false });
@@ -47,6 +49,100 @@ describe('reading the tokens command line', () => {
       json: false,
     });
     expect(parseTokensCliArgs(['prune'])).toEqual({ name: 'prune', json: false });
+    expect(parseTokensCliArgs(words('pause 1f73e88f-79e9-42c7-8b58-40689676d07c'))).toEqual({
+      name: 'pause',
+      tokenId: '1f73e88f-79e9-42c7-8b58-40689676d07c',
+      json: false,
+    });
+    expect(parseTokensCliArgs(words('--json resume 1f73e88f-79e9-42c7-8b58-40689676d07c'))).toEqual({
+      name: 'resume',
+      tokenId: '1f73e88f-79e9-42c7-8b58-40689676d07c',
+      json: true,
+    });
+  });
+
+  it('reads a usage policy on issue: a rate limit, uses, their period, and addresses repeated', () => {
+    expect(
+      parseTokensCliArgs(
+        words(
+          'issue --user a --name n --scopes s --rate-limit 100/60 --max-uses 1000 --uses-period 2592000 --allowed-ip 203.0.113.0/24 --allowed-ip 2001:db8::1',
+        ),
+      ),
+    ).toMatchObject({
+      name: 'issue',
+      policy: {
+        rateLimit: { limit: 100, window: 60 },
+        maxUses: 1000,
+        usesPeriod: 2_592_000,
+        allowedIps: ['203.0.113.0/24', '2001:db8::1'],
+      },
+    });
+    // "none" asks for no such limit, whatever the app's usage.defaults.
+    expect(
+      parseTokensCliArgs(
+        words(
+          'issue --user a --name n --scopes s --rate-limit none --max-uses none --uses-period none --allowed-ip none',
+        ),
+      ),
+    ).toMatchObject({ policy: { rateLimit: null, maxUses: null, usesPeriod: null, allowedIps: null } });
+  });
+
+  it('reads update: a name, policy changes, or both, and needs one of them', () => {
+    const id = '1f73e88f-79e9-42c7-8b58-40689676d07c';
+    expect(parseTokensCliArgs(['update', id, '--name', 'ci', '--max-uses=5', '--allowed-ip', '10.0.0.0/8'])).toEqual({
+      name: 'update',
+      tokenId: id,
+      tokenName: 'ci',
+      policy: { maxUses: 5, allowedIps: ['10.0.0.0/8'] },
+      json: false,
+    });
+    expect(parseTokensCliArgs(['update', id, '--rate-limit', 'none', '--json'])).toEqual({
+      name: 'update',
+      tokenId: id,
+      tokenName: undefined,
+      policy: { rateLimit: null },
+      json: true,
+    });
+    expect(refusal(['update', id])).toMatchObject({
+      message: 'update needs something to change: --name, --rate-limit, --max-uses, --uses-period, --allowed-ip',
+      command: 'update',
+    });
+    expect(refusal('update --max-uses 5').message).toBe(
+      'update needs the token\'s <id>, as "list --user <name>" shows it',
+    );
+    expect(refusal(['update', id, '--scopes', 'x']).message).toBe(
+      'update does not take --scopes; it takes --name, --rate-limit, --max-uses, --uses-period, --allowed-ip, --json, --help',
+    );
+  });
+
+  it.each([
+    [
+      '--rate-limit',
+      ['100', '100/', '/60', '0/60', '100/0', '100/60/1', '1.5/60', 'x/60', '1000000001/60', '1/31536001'],
+    ],
+    ['--max-uses', ['0', '-1', '1.5', 'many', '2147483648', '']],
+    ['--uses-period', ['0', '1h', '31536001']],
+  ])('refuses a %s that is not one, naming the option', (option, values) => {
+    for (const value of values) {
+      const refused = refusal(['issue', '--user', 'a', '--name', 'n', '--scopes', 's', `${option}=${value}`]);
+      expect(refused).toMatchObject({ command: 'issue' });
+      expect(refused.message).toMatch(new RegExp(`^${option} must be .*\\(got ${JSON.stringify(value)}\\)$`));
+    }
+  });
+
+  it('refuses --allowed-ip none beside addresses, an empty one, and a policy option given twice', () => {
+    expect(refusal('issue --user a --name n --scopes s --allowed-ip none --allowed-ip 10.0.0.1').message).toBe(
+      '--allowed-ip none allows any address: give it alone, without other addresses',
+    );
+    expect(refusal(['issue', '--user', 'a', '--name', 'n', '--scopes', 's', '--allowed-ip=']).message).toBe(
+      '--allowed-ip needs an address: --allowed-ip <address>, e.g. --allowed-ip 203.0.113.0/24',
+    );
+    expect(refusal('issue --user a --name n --scopes s --max-uses 1 --max-uses 2').message).toBe(
+      '--max-uses is given 2 times: give it once',
+    );
+    expect(refusal('issue --user a --name n --scopes s --rate-limit').message).toBe(
+      '--rate-limit needs a value: --rate-limit <limit>/<seconds>, e.g. --rate-limit 100/60',
+    );
   });
 
   it('takes scopes separated by commas, with spaces after them', () => {
@@ -71,9 +167,11 @@ describe('reading the tokens command line', () => {
   });
 
   it('refuses a missing or unknown command, naming the commands', () => {
-    expect(refusal([]).message).toBe('a command is needed: issue, list, revoke, revoke-all, prune');
+    expect(refusal([]).message).toBe(
+      'a command is needed: issue, list, update, pause, resume, revoke, revoke-all, prune',
+    );
     expect(refusal('lst --user alice')).toMatchObject({
-      message: 'unknown command "lst": use issue, list, revoke, revoke-all, prune',
+      message: 'unknown command "lst": use issue, list, update, pause, resume, revoke, revoke-all, prune',
       command: null,
     });
     expect(refusal('help lst').message).toMatch(/^unknown command "lst"/);
@@ -127,6 +225,9 @@ describe('reading the tokens command line', () => {
     expect(refusal('list --user alice bob').message).toBe('list takes no argument, but got "bob"');
     expect(refusal('revoke').message).toBe('revoke needs the token\'s <id>, as "list --user <name>" shows it');
     expect(refusal('revoke a b').message).toBe('revoke takes one <id>, but got 2');
+    expect(refusal('pause').message).toBe('pause needs the token\'s <id>, as "list --user <name>" shows it');
+    expect(refusal('resume a b').message).toBe('resume takes one <id>, but got 2');
+    expect(refusal('pause a --user alice').message).toBe('pause does not take --user; it takes --json, --help');
   });
 
   it('never repeats a long value, which may be a raw token pasted in the wrong place', () => {
@@ -138,11 +239,17 @@ describe('reading the tokens command line', () => {
 
   it("writes a help that names every command, and each command's options", () => {
     const help = tokensCliHelp('npm run tokens --', null);
-    for (const command of ['issue', 'list', 'revoke', 'revoke-all', 'prune'])
+    for (const command of ['issue', 'list', 'update', 'pause', 'resume', 'revoke', 'revoke-all', 'prune'])
       expect(help).toContain(`npm run tokens -- ${command}`);
     expect(help).toMatch(/Exit codes: 0 .* 1 .* 2 /s);
     expect(tokensCliHelp('tokens', 'issue')).toMatch(
-      /^Usage: tokens issue --user <name> --name <token name> --scopes <a,b> \[--expires-in <seconds>\] \[--json\]/,
+      /^Usage: tokens issue --user <name> --name <token name> --scopes <a,b> \[--expires-in <seconds>\] \[--rate-limit <limit>\/<seconds>\] \[--max-uses <n>\] \[--uses-period <seconds>\] \[--allowed-ip <address>\]\.\.\. \[--json\]/,
     );
+    for (const option of ['--rate-limit', '--max-uses', '--uses-period', '--allowed-ip']) {
+      expect(tokensCliHelp('tokens', 'issue')).toContain(`  ${option} <`);
+      expect(tokensCliHelp('tokens', 'update')).toContain(`  ${option} <`);
+    }
+    expect(tokensCliHelp('tokens', 'pause')).toMatch(/^Usage: tokens pause <id> \[--json\]\n/);
+    expect(tokensCliHelp('tokens', 'resume')).toMatch(/^Usage: tokens resume <id> \[--json\]\n/);
   });
 });

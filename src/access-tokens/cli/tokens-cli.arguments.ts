@@ -1,19 +1,57 @@
 import { parseArgs } from 'node:util';
+import type { RateLimit, TokenUsagePolicy } from '../usage/usage-policy.js';
 import { shown, TokensCliUsageError } from './tokens-cli.errors.js';
 
 /** The commands of the tokens CLI. */
-export type TokensCliCommandName = 'issue' | 'list' | 'revoke' | 'revoke-all' | 'prune';
+export type TokensCliCommandName = 'issue' | 'list' | 'update' | 'pause' | 'resume' | 'revoke' | 'revoke-all' | 'prune';
 
 /** A command line, understood. */
 export type TokensCliCommand =
   | { name: 'help'; topic: TokensCliCommandName | null }
-  | { name: 'issue'; user: string; tokenName: string; scopes: string[]; expiresIn: number | undefined; json: boolean }
+  | {
+      name: 'issue';
+      user: string;
+      tokenName: string;
+      scopes: string[];
+      expiresIn: number | undefined;
+      /** The parts of the usage policy given; the others take the app's `usage.defaults`. */
+      policy: TokenUsagePolicy;
+      json: boolean;
+    }
   | { name: 'list'; user: string; json: boolean }
+  | {
+      name: 'update';
+      tokenId: string;
+      tokenName: string | undefined;
+      /** The parts of the usage policy to change; the others stay. */
+      policy: TokenUsagePolicy;
+      json: boolean;
+    }
+  | { name: 'pause'; tokenId: string; json: boolean }
+  | { name: 'resume'; tokenId: string; json: boolean }
   | { name: 'revoke'; tokenId: string; json: boolean }
   | { name: 'revoke-all'; user: string; json: boolean }
   | { name: 'prune'; json: boolean };
 
-type ValueOption = 'user' | 'name' | 'scopes' | 'expires-in';
+type ValueOption = 'user' | 'name' | 'scopes' | 'expires-in' | 'rate-limit' | 'max-uses' | 'uses-period' | 'allowed-ip';
+
+/** The options of a usage policy, as `issue` and `update` take them. */
+const POLICY_OPTIONS = ['rate-limit', 'max-uses', 'uses-period', 'allowed-ip'] as const;
+
+/** The options that may be given more than once, each adding a value. */
+const REPEATABLE: ReadonlySet<ValueOption> = new Set(['allowed-ip']);
+
+/** The policy options' lines of a command's help. */
+const POLICY_HELP = [
+  '  --rate-limit <limit>/<seconds>',
+  '                          at most <limit> requests per window of <seconds>, e.g. 100/60;',
+  '                          "none" for no rate limit',
+  '  --max-uses <n>          requests the token may make in all; "none" for no limit',
+  '  --uses-period <seconds> restores the uses to --max-uses after that long, e.g. 2592000',
+  '                          for a monthly allowance; "none" never restores them',
+  '  --allowed-ip <address>  an IPv4 or IPv6 address or CIDR range (203.0.113.0/24) the token',
+  '                          may be used from; repeat it for several; "none" for any address',
+];
 
 interface CommandSpec {
   /** The options it takes besides `--json` and `--help`. */
@@ -28,10 +66,11 @@ interface CommandSpec {
 
 const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
   issue: {
-    options: ['user', 'name', 'scopes', 'expires-in'],
+    options: ['user', 'name', 'scopes', 'expires-in', ...POLICY_OPTIONS],
     required: ['user', 'name', 'scopes'],
     argument: null,
-    synopsis: 'issue --user <name> --name <token name> --scopes <a,b> [--expires-in <seconds>]',
+    synopsis:
+      'issue --user <name> --name <token name> --scopes <a,b> [--expires-in <seconds>] [--rate-limit <limit>/<seconds>] [--max-uses <n>] [--uses-period <seconds>] [--allowed-ip <address>]...',
     summary: 'Issue a token to a user; prints the raw token, once',
     details: [
       'Prints the raw token, and nothing else, on stdout: it is shown this once, only its hash is',
@@ -42,6 +81,9 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
       '  --scopes <a,b>          comma-separated scopes, within what the user may do; "*" for',
       '                          everything the user may do at each request',
       "  --expires-in <seconds>  lifetime; default: the app's tokens.lifetimeSeconds",
+      ...POLICY_HELP,
+      '',
+      "A usage option left out takes the app's usage.defaults.",
       '',
       'Example: TOKEN=$(npm run -s tokens -- issue --user alice --name deploy --scopes users:read --expires-in 3600)',
     ].join('\n'),
@@ -52,8 +94,45 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
     argument: null,
     synopsis: 'list --user <name>',
     summary: "List a user's tokens",
+    details: [
+      "Shows each token's id, name, scopes, hint, times, status (live, paused, expired, revoked),",
+      'rate limit, uses left of its --max-uses, and allowed addresses, newest first, and the',
+      "user's live login sessions.",
+    ].join('\n'),
+  },
+  update: {
+    options: ['name', ...POLICY_OPTIONS],
+    required: [],
+    argument: 'id',
+    synopsis:
+      'update <id> [--name <token name>] [--rate-limit <limit>/<seconds>] [--max-uses <n>] [--uses-period <seconds>] [--allowed-ip <address>]...',
+    summary: 'Rename a token or change its usage policy, by its id',
+    details: [
+      'Changes what the options give and leaves the rest; "none" removes a limit. A new',
+      '--max-uses counts the uses already made: lowered below them, it leaves none.',
+      '',
+      '  --name <token name>     a new name, 1 to 100 characters',
+      ...POLICY_HELP,
+      '',
+      'Example: npm run tokens -- update <id> --rate-limit 10/1 --allowed-ip 203.0.113.0/24',
+    ].join('\n'),
+  },
+  pause: {
+    options: [],
+    required: [],
+    argument: 'id',
+    synopsis: 'pause <id>',
+    summary: 'Pause a token by its id: it is refused until resumed',
     details:
-      "Shows each token's id, name, scopes, hint, times and status (live, expired, revoked),\nnewest first, and the user's live login sessions.",
+      'The id is the one "list" shows. A paused token is refused as "paused" (401) at once, on\nevery instance; "resume" makes it work again. Pausing a paused token changes nothing.',
+  },
+  resume: {
+    options: [],
+    required: [],
+    argument: 'id',
+    synopsis: 'resume <id>',
+    summary: 'Resume a paused token by its id',
+    details: 'The id is the one "list" shows. Resuming a token that is not paused changes nothing.',
   },
   revoke: {
     options: [],
@@ -90,6 +169,10 @@ const OPTION_HINTS: Record<ValueOption, string> = {
   name: '--name <token name>, what the token is for',
   scopes: '--scopes <a,b>, e.g. --scopes users:read',
   'expires-in': '--expires-in <seconds>',
+  'rate-limit': '--rate-limit <limit>/<seconds>, e.g. --rate-limit 100/60',
+  'max-uses': '--max-uses <n>, e.g. --max-uses 1000',
+  'uses-period': '--uses-period <seconds>, e.g. --uses-period 2592000',
+  'allowed-ip': '--allowed-ip <address>, e.g. --allowed-ip 203.0.113.0/24',
 };
 
 /** Every option of every command: parseArgs refuses any other. */
@@ -98,6 +181,10 @@ const PARSE_OPTIONS = {
   name: { type: 'string', multiple: true },
   scopes: { type: 'string', multiple: true },
   'expires-in': { type: 'string', multiple: true },
+  'rate-limit': { type: 'string', multiple: true },
+  'max-uses': { type: 'string', multiple: true },
+  'uses-period': { type: 'string', multiple: true },
+  'allowed-ip': { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -146,7 +233,7 @@ function optionList(command: TokensCliCommandName | null): string {
 
 function single(values: Partial<Record<ValueOption, string[]>>, option: ValueOption): string | undefined {
   const given = values[option];
-  if (given && given.length > 1)
+  if (given && given.length > 1 && !REPEATABLE.has(option))
     throw new TokensCliUsageError(`--${option} is given ${given.length} times: give it once`);
   return given?.[0];
 }
@@ -161,6 +248,77 @@ function seconds(value: string | undefined): number | undefined {
     );
   }
   return number;
+}
+
+/** The bounds the module checks a policy's numbers against (`usage-policy.ts`), said here before the app starts. */
+const MAX_LIMIT = 1_000_000_000;
+const MAX_SECONDS = 31_536_000;
+const MAX_USES = 2_147_483_647;
+
+/** A whole number from 1 to `max`, written as one; `undefined` when it is not. */
+function wholeNumber(value: string, max: number): number | undefined {
+  const number = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(number) && number >= 1 && number <= max ? number : undefined;
+}
+
+/** `--max-uses` or `--uses-period`: a whole number from 1 to `max`, or `none`. */
+function limitOption(
+  option: 'max-uses' | 'uses-period',
+  value: string | undefined,
+  max: number,
+): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  const number = wholeNumber(value, max);
+  if (number === undefined) {
+    const example = option === 'max-uses' ? '1000' : '2592000 for 30 days';
+    throw new TokensCliUsageError(
+      `--${option} must be a whole number from 1 to ${max}, e.g. ${example}, or "none" (got ${shown(value)})`,
+    );
+  }
+  return number;
+}
+
+/** `--rate-limit <limit>/<seconds>`, or `none`. */
+function rateLimitOption(value: string | undefined): RateLimit | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  const [limit, window, extra] = value.split('/');
+  const parsed = {
+    limit: extra === undefined && limit !== undefined ? wholeNumber(limit, MAX_LIMIT) : undefined,
+    window: extra === undefined && window !== undefined ? wholeNumber(window, MAX_SECONDS) : undefined,
+  };
+  if (parsed.limit === undefined || parsed.window === undefined) {
+    throw new TokensCliUsageError(
+      `--rate-limit must be <limit>/<seconds>, a limit from 1 to ${MAX_LIMIT} per window of 1 to ${MAX_SECONDS} seconds, e.g. 100/60 for 100 requests a minute, or "none" (got ${shown(value)})`,
+    );
+  }
+  return { limit: parsed.limit, window: parsed.window };
+}
+
+/**
+ * The usage policy the options give, the parts left out absent. The addresses are checked by the
+ * module, which knows CIDR ranges; its refusal is reported as this option's (`tokens-cli.commands.ts`).
+ */
+function policyOptions(values: Partial<Record<ValueOption, string[]>>): TokenUsagePolicy {
+  const rateLimit = rateLimitOption(single(values, 'rate-limit'));
+  const maxUses = limitOption('max-uses', single(values, 'max-uses'), MAX_USES);
+  const usesPeriod = limitOption('uses-period', single(values, 'uses-period'), MAX_SECONDS);
+  const addresses = values['allowed-ip'];
+  let allowedIps: string[] | null | undefined;
+  if (addresses !== undefined) {
+    if (addresses.includes('none') && addresses.length > 1)
+      throw new TokensCliUsageError('--allowed-ip none allows any address: give it alone, without other addresses');
+    if (addresses.some((address) => address.trim() === ''))
+      throw new TokensCliUsageError(`--allowed-ip needs an address: ${OPTION_HINTS['allowed-ip']}`);
+    allowedIps = addresses[0] === 'none' ? null : addresses;
+  }
+  return {
+    ...(rateLimit === undefined ? {} : { rateLimit }),
+    ...(maxUses === undefined ? {} : { maxUses }),
+    ...(usesPeriod === undefined ? {} : { usesPeriod }),
+    ...(allowedIps === undefined ? {} : { allowedIps }),
+  };
 }
 
 /** `--scopes a,b` (spaces allowed after the commas) as a list. */
@@ -206,9 +364,9 @@ export function parseTokensCliArgs(argv: readonly string[]): TokensCliCommand {
       if (!spec.options.includes(option))
         throw new TokensCliUsageError(`${first} does not take --${option}; it takes ${optionList(first)}`);
     }
-    const given = Object.fromEntries(spec.options.map((option) => [option, single(values, option)])) as Partial<
-      Record<ValueOption, string>
-    >;
+    const given = Object.fromEntries(
+      spec.options.filter((option) => !REPEATABLE.has(option)).map((option) => [option, single(values, option)]),
+    ) as Partial<Record<ValueOption, string>>;
     const missing = spec.required.filter((option) => given[option] === undefined || given[option]!.trim() === '');
     if (missing.length > 0)
       throw new TokensCliUsageError(`${first} needs ${missing.map((option) => OPTION_HINTS[option]).join('; and ')}`);
@@ -230,10 +388,23 @@ export function parseTokensCliArgs(argv: readonly string[]): TokensCliCommand {
           tokenName: given.name!,
           scopes: scopeList(given.scopes!),
           expiresIn: seconds(given['expires-in']),
+          policy: policyOptions(values),
           json,
         };
       case 'list':
         return { name: 'list', user: given.user!, json };
+      case 'update': {
+        const policy = policyOptions(values);
+        if (given.name === undefined && Object.keys(policy).length === 0)
+          throw new TokensCliUsageError(
+            `update needs something to change: --name, ${POLICY_OPTIONS.map((option) => `--${option}`).join(', ')}`,
+          );
+        return { name: 'update', tokenId: rest[0]!, tokenName: given.name, policy, json };
+      }
+      case 'pause':
+        return { name: 'pause', tokenId: rest[0]!, json };
+      case 'resume':
+        return { name: 'resume', tokenId: rest[0]!, json };
       case 'revoke':
         return { name: 'revoke', tokenId: rest[0]!, json };
       case 'revoke-all':

@@ -12,6 +12,7 @@ import {
   AccessTokensError,
   InvalidScopeError,
   InvalidTokenNameError,
+  InvalidUsagePolicyError,
   StoreUnavailableError,
   TokenNotFoundError,
 } from '../core/access-tokens.errors.js';
@@ -23,7 +24,16 @@ import { TokensService } from '../tokens.service.js';
 import type { TokensCliCommand } from './tokens-cli.arguments.js';
 import { REVOKED_BY_ADMIN } from './tokens-cli.constants.js';
 import { EXIT, shown, TokensCliSetupError, TokensCliUsageError, UnknownUserError } from './tokens-cli.errors.js';
-import { jsonLine, statusOf, tokenTable, when, type ListedToken, type ListedUser } from './tokens-cli.output.js';
+import {
+  jsonLine,
+  policySentence,
+  policyText,
+  statusOf,
+  tokenTable,
+  when,
+  type ListedToken,
+  type ListedUser,
+} from './tokens-cli.output.js';
 import type { TokensCliApp, TokensCliModule } from './tokens-cli.app.js';
 
 type Command = Exclude<TokensCliCommand, { name: 'help' }>;
@@ -81,6 +91,10 @@ function describe(error: unknown, command: Command): TokensCliFailure {
   }
   if (error instanceof InvalidScopeError) return refused(error.code, `invalid --scopes: ${error.message}`);
   if (error instanceof InvalidTokenNameError) return refused(error.code, `invalid --name: ${error.message}`);
+  if (error instanceof InvalidUsagePolicyError) {
+    // The option the user typed, where the module names the policy's part: a command line to correct.
+    return { exitCode: EXIT.usage, code: 'cli_usage', message: inOptionWords(error.message) };
+  }
   if (error instanceof AccountBlockedError && 'user' in command) {
     return refused(error.code, `user ${shown(command.user)} is blocked: unblock them to issue a token`);
   }
@@ -92,6 +106,19 @@ function describe(error: unknown, command: Command): TokensCliFailure {
   }
   if (error instanceof AccessTokensError) return refused(error.code, error.message);
   return refused('failed', `${command.name} failed: ${messageOf(error)}`);
+}
+
+/** The options of the CLI for the parts of a usage policy, as the module's messages name them. */
+const POLICY_PART_OPTIONS: readonly (readonly [RegExp, string])[] = [
+  [/\brateLimit(\.(limit|window))?\b/g, '--rate-limit'],
+  [/\bmaxUses\b/g, '--max-uses'],
+  [/\busesPeriod\b/g, '--uses-period'],
+  [/\ballowedIps\b/g, '--allowed-ip'],
+];
+
+/** A message of `InvalidUsagePolicyError` in the CLI's words: `usesPeriod needs maxUses` → `--uses-period needs --max-uses`. */
+function inOptionWords(message: string): string {
+  return POLICY_PART_OPTIONS.reduce((text, [part, option]) => text.replace(part, option), message);
 }
 
 /** The error's own message, or its cause's when it wraps a driver's error. */
@@ -203,6 +230,11 @@ class TokensCli {
         return this.issue(command);
       case 'list':
         return this.list(command);
+      case 'update':
+        return this.update(command);
+      case 'pause':
+      case 'resume':
+        return this.pauseOrResume(command);
       case 'revoke':
         return this.revoke(command);
       case 'revoke-all':
@@ -217,6 +249,7 @@ class TokensCli {
     tokenName,
     scopes,
     expiresIn,
+    policy,
     json,
   }: Extract<TokensCliCommand, { name: 'issue' }>): Promise<void> {
     const max = this.options.tokens.maxLifetimeSeconds;
@@ -226,7 +259,7 @@ class TokensCli {
       );
     }
     const user = await this.user(username);
-    const { token, accessToken } = await this.tokens.issue(user, { name: tokenName, scopes, expiresIn });
+    const { token, accessToken } = await this.tokens.issue(user, { ...policy, name: tokenName, scopes, expiresIn });
     const listed: ListedToken = { ...accessToken, status: 'live' };
     if (json) {
       this.io.stdout.write(jsonLine({ token, accessToken: listed, user: this.listedUser(user) }));
@@ -235,7 +268,7 @@ class TokensCli {
     this.io.stdout.write(`${token}\n`);
     this.io.stderr.write(
       `Issued token ${accessToken.id} ${shown(accessToken.name)} (${accessToken.hint}) to ${shown(username)}, ` +
-        `scopes ${accessToken.scopes.join(',')}, expires ${when(accessToken.expiresAt, 'never')}. ` +
+        `scopes ${accessToken.scopes.join(',')}, expires ${when(accessToken.expiresAt, 'never')}${policySentence(accessToken)}. ` +
         'It is shown this once: store it now.\n',
     );
   }
@@ -252,6 +285,68 @@ class TokensCli {
     } else {
       this.io.stdout.write(listed.length === 0 ? `${shown(username)} has no tokens\n` : tokenTable(listed, now));
     }
+  }
+
+  private async update({
+    tokenId,
+    tokenName,
+    policy,
+    json,
+  }: Extract<TokensCliCommand, { name: 'update' }>): Promise<void> {
+    const found = await this.personal(tokenId);
+    const view = await this.tokens.update(found.userId, tokenId, { ...policy, name: tokenName });
+    const { user, owner } = await this.owner(found.userId);
+    const listed: ListedToken = { ...view, status: statusOf(view, await this.liveIds(found.userId), this.now()) };
+    if (json) {
+      this.io.stdout.write(jsonLine({ accessToken: listed, user }));
+      return;
+    }
+    this.io.stdout.write(
+      `Updated the token ${view.id} ${shown(view.name)} (${view.hint}) of ${owner}: ${policyText(view)}\n`,
+    );
+  }
+
+  private async pauseOrResume({
+    name,
+    tokenId,
+    json,
+  }: Extract<TokensCliCommand, { name: 'pause' | 'resume' }>): Promise<void> {
+    const found = await this.personal(tokenId);
+    const pause = name === 'pause';
+    const changed = (found.pausedAt === null) === pause;
+    const view = await (pause ? this.tokens.pause(found.userId, tokenId) : this.tokens.resume(found.userId, tokenId));
+    const { user, owner } = await this.owner(found.userId);
+    const listed: ListedToken = { ...view, status: statusOf(view, await this.liveIds(found.userId), this.now()) };
+    if (json) {
+      this.io.stdout.write(jsonLine({ [pause ? 'paused' : 'resumed']: changed, accessToken: listed, user }));
+      return;
+    }
+    const what = `token ${view.id} ${shown(view.name)} (${view.hint}) of ${owner}`;
+    this.io.stdout.write(
+      changed
+        ? `${pause ? 'Paused' : 'Resumed'} the ${what}\n`
+        : `The ${what} was ${pause ? 'already paused' : 'not paused'}\n`,
+    );
+  }
+
+  /** The personal token of that id, whoever owns it: login sessions are neither paused nor changed. */
+  private async personal(tokenId: string): Promise<AccessToken> {
+    if (!isTokenId(tokenId)) throw new TokenNotFoundError(tokenId);
+    const found = await this.repository.findOneBy({ id: tokenId, kind: 'personal' as const });
+    if (!found) throw new TokenNotFoundError(tokenId);
+    return found;
+  }
+
+  /** A token's owner, for JSON and in words (by user id when the user is gone). */
+  private async owner(userId: string): Promise<{ user: ListedUser; owner: string }> {
+    const found = await this.users.findById(userId);
+    return found
+      ? { user: this.listedUser(found), owner: shown(this.listedUser(found).username) }
+      : { user: { id: userId, username: '' }, owner: `user id ${userId}` };
+  }
+
+  private now(): Date {
+    return this.options.clock.now();
   }
 
   private async revoke({ tokenId, json }: Extract<TokensCliCommand, { name: 'revoke' }>): Promise<void> {

@@ -172,16 +172,144 @@ describe('runTokensCli, on an app of its own', () => {
     const table = await run(context, 'list --user alice');
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID +NAME +SCOPES +HINT +CREATED +EXPIRES +LAST USED +STATUS$/);
+    expect(lines[0]).toMatch(
+      /^ID +NAME +SCOPES +HINT +CREATED +EXPIRES +LAST USED +RATE LIMIT +USES LEFT +ALLOWED IPS +STATUS$/,
+    );
     expect(lines).toHaveLength(6);
     const line = (id: string) => lines.find((row) => row.startsWith(id))!;
     expect(line(ids.short!)).toMatch(
-      / short +users:read +nat_…\w{4} +2026-01-01 00:00:00Z +2026-01-01 00:01:00Z +never +expired$/,
+      / short +users:read +nat_…\w{4} +2026-01-01 00:00:00Z +2026-01-01 00:01:00Z +never +none +unlimited +any +expired$/,
     );
     expect(line(ids.idle!)).toMatch(/ expired \(idle\)$/);
     expect(line(ids.gone!)).toMatch(/ revoked \(revoked_by_user\)$/);
-    expect(line(ids.used!)).toMatch(/ 2026-01-01 00:00:03Z +revoked \(rotated\)$/);
+    expect(line(ids.used!)).toMatch(/ 2026-01-01 00:00:03Z +none +unlimited +any +revoked \(rotated\)$/);
     expect(lines.filter((row) => / live$/.test(row))).toHaveLength(1);
+  });
+
+  it('issues a token with a usage policy, which issue tells and the list shows', async () => {
+    const issued = await run(
+      context,
+      'issue --user alice --name metered --scopes users:read --rate-limit 100/60 --max-uses 2 --uses-period 3600 --allowed-ip 203.0.113.0/24 --allowed-ip 2001:DB8::/32',
+    );
+    expect(issued.code).toBe(0);
+    expect(issued.stdout).toMatch(/^nat_[0-9A-Za-z]+\n$/);
+    expect(issued.stderr).toContain(
+      'rate limit 100/60s, uses 2/2 per 3600s, from 203.0.113.0/24,2001:db8::/32. It is shown this once',
+    );
+    // A token with allowed addresses verifies only with a request from one: it is found by its name.
+    const accessToken = (await tokens.list(1)).find((token) => token.name === 'metered')!;
+    expect(accessToken).toMatchObject({
+      enabled: true,
+      rateLimit: { limit: 100, window: 60 },
+      maxUses: 2,
+      usesLeft: 2,
+      usesPeriod: 3600,
+      allowedIps: ['203.0.113.0/24', '2001:db8::/32'],
+    });
+    const plain = (await run(context, 'issue --user alice --name plain --scopes users:read')).stdout.trim();
+    const plainId = (await tokens.verify(plain)).accessToken.id;
+
+    const table = (await run(context, 'list --user alice')).stdout.trimEnd().split('\n');
+    expect(table.find((row) => row.startsWith(accessToken.id))).toMatch(
+      / +100\/60s +2\/2 per 3600s +203\.0\.113\.0\/24,2001:db8::\/32 +live$/,
+    );
+    expect(table.find((row) => row.startsWith(plainId))).toMatch(/ +none +unlimited +any +live$/);
+    const listed = json((await run(context, 'list --user alice --json')).stdout).tokens as Record<string, unknown>[];
+    expect(listed.find((token) => token.id === accessToken.id)).toMatchObject({
+      status: 'live',
+      enabled: true,
+      rateLimit: { limit: 100, window: 60 },
+      maxUses: 2,
+      usesLeft: 2,
+      usesPeriod: 3600,
+      allowedIps: ['203.0.113.0/24', '2001:db8::/32'],
+    });
+  });
+
+  it('pauses a token by id, which is then refused as paused and listed so, and resumes it', async () => {
+    const raw = (await run(context, 'issue --user alice --name deploy --scopes users:read')).stdout.trim();
+    const { accessToken } = await tokens.verify(raw);
+    const what = `token ${accessToken.id} "deploy" (${accessToken.hint}) of "alice"`;
+    expect(await run(context, ['pause', accessToken.id])).toEqual({
+      code: 0,
+      stdout: `Paused the ${what}\n`,
+      stderr: '',
+    });
+    await expect(tokens.verify(raw)).rejects.toMatchObject({ code: 'paused' });
+    expect((await run(context, 'list --user alice')).stdout).toMatch(/ paused\n$/);
+    expect(json((await run(context, ['pause', accessToken.id, '--json'])).stdout)).toMatchObject({
+      paused: false,
+      accessToken: { id: accessToken.id, enabled: false, status: 'paused' },
+      user: { id: 1, username: 'alice' },
+    });
+    expect((await run(context, ['pause', accessToken.id])).stdout).toBe(`The ${what} was already paused\n`);
+
+    expect((await run(context, ['resume', accessToken.id])).stdout).toBe(`Resumed the ${what}\n`);
+    await expect(tokens.verify(raw)).resolves.toBeDefined();
+    expect(json((await run(context, ['resume', accessToken.id, '--json'])).stdout)).toMatchObject({
+      resumed: false,
+      accessToken: { id: accessToken.id, enabled: true, status: 'live' },
+    });
+  });
+
+  it("updates a token's name and usage policy by id, leaving what is not given, and lifts a limit with none", async () => {
+    await run(context, 'issue --user alice --name ci --scopes users:read --max-uses 10 --allowed-ip 10.0.0.1');
+    const [accessToken] = await tokens.list(1);
+    const updated = await run(context, ['update', accessToken!.id, '--name', 'ci-2', '--rate-limit', '5/1']);
+    expect(updated).toEqual({
+      code: 0,
+      stdout: `Updated the token ${accessToken!.id} "ci-2" (${accessToken!.hint}) of "alice": enabled, rate limit 5/1s, uses left 10/10, from 10.0.0.1\n`,
+      stderr: '',
+    });
+    expect(
+      json(
+        (await run(context, ['update', accessToken!.id, '--max-uses', 'none', '--allowed-ip', 'none', '--json']))
+          .stdout,
+      ),
+    ).toMatchObject({
+      accessToken: {
+        name: 'ci-2',
+        rateLimit: { limit: 5, window: 1 },
+        maxUses: null,
+        usesLeft: null,
+        allowedIps: null,
+      },
+      user: { id: 1, username: 'alice' },
+    });
+  });
+
+  it('refuses a usage policy the module refuses as a usage error (2) naming the option, changing nothing', async () => {
+    const address = await run(context, 'issue --user alice --name x --scopes users:read --allowed-ip 10.0.0.256');
+    expect(address).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'error: --allowed-ip: "10.0.0.256" is not an IPv4 or IPv6 address or CIDR range\nRun "tokens issue --help" for usage.\n',
+    });
+    const period = await run(context, 'issue --user alice --name x --scopes users:read --uses-period 60');
+    expect(period).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^error: --uses-period needs --max-uses\n/),
+    });
+    expect(await tokens.list(1)).toEqual([]);
+
+    const raw = (await run(context, 'issue --user alice --name x --scopes users:read')).stdout.trim();
+    const { accessToken } = await tokens.verify(raw);
+    const before = await tokens.list(1);
+    const refused = await run(context, [
+      'update',
+      accessToken.id,
+      '--name',
+      'y',
+      '--allowed-ip',
+      '10.0.0.0/40',
+      '--json',
+    ]);
+    expect(refused.code).toBe(2);
+    expect(json(refused.stderr)).toEqual({
+      error: { code: 'cli_usage', message: '--allowed-ip: "10.0.0.0/40" is not an IPv4 or IPv6 address or CIDR range' },
+    });
+    expect(await tokens.list(1)).toEqual(before);
   });
 
   it('says when a user has no tokens', async () => {
@@ -269,6 +397,17 @@ describe('runTokensCli, on an app of its own', () => {
         /^error: unknown token id "1f73e88f-79e9-42c7-8b58-40689676d07c": no token has that id/,
       ],
       ['a token id that is no UUID', 'revoke 42', /^error: unknown token id "42": a token id is a UUID/],
+      [
+        'an unknown token id to pause',
+        'pause 1f73e88f-79e9-42c7-8b58-40689676d07c',
+        /^error: unknown token id "1f73e88f-79e9-42c7-8b58-40689676d07c": no token has that id/,
+      ],
+      [
+        'an unknown token id to update',
+        'update 1f73e88f-79e9-42c7-8b58-40689676d07c --max-uses 5',
+        /^error: unknown token id "1f73e88f-79e9-42c7-8b58-40689676d07c": no token has that id/,
+      ],
+      ['a token id that is no UUID to resume', 'resume 42', /^error: unknown token id "42": a token id is a UUID/],
       [
         "a scope beyond the user's permissions",
         'issue --user alice --name x --scopes users:admin',

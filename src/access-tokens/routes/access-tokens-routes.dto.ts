@@ -50,6 +50,21 @@ const IsText = (options?: ValidationOptions): PropertyDecorator =>
 /** Like `@IsOptional()`, but `null` is validated (and refused) rather than let through. */
 const IsAbsentOr = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
+/**
+ * A nested DTO that may be `null`: checked as an object of `type` (`@Type` converts it for
+ * `@ValidateNested`). TypeScript records `RateLimitDto | null` as `Object` in `design:type`, so the
+ * class is recorded there as for a property of that type alone: what OpenAPI documents of the
+ * property (`nestjs-access-tokens/swagger` reads `design:type`), `@IsOptional()` saying `null` is allowed.
+ */
+const NullableNested =
+  (type: () => new () => object): PropertyDecorator =>
+  (target, property) => {
+    IsObject()(target, property);
+    ValidateNested()(target, property);
+    Type(type)(target, property);
+    Reflect.defineMetadata('design:type', type(), target, property);
+  };
+
 /** A token's rate limit: `limit` requests per `window` seconds. */
 export class RateLimitDto {
   @IsInt()
@@ -71,9 +86,7 @@ export class RateLimitDto {
  */
 export class TokenPolicyDto {
   @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => RateLimitDto)
+  @NullableNested(() => RateLimitDto)
   rateLimit?: RateLimitDto | null;
 
   /** Requests in all, from 1. */

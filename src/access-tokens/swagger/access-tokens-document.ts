@@ -21,8 +21,9 @@ import {
   badRequestResponse,
   forbiddenResponse,
   INVALID_INPUT_SCHEMA_OBJECT,
+  RATE_LIMIT_HEADERS,
   REFUSAL_SCHEMA,
-  tooManyAttemptsResponse,
+  tooManyRequestsResponse,
   unauthorizedResponse,
 } from './refusal-responses.js';
 import { findRouteAccess, type Handler, type RouteAccess } from './route-access.js';
@@ -149,6 +150,15 @@ function addResponse(operation: OperationObject, status: string, response: Respo
   operation.responses[status] ??= response;
 }
 
+/** The rate limit headers on each successful answer of a route that takes a token: a rate-limited token gets them. */
+function addSuccessHeaders(operation: OperationObject): void {
+  for (const [status, response] of Object.entries(operation.responses)) {
+    if (!/^2/.test(status) || !response || '$ref' in response) continue;
+    const headers = ((response as ResponseObject).headers ??= {});
+    for (const [name, header] of Object.entries(RATE_LIMIT_HEADERS)) headers[name] ??= structuredClone(header);
+  }
+}
+
 /** The route an operation was built from: by its mark, and, for a handler shared by controllers, by its operation id. */
 function routeOf(operation: Record<string, unknown>, routes: readonly RouteAccess[]): RouteAccess | undefined {
   const indices = operation[ROUTE_MARK] as number[] | undefined;
@@ -165,8 +175,11 @@ function routeOf(operation: Record<string, unknown>, routes: readonly RouteAcces
  * - a route that needs a token gets the security requirement of each of the document's access
  *   token schemes (`addAccessTokensSecurity`), listing the scopes its `ScopesGuard` requires (one
  *   requirement per way to satisfy `anyOf`), a sentence in its description saying so, and its
- *   answers: 401, 403 where it requires scopes, 400, and 429 where it takes a password
- *   (`@AllowPassword()`), each with the module's JSON body and `WWW-Authenticate` challenge;
+ *   answers: 401 (a paused token among them), 403 (`insufficient_scope` where it requires
+ *   scopes; `ip_not_allowed` and `uses_exhausted`, a token's usage policy), 400, and 429
+ *   (`rate_limited`, `uses_exhausted`, and `too_many_attempts` where it takes a password by
+ *   `@AllowPassword()`), each with the module's JSON body and headers (`WWW-Authenticate`,
+ *   `Retry-After`, `RateLimit-Policy` and `RateLimit`, which its successful answers document too);
  * - a public route gets no security requirement, and 400 where its input is checked;
  * - body and query DTOs without `@ApiProperty()` are documented from their class-validator rules.
  *
@@ -223,10 +236,12 @@ export async function createAccessTokensDocument(
       operation.security = [...(operation.security ?? []), ...securityOf(requirements, schemes)];
       const sentence = accessSentence(authentication, requirements);
       operation.description = operation.description ? `${operation.description}\n\n${sentence}` : sentence;
+      addSuccessHeaders(operation);
       addResponse(operation, '401', unauthorizedResponse(authentication, realm));
-      if (requirements.length > 0) addResponse(operation, '403', forbiddenResponse(requirements, realm));
+      // A token's usage policy can refuse on any route a token reaches: 403 by address or uses, 429 by rate.
+      addResponse(operation, '403', forbiddenResponse(requirements, realm));
       addResponse(operation, '400', badRequestResponse(true, badInput, realm));
-      if (authentication.passwordGrant) addResponse(operation, '429', tooManyAttemptsResponse(realm));
+      addResponse(operation, '429', tooManyRequestsResponse(authentication, realm));
     } else {
       // A requirement for the whole document would otherwise apply to the public route too.
       if ((document.security?.length ?? 0) > 0) operation.security ??= [];

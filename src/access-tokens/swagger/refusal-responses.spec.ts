@@ -1,11 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidTokenError, InsufficientScopeError, MissingCredentialsError } from '../core/access-tokens.errors.js';
-import { toHttpAnswer } from '../edge/rfc6750.js';
+import {
+  InvalidTokenError,
+  InsufficientScopeError,
+  MissingCredentialsError,
+  TokenPolicyError,
+} from '../core/access-tokens.errors.js';
+import { setAnswerHeaders, toHttpAnswer } from '../edge/rfc6750.js';
 import {
   accessSentence,
   describeRequirements,
   forbiddenResponse,
   grantingWildcards,
+  tooManyRequestsResponse,
   unauthorizedResponse,
 } from './refusal-responses.js';
 
@@ -56,6 +62,8 @@ describe('what the document says of a route', () => {
       revokedReason: 'revoked_by_user',
     });
     expect(examples.expired!.value).toEqual(toHttpAnswer(new InvalidTokenError('expired'), 'shop').body);
+    expect(examples.paused!.value).toEqual(toHttpAnswer(new InvalidTokenError('paused'), 'shop').body);
+    expect(examples.paused!.value).toMatchObject({ error: 'invalid_token', reason: 'paused' });
     expect(examples).toHaveProperty('invalid_credentials');
     expect((response.headers!['WWW-Authenticate'] as { example: string }).example).toBe(
       'Basic realm="shop", Bearer realm="shop"',
@@ -68,15 +76,62 @@ describe('what the document says of a route', () => {
   it('shows in the 403 the challenge of each requirement', () => {
     const response = forbiddenResponse([{ allOf: ['a', 'b'] }, { anyOf: ['c', 'd'] }], 'api');
     const examples = response.content!['application/json']!.examples as Record<string, { value: unknown }>;
-    expect(Object.keys(examples)).toEqual(['insufficient_scope', 'insufficient_scope_2']);
+    expect(Object.keys(examples)).toEqual([
+      'insufficient_scope',
+      'insufficient_scope_2',
+      'ip_not_allowed',
+      'uses_exhausted',
+    ]);
     expect(examples.insufficient_scope_2!.value).toEqual(
       toHttpAnswer(new InsufficientScopeError(['c', 'd'], 'anyOf'), 'api').body,
     );
     expect((response.headers!['WWW-Authenticate'] as { example: string }).example).toBe(
       toHttpAnswer(new InsufficientScopeError(['a', 'b'], 'allOf'), 'api').challenge,
     );
-    expect(response.description).toBe(
-      'The token lacks a required scope (`insufficient_scope`): it needs the scopes `a` and `b` and one of the scopes `c` or `d`.',
+    expect(response.description).toMatch(
+      /^The token lacks a required scope \(`insufficient_scope`\): it needs the scopes `a` and `b` and one of the scopes `c` or `d`\. Or .*`ip_not_allowed`.*`uses_exhausted`/,
     );
+  });
+
+  it("shows in the 403 of a route without scopes only a token's usage policy, with no challenge", () => {
+    const response = forbiddenResponse([], 'api');
+    const examples = response.content!['application/json']!.examples as Record<string, { value: unknown }>;
+    expect(Object.keys(examples)).toEqual(['ip_not_allowed', 'uses_exhausted']);
+    expect(examples.ip_not_allowed!.value).toEqual(toHttpAnswer(new TokenPolicyError('ip_not_allowed'), 'api').body);
+    expect(examples.uses_exhausted!.value).toMatchObject({ statusCode: 403, reason: 'uses_exhausted' });
+    expect(response.headers).toBeUndefined();
+  });
+
+  it('shows in the 429 the rate limit and its headers, and password attempts only where the grant checks them', () => {
+    const response = tooManyRequestsResponse(token, 'api');
+    const examples = response.content!['application/json']!.examples as Record<string, { value: unknown }>;
+    expect(Object.keys(examples)).toEqual(['rate_limited', 'uses_exhausted']);
+    const limited = toHttpAnswer(
+      new TokenPolicyError('rate_limited', 42, { limit: 100, window: 60, remaining: 0, reset: 42 }),
+      'api',
+    );
+    expect(examples.rate_limited!.value).toEqual(limited.body);
+    expect(examples.uses_exhausted!.value).toMatchObject({ statusCode: 429, reason: 'uses_exhausted' });
+    expect(Object.keys(response.headers!)).toEqual(['Retry-After', 'RateLimit-Policy', 'RateLimit']);
+    // The headers' examples are what the module sends with that answer.
+    const sent: Record<string, string> = {};
+    setAnswerHeaders((name, value) => (sent[name] = value), { ...limited, challenge: null });
+    expect(
+      Object.fromEntries(
+        Object.entries(response.headers!).map(([name, header]) => [
+          name,
+          String((header as { example: unknown }).example),
+        ]),
+      ),
+    ).toEqual(sent);
+    const withPassword = tooManyRequestsResponse(
+      { challengeSchemes: ['Basic', 'Bearer'], password: true, passwordGrant: true },
+      'api',
+    );
+    expect(Object.keys(withPassword.content!['application/json']!.examples!)).toEqual([
+      'rate_limited',
+      'uses_exhausted',
+      'too_many_attempts',
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import {
   InvalidCredentialsError,
   InvalidRequestError,
   MissingCredentialsError,
+  TokenPolicyError,
   TooManyAttemptsError,
   type AccessTokensError,
 } from '../core/access-tokens.errors.js';
@@ -30,13 +31,13 @@ export const REFUSAL_SCHEMA: SchemaObject = {
     error: {
       type: 'string',
       description:
-        '401: `unauthorized` (no credentials), `invalid_token`, `invalid_credentials` (a wrong user name or password); 403: `insufficient_scope`; 400: `invalid_request`; 429: `too_many_attempts`.',
+        "401: `unauthorized` (no credentials), `invalid_token`, `invalid_credentials` (a wrong user name or password); 403: `insufficient_scope`, `ip_not_allowed` (not from the token's allowed addresses), `uses_exhausted` (no uses left); 400: `invalid_request`; 429: `too_many_attempts`, `rate_limited` (over the token's rate limit), `uses_exhausted` (until its uses are restored).",
       example: 'invalid_token',
     },
     reason: {
       type: 'string',
       description:
-        'Why: `credentials_missing`; for `invalid_token`, `malformed`, `unknown`, `expired`, `revoked` or `user_blocked`; otherwise the same as `error`.',
+        'Why: `credentials_missing`; for `invalid_token`, `malformed`, `unknown`, `expired`, `revoked`, `user_blocked` or `paused` (its owner paused it); otherwise the same as `error`.',
       example: 'expired',
     },
     message: { type: 'string', description: 'Why, in a sentence.', example: 'The access token expired' },
@@ -90,6 +91,7 @@ export function unauthorizedResponse(authentication: RouteAuthentication, realm:
     malformed: answerTo(new InvalidTokenError('malformed'), realm, 'Not a token of this app').example,
     expired: answerTo(new InvalidTokenError('expired'), realm, 'An expired token').example,
     revoked: answerTo(new InvalidTokenError('revoked', REVOKED_BY_USER), realm, 'A revoked token').example,
+    paused: answerTo(new InvalidTokenError('paused'), realm, 'A paused token').example,
   };
   if (authentication.password) {
     examples.invalid_credentials = answerTo(
@@ -100,7 +102,7 @@ export function unauthorizedResponse(authentication: RouteAuthentication, realm:
   }
   return {
     description:
-      'No credentials, or a token that cannot be used (`invalid_token`: malformed, unknown, expired, revoked, or its user blocked)' +
+      'No credentials, or a token that cannot be used (`invalid_token`: malformed, unknown, expired, revoked, paused, or its user blocked)' +
       (authentication.password ? ', or a wrong user name or password (`invalid_credentials`)' : '') +
       '.',
     headers: challengeHeader(
@@ -111,24 +113,70 @@ export function unauthorizedResponse(authentication: RouteAuthentication, realm:
   };
 }
 
-/** The 429 of a route that takes a password: attempts are throttled per account and per client. */
-export function tooManyAttemptsResponse(realm: string): ResponseObject {
-  const { example } = answerTo(new TooManyAttemptsError(60), realm, 'Too many password attempts');
+/** An example rate limit: 100 requests a minute, none left, the window ending in 42 seconds. */
+const RATE_LIMITED = { limit: 100, window: 60, remaining: 0, reset: 42 } as const;
+
+/**
+ * The headers of draft-ietf-httpapi-ratelimit-headers the module sets on each answer to a token
+ * with a rate limit, refused or not.
+ */
+export const RATE_LIMIT_HEADERS: Readonly<Record<'RateLimit-Policy' | 'RateLimit', HeaderObject>> = {
+  'RateLimit-Policy': {
+    description: 'For a token with a rate limit: `"token";q=<requests>;w=<seconds>`, its limit of requests per window.',
+    schema: { type: 'string' },
+    example: `"token";q=${RATE_LIMITED.limit};w=${RATE_LIMITED.window}`,
+  },
+  RateLimit: {
+    description:
+      'For a token with a rate limit: `"token";r=<remaining>;t=<seconds>`, the requests left in the window and the seconds until it ends.',
+    schema: { type: 'string' },
+    example: `"token";r=${RATE_LIMITED.remaining};t=${RATE_LIMITED.reset}`,
+  },
+};
+
+/**
+ * The 429 of a route that takes a token: over the token's rate limit, or out of uses until they
+ * are restored; and where the route takes a password by the module's grant, too many attempts.
+ */
+export function tooManyRequestsResponse(authentication: RouteAuthentication, realm: string): ResponseObject {
+  const examples: Record<string, ExampleObject> = {
+    rate_limited: answerTo(
+      new TokenPolicyError('rate_limited', RATE_LIMITED.reset, RATE_LIMITED),
+      realm,
+      "Over the token's rate limit",
+    ).example,
+    uses_exhausted: answerTo(
+      new TokenPolicyError('uses_exhausted', 3600),
+      realm,
+      'No uses left until they are restored',
+    ).example,
+  };
+  if (authentication.passwordGrant) {
+    examples.too_many_attempts = answerTo(new TooManyAttemptsError(60), realm, 'Too many password attempts').example;
+  }
   return {
     description:
-      'Too many password attempts for the account or from the client (`too_many_attempts`): wait `Retry-After` seconds.',
+      "Over the token's rate limit (`rate_limited`), or out of uses until its `usesPeriod` restores them (`uses_exhausted`)" +
+      (authentication.passwordGrant
+        ? ', or too many password attempts for the account or from the client (`too_many_attempts`)'
+        : '') +
+      ': wait `Retry-After` seconds.',
     headers: {
       'Retry-After': {
-        description: 'Seconds until an attempt counts again.',
+        description: 'Seconds until a request may succeed again.',
         schema: { type: 'integer' },
-        example: 60,
+        example: RATE_LIMITED.reset,
       },
+      ...RATE_LIMIT_HEADERS,
     },
-    content: { 'application/json': { schema: refusalRef, examples: { too_many_attempts: example } } },
+    content: { 'application/json': { schema: refusalRef, examples } },
   };
 }
 
-/** The 403 of a route with scope requirements. */
+/**
+ * The 403 of a route that takes a token: a client address the token does not allow, no uses left,
+ * and, where the route requires scopes, a token that lacks them (with its `WWW-Authenticate` challenge).
+ */
 export function forbiddenResponse(requirements: readonly ScopeRequirement[], realm: string): ResponseObject {
   const answers = requirements.map((requirement) =>
     'allOf' in requirement
@@ -143,18 +191,35 @@ export function forbiddenResponse(requirements: readonly ScopeRequirement[], rea
           `Lacks all of ${requirement.anyOf.join(', ')}`,
         ),
   );
+  const policy =
+    "the token may not be used from the client's address (`ip_not_allowed`), or has no uses left and none will be restored (`uses_exhausted`)";
   return {
-    description: `The token lacks a required scope (\`insufficient_scope\`): it needs ${describeRequirements(requirements)}.`,
-    headers: challengeHeader(
-      'The RFC 6750 challenge, `error="insufficient_scope"`, its `scope` the scopes of the first requirement the token fails.',
-      answers[0]?.challenge ?? null,
-    ),
+    description:
+      requirements.length === 0
+        ? `Refused: ${policy}.`
+        : `The token lacks a required scope (\`insufficient_scope\`): it needs ${describeRequirements(requirements)}. Or ${policy}.`,
+    ...(requirements.length === 0
+      ? {}
+      : {
+          headers: challengeHeader(
+            'For `insufficient_scope`: the RFC 6750 challenge, `error="insufficient_scope"`, its `scope` the scopes of the first requirement the token fails.',
+            answers[0]?.challenge ?? null,
+          ),
+        }),
     content: {
       'application/json': {
         schema: refusalRef,
-        examples: Object.fromEntries(
-          answers.map(({ example }, index) => [`insufficient_scope${index === 0 ? '' : `_${index + 1}`}`, example]),
-        ),
+        examples: {
+          ...Object.fromEntries(
+            answers.map(({ example }, index) => [`insufficient_scope${index === 0 ? '' : `_${index + 1}`}`, example]),
+          ),
+          ip_not_allowed: answerTo(
+            new TokenPolicyError('ip_not_allowed'),
+            realm,
+            'From an address the token does not allow',
+          ).example,
+          uses_exhausted: answerTo(new TokenPolicyError('uses_exhausted'), realm, 'No uses left').example,
+        },
       },
     },
   };

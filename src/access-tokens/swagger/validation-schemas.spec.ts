@@ -22,6 +22,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { RateLimitDto, UpdateTokenDto } from '../routes/access-tokens-routes.dto.js';
 import { describeValidatedProperties, hasValidationRules } from './validation-schemas.js';
 
 enum Plan {
@@ -157,5 +158,56 @@ describe('OpenAPI properties from class-validator rules', () => {
     const team = describeValidatedProperties(TeamSignupDto, { nullable: true });
     expect([...team.keys()].sort()).toEqual([...properties.keys(), 'team'].sort());
     expect(team.get('team')?.options).toEqual({ type: 'string', required: true });
+  });
+});
+
+describe("the ready-made routes' usage policy, as documented", () => {
+  const update = describeValidatedProperties(UpdateTokenDto, { nullable: true });
+  const options = (name: string) => update.get(name)?.options;
+
+  it('refers to the nested rate limit, which may be null, for it to be described too', () => {
+    expect(update.get('rateLimit')).toEqual({
+      options: { type: RateLimitDto, required: false, nullable: true },
+      models: [RateLimitDto],
+    });
+    const rateLimit = describeValidatedProperties(RateLimitDto, { nullable: true });
+    expect(rateLimit.get('limit')?.options).toEqual({
+      type: 'integer',
+      minimum: 1,
+      maximum: 1_000_000_000,
+      required: true,
+    });
+    expect(rateLimit.get('window')?.options).toEqual({
+      type: 'integer',
+      minimum: 1,
+      maximum: 31_536_000,
+      required: true,
+    });
+  });
+
+  it('documents the quota and addresses as nullable, and enabled as a boolean that null does not pass', () => {
+    expect(options('maxUses')).toEqual({
+      type: 'integer',
+      minimum: 1,
+      maximum: 2_147_483_647,
+      required: false,
+      nullable: true,
+    });
+    expect(options('usesPeriod')).toEqual({
+      type: 'integer',
+      minimum: 1,
+      maximum: 31_536_000,
+      required: false,
+      nullable: true,
+    });
+    expect(options('allowedIps')).toEqual({
+      type: 'array',
+      items: { type: 'string', maxLength: 64 },
+      minItems: 1,
+      maxItems: 100,
+      required: false,
+      nullable: true,
+    });
+    expect(options('enabled')).toEqual({ type: 'boolean', required: false });
   });
 });
