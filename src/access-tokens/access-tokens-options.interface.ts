@@ -315,7 +315,14 @@ export interface ResolvedPasswordOptions {
 export interface ResolvedUsageOptions {
   readonly defaults: StoredPolicy;
   readonly counters:
-    { readonly type: 'memory' } | { readonly type: 'redis'; readonly url: string; readonly keyPrefix: string };
+    | { readonly type: 'memory' }
+    | {
+        readonly type: 'redis';
+        readonly url: string;
+        readonly keyPrefix: string;
+        /** The option that named this Redis, for the messages about it: `usage.counters`, or `cache.bus` when left out. */
+        readonly option: 'usage.counters' | 'cache.bus';
+      };
 }
 
 /** `user`. */

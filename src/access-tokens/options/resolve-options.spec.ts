@@ -455,4 +455,33 @@ describe('resolveAccessTokensOptions', () => {
     // Without busTtlSeconds, a ttlSeconds above its default raises it.
     expect(resolve({ cache: { ttlSeconds: 600 } }).cache).toMatchObject({ ttlSeconds: 600, busTtlSeconds: 600 });
   });
+
+  it.each([
+    [{ usage: { defaults: { maxUses: 0 } } }, 'usage.defaults: maxUses must be a whole number from 1 to 2147483647'],
+    [
+      { usage: { defaults: { rateLimits: 3 } } },
+      'unknown option usage.defaults.rateLimits; known: rateLimit, maxUses, usesPeriod, allowedIps',
+    ],
+    [
+      { usage: { counters: 'redis' } },
+      'usage.counters must be "memory" or { type: "redis", url: "redis://…", keyPrefix? }',
+    ],
+    [
+      { usage: { counters: { type: 'redis', url: 'http://x' } } },
+      'usage.counters must be "memory" or { type: "redis", url: "redis://…", keyPrefix? }',
+    ],
+  ])('refuses the usage options %j, saying what to change', (extra, message) => {
+    expect(refusal(extra)).toBe(`AccessTokensModule: ${message}`);
+  });
+
+  it('counts rate limits in the Redis of a Redis bus unless told otherwise, in memory without one', () => {
+    expect(resolve({}).usage.counters).toEqual({ type: 'memory' });
+    const bus = { type: 'redis', url: 'redis://127.0.0.1:6379' } as const;
+    expect(resolve({ cache: { bus } }).usage.counters).toMatchObject({
+      type: 'redis',
+      url: bus.url,
+      option: 'cache.bus',
+    });
+    expect(resolve({ cache: { bus }, usage: { counters: 'memory' } }).usage.counters).toEqual({ type: 'memory' });
+  });
 });

@@ -429,7 +429,9 @@ function resolveUsage(given: UsageOptions | undefined, cache: ResolvedCacheOptio
     return {
       defaults,
       counters:
-        bus?.type === 'redis' ? { type: 'redis', url: bus.url, keyPrefix: REDIS_KEY_PREFIX } : { type: 'memory' },
+        bus?.type === 'redis'
+          ? { type: 'redis', url: bus.url, keyPrefix: REDIS_KEY_PREFIX, option: 'cache.bus' }
+          : { type: 'memory' },
     };
   }
   if (counters === 'memory') return { defaults, counters: { type: 'memory' } };
@@ -447,6 +449,11 @@ function resolveUsage(given: UsageOptions | undefined, cache: ResolvedCacheOptio
   }
   return {
     defaults,
-    counters: { type: 'redis', url: counters.url, keyPrefix: counters.keyPrefix ?? REDIS_KEY_PREFIX },
+    counters: {
+      type: 'redis',
+      url: counters.url,
+      keyPrefix: counters.keyPrefix ?? REDIS_KEY_PREFIX,
+      option: 'usage.counters',
+    },
   };
 }

@@ -31,14 +31,14 @@ export const rateCounterProvider: Provider = {
   useFactory: async ({ usage }: ResolvedAccessTokensOptions): Promise<RateCounter> => {
     const { counters } = usage;
     if (counters.type === 'memory') return new MemoryRateCounter();
-    const { Redis } = await loadDriver('ioredis', () => import('ioredis'), 'usage.counters { type: "redis" }');
+    const { Redis } = await loadDriver('ioredis', () => import('ioredis'), `${counters.option} { type: "redis" }`);
     const counter = RedisRateCounter.create(Redis, counters.url, counters.keyPrefix);
     try {
       await counter.connect();
     } catch (error) {
       await counter.close();
       throw new CacheBusUnavailableError(
-        'The Redis that counts rate limits cannot be reached: check usage.counters (left out, it is the Redis of cache.bus), or start Redis',
+        `The Redis that counts rate limits cannot be reached: check ${counters.option}, or start Redis`,
         { cause: error },
       );
     }
