@@ -56,10 +56,13 @@ describe('The OpenAPI document of the app, from createAccessTokensDocument (e2e)
     return { ref, schema: named as SchemaObject };
   }
 
+  /** A token's usage policy, in every body that issues or changes one. */
+  const POLICY = ['allowedIps', 'maxUses', 'rateLimit', 'usesPeriod'];
+
   it.each<[Method, string, string[]]>([
-    ['post', '/tokens/generate', ['expiresIn', 'name', 'scopes']],
-    ['post', '/tokens', ['expiresIn', 'name', 'scopes']],
-    ['patch', '/tokens/{id}', ['name']],
+    ['post', '/tokens/generate', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
+    ['post', '/tokens', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
+    ['patch', '/tokens/{id}', [...POLICY, 'enabled', 'name'].sort()],
     ['post', '/tokens/{id}/rotate', ['graceSeconds']],
     ['post', '/tokens/revoke', ['token']],
     ['post', '/auth/login', ['password', 'username']],

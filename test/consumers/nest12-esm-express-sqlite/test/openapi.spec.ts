@@ -53,10 +53,13 @@ describe('the OpenAPI document of the app (createAccessTokensDocument)', () => {
     return { ref, schema: named as SchemaObject };
   }
 
+  /** A token's usage policy, in every body that issues or changes one. */
+  const POLICY = ['allowedIps', 'maxUses', 'rateLimit', 'usesPeriod'];
+
   it.each<[Method, string, string[]]>([
-    ['post', '/access-tokens/generate', ['expiresIn', 'name', 'scopes']],
-    ['post', '/access-tokens', ['expiresIn', 'name', 'scopes']],
-    ['patch', '/access-tokens/{id}', ['name']],
+    ['post', '/access-tokens/generate', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
+    ['post', '/access-tokens', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
+    ['patch', '/access-tokens/{id}', [...POLICY, 'enabled', 'name'].sort()],
     ['post', '/access-tokens/{id}/rotate', ['graceSeconds']],
     ['post', '/access-tokens/revoke', ['token']],
     ['post', '/auth/login', ['password', 'username']],

@@ -185,6 +185,30 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
     expect(broader.challenge).toBeUndefined();
   });
 
+  it("applies a token's usage policy: rate limit, uses, allowed addresses and pause", async () => {
+    const user = await newUser();
+    const get = (token: string) => request(app.getHttpServer()).get('/me').set(bearer(token));
+    const limited = await tokens.issue(user.uuid, { name: 'limited', rateLimit: { limit: 1, window: 60 } });
+    const first = await get(limited.token);
+    expect(first.status).toBe(200);
+    expect(first.headers['ratelimit-policy']).toBe('"token";q=1;w=60');
+    const over = await get(limited.token);
+    expect(over.status).toBe(429);
+    expect(over.body).toMatchObject({ reason: 'rate_limited' });
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    expect(over.headers.ratelimit).toMatch(/^"token";r=0;t=\d+$/);
+    const once = await tokens.issue(user.uuid, { name: 'once', maxUses: 1 });
+    expect((await get(once.token)).status).toBe(200);
+    expect(await get(once.token)).toMatchObject({ status: 403, body: { reason: 'uses_exhausted' } });
+    const elsewhere = await tokens.issue(user.uuid, { name: 'elsewhere', allowedIps: ['192.0.2.0/24'] });
+    expect(await get(elsewhere.token)).toMatchObject({ status: 403, body: { reason: 'ip_not_allowed' } });
+    const paused = await tokens.issue(user.uuid, { name: 'paused' });
+    await tokens.pause(user.uuid, paused.accessToken.id);
+    expect(await get(paused.token)).toMatchObject({ status: 401, body: { reason: 'paused' } });
+    await tokens.resume(user.uuid, paused.accessToken.id);
+    expect((await get(paused.token)).status).toBe(200);
+  });
+
   it('answers no credentials with 401 and a bare challenge', async () => {
     for (const headers of [{}, { authorization: 'Digest username="x"' }] as Headers[]) {
       const response = await call('GET', '/me', headers);
