@@ -85,8 +85,18 @@ export function setAnswerHeaders(
  * seconds `t` until the window ends.
  */
 export function setRateLimitHeaders(setHeader: (name: string, value: string) => void, state: RateLimitState): void {
-  setHeader('RateLimit-Policy', `"token";q=${state.limit};w=${state.window}`);
-  setHeader('RateLimit', `"token";r=${state.remaining};t=${state.reset}`);
+  setHeader('RateLimit-Policy', rateLimitPolicyHeader(state.limit, state.window));
+  setHeader('RateLimit', rateLimitHeader(state.remaining, state.reset));
+}
+
+/** `RateLimit-Policy`: the quota `q` per window of `w` seconds; the same for every answer to a token. */
+export function rateLimitPolicyHeader(limit: number, window: number): string {
+  return `"token";q=${limit};w=${window}`;
+}
+
+/** `RateLimit`: what `r` remains of the quota, and the seconds `t` until the window ends. */
+export function rateLimitHeader(remaining: number, reset: number): string {
+  return `"token";r=${remaining};t=${reset}`;
 }
 
 /** Every error class of the module: what a code's answer receives, as `ErrorOf<code>`. */

@@ -13,7 +13,7 @@ import {
   type TokenPolicyReason,
 } from '../core/access-tokens.errors.js';
 import { responseOf } from '../edge/execution-context.js';
-import { setRateLimitHeaders } from '../edge/rfc6750.js';
+import { rateLimitHeader } from '../edge/rfc6750.js';
 import { UseQuota } from '../storage/use-quota.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter, type RateWindow } from './rate-counter.js';
 import { isAllowed, type ActivePolicy } from './usage-policy.js';
@@ -95,17 +95,19 @@ export class UsageGate implements OnModuleDestroy {
     host: ArgumentsHost | undefined,
     now: number,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    const { limit, window: seconds } = policy.rateLimit!;
-    const state: RateLimitState = {
-      limit,
-      window: seconds,
-      remaining: Math.max(0, limit - window.count),
-      reset: Math.max(1, Math.ceil(window.resetMs / 1000)),
-    };
-    if (window.count > limit) throw this.refuse('rate_limited', cached, state.reset, state);
+    const { limit, window: seconds, policyHeader } = policy.rateLimit!;
+    const remaining = Math.max(0, limit - window.count);
+    const reset = Math.max(1, Math.ceil(window.resetMs / 1000));
+    if (window.count > limit)
+      throw this.refuse('rate_limited', cached, reset, { limit, window: seconds, remaining, reset });
+    // The headers of an answer that goes on, on HTTP (and GraphQL over HTTP); written directly, as
+    // this runs at every request of the token: no state object, no closure.
     const response = host && responseOf(host);
     const adapter = response === undefined ? undefined : this.adapterHost.httpAdapter;
-    if (adapter) setRateLimitHeaders((name, value) => adapter.setHeader(response, name, value), state);
+    if (adapter) {
+      adapter.setHeader(response, 'RateLimit-Policy', policyHeader);
+      adapter.setHeader(response, 'RateLimit', rateLimitHeader(remaining, reset));
+    }
     return policy.counted ? this.take(cached, policy, now) : cached.verified;
   }
 

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { InvalidUsagePolicyError } from '../core/access-tokens.errors.js';
+import { rateLimitPolicyHeader } from '../edge/rfc6750.js';
 
 /**
  * A token's usage policy, with no Nest and no database in it: what `issue()` and `update()` take,
@@ -146,7 +147,8 @@ export interface ActivePolicy {
   /** The allowed addresses, or `null` for any. */
   readonly allow: BlockList | null;
   /** The rate limit, counted under `key`: the token's rotation lineage, so that a rotation starts no new count. */
-  readonly rateLimit: (RateLimit & { readonly windowMs: number; readonly key: string }) | null;
+  readonly rateLimit:
+    (RateLimit & { readonly windowMs: number; readonly key: string; readonly policyHeader: string }) | null;
   /** Whether each use takes one of `maxUses`. */
   readonly counted: boolean;
   /** `usesPeriod`, in milliseconds, or `null`. */
@@ -176,7 +178,14 @@ export function activePolicyOf(token: PolicyColumns): ActivePolicy | null {
     rateLimit:
       rateLimit === null
         ? null
-        : { limit: rateLimit, window, windowMs: window * 1000, key: token.familyId ?? token.id },
+        : {
+            limit: rateLimit,
+            window,
+            windowMs: window * 1000,
+            key: token.familyId ?? token.id,
+            // Built once, since every answer to the token carries it.
+            policyHeader: rateLimitPolicyHeader(rateLimit, window),
+          },
     counted: maxUses !== null,
     periodMs: usesPeriod === null ? null : usesPeriod * 1000,
     exhaustedUntil: -Infinity,
