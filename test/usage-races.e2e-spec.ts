@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { AccessToken, TokensService, type AccessTokensModuleOptions } from 'nestjs-access-tokens';
+import { ManualClock } from 'nestjs-access-tokens/testing';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 
@@ -34,12 +35,15 @@ describe(`usage policy races across two instances, on ${testDatabaseKind()}`, ()
   let a: INestApplication;
   let b: INestApplication;
   let tokens: TokensService;
+  /** One clock for both instances, as their hosts' clocks would agree. */
+  const clock = new ManualClock();
 
   beforeAll(async () => {
     database = await createTestDatabase();
     const tag = randomBytes(4).toString('hex');
     const options: AccessTokensModuleOptions = {
       ...FIXTURE_OPTIONS,
+      clock,
       cache: { ttlSeconds: 3600, bus: { type: 'redis', url: REDIS_URL, channel: `nat_test_${tag}` } },
       usage: { counters: { type: 'redis', url: REDIS_URL, keyPrefix: `nat_test_${tag}:` } },
     };
@@ -109,6 +113,18 @@ describe(`usage policy races across two instances, on ${testDatabaseKind()}`, ()
       // And none ever restored to the old one in its grace period.
       const old = await a.get(DataSource).getRepository(AccessToken).findOneByOrFail({ id: accessToken.id });
       expect(old).toMatchObject({ usesLeft: 0, usesRenewAt: null });
+    }
+  }, 120_000);
+
+  it(`restores an allowance once, however many requests race for it (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const { token } = await tokens.issue(MEMBER, { name: `weekly ${run}`, maxUses: 3, usesPeriod: 7 * 86_400 });
+      expect(count(await burst(token, 6), 200)).toBe(3);
+      // The period ends for both instances at once: the requests that race the restore share one allowance.
+      clock.advance(7 * 86_400);
+      const statuses = await burst(token, 10);
+      expect(count(statuses, 200)).toBe(3);
+      expect(count(statuses, 429)).toBe(7);
     }
   }, 120_000);
 
