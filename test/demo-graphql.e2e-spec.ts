@@ -361,6 +361,21 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
         usesPeriod: 86400,
         allowedIps: ['127.0.0.0/8', '::1'],
       });
+      // The answer shows the policy as the list does.
+      const answer = (
+        await gql(
+          `mutation ($rateLimit: RateLimitInput) { createToken(name: "answered", scopes: ["users:read"], rateLimit: $rateLimit, maxUses: 5) { accessToken { ${POLICY_FIELDS} } } }`,
+          { rateLimit: { limit: 7, window: 60 } },
+          alice,
+        )
+      ).data!.createToken.accessToken;
+      expect(answer).toMatchObject({
+        name: 'answered',
+        enabled: true,
+        rateLimit: { limit: 7, window: 60 },
+        maxUses: 5,
+        usesLeft: 5,
+      });
       const shown = {
         id: token.id,
         name: 'metered',

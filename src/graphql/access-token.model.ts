@@ -85,4 +85,7 @@ export class CreatedTokenModel {
 
   @Field(() => GraphQLISODateTime, { nullable: true, description: 'null for a token that never expires' })
   expires!: Date | null;
+
+  @Field(() => AccessTokenModel, { description: 'The token as the list shows it, its usage policy included' })
+  accessToken!: AccessTokenModel;
 }

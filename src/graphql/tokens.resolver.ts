@@ -58,7 +58,7 @@ export class TokensResolver {
       { ...policyOf(args), name: args.name, scopes: args.scopes, expiresIn: args.expiresIn },
       { within: current.accessToken.scopes },
     );
-    return createdToken(issued);
+    return { ...createdToken(issued), accessToken: issued.accessToken };
   }
 
   /**

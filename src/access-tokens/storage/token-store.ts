@@ -155,13 +155,17 @@ export class TokenStore {
     const repository = manager.getRepository(AccessToken);
     if (quotaChanged && policy.maxUses !== null) {
       // Its own statement, before `max_uses` changes: it reads the old one.
-      const used = '(max_uses - uses_left)';
+      const { metadata, manager: m } = repository;
+      const column = (property: string) =>
+        m.connection.driver.escape(metadata.findColumnWithPropertyName(property)!.databaseName);
+      const [max, left] = [column('maxUses'), column('usesLeft')];
+      const used = `(${max} - ${left})`;
       await repository
         .createQueryBuilder()
         .update(AccessToken)
         .set({
           usesLeft: () =>
-            `CASE WHEN max_uses IS NULL OR uses_left IS NULL THEN :uses WHEN :uses - ${used} < 0 THEN 0 ELSE :uses - ${used} END`,
+            `CASE WHEN ${max} IS NULL OR ${left} IS NULL THEN :uses WHEN :uses - ${used} < 0 THEN 0 ELSE :uses - ${used} END`,
         })
         .where('id = :id', { id, uses: policy.maxUses })
         .callListeners(false)
