@@ -38,9 +38,9 @@ import type {
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
-import { checkPolicy, type StoredPolicy } from './usage/usage-policy.js';
-import { CacheInvalidation } from './cache/cache-invalidation.js';
+import { checkPolicy } from './usage/usage-policy.js';
 import { isSqlite } from './storage/drivers.js';
+import { policyOf } from './storage/policy-columns.js';
 import { disjoint, uncovered, validateScopes } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
@@ -80,16 +80,6 @@ function decodeCursor(cursor: unknown): PageCursor {
   return { createdAt: Number(createdAt), id };
 }
 
-/** The usage policy a stored token has. */
-function storedPolicyOf(token: AccessToken): StoredPolicy {
-  return {
-    rateLimit: token.rateLimit === null ? null : { limit: token.rateLimit, window: token.rateWindow ?? 1 },
-    maxUses: token.maxUses,
-    usesPeriod: token.usesPeriod,
-    allowedIps: token.allowedIps,
-  };
-}
-
 /**
  * Issues, lists, renames, rotates, revokes and prunes access tokens, and verifies one for an app
  * that asks (the guards verify through `TokenVerifier`, the request path). While the database is
@@ -110,7 +100,6 @@ export class TokensService implements OnModuleDestroy {
     private readonly bus: CacheBus,
     private readonly verifier: TokenVerifier,
     private readonly maintenance: TokenMaintenance,
-    private readonly invalidation: CacheInvalidation,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {}
 
@@ -195,7 +184,7 @@ export class TokensService implements OnModuleDestroy {
     raw: string,
     request?: Pick<AuthenticatableRequest, 'ip'>,
   ): Promise<VerifiedAccessToken<User>> {
-    return this.verifier.resolve<User>(raw, request && { headers: {}, ip: request.ip });
+    return this.verifier.resolve<User>(raw, request);
   }
 
   /**
@@ -206,7 +195,7 @@ export class TokensService implements OnModuleDestroy {
     raw: string,
     request?: Pick<AuthenticatableRequest, 'ip'>,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
-    return this.verifier.resolve<User>(raw, request && { headers: {}, ip: request.ip });
+    return this.verifier.resolve<User>(raw, request);
   }
 
   /**
@@ -294,17 +283,16 @@ export class TokensService implements OnModuleDestroy {
       if (changes.enabled !== undefined && typeof changes.enabled !== 'boolean')
         throw new InvalidUsagePolicyError('enabled must be true or false');
       const found = await this.findPersonal(userId, tokenId);
-      const policy = checkPolicy(changes, storedPolicyOf(found));
+      const policy = checkPolicy(changes, policyOf(found));
       const now = this.options.clock.now();
       await this.store.transaction(async (manager) => {
-        await this.store.updatePolicy(manager, found.id, {
+        await this.store.updatePolicy(manager, found, {
           name,
           policy,
           quotaChanged: changes.maxUses !== undefined || changes.usesPeriod !== undefined,
           pausedAt: changes.enabled === undefined ? undefined : changes.enabled ? null : (found.pausedAt ?? now),
           now,
         });
-        this.invalidation.invalidate(manager, [], [found.tokenHash]);
       });
       return toView(await this.repository.findOneByOrFail({ id: found.id }));
     });
@@ -366,7 +354,7 @@ export class TokensService implements OnModuleDestroy {
           idleTimeout: old.idleTimeout,
           familyId,
           fingerprint: this.users.fingerprintOf(user),
-          policy: storedPolicyOf(old),
+          policy: policyOf(old),
           carried: { pausedAt: old.pausedAt, usesLeft: old.usesLeft, usesRenewAt: old.usesRenewAt },
         });
         // Its uses went to the new token: in its grace period, the old one has none of its own, and

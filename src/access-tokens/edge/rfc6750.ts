@@ -84,7 +84,7 @@ export function setAnswerHeaders(
  * fields, one policy named `"token"`): the quota `q` per window `w`, what `r` remains and the
  * seconds `t` until the window ends.
  */
-export function setRateLimitHeaders(setHeader: (name: string, value: string) => void, state: RateLimitState): void {
+function setRateLimitHeaders(setHeader: (name: string, value: string) => void, state: RateLimitState): void {
   setHeader('RateLimit-Policy', rateLimitPolicyHeader(state.limit, state.window));
   setHeader('RateLimit', rateLimitHeader(state.remaining, state.reset));
 }

@@ -32,12 +32,10 @@ import { AllowPassword } from '../edge/allow-password.decorator.js';
 import { Scopes } from '../edge/scopes.decorator.js';
 import { ScopesGuard } from '../edge/scopes.guard.js';
 import { TokensService } from '../tokens.service.js';
-import type { TokenUsagePolicy } from '../usage/usage-policy.js';
 import type {
   CreateTokenDto,
   GenerateTokenDto,
   ListTokensQueryDto,
-  TokenPolicyDto,
   UpdateTokenDto,
   RevokeTokenDto,
   RotateTokenDto,
@@ -58,19 +56,6 @@ export interface GeneratedToken {
 
 /** What creating and rotating answer: the raw token, this once, beside the token's view. */
 export type CreatedToken = AccessTokenView & { token: string };
-
-/** The usage policy a validated body gives: each part it names, `null` included. */
-function policyOf(body: Validated<TokenPolicyDto>): TokenUsagePolicy {
-  const { rateLimit, maxUses, usesPeriod, allowedIps } = body;
-  return {
-    ...(rateLimit === undefined
-      ? {}
-      : { rateLimit: rateLimit && { limit: rateLimit.limit, window: rateLimit.window } }),
-    ...(maxUses === undefined ? {} : { maxUses }),
-    ...(usesPeriod === undefined ? {} : { usesPeriod }),
-    ...(allowedIps === undefined ? {} : { allowedIps }),
-  };
-}
 
 /** A decorator that does nothing, for a route option that is off. */
 const none: MethodDecorator = () => undefined;
@@ -119,10 +104,9 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
       const { token, accessToken } = await this.tokens.issue(
         user,
         {
-          ...policyOf(body),
+          // The body holds what issue() takes, and nothing else (the pipe refuses any other property).
+          ...body,
           name: body.name ?? `Generated on ${this.options.clock.now().toISOString().slice(0, 10)}`,
-          scopes: body.scopes,
-          expiresIn: body.expiresIn,
         },
         { within: verifiedTokenOf(request)?.accessToken.scopes },
       );
@@ -174,11 +158,9 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
       @Req() request: AuthenticatableRequest,
       @Body(new RoutesValidationPipe('CreateTokenDto')) body: Validated<CreateTokenDto>,
     ): Promise<CreatedToken> {
-      const { token, accessToken } = await this.tokens.issue(
-        this.ownerOf(request),
-        { ...policyOf(body), name: body.name, scopes: body.scopes, expiresIn: body.expiresIn },
-        { within: this.currentOf(request).accessToken.scopes },
-      );
+      const { token, accessToken } = await this.tokens.issue(this.ownerOf(request), body, {
+        within: this.currentOf(request).accessToken.scopes,
+      });
       return { token, ...accessToken };
     }
 
@@ -190,11 +172,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
       @Param('id') id: string,
       @Body(new RoutesValidationPipe('UpdateTokenDto')) body: Validated<UpdateTokenDto>,
     ): Promise<AccessTokenView> {
-      return this.tokens.update(this.ownerOf(request), id, {
-        ...policyOf(body),
-        name: body.name,
-        enabled: body.enabled,
-      });
+      return this.tokens.update(this.ownerOf(request), id, body);
     }
 
     /** A new token in place of the old one, which keeps working for `graceSeconds`. */

@@ -14,6 +14,7 @@ import { generateToken, hashToken, tokenHint } from '../core/token-format.js';
 import { TransactionHooks } from '../revocation/transaction-hooks.js';
 import { UserDirectory } from './user-directory.service.js';
 import { NO_POLICY, type StoredPolicy } from '../usage/usage-policy.js';
+import { policyColumns } from './policy-columns.js';
 
 /** A user's revoked tokens are dropped from caches one by one up to this many; past it, with the user's other tokens. */
 const TOKENS_INVALIDATED_ONE_BY_ONE = 20;
@@ -33,21 +34,6 @@ export interface NewToken {
   policy?: StoredPolicy;
   /** What a rotation carries over from the token it replaces: its pause, its uses left and their next restore. */
   carried?: Pick<AccessToken, 'pausedAt' | 'usesLeft' | 'usesRenewAt'>;
-}
-
-/** The columns of a new token's `policy`, its uses all left and their first restore a period from `now`. */
-export function policyColumns(policy: StoredPolicy, now: number): Partial<AccessToken> {
-  const { rateLimit, maxUses, usesPeriod, allowedIps } = policy;
-  return {
-    pausedAt: null,
-    rateLimit: rateLimit?.limit ?? null,
-    rateWindow: rateLimit?.window ?? null,
-    maxUses,
-    usesLeft: maxUses,
-    usesPeriod,
-    usesRenewAt: usesPeriod === null ? null : new Date(now + usesPeriod * 1000),
-    allowedIps,
-  };
 }
 
 /** What `TokenStore.updatePolicy` writes. */
@@ -121,7 +107,11 @@ export class TokenStore {
     const { policy = NO_POLICY, carried, ...row } = input;
     const token = this.repository.create({
       ...row,
-      ...policyColumns(policy, now),
+      ...policyColumns(policy),
+      pausedAt: null,
+      // All its uses left, and their first restore a period from now.
+      usesLeft: policy.maxUses,
+      usesRenewAt: policy.usesPeriod === null ? null : new Date(now + policy.usesPeriod * 1000),
       ...carried,
       id: randomUUID(),
       tokenHash: hashToken(raw),
@@ -146,11 +136,15 @@ export class TokenStore {
 
   /**
    * Writes a token's name (if given), pause (if given) and usage policy, in `manager`'s
-   * transaction. A changed quota keeps the uses made: the uses left are the new `maxUses` less
+   * transaction, and drops its cached verifications once that commits. A changed quota keeps the uses made: the uses left are the new `maxUses` less
    * those made under the old one (never below 0), computed by the database from the row as it is,
    * so that a use taken meanwhile is counted; and a new period starts `now`.
    */
-  async updatePolicy(manager: EntityManager, id: string, change: PolicyChange): Promise<void> {
+  async updatePolicy(
+    manager: EntityManager,
+    token: Pick<AccessToken, 'id' | 'tokenHash'>,
+    change: PolicyChange,
+  ): Promise<void> {
     const { name, policy, quotaChanged, pausedAt, now } = change;
     const repository = manager.getRepository(AccessToken);
     if (quotaChanged && policy.maxUses !== null) {
@@ -167,22 +161,18 @@ export class TokenStore {
           usesLeft: () =>
             `CASE WHEN ${max} IS NULL OR ${left} IS NULL THEN :uses WHEN :uses - ${used} < 0 THEN 0 ELSE :uses - ${used} END`,
         })
-        .where('id = :id', { id, uses: policy.maxUses })
+        .where('id = :id', { id: token.id, uses: policy.maxUses })
         .callListeners(false)
         .updateEntity(false)
         .execute();
     }
-    const { rateLimit, maxUses, usesPeriod, allowedIps } = policy;
+    const { maxUses, usesPeriod } = policy;
     await repository.update(
-      { id },
+      { id: token.id },
       {
         ...(name === undefined ? {} : { name }),
         ...(pausedAt === undefined ? {} : { pausedAt }),
-        rateLimit: rateLimit?.limit ?? null,
-        rateWindow: rateLimit?.window ?? null,
-        allowedIps,
-        maxUses,
-        usesPeriod,
+        ...policyColumns(policy),
         ...(quotaChanged
           ? {
               ...(maxUses === null ? { usesLeft: null } : {}),
@@ -191,6 +181,8 @@ export class TokenStore {
           : {}),
       },
     );
+    // Its cached verifications carry its policy, pause and name: every instance reads it anew.
+    this.invalidation.invalidate(manager, [], [token.tokenHash]);
   }
 
   /**

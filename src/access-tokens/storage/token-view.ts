@@ -1,8 +1,10 @@
 import type { AccessTokenView } from '../access-tokens.interfaces.js';
 import type { AccessToken } from './access-token.entity.js';
+import { policyOf } from './policy-columns.js';
 
 /** What the module shows of a stored token. */
 export function toView(token: AccessToken): AccessTokenView {
+  const policy = policyOf(token);
   return {
     id: token.id,
     kind: token.kind === 'personal' ? 'personal' : 'session',
@@ -17,11 +19,11 @@ export function toView(token: AccessToken): AccessTokenView {
     revokedAt: token.revokedAt,
     revokedReason: token.revokedReason,
     enabled: token.pausedAt === null,
-    rateLimit: token.rateLimit === null ? null : { limit: token.rateLimit, window: token.rateWindow ?? 1 },
-    maxUses: token.maxUses,
+    rateLimit: policy.rateLimit,
+    maxUses: policy.maxUses,
     usesLeft: token.usesLeft,
-    usesPeriod: token.usesPeriod,
+    usesPeriod: policy.usesPeriod,
     usesRenewAt: token.usesRenewAt,
-    allowedIps: token.allowedIps && [...token.allowedIps],
+    allowedIps: policy.allowedIps && [...policy.allowedIps],
   };
 }

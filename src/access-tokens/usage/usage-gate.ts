@@ -70,12 +70,11 @@ export class UsageGate implements OnModuleDestroy {
   admit(
     cached: CachedToken,
     policy: ActivePolicy,
-    request: AuthenticatableRequest | undefined,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
     host: ArgumentsHost | undefined,
     now: number,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    if (policy.allow && !isAllowed(policy.allow, (request as { ip?: unknown } | undefined)?.ip))
-      throw this.refuse('ip_not_allowed', cached);
+    if (policy.allow && !isAllowed(policy.allow, request?.ip)) throw this.refuse('ip_not_allowed', cached);
     const { rateLimit } = policy;
     if (!rateLimit) return policy.counted ? this.take(cached, policy, now) : cached.verified;
     const counted = this.counter.hit(rateLimit.key, rateLimit.windowMs, now);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidUsagePolicyError } from '../core/access-tokens.errors.js';
+import { policyOf } from '../storage/policy-columns.js';
 import { activePolicyOf, allowListOf, checkPolicy, isAllowed, NO_POLICY, normalizeAddress } from './usage-policy.js';
 
 describe('usage policy', () => {
@@ -66,24 +67,12 @@ describe('usage policy', () => {
   });
 
   it('gives a token without a policy none to check, and counts a rotated token under its lineage', () => {
-    const columns = {
-      id: 't1',
-      familyId: null,
-      rateLimit: null,
-      rateWindow: null,
-      maxUses: null,
-      usesPeriod: null,
-      allowedIps: null,
-    };
-    expect(activePolicyOf(columns)).toBeNull();
-    const active = activePolicyOf({
-      ...columns,
-      familyId: 'f1',
-      rateLimit: 3,
-      rateWindow: 10,
-      maxUses: 5,
-      usesPeriod: 60,
-    });
+    expect(activePolicyOf('t1', NO_POLICY)).toBeNull();
+    // The caller passes the lineage (the family of a rotated token) as the key its rate limit counts under.
+    const active = activePolicyOf(
+      'f1',
+      policyOf({ rateLimit: 3, rateWindow: 10, maxUses: 5, usesPeriod: 60, allowedIps: null }),
+    );
     expect(active).toMatchObject({
       allow: null,
       rateLimit: { limit: 3, window: 10, windowMs: 10_000, key: 'f1' },

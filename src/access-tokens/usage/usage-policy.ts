@@ -157,35 +157,22 @@ export interface ActivePolicy {
   exhaustedUntil: number;
 }
 
-/** The stored policy columns a token's `ActivePolicy` is built from. */
-export interface PolicyColumns {
-  id: string;
-  familyId: string | null;
-  rateLimit: number | null;
-  rateWindow: number | null;
-  maxUses: number | null;
-  usesPeriod: number | null;
-  allowedIps: readonly string[] | null;
-}
-
-/** `token`'s policy as the request path checks it, or `null` when it has none. */
-export function activePolicyOf(token: PolicyColumns): ActivePolicy | null {
-  const { rateLimit, rateWindow, maxUses, usesPeriod, allowedIps } = token;
+/**
+ * `policy` as the request path checks it, or `null` when there is none; its rate limit counted
+ * under `key` (the token's rotation lineage).
+ */
+export function activePolicyOf(key: string, policy: StoredPolicy): ActivePolicy | null {
+  const { rateLimit, maxUses, usesPeriod, allowedIps } = policy;
   if (rateLimit === null && maxUses === null && allowedIps === null) return null;
-  const window = rateWindow ?? 1;
   return {
     allow: allowedIps && allowListOf(allowedIps),
-    rateLimit:
-      rateLimit === null
-        ? null
-        : {
-            limit: rateLimit,
-            window,
-            windowMs: window * 1000,
-            key: token.familyId ?? token.id,
-            // Built once, since every answer to the token carries it.
-            policyHeader: rateLimitPolicyHeader(rateLimit, window),
-          },
+    rateLimit: rateLimit && {
+      ...rateLimit,
+      windowMs: rateLimit.window * 1000,
+      key,
+      // Built once, since every answer to the token carries it.
+      policyHeader: rateLimitPolicyHeader(rateLimit.limit, rateLimit.window),
+    },
     counted: maxUses !== null,
     periodMs: usesPeriod === null ? null : usesPeriod * 1000,
     exhaustedUntil: -Infinity,

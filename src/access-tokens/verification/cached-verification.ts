@@ -1,6 +1,7 @@
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { intersectScopes } from '../core/scopes.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
+import { policyOf } from '../storage/policy-columns.js';
 import { toView } from '../storage/token-view.js';
 import type { UserDirectory } from '../storage/user-directory.service.js';
 import { activePolicyOf } from '../usage/usage-policy.js';
@@ -23,7 +24,7 @@ export async function cachedOf(
     idleTimeout: token.idleTimeout,
     deadline: deadlineOf(token),
     version: null,
-    policy: activePolicyOf(token),
+    policy: activePolicyOf(token.familyId ?? token.id, policyOf(token)),
     recordAfter,
     verified: frozen({ user, accessToken: toView(token), scopes }),
   };

@@ -70,7 +70,7 @@ export class TokenVerifier {
    */
   resolve<User extends object = object>(
     raw: string,
-    request?: AuthenticatableRequest,
+    request?: Pick<AuthenticatableRequest, 'ip'>,
     host?: ArgumentsHost,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
@@ -116,7 +116,7 @@ export class TokenVerifier {
   /** `cached`'s verification once its usage policy, if it has one, lets the request through. */
   private admit<User extends object>(
     cached: CachedToken,
-    request: AuthenticatableRequest | undefined,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
     host: ArgumentsHost | undefined,
     now: Date,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
