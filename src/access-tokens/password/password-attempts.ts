@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js';
 import { TooManyAttemptsError } from '../core/access-tokens.errors.js';
+import { BoundedWindows } from '../core/bounded-windows.js';
 
 /**
  * Counting password attempts, with no Nest in it: the key of an account, the limiter that counts
@@ -107,12 +108,15 @@ const MAX_ENTRIES = 100_000;
  * counts its own; pass a shared `passwords.throttle.store` to count across instances.
  */
 export class MemoryAttemptStore implements PasswordAttemptStore {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedWindows<Entry>;
 
   constructor(
     private readonly clock: Clock,
-    private readonly maxEntries: number = MAX_ENTRIES,
-  ) {}
+    maxEntries: number = MAX_ENTRIES,
+  ) {
+    // An entry is over once its window and its block have both ended.
+    this.entries = new BoundedWindows<Entry>(maxEntries, (entry) => Math.max(entry.endsAt, entry.blockedUntil));
+  }
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number): Promise<PasswordAttemptRecord> {
     const now = this.clock.now().getTime();
@@ -120,7 +124,7 @@ export class MemoryAttemptStore implements PasswordAttemptStore {
     if (entry && entry.blockedUntil > now) return record(entry, now);
     if (!entry || entry.endsAt <= now || entry.blockedUntil !== 0) {
       entry = { hits: 0, endsAt: now + ttl, blockedUntil: 0 };
-      this.store(key, entry);
+      this.entries.start(key, entry, now);
     }
     entry.hits++;
     if (entry.hits > limit) entry.blockedUntil = now + blockDuration;
@@ -130,19 +134,6 @@ export class MemoryAttemptStore implements PasswordAttemptStore {
   /** How many keys it holds; for tests. */
   get size(): number {
     return this.entries.size;
-  }
-
-  private store(key: string, entry: Entry): void {
-    // Deleted first, so that the map's order stays the order the windows started in.
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      const now = this.clock.now().getTime();
-      for (const [old, { endsAt, blockedUntil }] of this.entries) {
-        if (endsAt <= now && blockedUntil <= now) this.entries.delete(old);
-      }
-      while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-    }
-    this.entries.set(key, entry);
   }
 }
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { BoundedWindows } from '../core/bounded-windows.js';
 
 /** A key's count in its current window. */
 export interface RateWindow {
@@ -29,15 +30,17 @@ const MAX_KEYS = 100_000;
 
 /** Counts in this process: each instance counts its own requests. */
 export class MemoryRateCounter implements RateCounter {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: BoundedWindows<Entry>;
 
-  constructor(private readonly maxKeys: number = MAX_KEYS) {}
+  constructor(maxKeys: number = MAX_KEYS) {
+    this.entries = new BoundedWindows<Entry>(maxKeys, (entry) => entry.endsAt);
+  }
 
   hit(key: string, windowMs: number, now: number): RateWindow {
     let entry = this.entries.get(key);
     if (!entry || entry.endsAt <= now) {
       entry = { count: 0, endsAt: now + windowMs };
-      this.add(key, entry, now);
+      this.entries.start(key, entry, now);
     }
     entry.count++;
     return { count: entry.count, resetMs: entry.endsAt - now };
@@ -45,20 +48,6 @@ export class MemoryRateCounter implements RateCounter {
 
   async close(): Promise<void> {
     this.entries.clear();
-  }
-
-  private add(key: string, entry: Entry, now: number): void {
-    // Deleted first, so that the map's order stays the order the windows started in.
-    this.entries.delete(key);
-    if (this.entries.size >= this.maxKeys) {
-      for (const [old, { endsAt }] of this.entries) if (endsAt <= now) this.entries.delete(old);
-      // Still full: the oldest windows go, whose counts a client could then start anew.
-      for (const old of this.entries.keys()) {
-        if (this.entries.size < this.maxKeys) break;
-        this.entries.delete(old);
-      }
-    }
-    this.entries.set(key, entry);
   }
 }
 
@@ -95,7 +84,13 @@ export class RedisRateCounter implements RateCounter {
 
   static create(RedisClient: typeof Redis, url: string, keyPrefix: string): RedisRateCounter {
     // No queue while disconnected: a request waits for no reconnection, it counts locally instead.
-    const redis = new RedisClient(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000 });
+    const redis = new RedisClient(url, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectTimeout: 5000,
+      // Connected by connect(), whose promise says whether it could.
+      lazyConnect: true,
+    });
     redis.defineCommand('accessTokensHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     const counter = new RedisRateCounter(redis as CountingRedis, keyPrefix);
     redis.on('error', (error: Error) => counter.lost(error));
@@ -103,21 +98,9 @@ export class RedisRateCounter implements RateCounter {
     return counter;
   }
 
-  /** Waits for the first connection, so that start-up fails when Redis is not there. */
+  /** Connects, so that start-up fails when Redis is not there. */
   async connect(): Promise<void> {
-    if (this.redis.status === 'ready') return;
-    await new Promise<void>((resolve, reject) => {
-      const fail = (error: Error) => {
-        this.redis.off('ready', ok);
-        reject(error);
-      };
-      const ok = () => {
-        this.redis.off('error', fail);
-        resolve();
-      };
-      this.redis.once('ready', ok);
-      this.redis.once('error', fail);
-    });
+    await this.redis.connect();
   }
 
   hit(key: string, windowMs: number, now: number): RateWindow | Promise<RateWindow> {

@@ -81,15 +81,7 @@ export class TokenVerifier {
     if (cache) {
       this.refresher.startIfDue(now.getTime());
       const hit = cache.get(hash, now.getTime());
-      if (hit) {
-        const { value } = hit;
-        // Most tokens have no policy: one comparison.
-        if (value.policy === null) {
-          this.touch(value, now);
-          return value.verified as VerifiedAccessToken<User>;
-        }
-        return this.admit<User>(value, request, host, now);
-      }
+      if (hit) return this.admit<User>(hit.value, request, host, now);
     }
     // A signed token refused a moment ago for what does not change (unknown to the database,
     // past its signed expiry): a flood of it costs one MAC, or one query, per interval.
@@ -120,7 +112,11 @@ export class TokenVerifier {
     host: ArgumentsHost | undefined,
     now: Date,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
-    if (cached.policy === null) return cached.verified as VerifiedAccessToken<User>;
+    // Most tokens have no policy: one comparison.
+    if (cached.policy === null) {
+      this.touch(cached, now);
+      return cached.verified as VerifiedAccessToken<User>;
+    }
     // A request its policy refuses is no use of the token: it neither records one nor keeps the token from idling out.
     const admitted = this.gate.admit(cached, cached.policy, request, host, now.getTime());
     if (!(admitted instanceof Promise)) {
@@ -145,7 +141,6 @@ export class TokenVerifier {
     }
     const user = await this.checks.usableUser(token, now);
     const cached = await cachedOf(this.users, token, user, 0);
-    if (cached.policy === null) this.touch(cached, now);
     cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
     return cached;
   }
