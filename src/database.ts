@@ -1,7 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { AccessToken, AddTokenUsagePolicy1765000000000, CreateAccessTokens1763800000000 } from 'nestjs-access-tokens';
+import {
+  AccessToken,
+  AddTokenOwnersAndAudit1766000000000,
+  AddTokenUsagePolicy1765000000000,
+  CreateAccessTokens1763800000000,
+} from 'nestjs-access-tokens';
 import { CreateUsers1763700000000 } from './migrations/1763700000000-create-users.js';
 import { User } from './users/user.entity.js';
 
@@ -11,7 +16,12 @@ export const DEFAULT_SQLITE_FILE = 'data/app.sqlite';
 /** The demo's entities and migrations, whatever the database. */
 export const schema = {
   entities: [User, AccessToken],
-  migrations: [CreateUsers1763700000000, CreateAccessTokens1763800000000, AddTokenUsagePolicy1765000000000],
+  migrations: [
+    CreateUsers1763700000000,
+    CreateAccessTokens1763800000000,
+    AddTokenUsagePolicy1765000000000,
+    AddTokenOwnersAndAudit1766000000000,
+  ],
 } as const;
 
 /**

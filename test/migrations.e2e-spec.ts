@@ -21,6 +21,7 @@ describe(`migrations on ${testDatabaseKind()}`, () => {
   it('undo cleanly', async () => {
     await demo.dataSource.undoLastMigration();
     await demo.dataSource.undoLastMigration();
+    await demo.dataSource.undoLastMigration();
     expect(await demo.dataSource.createQueryRunner().hasTable('access_tokens')).toBe(false);
     expect(await demo.dataSource.showMigrations()).toBe(true);
     await demo.dataSource.runMigrations();

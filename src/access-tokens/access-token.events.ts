@@ -7,14 +7,35 @@ export interface AccessTokenEventMap {
   issued: { userId: string; tokenId: string; name: string; scopes: string[]; expiresAt: Date | null };
   /** Tokens were revoked, after the transaction that revoked them committed. */
   revoked: { userId: string; tokenIds: string[]; reason: string };
+  /** A token was rotated: `tokenId` replaced by `newTokenId`, the old one working `graceSeconds` more. */
+  rotated: { userId: string; tokenId: string; newTokenId: string; graceSeconds: number };
+  /** A token was paused: refused as `paused` until resumed. */
+  paused: { userId: string; tokenId: string };
+  /** A paused token was resumed. */
+  resumed: { userId: string; tokenId: string };
+  /** A token's first recorded use, on one instance of several. */
+  first_used: { userId: string; tokenId: string; address: string | null; userAgent: string | null; at: Date };
+  /**
+   * A canary token was presented: someone has it who should not. Raised on whichever instance it
+   * lands, at every use; the caller was answered as for an unknown token.
+   */
+  canary_used: {
+    userId: string;
+    tokenId: string;
+    name: string;
+    address: string | null;
+    userAgent: string | null;
+    at: Date;
+  };
   /**
    * A presented token was refused, as invalid or by its usage policy; `tokenId` and `userId` are
-   * known unless it was malformed or unknown.
+   * known unless it was malformed or unknown; `address` is the client's, when a request was given.
    */
   verification_failed: {
     reason: InvalidTokenReason | TokenPolicyReason;
     tokenId: string | null;
     userId: string | null;
+    address: string | null;
   };
   /** A personal token expires within `maintenance.expiringNoticeSeconds`; fires once per token, on one instance. */
   expiring: { userId: string; tokenId: string; name: string; expiresAt: Date };
@@ -42,6 +63,11 @@ export class AccessTokenEvents {
   private readonly listeners: { [E in AccessTokenEventName]: Set<Listener<E>> } = {
     issued: new Set(),
     revoked: new Set(),
+    rotated: new Set(),
+    paused: new Set(),
+    resumed: new Set(),
+    first_used: new Set(),
+    canary_used: new Set(),
     verification_failed: new Set(),
     expiring: new Set(),
     pruned: new Set(),

@@ -1,3 +1,4 @@
+import type { TokenMetadata } from './storage/access-token.entity.js';
 import type { RateLimit, TokenUsagePolicy } from './usage/usage-policy.js';
 
 /** A user's primary key, as the app's user entity has it. */
@@ -9,8 +10,10 @@ export type UserId = string | number;
  */
 export interface AccessTokenView {
   id: string;
-  /** A personal token, or the access token of a login session. */
-  kind: 'personal' | 'session';
+  /** A personal token, a team's token, or the access token of a login session. */
+  kind: 'personal' | 'team' | 'session';
+  /** Who made it, for a team's token: the member's user id; `null` otherwise. */
+  createdBy: string | null;
   /** The login session, for `kind: 'session'`. */
   sessionId: string | null;
   name: string;
@@ -35,6 +38,16 @@ export interface AccessTokenView {
   usesRenewAt: Date | null;
   /** The addresses and CIDR ranges it may be used from, or `null` for any. */
   allowedIps: string[] | null;
+  /** The app's own data about the token, as given on issue or update; `null` for none. */
+  metadata: TokenMetadata | null;
+  /** The client address of the last recorded use (recorded with `lastUsedAt`), or `null`. */
+  lastUsedIp: string | null;
+  /** The `User-Agent` of the last recorded use, bounded, or `null`. */
+  lastUsedUserAgent: string | null;
+  /** When each of its scopes last granted a request, by scope; a scope never exercised is absent. */
+  scopesUsedAt: Record<string, Date>;
+  /** A canary: it never authenticates, and any use of it raises `canary_used`. */
+  canary: boolean;
 }
 
 /** What `TokensService.issue()` takes: a name, scopes, a lifetime and a usage policy. */

@@ -27,9 +27,10 @@ export { AccessTokensExceptionFilter } from './edge/access-tokens.filter.js';
 export { AccessTokensHttpException } from './edge/access-tokens-http.exception.js';
 export { isDatabaseUnavailable, isTransactionConflict } from './storage/outage.js';
 
-export { AccessToken } from './storage/access-token.entity.js';
+export { AccessToken, type TokenMetadata, type TokenMetadataValue } from './storage/access-token.entity.js';
 export { CreateAccessTokens1763800000000 } from './storage/migrations/1763800000000-create-access-tokens.js';
 export { AddTokenUsagePolicy1765000000000 } from './storage/migrations/1765000000000-add-token-usage-policy.js';
+export { AddTokenOwnersAndAudit1766000000000 } from './storage/migrations/1766000000000-add-token-owners-and-audit.js';
 export { AccessTokenEvents, type AccessTokenEventMap } from './access-token.events.js';
 export type { Clock } from './core/clock.js';
 export type { ScopeRequirement } from './core/scopes.js';

@@ -16,8 +16,8 @@ export class AccessTokenModel {
   @Field(() => String)
   id!: string;
 
-  @Field(() => String, { description: 'personal, or session (the access token of a login)' })
-  kind!: 'personal' | 'session';
+  @Field(() => String, { description: 'personal, team (owned by a team), or session (the access token of a login)' })
+  kind!: 'personal' | 'team' | 'session';
 
   @Field(() => String, { nullable: true, description: 'The login session, for kind session' })
   sessionId!: string | null;

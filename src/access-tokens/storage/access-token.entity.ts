@@ -22,8 +22,19 @@ export function stored(time: Date): Date {
  * non-secret `hint`. Register it through `TypeOrmModule.forFeature` (done by `AccessTokensModule`,
  * so `autoLoadEntities: true` needs nothing more) or list it in the app's entities.
  */
-/** A token kind: a personal token, the access token of a login session, or its refresh token. */
-export type AccessTokenKind = 'personal' | 'session' | 'refresh';
+/**
+ * A token kind: a personal token, a team's token (owned by the app's second owner entity, its id
+ * in `userId`), the access token of a login session, or its refresh token.
+ */
+export type AccessTokenKind = 'personal' | 'team' | 'session' | 'refresh';
+
+/** A JSON value, as token metadata holds. */
+export type TokenMetadataValue = string | number | boolean | null | TokenMetadataValue[] | TokenMetadata;
+
+/** What an app keeps with a token: a JSON object, bounded in size and depth. */
+export interface TokenMetadata {
+  [key: string]: TokenMetadataValue;
+}
 
 @Entity({ name: 'access_tokens' })
 @Index('IDX_access_tokens_user_id', ['userId'])
@@ -32,7 +43,10 @@ export class AccessToken {
   @PrimaryColumn({ type: 'varchar', length: 36 })
   id!: string;
 
-  /** The owner's primary key, as a string whatever its type in the user table. */
+  /**
+   * The owner's primary key, as a string whatever its type in the user table: the user's, or for
+   * `kind: 'team'` the team's.
+   */
   @Column({ name: 'user_id', type: 'varchar', length: 64 })
   userId!: string;
 
@@ -134,6 +148,36 @@ export class AccessToken {
   /** The addresses and CIDR ranges it may be used from (`null`: any). */
   @Column({ name: 'allowed_ips', type: 'simple-json', nullable: true })
   allowedIps!: string[] | null;
+
+  /** Who made it, for a team's token: the member's user id (`null` for personal tokens). */
+  @Column({ name: 'created_by', type: 'varchar', length: 64, nullable: true })
+  createdBy!: string | null;
+
+  /**
+   * The app's own data about the token: a JSON object (`null`: none), a `TokenMetadata` as checked
+   * on the way in; typed loosely here, as TypeORM's insert types recurse without end on a JSON type.
+   */
+  @Column({ type: 'simple-json', nullable: true })
+  metadata!: object | null;
+
+  /** The client address of the last recorded use, written with `lastUsedAt`. */
+  @Column({ name: 'last_used_ip', type: 'varchar', length: 45, nullable: true })
+  lastUsedIp!: string | null;
+
+  /** The `User-Agent` of the last recorded use, bounded and stripped of control characters. */
+  @Column({ name: 'last_used_user_agent', type: 'varchar', length: 255, nullable: true })
+  lastUsedUserAgent!: string | null;
+
+  /**
+   * When each of its scopes last granted a request (epoch ms by scope), recorded at most once per
+   * `tokens.lastUsedIntervalSeconds`: the least-privilege hints (`unusedScopes`).
+   */
+  @Column({ name: 'scopes_used', type: 'simple-json', nullable: true })
+  scopesUsed!: Record<string, number> | null;
+
+  /** A canary never authenticates: any use raises `canary_used` and is answered as an unknown token. */
+  @Column({ type: 'boolean', default: false })
+  canary!: boolean;
 
   /**
    * The owner's row, filled in by the verification query's join; not a column and not a TypeORM

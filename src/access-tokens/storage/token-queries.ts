@@ -76,7 +76,9 @@ export class TokenQueries {
     this.timeColumns = { lastUsedAt: column('lastUsedAt'), idleExpiresAt: column('idleExpiresAt') };
     const aliasOf = (property: string) => this.token.columns.find(([, c]) => c.propertyName === property)![0];
     this.hashAlias = aliasOf('tokenHash');
-    const perUse = new Set(['lastUsedAt', 'usesLeft', 'usesRenewAt'].map(aliasOf));
+    const perUse = new Set(
+      ['lastUsedAt', 'lastUsedIp', 'lastUsedUserAgent', 'scopesUsed', 'usesLeft', 'usesRenewAt'].map(aliasOf),
+    );
     this.versioned = [...this.token.columns, ...this.user.columns]
       .map(([alias]) => alias)
       .filter((alias) => !perUse.has(alias));

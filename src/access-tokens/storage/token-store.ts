@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { In, IsNull, MoreThan, Or, Repository, type EntityManager, type FindOptionsWhere } from 'typeorm';
-import { AccessToken, stored, type AccessTokenKind } from './access-token.entity.js';
+import { AccessToken, stored, type AccessTokenKind, type TokenMetadata } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
 import { withConflictRetries } from './outage.js';
 import { AccessTokenEvents } from '../access-token.events.js';
@@ -34,6 +34,12 @@ export interface NewToken {
   policy?: StoredPolicy;
   /** What a rotation carries over from the token it replaces: its pause, its uses left and their next restore. */
   carried?: Pick<AccessToken, 'pausedAt' | 'usesLeft' | 'usesRenewAt'>;
+  /** Who made a team's token: the member's user id. Default `null`. */
+  createdBy?: string | null;
+  /** The app's metadata. Default `null`. */
+  metadata?: TokenMetadata | null;
+  /** A canary token, which never authenticates. Default `false`. */
+  canary?: boolean;
 }
 
 /** What `TokenStore.updatePolicy` writes. */
@@ -97,16 +103,25 @@ export class TokenStore {
   /** Stores a new token and returns it with its raw value, which exists nowhere else. */
   async insert(manager: EntityManager, input: NewToken): Promise<{ raw: string; token: AccessToken }> {
     const { tokens } = this.options;
-    const prefix = { personal: tokens.prefix, session: tokens.sessionPrefix, refresh: tokens.refreshPrefix }[
-      input.kind
-    ];
+    const prefix = {
+      personal: tokens.prefix,
+      team: tokens.prefix,
+      session: tokens.sessionPrefix,
+      refresh: tokens.refreshPrefix,
+    }[input.kind];
     const now = this.options.clock.now().getTime();
     // A whole second, as the token signs it: the signed expiry and the stored one agree exactly.
     const expiresAt = input.lifetime === null ? null : Math.floor(now / 1000) * 1000 + input.lifetime * 1000;
     const raw = generateToken(prefix, this.options.keys.current, expiresAt);
-    const { policy = NO_POLICY, carried, ...row } = input;
+    const { policy = NO_POLICY, carried, createdBy = null, metadata = null, canary = false, ...row } = input;
     const token = this.repository.create({
       ...row,
+      createdBy,
+      metadata,
+      canary,
+      lastUsedIp: null,
+      lastUsedUserAgent: null,
+      scopesUsed: null,
       ...policyColumns(policy),
       pausedAt: null,
       // All its uses left, and their first restore a period from now.

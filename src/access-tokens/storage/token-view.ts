@@ -1,5 +1,5 @@
 import type { AccessTokenView } from '../access-tokens.interfaces.js';
-import type { AccessToken } from './access-token.entity.js';
+import type { AccessToken, TokenMetadata } from './access-token.entity.js';
 import { policyOf } from './policy-columns.js';
 
 /** What the module shows of a stored token. */
@@ -7,9 +7,10 @@ export function toView(token: AccessToken): AccessTokenView {
   const policy = policyOf(token);
   return {
     id: token.id,
-    kind: token.kind === 'personal' ? 'personal' : 'session',
+    kind: token.kind === 'personal' || token.kind === 'team' ? token.kind : 'session',
+    createdBy: token.createdBy,
     // Personal tokens keep a family too, of rotations: not a session.
-    sessionId: token.kind === 'personal' ? null : token.familyId,
+    sessionId: token.kind === 'personal' || token.kind === 'team' ? null : token.familyId,
     name: token.name,
     scopes: [...token.scopes],
     hint: token.hint,
@@ -25,5 +26,12 @@ export function toView(token: AccessToken): AccessTokenView {
     usesPeriod: policy.usesPeriod,
     usesRenewAt: token.usesRenewAt,
     allowedIps: policy.allowedIps && [...policy.allowedIps],
+    metadata: token.metadata as TokenMetadata | null,
+    lastUsedIp: token.lastUsedIp,
+    lastUsedUserAgent: token.lastUsedUserAgent,
+    scopesUsedAt: Object.fromEntries(
+      Object.entries(token.scopesUsed ?? {}).map(([scope, at]) => [scope, new Date(at)]),
+    ),
+    canary: token.canary,
   };
 }

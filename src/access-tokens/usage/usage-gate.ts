@@ -137,7 +137,12 @@ export class UsageGate implements OnModuleDestroy {
     retryAfter: number | null = null,
     state: RateLimitState | null = null,
   ): TokenPolicyError {
-    this.events.emit('verification_failed', { reason, tokenId: cached.verified.accessToken.id, userId: cached.userId });
+    this.events.emit('verification_failed', {
+      reason,
+      tokenId: cached.verified.accessToken.id,
+      userId: cached.userId,
+      address: null,
+    });
     return new TokenPolicyError(reason, retryAfter, state);
   }
 }

@@ -55,6 +55,7 @@ export class TokenChecks {
       reason: code,
       tokenId: token?.id ?? null,
       userId: token?.userId ?? null,
+      address: null,
     });
     return new InvalidTokenError(code, detail);
   }
