@@ -7,6 +7,7 @@ import {
   AccessTokensModule,
   CreateAccessTokens1763800000000,
   AddTokenUsagePolicy1765000000000,
+  AddTokenOwnersAndAudit1766000000000,
   ScopesGuard,
 } from 'nestjs-access-tokens';
 import { AuthController } from './auth.controller.js';
@@ -21,7 +22,12 @@ import { User } from './user.entity.js';
     TypeOrmModule.forRoot({
       ...databaseOptions(),
       entities: [User, AccessToken],
-      migrations: [CreateUsers1763700000000, CreateAccessTokens1763800000000, AddTokenUsagePolicy1765000000000],
+      migrations: [
+        CreateUsers1763700000000,
+        CreateAccessTokens1763800000000,
+        AddTokenUsagePolicy1765000000000,
+        AddTokenOwnersAndAudit1766000000000,
+      ],
       migrationsRun: true,
       synchronize: false,
     }),

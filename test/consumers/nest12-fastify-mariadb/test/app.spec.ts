@@ -107,6 +107,7 @@ describe('an ES-module NestJS 12 app on Fastify and MariaDB', () => {
       'CreateUsers1763700000000',
       'CreateAccessTokens1763800000000',
       'AddTokenUsagePolicy1765000000000',
+      'AddTokenOwnersAndAudit1766000000000',
     ]);
     // What `typeorm migration:generate` would write next: nothing.
     const pending = await dataSource.driver.createSchemaBuilder().log();
