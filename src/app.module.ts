@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenGuard, AccessTokensModule, ScopesGuard, type PasswordAttemptStore } from 'nestjs-access-tokens';
 import { schema } from './database.js';
@@ -10,6 +11,7 @@ import { GraphQLExceptionFilter } from './graphql/graphql-exception.filter.js';
 import { demoGraphQLModule, GRAPHQL_RESOLVERS } from './graphql/graphql.module.js';
 import { HealthController } from './health.controller.js';
 import { SettingsPageController } from './settings-page/settings-page.controller.js';
+import { TokenAuditLog } from './tokens/token-audit.log.js';
 import { User, permissionsOf } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
@@ -34,6 +36,8 @@ export class AppModule {
           migrationsRun: true,
         }),
         TypeOrmModule.forFeature([User]),
+        // The module's events reach @OnEvent() listeners (TokenAuditLog) through it.
+        EventEmitterModule.forRoot(),
         AccessTokensModule.forRootAsync({
           // Async for the attempt store, a provider of its own (Redis, shared by every instance).
           imports: [PasswordAttemptStoreModule.forRoot(config.loginAttempts?.store)],
@@ -67,6 +71,7 @@ export class AppModule {
         AuthService,
         ...GRAPHQL_RESOLVERS,
         AdminSeeder,
+        TokenAuditLog,
         // Every route needs a token unless it is @Public(); @Scopes() is checked after.
         { provide: APP_GUARD, useClass: AccessTokenGuard },
         { provide: APP_GUARD, useClass: ScopesGuard },

@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { Logger } from '@nestjs/common';
+import { TokenAuditLog } from '../src/tokens/token-audit.log.js';
 import { testDatabaseKind } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
@@ -32,6 +34,44 @@ describe.each(HTTP_ADAPTERS)(
 
     const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
     const login = () => demo.http.post('/auth/login').send({ username: 'kim', password: PASSWORD }).expect(200);
+
+    it("keeps an audit log of its tokens' events, through @nestjs/event-emitter, with no token in it", async () => {
+      const { logger } = demo.app.get(TokenAuditLog) as unknown as { logger: Logger };
+      const lines: string[] = [];
+      const log = jest.spyOn(logger, 'log').mockImplementation((message: unknown) => void lines.push(String(message)));
+      const warn = jest
+        .spyOn(logger, 'warn')
+        .mockImplementation((message: unknown) => void lines.push(String(message)));
+      try {
+        const userId = (await demo.http.get('/users/me').set(bearer(kim)).expect(200)).body.id as string;
+        const created = await demo.http.post('/tokens').set(bearer(kim)).send({ name: 'audited' }).expect(201);
+        const rotated = await demo.http
+          .post(`/tokens/${created.body.id}/rotate`)
+          .set(bearer(kim))
+          .send({ graceSeconds: 30 })
+          .expect(201);
+        await demo.http.delete(`/tokens/${rotated.body.id}`).set(bearer(kim)).expect(204);
+        await demo.http.get('/users/me').set(bearer(rotated.body.token)).expect(401);
+        const { id } = created.body as { id: string };
+        expect(lines).toEqual([
+          expect.stringMatching(new RegExp(`^user ${userId}: token ${id} "audited" issued, scopes `)),
+          `user ${userId}: token ${rotated.body.id} "audited" issued, scopes ${rotated.body.scopes.join(' ')}`,
+          `user ${userId}: tokens ${id} revoked (rotated)`,
+          `user ${userId}: token ${id} rotated into ${rotated.body.id}, 30 s of grace`,
+          expect.stringMatching(
+            new RegExp(
+              `^user ${userId}: tokens (${id}, ${rotated.body.id}|${rotated.body.id}, ${id}) revoked \\(revoked_by_user\\)$`,
+            ),
+          ),
+          `token ${rotated.body.id} refused (revoked) from 127.0.0.1`,
+        ]);
+        for (const token of [created.body.token as string, rotated.body.token as string])
+          expect(lines.join('\n')).not.toContain(token.slice(4));
+      } finally {
+        log.mockRestore();
+        warn.mockRestore();
+      }
+    });
 
     describe('PATCH /tokens/:id and POST /tokens/:id/rotate', () => {
       it('renames a token', async () => {

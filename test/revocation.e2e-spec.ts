@@ -210,8 +210,8 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
       },
     ]);
     expect(events.verification_failed).toEqual([
-      { reason: 'malformed', tokenId: null, userId: null },
-      { reason: 'revoked', tokenId: events.issued[0]!.tokenId, userId: member.memberId },
+      { reason: 'malformed', tokenId: null, userId: null, address: '127.0.0.1' },
+      { reason: 'revoked', tokenId: events.issued[0]!.tokenId, userId: member.memberId, address: '127.0.0.1' },
     ]);
     expect(events.revoked).toEqual([
       { userId: member.memberId, tokenIds: [events.issued[0]!.tokenId], reason: 'credentials_changed' },

@@ -44,6 +44,11 @@ describe('start-up errors of the built package', () => {
     expect({ code, output: output.trim() }).toEqual({ code: 0, output: 'started' });
   });
 
+  it('starts without @nestjs/event-emitter, an optional peer the main entry never imports', async () => {
+    const { code, output } = await startApp({}, ['@nestjs/event-emitter']);
+    expect({ code, output: output.trim() }).toEqual({ code: 0, output: 'started' });
+  });
+
   it.each([
     [
       'a cache bus on Redis without ioredis',

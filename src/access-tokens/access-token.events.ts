@@ -1,4 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
+import { ACCESS_TOKEN_EVENTS } from './access-tokens.constants.js';
+import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import type { InvalidTokenReason, TokenPolicyReason } from './core/access-tokens.errors.js';
 
 /** What each event carries. No event ever carries a raw token or its hash. */
@@ -48,9 +52,21 @@ export type AccessTokenEventName = keyof AccessTokenEventMap;
 
 type Listener<E extends AccessTokenEventName> = (event: AccessTokenEventMap[E]) => void | Promise<void>;
 
+/** The name of each event on the app's `EventEmitter2`; the compiler checks that every event has its name. */
+const BRIDGED_NAMES: { readonly [E in AccessTokenEventName]: `access-tokens.${E}` } = ACCESS_TOKEN_EVENTS;
+
+/** What the module uses of `@nestjs/event-emitter`'s `EventEmitter2`, which it never imports statically. */
+interface AppEventEmitter {
+  emitAsync(event: string, payload: unknown): unknown;
+}
+
 /**
  * Lets the app observe the module (for audit logs, e-mail) without patching it. A listener that
  * throws or rejects is logged and never breaks the request or the transaction that fired it.
+ *
+ * When the app has `@nestjs/event-emitter` (`EventEmitterModule.forRoot()`), every event is also
+ * emitted on its `EventEmitter2` as `access-tokens.<name>` (`ACCESS_TOKEN_EVENTS`), with the same
+ * payload, for `@OnEvent()` listeners; `events: { eventEmitter: false }` turns that off.
  *
  * @example
  * constructor(events: AccessTokenEvents) {
@@ -58,8 +74,10 @@ type Listener<E extends AccessTokenEventName> = (event: AccessTokenEventMap[E]) 
  * }
  */
 @Injectable()
-export class AccessTokenEvents {
+export class AccessTokenEvents implements OnModuleInit {
   private readonly logger = new Logger(AccessTokenEvents.name);
+  /** The app's `EventEmitter2`, found at start-up; `null` without one, or with `events.eventEmitter: false`. */
+  private emitter: AppEventEmitter | null = null;
   private readonly listeners: { [E in AccessTokenEventName]: Set<Listener<E>> } = {
     issued: new Set(),
     revoked: new Set(),
@@ -72,6 +90,35 @@ export class AccessTokenEvents {
     expiring: new Set(),
     pruned: new Set(),
   };
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /**
+   * Finds the app's `EventEmitter2`, if `@nestjs/event-emitter` is installed and the app imported
+   * `EventEmitterModule.forRoot()`: looked up in this app only, so that two apps in one process
+   * each emit on their own.
+   */
+  async onModuleInit(): Promise<void> {
+    if (!this.options.events.eventEmitter) return;
+    let eventEmitter: typeof import('@nestjs/event-emitter');
+    try {
+      eventEmitter = await import('@nestjs/event-emitter');
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      // Only the package missing: one that is there but broken keeps its own error.
+      if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String(error).includes('event-emitter'))
+        return;
+      throw error;
+    }
+    try {
+      this.emitter = this.moduleRef.get<unknown, AppEventEmitter>(eventEmitter.EventEmitter2, { strict: false });
+    } catch {
+      // Installed, but the app did not import EventEmitterModule.forRoot(): the typed listeners only.
+    }
+  }
 
   /** Calls `listener` on each `event`; returns a function that stops it. */
   on<E extends AccessTokenEventName>(event: E, listener: Listener<E>): () => void {
@@ -89,6 +136,21 @@ export class AccessTokenEvents {
       } catch (error) {
         this.failed(event, error);
       }
+    }
+    if (this.emitter !== null) this.forward(this.emitter, BRIDGED_NAMES[event], payload);
+  }
+
+  /**
+   * Emits on the app's `EventEmitter2`, never awaited: `emitAsync` so that a listener's rejection
+   * (an `@OnEvent()` method with `suppressErrors: false`) is caught here rather than left unhandled,
+   * and a listener that throws at once is caught too.
+   */
+  private forward(emitter: AppEventEmitter, name: string, payload: unknown): void {
+    try {
+      const result = emitter.emitAsync(name, payload);
+      if (result instanceof Promise) result.catch((error: unknown) => this.failed(name, error));
+    } catch (error) {
+      this.failed(name, error);
     }
   }
 

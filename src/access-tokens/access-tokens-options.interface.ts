@@ -191,6 +191,18 @@ export interface UsageOptions {
   counters?: RateLimitCounters;
 }
 
+/** How the module's events reach the app. */
+export interface EventOptions {
+  /**
+   * Whether every event is also emitted on the app's `EventEmitter2` when the app has one
+   * (`@nestjs/event-emitter`, `EventEmitterModule.forRoot()`), as `access-tokens.<name>`
+   * (`ACCESS_TOKEN_EVENTS`) with the payload `AccessTokenEventMap` gives, for `@OnEvent()`
+   * listeners. `false`: only to the listeners of `AccessTokenEvents.on()`, which always get them.
+   * Default `true`: used when present, skipped when not installed or not imported.
+   */
+  eventEmitter?: boolean;
+}
+
 /**
  * Options of `AccessTokensModule.forRoot()` / `forRootAsync()`, grouped by concern. Every duration
  * is a whole number of seconds, and its name ends in `Seconds`.
@@ -233,6 +245,8 @@ export interface AccessTokensModuleOptions {
   passwords?: PasswordOptions;
   /** Tokens' usage policies: defaults, and where rate limits are counted. Default: no policy, counted in memory. */
   usage?: UsageOptions;
+  /** Whether events also go to the app's `@nestjs/event-emitter`. Default: when the app has it. */
+  events?: EventOptions;
   /** Where the time comes from; tests pass a controllable clock. Default: the system clock. */
   clock?: Clock;
 }
@@ -325,6 +339,11 @@ export interface ResolvedUsageOptions {
       };
 }
 
+/** `events`. */
+export interface ResolvedEventOptions {
+  readonly eventEmitter: boolean;
+}
+
 /** `user`. */
 export interface ResolvedUserOptions {
   readonly entity: Type<object>;
@@ -347,6 +366,7 @@ export interface ResolvedAccessTokensOptions {
   readonly cache: ResolvedCacheOptions | null;
   readonly passwords: ResolvedPasswordOptions;
   readonly usage: ResolvedUsageOptions;
+  readonly events: ResolvedEventOptions;
   readonly clock: Clock;
   /** The keys derived from `secret`; the secret itself is not kept. */
   readonly keys: SigningKeys;

@@ -57,3 +57,26 @@ export const REVOCATION_REASONS = Object.freeze({
 
 /** One of the module's revocation reasons (`REVOCATION_REASONS`). */
 export type RevocationReason = (typeof REVOCATION_REASONS)[keyof typeof REVOCATION_REASONS];
+
+/**
+ * The name of each of the module's events on the app's `EventEmitter2` (`@nestjs/event-emitter`),
+ * for `@OnEvent()`: `access-tokens.` and the event's name as `AccessTokenEvents.on()` takes it. Their
+ * payloads are `AccessTokenEventMap`'s. With the emitter's `wildcard: true`, `access-tokens.*`
+ * receives them all.
+ *
+ * @example
+ * @OnEvent(ACCESS_TOKEN_EVENTS.revoked)
+ * onRevoked({ userId, tokenIds, reason }: AccessTokenEventMap['revoked']) { ... }
+ */
+export const ACCESS_TOKEN_EVENTS = Object.freeze({
+  issued: 'access-tokens.issued',
+  revoked: 'access-tokens.revoked',
+  rotated: 'access-tokens.rotated',
+  paused: 'access-tokens.paused',
+  resumed: 'access-tokens.resumed',
+  first_used: 'access-tokens.first_used',
+  canary_used: 'access-tokens.canary_used',
+  verification_failed: 'access-tokens.verification_failed',
+  expiring: 'access-tokens.expiring',
+  pruned: 'access-tokens.pruned',
+} as const);

@@ -19,7 +19,12 @@ export { ScopesGuard } from './edge/scopes.guard.js';
 export { Scopes } from './edge/scopes.decorator.js';
 export { CurrentToken, CurrentUser, Public } from './edge/access-tokens.decorators.js';
 export { AllowPassword } from './edge/allow-password.decorator.js';
-export { ACCESS_TOKEN_STRATEGY, REVOCATION_REASONS, type RevocationReason } from './access-tokens.constants.js';
+export {
+  ACCESS_TOKEN_EVENTS,
+  ACCESS_TOKEN_STRATEGY,
+  REVOCATION_REASONS,
+  type RevocationReason,
+} from './access-tokens.constants.js';
 
 export * as errors from './core/access-tokens.errors.js';
 export type { AccessTokensErrorCode } from './core/access-tokens.errors.js';

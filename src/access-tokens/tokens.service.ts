@@ -293,6 +293,11 @@ export class TokensService implements OnModuleDestroy {
           pausedAt: changes.enabled === undefined ? undefined : changes.enabled ? null : (found.pausedAt ?? now),
           now,
         });
+        // Announced when the state changes: pausing a paused token, or resuming a live one, is no event.
+        if (changes.enabled !== undefined && changes.enabled === (found.pausedAt !== null)) {
+          const { userId, id: tokenId } = found;
+          this.store.announce(manager, changes.enabled ? 'resumed' : 'paused', { userId, tokenId });
+        }
       });
       return toView(await this.repository.findOneByOrFail({ id: found.id }));
     });
@@ -361,6 +366,12 @@ export class TokensService implements OnModuleDestroy {
         // none are ever restored to it.
         if (old.maxUses !== null) await tokens.update({ id: old.id }, { usesLeft: 0, usesRenewAt: null });
         await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
+        this.store.announce(manager, 'rotated', {
+          userId: old.userId,
+          tokenId: old.id,
+          newTokenId: token.id,
+          graceSeconds: grace,
+        });
         return { token: raw, accessToken: toView(token) };
       });
     });

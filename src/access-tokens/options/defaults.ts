@@ -19,4 +19,5 @@ export const ACCESS_TOKENS_DEFAULTS = {
   maintenance: { intervalSeconds: 300, prune: true, retentionSeconds: 7 * DAY, expiringNoticeSeconds: 7 * DAY },
   cache: { max: 10_000, ttlSeconds: 10, busTtlSeconds: 300, bus: { channel: 'access_tokens_invalidation' } },
   passwords: { throttle: { perAccount: 10, perClient: 30, windowSeconds: 60 } },
+  events: { eventEmitter: true },
 } as const;

@@ -53,6 +53,7 @@ describe('resolveAccessTokensOptions', () => {
       maintenance: { intervalSeconds: 300, prune: true, retentionSeconds: 7 * DAY, expiringNoticeSeconds: 7 * DAY },
       cache: { max: 10_000, ttlSeconds: 10, busTtlSeconds: 300, bus: null },
       passwords: { throttle: { perAccount: 10, perClient: 30, windowSeconds: 60, store: null } },
+      events: { eventEmitter: true },
     });
     expect(resolved.clock).toBe(systemClock);
     expect(resolved.keys.all).toHaveLength(1);
@@ -73,6 +74,7 @@ describe('resolveAccessTokensOptions', () => {
         'cache',
         'passwords',
         'usage',
+        'events',
         'clock',
         'keys',
       ].sort(),
@@ -167,6 +169,9 @@ describe('resolveAccessTokensOptions', () => {
     it('cache: false, no cache', () => {
       expect(resolve({ cache: false }).cache).toBeNull();
     });
+    it("events.eventEmitter: false, no events on the app's EventEmitter2", () => {
+      expect(resolve({ events: { eventEmitter: false } }).events).toEqual({ eventEmitter: false });
+    });
     it('passwords.throttle: false, no throttling', () => {
       expect(resolve({ passwords: { throttle: false } }).passwords.throttle).toBeNull();
     });
@@ -191,7 +196,7 @@ describe('resolveAccessTokensOptions', () => {
     it.each([
       [
         { tokenPrefx: 'x' },
-        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, clock, isGlobal, exceptionFilter, routes',
+        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, events, clock, isGlobal, exceptionFilter, routes',
       ],
       [
         { user: { entity: User, login: 'x' } },
@@ -216,6 +221,7 @@ describe('resolveAccessTokensOptions', () => {
       ],
       [{ cache: { ttl: 60 } }, 'unknown option cache.ttl; known: max, ttlSeconds, busTtlSeconds, bus'],
       [{ passwords: { limit: 3 } }, 'unknown option passwords.limit; known: throttle'],
+      [{ events: { emitter: false } }, 'unknown option events.emitter; known: eventEmitter'],
       [
         { passwords: { throttle: { window: 60 } } },
         'unknown option passwords.throttle.window; known: perAccount, perClient, windowSeconds, store, clientKey',
@@ -389,6 +395,8 @@ describe('resolveAccessTokensOptions', () => {
       'maintenance.intervalSeconds must be a positive whole number of seconds',
     ],
     [{ maintenance: { prune: 'yes' } }, 'maintenance.prune must be true or false'],
+    [{ events: { eventEmitter: 'auto' } }, 'events.eventEmitter must be true or false'],
+    [{ events: true }, 'events must be an object: { eventEmitter? }'],
     [
       { maintenance: { retentionSeconds: -5 } },
       'maintenance.retentionSeconds must be a positive whole number of seconds',

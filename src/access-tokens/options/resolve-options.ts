@@ -4,12 +4,14 @@ import type {
   AccessTokensUserOptions,
   CacheOptions,
   CredentialOptions,
+  EventOptions,
   MaintenanceOptions,
   PasswordOptions,
   PasswordThrottleOptions,
   ResolvedAccessTokensOptions,
   ResolvedCacheOptions,
   ResolvedCredentialOptions,
+  ResolvedEventOptions,
   ResolvedMaintenanceOptions,
   ResolvedPasswordOptions,
   ResolvedRevocationOptions,
@@ -51,6 +53,7 @@ const KNOWN = {
     'cache',
     'passwords',
     'usage',
+    'events',
     'clock',
   ],
   user: ['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions'],
@@ -71,6 +74,7 @@ const KNOWN = {
   'passwords.throttle': ['perAccount', 'perClient', 'windowSeconds', 'store', 'clientKey'],
   usage: ['defaults', 'counters'],
   'usage.defaults': ['rateLimit', 'maxUses', 'usesPeriod', 'allowedIps'],
+  events: ['eventEmitter'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** What `forRoot()` takes beside the options read here (`AccessTokensModuleExtras`): named in the list of known ones. */
@@ -168,6 +172,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     cache,
     passwords: resolvePasswords(options.passwords),
     usage: resolveUsage(options.usage, cache),
+    events: resolveEvents(options.events),
     clock,
     keys,
   };
@@ -456,4 +461,10 @@ function resolveUsage(given: UsageOptions | undefined, cache: ResolvedCacheOptio
       option: 'usage.counters',
     },
   };
+}
+
+function resolveEvents(given: EventOptions | undefined): ResolvedEventOptions {
+  const events = group(given, 'events');
+  const defaults = ACCESS_TOKENS_DEFAULTS.events;
+  return { eventEmitter: boolean(events.eventEmitter, 'events.eventEmitter', defaults.eventEmitter) };
 }

@@ -5,7 +5,7 @@ import { In, IsNull, MoreThan, Or, Repository, type EntityManager, type FindOpti
 import { AccessToken, stored, type AccessTokenKind, type TokenMetadata } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
 import { withConflictRetries } from './outage.js';
-import { AccessTokenEvents } from '../access-token.events.js';
+import { AccessTokenEvents, type AccessTokenEventMap, type AccessTokenEventName } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { StoreUnavailableError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
@@ -198,6 +198,14 @@ export class TokenStore {
     );
     // Its cached verifications carry its policy, pause and name: every instance reads it anew.
     this.invalidation.invalidate(manager, [], [token.tokenHash]);
+  }
+
+  /**
+   * Announces `event` once `manager`'s transaction commits (now, outside one); never if it rolls
+   * back: for the changes the store's callers make in their own transactions (a rotation, a pause).
+   */
+  announce<E extends AccessTokenEventName>(manager: EntityManager, event: E, payload: AccessTokenEventMap[E]): void {
+    this.transactions.afterCommit(manager, () => this.events.emit(event, payload));
   }
 
   /**

@@ -16,7 +16,7 @@ import { responseOf } from '../edge/execution-context.js';
 import { rateLimitHeader } from '../edge/rfc6750.js';
 import { UseQuota } from '../storage/use-quota.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter, type RateWindow } from './rate-counter.js';
-import { isAllowed, type ActivePolicy } from './usage-policy.js';
+import { clientAddressOf, isAllowed, type ActivePolicy } from './usage-policy.js';
 
 /** The injection token of the counter of rate limits: in memory, or in Redis. */
 export const RATE_COUNTER = Symbol('access-tokens:rate-counter');
@@ -74,13 +74,13 @@ export class UsageGate implements OnModuleDestroy {
     host: ArgumentsHost | undefined,
     now: number,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    if (policy.allow && !isAllowed(policy.allow, request?.ip)) throw this.refuse('ip_not_allowed', cached);
+    if (policy.allow && !isAllowed(policy.allow, request?.ip)) throw this.refuse('ip_not_allowed', cached, request);
     const { rateLimit } = policy;
-    if (!rateLimit) return policy.counted ? this.take(cached, policy, now) : cached.verified;
+    if (!rateLimit) return policy.counted ? this.take(cached, policy, request, now) : cached.verified;
     const counted = this.counter.hit(rateLimit.key, rateLimit.windowMs, now);
     return counted instanceof Promise
-      ? counted.then((window) => this.afterCount(cached, policy, window, host, now))
-      : this.afterCount(cached, policy, counted, host, now);
+      ? counted.then((window) => this.afterCount(cached, policy, window, request, host, now))
+      : this.afterCount(cached, policy, counted, request, host, now);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -91,6 +91,7 @@ export class UsageGate implements OnModuleDestroy {
     cached: CachedToken,
     policy: ActivePolicy,
     window: RateWindow,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
     host: ArgumentsHost | undefined,
     now: number,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
@@ -98,7 +99,7 @@ export class UsageGate implements OnModuleDestroy {
     const remaining = Math.max(0, limit - window.count);
     const reset = Math.max(1, Math.ceil(window.resetMs / 1000));
     if (window.count > limit)
-      throw this.refuse('rate_limited', cached, reset, { limit, window: seconds, remaining, reset });
+      throw this.refuse('rate_limited', cached, request, reset, { limit, window: seconds, remaining, reset });
     // The headers of an answer that goes on, on HTTP (and GraphQL over HTTP); written directly, as
     // this runs at every request of the token: no state object, no closure.
     const response = host && responseOf(host);
@@ -107,33 +108,46 @@ export class UsageGate implements OnModuleDestroy {
       adapter.setHeader(response, 'RateLimit-Policy', policyHeader);
       adapter.setHeader(response, 'RateLimit', rateLimitHeader(remaining, reset));
     }
-    return policy.counted ? this.take(cached, policy, now) : cached.verified;
+    return policy.counted ? this.take(cached, policy, request, now) : cached.verified;
   }
 
   /** Takes one of the token's uses, or refuses it as `uses_exhausted`, saying when uses come back if they do. */
-  private async take(cached: CachedToken, policy: ActivePolicy, now: number): Promise<VerifiedAccessToken> {
+  private async take(
+    cached: CachedToken,
+    policy: ActivePolicy,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
+    now: number,
+  ): Promise<VerifiedAccessToken> {
     const { id } = cached.verified.accessToken;
-    if (now < policy.exhaustedUntil) throw this.exhausted(cached, policy.exhaustedUntil, now);
+    if (now < policy.exhaustedUntil) throw this.exhausted(cached, request, policy.exhaustedUntil, now);
     if (await this.quota.take(id, now, policy.periodMs)) return cached.verified;
     const state = await this.quota.state(id);
     // The quota was lifted meanwhile (the change is on its way to this cache): the use is allowed.
     if (state && state.maxUses === null) return cached.verified;
     // Until its uses are restored, this instance refuses the token without a write.
     policy.exhaustedUntil = state?.renewAt ?? Infinity;
-    throw this.exhausted(cached, policy.exhaustedUntil, now);
+    throw this.exhausted(cached, request, policy.exhaustedUntil, now);
   }
 
-  private exhausted(cached: CachedToken, until: number, now: number): TokenPolicyError {
+  private exhausted(
+    cached: CachedToken,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
+    until: number,
+    now: number,
+  ): TokenPolicyError {
     return this.refuse(
       'uses_exhausted',
       cached,
+      request,
       until === Infinity ? null : Math.max(1, Math.ceil((until - now) / 1000)),
     );
   }
 
+  /** The error for a refusal by the policy, announced as `verification_failed` with the client's address. */
   private refuse(
     reason: TokenPolicyReason,
     cached: CachedToken,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
     retryAfter: number | null = null,
     state: RateLimitState | null = null,
   ): TokenPolicyError {
@@ -141,7 +155,7 @@ export class UsageGate implements OnModuleDestroy {
       reason,
       tokenId: cached.verified.accessToken.id,
       userId: cached.userId,
-      address: null,
+      address: clientAddressOf(request),
     });
     return new TokenPolicyError(reason, retryAfter, state);
   }

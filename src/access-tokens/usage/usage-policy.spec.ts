@@ -1,7 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidUsagePolicyError } from '../core/access-tokens.errors.js';
 import { policyOf } from '../storage/policy-columns.js';
-import { activePolicyOf, allowListOf, checkPolicy, isAllowed, NO_POLICY, normalizeAddress } from './usage-policy.js';
+import {
+  activePolicyOf,
+  allowListOf,
+  checkPolicy,
+  clientAddressOf,
+  isAllowed,
+  NO_POLICY,
+  normalizeAddress,
+} from './usage-policy.js';
 
 describe('usage policy', () => {
   it('keeps what is left out as it was, and removes what is null', () => {
@@ -51,6 +59,14 @@ describe('usage policy', () => {
     ).toEqual(['2001:db8::/32', '192.0.2.7', '10.0.0.0/8']);
     expect(normalizeAddress('::FFFF:10.1.2.3')).toBe('10.1.2.3');
     expect(normalizeAddress('::ffff:abcd')).toBe('::ffff:abcd');
+  });
+
+  it("gives events the request's address, IPv4-mapped ones as IPv4, or null without one", () => {
+    expect(clientAddressOf({ ip: '::ffff:127.0.0.1' })).toBe('127.0.0.1');
+    expect(clientAddressOf({ ip: '2001:db8::1' })).toBe('2001:db8::1');
+    expect(clientAddressOf({ ip: '' })).toBeNull();
+    expect(clientAddressOf({})).toBeNull();
+    expect(clientAddressOf(undefined)).toBeNull();
   });
 
   it('matches client addresses against addresses and ranges, IPv4 and IPv6', () => {

@@ -61,6 +61,16 @@ export function normalizeAddress(address: string): string {
     : address;
 }
 
+/**
+ * The client's address for events: the request's `ip` as the HTTP server reads it (Express's and
+ * Fastify's, which honour their `trust proxy` settings), IPv4-mapped addresses as IPv4; `null`
+ * without a request or an address. Read only for a refusal: Express computes `ip` at each read.
+ */
+export function clientAddressOf(request: { ip?: unknown } | undefined): string | null {
+  const ip = request?.ip;
+  return typeof ip === 'string' && ip !== '' ? normalizeAddress(ip) : null;
+}
+
 /** `entry` (an address or a CIDR range) in the form stored: lower case, IPv4-mapped addresses as IPv4. */
 function allowedEntry(entry: unknown): string {
   const text = typeof entry === 'string' ? entry.trim().toLowerCase() : '';

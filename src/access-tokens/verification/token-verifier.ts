@@ -74,7 +74,8 @@ export class TokenVerifier {
     host?: ArgumentsHost,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
-    if (typeof raw !== 'string' || !this.lengths.has(raw.length)) throw this.checks.refuse('malformed');
+    if (typeof raw !== 'string' || !this.lengths.has(raw.length))
+      throw this.checks.refuse('malformed', undefined, null, request);
     const hash = hashToken(raw);
     const { cache } = this;
     const now = this.options.clock.now();
@@ -86,20 +87,21 @@ export class TokenVerifier {
     // A signed token refused a moment ago for what does not change (unknown to the database,
     // past its signed expiry): a flood of it costs one MAC, or one query, per interval.
     const refused = this.refused?.get(hash, now.getTime());
-    if (refused) throw this.checks.refuse(refused);
+    if (refused) throw this.checks.refuse(refused, undefined, null, request);
     const { keys } = this.options;
     const start = signedBodyStart(raw, this.prefixes, keys);
-    if (start < 0) throw this.checks.refuse('malformed');
+    if (start < 0) throw this.checks.refuse('malformed', undefined, null, request);
     const check = checkSignature(raw, start, keys, now.getTime());
     if (check === 'expired') this.refused?.add(hash, now.getTime(), check);
-    if (check !== 'signed') throw this.checks.refuse(check);
+    if (check !== 'signed') throw this.checks.refuse(check, undefined, null, request);
     if (!cache)
-      return this.verifyFromDatabase(hash, now).then((cached) => this.admit<User>(cached, request, host, now));
+      return this.verifyFromDatabase(hash, now, request).then((cached) => this.admit<User>(cached, request, host, now));
     // Concurrent misses for one token share one read, so that an expiring entry of a busy token
-    // costs one query, not one per request in flight; each request then has the policy applied.
+    // costs one query, not one per request in flight; each request then has the policy applied. A
+    // refusal there is announced once, with the address of the request that started the read.
     let shared = this.inFlight.get(hash);
     if (!shared) {
-      shared = this.verifyFromDatabase(hash, now).finally(() => this.inFlight.delete(hash));
+      shared = this.verifyFromDatabase(hash, now, request).finally(() => this.inFlight.delete(hash));
       this.inFlight.set(hash, shared);
     }
     return shared.then((cached) => this.admit<User>(cached, request, host, now));
@@ -129,7 +131,11 @@ export class TokenVerifier {
     });
   }
 
-  private async verifyFromDatabase(hash: string, now: Date): Promise<CachedToken> {
+  private async verifyFromDatabase(
+    hash: string,
+    now: Date,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
+  ): Promise<CachedToken> {
     const { cache } = this;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
@@ -137,9 +143,9 @@ export class TokenVerifier {
     const token = await unlessUnavailable(() => this.queries.findByHash(hash));
     if (!token) {
       this.refused?.add(hash, now.getTime(), 'unknown');
-      throw this.checks.refuse('unknown');
+      throw this.checks.refuse('unknown', undefined, null, request);
     }
-    const user = await this.checks.usableUser(token, now);
+    const user = await this.checks.usableUser(token, now, request);
     const cached = await cachedOf(this.users, token, user, 0);
     cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
     return cached;
