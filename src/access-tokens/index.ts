@@ -42,6 +42,7 @@ export type {
   IssuedAccessToken,
   ListTokensOptions,
   RotateTokenOptions,
+  PresentingRequest,
   SessionTokens,
   TokenPage,
   UpdateTokenInput,
