@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { errors, TokensService, type AccessTokenView } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { startPasswordApp, type PasswordApp } from './fixtures/password-app.js';
 
@@ -199,5 +200,79 @@ describe.each(HTTP_ADAPTERS)(`token metadata on $server, on ${testDatabaseKind()
     expect(Object.isFrozen(first.accessToken.metadata!.list)).toBe(true);
     expect(() => (first.accessToken.metadata!.list as number[]).push(2)).toThrow(TypeError);
     expect((await tokens.verify(token)).accessToken.metadata).toEqual({ list: [1] });
+  });
+});
+
+/** The demo: metadata through its REST routes and, as JSON text, through GraphQL. */
+describe.each(HTTP_ADAPTERS)(`the demo's token metadata on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
+  let demo: DemoApp;
+  let manager: string;
+
+  beforeAll(async () => {
+    demo = await startDemoApp({ httpAdapter: adapter });
+    await demo.http.post('/users').send({ username: 'alice', password: 'correct horse battery' }).expect(201);
+    manager = (
+      await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth('alice', 'correct horse battery'))
+        .expect(201)
+    ).body.token as string;
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  const bearer = () => ({ Authorization: `Bearer ${manager}` });
+  const gql = async (query: string, variables: Record<string, unknown> = {}) =>
+    (await demo.http.post('/graphql').set(bearer()).send({ query, variables })).body as {
+      data?: Record<string, any> | null; // eslint-disable-line @typescript-eslint/no-explicit-any -- read field by field
+      errors?: { message: string; extensions: Record<string, unknown> }[];
+    };
+
+  it('takes metadata on POST /tokens and PATCH /tokens/:id, and GET /tokens shows it', async () => {
+    const created = await demo.http
+      .post('/tokens')
+      .set(bearer())
+      .send({ name: 'rest', metadata: METADATA })
+      .expect(201);
+    await demo.http
+      .patch(`/tokens/${created.body.id}`)
+      .set(bearer())
+      .send({ metadata: { ...METADATA, stage: 2 } })
+      .expect(200);
+    const listed = (await demo.http.get('/tokens').set(bearer()).expect(200)).body as AccessTokenView[];
+    expect(listed.find((token) => token.id === created.body.id)!.metadata).toEqual({ ...METADATA, stage: 2 });
+  });
+
+  it('takes metadata as JSON text over GraphQL (metadataJson), shows it, and refuses text that is no object', async () => {
+    const created = await gql(
+      'mutation ($json: String) { createToken(name: "gql", scopes: ["tokens:read"], metadataJson: $json) { id accessToken { metadataJson canary } } }',
+      { json: JSON.stringify(METADATA) },
+    );
+    expect(created.errors).toBeUndefined();
+    expect(JSON.parse(created.data!.createToken.accessToken.metadataJson as string)).toEqual(METADATA);
+    expect(created.data!.createToken.accessToken.canary).toBe(false);
+    const id = created.data!.createToken.id as string;
+    const removed = await gql('mutation ($id: String!) { updateToken(id: $id, metadataJson: null) { metadataJson } }', {
+      id,
+    });
+    expect(removed.data!.updateToken.metadataJson).toBeNull();
+    for (const json of ['{broken', '[1]', '{"a": "\\u0000"}']) {
+      const refused = await gql(
+        'mutation ($id: String!, $json: String) { updateToken(id: $id, metadataJson: $json) { id } }',
+        {
+          id,
+          json,
+        },
+      );
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_REQUEST', reason: 'invalid_metadata' });
+    }
+    const listed = await gql('{ tokens(limit: 100) { id metadataJson canary } }');
+    expect(listed.data!.tokens.find((token: { id: string }) => token.id === id)).toEqual({
+      id,
+      metadataJson: null,
+      canary: false,
+    });
   });
 });
