@@ -10,6 +10,7 @@ import { GraphQLExceptionFilter } from './graphql/graphql-exception.filter.js';
 import { demoGraphQLModule, GRAPHQL_RESOLVERS } from './graphql/graphql.module.js';
 import { HealthController } from './health.controller.js';
 import { SettingsPageController } from './settings-page/settings-page.controller.js';
+import { CanaryAlerts } from './tokens/canary-alerts.js';
 import { User, permissionsOf } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
@@ -67,6 +68,7 @@ export class AppModule {
         AuthService,
         ...GRAPHQL_RESOLVERS,
         AdminSeeder,
+        CanaryAlerts,
         // Every route needs a token unless it is @Public(); @Scopes() is checked after.
         { provide: APP_GUARD, useClass: AccessTokenGuard },
         { provide: APP_GUARD, useClass: ScopesGuard },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import { Logger, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { AccessTokenEvents, TokensService, type AccessTokenEventMap } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
@@ -202,8 +203,21 @@ describe.each(HTTP_ADAPTERS)(`the demo's canary tokens on $server, on ${testData
     await demo?.close();
   });
 
-  it('answers GET /users/me with a canary as with an unknown token, and alerts', async () => {
-    const refused = await demo.http.get('/users/me').set('Authorization', `Bearer ${canary}`).expect(401);
+  it('answers GET /users/me with a canary as with an unknown token, and alerts, which the demo logs as a warning', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const refused = await demo.http
+      .get('/users/me')
+      .set('Authorization', `Bearer ${canary}`)
+      .set('User-Agent', 'curl/8.5.0\t(linux)')
+      .expect(401);
+    const calls = [...warn.mock.calls];
+    warn.mockRestore();
+    expect(calls).toEqual([
+      [
+        `canary token ${alerts[0]!.tokenId} "in the wiki" of user ${alerts[0]!.userId} used from ${alerts[0]!.address}, user agent "curl/8.5.0(linux)"`,
+      ],
+    ]);
+    expect(String(calls)).not.toContain(canary);
     const unknown = await demo.http
       .get('/users/me')
       .set('Authorization', `Bearer ${signedUnknownToken('nat')}`)
