@@ -2,11 +2,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { jest } from '@jest/globals';
 import { Logger, type INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { AccessTokenEvents, TokensService, type AccessTokenEventMap } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
+import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { startPasswordApp, type PasswordApp } from './fixtures/password-app.js';
+import { QueryCounter } from './fixtures/query-counter.js';
 import { signedUnknownToken } from './fixtures/secrets.js';
 
 const AGENT = 'stolen-laptop/1.0 (curl)';
@@ -170,6 +173,57 @@ describe.each(HTTP_ADAPTERS)(`canary tokens on $server, on ${testDatabaseKind()}
       reason: 'invalid_expiry',
       message: 'A canary never expires: leave out expiresIn',
     });
+  });
+});
+
+/**
+ * What a canary costs: the one query of any unknown signed token, then none for a minute (the
+ * refused-token memory), alerting each time; with the cache off, one query a use, alerting each time.
+ */
+describe(`a canary's cost, on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  let cached: INestApplication;
+  let uncached: INestApplication;
+  const queries = new QueryCounter();
+  const alerts: CanaryUsed[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    cached = await startFixtureApp(database, FIXTURE_OPTIONS, { queries });
+    uncached = await startFixtureApp(database, { ...FIXTURE_OPTIONS, cache: false });
+    for (const app of [cached, uncached])
+      app.get(AccessTokenEvents).on('canary_used', (event) => void alerts.push(event));
+    await cached
+      .get(DataSource)
+      .getRepository(Member)
+      .save({ memberId: 'cost', login: 'cost', secret: 'h', disabled: false, bio: null, grants: ['*'] });
+  });
+
+  afterAll(async () => {
+    await cached?.close();
+    await uncached?.close();
+    await database?.drop();
+  });
+
+  const use = (app: INestApplication, token: string) =>
+    request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(401);
+
+  it('costs the one query of an unknown token, then none while remembered, alerting at every use', async () => {
+    const { token } = await cached.get(TokensService).issue('cost', { name: 'cost', canary: true });
+    const canary = await queries.during(() => use(cached, token));
+    const unknown = await queries.during(() => use(cached, signedUnknownToken('fx')));
+    expect(canary).toHaveLength(1);
+    expect(unknown).toHaveLength(1);
+    expect(await queries.during(() => use(cached, token))).toEqual([]);
+    expect(alerts).toHaveLength(2);
+  });
+
+  it('alerts at every use with the cache off too', async () => {
+    alerts.length = 0;
+    const { token } = await uncached.get(TokensService).issue('cost', { name: 'uncached', canary: true });
+    await use(uncached, token);
+    await use(uncached, token);
+    expect(alerts.map(({ name }) => name)).toEqual(['uncached', 'uncached']);
   });
 });
 
