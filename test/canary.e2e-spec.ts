@@ -173,6 +173,13 @@ describe.each(HTTP_ADAPTERS)(`canary tokens on $server, on ${testDatabaseKind()}
       reason: 'invalid_expiry',
       message: 'A canary never expires: leave out expiresIn',
     });
+    // No expiry asked for is what a canary has anyway.
+    const unexpiring = await request(a.app.getHttpServer())
+      .post('/tokens')
+      .set(bearer(manager))
+      .send({ name: 'unexpiring canary', canary: true, expiresIn: null })
+      .expect(201);
+    expect(unexpiring.body).toMatchObject({ canary: true, expiresAt: null });
   });
 });
 

@@ -66,7 +66,7 @@ export interface IssueTokenInput extends TokenUsagePolicy {
   /**
    * Issues a canary: a token that never authenticates. Any use of it is answered exactly as an
    * unknown token and raises `canary_used` with the caller's address and user agent. A canary
-   * never expires (`expiresIn` is refused) and cannot be rotated; it is revoked like any token.
+   * never expires (an `expiresIn` other than `null` is refused) and cannot be rotated; it is revoked like any token.
    */
   canary?: boolean;
 }

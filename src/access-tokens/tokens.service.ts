@@ -128,7 +128,7 @@ export class TokensService implements OnModuleDestroy {
       const canary = input.canary === true;
       // A canary's signed expiry would refuse it as expired before the database is asked, and its
       // alarm with it: it never expires, nor idles out.
-      if (canary && input.expiresIn !== undefined)
+      if (canary && input.expiresIn !== undefined && input.expiresIn !== null)
         throw new InvalidExpiryError('A canary never expires: leave out expiresIn');
       const lifetime = canary ? null : this.lifetime(input.expiresIn);
       const metadata = this.validMetadata(input.metadata);
