@@ -12,6 +12,7 @@ import { demoGraphQLModule, GRAPHQL_RESOLVERS } from './graphql/graphql.module.j
 import { HealthController } from './health.controller.js';
 import { SettingsPageController } from './settings-page/settings-page.controller.js';
 import { TokenAuditLog } from './tokens/token-audit.log.js';
+import { CanaryAlerts } from './tokens/canary-alerts.js';
 import { User, permissionsOf } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
 import { UsersService } from './users/users.service.js';
@@ -72,6 +73,7 @@ export class AppModule {
         ...GRAPHQL_RESOLVERS,
         AdminSeeder,
         TokenAuditLog,
+        CanaryAlerts,
         // Every route needs a token unless it is @Public(); @Scopes() is checked after.
         { provide: APP_GUARD, useClass: AccessTokenGuard },
         { provide: APP_GUARD, useClass: ScopesGuard },

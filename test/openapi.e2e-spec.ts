@@ -527,6 +527,13 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
         expect(body.required ?? []).not.toContain(part);
     }
     expect(update.properties!.enabled).toEqual({ type: 'boolean' });
+    // Metadata: any JSON object (the module checks its bounds), null on an update removing it.
+    for (const body of [create, update]) {
+      expect(body.properties!.metadata).toEqual({ type: ['object', 'null'], additionalProperties: true });
+      expect(body.required ?? []).not.toContain('metadata');
+    }
+    expect(create.properties!.canary).toEqual({ type: 'boolean' });
+    expect(update.properties).not.toHaveProperty('canary');
     expect(schemas.RateLimitDto).toMatchObject({
       type: 'object',
       required: ['limit', 'window'],

@@ -357,6 +357,23 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(problems).toEqual([]);
   });
 
+  it('marks a canary token as such, offering only to revoke it', async () => {
+    const issued = await fetch(`${base}/tokens`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${(await session())!.accessToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'Tripwire', canary: true }),
+    });
+    expect(issued.status).toBe(201);
+    const canary = (await issued.json()) as { token: string };
+    await page.reload();
+    const tripwire = row(hintOf(canary.token));
+    await tripwire.waitFor();
+    expect(await tripwire.locator('td.status .badge').allTextContents()).toEqual(['live', 'canary']);
+    expect(await tripwire.getByRole('button').allTextContents()).toEqual(['Revoke']);
+    expect((await me(canary.token)).status).toBe(401);
+    expect(problems).toEqual([]);
+  });
+
   it('shows an expired token as expired, and the list with no secret in it', async () => {
     demo.clock.advance(600);
     raw.grafana = await create('Grafana dashboard', ['users:read', 'tokens:read'], '7776000');
@@ -369,7 +386,9 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
       .locator('#tokens tr[data-status="expired"]')
       .filter({ hasText: hintOf(raw.html) })
       .waitFor();
+    // Grafana's, the canary, Metered.
     expect(await attributes(page.locator('#tokens tr'), 'data-status')).toEqual([
+      'live',
       'live',
       'live',
       'expired',
@@ -402,6 +421,7 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     await signIn();
     await page.locator('#app').waitFor();
     expect(await attributes(page.locator('#tokens tr'), 'data-status')).toEqual([
+      'revoked',
       'revoked',
       'revoked',
       'expired',

@@ -58,6 +58,17 @@ export interface IssueTokenInput extends TokenUsagePolicy {
   scopes?: readonly string[];
   /** Lifetime in seconds; `null` for no expiry (only when `tokens.maxLifetimeSeconds` is `null`). Default `tokens.lifetimeSeconds`. */
   expiresIn?: number | null;
+  /**
+   * The app's own data about the token, returned in its view (lists, `@CurrentToken()`): a JSON
+   * object of at most 4096 bytes, nested at most 5 deep (`InvalidMetadataError` otherwise).
+   */
+  metadata?: TokenMetadata | null;
+  /**
+   * Issues a canary: a token that never authenticates. Any use of it is answered exactly as an
+   * unknown token and raises `canary_used` with the caller's address and user agent. A canary
+   * never expires (an `expiresIn` other than `null` is refused) and cannot be rotated; it is revoked like any token.
+   */
+  canary?: boolean;
 }
 
 /** What `TokensService.update()` changes of a personal token: what is given, the rest as it was. */
@@ -66,6 +77,8 @@ export interface UpdateTokenInput extends TokenUsagePolicy {
   name?: string;
   /** `false` pauses the token (refused as `paused`), `true` resumes it. Revocation, unlike a pause, is final. */
   enabled?: boolean;
+  /** New metadata, replacing the old whole; `null` removes it. */
+  metadata?: TokenMetadata | null;
 }
 
 /** Limits on a token being issued by the holder of another token. */
@@ -137,3 +150,9 @@ export interface AuthenticatableRequest {
   ip?: string;
   user?: unknown;
 }
+
+/**
+ * What verifying a token reads of the request it came with: its address (a usage policy's allowed
+ * addresses, events) and, if given, its headers (the `User-Agent` a canary's alert reports).
+ */
+export type PresentingRequest = Pick<AuthenticatableRequest, 'ip'> & Partial<Pick<AuthenticatableRequest, 'headers'>>;

@@ -47,6 +47,7 @@ export type {
   IssuedAccessToken,
   ListTokensOptions,
   RotateTokenOptions,
+  PresentingRequest,
   SessionTokens,
   TokenPage,
   UpdateTokenInput,

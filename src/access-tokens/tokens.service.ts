@@ -13,7 +13,7 @@ import {
 } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import { AccessToken, stored } from './storage/access-token.entity.js';
+import { AccessToken, stored, type TokenMetadata } from './storage/access-token.entity.js';
 import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
 import {
   InvalidExpiryError,
@@ -33,7 +33,7 @@ import type {
   ListTokensOptions,
   RotateTokenOptions,
   TokenPage,
-  AuthenticatableRequest,
+  PresentingRequest,
   UpdateTokenInput,
   UserId,
   VerifiedAccessToken,
@@ -44,6 +44,7 @@ import { policyOf } from './storage/policy-columns.js';
 import { disjoint, uncovered, validateScopes } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { isPrintableText } from './core/text.js';
+import { checkMetadata } from './core/metadata.js';
 import { CacheBus, type CacheBusState } from './cache/cache-bus.js';
 import { unlessUnavailable } from './storage/outage.js';
 import { TokenStore } from './storage/token-store.js';
@@ -124,7 +125,13 @@ export class TokensService implements OnModuleDestroy {
       const name = this.validName(input.name);
       const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
       if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
-      const lifetime = this.lifetime(input.expiresIn);
+      const canary = input.canary === true;
+      // A canary's signed expiry would refuse it as expired before the database is asked, and its
+      // alarm with it: it never expires, nor idles out.
+      if (canary && input.expiresIn !== undefined && input.expiresIn !== null)
+        throw new InvalidExpiryError('A canary never expires: leave out expiresIn');
+      const lifetime = canary ? null : this.lifetime(input.expiresIn);
+      const metadata = this.validMetadata(input.metadata);
       // Each part the input leaves out takes the module's default.
       const policy = checkPolicy(input, this.options.usage.defaults);
       const current = await this.users.issuableUser(user);
@@ -151,10 +158,12 @@ export class TokensService implements OnModuleDestroy {
           name,
           scopes,
           lifetime,
-          idleTimeout: this.options.tokens.idleTimeoutSeconds,
+          idleTimeout: canary ? null : this.options.tokens.idleTimeoutSeconds,
           familyId: null,
           fingerprint: this.users.fingerprintOf(current),
           policy,
+          metadata,
+          canary,
         });
       });
       return { token: raw, accessToken: toView(token) };
@@ -172,7 +181,8 @@ export class TokensService implements OnModuleDestroy {
 
   /**
    * Checks a raw token and returns its user and effective scopes. Throws `InvalidTokenError`
-   * (`malformed`, `unknown`, `expired`, `revoked`, `user_blocked`, `paused`). A token this app did
+   * (`malformed`, `unknown`, `expired`, `revoked`, `user_blocked`, `paused`); a canary is `unknown`,
+   * and raises `canary_used` with `request`'s address and user agent. A token this app did
    * not sign (forged, or signed with a secret no longer given) is `malformed`, and one past its
    * signed expiry `expired`, at no query; any other costs one indexed query, unless cached.
    *
@@ -182,7 +192,7 @@ export class TokensService implements OnModuleDestroy {
    */
   async verify<User extends object = object>(
     raw: string,
-    request?: Pick<AuthenticatableRequest, 'ip'>,
+    request?: PresentingRequest,
   ): Promise<VerifiedAccessToken<User>> {
     return this.verifier.resolve<User>(raw, request);
   }
@@ -193,7 +203,7 @@ export class TokensService implements OnModuleDestroy {
    */
   resolve<User extends object = object>(
     raw: string,
-    request?: Pick<AuthenticatableRequest, 'ip'>,
+    request?: PresentingRequest,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     return this.verifier.resolve<User>(raw, request);
   }
@@ -269,11 +279,13 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Changes one of the user's personal tokens: its name, its usage policy (each part given; `null`
-   * removes one), or pauses (`enabled: false`) or resumes it. Every instance drops what it cached
+   * Changes one of the user's personal tokens: its name, its metadata (replaced whole; `null`
+   * removes it), its usage policy (each part given; `null` removes one), or pauses
+   * (`enabled: false`) or resumes it. Every instance drops what it cached
    * of the token, as for a revocation. A new `maxUses` counts the uses already made: lowering it to
    * fewer than were made leaves none. Throws `InvalidUsagePolicyError` (400) for a policy that
-   * cannot be, changing nothing, and `TokenNotFoundError` for a token that is not the user's.
+   * cannot be, changing nothing, `InvalidMetadataError` (400) likewise for metadata, and
+   * `TokenNotFoundError` for a token that is not the user's.
    */
   async update(userId: UserId, tokenId: string, changes: UpdateTokenInput): Promise<AccessTokenView> {
     return unlessUnavailable(async () => {
@@ -282,6 +294,7 @@ export class TokensService implements OnModuleDestroy {
       const name = changes.name === undefined ? undefined : this.validName(changes.name);
       if (changes.enabled !== undefined && typeof changes.enabled !== 'boolean')
         throw new InvalidUsagePolicyError('enabled must be true or false');
+      const metadata = this.validMetadata(changes.metadata);
       const found = await this.findPersonal(userId, tokenId);
       const policy = checkPolicy(changes, policyOf(found));
       const now = this.options.clock.now();
@@ -291,6 +304,7 @@ export class TokensService implements OnModuleDestroy {
           policy,
           quotaChanged: changes.maxUses !== undefined || changes.usesPeriod !== undefined,
           pausedAt: changes.enabled === undefined ? undefined : changes.enabled ? null : (found.pausedAt ?? now),
+          metadata,
           now,
         });
         // Announced when the state changes: pausing a paused token, or resuming a live one, is no event.
@@ -318,7 +332,8 @@ export class TokensService implements OnModuleDestroy {
    * The old one keeps working for `graceSeconds` (default 0), then counts as revoked (`rotated`).
    * A token is rotated once: rotating it again, or a token revoked or expired, is
    * `TokenNotLiveError` (409), also when two rotations race. `context.within` keeps a token from
-   * rotating one with wider scopes than its own.
+   * rotating one with wider scopes than its own. Its metadata goes to the new token. A canary is
+   * never rotated: `TokenNotLiveError` too.
    */
   async rotate(
     userId: UserId,
@@ -332,6 +347,7 @@ export class TokensService implements OnModuleDestroy {
         throw new InvalidExpiryError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
       }
       const found = await this.findPersonal(userId, tokenId);
+      if (found.canary) throw new TokenNotLiveError(found.id, true);
       this.assertWithin(context, found.scopes);
       const user = await this.users.issuableUser(userId);
       return this.store.transaction(async (manager) => {
@@ -360,6 +376,7 @@ export class TokensService implements OnModuleDestroy {
           familyId,
           fingerprint: this.users.fingerprintOf(user),
           policy: policyOf(old),
+          metadata: old.metadata as TokenMetadata | null,
           carried: { pausedAt: old.pausedAt, usesLeft: old.usesLeft, usesRenewAt: old.usesRenewAt },
         });
         // Its uses went to the new token: in its grace period, the old one has none of its own, and
@@ -463,6 +480,11 @@ export class TokensService implements OnModuleDestroy {
     if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH || !isPrintableText(trimmed))
       throw new InvalidTokenNameError();
     return trimmed;
+  }
+
+  /** Metadata as given: `undefined` (unchanged, or none) and `null` (none) as they are, anything else checked. */
+  private validMetadata<Given extends TokenMetadata | null | undefined>(metadata: Given): Given {
+    return metadata === undefined || metadata === null ? metadata : (checkMetadata(metadata) as Given);
   }
 
   private assertWithin(context: IssueTokenContext, scopes: readonly string[]): void {

@@ -1,4 +1,5 @@
 import { Field, GraphQLISODateTime, Int, ObjectType } from '@nestjs/graphql';
+import type { TokenMetadata } from 'nestjs-access-tokens';
 
 /** A token's rate limit, as `GET /tokens` shows it. */
 @ObjectType('RateLimit')
@@ -66,6 +67,12 @@ export class AccessTokenModel {
 
   @Field(() => [String], { nullable: true, description: 'Addresses and CIDR ranges it works from; null for any' })
   allowedIps!: string[] | null;
+
+  @Field(() => Boolean, { description: 'A canary: it never authenticates, and any use of it raises an alert' })
+  canary!: boolean;
+
+  /** The view's metadata, which `metadataJson` shows as text. */
+  metadata!: TokenMetadata | null;
 }
 
 /** A token just created: the raw token is shown here and never again. */

@@ -1,5 +1,5 @@
 import { ArgsType, Field, InputType, Int } from '@nestjs/graphql';
-import { IsUUID } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { RateLimitDto, UpdateTokenDto } from 'nestjs-access-tokens/routes';
 
 /** `rateLimit: { limit, window }`: the rules of the REST bodies' `rateLimit`. */
@@ -29,6 +29,16 @@ export const ALLOWED_IPS = {
 } as const;
 
 /**
+ * The token's metadata as the text of a JSON object: the demo's schema has no JSON scalar. Bounded
+ * here only so that no huge text is parsed; the module checks the object (4096 bytes, 5 deep).
+ */
+export const METADATA_JSON = {
+  nullable: true,
+  description: 'The token\'s metadata, as the text of a JSON object: \'{"team":"billing"}\'',
+} as const;
+export const MAX_METADATA_JSON = 16_384;
+
+/**
  * `updateToken(id, name, enabled, rateLimit, maxUses, usesPeriod, allowedIps)`: the rules of
  * `PATCH /tokens/:id`'s body. What is left out stays as it was; `null` removes a part of the policy.
  */
@@ -56,4 +66,11 @@ export class UpdateTokenArgs extends UpdateTokenDto {
 
   @Field(() => [String], ALLOWED_IPS)
   declare allowedIps?: string[] | null;
+
+  /** New metadata replacing the old, as JSON text; `null` removes it. */
+  @Field(() => String, METADATA_JSON)
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_METADATA_JSON)
+  metadataJson?: string | null;
 }

@@ -1,7 +1,15 @@
 import { ArgsType, Field, Int } from '@nestjs/graphql';
-import { IsUUID } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { CreateTokenDto, ListTokensQueryDto } from 'nestjs-access-tokens/routes';
-import { ALLOWED_IPS, MAX_USES, RATE_LIMIT, RateLimitInput, USES_PERIOD } from './token-policy.args.js';
+import {
+  ALLOWED_IPS,
+  MAX_METADATA_JSON,
+  MAX_USES,
+  METADATA_JSON,
+  RATE_LIMIT,
+  RateLimitInput,
+  USES_PERIOD,
+} from './token-policy.args.js';
 
 /** `tokens(limit, status)`: the first page of `GET /tokens`, by its rules. */
 @ArgsType()
@@ -41,6 +49,18 @@ export class CreateTokenArgs extends CreateTokenDto {
 
   @Field(() => [String], ALLOWED_IPS)
   declare allowedIps?: string[] | null;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'true issues a canary: it never authenticates, and any use of it raises an alert',
+  })
+  declare canary?: boolean;
+
+  @Field(() => String, METADATA_JSON)
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_METADATA_JSON)
+  metadataJson?: string | null;
 }
 
 /** `revokeToken(id)`. */

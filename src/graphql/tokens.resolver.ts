@@ -1,9 +1,11 @@
-import { Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import {
   CurrentToken,
   CurrentUser,
+  errors,
   Scopes,
   TokensService,
+  type TokenMetadata,
   type TokenUsagePolicy,
   type VerifiedAccessToken,
 } from 'nestjs-access-tokens';
@@ -27,6 +29,20 @@ function policyOf(args: CreateTokenArgs | UpdateTokenArgs): TokenUsagePolicy {
     usesPeriod,
     allowedIps,
   };
+}
+
+/** `metadataJson` as `issue()` and `update()` take metadata: left out, `null` (none), or the object its text is. */
+function metadataOf(args: CreateTokenArgs | UpdateTokenArgs): TokenMetadata | null | undefined {
+  const text = args.metadataJson;
+  if (text === undefined || text === null) return text;
+  try {
+    // The module checks what it is: an object, and its bounds.
+    return JSON.parse(text) as TokenMetadata;
+  } catch {
+    throw new errors.InvalidMetadataError(
+      'metadataJson must be the text of a JSON object, such as {"team": "billing"}',
+    );
+  }
 }
 
 /** The caller's tokens, each operation scoped as its route under `/tokens`. */
@@ -55,7 +71,14 @@ export class TokensResolver {
   ): Promise<CreatedTokenModel> {
     const issued = await this.tokens.issue(
       user.id,
-      { ...policyOf(args), name: args.name, scopes: args.scopes, expiresIn: args.expiresIn },
+      {
+        ...policyOf(args),
+        name: args.name,
+        scopes: args.scopes,
+        expiresIn: args.expiresIn,
+        canary: args.canary,
+        metadata: metadataOf(args),
+      },
       { within: current.accessToken.scopes },
     );
     return { ...createdToken(issued), accessToken: issued.accessToken };
@@ -72,7 +95,20 @@ export class TokensResolver {
       "Renames, pauses or resumes one of the caller's tokens, or changes its usage policy, as PATCH /tokens/:id",
   })
   async updateToken(@CurrentUser() user: User, @ValidArgs() args: UpdateTokenArgs): Promise<AccessTokenModel> {
-    return this.tokens.update(user.id, args.id, { ...policyOf(args), name: args.name, enabled: args.enabled });
+    return this.tokens.update(user.id, args.id, {
+      ...policyOf(args),
+      name: args.name,
+      enabled: args.enabled,
+      metadata: metadataOf(args),
+    });
+  }
+
+  @ResolveField(() => String, {
+    nullable: true,
+    description: "The token's metadata, as the text of a JSON object; null for none",
+  })
+  metadataJson(@Parent() token: AccessTokenModel): string | null {
+    return token.metadata === null ? null : JSON.stringify(token.metadata);
   }
 
   @Scopes('tokens:write')

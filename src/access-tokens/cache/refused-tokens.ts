@@ -1,10 +1,21 @@
-/** Why a signed token is refused without a query while it is remembered. */
-export type RememberedRefusal = 'unknown' | 'expired';
+/** A canary token, as its alert names it: refused as `unknown`, and each use raises `canary_used`. */
+export interface RememberedCanary {
+  readonly userId: string;
+  readonly tokenId: string;
+  readonly name: string;
+}
+
+/**
+ * Why a signed token is refused without a query while it is remembered: `unknown`, `expired`, or
+ * a canary (answered as `unknown`, each use still raising its alert).
+ */
+export type RememberedRefusal = 'unknown' | 'expired' | RememberedCanary;
 
 /**
  * Hashes of signed tokens refused lately for what does not change within seconds, with no Nest or
- * TypeORM in it: `unknown` (the database did not know it) and `expired` (its signed expiry is
- * past, which it stays).
+ * TypeORM in it: `unknown` (the database did not know it), `expired` (its signed expiry is
+ * past, which it stays), and canaries (which never authenticate: remembered with what their alert
+ * says, so that every use within the interval still raises one, at no query).
  *
  * A token with a valid MAC is one this app issued, so one the database does not know was pruned,
  * or comes from before a restored backup: rare, but nothing stops it being replayed in a flood, as

@@ -87,6 +87,33 @@ describe('reading the tokens command line', () => {
     ).toMatchObject({ policy: { rateLimit: null, maxUses: null, usesPeriod: null, allowedIps: null } });
   });
 
+  it('reads --metadata as a JSON object on issue and update, "none" removing it, and refuses anything else', () => {
+    const id = '1f73e88f-79e9-42c7-8b58-40689676d07c';
+    expect(
+      parseTokensCliArgs([
+        'issue',
+        '--user',
+        'a',
+        '--name',
+        'n',
+        '--scopes',
+        's',
+        '--metadata',
+        '{"team":"billing","n":[1]}',
+      ]),
+    ).toMatchObject({ name: 'issue', metadata: { team: 'billing', n: [1] } });
+    expect(parseTokensCliArgs(['update', id, '--metadata', 'none'])).toMatchObject({ name: 'update', metadata: null });
+    expect(parseTokensCliArgs(['update', id, '--name', 'x'])).toMatchObject({ metadata: undefined });
+    for (const value of ['[1]', '"text"', '{broken', 'null']) {
+      expect(refusal(['update', id, '--metadata', value])).toMatchObject({
+        message: expect.stringMatching(
+          /^--metadata must be a JSON object, e\.g\. --metadata '\{"team":"billing"\}', or "none" \(got /,
+        ),
+        command: 'update',
+      });
+    }
+  });
+
   it('reads update: a name, policy changes, or both, and needs one of them', () => {
     const id = '1f73e88f-79e9-42c7-8b58-40689676d07c';
     expect(parseTokensCliArgs(['update', id, '--name', 'ci', '--max-uses=5', '--allowed-ip', '10.0.0.0/8'])).toEqual({
@@ -104,14 +131,15 @@ describe('reading the tokens command line', () => {
       json: true,
     });
     expect(refusal(['update', id])).toMatchObject({
-      message: 'update needs something to change: --name, --rate-limit, --max-uses, --uses-period, --allowed-ip',
+      message:
+        'update needs something to change: --name, --rate-limit, --max-uses, --uses-period, --allowed-ip, --metadata',
       command: 'update',
     });
     expect(refusal('update --max-uses 5').message).toBe(
       'update needs the token\'s <id>, as "list --user <name>" shows it',
     );
     expect(refusal(['update', id, '--scopes', 'x']).message).toBe(
-      'update does not take --scopes; it takes --name, --rate-limit, --max-uses, --uses-period, --allowed-ip, --json, --help',
+      'update does not take --scopes; it takes --name, --rate-limit, --max-uses, --uses-period, --allowed-ip, --metadata, --json, --help',
     );
   });
 
@@ -243,7 +271,7 @@ describe('reading the tokens command line', () => {
       expect(help).toContain(`npm run tokens -- ${command}`);
     expect(help).toMatch(/Exit codes: 0 .* 1 .* 2 /s);
     expect(tokensCliHelp('tokens', 'issue')).toMatch(
-      /^Usage: tokens issue --user <name> --name <token name> --scopes <a,b> \[--expires-in <seconds>\] \[--rate-limit <limit>\/<seconds>\] \[--max-uses <n>\] \[--uses-period <seconds>\] \[--allowed-ip <address>\]\.\.\. \[--json\]/,
+      /^Usage: tokens issue --user <name> --name <token name> --scopes <a,b> \[--expires-in <seconds>\] \[--rate-limit <limit>\/<seconds>\] \[--max-uses <n>\] \[--uses-period <seconds>\] \[--allowed-ip <address>\]\.\.\. \[--metadata <json>\] \[--json\]/,
     );
     for (const option of ['--rate-limit', '--max-uses', '--uses-period', '--allowed-ip']) {
       expect(tokensCliHelp('tokens', 'issue')).toContain(`  ${option} <`);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { TokenMetadata } from '../storage/access-token.entity.js';
 import type { RateLimit, TokenUsagePolicy } from '../usage/usage-policy.js';
 import { shown, TokensCliUsageError } from './tokens-cli.errors.js';
 
@@ -16,6 +17,8 @@ export type TokensCliCommand =
       expiresIn: number | undefined;
       /** The parts of the usage policy given; the others take the app's `usage.defaults`. */
       policy: TokenUsagePolicy;
+      /** `--metadata`, parsed (the module checks its bounds); `undefined` for none. */
+      metadata: TokenMetadata | null | undefined;
       json: boolean;
     }
   | { name: 'list'; user: string; json: boolean }
@@ -25,6 +28,8 @@ export type TokensCliCommand =
       tokenName: string | undefined;
       /** The parts of the usage policy to change; the others stay. */
       policy: TokenUsagePolicy;
+      /** New metadata, `null` to remove it (`--metadata none`), `undefined` to keep it. */
+      metadata: TokenMetadata | null | undefined;
       json: boolean;
     }
   | { name: 'pause'; tokenId: string; json: boolean }
@@ -33,7 +38,8 @@ export type TokensCliCommand =
   | { name: 'revoke-all'; user: string; json: boolean }
   | { name: 'prune'; json: boolean };
 
-type ValueOption = 'user' | 'name' | 'scopes' | 'expires-in' | 'rate-limit' | 'max-uses' | 'uses-period' | 'allowed-ip';
+type ValueOption =
+  'user' | 'name' | 'scopes' | 'expires-in' | 'rate-limit' | 'max-uses' | 'uses-period' | 'allowed-ip' | 'metadata';
 
 /** The options of a usage policy, as `issue` and `update` take them. */
 const POLICY_OPTIONS = ['rate-limit', 'max-uses', 'uses-period', 'allowed-ip'] as const;
@@ -66,11 +72,11 @@ interface CommandSpec {
 
 const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
   issue: {
-    options: ['user', 'name', 'scopes', 'expires-in', ...POLICY_OPTIONS],
+    options: ['user', 'name', 'scopes', 'expires-in', ...POLICY_OPTIONS, 'metadata'],
     required: ['user', 'name', 'scopes'],
     argument: null,
     synopsis:
-      'issue --user <name> --name <token name> --scopes <a,b> [--expires-in <seconds>] [--rate-limit <limit>/<seconds>] [--max-uses <n>] [--uses-period <seconds>] [--allowed-ip <address>]...',
+      'issue --user <name> --name <token name> --scopes <a,b> [--expires-in <seconds>] [--rate-limit <limit>/<seconds>] [--max-uses <n>] [--uses-period <seconds>] [--allowed-ip <address>]... [--metadata <json>]',
     summary: 'Issue a token to a user; prints the raw token, once',
     details: [
       'Prints the raw token, and nothing else, on stdout: it is shown this once, only its hash is',
@@ -82,6 +88,7 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
       '                          everything the user may do at each request',
       "  --expires-in <seconds>  lifetime; default: the app's tokens.lifetimeSeconds",
       ...POLICY_HELP,
+      '  --metadata <json>       the app\'s data about the token, a JSON object: \'{"team":"billing"}\'',
       '',
       "A usage option left out takes the app's usage.defaults.",
       '',
@@ -101,11 +108,11 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
     ].join('\n'),
   },
   update: {
-    options: ['name', ...POLICY_OPTIONS],
+    options: ['name', ...POLICY_OPTIONS, 'metadata'],
     required: [],
     argument: 'id',
     synopsis:
-      'update <id> [--name <token name>] [--rate-limit <limit>/<seconds>] [--max-uses <n>] [--uses-period <seconds>] [--allowed-ip <address>]...',
+      'update <id> [--name <token name>] [--rate-limit <limit>/<seconds>] [--max-uses <n>] [--uses-period <seconds>] [--allowed-ip <address>]... [--metadata <json>]',
     summary: 'Rename a token or change its usage policy, by its id',
     details: [
       'Changes what the options give and leaves the rest; "none" removes a limit. A new',
@@ -113,6 +120,7 @@ const COMMANDS: Record<TokensCliCommandName, CommandSpec> = {
       '',
       '  --name <token name>     a new name, 1 to 100 characters',
       ...POLICY_HELP,
+      '  --metadata <json>       new metadata, a JSON object replacing the old; "none" removes it',
       '',
       'Example: npm run tokens -- update <id> --rate-limit 10/1 --allowed-ip 203.0.113.0/24',
     ].join('\n'),
@@ -173,6 +181,7 @@ const OPTION_HINTS: Record<ValueOption, string> = {
   'max-uses': '--max-uses <n>, e.g. --max-uses 1000',
   'uses-period': '--uses-period <seconds>, e.g. --uses-period 2592000',
   'allowed-ip': '--allowed-ip <address>, e.g. --allowed-ip 203.0.113.0/24',
+  metadata: '--metadata <json>, e.g. --metadata \'{"team":"billing"}\'',
 };
 
 /** Every option of every command: parseArgs refuses any other. */
@@ -185,6 +194,7 @@ const PARSE_OPTIONS = {
   'max-uses': { type: 'string', multiple: true },
   'uses-period': { type: 'string', multiple: true },
   'allowed-ip': { type: 'string', multiple: true },
+  metadata: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -321,6 +331,24 @@ function policyOptions(values: Partial<Record<ValueOption, string[]>>): TokenUsa
   };
 }
 
+/** `--metadata`'s JSON object, or `none`; its bounds are the module's to check. */
+function metadataOption(value: string | undefined): TokenMetadata | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new TokensCliUsageError(
+      `--metadata must be a JSON object, e.g. --metadata '{"team":"billing"}', or "none" (got ${shown(value.length > 80 ? `${value.slice(0, 80)}…` : value)})`,
+    );
+  }
+  return parsed as TokenMetadata;
+}
+
 /** `--scopes a,b` (spaces allowed after the commas) as a list. */
 function scopeList(value: string): string[] {
   const scopes = value
@@ -389,17 +417,19 @@ export function parseTokensCliArgs(argv: readonly string[]): TokensCliCommand {
           scopes: scopeList(given.scopes!),
           expiresIn: seconds(given['expires-in']),
           policy: policyOptions(values),
+          metadata: metadataOption(given.metadata),
           json,
         };
       case 'list':
         return { name: 'list', user: given.user!, json };
       case 'update': {
         const policy = policyOptions(values);
-        if (given.name === undefined && Object.keys(policy).length === 0)
+        const metadata = metadataOption(given.metadata);
+        if (given.name === undefined && metadata === undefined && Object.keys(policy).length === 0)
           throw new TokensCliUsageError(
-            `update needs something to change: --name, ${POLICY_OPTIONS.map((option) => `--${option}`).join(', ')}`,
+            `update needs something to change: --name, ${POLICY_OPTIONS.map((option) => `--${option}`).join(', ')}, --metadata`,
           );
-        return { name: 'update', tokenId: rest[0]!, tokenName: given.name, policy, json };
+        return { name: 'update', tokenId: rest[0]!, tokenName: given.name, policy, metadata, json };
       }
       case 'pause':
         return { name: 'pause', tokenId: rest[0]!, json };

@@ -11,6 +11,7 @@ import {
   AccountBlockedError,
   AccessTokensError,
   InvalidScopeError,
+  InvalidMetadataError,
   InvalidTokenNameError,
   InvalidUsagePolicyError,
   StoreUnavailableError,
@@ -91,6 +92,8 @@ function describe(error: unknown, command: Command): TokensCliFailure {
   }
   if (error instanceof InvalidScopeError) return refused(error.code, `invalid --scopes: ${error.message}`);
   if (error instanceof InvalidTokenNameError) return refused(error.code, `invalid --name: ${error.message}`);
+  if (error instanceof InvalidMetadataError)
+    return { exitCode: EXIT.usage, code: 'cli_usage', message: `invalid --metadata: ${error.message}` };
   if (error instanceof InvalidUsagePolicyError) {
     // The option the user typed, where the module names the policy's part: a command line to correct.
     return { exitCode: EXIT.usage, code: 'cli_usage', message: inOptionWords(error.message) };
@@ -250,6 +253,7 @@ class TokensCli {
     scopes,
     expiresIn,
     policy,
+    metadata,
     json,
   }: Extract<TokensCliCommand, { name: 'issue' }>): Promise<void> {
     const max = this.options.tokens.maxLifetimeSeconds;
@@ -259,7 +263,13 @@ class TokensCli {
       );
     }
     const user = await this.user(username);
-    const { token, accessToken } = await this.tokens.issue(user, { ...policy, name: tokenName, scopes, expiresIn });
+    const { token, accessToken } = await this.tokens.issue(user, {
+      ...policy,
+      name: tokenName,
+      scopes,
+      expiresIn,
+      metadata,
+    });
     const listed: ListedToken = { ...accessToken, status: 'live' };
     if (json) {
       this.io.stdout.write(jsonLine({ token, accessToken: listed, user: this.listedUser(user) }));
@@ -291,10 +301,11 @@ class TokensCli {
     tokenId,
     tokenName,
     policy,
+    metadata,
     json,
   }: Extract<TokensCliCommand, { name: 'update' }>): Promise<void> {
     const found = await this.personal(tokenId);
-    const view = await this.tokens.update(found.userId, tokenId, { ...policy, name: tokenName });
+    const view = await this.tokens.update(found.userId, tokenId, { ...policy, name: tokenName, metadata });
     const { user, owner } = await this.owner(found.userId);
     const listed: ListedToken = { ...view, status: statusOf(view, await this.liveIds(found.userId), this.now()) };
     if (json) {

@@ -312,6 +312,36 @@ describe('runTokensCli, on an app of its own', () => {
     expect(await tokens.list(1)).toEqual(before);
   });
 
+  it('issues and updates a token with --metadata, shown by --json; refuses metadata the module refuses as a usage error (2)', async () => {
+    const issued = await run(context, [
+      'issue',
+      '--user',
+      'alice',
+      '--name',
+      'meta',
+      '--scopes',
+      'users:read',
+      '--metadata',
+      '{"team":"billing"}',
+      '--json',
+    ]);
+    expect(json(issued.stdout)).toMatchObject({ accessToken: { metadata: { team: 'billing' } } });
+    const { id } = (json(issued.stdout) as { accessToken: { id: string } }).accessToken;
+    const updated = await run(context, ['update', id, '--metadata', '{"team":"ops"}', '--json']);
+    expect(json(updated.stdout)).toMatchObject({ accessToken: { name: 'meta', metadata: { team: 'ops' } } });
+    const before = await tokens.list(1);
+    const refused = await run(context, ['update', id, '--metadata', '{"constructor":1}']);
+    expect(refused).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'error: invalid --metadata: metadata may not have the key "constructor"\nRun "tokens update --help" for usage.\n',
+    });
+    expect(await tokens.list(1)).toEqual(before);
+    await run(context, ['update', id, '--metadata', 'none']);
+    expect((await tokens.list(1)).find((token) => token.id === id)!.metadata).toBeNull();
+  });
+
   it('says when a user has no tokens', async () => {
     expect(await run(context, 'list --user alice')).toEqual({ code: 0, stdout: '"alice" has no tokens\n', stderr: '' });
     expect(json((await run(context, 'list --user alice --json')).stdout)).toEqual({

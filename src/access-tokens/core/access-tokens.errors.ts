@@ -30,6 +30,7 @@ export type AccessTokensErrorCode =
   | 'invalid_token_name'
   | 'invalid_pagination'
   | 'invalid_usage_policy'
+  | 'invalid_metadata'
   | 'token_not_found'
   | 'too_many_tokens'
   | 'token_not_live'
@@ -143,6 +144,15 @@ export class InvalidUsagePolicyError extends AccessTokensError {
   readonly code = 'invalid_usage_policy';
 }
 
+/**
+ * Token metadata given to `issue()` or `update()` cannot be stored: not a JSON object, too big,
+ * nested too deep, a key too long or reserved, a string with a control character. The message
+ * names the value at fault and the limit; nothing is changed.
+ */
+export class InvalidMetadataError extends AccessTokensError {
+  readonly code = 'invalid_metadata';
+}
+
 /** The request carries no credentials at all. */
 export class MissingCredentialsError extends AccessTokensError {
   protected static override readonly capturesStack = false;
@@ -254,12 +264,20 @@ export class TooManyTokensError extends AccessTokensError {
   }
 }
 
-/** The token is revoked or expired, so it cannot be rotated. */
+/** The token is revoked or expired, or a canary, so it cannot be rotated. */
 export class TokenNotLiveError extends AccessTokensError {
   readonly code = 'token_not_live';
 
-  constructor(readonly tokenId: string) {
-    super(`Token ${tokenId} is revoked or expired: create a new one instead of rotating it`);
+  /** @param canary whether the token is a canary, which never authenticates and so is never rotated. */
+  constructor(
+    readonly tokenId: string,
+    canary = false,
+  ) {
+    super(
+      canary
+        ? `Token ${tokenId} is a canary, which never authenticates: it is not rotated (revoke it, or issue another canary)`
+        : `Token ${tokenId} is revoked or expired: create a new one instead of rotating it`,
+    );
   }
 }
 

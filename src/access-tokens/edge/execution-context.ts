@@ -34,7 +34,11 @@ function socketRequestOf(client: unknown): AuthenticatableRequest | undefined {
   const header = handshake.headers?.authorization;
   const token = handshake.auth?.token;
   request = {
-    headers: { authorization: token === undefined ? header : fromAuthToken(token, header) },
+    headers: {
+      authorization: token === undefined ? header : fromAuthToken(token, header),
+      // What an alert or the audit trail reports of the client.
+      'user-agent': handshake.headers?.['user-agent'],
+    },
     query: handshake.query,
     ip: handshake.address,
   };

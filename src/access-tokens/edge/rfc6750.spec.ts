@@ -20,6 +20,7 @@ import {
   TooManyTokensError,
   TokenPolicyError,
   InvalidUsagePolicyError,
+  InvalidMetadataError,
   AccountBlockedError,
   UserNotFoundError,
   type AccessTokensErrorCode,
@@ -57,6 +58,7 @@ const cases: [AccessTokensError, number, string, string | null, number | null][]
     null,
     null,
   ],
+  [new InvalidMetadataError('metadata may be at most 4096 bytes of JSON (UTF-8)'), 400, 'invalid_metadata', null, null],
   [
     new MissingCredentialsError(['Bearer', 'Basic']),
     401,
@@ -83,6 +85,7 @@ const cases: [AccessTokensError, number, string, string | null, number | null][]
   [new UserNotFoundError(1), 404, 'user_not_found', null, null],
   [new TooManyTokensError(3), 409, 'too_many_tokens', null, null],
   [new TokenNotLiveError('t'), 409, 'token_not_live', null, null],
+  [new TokenNotLiveError('t', true), 409, 'token_not_live', null, null],
   [new TooManyAttemptsError(42), 429, 'too_many_attempts', null, 42],
   [new StoreUnavailableError(), 503, 'store_unavailable', null, 5],
   [new CacheBusUnavailableError('x'), 500, 'internal_error', null, null],

@@ -199,6 +199,7 @@ const ANSWERS: { readonly [Code in AccessTokensErrorCode]: Answer<Code> } = {
   invalid_token_name: badInput,
   invalid_pagination: badInput,
   invalid_usage_policy: badInput,
+  invalid_metadata: badInput,
   not_a_session: badInput,
   account_blocked: { status: 403 },
   token_not_found: { status: 404 },

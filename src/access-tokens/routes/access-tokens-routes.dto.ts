@@ -21,6 +21,7 @@ import {
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
+import type { TokenMetadata } from '../storage/access-token.entity.js';
 import { isPrintableText } from '../core/text.js';
 
 /*
@@ -133,6 +134,15 @@ export class GenerateTokenDto extends TokenPolicyDto {
   @IsInt()
   @Min(1)
   expiresIn?: number | null;
+
+  /**
+   * The app's own data about the token: a JSON object of at most 4096 bytes, nested at most 5
+   * deep, keys of 1 to 64 printable characters (the module checks it: 400 `invalid_metadata`
+   * naming the value at fault).
+   */
+  @IsOptional()
+  @IsObject()
+  metadata?: TokenMetadata | null;
 }
 
 /** Body of `POST {path}`: a name is required. */
@@ -140,6 +150,11 @@ export class CreateTokenDto extends GenerateTokenDto {
   @IsText()
   @Length(1, 100)
   declare name: string;
+
+  /** `true` issues a canary: it never authenticates, and any use of it raises `canary_used`. */
+  @IsAbsentOr()
+  @IsBoolean()
+  canary?: boolean;
 }
 
 /** Body of `PATCH {path}/:id`: a new name, a usage policy, or `enabled` to pause or resume; each optional. */
@@ -153,6 +168,11 @@ export class UpdateTokenDto extends TokenPolicyDto {
   @IsAbsentOr()
   @IsBoolean()
   enabled?: boolean;
+
+  /** New metadata, replacing the old whole (as for `POST {path}`); `null` removes it. */
+  @IsOptional()
+  @IsObject()
+  metadata?: TokenMetadata | null;
 }
 
 /** Body of `POST {path}/:id/rotate`. */

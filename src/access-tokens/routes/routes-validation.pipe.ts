@@ -1,5 +1,6 @@
 import { ValidationPipe, type ArgumentMetadata, type PipeTransform, type Provider } from '@nestjs/common';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
+import { checkMetadata } from '../core/metadata.js';
 
 /** The DTO classes of the routes, as their module exports them. */
 type RoutesDtos = typeof import('./access-tokens-routes.dto.js');
@@ -64,8 +65,30 @@ export class RoutesValidationPipe implements PipeTransform {
           transformerPackage: loaded.transformerPackage,
         }),
     );
-    return (await this.pipe).transform(value, metadata);
+    const pipe = await this.pipe;
+    // Token metadata is checked by the module before class-transformer copies the body: its copy
+    // recurses without a bound (a body of 10,000 nested arrays would overflow the stack) and
+    // assigns a `__proto__` key rather than keeping it. The checked copy goes in its place.
+    const given: unknown =
+      metadata.type === 'body' && WITH_METADATA.has(this.dto) && isRecord(value)
+        ? Object.getOwnPropertyDescriptor(value, 'metadata')?.value
+        : undefined;
+    if (given === undefined || given === null) return pipe.transform(value, metadata);
+    const checked = checkMetadata(given);
+    const validated = (await pipe.transform({ ...(value as object), metadata: {} }, metadata)) as Record<
+      string,
+      unknown
+    >;
+    validated.metadata = checked;
+    return validated;
   }
+}
+
+/** The bodies that take token metadata. */
+const WITH_METADATA: ReadonlySet<RoutesDtoName> = new Set(['GenerateTokenDto', 'CreateTokenDto', 'UpdateTokenDto']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

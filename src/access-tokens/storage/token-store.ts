@@ -52,6 +52,8 @@ export interface PolicyChange {
   quotaChanged: boolean;
   /** When it was paused, `null` to resume it, `undefined` to keep it as it is. */
   pausedAt: Date | null | undefined;
+  /** New metadata (checked), `null` to remove it, `undefined` to keep it. */
+  metadata?: TokenMetadata | null;
   now: Date;
 }
 
@@ -150,7 +152,7 @@ export class TokenStore {
   }
 
   /**
-   * Writes a token's name (if given), pause (if given) and usage policy, in `manager`'s
+   * Writes a token's name, pause and metadata (each if given) and usage policy, in `manager`'s
    * transaction, and drops its cached verifications once that commits. A changed quota keeps the uses made: the uses left are the new `maxUses` less
    * those made under the old one (never below 0), computed by the database from the row as it is,
    * so that a use taken meanwhile is counted; and a new period starts `now`.
@@ -160,7 +162,7 @@ export class TokenStore {
     token: Pick<AccessToken, 'id' | 'tokenHash'>,
     change: PolicyChange,
   ): Promise<void> {
-    const { name, policy, quotaChanged, pausedAt, now } = change;
+    const { name, policy, quotaChanged, pausedAt, metadata: data, now } = change;
     const repository = manager.getRepository(AccessToken);
     if (quotaChanged && policy.maxUses !== null) {
       // Its own statement, before `max_uses` changes: it reads the old one.
@@ -187,6 +189,7 @@ export class TokenStore {
       {
         ...(name === undefined ? {} : { name }),
         ...(pausedAt === undefined ? {} : { pausedAt }),
+        ...(data === undefined ? {} : { metadata: data }),
         ...policyColumns(policy),
         ...(quotaChanged
           ? {

@@ -32,6 +32,7 @@ export function toView(token: AccessToken): AccessTokenView {
     scopesUsedAt: Object.fromEntries(
       Object.entries(token.scopesUsed ?? {}).map(([scope, at]) => [scope, new Date(at)]),
     ),
-    canary: token.canary,
+    // MariaDB's insert reads the column's default back as 1, not true.
+    canary: Boolean(token.canary),
   };
 }

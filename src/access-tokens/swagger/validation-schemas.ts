@@ -168,6 +168,8 @@ function toSchema(facets: Facets): Record<string, unknown> {
     maxLength: textual ? maxLength : undefined,
     minimum: numeric ? minimum : undefined,
     maximum: numeric ? maximum : undefined,
+    // An object without a DTO of its own (`@IsObject()` alone): any properties.
+    additionalProperties: type === 'object' ? true : undefined,
   };
   return Object.fromEntries(Object.entries(schema).filter(([, value]) => value !== undefined));
 }

@@ -1,4 +1,5 @@
 import { frozen, type CachedToken } from '../cache/token-cache.js';
+import { frozenMetadata } from '../core/metadata.js';
 import { intersectScopes } from '../core/scopes.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { policyOf } from '../storage/policy-columns.js';
@@ -19,6 +20,9 @@ export async function cachedOf(
 ): Promise<CachedToken> {
   const permissions = await users.permissionsOf(user);
   const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
+  const view = toView(token);
+  // Shared by every request the cache answers: no handler can change what the next one sees.
+  frozenMetadata(view.metadata);
   return {
     userId: token.userId,
     idleTimeout: token.idleTimeout,
@@ -26,7 +30,7 @@ export async function cachedOf(
     version: null,
     policy: activePolicyOf(token.familyId ?? token.id, policyOf(token)),
     recordAfter,
-    verified: frozen({ user, accessToken: toView(token), scopes }),
+    verified: frozen({ user, accessToken: view, scopes }),
   };
 }
 

@@ -1,8 +1,11 @@
 import { Inject, Injectable, type ArgumentsHost } from '@nestjs/common';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
-import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import { AccessTokenEvents } from '../access-token.events.js';
+import type { PresentingRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { REFUSED_TOKENS, RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-constants.js';
-import { RefusedTokens } from '../cache/refused-tokens.js';
+import { RefusedTokens, type RememberedCanary, type RememberedRefusal } from '../cache/refused-tokens.js';
+import type { InvalidTokenError } from '../core/access-tokens.errors.js';
+import { userAgentOf } from '../core/text.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
 import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
@@ -31,7 +34,7 @@ export class TokenVerifier {
   /** When this process last wrote `lastUsedAt` for a token, so concurrent requests write once. */
   private readonly touched = new Map<string, number>();
   /** Database verifications under way, by token hash, when the cache is on. */
-  private readonly inFlight = new Map<string, Promise<CachedToken>>();
+  private readonly inFlight = new Map<string, Promise<CachedToken | RememberedCanary>>();
   /** `tokens.lastUsedIntervalSeconds`, in milliseconds. */
   private readonly lastUsedIntervalMs: number;
 
@@ -49,6 +52,7 @@ export class TokenVerifier {
     private readonly uses: UseRecorder,
     /** The usage policies of the tokens that have one. */
     private readonly gate: UsageGate,
+    private readonly events: AccessTokenEvents,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
     this.prefixes = [options.tokens.prefix, options.tokens.sessionPrefix];
@@ -70,7 +74,7 @@ export class TokenVerifier {
    */
   resolve<User extends object = object>(
     raw: string,
-    request?: Pick<AuthenticatableRequest, 'ip'>,
+    request?: PresentingRequest,
     host?: ArgumentsHost,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
@@ -85,9 +89,9 @@ export class TokenVerifier {
       if (hit) return this.admit<User>(hit.value, request, host, now);
     }
     // A signed token refused a moment ago for what does not change (unknown to the database,
-    // past its signed expiry): a flood of it costs one MAC, or one query, per interval.
+    // past its signed expiry, a canary): a flood of it costs one MAC, or one query, per interval.
     const refused = this.refused?.get(hash, now.getTime());
-    if (refused) throw this.checks.refuse(refused, undefined, null, request);
+    if (refused) throw this.refusalOf(refused, request, now);
     const { keys } = this.options;
     const start = signedBodyStart(raw, this.prefixes, keys);
     if (start < 0) throw this.checks.refuse('malformed', undefined, null, request);
@@ -95,7 +99,9 @@ export class TokenVerifier {
     if (check === 'expired') this.refused?.add(hash, now.getTime(), check);
     if (check !== 'signed') throw this.checks.refuse(check, undefined, null, request);
     if (!cache)
-      return this.verifyFromDatabase(hash, now, request).then((cached) => this.admit<User>(cached, request, host, now));
+      return this.verifyFromDatabase(hash, now, request).then((found) =>
+        this.admitRead<User>(found, request, host, now),
+      );
     // Concurrent misses for one token share one read, so that an expiring entry of a busy token
     // costs one query, not one per request in flight; each request then has the policy applied. A
     // refusal there is announced once, with the address of the request that started the read.
@@ -104,13 +110,42 @@ export class TokenVerifier {
       shared = this.verifyFromDatabase(hash, now, request).finally(() => this.inFlight.delete(hash));
       this.inFlight.set(hash, shared);
     }
-    return shared.then((cached) => this.admit<User>(cached, request, host, now));
+    return shared.then((found) => this.admitRead<User>(found, request, host, now));
+  }
+
+  /** What the database read found, for this request: a canary is refused (and alerts) for each request that shared the read. */
+  private admitRead<User extends object>(
+    found: CachedToken | RememberedCanary,
+    request: PresentingRequest | undefined,
+    host: ArgumentsHost | undefined,
+    now: Date,
+  ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
+    if (!('verified' in found)) throw this.refusalOf(found, request, now);
+    return this.admit<User>(found, request, host, now);
+  }
+
+  /**
+   * The refusal of a token remembered as refused. A canary is answered as an unknown token, the
+   * same error and the same `verification_failed`, so that neither the caller nor a metric of
+   * refusals tells it apart; `canary_used` says what it was, at every use.
+   */
+  private refusalOf(refused: RememberedRefusal, request: PresentingRequest | undefined, now: Date): InvalidTokenError {
+    if (typeof refused === 'string') return this.checks.refuse(refused, undefined, null, request);
+    this.events.emit('canary_used', {
+      userId: refused.userId,
+      tokenId: refused.tokenId,
+      name: refused.name,
+      address: request?.ip ?? null,
+      userAgent: userAgentOf(request),
+      at: now,
+    });
+    return this.checks.refuse('unknown', undefined, null, request);
   }
 
   /** `cached`'s verification once its usage policy, if it has one, lets the request through. */
   private admit<User extends object>(
     cached: CachedToken,
-    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
+    request: PresentingRequest | undefined,
     host: ArgumentsHost | undefined,
     now: Date,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
@@ -131,11 +166,17 @@ export class TokenVerifier {
     });
   }
 
+  /**
+   * The token's verification, read from the database and cached; or, for a canary, what its alert
+   * names, remembered as a refusal (never cached as verified), whatever else the row says: revoked,
+   * expired or its user gone, a canary alerts while its row exists. A refusal is announced with
+   * the address of `request`.
+   */
   private async verifyFromDatabase(
     hash: string,
     now: Date,
-    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
-  ): Promise<CachedToken> {
+    request: PresentingRequest | undefined,
+  ): Promise<CachedToken | RememberedCanary> {
     const { cache } = this;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
@@ -144,6 +185,11 @@ export class TokenVerifier {
     if (!token) {
       this.refused?.add(hash, now.getTime(), 'unknown');
       throw this.checks.refuse('unknown', undefined, null, request);
+    }
+    if (token.canary) {
+      const canary: RememberedCanary = { userId: token.userId, tokenId: token.id, name: token.name };
+      this.refused?.add(hash, now.getTime(), canary);
+      return canary;
     }
     const user = await this.checks.usableUser(token, now, request);
     const cached = await cachedOf(this.users, token, user, 0);

@@ -245,6 +245,14 @@ function renderTokens(tokens) {
     badge.className = `badge ${paused ? 'paused' : token.status}`;
     badge.textContent = paused ? 'paused' : token.status;
     status.append(badge);
+    if (token.canary) {
+      // A tripwire: it never works, and any use of it raises an alert; only revoking it means anything.
+      const canary = document.createElement('span');
+      canary.className = 'badge canary';
+      canary.textContent = 'canary';
+      canary.title = 'Never authenticates: any use of it raises an alert';
+      status.append(canary);
+    }
     renderLimits(cell(row, undefined, 'limits'), token);
     const actions = cell(row, undefined, 'actions');
     if (token.status === 'live' && token.revokedAt) {
@@ -252,6 +260,8 @@ function renderTokens(tokens) {
       const note = document.createElement('small');
       note.textContent = `rotated, works until ${formatDate(token.revokedAt, '')}`;
       status.append(note);
+    } else if (token.status === 'live' && token.canary) {
+      actions.append(button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'));
     } else if (token.status === 'live') {
       actions.append(
         paused

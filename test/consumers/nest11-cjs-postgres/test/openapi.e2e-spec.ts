@@ -60,9 +60,9 @@ describe('The OpenAPI document of the app, from createAccessTokensDocument (e2e)
   const POLICY = ['allowedIps', 'maxUses', 'rateLimit', 'usesPeriod'];
 
   it.each<[Method, string, string[]]>([
-    ['post', '/tokens/generate', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
-    ['post', '/tokens', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
-    ['patch', '/tokens/{id}', [...POLICY, 'enabled', 'name'].sort()],
+    ['post', '/tokens/generate', [...POLICY, 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
+    ['post', '/tokens', [...POLICY, 'canary', 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
+    ['patch', '/tokens/{id}', [...POLICY, 'enabled', 'metadata', 'name'].sort()],
     ['post', '/tokens/{id}/rotate', ['graceSeconds']],
     ['post', '/tokens/revoke', ['token']],
     ['post', '/auth/login', ['password', 'username']],

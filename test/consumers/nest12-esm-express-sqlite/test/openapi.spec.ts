@@ -57,9 +57,9 @@ describe('the OpenAPI document of the app (createAccessTokensDocument)', () => {
   const POLICY = ['allowedIps', 'maxUses', 'rateLimit', 'usesPeriod'];
 
   it.each<[Method, string, string[]]>([
-    ['post', '/access-tokens/generate', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
-    ['post', '/access-tokens', [...POLICY, 'expiresIn', 'name', 'scopes'].sort()],
-    ['patch', '/access-tokens/{id}', [...POLICY, 'enabled', 'name'].sort()],
+    ['post', '/access-tokens/generate', [...POLICY, 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
+    ['post', '/access-tokens', [...POLICY, 'canary', 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
+    ['patch', '/access-tokens/{id}', [...POLICY, 'enabled', 'metadata', 'name'].sort()],
     ['post', '/access-tokens/{id}/rotate', ['graceSeconds']],
     ['post', '/access-tokens/revoke', ['token']],
     ['post', '/auth/login', ['password', 'username']],
