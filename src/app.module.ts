@@ -12,6 +12,9 @@ import { HealthController } from './health.controller.js';
 import { SettingsPageController } from './settings-page/settings-page.controller.js';
 import { User, permissionsOf } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
+import { Team, TeamMember, teamPermissionsOf } from './teams/team.entity.js';
+import { TeamsController } from './teams/teams.controller.js';
+import { TeamsService } from './teams/teams.service.js';
 import { UsersService } from './users/users.service.js';
 import { AdminSeeder } from './users/admin.seeder.js';
 
@@ -27,19 +30,21 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot({
           ...config.database,
-          entities: [User],
+          entities: [User, Team, TeamMember],
           // AccessTokensModule registers its entity through forFeature.
           autoLoadEntities: true,
           migrations: [...schema.migrations],
           migrationsRun: true,
         }),
-        TypeOrmModule.forFeature([User]),
+        TypeOrmModule.forFeature([User, Team, TeamMember]),
         AccessTokensModule.forRootAsync({
           // Async for the attempt store, a provider of its own (Redis, shared by every instance).
           imports: [PasswordAttemptStoreModule.forRoot(config.loginAttempts?.store)],
           inject: [PASSWORD_ATTEMPT_STORE],
           useFactory: (store: PasswordAttemptStore | null) => ({
             user: { entity: User, permissions: (user: User) => permissionsOf(user) },
+            // Tokens that belong to a team (POST /teams/:id/tokens), capped by the team's permissions.
+            teams: { entity: Team, permissions: (team: Team) => teamPermissionsOf(team) },
             secret: config.secret,
             clock: config.clock,
             cache: config.cache,
@@ -60,10 +65,11 @@ export class AppModule {
         }),
         demoGraphQLModule(config.httpAdapter ?? 'express'),
       ],
-      controllers: [HealthController, SettingsPageController, UsersController],
+      controllers: [HealthController, SettingsPageController, UsersController, TeamsController],
       providers: [
         { provide: DEMO_CONFIG, useValue: config },
         UsersService,
+        TeamsService,
         AuthService,
         ...GRAPHQL_RESOLVERS,
         AdminSeeder,

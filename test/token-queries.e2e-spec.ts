@@ -52,7 +52,7 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
       logger: counter,
     });
     await dataSource.initialize();
-    queries = new TokenQueries(dataSource, Account, 'user.id = token.userId');
+    queries = new TokenQueries(dataSource, { entity: Account, condition: 'user.id = token.userId' });
   });
 
   afterAll(async () => {
@@ -145,7 +145,7 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
       get: (target, key) =>
         key === 'options' ? { ...target.options, type: 'mssql' } : Reflect.get(target, key, target),
     });
-    const elsewhere = new TokenQueries(foreign, Account, 'user.id = token.userId');
+    const elsewhere = new TokenQueries(foreign, { entity: Account, condition: 'user.id = token.userId' });
     const owner = await account();
     const plain = await tokenOf(owner);
     const idle = await tokenOf(owner, 600);

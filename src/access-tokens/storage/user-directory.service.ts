@@ -163,11 +163,26 @@ export class UserDirectory {
    * the token side is cast, which leaves the user's primary key index usable.
    */
   joinCondition(token: string, user: string): string {
-    const type = this.dataSource.driver.normalizeType(this.idColumn);
-    const tokenSide =
-      this.dataSource.driver.options.type === 'postgres' && !TEXT_TYPES.has(type)
-        ? `CAST(${token}.userId AS ${type})`
-        : `${token}.userId`;
-    return `${user}.${this.idColumn.propertyName} = ${tokenSide}`;
+    return ownerJoinCondition(this.dataSource, this.idColumn, token, user);
   }
+}
+
+/**
+ * The join condition from a token (alias `token`) to an owner row (alias `owner`) by the owner's
+ * primary key `idColumn`. The token table keeps owner ids as text; PostgreSQL does not compare
+ * text with other types implicitly, so there the token side is cast, which leaves the owner's
+ * primary key index usable.
+ */
+export function ownerJoinCondition(
+  dataSource: DataSource,
+  idColumn: ColumnMetadata,
+  token: string,
+  owner: string,
+): string {
+  const type = dataSource.driver.normalizeType(idColumn);
+  const tokenSide =
+    dataSource.driver.options.type === 'postgres' && !TEXT_TYPES.has(type)
+      ? `CAST(${token}.userId AS ${type})`
+      : `${token}.userId`;
+  return `${owner}.${idColumn.propertyName} = ${tokenSide}`;
 }
