@@ -320,8 +320,12 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       .expect(201);
     const user = { id: (signup.body as { id: number }).id, isAdmin: false } as User;
     const tokens = demo.app.get(TokensService);
+    // GET /teams/{id} takes a team's token only (@TokenOwners('team')): a personal token is refused
+    // there before its scopes are read (team-tokens.e2e-spec.ts has a team token's insufficient_scope).
     const scoped = operations.filter(
-      ({ operation }) => exampleValue(response(operation, '403'), 'insufficient_scope') !== undefined,
+      ({ operation, method, path }) =>
+        exampleValue(response(operation, '403'), 'insufficient_scope') !== undefined &&
+        key(method, path) !== 'GET /teams/{id}',
     );
     expect(scoped.length).toBeGreaterThan(3);
     for (const op of scoped) {
