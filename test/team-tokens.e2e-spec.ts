@@ -123,6 +123,15 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     expect(listed.body).toEqual([
       expect.objectContaining({ kind: 'team', name: 'deploys', createdBy: String(member.id), sessionId: null }),
     ]);
+    const mine = await demo.http.get('/teams').set(bearer(personal)).expect(200);
+    expect(mine.body).toEqual([
+      {
+        id: teamId,
+        name: 'platform',
+        blocked: false,
+        tokens: [expect.objectContaining({ name: 'deploys', createdBy: String(member.id), status: 'live' })],
+      },
+    ]);
     // Not among the member's own tokens.
     const own = await demo.http.get('/tokens').set(bearer(personal)).expect(200);
     expect((own.body as { kind: string }[]).map((view) => view.kind)).toEqual(['personal']);

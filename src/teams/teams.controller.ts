@@ -4,6 +4,7 @@ import {
   ForbiddenException,
   Get,
   HttpCode,
+  Inject,
   NotFoundException,
   Param,
   Post,
@@ -17,9 +18,11 @@ import {
   Scopes,
   TeamTokensService,
   TokenOwners,
+  type AccessTokenView,
   type TokenOwner,
   type VerifiedAccessToken,
 } from 'nestjs-access-tokens';
+import { DEMO_CONFIG, type DemoConfig } from '../demo.config.js';
 import { createdToken } from '../tokens/created-token.js';
 import { User } from '../users/user.entity.js';
 import { IsText, MaxBytes, ValidBody } from '../validation.js';
@@ -69,6 +72,7 @@ export class TeamsController {
   constructor(
     private readonly teams: TeamsService,
     private readonly teamTokens: TeamTokensService,
+    @Inject(DEMO_CONFIG) private readonly config: DemoConfig,
   ) {}
 
   /** Creates a team; the caller becomes its member. */
@@ -77,7 +81,29 @@ export class TeamsController {
     return publicTeam(await this.teams.create(body.name.trim(), user.id));
   }
 
+  /** The caller's teams, each with its tokens (revoked and expired ones too): what the settings page lists. */
+  @Scopes('tokens:read')
+  @Get()
+  async mine(@CurrentUser() user: User) {
+    const teams = await this.teams.teamsOf(user.id);
+    // Live, expired or revoked by the server's clock, which a browser's may not agree with.
+    const now = (this.config.clock?.now() ?? new Date()).getTime();
+    const statusOf = (token: AccessTokenView) =>
+      token.revokedAt && token.revokedAt.getTime() <= now
+        ? 'revoked'
+        : token.expiresAt && token.expiresAt.getTime() <= now
+          ? 'expired'
+          : 'live';
+    return Promise.all(
+      teams.map(async (team) => ({
+        ...publicTeam(team),
+        tokens: (await this.teamTokens.list(team.id)).map((token) => ({ ...token, status: statusOf(token) })),
+      })),
+    );
+  }
+
   /** Issues a token to the team, by one of its members (recorded as its `createdBy`). */
+  @Scopes('tokens:write')
   @Post(':id/tokens')
   async issue(
     @CurrentUser() user: User,
@@ -90,6 +116,7 @@ export class TeamsController {
   }
 
   /** The team's tokens, for its members: revoked and expired ones too, each with who made it. */
+  @Scopes('tokens:read')
   @Get(':id/tokens')
   async tokens(@CurrentUser() user: User, @Param('id', ParseTeamIdPipe) id: number) {
     await this.teams.ofMember(id, user.id);

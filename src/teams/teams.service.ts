@@ -29,7 +29,7 @@ export class TeamsService {
     return team;
   }
 
-  /** The ids of the teams the user belongs to. */
+  /** The teams the user belongs to, oldest first. */
   async teamsOf(userId: number): Promise<Team[]> {
     const memberships = await this.members.findBy({ userId });
     return memberships.length === 0
