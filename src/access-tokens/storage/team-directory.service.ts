@@ -139,8 +139,8 @@ export class TeamDirectory {
       .getRawOne();
   }
 
-  /** The join condition from a token (alias `token`) to its team (alias `team`), as `UserDirectory.joinCondition`. */
+  /** The join condition from a token (alias `token`) to its team (alias `team`): teams' tokens only. */
   joinCondition(token: string, team: string): string {
-    return ownerJoinCondition(this.dataSource, this.idColumn!, token, team);
+    return ownerJoinCondition(this.dataSource, this.idColumn!, token, team, `${token}.kind = 'team'`);
   }
 }

@@ -69,8 +69,8 @@ export class TokenQueries {
 
   /**
    * `users` joins alias `token` to alias `user`, in query-builder terms; `teams`, if given, alias
-   * `token` to alias `team`, for tokens of kind `team` (whose `userId` is the team's id), while the
-   * user join then skips them: user 5 and team 5 never meet in one row.
+   * `token` to alias `team`, for tokens of kind `team` only (whose `userId` is the team's id), and
+   * `users` then for the other kinds only: user 5 and team 5 never meet in one row.
    */
   constructor(
     private readonly dataSource: DataSource,
@@ -232,13 +232,9 @@ export class TokenQueries {
     const { users, teams, team } = this;
     const query = this.dataSource
       .createQueryBuilder(AccessToken, 'token')
-      .leftJoin(
-        users.entity as new () => object,
-        'user',
-        teams ? `${users.condition} AND token.kind <> 'team'` : users.condition,
-      )
+      .leftJoin(users.entity as new () => object, 'user', users.condition)
       .select([]);
-    if (teams) query.leftJoin(teams.entity as new () => object, 'team', `${teams.condition} AND token.kind = 'team'`);
+    if (teams) query.leftJoin(teams.entity as new () => object, 'team', teams.condition);
     for (const [alias, { propertyPath }] of this.token.columns) query.addSelect(`token.${propertyPath}`, alias);
     for (const [alias, { propertyPath }] of this.user.columns) query.addSelect(`user.${propertyPath}`, alias);
     for (const [alias, { propertyPath }] of team?.columns ?? []) query.addSelect(`team.${propertyPath}`, alias);
@@ -281,7 +277,10 @@ export const tokenQueriesProvider: Provider = {
   useFactory: (dataSource: DataSource, users: UserDirectory, teams: TeamDirectory) =>
     new TokenQueries(
       dataSource,
-      { entity: users.entity, condition: users.joinCondition('token', 'user') },
+      {
+        entity: users.entity,
+        condition: users.joinCondition('token', 'user', teams.enabled ? "token.kind <> 'team'" : undefined),
+      },
       teams.enabled ? { entity: teams.entity, condition: teams.joinCondition('token', 'team') } : null,
     ),
 };
