@@ -26,9 +26,9 @@ export function TokenOwners(...kinds: TokenOwnerKind[]): ClassDecorator & Method
 }
 
 /** Whether a route takes users' and teams' tokens. */
-interface Accepted {
-  user: boolean;
-  team: boolean;
+export interface Accepted {
+  readonly user: boolean;
+  readonly team: boolean;
 }
 
 const PERSONAL_ONLY: Accepted = Object.freeze({ user: true, team: false });
@@ -45,13 +45,18 @@ function acceptedBy(context: ExecutionContext): Accepted {
   let routes = accepted.get(controller);
   let found = routes?.get(handler);
   if (found) return found;
-  // The handler's own decorator wins over its controller's, as Reflector.getAllAndOverride reads them.
-  const kinds = (Reflect.getMetadata(TOKEN_OWNERS_METADATA, handler) ??
-    Reflect.getMetadata(TOKEN_OWNERS_METADATA, controller)) as readonly TokenOwnerKind[] | undefined;
-  found = kinds ? { user: kinds.includes('user'), team: kinds.includes('team') } : PERSONAL_ONLY;
+  found = routeOwners(controller, handler);
   if (!routes) accepted.set(controller, (routes = new WeakMap()));
   routes.set(handler, found);
   return found;
+}
+
+/** Whose tokens the route of `controller` and `handler` takes, by its `@TokenOwners()`: users' only without one. */
+export function routeOwners(controller: object, handler: object): Accepted {
+  // The handler's own decorator wins over its controller's, as Reflector.getAllAndOverride reads them.
+  const kinds = (Reflect.getMetadata(TOKEN_OWNERS_METADATA, handler) ??
+    Reflect.getMetadata(TOKEN_OWNERS_METADATA, controller)) as readonly TokenOwnerKind[] | undefined;
+  return kinds ? { user: kinds.includes('user'), team: kinds.includes('team') } : PERSONAL_ONLY;
 }
 
 /**
