@@ -15,6 +15,9 @@ import { TokenAuditLog } from './tokens/token-audit.log.js';
 import { CanaryAlerts } from './tokens/canary-alerts.js';
 import { User, permissionsOf } from './users/user.entity.js';
 import { UsersController } from './users/users.controller.js';
+import { Team, TeamMember, teamPermissionsOf } from './teams/team.entity.js';
+import { TeamsController } from './teams/teams.controller.js';
+import { TeamsService } from './teams/teams.service.js';
 import { UsersService } from './users/users.service.js';
 import { AdminSeeder } from './users/admin.seeder.js';
 
@@ -30,13 +33,13 @@ export class AppModule {
       imports: [
         TypeOrmModule.forRoot({
           ...config.database,
-          entities: [User],
+          entities: [User, Team, TeamMember],
           // AccessTokensModule registers its entity through forFeature.
           autoLoadEntities: true,
           migrations: [...schema.migrations],
           migrationsRun: true,
         }),
-        TypeOrmModule.forFeature([User]),
+        TypeOrmModule.forFeature([User, Team, TeamMember]),
         // The module's events reach @OnEvent() listeners (TokenAuditLog) through it.
         EventEmitterModule.forRoot(),
         AccessTokensModule.forRootAsync({
@@ -45,6 +48,8 @@ export class AppModule {
           inject: [PASSWORD_ATTEMPT_STORE],
           useFactory: (store: PasswordAttemptStore | null) => ({
             user: { entity: User, permissions: (user: User) => permissionsOf(user) },
+            // Tokens that belong to a team (POST /teams/:id/tokens), capped by the team's permissions.
+            teams: { entity: Team, permissions: (team: Team) => teamPermissionsOf(team) },
             secret: config.secret,
             clock: config.clock,
             cache: config.cache,
@@ -65,10 +70,11 @@ export class AppModule {
         }),
         demoGraphQLModule(config.httpAdapter ?? 'express'),
       ],
-      controllers: [HealthController, SettingsPageController, UsersController],
+      controllers: [HealthController, SettingsPageController, UsersController, TeamsController],
       providers: [
         { provide: DEMO_CONFIG, useValue: config },
         UsersService,
+        TeamsService,
         AuthService,
         ...GRAPHQL_RESOLVERS,
         AdminSeeder,

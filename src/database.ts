@@ -8,6 +8,8 @@ import {
   CreateAccessTokens1763800000000,
 } from 'nestjs-access-tokens';
 import { CreateUsers1763700000000 } from './migrations/1763700000000-create-users.js';
+import { CreateTeams1766100000000 } from './migrations/1766100000000-create-teams.js';
+import { Team, TeamMember } from './teams/team.entity.js';
 import { User } from './users/user.entity.js';
 
 /** The SQLite file used when DATABASE_URL is not set. */
@@ -15,12 +17,13 @@ export const DEFAULT_SQLITE_FILE = 'data/app.sqlite';
 
 /** The demo's entities and migrations, whatever the database. */
 export const schema = {
-  entities: [User, AccessToken],
+  entities: [User, AccessToken, Team, TeamMember],
   migrations: [
     CreateUsers1763700000000,
     CreateAccessTokens1763800000000,
     AddTokenUsagePolicy1765000000000,
     AddTokenOwnersAndAudit1766000000000,
+    CreateTeams1766100000000,
   ],
 } as const;
 

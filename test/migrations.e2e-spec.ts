@@ -22,6 +22,7 @@ describe(`migrations on ${testDatabaseKind()}`, () => {
     await demo.dataSource.undoLastMigration();
     await demo.dataSource.undoLastMigration();
     await demo.dataSource.undoLastMigration();
+    await demo.dataSource.undoLastMigration();
     expect(await demo.dataSource.createQueryRunner().hasTable('access_tokens')).toBe(false);
     expect(await demo.dataSource.showMigrations()).toBe(true);
     await demo.dataSource.runMigrations();

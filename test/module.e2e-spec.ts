@@ -335,4 +335,19 @@ describe('AccessTokensModule options', () => {
     });
     await expect(moduleRef.compile()).rejects.toThrow(/Stranger is not registered with the TypeORM DataSource/);
   });
+
+  it('stop the app when the team entity is not registered with TypeORM, or is the user entity', async () => {
+    class Squad {}
+    const moduleRef = Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ ...database.options, entities: [Member], autoLoadEntities: true, synchronize: true }),
+        AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, teams: { entity: Squad } }),
+      ],
+    });
+    await expect(moduleRef.compile()).rejects.toThrow(
+      /teams.entity Squad is not registered with the TypeORM DataSource: add it to "entities"/,
+    );
+    const error = await startupError({ ...FIXTURE_OPTIONS, teams: { entity: Member } });
+    expect((error as Error).message).toMatch(/teams.entity must be another entity than user.entity/);
+  });
 });

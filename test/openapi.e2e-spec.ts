@@ -33,6 +33,7 @@ import {
   errors,
   Public,
   type ScopeRequirement,
+  TeamTokensService,
   TokensService,
 } from 'nestjs-access-tokens';
 import { permissionsOf, type User } from '../src/users/user.entity.js';
@@ -313,6 +314,43 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     }
   });
 
+  it("documents which owners' tokens each route takes, and answers as documented", async () => {
+    const teamOnly = operations.filter(
+      ({ operation }) => exampleValue(response(operation, '403'), 'team_token_required') !== undefined,
+    );
+    expect(teamOnly.map(({ method, path }) => key(method, path))).toEqual(['GET /teams/{id}']);
+    // Every other route that takes a token refuses a team's.
+    for (const { method, path, operation } of operations.filter((op) => !teamOnly.includes(op))) {
+      if (!operation.security?.some((requirement) => 'accessToken' in requirement)) continue;
+      const name = key(method, path);
+      expect({
+        name,
+        documented: exampleValue(response(operation, '403'), 'personal_token_required') !== undefined,
+      }).toEqual({ name, documented: true });
+    }
+    const member = await demo.http
+      .post('/users')
+      .send({ username: `owners-${adapter}`, password: 'correct horse battery' })
+      .expect(201);
+    const personal = (await demo.app.get(TokensService).issue((member.body as { id: number }).id, { name: 'p' })).token;
+    const created = await demo.http.post('/teams').set('Authorization', `Bearer ${personal}`).send({ name: 'docs' });
+    const teamId = (created.body as { id: number }).id;
+    const { token: teamToken } = await demo.app
+      .get(TeamTokensService)
+      .issue(teamId, (member.body as { id: number }).id, { name: 't', scopes: ['teams:read'] });
+    for (const [token, path, reason] of [
+      [personal, `/teams/${teamId}`, 'team_token_required'],
+      [teamToken, '/users/me', 'personal_token_required'],
+    ] as const) {
+      const answer = await demo.http.get(path).set('Authorization', `Bearer ${token}`).expect(403);
+      const documented = operations.find(
+        (op) => key(op.method, op.path) === (path === '/users/me' ? 'GET /users/me' : 'GET /teams/{id}'),
+      )!;
+      expect(answer.body).toEqual(exampleValue(response(documented.operation, '403'), reason));
+      expect(conforms(document, jsonOf(response(documented.operation, '403'))!.schema!, answer.body)).toBe(true);
+    }
+  });
+
   it('gets the 403 it documents when the token lacks the scopes', async () => {
     const signup = await demo.http
       .post('/users')
@@ -320,8 +358,12 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       .expect(201);
     const user = { id: (signup.body as { id: number }).id, isAdmin: false } as User;
     const tokens = demo.app.get(TokensService);
+    // A route for teams' tokens only (@TokenOwners('team'), documented with team_token_required)
+    // refuses a personal token before its scopes: the next test has it.
     const scoped = operations.filter(
-      ({ operation }) => exampleValue(response(operation, '403'), 'insufficient_scope') !== undefined,
+      ({ operation }) =>
+        exampleValue(response(operation, '403'), 'insufficient_scope') !== undefined &&
+        exampleValue(response(operation, '403'), 'team_token_required') === undefined,
     );
     expect(scoped.length).toBeGreaterThan(3);
     for (const op of scoped) {
@@ -453,7 +495,8 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       expect({
         name,
         forbidden: Object.keys(jsonOf(response(operation, '403'))?.examples ?? {}).filter(
-          (example) => !example.startsWith('insufficient_scope'),
+          // The owners' refusals are the next test's.
+          (example) => !example.startsWith('insufficient_scope') && !example.endsWith('_token_required'),
         ),
       }).toEqual({ name, forbidden: ['ip_not_allowed', 'uses_exhausted'] });
       expect({ name, headers: Object.keys(response(operation, '429')?.headers ?? {}) }).toEqual({

@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { launchChromium } from './fixtures/browser.js';
 import { testDatabaseKind } from './fixtures/database.js';
 import { startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { TeamTokensService } from 'nestjs-access-tokens';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 
 /**
@@ -63,6 +64,8 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
   const problems: string[] = [];
   /** Raw tokens the walk got, by what they are. */
   const raw: Record<string, string> = {};
+  /** The team the walk makes, whose token outlives the revocation of all the user's. */
+  let teamId = 0;
 
   beforeAll(async () => {
     demo = await startDemoApp({ admin: ADMIN, httpAdapter: adapter });
@@ -405,6 +408,33 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     process.stdout.write(`settings page screenshot: ${SCREENSHOT}\n`);
   });
 
+  it("lists the tokens of the user's teams apart, with who made them; revoking all the user's leaves them", async () => {
+    const signedIn = (await session())!.accessToken;
+    const post = (path: string, body: object) =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${signedIn}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(await page.locator('#team-tokens-card').isHidden()).toBe(true);
+    teamId = ((await (await post('/teams', { name: 'ops' })).json()) as { id: number }).id;
+    const issued = await post(`/teams/${teamId}/tokens`, { name: 'deploys', scopes: ['teams:read'] });
+    raw.team = ((await issued.json()) as { token: string }).token;
+    await page.reload();
+    await page.locator('#team-tokens-card').waitFor();
+    const cells = await page.locator('#team-tokens tr').locator('td').allTextContents();
+    expect(cells).toEqual([
+      'ops',
+      'deploys',
+      'teams:read',
+      `nat_…${raw.team.slice(-4)}`,
+      'user 1',
+      expect.stringMatching(/^[A-Z][a-z]{2} \d+, 2026, \d\d:\d\d$/),
+      'live',
+    ]);
+    expect(await page.content()).not.toContain(raw.team);
+  });
+
   it('revokes all: every token and the session stop working, and the page signs out', async () => {
     await page.getByRole('button', { name: 'Revoke all' }).click();
     await confirm('Revoke all');
@@ -415,6 +445,11 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(await session()).toBeNull();
     expect((await me(raw.grafana)).status).toBe(401);
     expect((await me(raw.metered)).status).toBe(401);
+    // The team's token is the team's: revoking all the user's leaves it working.
+    const [teamToken] = await demo.app.get(TeamTokensService).list(teamId);
+    expect(teamToken).toMatchObject({ name: 'deploys', revokedAt: null });
+    const show = await fetch(`${base}/teams/${teamId}`, { headers: { Authorization: `Bearer ${raw.team!}` } });
+    expect(show.status).toBe(200);
   });
 
   it('signs in again, then out: the session ends on the server too', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Column, DataSource, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
 import { AccessToken } from 'nestjs-access-tokens';
-import { hashToken, tokenHint, TokenQueries, type FoundRow } from '#internal';
+import { hashToken, ownerJoinCondition, tokenHint, TokenQueries, type FoundRow } from '#internal';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { QueryCounter } from './fixtures/query-counter.js';
 import { signedUnknownToken } from './fixtures/secrets.js';
@@ -36,6 +36,16 @@ class Account {
   address!: Address;
 }
 
+/** A team entity whose key is a number, where the users' are text: the join must never cast a user's id. */
+@Entity({ name: 'squads' })
+class Squad {
+  @PrimaryColumn({ type: 'integer' })
+  id!: number;
+
+  @Column({ type: 'varchar', length: 40 })
+  name!: string;
+}
+
 describe(`TokenQueries on ${testDatabaseKind()}`, () => {
   let database: TestDatabase;
   let dataSource: DataSource;
@@ -46,13 +56,13 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     database = await createTestDatabase();
     dataSource = new DataSource({
       ...database.options,
-      entities: [AccessToken, Account],
+      entities: [AccessToken, Account, Squad],
       synchronize: true,
       logging: ['query'],
       logger: counter,
     });
     await dataSource.initialize();
-    queries = new TokenQueries(dataSource, Account, 'user.id = token.userId');
+    queries = new TokenQueries(dataSource, { entity: Account, condition: 'user.id = token.userId' });
   });
 
   afterAll(async () => {
@@ -61,14 +71,15 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
   });
 
   async function tokenOf(
-    account: Account,
+    account: Pick<Account, 'id'>,
     idleTimeout: number | null = null,
+    kind: 'personal' | 'team' = 'personal',
   ): Promise<{ hash: string; token: AccessToken }> {
     const raw = signedUnknownToken('nat');
     const token = await dataSource.getRepository(AccessToken).save({
       id: randomUUID(),
       userId: account.id,
-      kind: 'personal',
+      kind,
       familyId: null,
       name: 'CI',
       tokenHash: hashToken(raw),
@@ -105,6 +116,48 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
     expect(user).toBeInstanceOf(Account);
     expect(user).toEqual(await dataSource.getRepository(Account).findOneBy({ id: owner.id }));
     expect(user).toMatchObject({ blocked: true, roles: ['admin'], nickname: 'ada', address: { city: 'Turin' } });
+  });
+
+  it("joins a team's token to its team and a user's to its user, when their ids are equal and their key types differ", async () => {
+    const key = (entity: object) =>
+      dataSource.getMetadata(entity as new () => object).findColumnWithPropertyName('id')!;
+    const both = new TokenQueries(
+      dataSource,
+      {
+        entity: Account,
+        condition: ownerJoinCondition(dataSource, key(Account), 'token', 'user', "token.kind <> 'team'"),
+      },
+      { entity: Squad, condition: ownerJoinCondition(dataSource, key(Squad), 'token', 'team', "token.kind = 'team'") },
+    );
+    const squadId = 1_000 + Math.floor(Math.random() * 1_000_000);
+    await dataSource.getRepository(Squad).save({ id: squadId, name: 'ops' });
+    const twin = await dataSource
+      .getRepository(Account)
+      .save({ id: String(squadId), blocked: false, roles: [], nickname: 'twin', address: { city: 'Oslo' } });
+    // A user whose id is no number: never cast to the team's integer key (PostgreSQL would fail).
+    const named = await account();
+    const [personal, team, other] = [
+      await tokenOf(twin),
+      await tokenOf({ id: String(squadId) }, null, 'team'),
+      await tokenOf(named),
+    ];
+    expect((await both.findByHash(personal.hash))!.user).toEqual(
+      await dataSource.getRepository(Account).findOneBy({ id: twin.id }),
+    );
+    const squad = (await both.findByHash(team.hash))!.user;
+    expect(squad).toBeInstanceOf(Squad);
+    expect(squad).toEqual({ id: squadId, name: 'ops' });
+    expect((await both.findByHash(other.hash))!.user).toBeInstanceOf(Account);
+    // The refresher's batched read, and the team's columns in a row's version.
+    const rows = await both.findByHashes([personal.hash, team.hash, other.hash]);
+    expect(rows).toHaveLength(3);
+    const before = rows.find((row) => row.hash === team.hash)!.version;
+    await dataSource.getRepository(Squad).update({ id: squadId }, { name: 'renamed' });
+    const [after] = await both.findByHashes([team.hash]);
+    expect(after!.version).not.toBe(before);
+    // A token of a team that is gone has no owner, not the user of the same id.
+    await dataSource.getRepository(Squad).delete({ id: squadId });
+    expect((await both.findByHash(team.hash))!.user).toBeNull();
   });
 
   it('finds nothing for an unknown hash, and no user once the user row is gone', async () => {
@@ -145,7 +198,7 @@ describe(`TokenQueries on ${testDatabaseKind()}`, () => {
       get: (target, key) =>
         key === 'options' ? { ...target.options, type: 'mssql' } : Reflect.get(target, key, target),
     });
-    const elsewhere = new TokenQueries(foreign, Account, 'user.id = token.userId');
+    const elsewhere = new TokenQueries(foreign, { entity: Account, condition: 'user.id = token.userId' });
     const owner = await account();
     const plain = await tokenOf(owner);
     const idle = await tokenOf(owner, 600);

@@ -8,9 +8,23 @@ import type { InvalidTokenReason, TokenPolicyReason } from './core/access-tokens
 /** What each event carries. No event ever carries a raw token or its hash. */
 export interface AccessTokenEventMap {
   /** A token was issued. */
-  issued: { userId: string; tokenId: string; name: string; scopes: string[]; expiresAt: Date | null };
+  issued: {
+    userId: string;
+    tokenId: string;
+    name: string;
+    scopes: string[];
+    expiresAt: Date | null;
+    /** `'team'` for a team's token: `userId` is then the team's id (the member who made it is the view's `createdBy`). */
+    ownerKind?: 'team';
+  };
   /** Tokens were revoked, after the transaction that revoked them committed. */
-  revoked: { userId: string; tokenIds: string[]; reason: string };
+  revoked: {
+    userId: string;
+    tokenIds: string[];
+    reason: string;
+    /** `'team'` for a team's tokens: `userId` is then the team's id. */
+    ownerKind?: 'team';
+  };
   /** A token was rotated: `tokenId` replaced by `newTokenId`, the old one working `graceSeconds` more. */
   rotated: { userId: string; tokenId: string; newTokenId: string; graceSeconds: number };
   /** A token was paused: refused as `paused` until resumed. */

@@ -31,6 +31,31 @@ export interface AccessTokensUserOptions<User extends object = object> {
   permissions?(user: User): readonly string[] | Promise<readonly string[]>;
 }
 
+/**
+ * A second kind of owner: the app's team (or organisation, project) entity, whose tokens belong to
+ * the team rather than to the member who made them. Mapped like the user entity.
+ */
+export interface AccessTokensTeamOptions<Team extends object = object> {
+  /** The app's team entity class; it must be registered with the app's TypeORM `DataSource`. */
+  entity: Type<Team>;
+  /** The primary key property. Default `'id'`. */
+  idField?: string;
+  /** The team's name property. Default `'name'`. */
+  nameField?: string;
+  /** The boolean "blocked" property, or `null` if teams cannot be blocked. Default `'blocked'`. */
+  blockedField?: string | null;
+  /**
+   * What the team may do now: a team's token never grants more (its effective scopes are its own
+   * intersected with these, at each request). Default: no cap.
+   */
+  permissions?(team: Team): readonly string[] | Promise<readonly string[]>;
+  /**
+   * Team properties whose change revokes all the team's tokens; for `blockedField`, only the change
+   * to blocked counts. Default: `nameField` and `blockedField`.
+   */
+  revocation?: { on?: string[] };
+}
+
 /** Personal tokens: their form, lifetimes and number. */
 export interface TokenOptions {
   /** The prefix of every token: lower-case letters and digits, `_`-separated. Default `'nat'`. */
@@ -210,6 +235,8 @@ export interface EventOptions {
 export interface AccessTokensModuleOptions {
   /** The app's user entity and how to read it. */
   user: AccessTokensUserOptions;
+  /** The app's team entity, whose tokens belong to a team (`TeamTokensService`). Default: none, no team tokens. */
+  teams?: AccessTokensTeamOptions;
   /**
    * The app's secret: at least 32 random bytes, from the environment or a secret store, never
    * from the code. Keys are derived from it (HKDF) to sign every token, so that a token this app
@@ -354,9 +381,22 @@ export interface ResolvedUserOptions {
   readonly permissions: ((user: object) => readonly string[] | Promise<readonly string[]>) | null;
 }
 
+/** `teams`, when given. */
+export interface ResolvedTeamOptions {
+  readonly entity: Type<object>;
+  readonly idField: string;
+  readonly nameField: string;
+  readonly blockedField: string | null;
+  readonly permissions: ((team: object) => readonly string[] | Promise<readonly string[]>) | null;
+  /** `revocation.on`, without duplicates. */
+  readonly revokeOn: readonly string[];
+}
+
 /** The options with every default applied; what the module's services read. */
 export interface ResolvedAccessTokensOptions {
   readonly user: ResolvedUserOptions;
+  /** `null`: no team entity, no team tokens. */
+  readonly teams: ResolvedTeamOptions | null;
   readonly tokens: ResolvedTokenOptions;
   readonly credentials: ResolvedCredentialOptions;
   readonly revocation: ResolvedRevocationOptions;

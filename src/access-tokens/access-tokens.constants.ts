@@ -10,7 +10,13 @@ export const REVOKED_BY_SECRET = 'revoked_by_secret';
 /** Revocation reason when a token's user turns out deleted. */
 export const USER_DELETED = 'user_deleted';
 
-/** Revocation reason when a token's user is blocked. */
+/** Revocation reason when a team's token's team turns out deleted. */
+export const TEAM_DELETED = 'team_deleted';
+
+/** Revocation reason of a team's tokens when the team's name changes (`teams.revocation.on`). */
+export const TEAM_RENAMED = 'team_renamed';
+
+/** Revocation reason when a token's user (or a team's token's team) is blocked. */
 export const BLOCKED = 'blocked';
 
 /** Revocation reason when verification finds the user's watched fields changed unseen. */
@@ -45,6 +51,8 @@ export const REVOCATION_REASONS = Object.freeze({
   REVOKED_BY_USER,
   REVOKED_BY_SECRET,
   USER_DELETED,
+  TEAM_DELETED,
+  TEAM_RENAMED,
   BLOCKED,
   USERNAME_CHANGED,
   PASSWORD_CHANGED,

@@ -131,12 +131,25 @@ export interface SessionTokens {
   userId: string;
 }
 
+/** Who a verified token acts as: a user (personal tokens, sessions) or a team (a team's token). */
+export interface TokenOwner<Entity extends object = object> {
+  readonly kind: 'user' | 'team';
+  /** The user's row, or the team's. */
+  readonly entity: Entity;
+}
+
 /**
- * A token that passed verification, with its user and what it may do now. Frozen: with the cache
+ * A token that passed verification, with its owner and what it may do now. Frozen: with the cache
  * on, requests with the same token share one.
  */
 export interface VerifiedAccessToken<User extends object = object> {
+  /**
+   * The owner's row: the user of a personal token or session, and the team of a team's token (read
+   * `owner.kind` before taking it for a user; `@CurrentUser()` gives `undefined` for a team's token).
+   */
   readonly user: User;
+  /** Who the token acts as, and of which kind. */
+  readonly owner: TokenOwner<User>;
   readonly accessToken: Readonly<AccessTokenView>;
   /** The token's scopes intersected with the user's current permissions. */
   readonly scopes: readonly string[];

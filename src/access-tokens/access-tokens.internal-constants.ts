@@ -15,3 +15,6 @@ export const VERIFICATION_CACHE = Symbol('access-tokens:verification-cache');
 
 /** This instance's memory of refused signed tokens (`RefusedTokens`), or `null` with `cache: false`. */
 export const REFUSED_TOKENS = Symbol('access-tokens:refused-tokens');
+
+/** Metadata key set by `@TokenOwners()`: the kinds of owner whose tokens a route takes. */
+export const TOKEN_OWNERS_METADATA = 'access-tokens:token-owners';

@@ -27,6 +27,9 @@ import { TokenChecks } from './verification/token-checks.js';
 import { TokenVerifier } from './verification/token-verifier.js';
 import { TransactionHooks } from './revocation/transaction-hooks.js';
 import { UserDirectory } from './storage/user-directory.service.js';
+import { TeamDirectory } from './storage/team-directory.service.js';
+import { TeamTokensService } from './team-tokens.service.js';
+import { TeamRevocationSubscriber } from './revocation/team-revocation.subscriber.js';
 import { UserRevocationSubscriber } from './revocation/user-revocation.subscriber.js';
 import { UseQuota } from './storage/use-quota.js';
 import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
@@ -47,6 +50,7 @@ import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
       useFactory: (options: AccessTokensModuleOptions) => resolveAccessTokensOptions(options),
     },
     UserDirectory,
+    TeamDirectory,
     AccessTokenEvents,
     TransactionHooks,
     cacheBusDriverProvider,
@@ -64,9 +68,11 @@ import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
     UsageGate,
     TokenVerifier,
     TokensService,
+    TeamTokensService,
     SessionsService,
     TokenMaintenance,
     UserRevocationSubscriber,
+    TeamRevocationSubscriber,
     AccessTokenAuthenticator,
     AccessTokenStrategy,
     PasswordGrantService,
@@ -75,6 +81,7 @@ import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
   ],
   exports: [
     TokensService,
+    TeamTokensService,
     SessionsService,
     PasswordGrantService,
     AccessTokenEvents,

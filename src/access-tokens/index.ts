@@ -6,8 +6,13 @@
  */
 export { AccessTokensModule } from './access-tokens.module.js';
 export type { AccessTokensModuleExtras } from './access-tokens.module-definition.js';
-export type { AccessTokensModuleOptions, AccessTokensUserOptions } from './access-tokens-options.interface.js';
+export type {
+  AccessTokensModuleOptions,
+  AccessTokensTeamOptions,
+  AccessTokensUserOptions,
+} from './access-tokens-options.interface.js';
 export { TokensService } from './tokens.service.js';
+export { TeamTokensService, type TeamId } from './team-tokens.service.js';
 export { SessionsService } from './sessions.service.js';
 export { PasswordGrantService } from './password/password-grant.service.js';
 export type { PasswordAttemptRecord, PasswordAttemptStore } from './password/password-attempts.js';
@@ -17,7 +22,8 @@ export { AccessTokensAuthGuard } from './edge/access-tokens-auth.guard.js';
 export { AccessTokenStrategy } from './edge/access-token.strategy.js';
 export { ScopesGuard } from './edge/scopes.guard.js';
 export { Scopes } from './edge/scopes.decorator.js';
-export { CurrentToken, CurrentUser, Public } from './edge/access-tokens.decorators.js';
+export { CurrentOwner, CurrentToken, CurrentUser, Public } from './edge/access-tokens.decorators.js';
+export { TokenOwners, type TokenOwnerKind } from './edge/token-owners.decorator.js';
 export { AllowPassword } from './edge/allow-password.decorator.js';
 export {
   ACCESS_TOKEN_EVENTS,
@@ -49,6 +55,7 @@ export type {
   RotateTokenOptions,
   PresentingRequest,
   SessionTokens,
+  TokenOwner,
   TokenPage,
   UpdateTokenInput,
   UserId,

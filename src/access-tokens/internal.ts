@@ -12,4 +12,5 @@ export { Fingerprinter } from './core/fingerprint.js';
 export { deriveKeys, signingKeys, type DerivedKeys } from './core/keys.js';
 export { generateToken, hashToken, tokenHint } from './core/token-format.js';
 export { TokenQueries, type FoundRow } from './storage/token-queries.js';
+export { ownerJoinCondition } from './storage/user-directory.service.js';
 export { TokenMaintenance } from './token-maintenance.service.js';

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
   Equal,
+  In,
   IsNull,
   LessThan,
   MoreThan,
@@ -19,7 +20,6 @@ import {
   InvalidExpiryError,
   InvalidPaginationError,
   InvalidScopeError,
-  InvalidTokenNameError,
   TokenNotFoundError,
   TokenNotLiveError,
   TooManyTokensError,
@@ -43,8 +43,8 @@ import { isSqlite } from './storage/drivers.js';
 import { policyOf } from './storage/policy-columns.js';
 import { disjoint, uncovered, validateScopes } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
-import { isPrintableText } from './core/text.js';
 import { checkMetadata } from './core/metadata.js';
+import { tokenLifetime, validTokenName } from './core/token-input.js';
 import { CacheBus, type CacheBusState } from './cache/cache-bus.js';
 import { unlessUnavailable } from './storage/outage.js';
 import { TokenStore } from './storage/token-store.js';
@@ -55,7 +55,6 @@ import { TokenMaintenance } from './token-maintenance.service.js';
 import { deadBecause } from './verification/token-checks.js';
 import { TokenVerifier } from './verification/token-verifier.js';
 
-const MAX_NAME_LENGTH = 100;
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 100;
@@ -402,7 +401,8 @@ export class TokensService implements OnModuleDestroy {
   async revoke(userId: UserId, tokenId: string, reason: string = REVOKED_BY_USER): Promise<AccessTokenView> {
     return unlessUnavailable(async () => {
       if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
-      const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
+      // Neither a refresh token nor a team's token, whose `userId` is a team's id, maybe this user's id.
+      const where = { id: tokenId, userId: String(userId), kind: Not(In(['refresh', 'team'] as const)) };
       if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
       return toView(await this.repository.findOneByOrFail(where));
     });
@@ -418,7 +418,8 @@ export class TokensService implements OnModuleDestroy {
     manager: EntityManager = this.store.manager,
   ): Promise<number> {
     return unlessUnavailable(
-      async () => (await this.store.revokeWhere(manager, { userId: String(userId) }, reason)).length,
+      async () =>
+        (await this.store.revokeWhere(manager, { userId: String(userId), kind: Not('team' as const) }, reason)).length,
     );
   }
 
@@ -475,11 +476,7 @@ export class TokensService implements OnModuleDestroy {
   }
 
   private validName(name: unknown): string {
-    const trimmed = typeof name === 'string' ? name.trim() : '';
-    // Control characters (NUL above all, which PostgreSQL refuses) and lone surrogates are no name.
-    if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH || !isPrintableText(trimmed))
-      throw new InvalidTokenNameError();
-    return trimmed;
+    return validTokenName(name);
   }
 
   /** Metadata as given: `undefined` (unchanged, or none) and `null` (none) as they are, anything else checked. */
@@ -522,18 +519,6 @@ export class TokensService implements OnModuleDestroy {
   }
 
   private lifetime(expiresIn: number | null | undefined): number | null {
-    const { lifetimeSeconds, maxLifetimeSeconds } = this.options.tokens;
-    if (expiresIn === undefined) return lifetimeSeconds;
-    if (expiresIn === null) {
-      if (maxLifetimeSeconds === null) return null;
-      throw new InvalidExpiryError(`Tokens must expire: give expiresIn in seconds, at most ${maxLifetimeSeconds}`);
-    }
-    if (!Number.isSafeInteger(expiresIn) || expiresIn <= 0) {
-      throw new InvalidExpiryError('expiresIn must be a positive whole number of seconds');
-    }
-    if (maxLifetimeSeconds !== null && expiresIn > maxLifetimeSeconds) {
-      throw new InvalidExpiryError(`expiresIn may be at most ${maxLifetimeSeconds} seconds`);
-    }
-    return expiresIn;
+    return tokenLifetime(expiresIn, this.options.tokens);
   }
 }

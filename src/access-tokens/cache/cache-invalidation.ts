@@ -35,7 +35,7 @@ export class CacheInvalidation {
   }
 
   /**
-   * Drops the users' cached verifications, and those of the tokens with these hashes, here and,
+   * Drops the owners' cached verifications (by `ownerKey`: a user's id, a team's prefixed), and those of the tokens with these hashes, here and,
    * through the bus, on the other instances; once `manager`'s transaction commits, so that no read
    * can see the old rows afterwards.
    */

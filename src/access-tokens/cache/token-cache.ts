@@ -19,6 +19,8 @@ const MAX_REFUSED_REMEMBERED = 1_000;
 export interface CachedToken {
   /** The owner's id, as the token row has it. */
   userId: string;
+  /** The owner's key in the cache (`ownerKey`): its id, a team's prefixed. */
+  ownerKey: string;
   idleTimeout: number | null;
   /** When it must go at the latest (epoch ms): its expiry, idle expiry or revocation. */
   deadline: number;
@@ -39,6 +41,7 @@ export interface CachedToken {
 export function frozen(verified: VerifiedAccessToken): VerifiedAccessToken {
   return Object.freeze({
     user: verified.user,
+    owner: verified.owner,
     accessToken: Object.freeze(verified.accessToken),
     scopes: Object.freeze(verified.scopes),
   });

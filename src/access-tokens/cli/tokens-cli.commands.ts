@@ -3,7 +3,7 @@
 import { Logger, type INestApplicationContext, type LoggerService, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { getRepositoryToken } from '@nestjs/typeorm';
-import { Not, type Repository } from 'typeorm';
+import { In, Not, type Repository } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { AccessTokenView } from '../access-tokens.interfaces.js';
@@ -362,8 +362,9 @@ class TokensCli {
 
   private async revoke({ tokenId, json }: Extract<TokensCliCommand, { name: 'revoke' }>): Promise<void> {
     if (!isTokenId(tokenId)) throw new TokenNotFoundError(tokenId);
-    // A refresh token is never listed: its id is no token to revoke here, as for `TokensService.revoke`.
-    const found = await this.repository.findOneBy({ id: tokenId, kind: Not('refresh' as const) });
+    // A refresh token is never listed: its id is no token to revoke here, as for `TokensService.revoke`;
+    // nor a team's token, whose owner is no user (`TeamTokensService.revoke` revokes it).
+    const found = await this.repository.findOneBy({ id: tokenId, kind: Not(In(['refresh', 'team'] as const)) });
     if (!found) throw new TokenNotFoundError(tokenId);
     const wasRevoked = found.revokedAt !== null && found.revokedAt.getTime() <= this.options.clock.now().getTime();
     const view = await this.tokens.revoke(found.userId, tokenId, REVOKED_BY_ADMIN);

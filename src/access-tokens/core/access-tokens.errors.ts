@@ -5,8 +5,15 @@
  * that the compiler checks is complete.
  */
 
-/** Why a presented token was refused: the `reason` of a 401 `invalid_token`. */
-export type InvalidTokenReason = 'malformed' | 'unknown' | 'expired' | 'revoked' | 'user_blocked' | 'paused';
+/**
+ * Why a presented token was refused: the `reason` of a 401 `invalid_token`. `user_blocked` is a
+ * personal token's user, `blocked` a team token's team.
+ */
+export type InvalidTokenReason =
+  'malformed' | 'unknown' | 'expired' | 'revoked' | 'user_blocked' | 'blocked' | 'paused';
+
+/** Why a valid token was refused by the route for its kind of owner: the `reason` of a 403. */
+export type TokenOwnerReason = 'personal_token_required' | 'team_token_required';
 
 /** Why a valid token was refused by its own usage policy: the `reason` of a 403 or 429. */
 export type TokenPolicyReason = 'ip_not_allowed' | 'rate_limited' | 'uses_exhausted';
@@ -19,6 +26,7 @@ export type TokenPolicyReason = 'ip_not_allowed' | 'rate_limited' | 'uses_exhaus
 export type AccessTokensErrorCode =
   | InvalidTokenReason
   | TokenPolicyReason
+  | TokenOwnerReason
   | 'credentials_missing'
   | 'invalid_request'
   | 'invalid_credentials'
@@ -36,6 +44,8 @@ export type AccessTokensErrorCode =
   | 'token_not_live'
   | 'user_not_found'
   | 'account_blocked'
+  | 'team_not_found'
+  | 'team_blocked'
   | 'store_unavailable'
   | 'cache_bus_unavailable'
   | 'invalid_options'
@@ -73,6 +83,7 @@ const ACCESS_TOKEN_MESSAGES: Record<InvalidTokenReason, string> = {
   expired: 'The access token expired',
   revoked: 'The access token was revoked',
   user_blocked: 'The user is blocked',
+  blocked: "The access token's team is blocked",
   paused: 'The access token is paused: its owner can resume it',
 };
 
@@ -222,6 +233,23 @@ export class InsufficientScopeError extends AccessTokensError {
   }
 }
 
+/**
+ * A valid token whose kind of owner the route does not take (`@TokenOwners()`): a team's token on a
+ * route for personal tokens (every route without `@TokenOwners()`), or a personal token on a route
+ * for teams' tokens only. Answered 403.
+ */
+export class TokenOwnerError extends AccessTokensError {
+  protected static override readonly capturesStack = false;
+
+  constructor(readonly code: TokenOwnerReason) {
+    super(
+      code === 'personal_token_required'
+        ? "This route takes personal tokens, not a team's token"
+        : "This route takes a team's token, not a personal token",
+    );
+  }
+}
+
 /** A scope is not well-formed, or is beyond what the user or the presenting token may grant. */
 export class InvalidScopeError extends AccessTokensError {
   readonly code = 'invalid_scope';
@@ -300,6 +328,24 @@ export class AccountBlockedError extends AccessTokensError {
 
   constructor(readonly userId: string | number) {
     super('The user is blocked: no token or session is issued to a blocked user until it is unblocked');
+  }
+}
+
+/** No team with that id: a team's token was to be issued, listed or revoked for it. */
+export class TeamNotFoundError extends AccessTokensError {
+  readonly code = 'team_not_found';
+
+  constructor(readonly teamId: string | number) {
+    super(`No team with id ${String(teamId)}`);
+  }
+}
+
+/** A token was to be issued to a blocked team: answered 403 `team_blocked`. (A token of a blocked team is refused 401 `blocked`.) */
+export class TeamBlockedError extends AccessTokensError {
+  readonly code = 'team_blocked';
+
+  constructor(readonly teamId: string | number) {
+    super('The team is blocked: no token is issued to a blocked team until it is unblocked');
   }
 }
 

@@ -35,7 +35,8 @@ export function verifiedTokenOf(request: AuthenticatableRequest): VerifiedAccess
  */
 export function attach(request: AuthenticatableRequest, verified: VerifiedAccessToken): VerifiedAccessToken {
   verifiedTokens.set(request, verified);
-  request.user = verified.user;
+  // A team is nobody's user: `request.user` stays unset for a team's token (`@CurrentOwner()` gives it).
+  if (verified.owner.kind === 'user') request.user = verified.user;
   return verified;
 }
 
@@ -49,13 +50,14 @@ export function attachPasswordUser(request: AuthenticatableRequest, user: object
 }
 
 /**
- * The user this module authenticated on the request: a verified token's, or the one whose password
- * an `@AllowPassword()` route checked. `undefined` otherwise, whatever `request.user` holds (another
+ * The user this module authenticated on the request: a verified personal token's or session's, or
+ * the one whose password an `@AllowPassword()` route checked. `undefined` otherwise (a team's token
+ * included), whatever `request.user` holds (another
  * guard's, with `credentials.foreign: 'pass'`).
  */
 export function authenticatedUserOf(request: AuthenticatableRequest): object | undefined {
   const verified = verifiedTokens.get(request);
-  if (verified) return verified.user;
+  if (verified) return verified.owner.kind === 'user' ? verified.user : undefined;
   return passwordUsers.has(request) ? (request.user as object) : undefined;
 }
 

@@ -5,7 +5,8 @@ import { PUBLIC_ROUTE_METADATA, PASSWORD_GRANT_METADATA } from '../access-tokens
 import { InvalidOptionsError, InvalidRequestError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
 import { PasswordGrantService } from '../password/password-grant.service.js';
-import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
+import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import { ownerRefusal } from './token-owners.decorator.js';
 
 /** What a 401 without credentials offers on an `@AllowPassword()` route. */
 const PASSWORD_OR_TOKEN = ['Basic', 'Bearer'] as const;
@@ -66,7 +67,9 @@ export class AccessTokenGuard implements CanActivate {
       case 'token': {
         // The context, not its response: only a token with a rate limit needs the response, for its headers.
         const verified = this.authenticator.authenticate(request, credentials.token, context);
-        return verified instanceof Promise ? verified : true;
+        if (verified instanceof Promise) return verified.then((result) => this.assertOwnerAccepted(result, context));
+        this.assertOwnerAccepted(verified, context);
+        return true;
       }
       case 'password':
         return this.allowsPassword(context)
@@ -75,6 +78,15 @@ export class AccessTokenGuard implements CanActivate {
       case 'none':
         throw new MissingCredentialsError(this.allowsPassword(context) ? PASSWORD_OR_TOKEN : this.challengeSchemes);
     }
+  }
+
+  /**
+   * Refuses a token whose kind of owner the route does not take (`@TokenOwners()`; without it,
+   * users' tokens only): a team's token on a route for people, 403 `personal_token_required`.
+   */
+  protected assertOwnerAccepted(verified: VerifiedAccessToken, context: ExecutionContext): void {
+    const refusal = ownerRefusal(verified, context);
+    if (refusal) throw refusal;
   }
 
   /** The password grant of an `@AllowPassword()` route: the user on `request.user`, or a refusal. */

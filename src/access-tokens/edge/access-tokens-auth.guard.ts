@@ -6,6 +6,7 @@ import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
 import { PUBLIC_ROUTE_METADATA } from '../access-tokens.internal-constants.js';
 import { InvalidTokenError, MissingCredentialsError } from '../core/access-tokens.errors.js';
 import { requestOf, responseOf } from './execution-context.js';
+import { ownerRefusal } from './token-owners.decorator.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
 /**
@@ -68,8 +69,11 @@ export function AccessTokensAuthGuard(
     /** Passport's verdict: the user, the error a strategy raised, or a refusal when all failed. */
     override handleRequest<User>(error: unknown, user: User | false, _info: unknown, context: ExecutionContext): User {
       if (error) throw error;
-      if (user) return user;
       const request = this.getRequest(context);
+      const verified = request && verifiedTokenOf(request);
+      const refusal = verified && ownerRefusal(verified, context);
+      if (refusal) throw refusal;
+      if (user) return user;
       const presented = request !== undefined && this.authenticator.credentialsOf(request).type !== 'none';
       throw presented
         ? new InvalidTokenError('unknown', 'no authentication accepted it')

@@ -24,6 +24,9 @@ import {
   type RateLimitState,
   AccountBlockedError,
   UserNotFoundError,
+  TeamNotFoundError,
+  TeamBlockedError,
+  TokenOwnerError,
 } from '../core/access-tokens.errors.js';
 
 /** How an error is answered over HTTP. */
@@ -119,6 +122,9 @@ type AnyAccessTokensError =
   | TokenNotLiveError
   | UserNotFoundError
   | AccountBlockedError
+  | TeamNotFoundError
+  | TeamBlockedError
+  | TokenOwnerError
   | StoreUnavailableError
   | CacheBusUnavailableError
   | InvalidOptionsError;
@@ -167,8 +173,11 @@ const ANSWERS: { readonly [Code in AccessTokensErrorCode]: Answer<Code> } = {
   expired: invalidToken,
   revoked: invalidToken,
   user_blocked: invalidToken,
+  blocked: invalidToken,
   paused: invalidToken,
   ip_not_allowed: { status: 403 },
+  personal_token_required: { status: 403 },
+  team_token_required: { status: 403 },
   rate_limited: {
     status: 429,
     retryAfter: (error) => error.retryAfter ?? 1,
@@ -202,6 +211,8 @@ const ANSWERS: { readonly [Code in AccessTokensErrorCode]: Answer<Code> } = {
   invalid_metadata: badInput,
   not_a_session: badInput,
   account_blocked: { status: 403 },
+  team_blocked: { status: 403 },
+  team_not_found: { status: 404 },
   token_not_found: { status: 404 },
   user_not_found: { status: 404 },
   too_many_tokens: { status: 409 },

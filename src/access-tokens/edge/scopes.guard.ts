@@ -8,6 +8,7 @@ import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { requestOf, responseOf } from './execution-context.js';
 import { refuseIn } from './refusals.js';
 import { satisfies, type ScopeRequirement } from '../core/scopes.js';
+import { ownerRefusal } from './token-owners.decorator.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 
 /**
@@ -31,9 +32,13 @@ export class ScopesGuard implements CanActivate {
    * in a gateway, as a rejected `WsException`.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const request = this.getRequest(context);
+    // A token's kind of owner first: a team's token on a route for people is refused, scopes or not.
+    const verified = request && verifiedTokenOf(request);
+    const refusal = verified && ownerRefusal(verified, context);
+    if (refusal) return this.refuse(refusal, context);
     const requirements = this.getRequirements(context);
     if (requirements.length === 0) return true;
-    const request = this.getRequest(context);
     const scopes = request && this.scopesOf(request, context);
     if (!scopes) return this.refuse(new MissingCredentialsError(), context);
     for (const requirement of requirements) {

@@ -6,6 +6,7 @@ const DAY = 24 * 60 * 60;
  */
 export const ACCESS_TOKENS_DEFAULTS = {
   user: { idField: 'id', usernameField: 'username', passwordHashField: 'passwordHash', blockedField: 'blocked' },
+  teams: { idField: 'id', nameField: 'name', blockedField: 'blocked' },
   tokens: {
     prefix: 'nat',
     lifetimeSeconds: 30 * DAY,

@@ -75,6 +75,7 @@ describe('resolveAccessTokensOptions', () => {
         'passwords',
         'usage',
         'events',
+        'teams',
         'clock',
         'keys',
       ].sort(),
@@ -196,7 +197,7 @@ describe('resolveAccessTokensOptions', () => {
     it.each([
       [
         { tokenPrefx: 'x' },
-        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, events, clock, isGlobal, exceptionFilter, routes',
+        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, events, teams, clock, isGlobal, exceptionFilter, routes',
       ],
       [
         { user: { entity: User, login: 'x' } },
@@ -491,5 +492,57 @@ describe('resolveAccessTokensOptions', () => {
       option: 'cache.bus',
     });
     expect(resolve({ cache: { bus }, usage: { counters: 'memory' } }).usage.counters).toEqual({ type: 'memory' });
+  });
+});
+
+describe('teams', () => {
+  class Team {}
+
+  it('are off unless given', () => {
+    expect(resolveAccessTokensOptions(base).teams).toBeNull();
+  });
+
+  it('map the team entity like the user entity, watching its name and blocking by default', () => {
+    const permissions = () => ['deploy'];
+    const { teams } = resolve({ teams: { entity: Team, permissions } });
+    expect(teams).toMatchObject({
+      entity: Team,
+      idField: 'id',
+      nameField: 'name',
+      blockedField: 'blocked',
+      revokeOn: ['name', 'blocked'],
+    });
+    expect(teams!.permissions!({})).toEqual(['deploy']);
+  });
+
+  it('take other field names, no blocking, and their own watched fields', () => {
+    const { teams } = resolve({
+      teams: {
+        entity: Team,
+        idField: 'uuid',
+        nameField: 'slug',
+        blockedField: null,
+        revocation: { on: ['slug', 'plan'] },
+      },
+    });
+    expect(teams).toMatchObject({ idField: 'uuid', nameField: 'slug', blockedField: null, revokeOn: ['slug', 'plan'] });
+    expect(resolve({ teams: { entity: Team, blockedField: null } }).teams!.revokeOn).toEqual(['name']);
+  });
+
+  it.each([
+    [{ teams: {} }, "teams.entity must be the app's team entity class"],
+    [{ teams: { entity: User } }, 'teams.entity must be another entity than user.entity'],
+    [{ teams: { entity: Team, nameField: '' } }, 'teams.nameField must be a property name of the team entity'],
+    [{ teams: { entity: Team, nameField: null } }, 'teams.nameField must be a property name of the team entity'],
+    [{ teams: { entity: Team, idField: null } }, 'teams.idField must not be null'],
+    [{ teams: { entity: Team, permissions: ['a'] } }, 'teams.permissions must be a function (team) => string[]'],
+    [
+      { teams: { entity: Team, revocation: { on: 'name' } } },
+      'teams.revocation.on must be a list of team property names',
+    ],
+    [{ teams: { entity: Team, revocation: { of: [] } } }, 'unknown option teams.revocation.of; known: on'],
+    [{ teams: { entity: Team, owner: 'x' } }, 'unknown option teams.owner; known: entity, idField'],
+  ])('stop start-up when wrong: %j', (extra, message) => {
+    expect(refusal(extra)).toContain(message);
   });
 });

@@ -1,6 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type {
   AccessTokensModuleOptions,
+  AccessTokensTeamOptions,
   AccessTokensUserOptions,
   CacheOptions,
   CredentialOptions,
@@ -16,6 +17,7 @@ import type {
   ResolvedPasswordOptions,
   ResolvedRevocationOptions,
   ResolvedSessionOptions,
+  ResolvedTeamOptions,
   ResolvedTokenOptions,
   ResolvedUserOptions,
   RevocationOptions,
@@ -54,9 +56,12 @@ const KNOWN = {
     'passwords',
     'usage',
     'events',
+    'teams',
     'clock',
   ],
   user: ['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions'],
+  teams: ['entity', 'idField', 'nameField', 'blockedField', 'permissions', 'revocation'],
+  'teams.revocation': ['on'],
   tokens: [
     'prefix',
     'lifetimeSeconds',
@@ -108,12 +113,19 @@ function group<T extends object>(value: T | undefined, path: keyof typeof KNOWN)
 }
 
 function field(value: unknown, name: string, fallback: string): string;
-function field(value: unknown, name: string, fallback: string, nullable: true): string | null;
-function field(value: unknown, name: string, fallback: string, nullable = false): string | null {
+function field(value: unknown, name: string, fallback: string, nullable: true, of?: 'user' | 'team'): string | null;
+function field(
+  value: unknown,
+  name: string,
+  fallback: string,
+  nullable = false,
+  of: 'user' | 'team' = 'user',
+): string | null {
   if (value === undefined) return fallback;
   if (value === null && nullable) return null;
   if (typeof value === 'string' && value.length > 0) return value;
-  return fail(`user.${name} must be a property name of the user entity${nullable ? ', or null' : ''}`);
+  const group = of === 'user' ? 'user' : 'teams';
+  return fail(`${group}.${name} must be a property name of the ${of} entity${nullable ? ', or null' : ''}`);
 }
 
 /** A count or a duration: a positive whole number (of `unit`), the fallback when left out. */
@@ -153,6 +165,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   group(options, '');
   // In this order, which decides the message when several options are wrong.
   const user = resolveUser(options.user);
+  const teams = resolveTeams(options.teams, user);
   const tokens = resolveTokens(options.tokens);
   const sessions = group(options.sessions, 'sessions');
   const clock = options.clock ?? systemClock;
@@ -164,6 +177,7 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
   const cache = resolveCache(options.cache);
   return {
     user,
+    teams,
     tokens,
     credentials,
     revocation,
@@ -194,6 +208,41 @@ function resolveUser(given: AccessTokensUserOptions | undefined): ResolvedUserOp
     passwordHashField: field(user.passwordHashField, 'passwordHashField', defaults.passwordHashField, true),
     blockedField: field(user.blockedField, 'blockedField', defaults.blockedField, true),
     permissions: user.permissions ? user.permissions.bind(user) : null,
+  };
+}
+
+function resolveTeams(
+  given: AccessTokensTeamOptions | undefined,
+  user: ResolvedUserOptions,
+): ResolvedTeamOptions | null {
+  if (given === undefined) return null;
+  if (typeof given !== 'object' || given === null || typeof given.entity !== 'function') {
+    fail("teams.entity must be the app's team entity class, e.g. forRoot({ teams: { entity: Team } })");
+  }
+  const teams = group(given, 'teams');
+  if (teams.entity === user.entity) fail('teams.entity must be another entity than user.entity');
+  if (teams.permissions !== undefined && typeof teams.permissions !== 'function') {
+    fail('teams.permissions must be a function (team) => string[]');
+  }
+  const revocation = group(teams.revocation, 'teams.revocation');
+  if (
+    revocation.on !== undefined &&
+    (!Array.isArray(revocation.on) || revocation.on.some((name) => typeof name !== 'string' || name === ''))
+  ) {
+    fail('teams.revocation.on must be a list of team property names');
+  }
+  const defaults = ACCESS_TOKENS_DEFAULTS.teams;
+  const nameField = field(teams.nameField, 'nameField', defaults.nameField, true, 'team');
+  if (nameField === null) fail('teams.nameField must be a property name of the team entity');
+  const blockedField = field(teams.blockedField, 'blockedField', defaults.blockedField, true, 'team');
+  const on = revocation.on ?? [nameField, blockedField];
+  return {
+    entity: teams.entity as Type<object>,
+    idField: field(teams.idField, 'idField', defaults.idField, true, 'team') ?? fail('teams.idField must not be null'),
+    nameField,
+    blockedField,
+    permissions: teams.permissions ? teams.permissions.bind(teams) : null,
+    revokeOn: [...new Set(on.filter((name): name is string => name !== null))],
   };
 }
 

@@ -5,6 +5,7 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
 import { AccessToken } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
+import { TeamDirectory } from './team-directory.service.js';
 import { UserDirectory } from './user-directory.service.js';
 
 /** The columns an alias reads, each under a short alias of its own in the result row. */
@@ -26,6 +27,12 @@ export interface FoundRow {
   /** Equal for two reads of the row, and of its user's, unless a column other than those each use changes changed. */
   version: string;
   token(): AccessToken;
+}
+
+/** An owner entity the verification query joins: its class, and the join from alias `token` to alias `owner`. */
+export interface OwnerJoin {
+  entity: object;
+  condition: string;
 }
 
 /** SQL written once, and the order in which its named parameters bind. */
@@ -50,6 +57,8 @@ export class TokenQueries {
   private readonly user: Part;
   /** The alias of the user's primary key: `null` there means the left join found no user. */
   private readonly userKey: string;
+  /** The app's team entity, joined for team tokens; `null` without `teams`. */
+  private readonly team: (Part & { key: string }) | null;
   private readonly hashAlias: string;
   /** The aliases a row's version is made of: every column but those each use changes (`lastUsedAt`, the uses left). */
   private readonly versioned: string[];
@@ -58,11 +67,15 @@ export class TokenQueries {
   /** The SQL of `recordUses` by padded batch length, written on first use; `null` where it writes each use apart. */
   private readonly useStatements = new Map<number, string | null>();
 
-  /** `joinCondition` joins alias `token` to alias `user`, in query-builder terms. */
+  /**
+   * `users` joins alias `token` to alias `user`, in query-builder terms; `teams`, if given, alias
+   * `token` to alias `team`, for tokens of kind `team` only (whose `userId` is the team's id), and
+   * `users` then for the other kinds only: user 5 and team 5 never meet in one row.
+   */
   constructor(
     private readonly dataSource: DataSource,
-    private readonly userEntity: object,
-    private readonly joinCondition: string,
+    private readonly users: OwnerJoin,
+    private readonly teams: OwnerJoin | null = null,
   ) {
     const part = (metadata: EntityMetadata, prefix: string): Part => ({
       metadata,
@@ -70,8 +83,14 @@ export class TokenQueries {
       columns: metadata.columns.filter((column) => !column.isVirtual).map((column, i) => [`${prefix}${i}`, column]),
     });
     this.token = part(dataSource.getMetadata(AccessToken), 't');
-    this.user = part(dataSource.getMetadata(userEntity as new () => object), 'u');
+    this.user = part(dataSource.getMetadata(users.entity as new () => object), 'u');
     this.userKey = this.user.columns.find(([, column]) => column.isPrimary)![0];
+    if (teams) {
+      const team = part(dataSource.getMetadata(teams.entity as new () => object), 'm');
+      this.team = { ...team, key: team.columns.find(([, column]) => column.isPrimary)![0] };
+    } else {
+      this.team = null;
+    }
     const column = (property: string) => this.token.metadata.findColumnWithPropertyName(property)!;
     this.timeColumns = { lastUsedAt: column('lastUsedAt'), idleExpiresAt: column('idleExpiresAt') };
     const aliasOf = (property: string) => this.token.columns.find(([, c]) => c.propertyName === property)![0];
@@ -79,7 +98,8 @@ export class TokenQueries {
     const perUse = new Set(
       ['lastUsedAt', 'lastUsedIp', 'lastUsedUserAgent', 'scopesUsed', 'usesLeft', 'usesRenewAt'].map(aliasOf),
     );
-    this.versioned = [...this.token.columns, ...this.user.columns]
+    // The team's columns are in a row's version too: a team blocked or renamed changes it.
+    this.versioned = [...this.token.columns, ...this.user.columns, ...(this.team?.columns ?? [])]
       .map(([alias]) => alias)
       .filter((alias) => !perUse.has(alias));
 
@@ -87,7 +107,7 @@ export class TokenQueries {
     this.select = preparedOnDriver(dataSource, this.find.sql) ?? ((hash) => this.run(this.find, { hash }));
   }
 
-  /** The token with that hash, its `user` set (`null` if the user row is gone). */
+  /** The token with that hash, its `user` set to its owner's row, the team's for a team token (`null` if the row is gone). */
   async findByHash(hash: string): Promise<AccessToken | null> {
     const rows = await this.select(hash);
     const row = rows[0];
@@ -203,14 +223,21 @@ export class TokenQueries {
     return this.dataSource.driver.preparePersistentValue(time, column);
   }
 
-  /** Every column of the token and of its user (left-joined), each under its alias in `Part`. */
+  /**
+   * Every column of the token and of its owner (left-joined), each under its alias in `Part`. With
+   * teams, two left joins, each conditioned on the token's kind, so that one row holds the token and
+   * its user or its team, never both.
+   */
   private selectTokens() {
+    const { users, teams, team } = this;
     const query = this.dataSource
       .createQueryBuilder(AccessToken, 'token')
-      .leftJoin(this.userEntity as new () => object, 'user', this.joinCondition)
+      .leftJoin(users.entity as new () => object, 'user', users.condition)
       .select([]);
+    if (teams) query.leftJoin(teams.entity as new () => object, 'team', teams.condition);
     for (const [alias, { propertyPath }] of this.token.columns) query.addSelect(`token.${propertyPath}`, alias);
     for (const [alias, { propertyPath }] of this.user.columns) query.addSelect(`user.${propertyPath}`, alias);
+    for (const [alias, { propertyPath }] of team?.columns ?? []) query.addSelect(`team.${propertyPath}`, alias);
     return query;
   }
 
@@ -230,7 +257,8 @@ export class TokenQueries {
 
   private tokenOf(row: Record<string, unknown>): AccessToken {
     const token = hydrate(this.dataSource, this.token, row) as AccessToken;
-    token.user = row[this.userKey] == null ? null : hydrate(this.dataSource, this.user, row);
+    const owner = token.kind === 'team' ? this.team : { ...this.user, key: this.userKey };
+    token.user = owner === null || row[owner.key] == null ? null : hydrate(this.dataSource, owner, row);
     return token;
   }
 
@@ -242,12 +270,19 @@ export class TokenQueries {
   }
 }
 
-/** The module's `TokenQueries`, on the app's DataSource and user entity. */
+/** The module's `TokenQueries`, on the app's DataSource, user entity and team entity, if any. */
 export const tokenQueriesProvider: Provider = {
   provide: TokenQueries,
-  inject: [DataSource, UserDirectory],
-  useFactory: (dataSource: DataSource, users: UserDirectory) =>
-    new TokenQueries(dataSource, users.entity, users.joinCondition('token', 'user')),
+  inject: [DataSource, UserDirectory, TeamDirectory],
+  useFactory: (dataSource: DataSource, users: UserDirectory, teams: TeamDirectory) =>
+    new TokenQueries(
+      dataSource,
+      {
+        entity: users.entity,
+        condition: users.joinCondition('token', 'user', teams.enabled ? "token.kind <> 'team'" : undefined),
+      },
+      teams.enabled ? { entity: teams.entity, condition: teams.joinCondition('token', 'team') } : null,
+    ),
 };
 
 /** The lengths a list of ids or hashes is padded to before it is written into SQL. */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { In, IsNull, MoreThan, Or, Repository, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AccessToken, stored, type AccessTokenKind, type TokenMetadata } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
+import { ownerKey } from '../core/owner-key.js';
 import { withConflictRetries } from './outage.js';
 import { AccessTokenEvents, type AccessTokenEventMap, type AccessTokenEventName } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
@@ -144,8 +145,9 @@ export class TokenStore {
     await manager.getRepository(AccessToken).insert(token);
     if (input.kind !== 'refresh') {
       const { id: tokenId, userId, name, scopes, expiresAt } = token;
+      const team = input.kind === 'team' ? ({ ownerKind: 'team' } as const) : {};
       this.transactions.afterCommit(manager, () =>
-        this.events.emit('issued', { userId, tokenId, name, scopes: [...scopes], expiresAt }),
+        this.events.emit('issued', { userId, tokenId, name, scopes: [...scopes], expiresAt, ...team }),
       );
     }
     return { raw, token };
@@ -224,30 +226,35 @@ export class TokenStore {
     const repository = manager.getRepository(AccessToken);
     const live = Or(IsNull(), MoreThan(stored(this.options.clock.now())));
     const tokens = await repository.find({
-      select: { id: true, userId: true, tokenHash: true },
+      select: { id: true, userId: true, kind: true, tokenHash: true },
       where: { ...where, revokedAt: live },
     });
     if (tokens.length === 0) return [];
     const ids = tokens.map((token) => token.id);
     await repository.update({ id: In(ids), revokedAt: live }, { revokedAt, revokedReason: reason });
-    const byUser = new Map<string, AccessToken[]>();
+    // By owner: a user's, or a team's (whose id may equal a user's), under its key in the cache.
+    const byOwner = new Map<string, AccessToken[]>();
     for (const token of tokens) {
-      const revoked = byUser.get(token.userId);
+      const key = ownerKey(token.kind, token.userId);
+      const revoked = byOwner.get(key);
       if (revoked) revoked.push(token);
-      else byUser.set(token.userId, [token]);
+      else byOwner.set(key, [token]);
     }
-    // A few tokens of a user are dropped by hash, and the user's others stay cached; past that,
-    // the whole user, in one id rather than many hashes on the bus.
-    const userIds: string[] = [];
+    // A few tokens of an owner are dropped by hash, and the owner's others stay cached; past that,
+    // the whole owner, in one key rather than many hashes on the bus.
+    const ownerKeys: string[] = [];
     const tokenHashes: string[] = [];
-    for (const [userId, revoked] of byUser) {
-      if (revoked.length > TOKENS_INVALIDATED_ONE_BY_ONE) userIds.push(userId);
+    for (const [key, revoked] of byOwner) {
+      if (revoked.length > TOKENS_INVALIDATED_ONE_BY_ONE) ownerKeys.push(key);
       else for (const { tokenHash } of revoked) tokenHashes.push(tokenHash);
     }
-    this.invalidation.invalidate(manager, userIds, tokenHashes);
+    this.invalidation.invalidate(manager, ownerKeys, tokenHashes);
     this.transactions.afterCommit(manager, () => {
-      for (const [userId, revoked] of byUser)
-        this.events.emit('revoked', { userId, tokenIds: revoked.map((token) => token.id), reason });
+      for (const revoked of byOwner.values()) {
+        const [{ userId, kind }] = revoked as [AccessToken];
+        const team = kind === 'team' ? ({ ownerKind: 'team' } as const) : {};
+        this.events.emit('revoked', { userId, tokenIds: revoked.map((token) => token.id), reason, ...team });
+      }
     });
     return ids;
   }
@@ -259,10 +266,11 @@ export class TokenStore {
    * revoked (none if the token is no longer live), or `null` if no token matches `where`.
    */
   async revokeLineage(where: FindOptionsWhere<AccessToken>, reason: string): Promise<string[] | null> {
-    const target = await this.repository.findOne({ select: { id: true, userId: true }, where });
+    const target = await this.repository.findOne({ select: { id: true, userId: true, kind: true }, where });
     if (!target) return null;
     return this.transaction(async (manager) => {
-      await this.users.lock(manager, target.userId);
+      // A team's tokens are never rotated: their lineage is the token alone, and no user's row is theirs to lock.
+      if (target.kind !== 'team') await this.users.lock(manager, target.userId);
       const token = await manager.getRepository(AccessToken).findOneByOrFail({ id: target.id });
       const lineage: FindOptionsWhere<AccessToken> =
         token.kind === 'personal' && token.familyId !== null

@@ -157,17 +157,34 @@ export class UserDirectory {
     return permissions ? validateScopes(await permissions(user), 'permission') : null;
   }
 
-  /**
-   * The join condition from a token (alias `token`) to its user (alias `user`). The token table
-   * keeps user ids as text; PostgreSQL does not compare text with other types implicitly, so there
-   * the token side is cast, which leaves the user's primary key index usable.
-   */
-  joinCondition(token: string, user: string): string {
-    const type = this.dataSource.driver.normalizeType(this.idColumn);
-    const tokenSide =
-      this.dataSource.driver.options.type === 'postgres' && !TEXT_TYPES.has(type)
-        ? `CAST(${token}.userId AS ${type})`
-        : `${token}.userId`;
-    return `${user}.${this.idColumn.propertyName} = ${tokenSide}`;
+  /** The join condition from a token (alias `token`) to its user (alias `user`), as `ownerJoinCondition` writes it. */
+  joinCondition(token: string, user: string, only?: string): string {
+    return ownerJoinCondition(this.dataSource, this.idColumn, token, user, only);
   }
+}
+
+/**
+ * The join condition from a token (alias `token`) to an owner row (alias `owner`) by the owner's
+ * primary key `idColumn`, for the tokens `only` selects (a condition on `token`) if given. The
+ * token table keeps owner ids as text; PostgreSQL does not compare text with other types
+ * implicitly, so there the token side is cast, which leaves the owner's primary key index usable.
+ * With `only`, the cast is made for those tokens alone (a `CASE`, whose order PostgreSQL keeps):
+ * a user's id that is no number is never cast to a team's integer key.
+ */
+export function ownerJoinCondition(
+  dataSource: DataSource,
+  idColumn: ColumnMetadata,
+  token: string,
+  owner: string,
+  only?: string,
+): string {
+  const type = dataSource.driver.normalizeType(idColumn);
+  const cast = dataSource.driver.options.type === 'postgres' && !TEXT_TYPES.has(type);
+  const tokenSide = !cast
+    ? `${token}.userId`
+    : only
+      ? `CASE WHEN ${only} THEN CAST(${token}.userId AS ${type}) END`
+      : `CAST(${token}.userId AS ${type})`;
+  const condition = `${owner}.${idColumn.propertyName} = ${tokenSide}`;
+  return only ? `${condition} AND ${only}` : condition;
 }

@@ -10,6 +10,8 @@ import {
   type SwaggerDocumentOptions,
 } from '@nestjs/swagger';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
+import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
+import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import type { ScopeRequirement } from '../core/scopes.js';
 import {
   ACCESS_TOKEN_SECURITY_SCHEMES,
@@ -210,6 +212,10 @@ export async function createAccessTokensDocument(
     );
   }
   const { realm } = documentedOptions(app);
+  // With teams' tokens, a route refuses the owners it does not take: documented where the app has them.
+  const teams = app.get<typeof RESOLVED_OPTIONS, ResolvedAccessTokensOptions>(RESOLVED_OPTIONS, {
+    strict: false,
+  }).teams;
   const routes = await findRouteAccess(app);
   const undo: (() => void)[] = [];
   let document: OpenAPIObject;
@@ -229,7 +235,7 @@ export async function createAccessTokensDocument(
     if (!operation) continue;
     const route = routeOf(operation as unknown as Record<string, unknown>, routes);
     if (!route) continue;
-    const { authentication, requirements, badInput } = route;
+    const { authentication, requirements, badInput, owners } = route;
     if (authentication) {
       refusals = true;
       invalidInput ||= badInput;
@@ -239,7 +245,8 @@ export async function createAccessTokensDocument(
       addSuccessHeaders(operation);
       addResponse(operation, '401', unauthorizedResponse(authentication, realm));
       // A token's usage policy can refuse on any route a token reaches: 403 by address or uses, 429 by rate.
-      addResponse(operation, '403', forbiddenResponse(requirements, realm));
+      const refused = teams ? { team: !owners.team, user: !owners.user } : undefined;
+      addResponse(operation, '403', forbiddenResponse(requirements, realm, refused));
       addResponse(operation, '400', badRequestResponse(true, badInput, realm));
       addResponse(operation, '429', tooManyRequestsResponse(authentication, realm));
     } else {

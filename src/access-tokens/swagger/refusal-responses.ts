@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
   MissingCredentialsError,
   TokenPolicyError,
+  TokenOwnerError,
   TooManyAttemptsError,
   type AccessTokensError,
 } from '../core/access-tokens.errors.js';
@@ -173,11 +174,26 @@ export function tooManyRequestsResponse(authentication: RouteAuthentication, rea
   };
 }
 
+/** Which owners' tokens a route refuses, where the app has teams' tokens: none without them. */
+export interface RefusedOwners {
+  /** A team's token: `personal_token_required`. */
+  readonly team: boolean;
+  /** A personal token: `team_token_required`. */
+  readonly user: boolean;
+}
+
+const NONE_REFUSED: RefusedOwners = { team: false, user: false };
+
 /**
  * The 403 of a route that takes a token: a client address the token does not allow, no uses left,
- * and, where the route requires scopes, a token that lacks them (with its `WWW-Authenticate` challenge).
+ * where the route requires scopes a token that lacks them (with its `WWW-Authenticate` challenge),
+ * and a token of an owner the route does not take (`@TokenOwners()`).
  */
-export function forbiddenResponse(requirements: readonly ScopeRequirement[], realm: string): ResponseObject {
+export function forbiddenResponse(
+  requirements: readonly ScopeRequirement[],
+  realm: string,
+  refused: RefusedOwners = NONE_REFUSED,
+): ResponseObject {
   const answers = requirements.map((requirement) =>
     'allOf' in requirement
       ? answerTo(
@@ -191,8 +207,13 @@ export function forbiddenResponse(requirements: readonly ScopeRequirement[], rea
           `Lacks all of ${requirement.anyOf.join(', ')}`,
         ),
   );
+  const owners = [
+    ...(refused.team ? ["a team's token, as the route takes personal tokens (`personal_token_required`)"] : []),
+    ...(refused.user ? ["a personal token, as the route takes a team's token (`team_token_required`)"] : []),
+  ];
   const policy =
-    "the token may not be used from the client's address (`ip_not_allowed`), or has no uses left and none will be restored (`uses_exhausted`)";
+    "the token may not be used from the client's address (`ip_not_allowed`), or has no uses left and none will be restored (`uses_exhausted`)" +
+    owners.map((owner) => `, or is ${owner}`).join('');
   return {
     description:
       requirements.length === 0
@@ -219,6 +240,21 @@ export function forbiddenResponse(requirements: readonly ScopeRequirement[], rea
             'From an address the token does not allow',
           ).example,
           uses_exhausted: answerTo(new TokenPolicyError('uses_exhausted'), realm, 'No uses left').example,
+          ...(refused.team
+            ? {
+                personal_token_required: answerTo(
+                  new TokenOwnerError('personal_token_required'),
+                  realm,
+                  "A team's token",
+                ).example,
+              }
+            : {}),
+          ...(refused.user
+            ? {
+                team_token_required: answerTo(new TokenOwnerError('team_token_required'), realm, 'A personal token')
+                  .example,
+              }
+            : {}),
         },
       },
     },

@@ -20,6 +20,7 @@ import type { ScopeRequirement } from '../core/scopes.js';
 import { AccessTokenAuthenticator } from '../edge/access-token.authenticator.js';
 import { AccessTokenGuard } from '../edge/access-token.guard.js';
 import { ScopesGuard } from '../edge/scopes.guard.js';
+import { routeOwners, type Accepted } from '../edge/token-owners.decorator.js';
 import { RoutesValidationPipe } from '../routes/routes-validation.pipe.js';
 import { hasValidationRules, type Class } from './validation-schemas.js';
 
@@ -52,6 +53,8 @@ export interface RouteAccess {
   readonly authentication: RouteAuthentication | null;
   /** The `@Scopes()` requirements the route's `ScopesGuard` checks, every one of which must hold. */
   readonly requirements: readonly ScopeRequirement[];
+  /** Whose tokens it takes (`@TokenOwners()`): users' only, by default. */
+  readonly owners: Accepted;
   /** Whether the route can answer 400 for its input: it takes a body, or pipes check its parameters. */
   readonly badInput: boolean;
   /** The DTO classes of the whole body and query, with where each is read. */
@@ -264,6 +267,7 @@ export async function findRouteAccess(app: INestApplication): Promise<RouteAcces
           methodName,
           authentication,
           requirements,
+          owners: routeOwners(controller, handler),
           ...(await inputsOf(controller, handler, methodName, globalPipes)),
         });
       }

@@ -7,6 +7,7 @@ import { VerificationCache } from '../cache/verification-cache.js';
 import { intersectScopes } from '../core/scopes.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { TokenQueries, type FoundRow } from '../storage/token-queries.js';
+import { TeamDirectory } from '../storage/team-directory.service.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { cachedOf } from './cached-verification.js';
 import { deadBecause } from './token-checks.js';
@@ -37,6 +38,7 @@ export class CacheRefresher implements OnModuleDestroy {
     @Inject(VERIFICATION_CACHE) private readonly cache: VerificationCache<CachedToken> | null,
     private readonly queries: TokenQueries,
     private readonly users: UserDirectory,
+    private readonly teams: TeamDirectory,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
     private readonly bus: CacheBus,
   ) {}
@@ -119,11 +121,12 @@ export class CacheRefresher implements OnModuleDestroy {
    * changed, a new verification if its token is still usable, `null` if not; and its deadline.
    */
   private async reread(previous: CachedToken, row: FoundRow, now: Date): Promise<CachedToken | null> {
-    const { accessToken, user, scopes } = previous.verified;
+    const { accessToken, user, scopes, owner } = previous.verified;
     if (row.version === previous.version) {
       if (previous.deadline <= now.getTime()) return null;
-      // The app's permissions may come from elsewhere than the user's row: they are asked again.
-      const permissions = await this.users.permissionsOf(user).catch(() => undefined);
+      // The app's permissions may come from elsewhere than the owner's row: they are asked again.
+      const directory = owner.kind === 'team' ? this.teams : this.users;
+      const permissions = await directory.permissionsOf(user).catch(() => undefined);
       if (permissions !== undefined) {
         const current = permissions ? intersectScopes(accessToken.scopes, permissions) : accessToken.scopes;
         if (sameScopes(current, scopes)) return previous;
@@ -147,17 +150,19 @@ export class CacheRefresher implements OnModuleDestroy {
   /** `token`'s cached verification as read now, or `null` if it could no longer be used; changes nothing. */
   private async stillUsable(token: AccessToken, now: Date): Promise<CachedToken | null> {
     const { user } = token;
-    const { users } = this;
+    const { users, teams } = this;
+    const owner = token.kind === 'team' ? (teams.enabled ? teams : null) : users;
     if (
       deadBecause(token, now) ||
       token.pausedAt !== null ||
       !user ||
-      users.isBlocked(user) ||
-      users.isStale(token.fingerprint, user)
+      !owner ||
+      owner.isBlocked(user) ||
+      owner.isStale(token.fingerprint, user)
     )
       return null;
     try {
-      return await cachedOf(users, token, user, 0);
+      return await cachedOf({ users, teams }, token, user, 0);
     } catch {
       return null; // the app's permissions() failed: the next request reads the token and says so
     }

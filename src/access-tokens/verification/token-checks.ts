@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { And, Like, Not } from 'typeorm';
 import { AccessTokenEvents } from '../access-token.events.js';
-import { BLOCKED, CREDENTIALS_CHANGED, USER_DELETED } from '../access-tokens.constants.js';
+import { BLOCKED, CREDENTIALS_CHANGED, TEAM_DELETED, USER_DELETED } from '../access-tokens.constants.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 import { InvalidTokenError, type InvalidTokenReason } from '../core/access-tokens.errors.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
+import { TeamDirectory } from '../storage/team-directory.service.js';
 import { TokenStore } from '../storage/token-store.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { clientAddressOf } from '../usage/usage-policy.js';
@@ -18,6 +19,7 @@ export class TokenChecks {
   constructor(
     private readonly store: TokenStore,
     private readonly users: UserDirectory,
+    private readonly teams: TeamDirectory,
     private readonly events: AccessTokenEvents,
   ) {}
 
@@ -31,25 +33,61 @@ export class TokenChecks {
     const dead = deadBecause(token, now);
     if (dead) throw this.refuse(dead.code, token, dead.detail, request);
     if (token.pausedAt !== null) throw this.refuse('paused', token, null, request);
+    if (token.kind === 'team') return this.usableTeam(token, request);
     const { user } = token;
+    // A user's tokens: every kind but a team's, whose `userId` is a team's id.
+    const mine = { userId: token.userId, kind: Not('team' as const) };
     if (!user) {
-      await this.store.revokeWhere(this.store.manager, { userId: token.userId }, USER_DELETED);
+      await this.store.revokeWhere(this.store.manager, mine, USER_DELETED);
       throw this.refuse('revoked', token, USER_DELETED, request);
     }
     if (this.users.isBlocked(user)) {
-      await this.store.revokeWhere(this.store.manager, { userId: token.userId }, BLOCKED);
+      await this.store.revokeWhere(this.store.manager, mine, BLOCKED);
       throw this.refuse('user_blocked', token, null, request);
     }
     if (this.users.isStale(token.fingerprint, user)) {
       const current = this.users.fingerprintOf(user)!;
       await this.store.revokeWhere(
         this.store.manager,
-        { userId: token.userId, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
+        { ...mine, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
         CREDENTIALS_CHANGED,
       );
       throw this.refuse('revoked', token, CREDENTIALS_CHANGED, request);
     }
     return user;
+  }
+
+  /**
+   * The team of a live team token (its `user`, as the query joined it), as `usableUser` checks a
+   * user: a deleted team's tokens are revoked (`team_deleted`), a blocked team's refused `blocked`
+   * and revoked, and a watched field changed by a path no subscriber saw revokes them
+   * (`credentials_changed`). Only the team's own tokens: never a user's with the same id.
+   */
+  private async usableTeam(
+    token: AccessToken,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
+  ): Promise<object> {
+    const team = this.teams.enabled ? token.user : null;
+    const theirs = { userId: token.userId, kind: 'team' as const };
+    if (!team) {
+      // Without `teams` the module cannot read a team: its tokens are refused, but not revoked.
+      if (this.teams.enabled) await this.store.revokeWhere(this.store.manager, theirs, TEAM_DELETED);
+      throw this.refuse('revoked', token, TEAM_DELETED, request);
+    }
+    if (this.teams.isBlocked(team)) {
+      await this.store.revokeWhere(this.store.manager, theirs, BLOCKED);
+      throw this.refuse('blocked', token, null, request);
+    }
+    if (this.teams.isStale(token.fingerprint, team)) {
+      const current = this.teams.fingerprintOf(team)!;
+      await this.store.revokeWhere(
+        this.store.manager,
+        { ...theirs, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
+        CREDENTIALS_CHANGED,
+      );
+      throw this.refuse('revoked', token, CREDENTIALS_CHANGED, request);
+    }
+    return team;
   }
 
   /**

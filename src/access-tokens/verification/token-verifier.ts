@@ -12,10 +12,11 @@ import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core
 import { unlessUnavailable } from '../storage/outage.js';
 import { TokenQueries } from '../storage/token-queries.js';
 import { UseRecorder } from '../storage/use-recorder.js';
+import { TeamDirectory } from '../storage/team-directory.service.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { UsageGate } from '../usage/usage-gate.js';
 import { CacheRefresher } from './cache-refresher.js';
-import { cachedOf } from './cached-verification.js';
+import { cachedOf, type Owners } from './cached-verification.js';
 import { TokenChecks } from './token-checks.js';
 
 /** How many tokens' last write the in-process throttle remembers. */
@@ -37,6 +38,8 @@ export class TokenVerifier {
   private readonly inFlight = new Map<string, Promise<CachedToken | RememberedCanary>>();
   /** `tokens.lastUsedIntervalSeconds`, in milliseconds. */
   private readonly lastUsedIntervalMs: number;
+  /** The owners' directories, for their permissions. */
+  private readonly owners: Owners;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
@@ -47,7 +50,8 @@ export class TokenVerifier {
     private readonly refresher: CacheRefresher,
     private readonly queries: TokenQueries,
     private readonly checks: TokenChecks,
-    private readonly users: UserDirectory,
+    users: UserDirectory,
+    teams: TeamDirectory,
     /** Uses of tokens to record, written in batches off the request path. */
     private readonly uses: UseRecorder,
     /** The usage policies of the tokens that have one. */
@@ -58,6 +62,7 @@ export class TokenVerifier {
     this.prefixes = [options.tokens.prefix, options.tokens.sessionPrefix];
     this.lengths = new Set(this.prefixes.map(tokenLength));
     this.lastUsedIntervalMs = options.tokens.lastUsedIntervalSeconds * 1000;
+    this.owners = { users, teams };
   }
 
   /**
@@ -192,8 +197,8 @@ export class TokenVerifier {
       return canary;
     }
     const user = await this.checks.usableUser(token, now, request);
-    const cached = await cachedOf(this.users, token, user, 0);
-    cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
+    const cached = await cachedOf(this.owners, token, user, 0);
+    cache?.set(hash, cached.ownerKey, cached, now.getTime(), generation, cached.deadline);
     return cached;
   }
 

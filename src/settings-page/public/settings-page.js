@@ -395,6 +395,36 @@ async function loadTokens() {
   renderTokens(personal.map((token) => ({ ...token, status: statusOf(token, liveIds) })));
 }
 
+/**
+ * The tokens of the caller's teams (`GET /teams`), apart from the caller's own: they are the
+ * team's, made by any member, and outlive them. Shown only to members of a team.
+ */
+async function loadTeamTokens() {
+  const teams = await (await api('GET', '/teams')).json();
+  const body = $('team-tokens');
+  body.replaceChildren();
+  for (const team of teams) {
+    for (const token of team.tokens) {
+      const row = body.insertRow();
+      row.dataset.tokenId = token.id;
+      cell(row, team.name, 'team');
+      cell(row, token.name, 'name');
+      cell(row, token.scopes.join(' '), 'token-scopes');
+      const hint = document.createElement('code');
+      hint.textContent = token.hint;
+      cell(row).append(hint);
+      cell(row, token.createdBy === null ? '' : `user ${token.createdBy}`, 'created-by');
+      cell(row, formatDate(token.expiresAt, 'Never'), 'date');
+      // By the server's clock (`status`), which the browser's may not agree with.
+      const badge = document.createElement('span');
+      badge.className = `badge ${token.status}`;
+      badge.textContent = token.status;
+      cell(row, undefined, 'status').append(badge);
+    }
+  }
+  show($('team-tokens-card'), body.rows.length > 0);
+}
+
 async function enterApp() {
   show($('sign-in'), false);
   const [me, scopes] = await Promise.all([
@@ -403,7 +433,7 @@ async function enterApp() {
   ]);
   $('account-name').textContent = me.username;
   renderScopes(scopes.scopes);
-  await loadTokens();
+  await Promise.all([loadTokens(), loadTeamTokens()]);
   show($('account'), true);
   show($('app'), true);
 }

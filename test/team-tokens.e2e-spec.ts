@@ -1,0 +1,431 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import type { Repository } from 'typeorm';
+import {
+  AccessTokenEvents,
+  errors,
+  TeamTokensService,
+  TokensService,
+  type AccessTokenEventMap,
+  type AccessTokensModuleOptions,
+} from 'nestjs-access-tokens';
+import { Team } from '../src/teams/team.entity.js';
+import { User } from '../src/users/user.entity.js';
+import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
+import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
+import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
+
+const PASSWORD = 'correct horse battery';
+const ADMIN = { username: 'root', password: 'admin password 1' };
+/** Past the demo's cache TTL (10 s without a bus): what a cache hit kept is read again. */
+const PAST_CACHE_TTL_MS = 11_000;
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** Sign-ups, personal tokens and teams of one demo instance, as a client makes them. */
+function clientOf(demo: DemoApp) {
+  let seq = 0;
+  return {
+    async signUp(prefix = 'member'): Promise<{ id: number; username: string }> {
+      seq += 1;
+      const username = `${prefix}${seq}_${randomBytes(3).toString('hex')}`;
+      const { id } = (await demo.http.post('/users').send({ username, password: PASSWORD }).expect(201)).body as {
+        id: number;
+      };
+      return { id, username };
+    },
+    async personal(username: string, password = PASSWORD, scopes?: string[]): Promise<string> {
+      const response = await demo.http
+        .post('/tokens/generate')
+        .set('Authorization', basicAuth(username, password))
+        .send(scopes ? { scopes } : {})
+        .expect(201);
+      return response.body.token as string;
+    },
+    async team(token: string, name = 'platform'): Promise<number> {
+      const response = await demo.http.post('/teams').set(bearer(token)).send({ name }).expect(201);
+      return (response.body as { id: number }).id;
+    },
+    async teamToken(token: string, teamId: number, scopes = ['teams:read', 'teams:write']): Promise<string> {
+      const response = await demo.http
+        .post(`/teams/${teamId}/tokens`)
+        .set(bearer(token))
+        .send({ name: 'deploys', scopes })
+        .expect(201);
+      return response.body.token as string;
+    },
+  };
+}
+
+describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
+  let demo: DemoApp;
+  let client: ReturnType<typeof clientOf>;
+  let admin: string;
+  let teams: Repository<Team>;
+  let users: Repository<User>;
+  let revoked: AccessTokenEventMap['revoked'][];
+
+  beforeAll(async () => {
+    demo = await startDemoApp({ admin: ADMIN, httpAdapter: adapter });
+    client = clientOf(demo);
+    admin = await client.personal(ADMIN.username, ADMIN.password);
+    teams = demo.dataSource.getRepository(Team);
+    users = demo.dataSource.getRepository(User);
+    revoked = [];
+    demo.app.get(AccessTokenEvents).on('revoked', (event) => void revoked.push(event));
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  beforeEach(() => {
+    revoked.length = 0;
+  });
+
+  /** A member with a personal token, their team, and a token of that team. */
+  async function teamWithToken(scopes?: string[]) {
+    const member = await client.signUp();
+    const personal = await client.personal(member.username);
+    const teamId = await client.team(personal);
+    const token = await client.teamToken(personal, teamId, scopes);
+    return { member, personal, teamId, token };
+  }
+
+  const show = (teamId: number, token: string) => demo.http.get(`/teams/${teamId}`).set(bearer(token));
+
+  async function expectRevoked(teamId: number, token: string, reason: string): Promise<void> {
+    const response = await show(teamId, token).expect(401);
+    expect(response.body).toMatchObject({ reason: 'revoked', revokedReason: reason });
+  }
+
+  it('issues a token to a team, by a member, that acts as the team on GET /teams/:id', async () => {
+    const member = await client.signUp();
+    const personal = await client.personal(member.username);
+    const created = await demo.http.post('/teams').set(bearer(personal)).send({ name: 'platform' }).expect(201);
+    expect(created.body).toEqual({ id: expect.any(Number), name: 'platform', blocked: false });
+    const teamId = (created.body as { id: number }).id;
+    const issued = await demo.http
+      .post(`/teams/${teamId}/tokens`)
+      .set(bearer(personal))
+      .send({ name: 'deploys', scopes: ['teams:read'] })
+      .expect(201);
+    expect(issued.body).toMatchObject({ name: 'deploys', scopes: ['teams:read'], createdBy: String(member.id) });
+    const token = issued.body.token as string;
+    expect((await show(teamId, token).expect(200)).body).toEqual({
+      id: teamId,
+      name: 'platform',
+      blocked: false,
+      actingAs: 'team',
+      scopes: ['teams:read'],
+    });
+    const listed = await demo.http.get(`/teams/${teamId}/tokens`).set(bearer(personal)).expect(200);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ kind: 'team', name: 'deploys', createdBy: String(member.id), sessionId: null }),
+    ]);
+    const mine = await demo.http.get('/teams').set(bearer(personal)).expect(200);
+    expect(mine.body).toEqual([
+      {
+        id: teamId,
+        name: 'platform',
+        blocked: false,
+        tokens: [expect.objectContaining({ name: 'deploys', createdBy: String(member.id), status: 'live' })],
+      },
+    ]);
+    // Not among the member's own tokens.
+    const own = await demo.http.get('/tokens').set(bearer(personal)).expect(200);
+    expect((own.body as { kind: string }[]).map((view) => view.kind)).toEqual(['personal']);
+  });
+
+  it("refuses a team's token on a route for personal tokens, 403 personal_token_required", async () => {
+    const { token } = await teamWithToken();
+    const response = await demo.http.get('/users/me').set(bearer(token)).expect(403);
+    expect(response.body).toMatchObject({ reason: 'personal_token_required', statusCode: 403 });
+    expect(response.body.message).toContain('takes personal tokens');
+    // The ready-made token routes too: a team is nobody's user.
+    expect((await demo.http.get('/tokens').set(bearer(token)).expect(403)).body.reason).toBe('personal_token_required');
+    await demo.http.post('/teams').set(bearer(token)).send({ name: 'sneaky' }).expect(403);
+  });
+
+  it("refuses a team's token on a GraphQL resolver for personal tokens", async () => {
+    const { token } = await teamWithToken();
+    const response = await demo.http.post('/graphql').set(bearer(token)).send({ query: '{ me { id username } }' });
+    const answer = response.body as { data?: unknown; errors: { extensions: { reason?: string } }[] };
+    expect(answer.data ?? null).toBeNull();
+    expect(answer.errors[0]!.extensions.reason).toBe('personal_token_required');
+  });
+
+  it("refuses a personal token on the team's route, and a token of another team", async () => {
+    const { personal, teamId } = await teamWithToken();
+    expect((await show(teamId, personal).expect(403)).body.reason).toBe('team_token_required');
+    const other = await teamWithToken();
+    const response = await show(teamId, other.token).expect(403);
+    expect(response.body.message).toContain("another team's token");
+  });
+
+  it('issues and lists team tokens for members only', async () => {
+    const { teamId } = await teamWithToken();
+    const stranger = await client.signUp('stranger');
+    const theirs = await client.personal(stranger.username);
+    await demo.http
+      .post(`/teams/${teamId}/tokens`)
+      .set(bearer(theirs))
+      .send({ name: 'x', scopes: ['teams:read'] })
+      .expect(403);
+    await demo.http.get(`/teams/${teamId}/tokens`).set(bearer(theirs)).expect(403);
+    await demo.http
+      .post('/teams/999999/tokens')
+      .set(bearer(theirs))
+      .send({ name: 'x', scopes: ['teams:read'] })
+      .expect(404);
+  });
+
+  it("caps a team token's scopes by the team's permissions now, and refuses scopes beyond them", async () => {
+    const { personal, teamId, token } = await teamWithToken();
+    expect((await show(teamId, token).expect(200)).body.scopes).toEqual(['teams:read', 'teams:write']);
+    const team = await teams.findOneByOrFail({ id: teamId });
+    team.permissions = ['teams:read'];
+    await teams.save(team);
+    expect((await show(teamId, token).expect(200)).body.scopes).toEqual(['teams:read']);
+    team.permissions = ['teams:write'];
+    await teams.save(team);
+    expect((await show(teamId, token).expect(403)).body.reason).toBe('insufficient_scope');
+    const beyond = await demo.http
+      .post(`/teams/${teamId}/tokens`)
+      .set(bearer(personal))
+      .send({ name: 'admin', scopes: ['users:admin'] })
+      .expect(400);
+    expect(beyond.body.reason).toBe('invalid_scope');
+    expect(beyond.body.message).toContain('The team may not grant users:admin');
+  });
+
+  it("revokes a team's tokens when an admin blocks the team (POST /teams/:id/block)", async () => {
+    const { personal, teamId, token } = await teamWithToken();
+    await show(teamId, token).expect(200);
+    await demo.http.post(`/teams/${teamId}/block`).set(bearer(personal)).expect(403);
+    await demo.http.post(`/teams/${teamId}/block`).set(bearer(admin)).expect(204);
+    await expectRevoked(teamId, token, 'blocked');
+    expect(revoked).toEqual([
+      { userId: String(teamId), tokenIds: [expect.any(String)], reason: 'blocked', ownerKind: 'team' },
+    ]);
+    // The member's own token is the member's: it still works.
+    await demo.http.get('/users/me').set(bearer(personal)).expect(200);
+    // And a blocked team gets no new token.
+    const refused = await demo.http
+      .post(`/teams/${teamId}/tokens`)
+      .set(bearer(personal))
+      .send({ name: 'again', scopes: ['teams:read'] })
+      .expect(403);
+    expect(refused.body.reason).toBe('team_blocked');
+  });
+
+  describe('on every write path to the team', () => {
+    it('revokes on save() of a new name', async () => {
+      const { teamId, token } = await teamWithToken();
+      await show(teamId, token).expect(200);
+      const team = await teams.findOneByOrFail({ id: teamId });
+      team.name = 'renamed';
+      await teams.save(team);
+      await expectRevoked(teamId, token, 'team_renamed');
+    });
+
+    it('revokes on repository.update() of the name, at the next read of the token', async () => {
+      const { teamId, token } = await teamWithToken();
+      await show(teamId, token).expect(200);
+      await teams.update({ id: teamId }, { name: 'renamed unseen' });
+      demo.clock.advance(PAST_CACHE_TTL_MS);
+      await expectRevoked(teamId, token, 'credentials_changed');
+    });
+
+    it('revokes on a query-builder update of the name', async () => {
+      const { teamId, token } = await teamWithToken();
+      await demo.dataSource
+        .createQueryBuilder()
+        .update(Team)
+        .set({ name: 'renamed by qb' })
+        .where('id = :id', { id: teamId })
+        .execute();
+      await expectRevoked(teamId, token, 'credentials_changed');
+    });
+
+    it('refuses as blocked on update() of blocked, and for good', async () => {
+      const { teamId, token } = await teamWithToken();
+      await teams.update({ id: teamId }, { blocked: true });
+      expect((await show(teamId, token).expect(401)).body.reason).toBe('blocked');
+      await teams.update({ id: teamId }, { blocked: false });
+      await expectRevoked(teamId, token, 'blocked');
+    });
+
+    it('keeps tokens on a change of nothing watched', async () => {
+      const { teamId, token } = await teamWithToken();
+      await teams.update({ id: teamId }, { permissions: ['teams:read', 'teams:write'] });
+      await show(teamId, token).expect(200);
+    });
+
+    it('revokes when the team is deleted, by remove() or by delete()', async () => {
+      const first = await teamWithToken();
+      await teams.remove(await teams.findOneByOrFail({ id: first.teamId }));
+      expect(revoked).toEqual([
+        { userId: String(first.teamId), tokenIds: [expect.any(String)], reason: 'team_deleted', ownerKind: 'team' },
+      ]);
+      await expectRevoked(first.teamId, first.token, 'team_deleted');
+      const second = await teamWithToken();
+      await teams.delete({ id: second.teamId });
+      await expectRevoked(second.teamId, second.token, 'team_deleted');
+    });
+  });
+
+  describe('a user and a team with the same id', () => {
+    /** A member's team, and the user whose id is the team's id (not the admin, whose token the suite keeps). */
+    async function twins() {
+      let made = await teamWithToken();
+      while (made.teamId === 1) made = await teamWithToken();
+      // Users and teams count their ids apart: sign up until a user has the team's.
+      let last = await client.signUp('twin');
+      while (last.id < made.teamId) last = await client.signUp('twin');
+      const user = await users.findOneByOrFail({ id: made.teamId });
+      expect(user.username).not.toBe(ADMIN.username);
+      return { ...made, user };
+    }
+
+    it("revokes neither's tokens for the other's change: the user's password, the team's block", async () => {
+      const { teamId, token, user } = await twins();
+      // A user whose id is the team's, with tokens of their own.
+      const { token: userToken } = await demo.app.get(TokensService).issue(user.id, { name: 'twin' });
+      await demo.http.get('/users/me').set(bearer(userToken)).expect(200);
+      await show(teamId, token).expect(200);
+      // The user's password changes: their tokens go, the team's stay.
+      user.passwordHash = '$2b$10$abcdefghijklmnopqrstuu7vL7mG8e7h5C9P1eB1D2Pq0aJ5m8S6O';
+      await users.save(user);
+      expect((await demo.http.get('/users/me').set(bearer(userToken)).expect(401)).body.revokedReason).toBe(
+        'password_changed',
+      );
+      expect(revoked.map((event) => event.ownerKind)).toEqual([undefined]);
+      await show(teamId, token).expect(200);
+      // The team is blocked: its tokens go, the user's new one stays.
+      const { token: again } = await demo.app.get(TokensService).issue(user.id, { name: 'twin again' });
+      const team = await teams.findOneByOrFail({ id: teamId });
+      team.blocked = true;
+      await teams.save(team);
+      await expectRevoked(teamId, token, 'blocked');
+      await demo.http.get('/users/me').set(bearer(again)).expect(200);
+    });
+
+    it('keeps the services apart: revokeAll and revoke of one never reach the other', async () => {
+      const { teamId, token, user } = await twins();
+      const tokens = demo.app.get(TokensService);
+      const teamTokens = demo.app.get(TeamTokensService);
+      const { token: userToken } = await tokens.issue(user.id, { name: 'twin' });
+      const [teamView] = await teamTokens.list(teamId);
+      await expect(tokens.revoke(user.id, teamView!.id)).rejects.toBeInstanceOf(errors.TokenNotFoundError);
+      expect(await tokens.revokeAll(user.id)).toBeGreaterThan(0);
+      await show(teamId, token).expect(200);
+      const { token: second } = await tokens.issue(user.id, { name: 'twin 2' });
+      expect(await teamTokens.revokeAll(teamId)).toBe(1);
+      await demo.http.get('/users/me').set(bearer(second)).expect(200);
+      await demo.http.get('/users/me').set(bearer(userToken)).expect(401);
+    });
+
+    it("refuses a blocked user's tokens without touching the team's, and the other way round, caught at verification", async () => {
+      const { teamId, token, user } = await twins();
+      const { token: userToken } = await demo.app.get(TokensService).issue(user.id, { name: 'twin' });
+      await users.update({ id: user.id }, { blocked: true });
+      expect((await demo.http.get('/users/me').set(bearer(userToken)).expect(401)).body.reason).toBe('user_blocked');
+      await show(teamId, token).expect(200);
+      await users.update({ id: user.id }, { blocked: false });
+      const { token: fresh } = await demo.app.get(TokensService).issue(user.id, { name: 'twin fresh' });
+      await teams.update({ id: teamId }, { blocked: true });
+      // The team's token was verified and cached above: read again past the cache's TTL.
+      demo.clock.advance(PAST_CACHE_TTL_MS);
+      expect((await show(teamId, token).expect(401)).body.reason).toBe('blocked');
+      await demo.http.get('/users/me').set(bearer(fresh)).expect(200);
+    });
+  });
+
+  it('outlives the member who made it: blocked, then deleted', async () => {
+    const { member, teamId, token } = await teamWithToken();
+    await demo.http.post(`/users/${member.id}/block`).set(bearer(admin)).expect(204);
+    await show(teamId, token).expect(200);
+    await users.remove(await users.findOneByOrFail({ id: member.id }));
+    demo.clock.advance(PAST_CACHE_TTL_MS);
+    await show(teamId, token).expect(200);
+    const [view] = await demo.app.get(TeamTokensService).list(teamId);
+    expect(view).toMatchObject({ kind: 'team', createdBy: String(member.id), revokedAt: null });
+  });
+});
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+type CacheBusOptions = NonNullable<Exclude<AccessTokensModuleOptions['cache'], false>>['bus'] & object;
+const buses: [string, () => CacheBusOptions][] = [
+  ['Redis pub/sub', () => ({ type: 'redis', url: REDIS_URL, channel: `nat_test_${randomBytes(4).toString('hex')}` })],
+];
+if (testDatabaseKind() === 'postgres') {
+  buses.push([
+    'PostgreSQL LISTEN/NOTIFY',
+    () => ({ type: 'postgres', channel: `nat_test_${randomBytes(4).toString('hex')}` }),
+  ]);
+}
+const BUS_CASES = buses.flatMap(([name, bus]) => HTTP_ADAPTERS.map((server) => ({ name, bus, ...server })));
+
+/** Asks until the answer is `status`, for at most `ms`: the bus delivers on its own time. */
+async function until(ask: () => Promise<number>, status: number, ms = 3000): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < ms) {
+    if ((await ask()) === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`still not ${status} after ${ms} ms`);
+}
+
+describe.each(BUS_CASES)(
+  `team tokens on two demo instances through $name, on $server, on ${testDatabaseKind()}`,
+  ({ bus, adapter }) => {
+    let database: TestDatabase;
+    let a: DemoApp;
+    let b: DemoApp;
+
+    beforeAll(async () => {
+      database = await createTestDatabase();
+      // A long TTL: only the bus can explain a fresh answer on B.
+      const cache = { ttlSeconds: 3600, bus: bus() };
+      a = await startDemoApp({ admin: ADMIN, httpAdapter: adapter, cache }, undefined, database);
+      b = await startDemoApp({ admin: ADMIN, httpAdapter: adapter, cache }, undefined, database);
+    });
+
+    afterAll(async () => {
+      await a?.close();
+      await b?.close();
+      await database?.drop();
+    });
+
+    it("carries a team's block on A to B's cache at once", async () => {
+      const client = clientOf(a);
+      const admin = await client.personal(ADMIN.username, ADMIN.password);
+      const member = await client.signUp();
+      const personal = await client.personal(member.username);
+      const teamId = await client.team(personal);
+      const token = await client.teamToken(personal, teamId);
+      const askB = async () => (await b.http.get(`/teams/${teamId}`).set(bearer(token))).status;
+      expect(await askB()).toBe(200);
+      await a.http.post(`/teams/${teamId}/block`).set(bearer(admin)).expect(204);
+      await until(askB, 401);
+      expect((await b.http.get(`/teams/${teamId}`).set(bearer(token))).body).toMatchObject({
+        reason: 'revoked',
+        revokedReason: 'blocked',
+      });
+    });
+
+    it("carries a change of the team's permissions on A to B's cache", async () => {
+      const client = clientOf(a);
+      const member = await client.signUp('perm');
+      const personal = await client.personal(member.username);
+      const teamId = await client.team(personal);
+      const token = await client.teamToken(personal, teamId);
+      const askB = async () => (await b.http.get(`/teams/${teamId}`).set(bearer(token))).status;
+      expect(await askB()).toBe(200);
+      const teams = a.dataSource.getRepository(Team);
+      await teams.save({ ...(await teams.findOneByOrFail({ id: teamId })), permissions: ['teams:write'] });
+      await until(askB, 403);
+    });
+  },
+);
