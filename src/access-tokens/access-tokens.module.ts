@@ -30,6 +30,7 @@ import { UserDirectory } from './storage/user-directory.service.js';
 import { UserRevocationSubscriber } from './revocation/user-revocation.subscriber.js';
 import { UseQuota } from './storage/use-quota.js';
 import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
+import { AccessTokensTelemetry } from './telemetry/access-tokens.telemetry.js';
 
 /**
  * Personal access tokens on the app's own TypeORM database.
@@ -62,6 +63,7 @@ import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
     UseQuota,
     rateCounterProvider,
     UsageGate,
+    AccessTokensTelemetry,
     TokenVerifier,
     TokensService,
     SessionsService,

@@ -11,6 +11,7 @@ import { TokenQueries } from '../storage/token-queries.js';
 import { UseRecorder } from '../storage/use-recorder.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { UsageGate } from '../usage/usage-gate.js';
+import { AccessTokensTelemetry } from '../telemetry/access-tokens.telemetry.js';
 import { CacheRefresher } from './cache-refresher.js';
 import { cachedOf } from './cached-verification.js';
 import { TokenChecks } from './token-checks.js';
@@ -49,6 +50,8 @@ export class TokenVerifier {
     private readonly uses: UseRecorder,
     /** The usage policies of the tokens that have one. */
     private readonly gate: UsageGate,
+    /** Counts verifications, cache lookups and their latency; spans each database verification. */
+    private readonly telemetry: AccessTokensTelemetry,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
     this.prefixes = [options.tokens.prefix, options.tokens.sessionPrefix];
@@ -72,6 +75,41 @@ export class TokenVerifier {
     raw: string,
     request?: Pick<AuthenticatableRequest, 'ip'>,
     host?: ArgumentsHost,
+    /** Where the token came from, for the metrics: `host.getType()` at the edge, `direct` from `TokensService`. */
+    transport: string = 'direct',
+  ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
+    const { telemetry } = this;
+    if (!telemetry.enabled) return this.check<User>(raw, request, host);
+    // Each verification counted once, by outcome, with its latency: a cache hit adds two clock
+    // reads and calls into the meter with attributes built at start-up; only a miss, already a
+    // promise, gets closures.
+    const started = performance.now();
+    let result: VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>>;
+    try {
+      result = this.check<User>(raw, request, host);
+    } catch (error) {
+      throw telemetry.refused(transport, error, started);
+    }
+    if (!(result instanceof Promise)) {
+      telemetry.verified(transport, started);
+      return result;
+    }
+    return result.then(
+      (verified) => {
+        telemetry.verified(transport, started);
+        return verified;
+      },
+      (error: unknown) => {
+        throw telemetry.refused(transport, error, started);
+      },
+    );
+  }
+
+  /** `resolve`, without the metrics. */
+  private check<User extends object>(
+    raw: string,
+    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
+    host: ArgumentsHost | undefined,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
     if (typeof raw !== 'string' || !this.lengths.has(raw.length)) throw this.checks.refuse('malformed');
@@ -81,7 +119,11 @@ export class TokenVerifier {
     if (cache) {
       this.refresher.startIfDue(now.getTime());
       const hit = cache.get(hash, now.getTime());
-      if (hit) return this.admit<User>(hit.value, request, host, now);
+      if (hit) {
+        this.telemetry.cacheHit();
+        return this.admit<User>(hit.value, request, host, now);
+      }
+      this.telemetry.cacheMiss();
     }
     // A signed token refused a moment ago for what does not change (unknown to the database,
     // past its signed expiry): a flood of it costs one MAC, or one query, per interval.
@@ -129,7 +171,12 @@ export class TokenVerifier {
     });
   }
 
-  private async verifyFromDatabase(hash: string, now: Date): Promise<CachedToken> {
+  /** The database's verification of `hash`, in the span `access_tokens.verify`. */
+  private verifyFromDatabase(hash: string, now: Date): Promise<CachedToken> {
+    return this.telemetry.inVerifySpan(() => this.readFromDatabase(hash, now));
+  }
+
+  private async readFromDatabase(hash: string, now: Date): Promise<CachedToken> {
     const { cache } = this;
     // Taken before the read: if an invalidation lands while it runs, what it read is not cached.
     const generation = cache?.generation ?? 0;
