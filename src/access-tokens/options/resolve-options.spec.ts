@@ -55,6 +55,8 @@ describe('resolveAccessTokensOptions', () => {
       passwords: { throttle: { perAccount: 10, perClient: 30, windowSeconds: 60, store: null } },
     });
     expect(resolved.clock).toBe(systemClock);
+    // The global meter and tracer providers, no-ops unless the app registers an SDK.
+    expect(resolved.telemetry).toEqual({ meterProvider: undefined, tracerProvider: undefined });
     expect(resolved.keys.all).toHaveLength(1);
     // The secret itself is not kept, only the keys derived from it.
     expect(Object.keys(resolved)).not.toContain('secret');
@@ -74,6 +76,7 @@ describe('resolveAccessTokensOptions', () => {
         'passwords',
         'usage',
         'clock',
+        'telemetry',
         'keys',
       ].sort(),
     );
@@ -164,6 +167,9 @@ describe('resolveAccessTokensOptions', () => {
     it('credentials.queryParameter: false (the default), no query parameter', () => {
       expect(resolve({ credentials: { queryParameter: false } }).credentials.queryParameter).toBe(false);
     });
+    it('telemetry: false, no metrics and no spans', () => {
+      expect(resolve({ telemetry: false }).telemetry).toBeNull();
+    });
     it('cache: false, no cache', () => {
       expect(resolve({ cache: false }).cache).toBeNull();
     });
@@ -191,7 +197,7 @@ describe('resolveAccessTokensOptions', () => {
     it.each([
       [
         { tokenPrefx: 'x' },
-        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, clock, isGlobal, exceptionFilter, routes',
+        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, clock, telemetry, isGlobal, exceptionFilter, routes',
       ],
       [
         { user: { entity: User, login: 'x' } },
@@ -248,7 +254,7 @@ describe('resolveAccessTokensOptions', () => {
     ])('the old top-level %s', (name) => {
       expect(refusal({ [name]: 1 })).toMatch(
         new RegExp(
-          `^AccessTokensModule: unknown option ${name}; known: user, secret, tokens, credentials, .*, clock, isGlobal, exceptionFilter, routes$`,
+          `^AccessTokensModule: unknown option ${name}; known: user, secret, tokens, credentials, .*, clock, telemetry, isGlobal, exceptionFilter, routes$`,
         ),
       );
     });
@@ -442,10 +448,29 @@ describe('resolveAccessTokensOptions', () => {
     ],
     // clock
     [{ clock: {} }, 'clock must have a now(): Date method'],
+    // telemetry
+    [{ telemetry: { meters: {} } }, 'unknown option telemetry.meters; known: meterProvider, tracerProvider'],
+    [
+      { telemetry: { meterProvider: {} } },
+      'telemetry.meterProvider must be an OpenTelemetry MeterProvider (with getMeter()), or left out',
+    ],
+    [
+      { telemetry: { tracerProvider: 'global' } },
+      'telemetry.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), or left out',
+    ],
   ])('refuses %j: %s', (extra, message) => {
     const run = () => (extra === null ? resolveAccessTokensOptions(null as never) : resolve(extra));
     expect(run).toThrow(InvalidOptionsError);
     expect(run).toThrow(message);
+  });
+
+  it("keeps the app's own meter and tracer providers", () => {
+    const meterProvider = { getMeter: () => ({}) } as never;
+    const tracerProvider = { getTracer: () => ({}) } as never;
+    expect(resolve({ telemetry: { meterProvider, tracerProvider } }).telemetry).toEqual({
+      meterProvider,
+      tracerProvider,
+    });
   });
 
   it('accepts the cache buses as given, with the default channel', () => {
