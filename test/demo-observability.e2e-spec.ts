@@ -55,6 +55,19 @@ describe.each(HTTP_ADAPTERS)(`the demo's observability on $server, on ${testData
     expect(after).not.toContain(createHash('sha256').update(token).digest('hex'));
   });
 
+  it('counts a GraphQL operation as transport graphql', async () => {
+    const verified = { outcome: 'verified', transport: 'graphql' };
+    const total = 'access_tokens_verifications_total';
+    const before = sample(await scrape(), total, verified);
+    const answer = await demo.http
+      .post('/graphql')
+      .set('Authorization', `Bearer ${token}`)
+      .send({ query: '{ me { username } }' })
+      .expect(200);
+    expect(answer.body).toEqual({ data: { me: { username: 'olga' } } });
+    expect(sample(await scrape(), total, verified) - before).toBe(1);
+  });
+
   it('answers GET /health through Terminus, with the token store and the cache bus', async () => {
     await demo.http.get('/health').expect(200, {
       status: 'ok',

@@ -1,14 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { INestApplication } from '@nestjs/common';
+import { UseGuards, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import type { AddressInfo } from 'node:net';
+import { io, type Socket } from 'socket.io-client';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { AccessTokenEvents, TokensService } from 'nestjs-access-tokens';
+import { AccessTokenEvents, AccessTokenGuard, AccessTokensModule, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
-import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
-import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
+import { FIXTURE_OPTIONS, FixtureAppModule, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
+import { createAppOn, HTTP_ADAPTERS } from './fixtures/http-adapters.js';
 import { TestTelemetry } from './fixtures/telemetry.js';
 
 const VERIFICATIONS = 'access_tokens.verifications';
@@ -240,5 +244,68 @@ describe(`OpenTelemetry with a cache bus, on ${testDatabaseKind()}`, () => {
       down: 0,
       none: 0,
     });
+  });
+});
+
+@UseGuards(AccessTokenGuard)
+@WebSocketGateway()
+class WhoAmIGateway {
+  @SubscribeMessage('whoami')
+  whoami() {
+    return 'you';
+  }
+}
+
+describe(`OpenTelemetry in a socket.io gateway, on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  let app: INestApplication;
+  let url: string;
+  const telemetry = new TestTelemetry();
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        FixtureAppModule.forRoot(
+          database.options,
+          AccessTokensModule.forRoot({ ...FIXTURE_OPTIONS, telemetry: { meterProvider: telemetry.meterProvider } }),
+        ),
+      ],
+      providers: [WhoAmIGateway],
+    }).compile();
+    app = await createAppOn(moduleRef, 'express', { logger: false });
+    await app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    await app
+      .get(DataSource)
+      .getRepository(Member)
+      .insert({ memberId: 'm-ws', login: 'ws', secret: 'x', disabled: false, grants: ['*'] });
+  });
+
+  afterAll(async () => {
+    sockets.forEach((socket) => socket.disconnect());
+    await app?.close();
+    await telemetry.shutdown();
+    await database?.drop();
+  });
+
+  const whoami = async (token: string): Promise<void> => {
+    const socket = io(url, { transports: ['websocket'], auth: { token } });
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject));
+    await new Promise<void>((resolve) => {
+      socket.once('exception', () => resolve());
+      socket.emit('whoami', {}, () => resolve());
+    });
+  };
+
+  it('counts the verifications of a gateway as transport ws', async () => {
+    const { token } = await app.get(TokensService).issue('m-ws', { name: 'ws' });
+    await whoami(token);
+    await whoami('fx_garbage');
+    expect(await telemetry.count(VERIFICATIONS, { outcome: 'verified', transport: 'ws' })).toBe(1);
+    expect(await telemetry.count(VERIFICATIONS, { outcome: 'malformed', transport: 'ws' })).toBe(1);
+    expect(await telemetry.count(VERIFICATIONS, { transport: 'http' })).toBe(0);
   });
 });
