@@ -247,6 +247,54 @@ describe(`OpenTelemetry with a cache bus, on ${testDatabaseKind()}`, () => {
   });
 });
 
+describe(`OpenTelemetry of two apps in one process, on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  const apps: INestApplication[] = [];
+  const own = [new TestTelemetry(), new TestTelemetry()];
+  const shared = new TestTelemetry();
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    for (const telemetry of [...own, shared, shared])
+      apps.push(
+        await startFixtureApp(database, { ...FIXTURE_OPTIONS, telemetry: { meterProvider: telemetry.meterProvider } }),
+      );
+    await apps[0]!
+      .get(DataSource)
+      .getRepository(Member)
+      .save({ memberId: 'two', login: 'two', secret: 'h', disabled: false, bio: null, grants: ['*'] });
+  });
+
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    for (const telemetry of [...own, shared]) await telemetry.shutdown();
+    await database?.drop();
+  });
+
+  it('keeps the counts of apps with providers of their own apart, and adds up those of apps sharing one', async () => {
+    const { token } = await apps[0]!.get(TokensService).issue('two', { name: 'two', scopes: ['reports:read'] });
+    const ask = (app: INestApplication, times: number) =>
+      Array.from({ length: times }).reduce<Promise<unknown>>(
+        (previous) =>
+          previous.then(() =>
+            request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).expect(200),
+          ),
+        Promise.resolve(),
+      );
+    await ask(apps[0]!, 1);
+    await ask(apps[1]!, 2);
+    await ask(apps[2]!, 3);
+    await ask(apps[3]!, 4);
+    const verified = { outcome: 'verified', transport: 'http' };
+    expect(await own[0]!.count(VERIFICATIONS, verified)).toBe(1);
+    expect(await own[1]!.count(VERIFICATIONS, verified)).toBe(2);
+    expect(await shared.count(VERIFICATIONS, verified)).toBe(7);
+    // Each app's own cache: one miss each, the rest hits.
+    expect(await shared.count(CACHE, { result: 'miss' })).toBe(2);
+    expect(await shared.count(CACHE, { result: 'hit' })).toBe(5);
+  });
+});
+
 @UseGuards(AccessTokenGuard)
 @WebSocketGateway()
 class WhoAmIGateway {

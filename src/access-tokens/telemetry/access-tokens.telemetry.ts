@@ -6,7 +6,9 @@ import {
   type Attributes,
   type Counter,
   type Histogram,
+  type Meter,
   type ObservableCallback,
+  type ObservableCounter,
   type ObservableGauge,
   type Span,
   type Tracer,
@@ -26,7 +28,7 @@ import { AccessTokensError } from '../core/access-tokens.errors.js';
 
 /** The instrumentation scope's name: the package's. */
 export const INSTRUMENTATION_SCOPE = 'nestjs-access-tokens';
-/** The package's version, as the instrumentation scope's (a unit spec compares it with package.json). */
+/** The package's version, as the instrumentation scope's (test/telemetry.e2e-spec.ts compares it with package.json). */
 export const INSTRUMENTATION_VERSION = '0.1.0';
 
 /** Instrument names, under `access_tokens.`. */
@@ -43,10 +45,9 @@ export const VERIFY_SPAN = 'access_tokens.verify';
 
 /**
  * Where a verification came from: `ArgumentsHost.getType()` at the guards (`http`, `graphql`,
- * `ws`, `rpc`), `http` for the Passport strategy, `direct` for `TokensService.verify()`/`resolve()`.
+ * `ws`, `rpc`), `http` for the Passport strategy, `direct` for `TokensService.verify()`/`resolve()`;
+ * `other` for a context type of another transport.
  */
-export type VerificationTransport = 'http' | 'graphql' | 'ws' | 'rpc' | 'direct';
-
 const TRANSPORTS: readonly string[] = ['http', 'graphql', 'ws', 'rpc', 'direct', 'other'];
 const BUS_STATES: readonly CacheBusState[] = ['up', 'down', 'none'];
 
@@ -59,29 +60,93 @@ export const DURATION_BUCKETS = [
   0.5, 1, 2.5,
 ];
 
-/** Attributes of the verifications of one transport, by outcome: built once each, frozen. */
-type ByOutcome = Map<string, Attributes>;
+/** A count the module keeps itself, and its attributes, built once and frozen. */
+interface Tally {
+  readonly attributes: Attributes;
+  count: number;
+}
 
 /**
- * The module's metrics and spans. Built once per module; every attribute object it passes is
- * built once and frozen, so that a verification served from the cache adds two clock reads and
- * three calls into the meter, no allocation of the module's own.
+ * The counts of one meter: verifications by transport, then outcome, and cache lookups. Two apps
+ * in one process that report to one meter (the global provider's) share them, as they would share
+ * a counter, and one callback reports them at each collection.
+ */
+class MeterCounts {
+  readonly verifications = new Map<string, Map<string, Tally>>();
+  readonly hits: Tally = { attributes: Object.freeze({ result: 'hit' }), count: 0 };
+  readonly misses: Tally = { attributes: Object.freeze({ result: 'miss' }), count: 0 };
+  /** The modules that report to this meter; the callbacks go when the last one stops. */
+  users = 0;
+  private readonly verificationsCounter: ObservableCounter;
+  private readonly lookupsCounter: ObservableCounter;
+  private readonly observeVerifications: ObservableCallback = (result) => {
+    for (const byOutcome of this.verifications.values())
+      for (const tally of byOutcome.values()) if (tally.count > 0) result.observe(tally.count, tally.attributes);
+  };
+  private readonly observeLookups: ObservableCallback = (result) => {
+    result.observe(this.hits.count, this.hits.attributes);
+    result.observe(this.misses.count, this.misses.attributes);
+  };
+
+  constructor(meter: Meter) {
+    this.verificationsCounter = meter.createObservableCounter(METRIC_NAMES.verifications, {
+      description: 'Tokens verified or refused, by outcome (verified, or the refusal reason) and transport',
+      unit: '{verification}',
+    });
+    this.lookupsCounter = meter.createObservableCounter(METRIC_NAMES.cacheLookups, {
+      description: 'Lookups of the verification cache, by result (hit or miss)',
+      unit: '{lookup}',
+    });
+    this.verificationsCounter.addCallback(this.observeVerifications);
+    this.lookupsCounter.addCallback(this.observeLookups);
+    for (const transport of TRANSPORTS) {
+      const byOutcome = new Map<string, Tally>();
+      // The common outcomes up front; another error code gets its tally on first sight.
+      for (const outcome of ['verified', 'malformed', 'unknown', 'expired', 'revoked', 'error'])
+        byOutcome.set(outcome, { attributes: Object.freeze({ outcome, transport }), count: 0 });
+      this.verifications.set(transport, byOutcome);
+    }
+  }
+
+  /** The tally of `outcome` through `transport`: two map lookups, an allocation only the first time. */
+  tally(transport: string, outcome: string): Tally {
+    const known = this.verifications.get(transport);
+    const byOutcome = known ?? this.verifications.get('other')!;
+    let tally = byOutcome.get(outcome);
+    if (!tally) {
+      tally = { attributes: Object.freeze({ outcome, transport: known ? transport : 'other' }), count: 0 };
+      byOutcome.set(outcome, tally);
+    }
+    return tally;
+  }
+
+  stop(): void {
+    this.verificationsCounter.removeCallback(this.observeVerifications);
+    this.lookupsCounter.removeCallback(this.observeLookups);
+  }
+}
+
+/** The counts of each meter in use. */
+const countsByMeter = new WeakMap<Meter, MeterCounts>();
+
+/**
+ * The module's metrics and spans. A verification adds to counts the module keeps, which the meter
+ * reads at each collection (observable counters), and records its latency in the histogram: a
+ * verification served from the cache adds two clock reads, two increments and one call into the
+ * meter, with attributes built once; no allocation of the module's own.
  */
 @Injectable()
 export class AccessTokensTelemetry implements OnModuleDestroy {
   /** `false` with `telemetry: false`: the request path then skips even the clock reads. */
   readonly enabled: boolean;
-  private readonly verifications: Counter | null = null;
+  private readonly counts: MeterCounts | null = null;
+  private readonly meter: Meter | null = null;
   private readonly duration: Histogram | null = null;
-  private readonly cacheLookups: Counter | null = null;
   private readonly canaryUses: Counter | null = null;
   private readonly busState: ObservableGauge | null = null;
   private readonly observeBus: ObservableCallback | null = null;
   private readonly tracer: Tracer | null = null;
   private readonly stopCanaries: (() => void) | null = null;
-  private readonly byTransport = new Map<string, ByOutcome>();
-  private readonly hit: Attributes = Object.freeze({ result: 'hit' });
-  private readonly miss: Attributes = Object.freeze({ result: 'miss' });
 
   constructor(
     @Inject(RESOLVED_OPTIONS) options: ResolvedAccessTokensOptions,
@@ -95,22 +160,22 @@ export class AccessTokensTelemetry implements OnModuleDestroy {
       INSTRUMENTATION_SCOPE,
       INSTRUMENTATION_VERSION,
     );
+    this.meter = meter;
     this.tracer = (telemetry.tracerProvider ?? trace.getTracerProvider()).getTracer(
       INSTRUMENTATION_SCOPE,
       INSTRUMENTATION_VERSION,
     );
-    this.verifications = meter.createCounter(METRIC_NAMES.verifications, {
-      description: 'Tokens verified or refused, by outcome (verified, or the refusal reason) and transport',
-      unit: '{verification}',
-    });
+    let counts = countsByMeter.get(meter);
+    if (!counts) {
+      counts = new MeterCounts(meter);
+      countsByMeter.set(meter, counts);
+    }
+    counts.users++;
+    this.counts = counts;
     this.duration = meter.createHistogram(METRIC_NAMES.duration, {
       description: 'How long a verification took, cache hits included, by outcome and transport',
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-    });
-    this.cacheLookups = meter.createCounter(METRIC_NAMES.cacheLookups, {
-      description: 'Lookups of the verification cache, by result (hit or miss)',
-      unit: '{lookup}',
     });
     this.canaryUses = meter.createCounter(METRIC_NAMES.canaryUses, {
       description: 'Uses of canary tokens (each also refused as unknown)',
@@ -129,43 +194,41 @@ export class AccessTokensTelemetry implements OnModuleDestroy {
     const canaryUse: Attributes = Object.freeze({});
     const canaryUses = this.canaryUses;
     this.stopCanaries = events.on('canary_used', () => canaryUses.add(1, canaryUse));
-    for (const transport of TRANSPORTS) {
-      const byOutcome: ByOutcome = new Map();
-      // The common outcomes up front; another error code gets its attributes on first sight.
-      for (const outcome of ['verified', 'malformed', 'unknown', 'expired', 'revoked', 'error'])
-        byOutcome.set(outcome, Object.freeze({ outcome, transport }));
-      this.byTransport.set(transport, byOutcome);
-    }
   }
 
   onModuleDestroy(): void {
     // The providers may outlive this module (the global ones do): leave nothing of it behind.
     if (this.busState && this.observeBus) this.busState.removeCallback(this.observeBus);
     this.stopCanaries?.();
+    const { counts, meter } = this;
+    if (counts && meter && --counts.users === 0) {
+      counts.stop();
+      countsByMeter.delete(meter);
+    }
   }
 
   /** A lookup of the verification cache found the token. */
   cacheHit(): void {
-    this.cacheLookups?.add(1, this.hit);
+    if (this.counts) this.counts.hits.count++;
   }
 
   /** A lookup of the verification cache did not find the token. */
   cacheMiss(): void {
-    this.cacheLookups?.add(1, this.miss);
+    if (this.counts) this.counts.misses.count++;
   }
 
   /** A verification through `transport`, begun at `started` (`performance.now()`), succeeded. */
   verified(transport: string, started: number): void {
-    const attributes = this.attributesOf(transport, 'verified');
-    this.verifications!.add(1, attributes);
-    this.duration!.record((performance.now() - started) / 1000, attributes);
+    const tally = this.counts!.tally(transport, 'verified');
+    tally.count++;
+    this.duration!.record((performance.now() - started) / 1000, tally.attributes);
   }
 
   /** A verification through `transport`, begun at `started`, failed with `error`; returns `error`. */
   refused(transport: string, error: unknown, started: number): unknown {
-    const attributes = this.attributesOf(transport, outcomeOf(error));
-    this.verifications!.add(1, attributes);
-    this.duration!.record((performance.now() - started) / 1000, attributes);
+    const tally = this.counts!.tally(transport, outcomeOf(error));
+    tally.count++;
+    this.duration!.record((performance.now() - started) / 1000, tally.attributes);
     return error;
   }
 
@@ -198,16 +261,6 @@ export class AccessTokensTelemetry implements OnModuleDestroy {
         span.end();
       }
     });
-  }
-
-  private attributesOf(transport: string, outcome: string): Attributes {
-    const byOutcome = this.byTransport.get(transport) ?? this.byTransport.get('other')!;
-    let attributes = byOutcome.get(outcome);
-    if (!attributes) {
-      attributes = Object.freeze({ outcome, transport: this.byTransport.has(transport) ? transport : 'other' });
-      byOutcome.set(outcome, attributes);
-    }
-    return attributes;
   }
 }
 
