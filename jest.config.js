@@ -36,7 +36,7 @@ export default {
       ? [
           '<rootDir>/test/outages.e2e-spec.ts',
           '<rootDir>/test/store-outage.e2e-spec.ts',
-          '<rootDir>/test/health-outage.e2e-spec.ts',
+          '<rootDir>/test/observability-outage.e2e-spec.ts',
           '<rootDir>/test/usage-races.e2e-spec.ts',
         ]
       : [

@@ -20,7 +20,7 @@ async function eventually(ask: () => boolean, ms = 10_000): Promise<void> {
 
 /**
  * `AccessTokensHealthIndicator` in a Terminus health check, on both HTTP servers: the token store
- * and the cache bus. The database's outage is in health-outage.e2e-spec.ts (servers only).
+ * and the cache bus. The database's outage is in observability-outage.e2e-spec.ts (servers only).
  */
 describe.each(HTTP_ADAPTERS)(`the Terminus health indicator on $server, on ${testDatabaseKind()}`, ({ adapter }) => {
   let database: TestDatabase;
