@@ -150,7 +150,8 @@ describe.each(HTTP_ADAPTERS)(`OpenTelemetry on $server, on ${testDatabaseKind()}
   it('puts no raw token and no hash of one in any metric or span', async () => {
     const { token } = await tokens.issue(member, { name: 'secret', scopes: ['reports:read'] });
     await get(token).expect(200);
-    await get(`${token.slice(0, -1)}x`).expect(401);
+    // Its checksum broken: another last character.
+    await get(`${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`).expect(401);
     const exported = await telemetry.exportedText();
     expect(exported).toContain(SPAN);
     expect(exported).toContain(VERIFICATIONS);
