@@ -14,7 +14,7 @@ export default {
     // decorator metadata differs (a class imported as a type is `Object` to ts-jest, `Function` to
     // tsc). The specs that reach beneath the public entries do so through `#internal`, built too: one copy.
     '^nestjs-access-tokens$': '<rootDir>/dist/lib/index.js',
-    '^nestjs-access-tokens/(testing|swagger|cli|graphql|routes)$': '<rootDir>/dist/lib/$1/index.js',
+    '^nestjs-access-tokens/(testing|swagger|cli|graphql|routes|terminus)$': '<rootDir>/dist/lib/$1/index.js',
     '^#internal$': '<rootDir>/dist/lib/internal.js',
     // Sources import './x.js' as Node's ESM resolution wants; Jest resolves the .ts file.
     '^(\\.{1,2}/.*)\\.js$': '$1',
@@ -36,6 +36,7 @@ export default {
       ? [
           '<rootDir>/test/outages.e2e-spec.ts',
           '<rootDir>/test/store-outage.e2e-spec.ts',
+          '<rootDir>/test/observability-outage.e2e-spec.ts',
           '<rootDir>/test/usage-races.e2e-spec.ts',
         ]
       : [

@@ -252,6 +252,12 @@ class ReferenceDbGuard implements CanActivate {
 @Public()
 @Controller()
 class BenchController {
+  /** A route with no guard and no work: the floor of a request on this server. */
+  @Get('__bench/ping')
+  ping(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
   @UseGuards(JwtAuthGuard)
   @Get('jwt/me')
   me(): { ok: true } {

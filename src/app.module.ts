@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenGuard, AccessTokensModule, ScopesGuard, type PasswordAttemptStore } from 'nestjs-access-tokens';
+import { AccessTokensHealthIndicator } from 'nestjs-access-tokens/terminus';
 import { schema } from './database.js';
 import { DEMO_CONFIG, type DemoConfig } from './demo.config.js';
 import { AuthService } from './auth/auth.service.js';
@@ -10,6 +12,7 @@ import { PASSWORD_ATTEMPT_STORE, PasswordAttemptStoreModule } from './auth/redis
 import { GraphQLExceptionFilter } from './graphql/graphql-exception.filter.js';
 import { demoGraphQLModule, GRAPHQL_RESOLVERS } from './graphql/graphql.module.js';
 import { HealthController } from './health.controller.js';
+import { DemoMetrics, MetricsController } from './metrics.js';
 import { SettingsPageController } from './settings-page/settings-page.controller.js';
 import { TokenAuditLog } from './tokens/token-audit.log.js';
 import { CanaryAlerts } from './tokens/canary-alerts.js';
@@ -28,6 +31,8 @@ import { AdminSeeder } from './users/admin.seeder.js';
 @Module({})
 export class AppModule {
   static forRoot(config: DemoConfig): DynamicModule {
+    // One per app: its meter provider goes to the module's options, its exporter to GET /metrics.
+    const metrics = new DemoMetrics();
     return {
       module: AppModule,
       imports: [
@@ -54,6 +59,8 @@ export class AppModule {
             clock: config.clock,
             cache: config.cache,
             credentials: { queryParameter: config.queryParameter ?? false },
+            // The module's metrics go to the demo's own meter provider (GET /metrics).
+            telemetry: { meterProvider: metrics.meterProvider },
             passwords: {
               throttle: config.loginAttempts
                 ? {
@@ -69,10 +76,13 @@ export class AppModule {
           routes: { path: 'tokens', sessionsPath: 'auth', scopes: { read: 'tokens:read', write: 'tokens:write' } },
         }),
         demoGraphQLModule(config.httpAdapter ?? 'express'),
+        TerminusModule.forRoot(),
       ],
-      controllers: [HealthController, SettingsPageController, UsersController, TeamsController],
+      controllers: [HealthController, MetricsController, SettingsPageController, UsersController, TeamsController],
       providers: [
         { provide: DEMO_CONFIG, useValue: config },
+        { provide: DemoMetrics, useValue: metrics },
+        AccessTokensHealthIndicator,
         UsersService,
         TeamsService,
         AuthService,

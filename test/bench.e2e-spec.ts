@@ -39,7 +39,7 @@ describe('the benchmark, in its smoke plan', () => {
       results.rows.filter((row) => row.server === server).map((row) => row.route);
     expect(routes('express')).toEqual(
       expect.arrayContaining([
-        expect.stringContaining('GET /health'),
+        expect.stringContaining('GET /__bench/ping (no guard)'),
         expect.stringContaining('GET /users/me, valid token (cache hit)'),
         expect.stringContaining('GET /reference/me: SHA-256 + Map'),
         expect.stringContaining('A/A control'),
@@ -57,7 +57,7 @@ describe('the benchmark, in its smoke plan', () => {
     );
     expect(routes('fastify')).toEqual(
       expect.arrayContaining([
-        expect.stringContaining('GET /health'),
+        expect.stringContaining('GET /__bench/ping (no guard)'),
         expect.stringContaining('(cache hit)'),
         expect.stringContaining('/reference/me'),
       ]),

@@ -265,7 +265,7 @@ describe('AccessTokensModule options', () => {
     // The options are grouped (tokens.prefix): the flat name of 0.1.0 is unknown like any other.
     [
       { ...FIXTURE_OPTIONS, tokenPrefix: 'x' },
-      /unknown option tokenPrefix; known: user, secret, tokens, .*, clock, isGlobal, exceptionFilter, routes$/,
+      /unknown option tokenPrefix; known: user, secret, tokens, .*, clock, telemetry, isGlobal, exceptionFilter, routes$/,
     ],
     [
       { ...FIXTURE_OPTIONS, tokens: { prefx: 'x' } },

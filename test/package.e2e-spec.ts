@@ -129,6 +129,22 @@ describe('the npm package', () => {
     });
   });
 
+  it('keeps @nestjs/terminus, an optional peer, behind nestjs-access-tokens/terminus', () => {
+    expect(manifest.peerDependenciesMeta['@nestjs/terminus']).toEqual({ optional: true });
+    expect(manifest.peerDependenciesMeta['@opentelemetry/api']).toBeUndefined();
+    expect(staticGraph(manifest.main).packages).not.toContain('@nestjs/terminus');
+    expect(staticGraph('dist/lib/terminus/index.js').packages).toContain('@nestjs/terminus');
+    const script = `
+      const required = require('nestjs-access-tokens/terminus');
+      import('nestjs-access-tokens/terminus').then((imported) => {
+        process.stdout.write(JSON.stringify({ same: required.AccessTokensHealthIndicator === imported.AccessTokensHealthIndicator, exports: Object.keys(required).sort() }));
+      });`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' }))).toEqual({
+      same: true,
+      exports: ['AccessTokensHealthIndicator'],
+    });
+  });
+
   it('imports only packages it declares, at run time and in its types', () => {
     const declared = new Set([
       ...Object.keys(manifest.dependencies),

@@ -79,6 +79,6 @@ describe('start-up errors of the built package', () => {
 
   it("lists forRoot()'s own options among the known ones", async () => {
     const { output } = await startApp({ tokenPrefx: 'x' });
-    expect(output).toMatch(/known: user, secret, .*, clock, isGlobal, exceptionFilter, routes\n/);
+    expect(output).toMatch(/known: user, secret, .*, clock, telemetry, isGlobal, exceptionFilter, routes\n/);
   });
 });

@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Clock } from './core/clock.js';
 import type { SigningKeys } from './core/keys.js';
 import type { PasswordAttemptStore } from './password/password-attempts.js';
@@ -11,6 +12,17 @@ import type { StoredPolicy, TokenUsagePolicy } from './usage/usage-policy.js';
  * applied in one place, `ACCESS_TOKENS_DEFAULTS` (options/defaults.ts); the checks are in
  * options/resolve-options.ts.
  */
+
+/**
+ * Where the module's OpenTelemetry metrics and spans go (docs/observability.md). The module uses
+ * `@opentelemetry/api` only: without an SDK registered, or given here, every instrument is a no-op.
+ */
+export interface TelemetryOptions {
+  /** The meter provider of the module's metrics. Default: the global one (`metrics.getMeterProvider()`). */
+  meterProvider?: MeterProvider;
+  /** The tracer provider of the module's spans. Default: the global one (`trace.getTracerProvider()`). */
+  tracerProvider?: TracerProvider;
+}
 
 /** How the module reads the app's own user entity. */
 export interface AccessTokensUserOptions<User extends object = object> {
@@ -276,6 +288,11 @@ export interface AccessTokensModuleOptions {
   events?: EventOptions;
   /** Where the time comes from; tests pass a controllable clock. Default: the system clock. */
   clock?: Clock;
+  /**
+   * OpenTelemetry metrics and spans, or `false` for none (not even a clock read per request).
+   * Default: the global meter and tracer providers, no-ops unless the app registers an SDK.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 /*
@@ -408,6 +425,8 @@ export interface ResolvedAccessTokensOptions {
   readonly usage: ResolvedUsageOptions;
   readonly events: ResolvedEventOptions;
   readonly clock: Clock;
+  /** `null`: no telemetry (`telemetry: false`); `{}`: the global providers. */
+  readonly telemetry: TelemetryOptions | null;
   /** The keys derived from `secret`; the secret itself is not kept. */
   readonly keys: SigningKeys;
 }

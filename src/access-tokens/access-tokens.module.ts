@@ -33,6 +33,7 @@ import { TeamRevocationSubscriber } from './revocation/team-revocation.subscribe
 import { UserRevocationSubscriber } from './revocation/user-revocation.subscriber.js';
 import { UseQuota } from './storage/use-quota.js';
 import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
+import { AccessTokensTelemetry } from './telemetry/access-tokens.telemetry.js';
 
 /**
  * Personal access tokens on the app's own TypeORM database.
@@ -66,6 +67,7 @@ import { rateCounterProvider, UsageGate } from './usage/usage-gate.js';
     UseQuota,
     rateCounterProvider,
     UsageGate,
+    AccessTokensTelemetry,
     TokenVerifier,
     TokensService,
     TeamTokensService,

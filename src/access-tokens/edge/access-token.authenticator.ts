@@ -183,7 +183,8 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
     token: string,
     host?: ArgumentsHost,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    const verified = this.verifier.resolve(token, request, host);
+    // The Passport strategy gives no host: it serves HTTP requests only.
+    const verified = this.verifier.resolve(token, request, host, host ? host.getType() : 'http');
     return verified instanceof Promise ? verified.then((result) => attach(request, result)) : attach(request, verified);
   }
 }

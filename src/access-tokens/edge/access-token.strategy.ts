@@ -59,6 +59,6 @@ export class AccessTokenStrategy extends PassportBase {
 
   /** Verifies a raw token and returns its user (what the base bearer strategy would call). */
   override async validate(token: string): Promise<object> {
-    return (await this.verifier.resolve(token)).user;
+    return (await this.verifier.resolve(token, undefined, undefined, 'http')).user;
   }
 }

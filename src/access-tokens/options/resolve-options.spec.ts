@@ -56,6 +56,8 @@ describe('resolveAccessTokensOptions', () => {
       events: { eventEmitter: true },
     });
     expect(resolved.clock).toBe(systemClock);
+    // The global meter and tracer providers, no-ops unless the app registers an SDK.
+    expect(resolved.telemetry).toEqual({ meterProvider: undefined, tracerProvider: undefined });
     expect(resolved.keys.all).toHaveLength(1);
     // The secret itself is not kept, only the keys derived from it.
     expect(Object.keys(resolved)).not.toContain('secret');
@@ -77,6 +79,7 @@ describe('resolveAccessTokensOptions', () => {
         'events',
         'teams',
         'clock',
+        'telemetry',
         'keys',
       ].sort(),
     );
@@ -167,6 +170,9 @@ describe('resolveAccessTokensOptions', () => {
     it('credentials.queryParameter: false (the default), no query parameter', () => {
       expect(resolve({ credentials: { queryParameter: false } }).credentials.queryParameter).toBe(false);
     });
+    it('telemetry: false, no metrics and no spans', () => {
+      expect(resolve({ telemetry: false }).telemetry).toBeNull();
+    });
     it('cache: false, no cache', () => {
       expect(resolve({ cache: false }).cache).toBeNull();
     });
@@ -197,7 +203,7 @@ describe('resolveAccessTokensOptions', () => {
     it.each([
       [
         { tokenPrefx: 'x' },
-        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, events, teams, clock, isGlobal, exceptionFilter, routes',
+        'unknown option tokenPrefx; known: user, secret, tokens, credentials, revocation, sessions, maintenance, cache, passwords, usage, events, teams, clock, telemetry, isGlobal, exceptionFilter, routes',
       ],
       [
         { user: { entity: User, login: 'x' } },
@@ -255,7 +261,7 @@ describe('resolveAccessTokensOptions', () => {
     ])('the old top-level %s', (name) => {
       expect(refusal({ [name]: 1 })).toMatch(
         new RegExp(
-          `^AccessTokensModule: unknown option ${name}; known: user, secret, tokens, credentials, .*, clock, isGlobal, exceptionFilter, routes$`,
+          `^AccessTokensModule: unknown option ${name}; known: user, secret, tokens, credentials, .*, clock, telemetry, isGlobal, exceptionFilter, routes$`,
         ),
       );
     });
@@ -451,10 +457,29 @@ describe('resolveAccessTokensOptions', () => {
     ],
     // clock
     [{ clock: {} }, 'clock must have a now(): Date method'],
+    // telemetry
+    [{ telemetry: { meters: {} } }, 'unknown option telemetry.meters; known: meterProvider, tracerProvider'],
+    [
+      { telemetry: { meterProvider: {} } },
+      'telemetry.meterProvider must be an OpenTelemetry MeterProvider (with getMeter()), or left out',
+    ],
+    [
+      { telemetry: { tracerProvider: 'global' } },
+      'telemetry.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), or left out',
+    ],
   ])('refuses %j: %s', (extra, message) => {
     const run = () => (extra === null ? resolveAccessTokensOptions(null as never) : resolve(extra));
     expect(run).toThrow(InvalidOptionsError);
     expect(run).toThrow(message);
+  });
+
+  it("keeps the app's own meter and tracer providers", () => {
+    const meterProvider = { getMeter: () => ({}) } as never;
+    const tracerProvider = { getTracer: () => ({}) } as never;
+    expect(resolve({ telemetry: { meterProvider, tracerProvider } }).telemetry).toEqual({
+      meterProvider,
+      tracerProvider,
+    });
   });
 
   it('accepts the cache buses as given, with the default channel', () => {

@@ -25,6 +25,7 @@ import type {
   TokenOptions,
   ResolvedUsageOptions,
   UsageOptions,
+  TelemetryOptions,
 } from '../access-tokens-options.interface.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 import { InvalidOptionsError } from '../core/access-tokens.errors.js';
@@ -58,6 +59,7 @@ const KNOWN = {
     'events',
     'teams',
     'clock',
+    'telemetry',
   ],
   user: ['entity', 'idField', 'usernameField', 'passwordHashField', 'blockedField', 'permissions'],
   teams: ['entity', 'idField', 'nameField', 'blockedField', 'permissions', 'revocation'],
@@ -80,6 +82,7 @@ const KNOWN = {
   usage: ['defaults', 'counters'],
   'usage.defaults': ['rateLimit', 'maxUses', 'usesPeriod', 'allowedIps'],
   events: ['eventEmitter'],
+  telemetry: ['meterProvider', 'tracerProvider'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** What `forRoot()` takes beside the options read here (`AccessTokensModuleExtras`): named in the list of known ones. */
@@ -188,8 +191,21 @@ export function resolveAccessTokensOptions(options: AccessTokensModuleOptions): 
     usage: resolveUsage(options.usage, cache),
     events: resolveEvents(options.events),
     clock,
+    telemetry: resolveTelemetry(options.telemetry),
     keys,
   };
+}
+
+function resolveTelemetry(given: TelemetryOptions | false | undefined): TelemetryOptions | null {
+  if (given === false) return null;
+  const telemetry = group(given, 'telemetry');
+  if (telemetry.meterProvider !== undefined && typeof telemetry.meterProvider?.getMeter !== 'function') {
+    fail('telemetry.meterProvider must be an OpenTelemetry MeterProvider (with getMeter()), or left out');
+  }
+  if (telemetry.tracerProvider !== undefined && typeof telemetry.tracerProvider?.getTracer !== 'function') {
+    fail('telemetry.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), or left out');
+  }
+  return { meterProvider: telemetry.meterProvider, tracerProvider: telemetry.tracerProvider };
 }
 
 function resolveUser(given: AccessTokensUserOptions | undefined): ResolvedUserOptions {
