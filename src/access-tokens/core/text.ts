@@ -10,3 +10,32 @@ const UNSTORABLE =
 export function isPrintableText(text: string): boolean {
   return !UNSTORABLE.test(text);
 }
+
+/** The longest user agent kept, in UTF-16 code units (so in characters too): the column's length. */
+export const MAX_USER_AGENT_LENGTH = 255;
+/** What of a header is looked at: enough for any user agent kept, whatever the header's size. */
+const USER_AGENT_READ = 4 * MAX_USER_AGENT_LENGTH;
+// eslint-disable-next-line no-control-regex -- replacing control characters is the point
+const CONTROL_RUNS = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A `User-Agent` header's value as stored and shown: at most {@link MAX_USER_AGENT_LENGTH}
+ * characters, cut between code points (never half an emoji), each run of control characters or
+ * white space (NUL, newlines, tabs) one space, a lone surrogate U+FFFD, trimmed; `null` when there is
+ * none or nothing is left. Of a repeated header, the first. Only the start of a huge header is read,
+ * so that a 1 MB header costs what a short one does.
+ */
+export function boundedUserAgent(value: unknown): string | null {
+  const header: unknown = Array.isArray(value) ? value[0] : value;
+  if (typeof header !== 'string') return null;
+  let text = header.slice(0, USER_AGENT_READ).replace(CONTROL_RUNS, ' ').replace(LONE_SURROGATE, '\uFFFD').trim();
+  if (text.length > MAX_USER_AGENT_LENGTH) {
+    // A high surrogate last would leave half a character.
+    const end = /[\uD800-\uDBFF]/.test(text.charAt(MAX_USER_AGENT_LENGTH - 1))
+      ? MAX_USER_AGENT_LENGTH - 1
+      : MAX_USER_AGENT_LENGTH;
+    text = text.slice(0, end).trimEnd();
+  }
+  return text === '' ? null : text;
+}
