@@ -47,7 +47,7 @@ import { isPrintableText } from './core/text.js';
 import { CacheBus, type CacheBusState } from './cache/cache-bus.js';
 import { unlessUnavailable } from './storage/outage.js';
 import { TokenStore } from './storage/token-store.js';
-import { toView } from './storage/token-view.js';
+import { toView, unusedSinceOf } from './storage/token-view.js';
 import { UseRecorder } from './storage/use-recorder.js';
 import { UserDirectory } from './storage/user-directory.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
@@ -157,7 +157,7 @@ export class TokensService implements OnModuleDestroy {
           policy,
         });
       });
-      return { token: raw, accessToken: toView(token) };
+      return { token: raw, accessToken: toView(token, unusedSinceOf(this.options)) };
     });
   }
 
@@ -178,11 +178,12 @@ export class TokensService implements OnModuleDestroy {
    *
    * A token with a usage policy has it applied, as to a request: each call counts against its rate
    * limit and takes one of its uses, and `request.ip` is checked against its allowed addresses (a
-   * token with some is refused without it). Refusals by policy are `TokenPolicyError`s.
+   * token with some is refused without it). Refusals by policy are `TokenPolicyError`s. A use it
+   * records keeps `request.ip` and the `User-Agent` of `request.headers` as the token's last.
    */
   async verify<User extends object = object>(
     raw: string,
-    request?: Pick<AuthenticatableRequest, 'ip'>,
+    request?: Pick<AuthenticatableRequest, 'ip'> & Partial<Pick<AuthenticatableRequest, 'headers'>>,
   ): Promise<VerifiedAccessToken<User>> {
     return this.verifier.resolve<User>(raw, request);
   }
@@ -193,7 +194,7 @@ export class TokensService implements OnModuleDestroy {
    */
   resolve<User extends object = object>(
     raw: string,
-    request?: Pick<AuthenticatableRequest, 'ip'>,
+    request?: Pick<AuthenticatableRequest, 'ip'> & Partial<Pick<AuthenticatableRequest, 'headers'>>,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     return this.verifier.resolve<User>(raw, request);
   }
@@ -203,7 +204,7 @@ export class TokensService implements OnModuleDestroy {
    * sessions, newest first. For a user with many, `page()`.
    */
   async list(userId: UserId): Promise<AccessTokenView[]> {
-    return unlessUnavailable(async () => (await this.find(userId, 'all', null, null)).map(toView));
+    return unlessUnavailable(async () => (await this.find(userId, 'all', null, null)).map(this.viewer()));
   }
 
   /**
@@ -223,7 +224,7 @@ export class TokensService implements OnModuleDestroy {
       const found = await this.find(userId, status, after, limit + 1);
       const tokens = found.slice(0, limit);
       const last = tokens.at(-1);
-      return { tokens: tokens.map(toView), nextCursor: found.length > limit && last ? encodeCursor(last) : null };
+      return { tokens: tokens.map(this.viewer()), nextCursor: found.length > limit && last ? encodeCursor(last) : null };
     });
   }
 
@@ -294,7 +295,7 @@ export class TokensService implements OnModuleDestroy {
           now,
         });
       });
-      return toView(await this.repository.findOneByOrFail({ id: found.id }));
+      return toView(await this.repository.findOneByOrFail({ id: found.id }), unusedSinceOf(this.options));
     });
   }
 
@@ -361,7 +362,7 @@ export class TokensService implements OnModuleDestroy {
         // none are ever restored to it.
         if (old.maxUses !== null) await tokens.update({ id: old.id }, { usesLeft: 0, usesRenewAt: null });
         await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
-        return { token: raw, accessToken: toView(token) };
+        return { token: raw, accessToken: toView(token, unusedSinceOf(this.options)) };
       });
     });
   }
@@ -376,7 +377,7 @@ export class TokensService implements OnModuleDestroy {
       if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
       const where = { id: tokenId, userId: String(userId), kind: Not('refresh' as const) };
       if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
-      return toView(await this.repository.findOneByOrFail(where));
+      return toView(await this.repository.findOneByOrFail(where), unusedSinceOf(this.options));
     });
   }
 
@@ -444,6 +445,12 @@ export class TokensService implements OnModuleDestroy {
   /** Writes the uses still waiting before TypeORM closes its connections. */
   async onModuleDestroy(): Promise<void> {
     await this.uses.flush();
+  }
+
+  /** `toView` for a list read now: one window of `unusedScopes` for all its tokens. */
+  private viewer(): (token: AccessToken) => AccessTokenView {
+    const since = unusedSinceOf(this.options);
+    return (token) => toView(token, since);
   }
 
   private validName(name: unknown): string {

@@ -34,7 +34,10 @@ function socketRequestOf(client: unknown): AuthenticatableRequest | undefined {
   const header = handshake.headers?.authorization;
   const token = handshake.auth?.token;
   request = {
-    headers: { authorization: token === undefined ? header : fromAuthToken(token, header) },
+    headers: {
+      authorization: token === undefined ? header : fromAuthToken(token, header),
+      'user-agent': handshake.headers?.['user-agent'],
+    },
     query: handshake.query,
     ip: handshake.address,
   };

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DataSource, type QueryBuilder } from 'typeorm';
+import { DataSource, IsNull, type QueryBuilder } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
 import { AccessToken } from './access-token.entity.js';
@@ -13,11 +13,27 @@ interface Part {
   columns: [alias: string, column: ColumnMetadata][];
 }
 
-/** A use of a token to record: when, and its idle expiry pushed on to, if it idles out. */
+/**
+ * A use of a token to record: when, from where (its client's address and user agent, bounded), its
+ * idle expiry pushed on to, if it idles out, and when each of its scopes was last exercised, if a
+ * scope was exercised anew.
+ */
 export interface TokenUse {
   id: string;
   at: Date;
   idleExpiresAt: Date | null;
+  /** The client's address (`null` or absent: unknown). */
+  ip?: string | null;
+  /** The client's user agent, bounded (`boundedUserAgent`); `null` or absent: none. */
+  userAgent?: string | null;
+  /** The token's whole map of exercised scopes (epoch ms by scope); `null` or absent leaves the stored one. */
+  scopesUsed?: Readonly<Record<string, number>> | null;
+  /**
+   * Set for the first use of a token as far as the recorder knew (its `lastUsedAt` was `null`):
+   * the owner's id, for the `first_used` event, which fires only where the conditional write of
+   * the first use changed the row.
+   */
+  firstOf?: { userId: string } | null;
 }
 
 /** A row `findByHashes` found. */
@@ -55,6 +71,8 @@ export class TokenQueries {
   private readonly versioned: string[];
   /** The columns `recordUses` writes, whose transformer makes a `Date` what the column stores. */
   private readonly timeColumns: Record<'lastUsedAt' | 'idleExpiresAt', ColumnMetadata>;
+  /** The other columns `recordUses` writes. */
+  private readonly useColumns: Record<'lastUsedIp' | 'lastUsedUserAgent' | 'scopesUsed', ColumnMetadata>;
   /** The SQL of `recordUses` by padded batch length, written on first use; `null` where it writes each use apart. */
   private readonly useStatements = new Map<number, string | null>();
 
@@ -74,6 +92,11 @@ export class TokenQueries {
     this.userKey = this.user.columns.find(([, column]) => column.isPrimary)![0];
     const column = (property: string) => this.token.metadata.findColumnWithPropertyName(property)!;
     this.timeColumns = { lastUsedAt: column('lastUsedAt'), idleExpiresAt: column('idleExpiresAt') };
+    this.useColumns = {
+      lastUsedIp: column('lastUsedIp'),
+      lastUsedUserAgent: column('lastUsedUserAgent'),
+      scopesUsed: column('scopesUsed'),
+    };
     const aliasOf = (property: string) => this.token.columns.find(([, c]) => c.propertyName === property)![0];
     this.hashAlias = aliasOf('tokenHash');
     const perUse = new Set(
@@ -114,18 +137,50 @@ export class TokenQueries {
   }
 
   /**
-   * Records many uses in one statement: each token's `lastUsedAt`, and its idle expiry where the
-   * use gives one. One statement per batch rather than one per token, so that busy traffic over
+   * Records many uses in one statement: each token's `lastUsedAt` with the use's address and user
+   * agent, its idle expiry where the use gives one, and its exercised scopes where the use carries
+   * them. One statement per batch rather than one per token, so that busy traffic over
    * many tokens costs a write now and then, not one per token's first use. The batch is a list of
    * rows the table is joined to by id, one primary-key lookup a row, in SQL written once per padded
    * length. A `CASE` over the batch's ids, built by TypeORM's query builder for each batch, cost
    * the app 15 µs of CPU a use on SQLite, 24 on PostgreSQL and 18 on MariaDB in batches of 500, and
    * the database a comparison of every row with every id; this, 2.6, 3.7 and 3.4 µs (measured).
+   *
+   * A use marked as a token's first (`firstOf`) is first written apart, by an UPDATE that only
+   * changes the row while its `lastUsedAt` is still `null`: of two instances recording a token's
+   * first use, one changes the row. Returns the first uses whose write changed the row, for which
+   * `first_used` is due. Such uses are rare: one per token in its life, on each instance at most.
    */
-  async recordUses(uses: readonly TokenUse[]): Promise<void> {
-    if (uses.length === 0) return;
+  async recordUses(uses: readonly TokenUse[]): Promise<TokenUse[]> {
+    if (uses.length === 0) return [];
+    const firsts: TokenUse[] = [];
+    for (const use of uses) if (use.firstOf && (await this.recordFirst(use))) firsts.push(use);
+    await this.recordBatch(uses);
+    return firsts;
+  }
+
+  /**
+   * Writes `use`, a token's first as far as this instance knew, unless the token has a use already
+   * (another instance's); whether it changed the row. `UpdateResult.affected` counts changed rows
+   * on better-sqlite3 and PostgreSQL, and matched ones on MariaDB and MySQL, which are the same
+   * here: the row matches only while the column is `null`, and the write sets it.
+   */
+  private async recordFirst(use: TokenUse): Promise<boolean> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(AccessToken)
+      .set({ lastUsedAt: use.at, lastUsedIp: use.ip ?? null, lastUsedUserAgent: use.userAgent ?? null })
+      .where({ id: use.id, lastUsedAt: IsNull() })
+      .callListeners(false)
+      .updateEntity(false)
+      .execute();
+    return result.affected === 1;
+  }
+
+  private async recordBatch(uses: readonly TokenUse[]): Promise<void> {
     const batch = padded(uses);
     const { lastUsedAt, idleExpiresAt } = this.timeColumns;
+    const { lastUsedIp, lastUsedUserAgent, scopesUsed } = this.useColumns;
     let sql = this.useStatements.get(batch.length);
     if (sql === undefined) {
       sql = this.writeUses(batch.length);
@@ -138,15 +193,20 @@ export class TokenQueries {
         use.id,
         this.stored(use.at, lastUsedAt),
         use.idleExpiresAt && this.stored(use.idleExpiresAt, idleExpiresAt),
+        this.stored(use.ip ?? null, lastUsedIp),
+        this.stored(use.userAgent ?? null, lastUsedUserAgent),
+        use.scopesUsed ? this.stored(use.scopesUsed, scopesUsed) : null,
       );
     }
     await this.dataSource.query(sql, values);
   }
 
   /**
-   * The statement of `recordUses` for `length` rows of (id, time of use, idle expiry or null), in
-   * the dialect of the driver: an `UPDATE ... FROM (VALUES ...)` on PostgreSQL and SQLite (3.33 or
-   * later), a join to a `UNION ALL` of the rows on MariaDB and MySQL; `null` for other databases.
+   * The statement of `recordUses` for `length` rows of (id, time of use, idle expiry or null,
+   * address, user agent, exercised scopes or null), in the dialect of the driver: an
+   * `UPDATE ... FROM (VALUES ...)` on PostgreSQL and SQLite (3.33 or later), a join to a
+   * `UNION ALL` of the rows on MariaDB and MySQL; `null` for other databases. A `null` idle expiry
+   * or map of scopes leaves the stored one; the address and user agent are the use's, `null` too.
    */
   private writeUses(length: number): string | null {
     const { driver } = this.dataSource;
@@ -155,29 +215,51 @@ export class TokenQueries {
     // As TypeORM's query builder names a table: each part of its path (schema, table) escaped.
     const table = metadata.tablePath.split('.').map(q).join('.');
     const id = q(metadata.findColumnWithPropertyName('id')!.databaseName);
-    const lastUsed = q(this.timeColumns.lastUsedAt.databaseName);
-    const idle = q(this.timeColumns.idleExpiresAt.databaseName);
+    const { lastUsedAt, idleExpiresAt } = this.timeColumns;
+    const { lastUsedIp, lastUsedUserAgent, scopesUsed } = this.useColumns;
+    // The columns of a row of the batch, in the order `recordBatch` binds them: each with its name
+    // in the list of rows, the column it sets, and whether `null` leaves the stored value.
+    const fields: [name: string, column: ColumnMetadata, keep: boolean][] = [
+      ['id', metadata.findColumnWithPropertyName('id')!, false],
+      ['at', lastUsedAt, false],
+      ['idle', idleExpiresAt, true],
+      ['ip', lastUsedIp, false],
+      ['agent', lastUsedUserAgent, false],
+      ['scopes', scopesUsed, true],
+    ];
+    const width = fields.length;
     const [token, v] = [q('token'), q('v')];
     const rows = (row: (i: number) => string) => Array.from({ length }, (_, i) => row(i));
+    /** The SET list, `name(i)` naming the list's i-th column, `target` prefixing the columns set. */
+    const set = (name: (i: number) => string, target: string) =>
+      fields
+        .slice(1)
+        .map(([, column, keep], i) => {
+          const to = q(column.databaseName);
+          const from = `${v}.${name(i + 1)}`;
+          return `${target}${to} = ${keep ? `COALESCE(${from}, ${token}.${to})` : from}`;
+        })
+        .join(', ');
     const { type } = this.dataSource.options;
     if (type === 'postgres') {
       // PostgreSQL types a VALUES list by its first row, whose parameters would be text.
-      const cast = (n: number, column: ColumnMetadata) => `CAST($${n} AS ${driver.normalizeType(column)})`;
-      const first = `(${cast(1, metadata.findColumnWithPropertyName('id')!)}, ${cast(2, this.timeColumns.lastUsedAt)}, ${cast(3, this.timeColumns.idleExpiresAt)})`;
-      const list = [first, ...rows((i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`).slice(1)].join(', ');
-      return `UPDATE ${table} AS ${token} SET ${lastUsed} = ${v}.${q('at')}, ${idle} = COALESCE(${v}.${q('idle')}, ${token}.${idle}) FROM (VALUES ${list}) AS ${v} (${q('id')}, ${q('at')}, ${q('idle')}) WHERE ${token}.${id} = ${v}.${q('id')}`;
+      const first = `(${fields.map(([, column], i) => `CAST($${i + 1} AS ${driver.normalizeType(column)})`).join(', ')})`;
+      const placeholders = (i: number) => `(${fields.map((_, j) => `$${width * i + j + 1}`).join(', ')})`;
+      const list = [first, ...rows(placeholders).slice(1)].join(', ');
+      const names = fields.map(([name]) => q(name));
+      return `UPDATE ${table} AS ${token} SET ${set((i) => names[i]!, '')} FROM (VALUES ${list}) AS ${v} (${names.join(', ')}) WHERE ${token}.${id} = ${v}.${names[0]}`;
     }
     if (isSqlite(this.dataSource)) {
       // SQLite names the columns of a VALUES list column1, column2, ...
-      const list = rows(() => '(?, ?, ?)').join(', ');
-      return `UPDATE ${table} AS ${token} SET ${lastUsed} = ${v}.${q('column2')}, ${idle} = COALESCE(${v}.${q('column3')}, ${token}.${idle}) FROM (VALUES ${list}) AS ${v} WHERE ${token}.${id} = ${v}.${q('column1')}`;
+      const list = rows(() => `(${fields.map(() => '?').join(', ')})`).join(', ');
+      return `UPDATE ${table} AS ${token} SET ${set((i) => q(`column${i + 1}`), '')} FROM (VALUES ${list}) AS ${v} WHERE ${token}.${id} = ${v}.${q('column1')}`;
     }
     if (type === 'mysql' || type === 'mariadb') {
       const list = [
-        `SELECT ? AS ${q('id')}, ? AS ${q('at')}, ? AS ${q('idle')}`,
-        ...rows(() => 'SELECT ?, ?, ?').slice(1),
+        `SELECT ${fields.map(([name]) => `? AS ${q(name)}`).join(', ')}`,
+        ...rows(() => `SELECT ${fields.map(() => '?').join(', ')}`).slice(1),
       ].join(' UNION ALL ');
-      return `UPDATE ${table} AS ${token} JOIN (${list}) AS ${v} ON ${token}.${id} = ${v}.${q('id')} SET ${token}.${lastUsed} = ${v}.${q('at')}, ${token}.${idle} = COALESCE(${v}.${q('idle')}, ${token}.${idle})`;
+      return `UPDATE ${table} AS ${token} JOIN (${list}) AS ${v} ON ${token}.${id} = ${v}.${q('id')} SET ${set((i) => q(fields[i]![0]), `${token}.`)}`;
     }
     return null;
   }
@@ -185,11 +267,17 @@ export class TokenQueries {
   /** `recordUses` on a database whose dialect it does not write: an UPDATE per use, in one transaction. */
   private async recordEach(uses: readonly TokenUse[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      for (const { id, at, idleExpiresAt } of uses) {
+      for (const { id, at, idleExpiresAt, ip, userAgent, scopesUsed } of uses) {
         await manager
           .createQueryBuilder()
           .update(AccessToken)
-          .set(idleExpiresAt ? { lastUsedAt: at, idleExpiresAt } : { lastUsedAt: at })
+          .set({
+            lastUsedAt: at,
+            lastUsedIp: ip ?? null,
+            lastUsedUserAgent: userAgent ?? null,
+            ...(idleExpiresAt && { idleExpiresAt }),
+            ...(scopesUsed && { scopesUsed: { ...scopesUsed } }),
+          })
           .where({ id })
           .callListeners(false)
           .updateEntity(false)
@@ -198,9 +286,9 @@ export class TokenQueries {
     });
   }
 
-  /** `time` as `column` stores it, through the column's transformer. */
-  private stored(time: Date, column: ColumnMetadata): unknown {
-    return this.dataSource.driver.preparePersistentValue(time, column);
+  /** `value` as `column` stores it, through the column's transformer (a `Date`, a JSON column's object). */
+  private stored(value: unknown, column: ColumnMetadata): unknown {
+    return this.dataSource.driver.preparePersistentValue(value, column);
   }
 
   /** Every column of the token and of its user (left-joined), each under its alias in `Part`. */

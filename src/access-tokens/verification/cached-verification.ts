@@ -9,13 +9,15 @@ import { activePolicyOf } from '../usage/usage-policy.js';
 /**
  * What the cache keeps of `token`'s verification, `user` its usable user: its effective scopes
  * (the token's within the user's permissions now) and the deadline past which the database must
- * say why it no longer works. Shared by a verification and a refresh of the cache.
+ * say why it no longer works; its view's `unusedScopes` as of `unusedSince` (`unusedSinceOf`).
+ * Shared by a verification and a refresh of the cache.
  */
 export async function cachedOf(
   users: UserDirectory,
   token: AccessToken,
   user: object,
   recordAfter: number,
+  unusedSince: number,
 ): Promise<CachedToken> {
   const permissions = await users.permissionsOf(user);
   const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
@@ -26,7 +28,7 @@ export async function cachedOf(
     version: null,
     policy: activePolicyOf(token.familyId ?? token.id, policyOf(token)),
     recordAfter,
-    verified: frozen({ user, accessToken: toView(token), scopes }),
+    verified: frozen({ user, accessToken: toView(token, unusedSince), scopes }),
   };
 }
 

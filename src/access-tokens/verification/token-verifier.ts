@@ -1,19 +1,23 @@
 import { Inject, Injectable, type ArgumentsHost } from '@nestjs/common';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
-import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
+import type { VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { REFUSED_TOKENS, RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-constants.js';
 import { RefusedTokens } from '../cache/refused-tokens.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
+import type { ScopeRequirement } from '../core/scopes.js';
 import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
 import { unlessUnavailable } from '../storage/outage.js';
 import { TokenQueries } from '../storage/token-queries.js';
+import { unusedSinceOf } from '../storage/token-view.js';
 import { UseRecorder } from '../storage/use-recorder.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { UsageGate } from '../usage/usage-gate.js';
 import { CacheRefresher } from './cache-refresher.js';
 import { cachedOf } from './cached-verification.js';
+import { ScopeUses } from './scope-uses.js';
 import { TokenChecks } from './token-checks.js';
+import { addressOf, userAgentOf, type UseRequest } from './use-origin.js';
 
 /** How many tokens' last write the in-process throttle remembers. */
 const MAX_TOUCHED_REMEMBERED = 10_000;
@@ -49,6 +53,8 @@ export class TokenVerifier {
     private readonly uses: UseRecorder,
     /** The usage policies of the tokens that have one. */
     private readonly gate: UsageGate,
+    /** The scopes each token exercised. */
+    private readonly scopeUses: ScopeUses,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
     this.prefixes = [options.tokens.prefix, options.tokens.sessionPrefix];
@@ -66,11 +72,11 @@ export class TokenVerifier {
    * checksum and MAC on each hit would cost 2 to 4 µs, measured); then form, checksum and
    * key id; the MAC and the signed expiry, before the database. A token with a usage policy then
    * has it applied to `request` (its `ip`), its rate limit's headers set on the response of
-   * `host`, if given.
+   * `host`, if given. A use recorded keeps the address and user agent of `request`.
    */
   resolve<User extends object = object>(
     raw: string,
-    request?: Pick<AuthenticatableRequest, 'ip'>,
+    request?: UseRequest,
     host?: ArgumentsHost,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
@@ -108,23 +114,23 @@ export class TokenVerifier {
   /** `cached`'s verification once its usage policy, if it has one, lets the request through. */
   private admit<User extends object>(
     cached: CachedToken,
-    request: Pick<AuthenticatableRequest, 'ip'> | undefined,
+    request: UseRequest | undefined,
     host: ArgumentsHost | undefined,
     now: Date,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Most tokens have no policy: one comparison.
     if (cached.policy === null) {
-      this.touch(cached, now);
+      this.touch(cached, now, request);
       return cached.verified as VerifiedAccessToken<User>;
     }
     // A request its policy refuses is no use of the token: it neither records one nor keeps the token from idling out.
     const admitted = this.gate.admit(cached, cached.policy, request, host, now.getTime());
     if (!(admitted instanceof Promise)) {
-      this.touch(cached, now);
+      this.touch(cached, now, request);
       return admitted as VerifiedAccessToken<User>;
     }
     return admitted.then((verified) => {
-      this.touch(cached, now);
+      this.touch(cached, now, request);
       return verified as VerifiedAccessToken<User>;
     });
   }
@@ -140,16 +146,26 @@ export class TokenVerifier {
       throw this.checks.refuse('unknown');
     }
     const user = await this.checks.usableUser(token, now);
-    const cached = await cachedOf(this.users, token, user, 0);
+    const cached = await cachedOf(this.users, token, user, 0, unusedSinceOf(this.options, now));
     cache?.set(hash, token.userId, cached, now.getTime(), generation, cached.deadline);
     return cached;
   }
 
   /**
-   * Records the use, at most once per `tokens.lastUsedIntervalSeconds` per token, in a batch
-   * written off the request path; pushes an idle timeout on with it.
+   * What `ScopesGuard` reports of a request it let through: the scopes of `verified` that granted
+   * `requirements` are recorded as exercised (`ScopeUses`).
    */
-  private touch(token: CachedToken, now: Date): void {
+  exercised(verified: VerifiedAccessToken, requirements: readonly ScopeRequirement[], request?: UseRequest): void {
+    this.scopeUses.exercised(verified, requirements, request);
+  }
+
+  /**
+   * Records the use, with the address and user agent of `request`, at most once per
+   * `tokens.lastUsedIntervalSeconds` per token, in a batch written off the request path; pushes an
+   * idle timeout on with it. The first use of a token this instance knows of (`lastUsedAt` still
+   * `null`) is marked as such, for `first_used`. The request is read only when a use is recorded.
+   */
+  private touch(token: CachedToken, now: Date, request: UseRequest | undefined): void {
     const at = now.getTime();
     if (at < token.recordAfter) return;
     const { verified } = token;
@@ -161,11 +177,18 @@ export class TokenVerifier {
       return;
     }
     const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
+    const ip = addressOf(request);
+    const userAgent = userAgentOf(request);
+    const firstOf = last === -Infinity ? { userId: token.userId } : null;
     // Too many waiting: this use goes unrecorded, and the token's next one records it.
-    if (!this.uses.record({ id, at: now, idleExpiresAt })) return;
+    if (!this.uses.record({ id, at: now, idleExpiresAt, ip, userAgent, firstOf })) return;
     token.recordAfter = at + interval;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(id, at);
-    token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
+    this.scopeUses.recorded(id);
+    token.verified = frozen({
+      ...verified,
+      accessToken: { ...verified.accessToken, lastUsedAt: now, lastUsedIp: ip, lastUsedUserAgent: userAgent },
+    });
   }
 }
