@@ -28,6 +28,17 @@ describe('boundedUserAgent', () => {
     expect(isPrintableText(boundedUserAgent('x\uD83D')!)).toBe(true);
   });
 
+  it('reads a header of UTF-8 bytes (as Node gives them, one character a byte) as UTF-8', () => {
+    const asNodeReadsIt = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+    expect(boundedUserAgent(asNodeReadsIt('App/1 (Überall) 😀'))).toBe('App/1 (Überall) 😀');
+    // Latin-1 that is not UTF-8 stays as it is.
+    expect(boundedUserAgent('caf\u00e9/1')).toBe('caf\u00e9/1');
+    // C1 controls that are no UTF-8 are replaced.
+    expect(boundedUserAgent('a\u0085\u009fb')).toBe('a b');
+    // A character cut by the read of a huge header is left out.
+    expect(boundedUserAgent(asNodeReadsIt(`a${'é'.repeat(1000)}`))).toBe(`a${'é'.repeat(254)}`);
+  });
+
   it('cuts a long one to 255 characters between code points', () => {
     const bounded = boundedUserAgent('a'.repeat(1_000_000))!;
     expect(bounded).toHaveLength(MAX_USER_AGENT_LENGTH);
