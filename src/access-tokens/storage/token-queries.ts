@@ -73,7 +73,10 @@ export class TokenQueries {
   private readonly timeColumns: Record<'lastUsedAt' | 'idleExpiresAt', ColumnMetadata>;
   /** The other columns `recordUses` writes. */
   private readonly useColumns: Record<'lastUsedIp' | 'lastUsedUserAgent' | 'scopesUsed', ColumnMetadata>;
-  /** The SQL of `recordUses` by padded batch length, written on first use; `null` where it writes each use apart. */
+  /**
+   * The SQL of `recordUses` by padded batch length (negative: of first uses), written on first
+   * use; `null` where it writes each use apart.
+   */
   private readonly useStatements = new Map<number, string | null>();
 
   /** `joinCondition` joins alias `token` to alias `user`, in query-builder terms. */
@@ -146,47 +149,84 @@ export class TokenQueries {
    * the app 15 µs of CPU a use on SQLite, 24 on PostgreSQL and 18 on MariaDB in batches of 500, and
    * the database a comparison of every row with every id; this, 2.6, 3.7 and 3.4 µs (measured).
    *
-   * A use marked as a token's first (`firstOf`) is first written apart, by an UPDATE that only
-   * changes the row while its `lastUsedAt` is still `null`: of two instances recording a token's
-   * first use, one changes the row. Returns the first uses whose write changed the row, for which
-   * `first_used` is due. Such uses are rare: one per token in its life, on each instance at most.
+   * The uses marked as tokens' first (`firstOf`) are written by a statement of their own, the same
+   * but for rows whose `lastUsedAt` is still `null`, which says which rows it changed: of two
+   * instances recording a token's first use at once, one changes the row (the other's use is not
+   * written: it is as recent). Returns the first uses whose write changed the row, for which
+   * `first_used` is due. A batch of first uses only, or of none, is still one statement.
    */
   async recordUses(uses: readonly TokenUse[]): Promise<TokenUse[]> {
-    if (uses.length === 0) return [];
-    const firsts: TokenUse[] = [];
-    for (const use of uses) if (use.firstOf && (await this.recordFirst(use))) firsts.push(use);
-    await this.recordBatch(uses);
-    return firsts;
+    const firsts = uses.filter((use) => use.firstOf);
+    const others = firsts.length === 0 ? uses : uses.filter((use) => !use.firstOf);
+    const written = firsts.length === 0 ? [] : await this.recordFirsts(firsts);
+    if (others.length > 0) await this.recordBatch(others);
+    return written;
   }
 
   /**
-   * Writes `use`, a token's first as far as this instance knew, unless the token has a use already
-   * (another instance's); whether it changed the row. `UpdateResult.affected` counts changed rows
-   * on better-sqlite3 and PostgreSQL, and matched ones on MariaDB and MySQL, which are the same
-   * here: the row matches only while the column is `null`, and the write sets it.
+   * Writes `firsts` where the token has no use yet; the uses it wrote. PostgreSQL and SQLite say
+   * which rows an UPDATE changed (`RETURNING`); MariaDB and MySQL do not, so there the rows still
+   * without a use are locked and read first (`SELECT ... FOR UPDATE`), in the write's transaction:
+   * another instance's write of the same rows waits for it, then finds them used.
    */
-  private async recordFirst(use: TokenUse): Promise<boolean> {
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .update(AccessToken)
-      .set({ lastUsedAt: use.at, lastUsedIp: use.ip ?? null, lastUsedUserAgent: use.userAgent ?? null })
-      .where({ id: use.id, lastUsedAt: IsNull() })
-      .callListeners(false)
-      .updateEntity(false)
-      .execute();
-    return result.affected === 1;
+  private async recordFirsts(firsts: readonly TokenUse[]): Promise<TokenUse[]> {
+    const batch = padded(firsts);
+    const sql = this.statementOf(batch.length, true);
+    if (sql === null) return this.recordEach(firsts, true);
+    const values = this.valuesOf(batch);
+    const { type } = this.dataSource.options;
+    let ids: unknown[];
+    if (type === 'mysql' || type === 'mariadb') {
+      ids = await this.dataSource.transaction(async (manager) => {
+        const [select, parameters] = manager
+          .createQueryBuilder(AccessToken, 'token')
+          .select('token.id', 'id')
+          .where('token.id IN (:...ids)', { ids: batch.map((use) => use.id) })
+          .andWhere('token.lastUsedAt IS NULL')
+          .setLock('pessimistic_write')
+          .getQueryAndParameters();
+        const unused = (await manager.query(select, parameters)) as { id: unknown }[];
+        if (unused.length > 0) await manager.query(sql, values);
+        return unused.map((row) => row.id);
+      });
+    } else {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        const result = await runner.query(sql, values, true);
+        ids = (result.records as { id: unknown }[]).map((row) => row.id);
+      } finally {
+        await runner.release();
+      }
+    }
+    const changed = new Set(ids.map(String));
+    return firsts.filter((use) => changed.has(use.id));
   }
 
   private async recordBatch(uses: readonly TokenUse[]): Promise<void> {
     const batch = padded(uses);
+    const sql = this.statementOf(batch.length, false);
+    if (sql === null) {
+      await this.recordEach(uses, false);
+      return;
+    }
+    await this.dataSource.query(sql, this.valuesOf(batch));
+  }
+
+  /** The SQL of `writeUses(length, firsts)`, written once. */
+  private statementOf(length: number, firsts: boolean): string | null {
+    const key = firsts ? -length : length;
+    let sql = this.useStatements.get(key);
+    if (sql === undefined) {
+      sql = this.writeUses(length, firsts);
+      this.useStatements.set(key, sql);
+    }
+    return sql;
+  }
+
+  /** The parameters of a statement of `writeUses` for `batch`, row by row. */
+  private valuesOf(batch: readonly TokenUse[]): unknown[] {
     const { lastUsedAt, idleExpiresAt } = this.timeColumns;
     const { lastUsedIp, lastUsedUserAgent, scopesUsed } = this.useColumns;
-    let sql = this.useStatements.get(batch.length);
-    if (sql === undefined) {
-      sql = this.writeUses(batch.length);
-      this.useStatements.set(batch.length, sql);
-    }
-    if (sql === null) return this.recordEach(uses);
     const values: unknown[] = [];
     for (const use of batch) {
       values.push(
@@ -198,7 +238,7 @@ export class TokenQueries {
         use.scopesUsed ? this.stored(use.scopesUsed, scopesUsed) : null,
       );
     }
-    await this.dataSource.query(sql, values);
+    return values;
   }
 
   /**
@@ -207,8 +247,10 @@ export class TokenQueries {
    * `UPDATE ... FROM (VALUES ...)` on PostgreSQL and SQLite (3.33 or later), a join to a
    * `UNION ALL` of the rows on MariaDB and MySQL; `null` for other databases. A `null` idle expiry
    * or map of scopes leaves the stored one; the address and user agent are the use's, `null` too.
+   * With `firsts`, only rows without a use are written, and on PostgreSQL and SQLite (3.35 or
+   * later) their ids returned.
    */
-  private writeUses(length: number): string | null {
+  private writeUses(length: number, firsts: boolean): string | null {
     const { driver } = this.dataSource;
     const { metadata } = this.token;
     const q = (name: string) => driver.escape(name);
@@ -217,7 +259,7 @@ export class TokenQueries {
     const id = q(metadata.findColumnWithPropertyName('id')!.databaseName);
     const { lastUsedAt, idleExpiresAt } = this.timeColumns;
     const { lastUsedIp, lastUsedUserAgent, scopesUsed } = this.useColumns;
-    // The columns of a row of the batch, in the order `recordBatch` binds them: each with its name
+    // The columns of a row of the batch, in the order `valuesOf` binds them: each with its name
     // in the list of rows, the column it sets, and whether `null` leaves the stored value.
     const fields: [name: string, column: ColumnMetadata, keep: boolean][] = [
       ['id', metadata.findColumnWithPropertyName('id')!, false],
@@ -229,6 +271,7 @@ export class TokenQueries {
     ];
     const width = fields.length;
     const [token, v] = [q('token'), q('v')];
+    const unused = firsts ? ` AND ${token}.${q(lastUsedAt.databaseName)} IS NULL` : '';
     const rows = (row: (i: number) => string) => Array.from({ length }, (_, i) => row(i));
     /** The SET list, `name(i)` naming the list's i-th column, `target` prefixing the columns set. */
     const set = (name: (i: number) => string, target: string) =>
@@ -247,28 +290,38 @@ export class TokenQueries {
       const placeholders = (i: number) => `(${fields.map((_, j) => `$${width * i + j + 1}`).join(', ')})`;
       const list = [first, ...rows(placeholders).slice(1)].join(', ');
       const names = fields.map(([name]) => q(name));
-      return `UPDATE ${table} AS ${token} SET ${set((i) => names[i]!, '')} FROM (VALUES ${list}) AS ${v} (${names.join(', ')}) WHERE ${token}.${id} = ${v}.${names[0]}`;
+      const returning = firsts ? ` RETURNING ${token}.${id} AS ${q('id')}` : '';
+      return `UPDATE ${table} AS ${token} SET ${set((i) => names[i]!, '')} FROM (VALUES ${list}) AS ${v} (${names.join(', ')}) WHERE ${token}.${id} = ${v}.${names[0]}${unused}${returning}`;
     }
     if (isSqlite(this.dataSource)) {
-      // SQLite names the columns of a VALUES list column1, column2, ...
+      // SQLite names the columns of a VALUES list column1, column2, ...; its RETURNING names the
+      // updated table's columns alone.
       const list = rows(() => `(${fields.map(() => '?').join(', ')})`).join(', ');
-      return `UPDATE ${table} AS ${token} SET ${set((i) => q(`column${i + 1}`), '')} FROM (VALUES ${list}) AS ${v} WHERE ${token}.${id} = ${v}.${q('column1')}`;
+      const returning = firsts ? ` RETURNING ${id} AS ${q('id')}` : '';
+      return `UPDATE ${table} AS ${token} SET ${set((i) => q(`column${i + 1}`), '')} FROM (VALUES ${list}) AS ${v} WHERE ${token}.${id} = ${v}.${q('column1')}${unused}${returning}`;
     }
     if (type === 'mysql' || type === 'mariadb') {
       const list = [
         `SELECT ${fields.map(([name]) => `? AS ${q(name)}`).join(', ')}`,
         ...rows(() => `SELECT ${fields.map(() => '?').join(', ')}`).slice(1),
       ].join(' UNION ALL ');
-      return `UPDATE ${table} AS ${token} JOIN (${list}) AS ${v} ON ${token}.${id} = ${v}.${q('id')} SET ${set((i) => q(fields[i]![0]), `${token}.`)}`;
+      return `UPDATE ${table} AS ${token} JOIN (${list}) AS ${v} ON ${token}.${id} = ${v}.${q('id')} SET ${set((i) => q(fields[i]![0]), `${token}.`)}${firsts ? ` WHERE${unused.slice(4)}` : ''}`;
     }
     return null;
   }
 
-  /** `recordUses` on a database whose dialect it does not write: an UPDATE per use, in one transaction. */
-  private async recordEach(uses: readonly TokenUse[]): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      for (const { id, at, idleExpiresAt, ip, userAgent, scopesUsed } of uses) {
-        await manager
+  /**
+   * `recordUses` on a database whose dialect it does not write: an UPDATE per use, in one
+   * transaction; with `firsts`, each only where the token has no use yet. The uses that changed a
+   * row: `UpdateResult.affected` counts the rows an UPDATE changed, or on some drivers matched,
+   * which are the same here, as the write sets what the condition asks to be `null`.
+   */
+  private async recordEach(uses: readonly TokenUse[], firsts: boolean): Promise<TokenUse[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const written: TokenUse[] = [];
+      for (const use of uses) {
+        const { id, at, idleExpiresAt, ip, userAgent, scopesUsed } = use;
+        const result = await manager
           .createQueryBuilder()
           .update(AccessToken)
           .set({
@@ -278,11 +331,13 @@ export class TokenQueries {
             ...(idleExpiresAt && { idleExpiresAt }),
             ...(scopesUsed && { scopesUsed: { ...scopesUsed } }),
           })
-          .where({ id })
+          .where(firsts ? { id, lastUsedAt: IsNull() } : { id })
           .callListeners(false)
           .updateEntity(false)
           .execute();
+        if (result.affected === 1) written.push(use);
       }
+      return written;
     });
   }
 
