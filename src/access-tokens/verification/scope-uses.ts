@@ -52,14 +52,10 @@ export class ScopeUses {
   exercised(verified: VerifiedAccessToken, requirements: readonly ScopeRequirement[], request?: UseRequest): void {
     const known = this.tokens.get(verified.accessToken.id);
     if (known !== undefined) {
-      let all = true;
-      for (const requirement of requirements) {
-        if (!known.seen.has(requirement)) {
-          all = false;
-          break;
-        }
-      }
-      if (all) return;
+      // An indexed loop: no iterator per request.
+      let i = 0;
+      while (i < requirements.length && known.seen.has(requirements[i]!)) i++;
+      if (i === requirements.length) return;
     }
     this.check(verified, requirements, request, known);
   }
