@@ -224,7 +224,10 @@ export class TokensService implements OnModuleDestroy {
       const found = await this.find(userId, status, after, limit + 1);
       const tokens = found.slice(0, limit);
       const last = tokens.at(-1);
-      return { tokens: tokens.map(this.viewer()), nextCursor: found.length > limit && last ? encodeCursor(last) : null };
+      return {
+        tokens: tokens.map(this.viewer()),
+        nextCursor: found.length > limit && last ? encodeCursor(last) : null,
+      };
     });
   }
 

@@ -43,7 +43,10 @@ export class AccessTokenModel {
   @Field(() => String, { nullable: true, description: 'The client address of the last recorded use' })
   lastUsedIp!: string | null;
 
-  @Field(() => String, { nullable: true, description: 'The User-Agent of the last recorded use, at most 255 characters' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The User-Agent of the last recorded use, at most 255 characters',
+  })
   lastUsedUserAgent!: string | null;
 
   @Field(() => [String], {

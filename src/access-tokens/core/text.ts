@@ -20,6 +20,8 @@ const CONTROL_RUNS = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 /** Characters Node gives for the bytes 0x80 to 0xff of a header, which it reads as Latin-1. */
 const HIGH_LATIN1 = /[\u0080-\u00ff]/;
+/** A character no byte of a header is read as. */
+// eslint-disable-next-line no-control-regex -- the range of Latin-1 starts at NUL
 const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 

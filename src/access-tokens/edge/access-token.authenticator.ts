@@ -176,7 +176,11 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
    * token's own scopes that granted them are exercised. A Map lookup when they were recorded within
    * `tokens.lastUsedIntervalSeconds`.
    */
-  exercised(verified: VerifiedAccessToken, requirements: readonly ScopeRequirement[], request: AuthenticatableRequest): void {
+  exercised(
+    verified: VerifiedAccessToken,
+    requirements: readonly ScopeRequirement[],
+    request: AuthenticatableRequest,
+  ): void {
     this.verifier.exercised(verified, requirements, request);
   }
 

@@ -334,14 +334,8 @@ describe('resolveAccessTokensOptions', () => {
       { tokens: { idleTimeoutSeconds: 0 } },
       'tokens.idleTimeoutSeconds must be a positive whole number of seconds, or null',
     ],
-    [
-      { tokens: { unusedScopeSeconds: 0 } },
-      'tokens.unusedScopeSeconds must be a positive whole number of seconds',
-    ],
-    [
-      { tokens: { unusedScopeSeconds: null } },
-      'tokens.unusedScopeSeconds must be a positive whole number of seconds',
-    ],
+    [{ tokens: { unusedScopeSeconds: 0 } }, 'tokens.unusedScopeSeconds must be a positive whole number of seconds'],
+    [{ tokens: { unusedScopeSeconds: null } }, 'tokens.unusedScopeSeconds must be a positive whole number of seconds'],
     [
       { tokens: { unusedScopeSeconds: 59 } },
       'tokens.unusedScopeSeconds (59) must be at least tokens.lastUsedIntervalSeconds (60)',
