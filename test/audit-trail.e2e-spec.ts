@@ -7,6 +7,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import {
   AccessTokenEvents,
+  SessionsService,
   TokensService,
   type AccessTokenEventMap,
   type AccessTokensModuleOptions,
@@ -173,6 +174,15 @@ describe.each(HTTP_ADAPTERS)(`the audit trail on $server, on ${testDatabaseKind(
     expect(firstUses.filter((event) => event.tokenId === accessToken.id)).toEqual([
       { userId: MEMBER, tokenId: accessToken.id, address: '127.0.0.1', userAgent: 'first/1.0', at },
     ]);
+  });
+
+  it('fires no first_used for the access token of a login session, new at each refresh', async () => {
+    const { accessToken } = await app.get(SessionsService).start(MEMBER);
+    await get(accessToken, '/reports').expect(200);
+    await tokens.flushUses();
+    const [session] = (await tokens.list(MEMBER)).filter((view) => view.kind === 'session');
+    expect(session).toMatchObject({ lastUsedAt: clock.now(), lastUsedUserAgent: 'audit-test/1.0' });
+    expect(firstUses.filter((event) => event.tokenId === session!.id)).toEqual([]);
   });
 
   it('records which of its scopes granted requests, and lists those unused for 90 days, or never', async () => {

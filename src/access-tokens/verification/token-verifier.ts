@@ -162,8 +162,8 @@ export class TokenVerifier {
   /**
    * Records the use, with the address and user agent of `request`, at most once per
    * `tokens.lastUsedIntervalSeconds` per token, in a batch written off the request path; pushes an
-   * idle timeout on with it. The first use of a token this instance knows of (`lastUsedAt` still
-   * `null`) is marked as such, for `first_used`. The request is read only when a use is recorded.
+   * idle timeout on with it. The first use of a personal or team token this instance knows of
+   * (`lastUsedAt` still `null`) is marked as such, for `first_used`. The request is read only when a use is recorded.
    */
   private touch(token: CachedToken, now: Date, request: UseRequest | undefined): void {
     const at = now.getTime();
@@ -179,7 +179,8 @@ export class TokenVerifier {
     const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
     const ip = addressOf(request);
     const userAgent = userAgentOf(request);
-    const firstOf = last === -Infinity ? { userId: token.userId } : null;
+    // A login session's access token is new at each refresh: its first use is no news.
+    const firstOf = last === -Infinity && verified.accessToken.kind !== 'session' ? { userId: token.userId } : null;
     // Too many waiting: this use goes unrecorded, and the token's next one records it.
     if (!this.uses.record({ id, at: now, idleExpiresAt, ip, userAgent, firstOf })) return;
     token.recordAfter = at + interval;
