@@ -4,7 +4,7 @@ import { RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-
 import { CacheBus } from '../cache/cache-bus.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
-import { intersectScopes } from '../core/scopes.js';
+import { intersectScopes, unusedScopes } from '../core/scopes.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { TokenQueries, type FoundRow } from '../storage/token-queries.js';
 import { unusedSinceOf } from '../storage/token-view.js';
@@ -138,17 +138,26 @@ export class CacheRefresher implements OnModuleDestroy {
     const read = value.verified.accessToken;
     const mine = accessToken.lastUsedAt && (!read.lastUsedAt || accessToken.lastUsedAt > read.lastUsedAt);
     const { lastUsedAt, lastUsedIp, lastUsedUserAgent } = mine ? accessToken : read;
+    // Scopes exercised: the later of the two times of each, and the unused ones as of both.
     const scopesUsedAt = { ...read.scopesUsedAt };
     for (const [scope, at] of Object.entries(accessToken.scopesUsedAt)) {
       if (read.scopes.includes(scope) && !(scopesUsedAt[scope]! >= at)) scopesUsedAt[scope] = at;
     }
+    const used = Object.fromEntries(Object.entries(scopesUsedAt).map(([scope, at]) => [scope, at.getTime()]));
     return {
       ...value,
       version: row.version,
       recordAfter: previous.recordAfter,
       verified: frozen({
         ...value.verified,
-        accessToken: { ...read, lastUsedAt, lastUsedIp, lastUsedUserAgent, scopesUsedAt },
+        accessToken: {
+          ...read,
+          lastUsedAt,
+          lastUsedIp,
+          lastUsedUserAgent,
+          scopesUsedAt,
+          unusedScopes: unusedScopes(read.scopes, used, unusedSinceOf(this.options, now)),
+        },
       }),
     };
   }

@@ -163,7 +163,8 @@ export class TokenVerifier {
    * Records the use, with the address and user agent of `request`, at most once per
    * `tokens.lastUsedIntervalSeconds` per token, in a batch written off the request path; pushes an
    * idle timeout on with it. The first use of a personal or team token this instance knows of
-   * (`lastUsedAt` still `null`) is marked as such, for `first_used`. The request is read only when a use is recorded.
+   * (`lastUsedAt` still `null`) is marked as such, for `first_used`. The request is read only when
+   * a use is recorded: a cache hit within the interval returns at the first comparison.
    */
   private touch(token: CachedToken, now: Date, request: UseRequest | undefined): void {
     const at = now.getTime();
