@@ -325,6 +325,42 @@ describe.each(HTTP_ADAPTERS)(
       for (const { token } of busy) expect(await reads(token)).toBe(0);
     });
 
+    it("keeps a use it recorded after the refresh's read, its address and user agent with its time", async () => {
+      const members = app.get(DataSource).getRepository(Member);
+      await members.save({
+        memberId: 'm-audit',
+        login: 'audit',
+        secret: 'h',
+        disabled: false,
+        bio: null,
+        grants: ['*'],
+      });
+      const tokens = app.get(TokensService);
+      const { token } = await tokens.issue('m-audit', { name: 'audited', scopes: ['reports:*'] });
+      const ask = (agent: string) =>
+        request(app.getHttpServer()).get('/reports').set('Authorization', `Bearer ${token}`).set('User-Agent', agent);
+      await ask('before/1').expect(200);
+      await tokens.flushUses();
+      // A change the refresh must read (the member's permissions, by SQL), then past half of busTtlSeconds:
+      // the next request starts the refresh, whose read goes out before this request's use is queued.
+      await members.update({ memberId: 'm-audit' }, { grants: ['reports:read'] });
+      clock.advance(160);
+      const used = clock.now();
+      await ask('after/2').expect(200);
+      // The refresh runs in the background: asked until its entry answers.
+      const start = Date.now();
+      while (((await ask('after/2').expect(200)).body as { scopes: string[] }).scopes[0] !== 'reports:read') {
+        if (Date.now() - start > 3000) throw new Error('the refresh did not read the new permissions');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // The refreshed entry: the new scopes, and the later use's time, address and user agent together.
+      expect((await tokens.verify(token)).accessToken).toMatchObject({
+        lastUsedAt: used,
+        lastUsedIp: '127.0.0.1',
+        lastUsedUserAgent: 'after/2',
+      });
+    });
+
     /** Single-token lookups (not the refresh's batched read) while `token` is asked for, and answered 200. */
     async function reads(token: string): Promise<number> {
       const ran = await queries.during(() =>

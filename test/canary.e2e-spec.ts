@@ -276,7 +276,7 @@ describe.each(HTTP_ADAPTERS)(`the demo's canary tokens on $server, on ${testData
     // The alert, then the demo's audit log of refusals, which logs it as any unknown token.
     expect(calls).toEqual([
       [
-        `canary token ${alerts[0]!.tokenId} "in the wiki" of user ${alerts[0]!.userId} used from ${alerts[0]!.address}, user agent "curl/8.5.0(linux)"`,
+        `canary token ${alerts[0]!.tokenId} "in the wiki" of user ${alerts[0]!.userId} used from ${alerts[0]!.address}, user agent "curl/8.5.0 (linux)"`,
       ],
       [`token (none known) refused (unknown) from ${alerts[0]!.address}`],
     ]);

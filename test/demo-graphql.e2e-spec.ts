@@ -97,11 +97,22 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
     (await gql(LOGIN, { username, password })).data!.login;
   const refresh = (refreshToken: string) => gql(REFRESH, { refreshToken });
 
-  /** Users and tokens as the database holds them, less when a token was last used. */
+  /** Users and tokens as the database holds them, less what each use records: when, from where, with what scopes. */
   async function snapshot(): Promise<unknown> {
     const users = await demo.dataSource.getRepository(User).find({ order: { id: 'ASC' } });
     const tokens = await demo.dataSource.getRepository(AccessToken).find({ order: { id: 'ASC' } });
-    return { users, tokens: tokens.map(({ lastUsedAt: _lastUsedAt, ...token }) => token) };
+    return {
+      users,
+      tokens: tokens.map(
+        ({
+          lastUsedAt: _lastUsedAt,
+          lastUsedIp: _lastUsedIp,
+          lastUsedUserAgent: _lastUsedUserAgent,
+          scopesUsed: _scopesUsed,
+          ...token
+        }) => token,
+      ),
+    };
   }
 
   describe('login, refresh and logout', () => {
@@ -263,6 +274,27 @@ describe.each(SERVERS)(`the demo's GraphQL API, $graphql on $server, on ${testDa
         revokedReason: string | null;
       }[];
       expect(all.find((token) => token.id === created.id)?.revokedReason).toBe('revoked_by_user');
+    });
+
+    it('shows what a token did: from where, with what, and the scopes no operation exercised', async () => {
+      const created = (
+        await gql(CREATE, { name: 'reader', scopes: ['tokens:read', 'users:read'], expiresIn: 3600 }, alice)
+      ).data!.createToken;
+      // The tokens query (@Scopes('tokens:read')) through the same ScopesGuard as a route.
+      await demo.http
+        .post('/graphql')
+        .set('Authorization', `Bearer ${created.token}`)
+        .set('User-Agent', 'graphql-client/2.0')
+        .send({ query: TOKENS, variables: { status: 'live' } })
+        .expect(200);
+      const audit = 'query { tokens(status: "live", limit: 100) { id lastUsedIp lastUsedUserAgent unusedScopes } }';
+      const listed = (await gql(audit, {}, alice)).data!.tokens as { id: string }[];
+      expect(listed.find((token) => token.id === created.id)).toEqual({
+        id: created.id,
+        lastUsedIp: '127.0.0.1',
+        lastUsedUserAgent: 'graphql-client/2.0',
+        unusedScopes: ['users:read'],
+      });
     });
 
     it('pages as GET /tokens does: at most `limit`, newest first', async () => {

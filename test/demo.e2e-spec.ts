@@ -268,15 +268,34 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
       expect(password.body.message).toContain('empty password');
     });
 
-    it('records when a token was last used', async () => {
+    it('records when a token was last used, from where, with what, and the scopes it exercised', async () => {
       const response = await demo.http
         .post('/tokens/generate')
         .set('Authorization', basicAuth('alice', PASSWORD))
         .expect(201);
-      await demo.http.get('/users/me').set(bearer(response.body.token)).expect(200);
-      const list = await demo.http.get('/tokens').set(bearer(alice)).expect(200);
-      const view = list.body.find((t: { id: string }) => t.id === response.body.id);
-      expect(view.lastUsedAt).toBe(demo.clock.now().toISOString());
+      await demo.http
+        .get('/users/me')
+        .set(bearer(response.body.token))
+        .set('User-Agent', 'demo-client/1.0')
+        .expect(200);
+      const viewOf = async () =>
+        (await demo.http.get('/tokens').set(bearer(alice)).expect(200)).body.find(
+          (t: { id: string }) => t.id === response.body.id,
+        );
+      // GET /users/me needs no scope: its only scope, "*", granted nothing yet.
+      expect(await viewOf()).toMatchObject({
+        lastUsedAt: demo.clock.now().toISOString(),
+        lastUsedIp: '127.0.0.1',
+        lastUsedUserAgent: 'demo-client/1.0',
+        scopesUsedAt: {},
+        unusedScopes: ['*'],
+      });
+      // GET /users/:id needs users:read, which "*" grants.
+      await demo.http.get('/users/1').set(bearer(response.body.token)).expect(200);
+      expect(await viewOf()).toMatchObject({
+        scopesUsedAt: { '*': demo.clock.now().toISOString() },
+        unusedScopes: [],
+      });
     });
   });
 
@@ -372,6 +391,7 @@ describe.each(HTTP_ADAPTERS)(`demo API on $server, on ${testDatabaseKind()}`, ({
           'scopes',
           'scopesUsedAt',
           'sessionId',
+          'unusedScopes',
           'usesLeft',
           'usesPeriod',
           'usesRenewAt',

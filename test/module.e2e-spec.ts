@@ -269,7 +269,7 @@ describe('AccessTokensModule options', () => {
     ],
     [
       { ...FIXTURE_OPTIONS, tokens: { prefx: 'x' } },
-      /unknown option tokens.prefx; known: prefix, lifetimeSeconds, .*, lastUsedIntervalSeconds$/,
+      /unknown option tokens.prefx; known: prefix, lifetimeSeconds, .*, lastUsedIntervalSeconds, unusedScopeSeconds$/,
     ],
     [{ ...FIXTURE_OPTIONS, tokens: { prefix: 'Bad-Prefix' } }, /tokens.prefix "Bad-Prefix" must be lower-case/],
     [

@@ -78,11 +78,22 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
   /** A new window for the password throttling. */
   const nextMinute = () => custom.clock.advance(61);
 
-  /** Accounts and tokens as the database holds them, less when a token was last used. */
+  /** Accounts and tokens as the database holds them, less what each use records: when, from where, with what scopes. */
   async function snapshot(): Promise<unknown> {
     const accounts = await custom.dataSource.getRepository(Account).find({ order: { id: 'ASC' } });
     const tokens = await custom.dataSource.getRepository(AccessToken).find({ order: { id: 'ASC' } });
-    return { accounts, tokens: tokens.map(({ lastUsedAt: _lastUsedAt, ...token }) => token) };
+    return {
+      accounts,
+      tokens: tokens.map(
+        ({
+          lastUsedAt: _lastUsedAt,
+          lastUsedIp: _lastUsedIp,
+          lastUsedUserAgent: _lastUsedUserAgent,
+          scopesUsed: _scopesUsed,
+          ...token
+        }) => token,
+      ),
+    };
   }
 
   /** Sends `send()` and checks it is a 400 naming `field` that changed nothing. */
@@ -336,6 +347,7 @@ describe.each(HTTP_ADAPTERS)(`the ready-made routes on $server, on ${testDatabas
         'scopesUsedAt',
         'sessionId',
         'token',
+        'unusedScopes',
         'usesLeft',
         'usesPeriod',
         'usesRenewAt',

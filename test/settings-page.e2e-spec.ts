@@ -233,13 +233,18 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     const cells = await row(hintOf(raw.deploy)).locator('td').allTextContents();
     expect(cells.slice(0, 7)).toEqual([
       'CI deploy',
-      'users:read',
+      // GET /users/me needs no scope: users:read, its only one, granted nothing yet.
+      'users:readUnused scopes: users:read (never used)',
       expect.stringMatching(new RegExp(`^nat_…${raw.deploy.slice(-4)}$`)),
       'Jan 1, 2026, 00:00',
       'Jan 8, 2026, 00:00',
-      // Used by the checks of the step before.
-      'Jan 1, 2026, 00:00',
+      // Used by the checks of the step before: when, from where, with what (Node's fetch).
+      'Jan 1, 2026, 00:00127.0.0.1node',
       'live',
+    ]);
+    expect(await row(hintOf(raw.deploy)).locator('td.last-used small').allTextContents()).toEqual([
+      '127.0.0.1',
+      'node',
     ]);
   });
 
@@ -381,6 +386,10 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     demo.clock.advance(600);
     raw.grafana = await create('Grafana dashboard', ['users:read', 'tokens:read'], '7776000');
     await dismiss();
+    // Used by a dashboard, which reads a user (users:read) and never a token (tokens:read).
+    const asGrafana = { Authorization: `Bearer ${raw.grafana}`, 'User-Agent': 'Grafana/11.3.0' };
+    const { id } = (await (await fetch(`${base}/users/me`, { headers: asGrafana })).json()) as { id: number };
+    expect((await fetch(`${base}/users/${id}`, { headers: asGrafana })).status).toBe(200);
     // A day on, the one-day token has expired; the page refreshes its session again.
     demo.clock.advance(86401);
     expect((await me(raw.html)).status).toBe(401);
@@ -398,6 +407,13 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
       'revoked',
       'revoked',
     ]);
+    // What the dashboard's token did: from where, with what, and the scope it never needed.
+    const grafana = row(hintOf(raw.grafana));
+    expect(await grafana.locator('td.last-used small').allTextContents()).toEqual(['127.0.0.1', 'Grafana/11.3.0']);
+    expect(await text(grafana.locator('.unused-scopes'))).toBe('Unused scopes: tokens:read (never used)');
+    expect(await grafana.locator('.scope.unused').allTextContents()).toEqual(['tokens:read']);
+    // A token never used has all its scopes unused.
+    expect(await text(row(hintOf(raw.html)).locator('td.last-used'))).toBe('Never used');
     // The picture in docs/demo.md: no raw token in the page (hints only), nothing that would work.
     expect(await page.content()).not.toMatch(RAW_TOKEN);
     mkdirSync(join(SCREENSHOT, '..'), { recursive: true });

@@ -81,10 +81,15 @@ describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseK
     await database?.drop();
   });
 
-  async function connect(options: { authorization?: string; token?: unknown } = {}): Promise<Socket> {
+  async function connect(
+    options: { authorization?: string; token?: unknown; userAgent?: string } = {},
+  ): Promise<Socket> {
     const socket = io(url, {
       transports: ['websocket'],
-      extraHeaders: options.authorization ? { authorization: options.authorization } : {},
+      extraHeaders: {
+        ...(options.authorization && { authorization: options.authorization }),
+        ...(options.userAgent && { 'user-agent': options.userAgent }),
+      },
       auth: options.token === undefined ? {} : { token: options.token },
     });
     sockets.push(socket);
@@ -133,6 +138,20 @@ describe.each(HTTP_ADAPTERS)(`a socket.io gateway on $server, on ${testDatabaseK
       expect(await send(socket, 'ping')).toEqual({ ack: 'pong' });
     },
   );
+
+  it("records the handshake's address and user agent with the use, and the scope a message exercised", async () => {
+    const { token, accessToken } = await tokens.issue('m-ws', {
+      name: 'ws audit',
+      scopes: ['reports:read', 'reports:export'],
+    });
+    expect(await send(await connect({ token, userAgent: 'ws-client/1.0' }), 'reports')).toEqual({ ack: ['r1'] });
+    await tokens.flushUses();
+    expect((await tokens.list('m-ws')).find((view) => view.id === accessToken.id)).toMatchObject({
+      lastUsedIp: '127.0.0.1',
+      lastUsedUserAgent: 'ws-client/1.0',
+      unusedScopes: ['reports:export'],
+    });
+  });
 
   it('refuses a message that needs a scope the token lacks, naming the scope', async () => {
     const { token } = await tokens.issue('m-ws', { name: 'no reports', scopes: ['reports:export'] });

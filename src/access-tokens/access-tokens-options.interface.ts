@@ -85,6 +85,13 @@ export interface TokenOptions {
   maxPerUser?: number | null;
   /** `lastUsedAt` is written at most once per token per this many seconds; 0: at every use. Default 60. */
   lastUsedIntervalSeconds?: number;
+  /**
+   * The least-privilege hints' window: a token's `unusedScopes` are its scopes not exercised (no
+   * route's `@Scopes()` granted by them) in the last this many seconds, or never, however young the
+   * token. Exercised scopes are recorded once per `lastUsedIntervalSeconds` while in use, so the
+   * window must be at least that long. Default 90 days (7776000).
+   */
+  unusedScopeSeconds?: number;
 }
 
 /** Where the module reads credentials, and what it does with others'. */
@@ -309,6 +316,7 @@ export interface ResolvedTokenOptions {
   readonly idleTimeoutSeconds: number | null;
   readonly maxPerUser: number | null;
   readonly lastUsedIntervalSeconds: number;
+  readonly unusedScopeSeconds: number;
   /** The prefix of login sessions' access tokens: `` `${prefix}_s` ``. */
   readonly sessionPrefix: string;
   /** The prefix of login sessions' refresh tokens: `` `${prefix}_r` ``. */

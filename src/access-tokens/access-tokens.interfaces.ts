@@ -44,8 +44,18 @@ export interface AccessTokenView {
   lastUsedIp: string | null;
   /** The `User-Agent` of the last recorded use, bounded, or `null`. */
   lastUsedUserAgent: string | null;
-  /** When each of its scopes last granted a request, by scope; a scope never exercised is absent. */
+  /**
+   * When each of its scopes last granted a request (was the narrowest of its scopes covering a
+   * route's `@Scopes()`), by scope; a scope never exercised is absent. Recorded with the uses, at
+   * most once per `tokens.lastUsedIntervalSeconds`, so accurate to about that.
+   */
   scopesUsedAt: Record<string, Date>;
+  /**
+   * The least-privilege hints: its scopes not exercised in the last `tokens.unusedScopeSeconds`
+   * (default 90 days), or never (a token younger than that included), in its order; candidates to
+   * narrow it to. As of the view: a verified token's, as of its verification.
+   */
+  unusedScopes: string[];
   /** A canary: it never authenticates, and any use of it raises `canary_used`. */
   canary: boolean;
 }

@@ -23,6 +23,7 @@ import { TokenStore } from './storage/token-store.js';
 import { useRecorderProvider } from './storage/use-recorder.js';
 import { TokensService } from './tokens.service.js';
 import { CacheRefresher } from './verification/cache-refresher.js';
+import { ScopeUses } from './verification/scope-uses.js';
 import { TokenChecks } from './verification/token-checks.js';
 import { TokenVerifier } from './verification/token-verifier.js';
 import { TransactionHooks } from './revocation/transaction-hooks.js';
@@ -68,6 +69,7 @@ import { AccessTokensTelemetry } from './telemetry/access-tokens.telemetry.js';
     rateCounterProvider,
     UsageGate,
     AccessTokensTelemetry,
+    ScopeUses,
     TokenVerifier,
     TokensService,
     TeamTokensService,

@@ -12,7 +12,7 @@ import { checkToken, hashToken, isTokenId } from './core/token-format.js';
 import { TokenQueries } from './storage/token-queries.js';
 import { unlessUnavailable } from './storage/outage.js';
 import { TokenStore } from './storage/token-store.js';
-import { toView } from './storage/token-view.js';
+import { toView, unusedSinceOf } from './storage/token-view.js';
 import { UserDirectory } from './storage/user-directory.service.js';
 import { TokenChecks } from './verification/token-checks.js';
 
@@ -135,7 +135,7 @@ export class SessionsService {
       accessToken: access.raw,
       refreshToken: refresh.raw,
       expiresIn: accessLifetimeSeconds,
-      session: toView(access.token),
+      session: toView(access.token, unusedSinceOf(this.options)),
       userId: common.userId,
     };
   }

@@ -13,7 +13,7 @@ import { AccessToken, stored } from './storage/access-token.entity.js';
 import { unlessUnavailable } from './storage/outage.js';
 import { TeamDirectory } from './storage/team-directory.service.js';
 import { TokenStore } from './storage/token-store.js';
-import { toView } from './storage/token-view.js';
+import { toView, unusedSinceOf } from './storage/token-view.js';
 import { UseRecorder } from './storage/use-recorder.js';
 import { checkPolicy } from './usage/usage-policy.js';
 
@@ -86,7 +86,7 @@ export class TeamTokensService {
           policy,
         });
       });
-      return { token: raw, accessToken: toView(token) };
+      return { token: raw, accessToken: toView(token, unusedSinceOf(this.options)) };
     });
   }
 
@@ -99,7 +99,8 @@ export class TeamTokensService {
         where: { userId: String(teamId), kind: 'team' },
         order: { createdAt: 'DESC', id: 'ASC' },
       });
-      return tokens.map(toView);
+      const since = unusedSinceOf(this.options);
+      return tokens.map((token) => toView(token, since));
     });
   }
 
@@ -112,7 +113,7 @@ export class TeamTokensService {
       if (!isTokenId(tokenId)) throw new TokenNotFoundError(String(tokenId));
       const where = { id: tokenId, userId: String(teamId), kind: 'team' as const };
       if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
-      return toView(await this.repository.findOneByOrFail(where));
+      return toView(await this.repository.findOneByOrFail(where), unusedSinceOf(this.options));
     });
   }
 

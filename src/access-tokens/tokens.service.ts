@@ -48,7 +48,7 @@ import { tokenLifetime, validTokenName } from './core/token-input.js';
 import { CacheBus, type CacheBusState } from './cache/cache-bus.js';
 import { unlessUnavailable } from './storage/outage.js';
 import { TokenStore } from './storage/token-store.js';
-import { toView } from './storage/token-view.js';
+import { toView, unusedSinceOf } from './storage/token-view.js';
 import { UseRecorder } from './storage/use-recorder.js';
 import { UserDirectory } from './storage/user-directory.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
@@ -165,7 +165,7 @@ export class TokensService implements OnModuleDestroy {
           canary,
         });
       });
-      return { token: raw, accessToken: toView(token) };
+      return { token: raw, accessToken: toView(token, unusedSinceOf(this.options)) };
     });
   }
 
@@ -187,7 +187,8 @@ export class TokensService implements OnModuleDestroy {
    *
    * A token with a usage policy has it applied, as to a request: each call counts against its rate
    * limit and takes one of its uses, and `request.ip` is checked against its allowed addresses (a
-   * token with some is refused without it). Refusals by policy are `TokenPolicyError`s.
+   * token with some is refused without it). Refusals by policy are `TokenPolicyError`s. A use it
+   * records keeps `request.ip` and the `User-Agent` of `request.headers` as the token's last.
    */
   async verify<User extends object = object>(
     raw: string,
@@ -212,7 +213,7 @@ export class TokensService implements OnModuleDestroy {
    * sessions, newest first. For a user with many, `page()`.
    */
   async list(userId: UserId): Promise<AccessTokenView[]> {
-    return unlessUnavailable(async () => (await this.find(userId, 'all', null, null)).map(toView));
+    return unlessUnavailable(async () => (await this.find(userId, 'all', null, null)).map(this.viewer()));
   }
 
   /**
@@ -232,7 +233,10 @@ export class TokensService implements OnModuleDestroy {
       const found = await this.find(userId, status, after, limit + 1);
       const tokens = found.slice(0, limit);
       const last = tokens.at(-1);
-      return { tokens: tokens.map(toView), nextCursor: found.length > limit && last ? encodeCursor(last) : null };
+      return {
+        tokens: tokens.map(this.viewer()),
+        nextCursor: found.length > limit && last ? encodeCursor(last) : null,
+      };
     });
   }
 
@@ -312,7 +316,7 @@ export class TokensService implements OnModuleDestroy {
           this.store.announce(manager, changes.enabled ? 'resumed' : 'paused', { userId, tokenId });
         }
       });
-      return toView(await this.repository.findOneByOrFail({ id: found.id }));
+      return toView(await this.repository.findOneByOrFail({ id: found.id }), unusedSinceOf(this.options));
     });
   }
 
@@ -388,7 +392,7 @@ export class TokensService implements OnModuleDestroy {
           newTokenId: token.id,
           graceSeconds: grace,
         });
-        return { token: raw, accessToken: toView(token) };
+        return { token: raw, accessToken: toView(token, unusedSinceOf(this.options)) };
       });
     });
   }
@@ -404,7 +408,7 @@ export class TokensService implements OnModuleDestroy {
       // Neither a refresh token nor a team's token, whose `userId` is a team's id, maybe this user's id.
       const where = { id: tokenId, userId: String(userId), kind: Not(In(['refresh', 'team'] as const)) };
       if ((await this.store.revokeLineage(where, reason)) === null) throw new TokenNotFoundError(tokenId);
-      return toView(await this.repository.findOneByOrFail(where));
+      return toView(await this.repository.findOneByOrFail(where), unusedSinceOf(this.options));
     });
   }
 
@@ -473,6 +477,12 @@ export class TokensService implements OnModuleDestroy {
   /** Writes the uses still waiting before TypeORM closes its connections. */
   async onModuleDestroy(): Promise<void> {
     await this.uses.flush();
+  }
+
+  /** `toView` for a list read now: one window of `unusedScopes` for all its tokens. */
+  private viewer(): (token: AccessToken) => AccessTokenView {
+    const since = unusedSinceOf(this.options);
+    return (token) => toView(token, since);
   }
 
   private validName(name: unknown): string {

@@ -41,6 +41,20 @@ export class AccessTokenModel {
   @Field(() => GraphQLISODateTime, { nullable: true })
   lastUsedAt!: Date | null;
 
+  @Field(() => String, { nullable: true, description: 'The client address of the last recorded use' })
+  lastUsedIp!: string | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'The User-Agent of the last recorded use, at most 255 characters',
+  })
+  lastUsedUserAgent!: string | null;
+
+  @Field(() => [String], {
+    description: 'Its scopes no request exercised in the last tokens.unusedScopeSeconds (default 90 days), or never',
+  })
+  unusedScopes!: string[];
+
   @Field(() => GraphQLISODateTime, { nullable: true })
   revokedAt!: Date | null;
 

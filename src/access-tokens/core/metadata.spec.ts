@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidMetadataError } from './access-tokens.errors.js';
 import { checkMetadata, frozenMetadata, METADATA_LIMITS } from './metadata.js';
-import { MAX_USER_AGENT_LENGTH, userAgentOf } from './text.js';
 
 /** The message `checkMetadata` refuses `value` with. */
 function refusal(value: unknown): string {
@@ -110,20 +109,5 @@ describe('token metadata', () => {
     expect(Object.isFrozen(metadata)).toBe(true);
     expect(Object.isFrozen((metadata.a as { b: object[] }).b[1])).toBe(true);
     expect(frozenMetadata(null)).toBeNull();
-  });
-});
-
-describe('userAgentOf', () => {
-  it('keeps a user agent without control characters, bounded, and null without one', () => {
-    expect(userAgentOf({ headers: { 'user-agent': 'curl/8.5.0' } })).toBe('curl/8.5.0');
-    expect(userAgentOf({ headers: { 'user-agent': ['first', 'second'] } })).toBe('first');
-    expect(userAgentOf({ headers: { 'user-agent': 'evil\r\nX-Injected: 1\u0000' } })).toBe('evilX-Injected: 1');
-    expect(userAgentOf({ headers: { 'user-agent': 'x'.repeat(10_000) } })).toHaveLength(MAX_USER_AGENT_LENGTH);
-    // Never half a surrogate pair at the cut.
-    expect(userAgentOf({ headers: { 'user-agent': `${'x'.repeat(254)}😀` } })).toBe('x'.repeat(254));
-    expect(userAgentOf({ headers: { 'user-agent': '  ' } })).toBeNull();
-    expect(userAgentOf({ headers: {} })).toBeNull();
-    expect(userAgentOf({})).toBeNull();
-    expect(userAgentOf(undefined)).toBeNull();
   });
 });

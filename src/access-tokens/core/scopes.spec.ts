@@ -1,6 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidScopeError } from './access-tokens.errors.js';
-import { covers, disjoint, intersectScopes, isValidScope, satisfies, uncovered, validateScopes } from './scopes.js';
+import {
+  covers,
+  disjoint,
+  exercisedScopes,
+  intersectScopes,
+  isValidScope,
+  satisfies,
+  uncovered,
+  unusedScopes,
+  validateScopes,
+} from './scopes.js';
 
 describe('scopes', () => {
   it('accepts "*", colon-separated words and a trailing wildcard', () => {
@@ -59,5 +69,26 @@ describe('scopes', () => {
     expect(satisfies(granted, { anyOf: ['users:write', 'tokens:read'] })).toBe(true);
     expect(satisfies(granted, { anyOf: ['users:write'] })).toBe(false);
     expect(satisfies(granted, { allOf: [] })).toBe(true);
+  });
+
+  it('names the narrowest own scope of a token that granted each required scope', () => {
+    expect(exercisedScopes(['users:*'], ['users:*'], { allOf: ['users:read'] })).toEqual(['users:*']);
+    expect(exercisedScopes(['*'], ['*'], { allOf: ['users:read', 'tokens:write'] })).toEqual(['*']);
+    expect(exercisedScopes(['*', 'users:*', 'users:read'], ['*'], { allOf: ['users:read'] })).toEqual(['users:read']);
+    expect(
+      exercisedScopes(['users:*', 'tokens:read'], ['users:*', 'tokens:read'], { allOf: ['users:a', 'tokens:read'] }),
+    ).toEqual(['users:*', 'tokens:read']);
+    // Within the user's permissions: `users:*` granted `users:read` only.
+    expect(exercisedScopes(['users:*'], ['users:read'], { anyOf: ['users:write', 'users:read'] })).toEqual(['users:*']);
+    // anyOf: only the required scopes that were granted count.
+    expect(exercisedScopes(['a', 'b'], ['a', 'b'], { anyOf: ['b', 'c'] })).toEqual(['b']);
+    expect(exercisedScopes(['a'], ['a'], { allOf: [] })).toEqual([]);
+  });
+
+  it('lists the scopes not exercised since a time, or never', () => {
+    const usedAt = { 'users:read': 2_000, 'users:admin': 500 };
+    expect(unusedScopes(['users:read', 'users:admin', 'tokens:*'], usedAt, 1_000)).toEqual(['users:admin', 'tokens:*']);
+    expect(unusedScopes(['users:read'], usedAt, 2_000)).toEqual([]);
+    expect(unusedScopes(['toString'], {}, 0)).toEqual(['toString']);
   });
 });

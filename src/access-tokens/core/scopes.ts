@@ -77,3 +77,41 @@ export function satisfies(granted: readonly string[], requirement: ScopeRequirem
     ? requirement.allOf.every((scope) => grants(granted, scope))
     : requirement.anyOf.some((scope) => grants(granted, scope));
 }
+
+/**
+ * The scopes of `own` (a token's own scopes) that granted `requirement`, given the effective
+ * scopes `granted` (its own within its user's permissions) satisfied it: for each required scope
+ * that `granted` covers (for `anyOf`, each one covered), the narrowest of `own` that covers it.
+ * `users:*` and `users:read` both cover `users:read`: `users:read` is the one exercised, which
+ * leaves `users:*` unused while nothing else needs it. Two patterns that cover one scope are nested,
+ * so the narrowest is the longest.
+ */
+export function exercisedScopes(
+  own: readonly string[],
+  granted: readonly string[],
+  requirement: ScopeRequirement,
+): string[] {
+  const exercised: string[] = [];
+  for (const wanted of 'allOf' in requirement ? requirement.allOf : requirement.anyOf) {
+    if (!grants(granted, wanted)) continue;
+    let narrowest: string | undefined;
+    for (const pattern of own) {
+      if (covers(pattern, wanted) && (narrowest === undefined || pattern.length > narrowest.length))
+        narrowest = pattern;
+    }
+    if (narrowest !== undefined && !exercised.includes(narrowest)) exercised.push(narrowest);
+  }
+  return exercised;
+}
+
+/**
+ * The scopes of `scopes` not exercised since `since` (epoch ms) by `usedAt` (when each last was,
+ * epoch ms), in their order: the least-privilege hints.
+ */
+export function unusedScopes(
+  scopes: readonly string[],
+  usedAt: Readonly<Record<string, number>>,
+  since: number,
+): string[] {
+  return scopes.filter((scope) => !(Object.hasOwn(usedAt, scope) && usedAt[scope]! >= since));
+}

@@ -14,6 +14,7 @@ import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { setAnswerHeaders } from './rfc6750.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
 import { refuseIn } from './refusals.js';
+import type { ScopeRequirement } from '../core/scopes.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
 
 /**
@@ -170,6 +171,19 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
       },
       this.queryParameter,
     );
+  }
+
+  /**
+   * Records that `requirements` (a route's `@Scopes()`) let a request with `verified` through: the
+   * token's own scopes that granted them are exercised. A Map lookup when they were recorded within
+   * `tokens.lastUsedIntervalSeconds`.
+   */
+  exercised(
+    verified: VerifiedAccessToken,
+    requirements: readonly ScopeRequirement[],
+    request: AuthenticatableRequest,
+  ): void {
+    this.verifier.exercised(verified, requirements, request);
   }
 
   /**

@@ -19,6 +19,10 @@ import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
  *
  * Beside another authentication (`passport-jwt`), override `scopesOf` to read the scopes it put
  * on the request.
+ *
+ * A request it lets through with an access token records which of the token's own scopes granted
+ * it (the narrowest that covers each required scope), at most once per
+ * `tokens.lastUsedIntervalSeconds`: the token's `scopesUsedAt` and `unusedScopes`.
  */
 @Injectable()
 export class ScopesGuard implements CanActivate {
@@ -51,6 +55,8 @@ export class ScopesGuard implements CanActivate {
         );
       }
     }
+    // The least-privilege hints: which of the token's own scopes granted it.
+    if (verified && this.authenticator) this.authenticator.exercised(verified, requirements, request!);
     return true;
   }
 

@@ -14,6 +14,7 @@ export const ACCESS_TOKENS_DEFAULTS = {
     idleTimeoutSeconds: null,
     maxPerUser: 100,
     lastUsedIntervalSeconds: 60,
+    unusedScopeSeconds: 90 * DAY,
   },
   credentials: { queryParameter: false, foreign: 'refuse', realm: 'api' },
   sessions: { accessLifetimeSeconds: 900, refreshLifetimeSeconds: 7 * DAY },

@@ -44,6 +44,7 @@ describe('resolveAccessTokensOptions', () => {
         idleTimeoutSeconds: null,
         maxPerUser: 100,
         lastUsedIntervalSeconds: 60,
+        unusedScopeSeconds: 90 * DAY,
         sessionPrefix: 'nat_s',
         refreshPrefix: 'nat_r',
       },
@@ -100,6 +101,7 @@ describe('resolveAccessTokensOptions', () => {
       idleTimeoutSeconds: null,
       maxPerUser: 100,
       lastUsedIntervalSeconds: 60,
+      unusedScopeSeconds: 90 * DAY,
     });
     expect(ACCESS_TOKENS_DEFAULTS.credentials).toEqual({ queryParameter: false, foreign: 'refuse', realm: 'api' });
   });
@@ -119,6 +121,7 @@ describe('resolveAccessTokensOptions', () => {
         idleTimeoutSeconds: 120,
         maxPerUser: 5,
         lastUsedIntervalSeconds: 30,
+        unusedScopeSeconds: 30 * DAY,
       },
       credentials: { queryParameter: 'jwt', foreign: 'pass', realm: 'shop' },
       revocation: { on: ['email', 'role', 'email'], shouldRevoke },
@@ -136,6 +139,7 @@ describe('resolveAccessTokensOptions', () => {
         idleTimeoutSeconds: 120,
         maxPerUser: 5,
         lastUsedIntervalSeconds: 30,
+        unusedScopeSeconds: 30 * DAY,
         sessionPrefix: 'acme_pat_s',
         refreshPrefix: 'acme_pat_r',
       },
@@ -197,6 +201,11 @@ describe('resolveAccessTokensOptions', () => {
         resolve({ tokens: { lastUsedIntervalSeconds: 0, idleTimeoutSeconds: 1 } }).tokens.lastUsedIntervalSeconds,
       ).toBe(0);
     });
+    it('tokens.unusedScopeSeconds: as short as tokens.lastUsedIntervalSeconds', () => {
+      expect(
+        resolve({ tokens: { lastUsedIntervalSeconds: 60, unusedScopeSeconds: 60 } }).tokens.unusedScopeSeconds,
+      ).toBe(60);
+    });
   });
 
   describe('names the unknown key and the known ones', () => {
@@ -211,7 +220,7 @@ describe('resolveAccessTokensOptions', () => {
       ],
       [
         { tokens: { foo: 1 } },
-        'unknown option tokens.foo; known: prefix, lifetimeSeconds, maxLifetimeSeconds, idleTimeoutSeconds, maxPerUser, lastUsedIntervalSeconds',
+        'unknown option tokens.foo; known: prefix, lifetimeSeconds, maxLifetimeSeconds, idleTimeoutSeconds, maxPerUser, lastUsedIntervalSeconds, unusedScopeSeconds',
       ],
       [
         { credentials: { allowQueryParameter: true } },
@@ -278,7 +287,7 @@ describe('resolveAccessTokensOptions', () => {
     [null, 'forRoot() needs an options object'],
     [
       { tokens: 'nat' },
-      'tokens must be an object: { prefix?, lifetimeSeconds?, maxLifetimeSeconds?, idleTimeoutSeconds?, maxPerUser?, lastUsedIntervalSeconds? }',
+      'tokens must be an object: { prefix?, lifetimeSeconds?, maxLifetimeSeconds?, idleTimeoutSeconds?, maxPerUser?, lastUsedIntervalSeconds?, unusedScopeSeconds? }',
     ],
     [{ credentials: [] }, 'credentials must be an object: { queryParameter?, foreign?, realm? }'],
     [{ sessions: 900 }, 'sessions must be an object: { accessLifetimeSeconds?, refreshLifetimeSeconds? }'],
@@ -337,6 +346,12 @@ describe('resolveAccessTokensOptions', () => {
     [
       { tokens: { idleTimeoutSeconds: 0 } },
       'tokens.idleTimeoutSeconds must be a positive whole number of seconds, or null',
+    ],
+    [{ tokens: { unusedScopeSeconds: 0 } }, 'tokens.unusedScopeSeconds must be a positive whole number of seconds'],
+    [{ tokens: { unusedScopeSeconds: null } }, 'tokens.unusedScopeSeconds must be a positive whole number of seconds'],
+    [
+      { tokens: { unusedScopeSeconds: 59 } },
+      'tokens.unusedScopeSeconds (59) must be at least tokens.lastUsedIntervalSeconds (60)',
     ],
     [
       { tokens: { idleTimeoutSeconds: 100 } },

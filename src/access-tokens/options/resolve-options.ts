@@ -71,6 +71,7 @@ const KNOWN = {
     'idleTimeoutSeconds',
     'maxPerUser',
     'lastUsedIntervalSeconds',
+    'unusedScopeSeconds',
   ],
   credentials: ['queryParameter', 'foreign', 'realm'],
   revocation: ['on', 'shouldRevoke'],
@@ -302,6 +303,13 @@ function resolveTokens(given: TokenOptions | undefined): ResolvedTokenOptions {
       `tokens.idleTimeoutSeconds (${idle}) must be at least twice tokens.lastUsedIntervalSeconds (${lastUsedInterval})`,
     );
   }
+  const unusedScope = whole(tokens.unusedScopeSeconds, 'tokens.unusedScopeSeconds', defaults.unusedScopeSeconds);
+  if (unusedScope < lastUsedInterval) {
+    // A scope in use is recorded once per interval: a shorter window would call it unused.
+    fail(
+      `tokens.unusedScopeSeconds (${unusedScope}) must be at least tokens.lastUsedIntervalSeconds (${lastUsedInterval})`,
+    );
+  }
   return {
     prefix,
     lifetimeSeconds: lifetime,
@@ -309,6 +317,7 @@ function resolveTokens(given: TokenOptions | undefined): ResolvedTokenOptions {
     idleTimeoutSeconds: idle,
     maxPerUser: whole(tokens.maxPerUser, 'tokens.maxPerUser', defaults.maxPerUser, 'tokens', true),
     lastUsedIntervalSeconds: lastUsedInterval,
+    unusedScopeSeconds: unusedScope,
     sessionPrefix: `${prefix}_s`,
     refreshPrefix: `${prefix}_r`,
   };

@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { DataSource, type QueryBuilder } from 'typeorm';
+import { DataSource, IsNull, type QueryBuilder } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata.js';
 import { AccessToken } from './access-token.entity.js';
@@ -14,11 +14,27 @@ interface Part {
   columns: [alias: string, column: ColumnMetadata][];
 }
 
-/** A use of a token to record: when, and its idle expiry pushed on to, if it idles out. */
+/**
+ * A use of a token to record: when, from where (its client's address and user agent, bounded), its
+ * idle expiry pushed on to, if it idles out, and when each of its scopes was last exercised, if a
+ * scope was exercised anew.
+ */
 export interface TokenUse {
   id: string;
   at: Date;
   idleExpiresAt: Date | null;
+  /** The client's address (`null` or absent: unknown). */
+  ip?: string | null;
+  /** The client's user agent, bounded (`boundedUserAgent`); `null` or absent: none. */
+  userAgent?: string | null;
+  /** The token's whole map of exercised scopes (epoch ms by scope); `null` or absent leaves the stored one. */
+  scopesUsed?: Readonly<Record<string, number>> | null;
+  /**
+   * Set for the first use of a token as far as the recorder knew (its `lastUsedAt` was `null`):
+   * the owner's id, for the `first_used` event, which fires only where the conditional write of
+   * the first use changed the row.
+   */
+  firstOf?: { userId: string } | null;
 }
 
 /** A row `findByHashes` found. */
@@ -64,7 +80,12 @@ export class TokenQueries {
   private readonly versioned: string[];
   /** The columns `recordUses` writes, whose transformer makes a `Date` what the column stores. */
   private readonly timeColumns: Record<'lastUsedAt' | 'idleExpiresAt', ColumnMetadata>;
-  /** The SQL of `recordUses` by padded batch length, written on first use; `null` where it writes each use apart. */
+  /** The other columns `recordUses` writes. */
+  private readonly useColumns: Record<'lastUsedIp' | 'lastUsedUserAgent' | 'scopesUsed', ColumnMetadata>;
+  /**
+   * The SQL of `recordUses` by padded batch length (negative: of first uses), written on first
+   * use; `null` where it writes each use apart.
+   */
   private readonly useStatements = new Map<number, string | null>();
 
   /**
@@ -93,6 +114,11 @@ export class TokenQueries {
     }
     const column = (property: string) => this.token.metadata.findColumnWithPropertyName(property)!;
     this.timeColumns = { lastUsedAt: column('lastUsedAt'), idleExpiresAt: column('idleExpiresAt') };
+    this.useColumns = {
+      lastUsedIp: column('lastUsedIp'),
+      lastUsedUserAgent: column('lastUsedUserAgent'),
+      scopesUsed: column('scopesUsed'),
+    };
     const aliasOf = (property: string) => this.token.columns.find(([, c]) => c.propertyName === property)![0];
     this.hashAlias = aliasOf('tokenHash');
     const perUse = new Set(
@@ -134,93 +160,210 @@ export class TokenQueries {
   }
 
   /**
-   * Records many uses in one statement: each token's `lastUsedAt`, and its idle expiry where the
-   * use gives one. One statement per batch rather than one per token, so that busy traffic over
+   * Records many uses in one statement: each token's `lastUsedAt` with the use's address and user
+   * agent, its idle expiry where the use gives one, and its exercised scopes where the use carries
+   * them. One statement per batch rather than one per token, so that busy traffic over
    * many tokens costs a write now and then, not one per token's first use. The batch is a list of
    * rows the table is joined to by id, one primary-key lookup a row, in SQL written once per padded
    * length. A `CASE` over the batch's ids, built by TypeORM's query builder for each batch, cost
    * the app 15 µs of CPU a use on SQLite, 24 on PostgreSQL and 18 on MariaDB in batches of 500, and
    * the database a comparison of every row with every id; this, 2.6, 3.7 and 3.4 µs (measured).
+   *
+   * The uses marked as tokens' first (`firstOf`) are written by a statement of their own, the same
+   * but for rows whose `lastUsedAt` is still `null`, which says which rows it changed: of two
+   * instances recording a token's first use at once, one changes the row (the other's use is not
+   * written: it is as recent). Returns the first uses whose write changed the row, for which
+   * `first_used` is due. A batch of first uses only, or of none, is still one statement.
    */
-  async recordUses(uses: readonly TokenUse[]): Promise<void> {
-    if (uses.length === 0) return;
-    const batch = padded(uses);
-    const { lastUsedAt, idleExpiresAt } = this.timeColumns;
-    let sql = this.useStatements.get(batch.length);
-    if (sql === undefined) {
-      sql = this.writeUses(batch.length);
-      this.useStatements.set(batch.length, sql);
+  async recordUses(uses: readonly TokenUse[]): Promise<TokenUse[]> {
+    const firsts = uses.filter((use) => use.firstOf);
+    const others = firsts.length === 0 ? uses : uses.filter((use) => !use.firstOf);
+    const written = firsts.length === 0 ? [] : await this.recordFirsts(firsts);
+    if (others.length > 0) await this.recordBatch(others);
+    return written;
+  }
+
+  /**
+   * Writes `firsts` where the token has no use yet; the uses it wrote. PostgreSQL and SQLite say
+   * which rows an UPDATE changed (`RETURNING`); MariaDB and MySQL do not, so there the rows still
+   * without a use are locked and read first (`SELECT ... FOR UPDATE`), in the write's transaction:
+   * another instance's write of the same rows waits for it, then finds them used.
+   */
+  private async recordFirsts(firsts: readonly TokenUse[]): Promise<TokenUse[]> {
+    const batch = padded(firsts);
+    const sql = this.statementOf(batch.length, true);
+    if (sql === null) return this.recordEach(firsts, true);
+    const values = this.valuesOf(batch);
+    const { type } = this.dataSource.options;
+    let ids: unknown[];
+    if (type === 'mysql' || type === 'mariadb') {
+      ids = await this.dataSource.transaction(async (manager) => {
+        const [select, parameters] = manager
+          .createQueryBuilder(AccessToken, 'token')
+          .select('token.id', 'id')
+          .where('token.id IN (:...ids)', { ids: batch.map((use) => use.id) })
+          .andWhere('token.lastUsedAt IS NULL')
+          .setLock('pessimistic_write')
+          .getQueryAndParameters();
+        const unused = (await manager.query(select, parameters)) as { id: unknown }[];
+        if (unused.length > 0) await manager.query(sql, values);
+        return unused.map((row) => row.id);
+      });
+    } else {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        const result = await runner.query(sql, values, true);
+        ids = (result.records as { id: unknown }[]).map((row) => row.id);
+      } finally {
+        await runner.release();
+      }
     }
-    if (sql === null) return this.recordEach(uses);
+    const changed = new Set(ids.map(String));
+    return firsts.filter((use) => changed.has(use.id));
+  }
+
+  private async recordBatch(uses: readonly TokenUse[]): Promise<void> {
+    const batch = padded(uses);
+    const sql = this.statementOf(batch.length, false);
+    if (sql === null) {
+      await this.recordEach(uses, false);
+      return;
+    }
+    await this.dataSource.query(sql, this.valuesOf(batch));
+  }
+
+  /** The SQL of `writeUses(length, firsts)`, written once. */
+  private statementOf(length: number, firsts: boolean): string | null {
+    const key = firsts ? -length : length;
+    let sql = this.useStatements.get(key);
+    if (sql === undefined) {
+      sql = this.writeUses(length, firsts);
+      this.useStatements.set(key, sql);
+    }
+    return sql;
+  }
+
+  /** The parameters of a statement of `writeUses` for `batch`, row by row. */
+  private valuesOf(batch: readonly TokenUse[]): unknown[] {
+    const { lastUsedAt, idleExpiresAt } = this.timeColumns;
+    const { lastUsedIp, lastUsedUserAgent, scopesUsed } = this.useColumns;
     const values: unknown[] = [];
     for (const use of batch) {
       values.push(
         use.id,
         this.stored(use.at, lastUsedAt),
         use.idleExpiresAt && this.stored(use.idleExpiresAt, idleExpiresAt),
+        this.stored(use.ip ?? null, lastUsedIp),
+        this.stored(use.userAgent ?? null, lastUsedUserAgent),
+        use.scopesUsed ? this.stored(use.scopesUsed, scopesUsed) : null,
       );
     }
-    await this.dataSource.query(sql, values);
+    return values;
   }
 
   /**
-   * The statement of `recordUses` for `length` rows of (id, time of use, idle expiry or null), in
-   * the dialect of the driver: an `UPDATE ... FROM (VALUES ...)` on PostgreSQL and SQLite (3.33 or
-   * later), a join to a `UNION ALL` of the rows on MariaDB and MySQL; `null` for other databases.
+   * The statement of `recordUses` for `length` rows of (id, time of use, idle expiry or null,
+   * address, user agent, exercised scopes or null), in the dialect of the driver: an
+   * `UPDATE ... FROM (VALUES ...)` on PostgreSQL and SQLite (3.33 or later), a join to a
+   * `UNION ALL` of the rows on MariaDB and MySQL; `null` for other databases. A `null` idle expiry
+   * or map of scopes leaves the stored one; the address and user agent are the use's, `null` too.
+   * With `firsts`, only rows without a use are written, and on PostgreSQL and SQLite (3.35 or
+   * later) their ids returned.
    */
-  private writeUses(length: number): string | null {
+  private writeUses(length: number, firsts: boolean): string | null {
     const { driver } = this.dataSource;
     const { metadata } = this.token;
     const q = (name: string) => driver.escape(name);
     // As TypeORM's query builder names a table: each part of its path (schema, table) escaped.
     const table = metadata.tablePath.split('.').map(q).join('.');
     const id = q(metadata.findColumnWithPropertyName('id')!.databaseName);
-    const lastUsed = q(this.timeColumns.lastUsedAt.databaseName);
-    const idle = q(this.timeColumns.idleExpiresAt.databaseName);
+    const { lastUsedAt, idleExpiresAt } = this.timeColumns;
+    const { lastUsedIp, lastUsedUserAgent, scopesUsed } = this.useColumns;
+    // The columns of a row of the batch, in the order `valuesOf` binds them: each with its name
+    // in the list of rows, the column it sets, and whether `null` leaves the stored value.
+    const fields: [name: string, column: ColumnMetadata, keep: boolean][] = [
+      ['id', metadata.findColumnWithPropertyName('id')!, false],
+      ['at', lastUsedAt, false],
+      ['idle', idleExpiresAt, true],
+      ['ip', lastUsedIp, false],
+      ['agent', lastUsedUserAgent, false],
+      ['scopes', scopesUsed, true],
+    ];
+    const width = fields.length;
     const [token, v] = [q('token'), q('v')];
+    const unused = firsts ? ` AND ${token}.${q(lastUsedAt.databaseName)} IS NULL` : '';
     const rows = (row: (i: number) => string) => Array.from({ length }, (_, i) => row(i));
+    /** The SET list, `name(i)` naming the list's i-th column, `target` prefixing the columns set. */
+    const set = (name: (i: number) => string, target: string) =>
+      fields
+        .slice(1)
+        .map(([, column, keep], i) => {
+          const to = q(column.databaseName);
+          const from = `${v}.${name(i + 1)}`;
+          return `${target}${to} = ${keep ? `COALESCE(${from}, ${token}.${to})` : from}`;
+        })
+        .join(', ');
     const { type } = this.dataSource.options;
     if (type === 'postgres') {
       // PostgreSQL types a VALUES list by its first row, whose parameters would be text.
-      const cast = (n: number, column: ColumnMetadata) => `CAST($${n} AS ${driver.normalizeType(column)})`;
-      const first = `(${cast(1, metadata.findColumnWithPropertyName('id')!)}, ${cast(2, this.timeColumns.lastUsedAt)}, ${cast(3, this.timeColumns.idleExpiresAt)})`;
-      const list = [first, ...rows((i) => `($${3 * i + 1}, $${3 * i + 2}, $${3 * i + 3})`).slice(1)].join(', ');
-      return `UPDATE ${table} AS ${token} SET ${lastUsed} = ${v}.${q('at')}, ${idle} = COALESCE(${v}.${q('idle')}, ${token}.${idle}) FROM (VALUES ${list}) AS ${v} (${q('id')}, ${q('at')}, ${q('idle')}) WHERE ${token}.${id} = ${v}.${q('id')}`;
+      const first = `(${fields.map(([, column], i) => `CAST($${i + 1} AS ${driver.normalizeType(column)})`).join(', ')})`;
+      const placeholders = (i: number) => `(${fields.map((_, j) => `$${width * i + j + 1}`).join(', ')})`;
+      const list = [first, ...rows(placeholders).slice(1)].join(', ');
+      const names = fields.map(([name]) => q(name));
+      const returning = firsts ? ` RETURNING ${token}.${id} AS ${q('id')}` : '';
+      return `UPDATE ${table} AS ${token} SET ${set((i) => names[i]!, '')} FROM (VALUES ${list}) AS ${v} (${names.join(', ')}) WHERE ${token}.${id} = ${v}.${names[0]}${unused}${returning}`;
     }
     if (isSqlite(this.dataSource)) {
-      // SQLite names the columns of a VALUES list column1, column2, ...
-      const list = rows(() => '(?, ?, ?)').join(', ');
-      return `UPDATE ${table} AS ${token} SET ${lastUsed} = ${v}.${q('column2')}, ${idle} = COALESCE(${v}.${q('column3')}, ${token}.${idle}) FROM (VALUES ${list}) AS ${v} WHERE ${token}.${id} = ${v}.${q('column1')}`;
+      // SQLite names the columns of a VALUES list column1, column2, ...; its RETURNING names the
+      // updated table's columns alone.
+      const list = rows(() => `(${fields.map(() => '?').join(', ')})`).join(', ');
+      const returning = firsts ? ` RETURNING ${id} AS ${q('id')}` : '';
+      return `UPDATE ${table} AS ${token} SET ${set((i) => q(`column${i + 1}`), '')} FROM (VALUES ${list}) AS ${v} WHERE ${token}.${id} = ${v}.${q('column1')}${unused}${returning}`;
     }
     if (type === 'mysql' || type === 'mariadb') {
       const list = [
-        `SELECT ? AS ${q('id')}, ? AS ${q('at')}, ? AS ${q('idle')}`,
-        ...rows(() => 'SELECT ?, ?, ?').slice(1),
+        `SELECT ${fields.map(([name]) => `? AS ${q(name)}`).join(', ')}`,
+        ...rows(() => `SELECT ${fields.map(() => '?').join(', ')}`).slice(1),
       ].join(' UNION ALL ');
-      return `UPDATE ${table} AS ${token} JOIN (${list}) AS ${v} ON ${token}.${id} = ${v}.${q('id')} SET ${token}.${lastUsed} = ${v}.${q('at')}, ${token}.${idle} = COALESCE(${v}.${q('idle')}, ${token}.${idle})`;
+      return `UPDATE ${table} AS ${token} JOIN (${list}) AS ${v} ON ${token}.${id} = ${v}.${q('id')} SET ${set((i) => q(fields[i]![0]), `${token}.`)}${firsts ? ` WHERE${unused.slice(4)}` : ''}`;
     }
     return null;
   }
 
-  /** `recordUses` on a database whose dialect it does not write: an UPDATE per use, in one transaction. */
-  private async recordEach(uses: readonly TokenUse[]): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      for (const { id, at, idleExpiresAt } of uses) {
-        await manager
+  /**
+   * `recordUses` on a database whose dialect it does not write: an UPDATE per use, in one
+   * transaction; with `firsts`, each only where the token has no use yet. The uses that changed a
+   * row: `UpdateResult.affected` counts the rows an UPDATE changed, or on some drivers matched,
+   * which are the same here, as the write sets what the condition asks to be `null`.
+   */
+  private async recordEach(uses: readonly TokenUse[], firsts: boolean): Promise<TokenUse[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const written: TokenUse[] = [];
+      for (const use of uses) {
+        const { id, at, idleExpiresAt, ip, userAgent, scopesUsed } = use;
+        const result = await manager
           .createQueryBuilder()
           .update(AccessToken)
-          .set(idleExpiresAt ? { lastUsedAt: at, idleExpiresAt } : { lastUsedAt: at })
-          .where({ id })
+          .set({
+            lastUsedAt: at,
+            lastUsedIp: ip ?? null,
+            lastUsedUserAgent: userAgent ?? null,
+            ...(idleExpiresAt && { idleExpiresAt }),
+            ...(scopesUsed && { scopesUsed: { ...scopesUsed } }),
+          })
+          .where(firsts ? { id, lastUsedAt: IsNull() } : { id })
           .callListeners(false)
           .updateEntity(false)
           .execute();
+        if (result.affected === 1) written.push(use);
       }
+      return written;
     });
   }
 
-  /** `time` as `column` stores it, through the column's transformer. */
-  private stored(time: Date, column: ColumnMetadata): unknown {
-    return this.dataSource.driver.preparePersistentValue(time, column);
+  /** `value` as `column` stores it, through the column's transformer (a `Date`, a JSON column's object). */
+  private stored(value: unknown, column: ColumnMetadata): unknown {
+    return this.dataSource.driver.preparePersistentValue(value, column);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { Logger, type Provider } from '@nestjs/common';
+import { AccessTokenEvents } from '../access-token.events.js';
 import { TokenQueries, type TokenUse } from './token-queries.js';
 
 /** Uses waiting at most this long before they are written, when fewer than a batch wait. */
@@ -18,7 +19,7 @@ const MAX_QUEUED = 10_000;
  */
 export class UseRecorder {
   private readonly logger = new Logger('TokensService');
-  /** By token id: a later use of a token replaces its earlier one. */
+  /** By token id: a later use of a token replaces its earlier one, keeping what only the earlier carried. */
   private readonly queued = new Map<string, TokenUse>();
   private timer: NodeJS.Timeout | null = null;
   /** The end of the chain of writes: one batch at a time. */
@@ -26,10 +27,26 @@ export class UseRecorder {
 
   constructor(private readonly write: (uses: TokenUse[]) => Promise<void>) {}
 
-  /** Queues the use; `false` if too many are waiting already, and it will not be recorded. */
+  /**
+   * Queues the use; `false` if too many are waiting already, and it will not be recorded. A use of
+   * a token already waiting takes its place, keeping the waiting one's idle expiry, exercised
+   * scopes and first use where it has none of its own: a use's time, address and user agent are the
+   * latest, and a map of exercised scopes is a token's whole map, the latest holding the earlier.
+   */
   record(use: TokenUse): boolean {
-    if (this.queued.size >= MAX_QUEUED && !this.queued.has(use.id)) return false;
-    this.queued.set(use.id, use);
+    const waiting = this.queued.get(use.id);
+    if (!waiting && this.queued.size >= MAX_QUEUED) return false;
+    this.queued.set(
+      use.id,
+      waiting
+        ? {
+            ...use,
+            idleExpiresAt: use.idleExpiresAt ?? waiting.idleExpiresAt,
+            scopesUsed: use.scopesUsed ?? waiting.scopesUsed,
+            firstOf: use.firstOf ?? waiting.firstOf,
+          }
+        : use,
+    );
     if (this.queued.size >= BATCH) void this.flush();
     // Unref'd: uses waiting never keep a process alive that has nothing else to do.
     else this.timer ??= setTimeout(() => void this.flush(), FLUSH_AFTER_MS).unref();
@@ -59,9 +76,23 @@ export class UseRecorder {
   }
 }
 
-/** The module's `UseRecorder`, writing with `TokenQueries.recordUses`. */
+/**
+ * The module's `UseRecorder`, writing with `TokenQueries.recordUses`, and firing `first_used` for
+ * each first use whose write changed the row: once per token, whichever instance wrote it.
+ */
 export const useRecorderProvider: Provider = {
   provide: UseRecorder,
-  inject: [TokenQueries],
-  useFactory: (queries: TokenQueries) => new UseRecorder((uses) => queries.recordUses(uses)),
+  inject: [TokenQueries, AccessTokenEvents],
+  useFactory: (queries: TokenQueries, events: AccessTokenEvents) =>
+    new UseRecorder(async (uses) => {
+      for (const { id, at, ip, userAgent, firstOf } of await queries.recordUses(uses)) {
+        events.emit('first_used', {
+          userId: firstOf!.userId,
+          tokenId: id,
+          address: ip ?? null,
+          userAgent: userAgent ?? null,
+          at,
+        });
+      }
+    }),
 };

@@ -62,13 +62,16 @@ export function normalizeAddress(address: string): string {
 }
 
 /**
- * The client's address for events: the request's `ip` as the HTTP server reads it (Express's and
- * Fastify's, which honour their `trust proxy` settings), IPv4-mapped addresses as IPv4; `null`
- * without a request or an address. Read only for a refusal: Express computes `ip` at each read.
+ * The client's address, as events and the audit trail report it: the request's `ip` as the HTTP
+ * server reads it (Express's and Fastify's, which honour their `trust proxy` settings),
+ * IPv4-mapped addresses as IPv4; `null` without a request, or if it is not an IP address. Read only
+ * when needed: Express computes `ip` at each read.
  */
 export function clientAddressOf(request: { ip?: unknown } | undefined): string | null {
   const ip = request?.ip;
-  return typeof ip === 'string' && ip !== '' ? normalizeAddress(ip) : null;
+  if (typeof ip !== 'string') return null;
+  const address = normalizeAddress(ip);
+  return isIP(address) === 0 ? null : address;
 }
 
 /** `entry` (an address or a CIDR range) in the form stored: lower case, IPv4-mapped addresses as IPv4. */

@@ -4,10 +4,11 @@ import { RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-
 import { CacheBus } from '../cache/cache-bus.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
-import { intersectScopes } from '../core/scopes.js';
+import { intersectScopes, unusedScopes } from '../core/scopes.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { TokenQueries, type FoundRow } from '../storage/token-queries.js';
 import { TeamDirectory } from '../storage/team-directory.service.js';
+import { unusedSinceOf } from '../storage/token-view.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
 import { cachedOf } from './cached-verification.js';
 import { deadBecause } from './token-checks.js';
@@ -135,15 +136,32 @@ export class CacheRefresher implements OnModuleDestroy {
     const token = row.token();
     const value = await this.stillUsable(token, now);
     if (!value) return null;
-    // A use recorded since the read, or not yet written, is newer than the row's.
-    const lastUsedAt = [accessToken.lastUsedAt, value.verified.accessToken.lastUsedAt].reduce((a, b) =>
-      a && (!b || a > b) ? a : b,
-    );
+    // A use recorded since the read, or not yet written, is newer than the row's: its time, address
+    // and user agent go together, whichever use is the later.
+    const read = value.verified.accessToken;
+    const mine = accessToken.lastUsedAt && (!read.lastUsedAt || accessToken.lastUsedAt > read.lastUsedAt);
+    const { lastUsedAt, lastUsedIp, lastUsedUserAgent } = mine ? accessToken : read;
+    // Scopes exercised: the later of the two times of each, and the unused ones as of both.
+    const scopesUsedAt = { ...read.scopesUsedAt };
+    for (const [scope, at] of Object.entries(accessToken.scopesUsedAt)) {
+      if (read.scopes.includes(scope) && !(scopesUsedAt[scope]! >= at)) scopesUsedAt[scope] = at;
+    }
+    const used = Object.fromEntries(Object.entries(scopesUsedAt).map(([scope, at]) => [scope, at.getTime()]));
     return {
       ...value,
       version: row.version,
       recordAfter: previous.recordAfter,
-      verified: frozen({ ...value.verified, accessToken: { ...value.verified.accessToken, lastUsedAt } }),
+      verified: frozen({
+        ...value.verified,
+        accessToken: {
+          ...read,
+          lastUsedAt,
+          lastUsedIp,
+          lastUsedUserAgent,
+          scopesUsedAt,
+          unusedScopes: unusedScopes(read.scopes, used, unusedSinceOf(this.options, now)),
+        },
+      }),
     };
   }
 
@@ -162,7 +180,7 @@ export class CacheRefresher implements OnModuleDestroy {
     )
       return null;
     try {
-      return await cachedOf({ users, teams }, token, user, 0);
+      return await cachedOf({ users, teams }, token, user, 0, unusedSinceOf(this.options, now));
     } catch {
       return null; // the app's permissions() failed: the next request reads the token and says so
     }

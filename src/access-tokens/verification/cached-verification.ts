@@ -18,19 +18,20 @@ export interface Owners {
 /**
  * What the cache keeps of `token`'s verification, `user` its usable owner (a team, for a team's
  * token): its effective scopes (the token's within the owner's permissions now) and the deadline
- * past which the database must say why it no longer works. Shared by a verification and a refresh
- * of the cache.
+ * past which the database must say why it no longer works; its view's `unusedScopes` as of
+ * `unusedSince` (`unusedSinceOf`). Shared by a verification and a refresh of the cache.
  */
 export async function cachedOf(
   owners: Owners,
   token: AccessToken,
   user: object,
   recordAfter: number,
+  unusedSince: number,
 ): Promise<CachedToken> {
   const kind = token.kind === 'team' ? 'team' : 'user';
   const permissions = await (kind === 'team' ? owners.teams : owners.users).permissionsOf(user);
   const scopes = permissions ? intersectScopes(token.scopes, permissions) : token.scopes;
-  const view = toView(token);
+  const view = toView(token, unusedSince);
   // Shared by every request the cache answers: no handler can change what the next one sees.
   frozenMetadata(view.metadata);
   return {

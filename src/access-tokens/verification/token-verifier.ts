@@ -5,12 +5,13 @@ import type { PresentingRequest, VerifiedAccessToken } from '../access-tokens.in
 import { REFUSED_TOKENS, RESOLVED_OPTIONS, VERIFICATION_CACHE } from '../access-tokens.internal-constants.js';
 import { RefusedTokens, type RememberedCanary, type RememberedRefusal } from '../cache/refused-tokens.js';
 import type { InvalidTokenError } from '../core/access-tokens.errors.js';
-import { userAgentOf } from '../core/text.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
+import type { ScopeRequirement } from '../core/scopes.js';
 import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
 import { unlessUnavailable } from '../storage/outage.js';
 import { TokenQueries } from '../storage/token-queries.js';
+import { unusedSinceOf } from '../storage/token-view.js';
 import { UseRecorder } from '../storage/use-recorder.js';
 import { TeamDirectory } from '../storage/team-directory.service.js';
 import { UserDirectory } from '../storage/user-directory.service.js';
@@ -18,7 +19,10 @@ import { UsageGate } from '../usage/usage-gate.js';
 import { AccessTokensTelemetry } from '../telemetry/access-tokens.telemetry.js';
 import { CacheRefresher } from './cache-refresher.js';
 import { cachedOf, type Owners } from './cached-verification.js';
+import { ScopeUses } from './scope-uses.js';
 import { TokenChecks } from './token-checks.js';
+import { userAgentOf } from './use-origin.js';
+import { clientAddressOf } from '../usage/usage-policy.js';
 
 /** How many tokens' last write the in-process throttle remembers. */
 const MAX_TOUCHED_REMEMBERED = 10_000;
@@ -60,6 +64,8 @@ export class TokenVerifier {
     private readonly events: AccessTokenEvents,
     /** Counts verifications, cache lookups and their latency; spans each database verification. */
     private readonly telemetry: AccessTokensTelemetry,
+    /** The scopes each token exercised. */
+    private readonly scopeUses: ScopeUses,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
     this.prefixes = [options.tokens.prefix, options.tokens.sessionPrefix];
@@ -78,7 +84,7 @@ export class TokenVerifier {
    * checksum and MAC on each hit would cost 2 to 4 µs, measured); then form, checksum and
    * key id; the MAC and the signed expiry, before the database. A token with a usage policy then
    * has it applied to `request` (its `ip`), its rate limit's headers set on the response of
-   * `host`, if given.
+   * `host`, if given. A use recorded keeps the address and user agent of `request`.
    */
   resolve<User extends object = object>(
     raw: string,
@@ -198,17 +204,17 @@ export class TokenVerifier {
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Most tokens have no policy: one comparison.
     if (cached.policy === null) {
-      this.touch(cached, now);
+      this.touch(cached, now, request);
       return cached.verified as VerifiedAccessToken<User>;
     }
     // A request its policy refuses is no use of the token: it neither records one nor keeps the token from idling out.
     const admitted = this.gate.admit(cached, cached.policy, request, host, now.getTime());
     if (!(admitted instanceof Promise)) {
-      this.touch(cached, now);
+      this.touch(cached, now, request);
       return admitted as VerifiedAccessToken<User>;
     }
     return admitted.then((verified) => {
-      this.touch(cached, now);
+      this.touch(cached, now, request);
       return verified as VerifiedAccessToken<User>;
     });
   }
@@ -248,16 +254,31 @@ export class TokenVerifier {
       return canary;
     }
     const user = await this.checks.usableUser(token, now, request);
-    const cached = await cachedOf(this.owners, token, user, 0);
+    const cached = await cachedOf(this.owners, token, user, 0, unusedSinceOf(this.options, now));
     cache?.set(hash, cached.ownerKey, cached, now.getTime(), generation, cached.deadline);
     return cached;
   }
 
   /**
-   * Records the use, at most once per `tokens.lastUsedIntervalSeconds` per token, in a batch
-   * written off the request path; pushes an idle timeout on with it.
+   * What `ScopesGuard` reports of a request it let through: the scopes of `verified` that granted
+   * `requirements` are recorded as exercised (`ScopeUses`).
    */
-  private touch(token: CachedToken, now: Date): void {
+  exercised(
+    verified: VerifiedAccessToken,
+    requirements: readonly ScopeRequirement[],
+    request?: PresentingRequest,
+  ): void {
+    this.scopeUses.exercised(verified, requirements, request);
+  }
+
+  /**
+   * Records the use, with the address and user agent of `request`, at most once per
+   * `tokens.lastUsedIntervalSeconds` per token, in a batch written off the request path; pushes an
+   * idle timeout on with it. The first use of a personal or team token this instance knows of
+   * (`lastUsedAt` still `null`) is marked as such, for `first_used`. The request is read only when
+   * a use is recorded: a cache hit within the interval returns at the first comparison.
+   */
+  private touch(token: CachedToken, now: Date, request: PresentingRequest | undefined): void {
     const at = now.getTime();
     if (at < token.recordAfter) return;
     const { verified } = token;
@@ -269,11 +290,19 @@ export class TokenVerifier {
       return;
     }
     const idleExpiresAt = token.idleTimeout === null ? null : new Date(at + token.idleTimeout * 1000);
+    const ip = clientAddressOf(request);
+    const userAgent = userAgentOf(request);
+    // A login session's access token is new at each refresh: its first use is no news.
+    const firstOf = last === -Infinity && verified.accessToken.kind !== 'session' ? { userId: token.userId } : null;
     // Too many waiting: this use goes unrecorded, and the token's next one records it.
-    if (!this.uses.record({ id, at: now, idleExpiresAt })) return;
+    if (!this.uses.record({ id, at: now, idleExpiresAt, ip, userAgent, firstOf })) return;
     token.recordAfter = at + interval;
     if (this.touched.size >= MAX_TOUCHED_REMEMBERED) this.touched.clear();
     this.touched.set(id, at);
-    token.verified = frozen({ ...verified, accessToken: { ...verified.accessToken, lastUsedAt: now } });
+    this.scopeUses.recorded(id);
+    token.verified = frozen({
+      ...verified,
+      accessToken: { ...verified.accessToken, lastUsedAt: now, lastUsedIp: ip, lastUsedUserAgent: userAgent },
+    });
   }
 }

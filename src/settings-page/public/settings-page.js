@@ -216,6 +216,39 @@ function renderLimits(td, token) {
   if (td.childElementCount === 0) limitLine(td, 'none', 'None');
 }
 
+/**
+ * The least-privilege hints under a token's scopes: each scope no request exercised within the
+ * app's window (tokens.unusedScopeSeconds, 90 days by default), and when it last was, if ever.
+ */
+function renderUnusedScopes(td, token) {
+  const unused = Array.isArray(token.unusedScopes) ? token.unusedScopes : [];
+  if (unused.length === 0) return;
+  const usedAt = token.scopesUsedAt ?? {};
+  const line = document.createElement('small');
+  line.className = 'unused-scopes';
+  line.textContent = `Unused scopes: ${unused
+    .map((scope) => `${scope} (${usedAt[scope] ? `last used ${formatDate(usedAt[scope], '')}` : 'never used'})`)
+    .join(', ')}`;
+  line.title = 'Not exercised by any request in the last 90 days (tokens.unusedScopeSeconds), or never';
+  td.append(line);
+}
+
+/** When, from where and with what a token was last used: the address and user agent under the date. */
+function renderLastUsed(td, token) {
+  td.textContent = formatDate(token.lastUsedAt, 'Never used');
+  for (const [className, text] of [
+    ['last-used-ip', token.lastUsedIp],
+    ['last-used-agent', token.lastUsedUserAgent],
+  ]) {
+    if (!text) continue;
+    const line = document.createElement('small');
+    line.className = className;
+    line.textContent = text;
+    line.title = text;
+    td.append(line);
+  }
+}
+
 function renderTokens(tokens) {
   const body = $('tokens');
   body.replaceChildren();
@@ -227,16 +260,17 @@ function renderTokens(tokens) {
     const scopes = cell(row, undefined, 'token-scopes');
     for (const scope of token.scopes) {
       const chip = document.createElement('span');
-      chip.className = 'scope';
+      chip.className = token.unusedScopes?.includes(scope) ? 'scope unused' : 'scope';
       chip.textContent = scope;
       scopes.append(chip);
     }
+    renderUnusedScopes(scopes, token);
     const hint = document.createElement('code');
     hint.textContent = token.hint;
     cell(row).append(hint);
     cell(row, formatDate(token.createdAt, ''), 'date');
     cell(row, formatDate(token.expiresAt, 'Never'), 'date');
-    cell(row, formatDate(token.lastUsedAt, 'Never used'), 'date');
+    renderLastUsed(cell(row, undefined, 'date last-used'), token);
     // A paused token is live (it works again once resumed), but refused until then.
     const paused = token.status === 'live' && token.enabled === false;
     row.dataset.enabled = String(!paused);
