@@ -60,7 +60,7 @@ export class AppModule {
             cache: config.cache,
             credentials: { queryParameter: config.queryParameter ?? false },
             // The module's metrics go to the demo's own meter provider (GET /metrics).
-            telemetry: { meterProvider: metrics.meterProvider },
+            ...(config.metrics === false ? {} : { telemetry: { meterProvider: metrics.meterProvider } }),
             passwords: {
               throttle: config.loginAttempts
                 ? {

@@ -34,4 +34,9 @@ export interface DemoConfig {
    * the specs of the built server check the throttling.
    */
   loginAttempts?: { perUser: number; perClient: number; store: ThrottleStore };
+  /**
+   * Whether the module's metrics go to the demo's OpenTelemetry SDK (`GET /metrics`). Default
+   * `true`. The benchmark turns it off, to measure what the module costs an app without an SDK.
+   */
+  metrics?: boolean;
 }

@@ -39,8 +39,8 @@ describe.each(HTTP_ADAPTERS)(
       const { logger } = demo.app.get(TokenAuditLog) as unknown as { logger: Logger };
       const lines: string[] = [];
       const log = jest.spyOn(logger, 'log').mockImplementation((message: unknown) => void lines.push(String(message)));
-      const warn = jest
-        .spyOn(logger, 'warn')
+      const debug = jest
+        .spyOn(logger, 'debug')
         .mockImplementation((message: unknown) => void lines.push(String(message)));
       try {
         const userId = (await demo.http.get('/users/me').set(bearer(kim)).expect(200)).body.id as string;
@@ -69,7 +69,7 @@ describe.each(HTTP_ADAPTERS)(
           expect(lines.join('\n')).not.toContain(token.slice(4));
       } finally {
         log.mockRestore();
-        warn.mockRestore();
+        debug.mockRestore();
       }
     });
 

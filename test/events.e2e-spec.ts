@@ -214,9 +214,10 @@ describe.each(HTTP_ADAPTERS)(
     });
 
     describe('announces nothing of a change whose transaction rolls back', () => {
+      // A token's first use, recorded when a test uses it after the rollback, is no part of the change.
       afterEach(() => {
-        expect(audit.entries).toEqual([]);
-        expect(typed).toEqual([]);
+        expect(audit.entries.filter(({ event }) => event !== 'first_used')).toEqual([]);
+        expect(typed.filter(({ event }) => event !== 'first_used')).toEqual([]);
       });
 
       it("revokeAll() in the app's transaction", async () => {
@@ -301,7 +302,9 @@ describe.each(HTTP_ADAPTERS)(
       expect(raws.length).toBeGreaterThan(8);
       expect(new Set(carried.map(({ name }) => name))).toEqual(
         new Set(
-          ['issued', 'revoked', 'rotated', 'paused', 'resumed', 'verification_failed'].map((e) => `access-tokens.${e}`),
+          ['issued', 'revoked', 'rotated', 'paused', 'resumed', 'first_used', 'verification_failed'].map(
+            (e) => `access-tokens.${e}`,
+          ),
         ),
       );
       const everything = JSON.stringify(carried);

@@ -25,8 +25,10 @@ export class TokenAuditLog {
     this.logger.log(`user ${userId}: tokens ${tokenIds.join(', ')} revoked (${reason})`);
   }
 
+  // Refusals come as fast as a client sends garbage: at debug level, so that a flood of them does
+  // not flood the log (GET /metrics counts them by reason).
   @OnEvent(ACCESS_TOKEN_EVENTS.verification_failed)
   refused({ reason, tokenId, address }: AccessTokenEventMap['verification_failed']) {
-    this.logger.warn(`token ${tokenId ?? '(none known)'} refused (${reason}) from ${address ?? 'no address'}`);
+    this.logger.debug(`token ${tokenId ?? '(none known)'} refused (${reason}) from ${address ?? 'no address'}`);
   }
 }
