@@ -212,6 +212,26 @@ describe.each(HTTP_ADAPTERS)(`the audit trail on $server, on ${testDatabaseKind(
     expect((await viewOf(accessToken.id)).unusedScopes).toEqual(['billing:*', 'users:admin']);
   });
 
+  it('narrows a token to what it uses, at once for the cached token, and never widens one', async () => {
+    const { token, accessToken } = await issue({ scopes: ['reports:*', 'billing:*', 'users:admin'] });
+    await get(token, '/reports/billing').expect(200);
+    await tokens.flushUses();
+    expect((await viewOf(accessToken.id)).unusedScopes).toEqual(['users:admin']);
+
+    // Wider than its own, or a scope it lacks: refused, and nothing changes.
+    for (const scopes of [['*'], ['reports:read', 'teams:write'], []]) {
+      await expect(tokens.update(MEMBER, accessToken.id, { scopes })).rejects.toMatchObject({ code: 'invalid_scope' });
+    }
+    expect((await viewOf(accessToken.id)).scopes).toEqual(['reports:*', 'billing:*', 'users:admin']);
+
+    const narrowed = await tokens.update(MEMBER, accessToken.id, { scopes: ['reports:read', 'billing:*'] });
+    // reports:read is a scope of its own now, not exercised as one yet.
+    expect(narrowed).toMatchObject({ scopes: ['reports:read', 'billing:*'], unusedScopes: ['reports:read'] });
+    // The cached verification went with the change: the next request has only the narrowed scopes.
+    await get(token, '/reports').expect(200);
+    await get(token, '/reports/export').expect(403);
+  });
+
   it('credits the narrowest of the scopes that cover a requirement, and nothing on a route without @Scopes', async () => {
     const { token, accessToken } = await issue({ scopes: ['*', 'reports:*', 'reports:read'] });
     await get(token, '/reports').expect(200);

@@ -173,11 +173,19 @@ describe.each(HTTP_ADAPTERS)(
       await demo?.close();
     });
 
-    /** Users and tokens as the database holds them, less when a token was last used. */
+    /**
+     * Users and tokens as the database holds them, less what a use of a token records (when, from
+     * where, the scopes it exercised): the request that is refused may have used a token to get there.
+     */
     async function snapshot(): Promise<unknown> {
       const users = await demo.dataSource.getRepository(User).find({ order: { id: 'ASC' } });
       const tokens = await demo.dataSource.getRepository(AccessToken).find({ order: { id: 'ASC' } });
-      return { users, tokens: tokens.map(({ lastUsedAt: _lastUsedAt, ...token }) => token) };
+      return {
+        users,
+        tokens: tokens.map(
+          ({ lastUsedAt: _at, lastUsedIp: _ip, lastUsedUserAgent: _agent, scopesUsed: _scopes, ...token }) => token,
+        ),
+      };
     }
 
     function send(one: Case) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { DataSource, type Repository } from 'typeorm';
-import { TokensService } from 'nestjs-access-tokens';
+import { AccessTokenEvents, TokensService } from 'nestjs-access-tokens';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { FIXTURE_OPTIONS, Member, startFixtureApp } from './fixtures/fixture-app.module.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
@@ -89,6 +89,40 @@ describe.each(HTTP_ADAPTERS)(`token races on $server, on ${testDatabaseKind()}`,
       else expect(rotation.reason).toMatchObject({ code: 'token_not_live' });
       await expect(tokens.verify(raw)).rejects.toMatchObject({ code: 'revoked' });
       expect((await tokens.page(memberId, { status: 'live' })).tokens).toEqual([]);
+    }
+  });
+
+  it(`never widens a token when narrowings race: each is judged against what the other left (${RUNS} runs)`, async () => {
+    for (let run = 0; run < RUNS; run++) {
+      const memberId = await member();
+      const { accessToken } = await tokens.issue(memberId, {
+        name: 'narrowed',
+        scopes: ['reports:read', 'reports:export'],
+      });
+      const outcomes = await Promise.allSettled([
+        tokens.update(memberId, accessToken.id, { scopes: ['reports:read'] }),
+        tokens.update(memberId, accessToken.id, { scopes: ['reports:read', 'reports:export'] }),
+      ]);
+      // Whichever lands first, the token ends with the narrower scopes; the wider change, if it
+      // came second, is refused rather than undoing the narrowing.
+      expect((await tokens.list(memberId))[0]!.scopes).toEqual(['reports:read']);
+      expect(outcomes[0].status).toBe('fulfilled');
+      if (outcomes[1].status === 'rejected') expect(outcomes[1].reason).toMatchObject({ code: 'invalid_scope' });
+    }
+  });
+
+  it(`announces a pause once when two pauses race (${RUNS} runs)`, async () => {
+    const paused: string[] = [];
+    const stop = app.get(AccessTokenEvents).on('paused', ({ tokenId }) => void paused.push(tokenId));
+    try {
+      for (let run = 0; run < RUNS; run++) {
+        const memberId = await member();
+        const { accessToken } = await tokens.issue(memberId, { name: 'paused' });
+        await Promise.all([tokens.pause(memberId, accessToken.id), tokens.pause(memberId, accessToken.id)]);
+        expect(paused.filter((id) => id === accessToken.id)).toHaveLength(1);
+      }
+    } finally {
+      stop();
     }
   });
 });

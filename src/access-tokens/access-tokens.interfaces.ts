@@ -89,6 +89,11 @@ export interface UpdateTokenInput extends TokenUsagePolicy {
   enabled?: boolean;
   /** New metadata, replacing the old whole; `null` removes it. */
   metadata?: TokenMetadata | null;
+  /**
+   * Fewer scopes: each must be covered by the token's own (`users:read` for a token with
+   * `users:*`), never more than it has. What `unusedScopes` suggests leaving out.
+   */
+  scopes?: readonly string[];
 }
 
 /** Limits on a token being issued by the holder of another token. */

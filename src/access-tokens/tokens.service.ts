@@ -39,7 +39,6 @@ import type {
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
 import { checkPolicy } from './usage/usage-policy.js';
-import { isSqlite } from './storage/drivers.js';
 import { policyOf } from './storage/policy-columns.js';
 import { disjoint, uncovered, validateScopes } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
@@ -283,12 +282,13 @@ export class TokensService implements OnModuleDestroy {
 
   /**
    * Changes one of the user's personal tokens: its name, its metadata (replaced whole; `null`
-   * removes it), its usage policy (each part given; `null` removes one), or pauses
-   * (`enabled: false`) or resumes it. Every instance drops what it cached
-   * of the token, as for a revocation. A new `maxUses` counts the uses already made: lowering it to
-   * fewer than were made leaves none. Throws `InvalidUsagePolicyError` (400) for a policy that
-   * cannot be, changing nothing, `InvalidMetadataError` (400) likewise for metadata, and
-   * `TokenNotFoundError` for a token that is not the user's.
+   * removes it), its usage policy (each part given; `null` removes one), its scopes (narrowed only:
+   * each covered by one of its own, as `unusedScopes` suggests), or pauses (`enabled: false`) or
+   * resumes it. Every instance drops what it cached of the token, as for a revocation. A new
+   * `maxUses` counts the uses already made: lowering it to fewer than were made leaves none. Throws
+   * `InvalidUsagePolicyError` (400) for a policy that cannot be, changing nothing,
+   * `InvalidMetadataError` (400) likewise for metadata, `InvalidScopeError` (400) for scopes wider
+   * than the token's, and `TokenNotFoundError` for a token that is not the user's.
    */
   async update(userId: UserId, tokenId: string, changes: UpdateTokenInput): Promise<AccessTokenView> {
     return unlessUnavailable(async () => {
@@ -298,21 +298,31 @@ export class TokensService implements OnModuleDestroy {
       if (changes.enabled !== undefined && typeof changes.enabled !== 'boolean')
         throw new InvalidUsagePolicyError('enabled must be true or false');
       const metadata = this.validMetadata(changes.metadata);
+      const scopes = changes.scopes === undefined ? undefined : validateScopes(changes.scopes);
+      if (scopes?.length === 0) throw new InvalidScopeError('A token needs at least one scope');
       const found = await this.findPersonal(userId, tokenId);
-      const policy = checkPolicy(changes, policyOf(found));
       const now = this.options.clock.now();
       await this.store.transaction(async (manager) => {
-        await this.store.updatePolicy(manager, found, {
+        // Judged against the row as locked: two narrowings, or two pauses, never undo one another.
+        const current = await this.store.locked(manager, found.id);
+        const beyond = scopes ? uncovered(current.scopes, scopes) : [];
+        if (beyond.length > 0) {
+          throw new InvalidScopeError(
+            `A token's scopes can only be narrowed: ${beyond.join(', ')} is beyond its ${current.scopes.join(', ')}`,
+          );
+        }
+        await this.store.updatePolicy(manager, current, {
           name,
-          policy,
+          policy: checkPolicy(changes, policyOf(current)),
           quotaChanged: changes.maxUses !== undefined || changes.usesPeriod !== undefined,
-          pausedAt: changes.enabled === undefined ? undefined : changes.enabled ? null : (found.pausedAt ?? now),
+          pausedAt: changes.enabled === undefined ? undefined : changes.enabled ? null : (current.pausedAt ?? now),
           metadata,
+          scopes,
           now,
         });
         // Announced when the state changes: pausing a paused token, or resuming a live one, is no event.
-        if (changes.enabled !== undefined && changes.enabled === (found.pausedAt !== null)) {
-          const { userId, id: tokenId } = found;
+        if (changes.enabled !== undefined && changes.enabled === (current.pausedAt !== null)) {
+          const { userId, id: tokenId } = current;
           this.store.announce(manager, changes.enabled ? 'resumed' : 'paused', { userId, tokenId });
         }
       });
@@ -359,11 +369,8 @@ export class TokensService implements OnModuleDestroy {
         await this.users.lock(manager, found.userId);
         const tokens = manager.getRepository(AccessToken);
         // Locked against the request path's atomic take of a use, so that the uses left move to
-        // the new token exactly (SQLite runs one writer at a time anyway).
-        const old = await tokens.findOneOrFail({
-          where: { id: found.id },
-          ...(isSqlite(manager.connection) ? {} : { lock: { mode: 'pessimistic_write' as const } }),
-        });
+        // the new token exactly.
+        const old = await this.store.locked(manager, found.id);
         const now = this.options.clock.now();
         // A token in its grace period was rotated already: its successor is the one to rotate.
         if (old.revokedAt !== null || deadBecause(old, now)) throw new TokenNotLiveError(old.id);

@@ -173,6 +173,14 @@ export class UpdateTokenDto extends TokenPolicyDto {
   @IsOptional()
   @IsObject()
   metadata?: TokenMetadata | null;
+
+  /** Fewer scopes, each covered by the token's own: never more than it has (`unusedScopes` suggests which). */
+  @IsAbsentOr()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @IsText({ each: true })
+  scopes?: string[];
 }
 
 /** Body of `POST {path}/:id/rotate`. */

@@ -55,6 +55,8 @@ export interface PolicyChange {
   pausedAt: Date | null | undefined;
   /** New metadata (checked), `null` to remove it, `undefined` to keep it. */
   metadata?: TokenMetadata | null;
+  /** Its scopes narrowed (checked against the row as locked), or `undefined` to keep them. */
+  scopes?: string[];
   now: Date;
 }
 
@@ -164,7 +166,7 @@ export class TokenStore {
     token: Pick<AccessToken, 'id' | 'tokenHash'>,
     change: PolicyChange,
   ): Promise<void> {
-    const { name, policy, quotaChanged, pausedAt, metadata: data, now } = change;
+    const { name, policy, quotaChanged, pausedAt, metadata: data, scopes, now } = change;
     const repository = manager.getRepository(AccessToken);
     if (quotaChanged && policy.maxUses !== null) {
       // Its own statement, before `max_uses` changes: it reads the old one.
@@ -192,6 +194,7 @@ export class TokenStore {
         ...(name === undefined ? {} : { name }),
         ...(pausedAt === undefined ? {} : { pausedAt }),
         ...(data === undefined ? {} : { metadata: data }),
+        ...(scopes === undefined ? {} : { scopes }),
         ...policyColumns(policy),
         ...(quotaChanged
           ? {
@@ -203,6 +206,18 @@ export class TokenStore {
     );
     // Its cached verifications carry its policy, pause and name: every instance reads it anew.
     this.invalidation.invalidate(manager, [], [token.tokenHash]);
+  }
+
+  /**
+   * The token's row read anew in `manager`'s transaction and locked until it ends, so that
+   * concurrent changes to it (a rotation, an update, the request path's take of a use) go one at
+   * a time, each judged against what the other left (SQLite runs one writer at a time anyway).
+   */
+  locked(manager: EntityManager, id: string): Promise<AccessToken> {
+    return manager.getRepository(AccessToken).findOneOrFail({
+      where: { id },
+      ...(isSqlite(manager.connection) ? {} : { lock: { mode: 'pessimistic_write' as const } }),
+    });
   }
 
   /**

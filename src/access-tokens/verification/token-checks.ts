@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { And, Like, Not } from 'typeorm';
+import { And, Like, Not, type FindOptionsWhere } from 'typeorm';
 import { AccessTokenEvents } from '../access-token.events.js';
 import { BLOCKED, CREDENTIALS_CHANGED, TEAM_DELETED, USER_DELETED } from '../access-tokens.constants.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
@@ -33,61 +33,51 @@ export class TokenChecks {
     const dead = deadBecause(token, now);
     if (dead) throw this.refuse(dead.code, token, dead.detail, request);
     if (token.pausedAt !== null) throw this.refuse('paused', token, null, request);
-    if (token.kind === 'team') return this.usableTeam(token, request);
-    const { user } = token;
-    // A user's tokens: every kind but a team's, whose `userId` is a team's id.
-    const mine = { userId: token.userId, kind: Not('team' as const) };
-    if (!user) {
-      await this.store.revokeWhere(this.store.manager, mine, USER_DELETED);
-      throw this.refuse('revoked', token, USER_DELETED, request);
+    if (token.kind !== 'team') {
+      // A user's tokens: every kind but a team's, whose `userId` is a team's id.
+      const mine = { userId: token.userId, kind: Not('team' as const) };
+      return this.usableOwner(token, token.user, this.users, mine, USER_DELETED, 'user_blocked', request);
     }
-    if (this.users.isBlocked(user)) {
-      await this.store.revokeWhere(this.store.manager, mine, BLOCKED);
-      throw this.refuse('user_blocked', token, null, request);
-    }
-    if (this.users.isStale(token.fingerprint, user)) {
-      const current = this.users.fingerprintOf(user)!;
-      await this.store.revokeWhere(
-        this.store.manager,
-        { ...mine, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
-        CREDENTIALS_CHANGED,
-      );
-      throw this.refuse('revoked', token, CREDENTIALS_CHANGED, request);
-    }
-    return user;
+    // Without `teams` the module cannot read a team: its tokens are refused, but not revoked.
+    if (!this.teams.enabled) throw this.refuse('revoked', token, TEAM_DELETED, request);
+    // Only the team's own tokens: never a user's with the same id.
+    const theirs = { userId: token.userId, kind: 'team' as const };
+    return this.usableOwner(token, token.user, this.teams, theirs, TEAM_DELETED, 'blocked', request);
   }
 
   /**
-   * The team of a live team token (its `user`, as the query joined it), as `usableUser` checks a
-   * user: a deleted team's tokens are revoked (`team_deleted`), a blocked team's refused `blocked`
-   * and revoked, and a watched field changed by a path no subscriber saw revokes them
-   * (`credentials_changed`). Only the team's own tokens: never a user's with the same id.
+   * `owner` (the token's user or team, as the query joined it), if it may use its tokens: a deleted
+   * owner's tokens (`where`) are revoked with `deleted`, a blocked owner's refused `blocked` and
+   * revoked, and a watched field changed by a path no subscriber saw revokes them
+   * (`credentials_changed`), each refusal announced with the address of `request`.
    */
-  private async usableTeam(
+  private async usableOwner(
     token: AccessToken,
+    owner: object | null | undefined,
+    directory: Pick<UserDirectory, 'isBlocked' | 'isStale' | 'fingerprintOf'>,
+    where: FindOptionsWhere<AccessToken>,
+    deleted: string,
+    blocked: 'user_blocked' | 'blocked',
     request: Pick<AuthenticatableRequest, 'ip'> | undefined,
   ): Promise<object> {
-    const team = this.teams.enabled ? token.user : null;
-    const theirs = { userId: token.userId, kind: 'team' as const };
-    if (!team) {
-      // Without `teams` the module cannot read a team: its tokens are refused, but not revoked.
-      if (this.teams.enabled) await this.store.revokeWhere(this.store.manager, theirs, TEAM_DELETED);
-      throw this.refuse('revoked', token, TEAM_DELETED, request);
+    if (!owner) {
+      await this.store.revokeWhere(this.store.manager, where, deleted);
+      throw this.refuse('revoked', token, deleted, request);
     }
-    if (this.teams.isBlocked(team)) {
-      await this.store.revokeWhere(this.store.manager, theirs, BLOCKED);
-      throw this.refuse('blocked', token, null, request);
+    if (directory.isBlocked(owner)) {
+      await this.store.revokeWhere(this.store.manager, where, BLOCKED);
+      throw this.refuse(blocked, token, null, request);
     }
-    if (this.teams.isStale(token.fingerprint, team)) {
-      const current = this.teams.fingerprintOf(team)!;
+    if (directory.isStale(token.fingerprint, owner)) {
+      const current = directory.fingerprintOf(owner)!;
       await this.store.revokeWhere(
         this.store.manager,
-        { ...theirs, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
+        { ...where, fingerprint: And(Not(current), Like(`${current.split('.')[0]}.%`)) },
         CREDENTIALS_CHANGED,
       );
       throw this.refuse('revoked', token, CREDENTIALS_CHANGED, request);
     }
-    return team;
+    return owner;
   }
 
   /**

@@ -106,6 +106,7 @@ describe('The compiled app, run by node (e2e)', () => {
       'allowedIps',
       'expiresIn',
       'maxUses',
+      'metadata',
       'name',
       'rateLimit',
       'scopes',

@@ -62,7 +62,7 @@ describe('The OpenAPI document of the app, from createAccessTokensDocument (e2e)
   it.each<[Method, string, string[]]>([
     ['post', '/tokens/generate', [...POLICY, 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
     ['post', '/tokens', [...POLICY, 'canary', 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
-    ['patch', '/tokens/{id}', [...POLICY, 'enabled', 'metadata', 'name'].sort()],
+    ['patch', '/tokens/{id}', [...POLICY, 'enabled', 'metadata', 'name', 'scopes'].sort()],
     ['post', '/tokens/{id}/rotate', ['graceSeconds']],
     ['post', '/tokens/revoke', ['token']],
     ['post', '/auth/login', ['password', 'username']],

@@ -59,7 +59,7 @@ describe('the OpenAPI document of the app (createAccessTokensDocument)', () => {
   it.each<[Method, string, string[]]>([
     ['post', '/access-tokens/generate', [...POLICY, 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
     ['post', '/access-tokens', [...POLICY, 'canary', 'expiresIn', 'metadata', 'name', 'scopes'].sort()],
-    ['patch', '/access-tokens/{id}', [...POLICY, 'enabled', 'metadata', 'name'].sort()],
+    ['patch', '/access-tokens/{id}', [...POLICY, 'enabled', 'metadata', 'name', 'scopes'].sort()],
     ['post', '/access-tokens/{id}/rotate', ['graceSeconds']],
     ['post', '/access-tokens/revoke', ['token']],
     ['post', '/auth/login', ['password', 'username']],
