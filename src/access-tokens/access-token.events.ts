@@ -72,6 +72,7 @@ const BRIDGED_NAMES: { readonly [E in AccessTokenEventName]: `access-tokens.${E}
 /** What the module uses of `@nestjs/event-emitter`'s `EventEmitter2`, which it never imports statically. */
 interface AppEventEmitter {
   emitAsync(event: string, payload: unknown): unknown;
+  hasListeners(event: string): boolean;
 }
 
 /**
@@ -139,6 +140,15 @@ export class AccessTokenEvents implements OnModuleInit {
     const listeners = this.listeners[event] as Set<Listener<E>>;
     listeners.add(listener);
     return () => listeners.delete(listener);
+  }
+
+  /**
+   * @internal Whether anything listens to `event`: a typed listener, or one of the app's
+   * `EventEmitter2` (wildcards included). A refusal, which comes as fast as a client sends garbage,
+   * builds its payload (and reads the client's address) only then.
+   */
+  wants(event: AccessTokenEventName): boolean {
+    return this.listeners[event].size > 0 || (this.emitter !== null && this.emitter.hasListeners(BRIDGED_NAMES[event]));
   }
 
   /** @internal Fires an event; used by the module itself. */

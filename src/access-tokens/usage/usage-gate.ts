@@ -151,12 +151,14 @@ export class UsageGate implements OnModuleDestroy {
     retryAfter: number | null = null,
     state: RateLimitState | null = null,
   ): TokenPolicyError {
-    this.events.emit('verification_failed', {
-      reason,
-      tokenId: cached.verified.accessToken.id,
-      userId: cached.userId,
-      address: clientAddressOf(request),
-    });
+    if (this.events.wants('verification_failed')) {
+      this.events.emit('verification_failed', {
+        reason,
+        tokenId: cached.verified.accessToken.id,
+        userId: cached.userId,
+        address: clientAddressOf(request),
+      });
+    }
     return new TokenPolicyError(reason, retryAfter, state);
   }
 }

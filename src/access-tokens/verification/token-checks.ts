@@ -82,7 +82,8 @@ export class TokenChecks {
 
   /**
    * The error for a refused token, announced as `verification_failed` with the client's address
-   * when the verification had a `request`: read here, on the refusal only.
+   * when the verification had a `request`: read here, on the refusal only, and only when anything
+   * listens.
    */
   refuse(
     code: InvalidTokenReason,
@@ -90,12 +91,14 @@ export class TokenChecks {
     detail: string | null = null,
     request?: Pick<AuthenticatableRequest, 'ip'>,
   ): InvalidTokenError {
-    this.events.emit('verification_failed', {
-      reason: code,
-      tokenId: token?.id ?? null,
-      userId: token?.userId ?? null,
-      address: clientAddressOf(request),
-    });
+    if (this.events.wants('verification_failed')) {
+      this.events.emit('verification_failed', {
+        reason: code,
+        tokenId: token?.id ?? null,
+        userId: token?.userId ?? null,
+        address: clientAddressOf(request),
+      });
+    }
     return new InvalidTokenError(code, detail);
   }
 }
