@@ -16,6 +16,7 @@ import { readCredentials, type PresentedCredentials } from './credentials.js';
 import { refuseIn } from './refusals.js';
 import type { ScopeRequirement } from '../core/scopes.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
+import { ScopeUses } from '../verification/scope-uses.js';
 
 /**
  * The verified token of each authenticated request. Not a property of the request: Express 5 gives
@@ -98,6 +99,8 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
     private readonly verifier: TokenVerifier,
     @Inject(RESOLVED_OPTIONS) options: ResolvedAccessTokensOptions,
     private readonly adapterHost: HttpAdapterHost,
+    /** The scopes each token exercised. */
+    private readonly scopeUses: ScopeUses,
   ) {
     this.prefix = options.tokens.prefix;
     this.queryParameter = options.credentials.queryParameter;
@@ -183,7 +186,7 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
     requirements: readonly ScopeRequirement[],
     request: AuthenticatableRequest,
   ): void {
-    this.verifier.exercised(verified, requirements, request);
+    this.scopeUses.exercised(verified, requirements, request);
   }
 
   /**

@@ -7,7 +7,6 @@ import { RefusedTokens, type RememberedCanary, type RememberedRefusal } from '..
 import type { InvalidTokenError } from '../core/access-tokens.errors.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
-import type { ScopeRequirement } from '../core/scopes.js';
 import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
 import { unlessUnavailable } from '../storage/outage.js';
 import { TokenQueries } from '../storage/token-queries.js';
@@ -64,7 +63,7 @@ export class TokenVerifier {
     private readonly events: AccessTokenEvents,
     /** Counts verifications, cache lookups and their latency; spans each database verification. */
     private readonly telemetry: AccessTokensTelemetry,
-    /** The scopes each token exercised. */
+    /** The scopes each token exercised: a recorded use starts their interval anew. */
     private readonly scopeUses: ScopeUses,
   ) {
     // Refresh tokens are not among these: they renew a session and never authenticate a request.
@@ -257,18 +256,6 @@ export class TokenVerifier {
     const cached = await cachedOf(this.owners, token, user, 0, unusedSinceOf(this.options, now));
     cache?.set(hash, cached.ownerKey, cached, now.getTime(), generation, cached.deadline);
     return cached;
-  }
-
-  /**
-   * What `ScopesGuard` reports of a request it let through: the scopes of `verified` that granted
-   * `requirements` are recorded as exercised (`ScopeUses`).
-   */
-  exercised(
-    verified: VerifiedAccessToken,
-    requirements: readonly ScopeRequirement[],
-    request?: PresentingRequest,
-  ): void {
-    this.scopeUses.exercised(verified, requirements, request);
   }
 
   /**
