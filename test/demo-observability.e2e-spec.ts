@@ -55,6 +55,23 @@ describe.each(HTTP_ADAPTERS)(`the demo's observability on $server, on ${testData
     expect(after).not.toContain(createHash('sha256').update(token).digest('hex'));
   });
 
+  it("counts a canary's use in GET /metrics, answered 401 as an unknown token", async () => {
+    const canary = (
+      await demo.http
+        .post('/tokens')
+        .set('Authorization', `Bearer ${token}`)
+        .send({ name: 'tripwire', canary: true })
+        .expect(201)
+    ).body.token as string;
+    const uses = 'access_tokens_canary_uses_total';
+    const before = sample(await scrape(), uses, {});
+    const refused = await demo.http.get('/users/me').set('Authorization', `Bearer ${canary}`).expect(401);
+    expect(refused.body).toMatchObject({ reason: 'unknown' });
+    const after = await scrape();
+    expect(sample(after, uses, {}) - before).toBe(1);
+    expect(after).not.toContain(canary);
+  });
+
   it('counts a GraphQL operation as transport graphql', async () => {
     const verified = { outcome: 'verified', transport: 'graphql' };
     const total = 'access_tokens_verifications_total';

@@ -308,6 +308,24 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     expect(refusals[3]!.retryAfter).toBeLessThanOrEqual(60);
   });
 
+  it("counts one operation once against its token's quota and rate limit, however many fields its guards run for", async () => {
+    const { token, accessToken } = await tokens.issue('m-gql', {
+      name: 'counted',
+      scopes: ['reports:*'],
+      maxUses: 3,
+      rateLimit: { limit: 2, window: 60 },
+    });
+    // Two top-level fields (run in parallel), each with a guarded field of its own.
+    const operation = '{ a: me { memberId } b: me { memberId } r: reports { id export } s: reports { id } }';
+    const first = await ask(operation, `Bearer ${token}`);
+    expect(first.errors).toBeUndefined();
+    expect((await tokens.list('m-gql')).find((view) => view.id === accessToken.id)?.usesLeft).toBe(2);
+    // The rate limit of 2 a minute lets a second operation through too.
+    expect((await ask(operation, `Bearer ${token}`)).errors).toBeUndefined();
+    expect((await tokens.list('m-gql')).find((view) => view.id === accessToken.id)?.usesLeft).toBe(1);
+    expect((await ask(operation, `Bearer ${token}`)).errors?.[0]?.extensions).toMatchObject({ reason: 'rate_limited' });
+  });
+
   it("answers the module's domain errors in a resolver as 4xx GraphQL errors", async () => {
     const { token } = await tokens.issue('m-gql', { name: 'creator', scopes: ['reports:read'] });
     const answer = await ask('mutation { createToken(scope: "not a scope!") }', `Bearer ${token}`);
@@ -321,5 +339,59 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
     const answer = await ask(`mutation { revokeToken(id: "${randomUUID()}") }`, `Bearer ${token}`);
     expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', reason: 'token_not_found' });
     expect(answer.data ?? null).toBeNull();
+  });
+});
+
+describe(`GraphQL, Apollo on Fastify with the reply in its context, on ${testDatabaseKind()}`, () => {
+  let database: TestDatabase;
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS)),
+        GraphQLModule.forRoot<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          autoSchemaFile: true,
+          // Apollo's Fastify integration calls the context with the request and its reply.
+          context: (request: unknown, reply: unknown) => ({ req: request, reply }),
+        }),
+      ],
+      providers: [GuardedResolver],
+    }).compile();
+    app = moduleRef.createNestApplication(new FastifyAdapter(), { logger: false });
+    await app.init();
+    await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    await app
+      .get(DataSource)
+      .getRepository(Member)
+      .insert({ memberId: 'm-gql', login: 'gql', secret: 'x', disabled: false, grants: ['reports:*'] });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await database?.drop();
+  });
+
+  it("sets the rate limit's headers and a refusal's challenge on the answer", async () => {
+    const { token } = await app
+      .get(TokensService)
+      .issue('m-gql', { name: 'limited', rateLimit: { limit: 1, window: 60 } });
+    const ask = () =>
+      request(app.getHttpServer())
+        .post('/graphql')
+        .set('Authorization', `Bearer ${token}`)
+        .send({ query: '{ me { memberId } }' });
+    const answered = await ask();
+    expect(answered.headers['ratelimit-policy']).toBe('"token";q=1;w=60');
+    expect(answered.headers.ratelimit).toMatch(/^"token";r=0;t=\d+$/);
+    const refused = await ask();
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    const revoked = await request(app.getHttpServer())
+      .post('/graphql')
+      .set('Authorization', 'Bearer fx_garbage')
+      .send({ query: '{ me { memberId } }' });
+    expect(revoked.headers['www-authenticate']).toMatch(/^Bearer /);
   });
 });

@@ -76,6 +76,32 @@ describe.each(HTTP_ADAPTERS)(`usage policy on $server, on ${testDatabaseKind()}`
     await get(token).expect(200);
   });
 
+  it('applies a changed rate limit at the next request: a new window starts a new count, a new limit counts on', async () => {
+    const { token, accessToken } = await issue({ rateLimit: { limit: 1, window: 86_400 } });
+    await get(token).expect(200);
+    expect((await get(token).expect(429)).headers['retry-after']).toBe('86400');
+    // A day's window changed to a minute's: the day's count no longer holds the token back.
+    await tokens.update(MEMBER, accessToken.id, { rateLimit: { limit: 1, window: 60 } });
+    const next = await get(token).expect(200);
+    expect(next.headers['ratelimit-policy']).toBe('"token";q=1;w=60');
+    expect(next.headers.ratelimit).toBe('"token";r=0;t=60');
+    expect((await get(token).expect(429)).headers['retry-after']).toBe('60');
+    // A higher limit in the same window lets the token on at once, counting what it made.
+    await tokens.update(MEMBER, accessToken.id, { rateLimit: { limit: 3, window: 60 } });
+    expect((await get(token).expect(200)).headers.ratelimit).toBe('"token";r=0;t=60');
+    await get(token).expect(429);
+  });
+
+  it("sets the rate limit's headers through Passport's strategy too, where the server gives it the response", async () => {
+    const { token } = await issue({ rateLimit: { limit: 5, window: 60 } });
+    const answer = await get(token, '/passport').expect(200);
+    // Express gives the strategy the response as request.res; Fastify's request leads to no reply
+    // (docs/usage-policy.md says so): there, AccessTokenGuard sets them.
+    const express = app.getHttpAdapter().getType() === 'express';
+    expect(answer.headers['ratelimit-policy']).toBe(express ? '"token";q=5;w=60' : undefined);
+    expect(answer.headers.ratelimit).toBe(express ? '"token";r=4;t=60' : undefined);
+  });
+
   it('counts a rotated token and its successor as one', async () => {
     const { token, accessToken } = await issue({ rateLimit: { limit: 2, window: 60 } });
     await get(token).expect(200);

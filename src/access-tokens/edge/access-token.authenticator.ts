@@ -42,6 +42,17 @@ export function attach(request: AuthenticatableRequest, verified: VerifiedAccess
   return verified;
 }
 
+/**
+ * The verification under way or done for each HTTP request (a GraphQL operation's included), with
+ * the token it was for: a request is verified, counted against its token's rate limit and charged
+ * one of its uses once, however many guards run for it. A GraphQL operation runs the guards once
+ * per field, in parallel for a query's fields, so the promise itself is kept.
+ */
+const verifications = new WeakMap<
+  object,
+  { token: string; verified: VerifiedAccessToken | Promise<VerifiedAccessToken> }
+>();
+
 /** Requests whose user proved who they are by password (`@AllowPassword()`), not by a token. */
 const passwordUsers = new WeakSet<object>();
 
@@ -201,7 +212,23 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
     host?: ArgumentsHost,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
     // The Passport strategy gives no host: it serves HTTP requests only.
-    const verified = this.verifier.resolve(token, request, host, host ? host.getType() : 'http');
+    const transport = host ? host.getType() : 'http';
+    // A WebSocket connection keeps one request for all its messages, each verified and counted.
+    if (transport === 'ws') return this.verify(request, token, host, transport);
+    const earlier = verifications.get(request);
+    if (earlier !== undefined && earlier.token === token) return earlier.verified;
+    const verified = this.verify(request, token, host, transport);
+    verifications.set(request, { token, verified });
+    return verified;
+  }
+
+  private verify(
+    request: AuthenticatableRequest,
+    token: string,
+    host: ArgumentsHost | undefined,
+    transport: string,
+  ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
+    const verified = this.verifier.resolve(token, request, host, transport);
     return verified instanceof Promise ? verified.then((result) => attach(request, result)) : attach(request, verified);
   }
 }

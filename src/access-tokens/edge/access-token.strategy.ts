@@ -5,6 +5,7 @@ import { AccessTokenAuthenticator, authenticatorOf } from './access-token.authen
 import { ACCESS_TOKEN_STRATEGY } from '../access-tokens.constants.js';
 import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
+import { httpHostOf } from './execution-context.js';
 
 /** What the strategy is to Passport; keeps `passport-http-bearer`'s types out of the package's. */
 interface PassportStrategyBase {
@@ -48,10 +49,13 @@ export class AccessTokenStrategy extends PassportBase {
       return this.error(authenticator.refusal(error) as Error);
     }
     if (credentials.type !== 'token' || !authenticator.isOwnToken(credentials.token)) return this.fail(401);
-    // Express gives each request its response, where a refusal's headers go.
+    // Express gives each request its response, where a refusal's headers go, and a rate limit's.
     const response = (req as { res?: unknown }).res;
+    const host = typeof response === 'object' && response !== null ? httpHostOf(req, response) : undefined;
     // The executor turns a synchronous refusal (a malformed token) into a rejection too.
-    new Promise<VerifiedAccessToken>((resolve) => resolve(authenticator.authenticate(req, credentials.token))).then(
+    new Promise<VerifiedAccessToken>((resolve) =>
+      resolve(authenticator.authenticate(req, credentials.token, host)),
+    ).then(
       (verified) => this.success(verified.user),
       (error: unknown) => this.error(authenticator.refusal(error, response) as Error),
     );

@@ -81,3 +81,28 @@ export function responseOf(context: ArgumentsHost): unknown {
   const graphql = context.getArgByIndex<GraphQLContext | undefined>(2);
   return graphql?.res ?? graphql?.reply;
 }
+
+/**
+ * An HTTP request and its response as an `ArgumentsHost`, for a caller Nest gives no context: the
+ * Passport strategy, which has the request (and on Express, its response as `request.res`).
+ */
+export function httpHostOf(request: object, response: object): ArgumentsHost {
+  const args = [request, response];
+  const http: ReturnType<ArgumentsHost['switchToHttp']> = {
+    getRequest: <T>() => request as T,
+    getResponse: <T>() => response as T,
+    getNext: <T>() => undefined as T,
+  };
+  return {
+    getType: <T extends string>() => 'http' as T,
+    getArgs: <T extends unknown[]>() => args as T,
+    getArgByIndex: <T>(index: number) => args[index] as T,
+    switchToHttp: () => http,
+    switchToRpc: () => {
+      throw new Error('An HTTP request has no RPC context');
+    },
+    switchToWs: () => {
+      throw new Error('An HTTP request has no WebSocket context');
+    },
+  };
+}

@@ -82,7 +82,7 @@ describe('usage policy', () => {
     expect(isAllowed(list, 'not an address')).toBe(false);
   });
 
-  it('gives a token without a policy none to check, and counts a rotated token under its lineage', () => {
+  it('gives a token without a policy none to check, and counts a rotated token under its lineage and window', () => {
     expect(activePolicyOf('t1', NO_POLICY)).toBeNull();
     // The caller passes the lineage (the family of a rotated token) as the key its rate limit counts under.
     const active = activePolicyOf(
@@ -91,9 +91,14 @@ describe('usage policy', () => {
     );
     expect(active).toMatchObject({
       allow: null,
-      rateLimit: { limit: 3, window: 10, windowMs: 10_000, key: 'f1' },
+      rateLimit: { limit: 3, window: 10, windowMs: 10_000, key: 'f1:10' },
       counted: true,
       periodMs: 60_000,
     });
+    // A new window is a new count; a new limit alone counts on.
+    const wider = policyOf({ rateLimit: 30, rateWindow: 10, maxUses: null, usesPeriod: null, allowedIps: null });
+    const longer = policyOf({ rateLimit: 3, rateWindow: 60, maxUses: null, usesPeriod: null, allowedIps: null });
+    expect(activePolicyOf('f1', wider)?.rateLimit?.key).toBe('f1:10');
+    expect(activePolicyOf('f1', longer)?.rateLimit?.key).toBe('f1:60');
   });
 });

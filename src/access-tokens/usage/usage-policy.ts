@@ -159,7 +159,11 @@ export function isAllowed(list: BlockList, address: unknown): boolean {
 export interface ActivePolicy {
   /** The allowed addresses, or `null` for any. */
   readonly allow: BlockList | null;
-  /** The rate limit, counted under `key`: the token's rotation lineage, so that a rotation starts no new count. */
+  /**
+   * The rate limit, counted under `key`: the token's rotation lineage, so that a rotation starts no
+   * new count, and its window, so that a new window starts a new count (a new limit alone applies
+   * to the current count).
+   */
   readonly rateLimit:
     (RateLimit & { readonly windowMs: number; readonly key: string; readonly policyHeader: string }) | null;
   /** Whether each use takes one of `maxUses`. */
@@ -172,9 +176,9 @@ export interface ActivePolicy {
 
 /**
  * `policy` as the request path checks it, or `null` when there is none; its rate limit counted
- * under `key` (the token's rotation lineage).
+ * under `lineage` (the token's rotation lineage) and its window.
  */
-export function activePolicyOf(key: string, policy: StoredPolicy): ActivePolicy | null {
+export function activePolicyOf(lineage: string, policy: StoredPolicy): ActivePolicy | null {
   const { rateLimit, maxUses, usesPeriod, allowedIps } = policy;
   if (rateLimit === null && maxUses === null && allowedIps === null) return null;
   return {
@@ -182,7 +186,8 @@ export function activePolicyOf(key: string, policy: StoredPolicy): ActivePolicy 
     rateLimit: rateLimit && {
       ...rateLimit,
       windowMs: rateLimit.window * 1000,
-      key,
+      // A window of a day left running after a change to a minute would refuse for the rest of the day.
+      key: `${lineage}:${rateLimit.window}`,
       // Built once, since every answer to the token carries it.
       policyHeader: rateLimitPolicyHeader(rateLimit.limit, rateLimit.window),
     },
