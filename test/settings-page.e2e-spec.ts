@@ -100,6 +100,17 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
 
   /** `GET /users/me` with a token, as any client of the API sends it. */
   const me = (token: string) => fetch(`${base}/users/me`, { headers: { Authorization: `Bearer ${token}` } });
+  /** A token as `GET /tokens` shows it to another client of the API, found by its raw value's hint. */
+  async function listed(token: string): Promise<Record<string, unknown>> {
+    const response = await fetch(`${base}/tokens?status=all&limit=100`, {
+      headers: { Authorization: `Bearer ${(await session())!.accessToken}` },
+    });
+    expect(response.status).toBe(200);
+    const views = (await response.json()) as Array<Record<string, unknown>>;
+    const view = views.find(({ hint }) => typeof hint === 'string' && hint.endsWith(hintOf(token)));
+    expect(view).toBeDefined();
+    return view!;
+  }
 
   const text = async (locator: Locator) => (await locator.textContent())?.trim() ?? '';
   const row = (hint: string) => page.locator('#tokens tr').filter({ hasText: hint });
@@ -303,13 +314,15 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(problems).toEqual([]);
   });
 
-  it('creates a token with usage limits, showing what the API refuses of them, and lists the limits', async () => {
+  it('creates a token with usage limits and a uses period, showing what the API refuses of them, and lists the limits', async () => {
     // A minute on, so that it lists after the token of the step before.
     demo.clock.advance(60);
     await page.locator('#token-name').fill('Metered');
     await page.locator('#scopes input[value="users:read"]').check();
     await page.locator('#token-rate-limit').fill('10');
     await page.locator('#token-max-uses').fill('3');
+    // Its three uses restored every hour.
+    await page.locator('#token-uses-period').fill('3600');
     // One address that is none: the API's 400 is shown as it says it, and no token is made.
     await page.locator('#token-allowed-ips').fill('127.0.0.0/8\nnot-an-address');
     const rows = await page.locator('#tokens tr').count();
@@ -334,9 +347,19 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(await text(metered.locator('td.status'))).toBe('live');
     expect(await metered.locator('td.limits > span').allTextContents()).toEqual([
       '10 requests per minute',
-      '3 of 3 uses left',
+      // Made at 01:11 by the test clock: the first use after 02:11 restores them.
+      '3 of 3 uses left, restored every hour (next after Jan 1, 2026, 02:11)',
       'From 127.0.0.0/8, ::1',
     ]);
+    // What the API made of the form, as another client sees it.
+    expect(await listed(raw.metered)).toMatchObject({
+      rateLimit: { limit: 10, window: 60 },
+      maxUses: 3,
+      usesLeft: 3,
+      usesPeriod: 3600,
+      usesRenewAt: '2026-01-01T02:11:01.000Z',
+      allowedIps: ['127.0.0.0/8', '::1'],
+    });
     // A token without limits says so.
     expect(await text(row(hintOf(raw.html)).locator('td.limits'))).toBe('None');
     // It works from this machine, inside its range, and the use counts.
@@ -351,7 +374,9 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(await text(metered.locator('td.status'))).toBe('paused');
     expect(await metered.getByRole('button').allTextContents()).toEqual(['Resume', 'Rotate', 'Revoke']);
     // The list was read again: the use of the step before shows.
-    expect(await text(metered.locator('td.limits .limit-uses'))).toBe('2 of 3 uses left');
+    expect(await text(metered.locator('td.limits .limit-uses'))).toBe(
+      '2 of 3 uses left, restored every hour (next after Jan 1, 2026, 02:11)',
+    );
     const refused = await me(raw.metered);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ reason: 'paused' });

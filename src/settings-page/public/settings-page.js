@@ -178,11 +178,11 @@ const WINDOW_UNITS = [
   [1, 'second'],
 ];
 
-/** "per minute", "per 5 minutes", "per 90 seconds": a window in the largest unit it is a whole number of. */
-function perWindow(seconds) {
+/** "minute", "5 minutes", "90 seconds": a span in the largest unit it is a whole number of. */
+function span(seconds) {
   const [size, unit] = WINDOW_UNITS.find(([size]) => seconds % size === 0) ?? [1, 'second'];
   const count = seconds / size;
-  return count === 1 ? `per ${unit}` : `per ${count.toLocaleString()} ${unit}s`;
+  return count === 1 ? unit : `${count.toLocaleString()} ${unit}s`;
 }
 
 /** One line of the Limits cell. */
@@ -198,7 +198,7 @@ function limitLine(td, className, text) {
 function renderLimits(td, token) {
   if (token.rateLimit) {
     const { limit, window: seconds } = token.rateLimit;
-    limitLine(td, 'limit-rate', `${limit.toLocaleString()} request${limit === 1 ? '' : 's'} ${perWindow(seconds)}`);
+    limitLine(td, 'limit-rate', `${limit.toLocaleString()} request${limit === 1 ? '' : 's'} per ${span(seconds)}`);
   }
   if (typeof token.maxUses === 'number') {
     const uses = limitLine(
@@ -206,10 +206,13 @@ function renderLimits(td, token) {
       'limit-uses',
       `${(token.usesLeft ?? token.maxUses).toLocaleString()} of ${token.maxUses.toLocaleString()} uses left`,
     );
-    if (token.usesRenewAt) {
-      const renews = document.createElement('small');
-      renews.textContent = `, renewed ${formatDate(token.usesRenewAt, '')}`;
-      uses.append(renews);
+    if (typeof token.usesPeriod === 'number') {
+      // Restored at the first use once the period has passed, not at that moment: "next after".
+      const restored = document.createElement('small');
+      restored.textContent = `, restored every ${span(token.usesPeriod)}${
+        token.usesRenewAt ? ` (next after ${formatDate(token.usesRenewAt, '')})` : ''
+      }`;
+      uses.append(restored);
     }
   }
   if (Array.isArray(token.allowedIps)) limitLine(td, 'limit-ips', `From ${token.allowedIps.join(', ')}`);
@@ -514,27 +517,35 @@ async function signOut() {
 }
 
 /**
- * The usage policy the form asks for: only the parts filled in, each optional. The browser checks
- * the numbers' ranges; the API checks the rest (an address that is none is its 400, shown as is).
+ * The usage policy the form says, every part: `null` for one left empty. The browser checks the
+ * numbers' ranges; the API checks the rest (an address that is none, a uses period without maximum
+ * uses: its 400, shown as it says it).
  */
 function policyOf(form) {
   const number = (name) => {
     const value = form.elements[name].value.trim();
     return value === '' ? null : Number(value);
   };
-  const policy = {};
   const requests = number('rateLimit');
-  if (requests !== null) {
-    const seconds = number('rateWindow');
-    if (seconds === null) throw new ApiError(400, 'A rate limit needs a window: give its length in seconds');
-    policy.rateLimit = { limit: requests, window: seconds };
-  }
-  const maxUses = number('maxUses');
-  if (maxUses !== null) policy.maxUses = maxUses;
+  const seconds = number('rateWindow');
+  if (requests !== null && seconds === null)
+    throw new ApiError(400, 'A rate limit needs a window: give its length in seconds');
   // No address or range has a comma or a space in it.
   const allowedIps = form.elements.allowedIps.value.split(/[\s,]+/).filter(Boolean);
-  if (allowedIps.length > 0) policy.allowedIps = allowedIps;
-  return policy;
+  return {
+    rateLimit: requests === null ? null : { limit: requests, window: seconds },
+    maxUses: number('maxUses'),
+    usesPeriod: number('usesPeriod'),
+    allowedIps: allowedIps.length > 0 ? allowedIps : null,
+  };
+}
+
+/**
+ * The parts of a policy given, for a new token: one left out gets the app's default, if it has
+ * one, where `null` would ask for none.
+ */
+function givenParts(policy) {
+  return Object.fromEntries(Object.entries(policy).filter(([, value]) => value !== null));
 }
 
 async function createToken(form) {
@@ -545,7 +556,7 @@ async function createToken(form) {
     name,
     scopes,
     expiresIn: Number(form.elements.expiresIn.value),
-    ...policyOf(form),
+    ...givenParts(policyOf(form)),
   });
   const created = await response.json();
   form.reset();
