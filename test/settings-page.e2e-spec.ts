@@ -100,6 +100,17 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
 
   /** `GET /users/me` with a token, as any client of the API sends it. */
   const me = (token: string) => fetch(`${base}/users/me`, { headers: { Authorization: `Bearer ${token}` } });
+  /** A token as `GET /tokens` shows it to another client of the API, found by its raw value's hint. */
+  async function listed(token: string): Promise<Record<string, unknown>> {
+    const response = await fetch(`${base}/tokens?status=all&limit=100`, {
+      headers: { Authorization: `Bearer ${(await session())!.accessToken}` },
+    });
+    expect(response.status).toBe(200);
+    const views = (await response.json()) as Array<Record<string, unknown>>;
+    const view = views.find(({ hint }) => typeof hint === 'string' && hint.endsWith(hintOf(token)));
+    expect(view).toBeDefined();
+    return view!;
+  }
 
   const text = async (locator: Locator) => (await locator.textContent())?.trim() ?? '';
   const row = (hint: string) => page.locator('#tokens tr').filter({ hasText: hint });
@@ -303,13 +314,15 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(problems).toEqual([]);
   });
 
-  it('creates a token with usage limits, showing what the API refuses of them, and lists the limits', async () => {
+  it('creates a token with usage limits and a uses period, showing what the API refuses of them, and lists the limits', async () => {
     // A minute on, so that it lists after the token of the step before.
     demo.clock.advance(60);
     await page.locator('#token-name').fill('Metered');
     await page.locator('#scopes input[value="users:read"]').check();
     await page.locator('#token-rate-limit').fill('10');
     await page.locator('#token-max-uses').fill('3');
+    // Its three uses restored every hour.
+    await page.locator('#token-uses-period').fill('3600');
     // One address that is none: the API's 400 is shown as it says it, and no token is made.
     await page.locator('#token-allowed-ips').fill('127.0.0.0/8\nnot-an-address');
     const rows = await page.locator('#tokens tr').count();
@@ -334,9 +347,19 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     expect(await text(metered.locator('td.status'))).toBe('live');
     expect(await metered.locator('td.limits > span').allTextContents()).toEqual([
       '10 requests per minute',
-      '3 of 3 uses left',
+      // Made at 01:11 by the test clock: the first use after 02:11 restores them.
+      '3 of 3 uses left, restored every hour (next after Jan 1, 2026, 02:11)',
       'From 127.0.0.0/8, ::1',
     ]);
+    // What the API made of the form, as another client sees it.
+    expect(await listed(raw.metered)).toMatchObject({
+      rateLimit: { limit: 10, window: 60 },
+      maxUses: 3,
+      usesLeft: 3,
+      usesPeriod: 3600,
+      usesRenewAt: '2026-01-01T02:11:01.000Z',
+      allowedIps: ['127.0.0.0/8', '::1'],
+    });
     // A token without limits says so.
     expect(await text(row(hintOf(raw.html)).locator('td.limits'))).toBe('None');
     // It works from this machine, inside its range, and the use counts.
@@ -349,9 +372,11 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     await page.locator('#notice').filter({ hasText: 'Token "Metered" is paused' }).waitFor();
     expect(await text(page.locator('#notice'))).toBe('Token "Metered" is paused: it is refused until you resume it.');
     expect(await text(metered.locator('td.status'))).toBe('paused');
-    expect(await metered.getByRole('button').allTextContents()).toEqual(['Resume', 'Rotate', 'Revoke']);
+    expect(await metered.getByRole('button').allTextContents()).toEqual(['Edit', 'Resume', 'Rotate', 'Revoke']);
     // The list was read again: the use of the step before shows.
-    expect(await text(metered.locator('td.limits .limit-uses'))).toBe('2 of 3 uses left');
+    expect(await text(metered.locator('td.limits .limit-uses'))).toBe(
+      '2 of 3 uses left, restored every hour (next after Jan 1, 2026, 02:11)',
+    );
     const refused = await me(raw.metered);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ reason: 'paused' });
@@ -360,8 +385,100 @@ describe.each(HTTP_ADAPTERS)(`the token settings page on $server, on ${testDatab
     await page.locator('#notice').filter({ hasText: 'Token "Metered" is resumed' }).waitFor();
     expect(await text(page.locator('#notice'))).toBe('Token "Metered" is resumed: it works again.');
     expect(await text(metered.locator('td.status'))).toBe('live');
-    expect(await metered.getByRole('button').allTextContents()).toEqual(['Pause', 'Rotate', 'Revoke']);
+    expect(await metered.getByRole('button').allTextContents()).toEqual(['Edit', 'Pause', 'Rotate', 'Revoke']);
     expect((await me(raw.metered)).status).toBe(200);
+    expect(problems).toEqual([]);
+  });
+
+  /** Clicks Save in the edit form; returns the body of the PATCH it sent. */
+  async function save(): Promise<unknown> {
+    const sent = page.waitForRequest((request) => request.method() === 'PATCH');
+    await page.locator('#edit').getByRole('button', { name: 'Save' }).click();
+    return (await sent).postDataJSON();
+  }
+
+  it("edits a token's rate limit and addresses: the form starts from the token, sends only what changed, and the row shows the answer", async () => {
+    const metered = row(hintOf(raw.metered));
+    const before = await listed(raw.metered);
+    await metered.getByRole('button', { name: 'Edit' }).click();
+    await page.locator('#edit').waitFor();
+    expect(await text(page.locator('#edit-title'))).toBe('Edit "Metered"');
+    const fields = ['name', 'rate-limit', 'rate-window', 'max-uses', 'uses-period', 'allowed-ips'];
+    const values = () => Promise.all(fields.map((field) => page.locator(`#edit-${field}`).inputValue()));
+    expect(await values()).toEqual(['Metered', '10', '60', '3', '3600', '127.0.0.0/8, ::1']);
+
+    await page.locator('#edit-rate-limit').fill('20');
+    await page.locator('#edit-rate-window').fill('300');
+    await page.locator('#edit-allowed-ips').fill('127.0.0.1\n::1');
+    // Neither the quota nor its period: given again, they would start the period anew.
+    expect(await save()).toEqual({ rateLimit: { limit: 20, window: 300 }, allowedIps: ['127.0.0.1', '::1'] });
+    await page.locator('#edit').waitFor({ state: 'hidden' });
+    expect(await text(page.locator('#notice'))).toBe('Token "Metered" is saved.');
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    // The row, from the API's answer: the use of the step before shows too.
+    expect(await metered.locator('td.limits > span').allTextContents()).toEqual([
+      '20 requests per 5 minutes',
+      '1 of 3 uses left, restored every hour (next after Jan 1, 2026, 02:11)',
+      'From 127.0.0.1, ::1',
+    ]);
+    expect(await text(metered.locator('td.status'))).toBe('live');
+    expect(await metered.getByRole('button').allTextContents()).toEqual(['Edit', 'Pause', 'Rotate', 'Revoke']);
+    expect(await listed(raw.metered)).toEqual({
+      ...before,
+      rateLimit: { limit: 20, window: 300 },
+      allowedIps: ['127.0.0.1', '::1'],
+      // Written off the request path: the resumed token's use may land after \`before\` was read.
+      lastUsedAt: expect.any(String),
+    });
+    // It works from this address, which its new list has.
+    expect((await me(raw.metered)).status).toBe(200);
+    expect(problems).toEqual([]);
+  });
+
+  it("shows the API's 400 by the edit form, changing nothing; then removes a limit and renames the token", async () => {
+    const metered = row(hintOf(raw.metered));
+    const before = await listed(raw.metered);
+    const cells = await metered.locator('td').allTextContents();
+    await metered.getByRole('button', { name: 'Edit' }).click();
+    await page.locator('#edit').waitFor();
+    await page.locator('#edit-allowed-ips').fill('127.0.0.1, 10.0.0.256');
+    expect(await save()).toEqual({ allowedIps: ['127.0.0.1', '10.0.0.256'] });
+    await page.locator('#edit-error').waitFor();
+    expect(await text(page.locator('#edit-error'))).toBe(
+      'allowedIps: "10.0.0.256" is not an IPv4 or IPv6 address or CIDR range (HTTP 400)',
+    );
+    // The form stays open with what was typed, to be corrected; the page and the token are as they were.
+    expect(await page.locator('#edit').isVisible()).toBe(true);
+    expect(await page.locator('#edit-allowed-ips').inputValue()).toBe('127.0.0.1, 10.0.0.256');
+    expect(await page.locator('#error').isHidden()).toBe(true);
+    expect(await listed(raw.metered)).toEqual(before);
+    await page.locator('#edit').getByRole('button', { name: 'Cancel' }).click();
+    await page.locator('#edit').waitFor({ state: 'hidden' });
+    expect(await metered.locator('td').allTextContents()).toEqual(cells);
+
+    // Opened again, it starts from the token once more, with no error left from before.
+    await metered.getByRole('button', { name: 'Edit' }).click();
+    await page.locator('#edit').waitFor();
+    expect(await page.locator('#edit-allowed-ips').inputValue()).toBe('127.0.0.1, ::1');
+    expect(await page.locator('#edit-error').isHidden()).toBe(true);
+    // An emptied field removes its part (null), as the API takes it.
+    await page.locator('#edit-name').fill('Metered export');
+    await page.locator('#edit-rate-limit').fill('');
+    expect(await save()).toEqual({ name: 'Metered export', rateLimit: null });
+    await page.locator('#edit').waitFor({ state: 'hidden' });
+    expect(await text(page.locator('#notice'))).toBe('Token "Metered export" is saved.');
+    expect(await text(metered.locator('td.name'))).toBe('Metered export');
+    expect(await metered.locator('td.limits > span').allTextContents()).toEqual([
+      '0 of 3 uses left, restored every hour (next after Jan 1, 2026, 02:11)',
+      'From 127.0.0.1, ::1',
+    ]);
+    expect(await listed(raw.metered)).toMatchObject({
+      name: 'Metered export',
+      rateLimit: null,
+      maxUses: 3,
+      usesPeriod: 3600,
+      allowedIps: ['127.0.0.1', '::1'],
+    });
     expect(problems).toEqual([]);
   });
 

@@ -63,8 +63,9 @@ const StaticFile = (contentType: string, cacheControl: 'no-store' | 'no-cache'):
   );
 
 /**
- * The demo's token settings page at `/`: sign in, list, create (with usage limits), pause, resume,
- * rotate and revoke personal tokens, through the same REST routes any client uses. Static files,
+ * The demo's token settings page at `/`: sign in, list, create (with usage limits), edit (name and
+ * limits), pause, resume, rotate and revoke personal tokens, through the same REST routes any
+ * client uses. Static files,
  * read once at start, on Express and Fastify alike (Nest sets the headers through the adapter and
  * sends the strings as they are).
  */

@@ -178,11 +178,11 @@ const WINDOW_UNITS = [
   [1, 'second'],
 ];
 
-/** "per minute", "per 5 minutes", "per 90 seconds": a window in the largest unit it is a whole number of. */
-function perWindow(seconds) {
+/** "minute", "5 minutes", "90 seconds": a span in the largest unit it is a whole number of. */
+function span(seconds) {
   const [size, unit] = WINDOW_UNITS.find(([size]) => seconds % size === 0) ?? [1, 'second'];
   const count = seconds / size;
-  return count === 1 ? `per ${unit}` : `per ${count.toLocaleString()} ${unit}s`;
+  return count === 1 ? unit : `${count.toLocaleString()} ${unit}s`;
 }
 
 /** One line of the Limits cell. */
@@ -198,7 +198,7 @@ function limitLine(td, className, text) {
 function renderLimits(td, token) {
   if (token.rateLimit) {
     const { limit, window: seconds } = token.rateLimit;
-    limitLine(td, 'limit-rate', `${limit.toLocaleString()} request${limit === 1 ? '' : 's'} ${perWindow(seconds)}`);
+    limitLine(td, 'limit-rate', `${limit.toLocaleString()} request${limit === 1 ? '' : 's'} per ${span(seconds)}`);
   }
   if (typeof token.maxUses === 'number') {
     const uses = limitLine(
@@ -206,10 +206,13 @@ function renderLimits(td, token) {
       'limit-uses',
       `${(token.usesLeft ?? token.maxUses).toLocaleString()} of ${token.maxUses.toLocaleString()} uses left`,
     );
-    if (token.usesRenewAt) {
-      const renews = document.createElement('small');
-      renews.textContent = `, renewed ${formatDate(token.usesRenewAt, '')}`;
-      uses.append(renews);
+    if (typeof token.usesPeriod === 'number') {
+      // Restored at the first use once the period has passed, not at that moment: "next after".
+      const restored = document.createElement('small');
+      restored.textContent = `, restored every ${span(token.usesPeriod)}${
+        token.usesRenewAt ? ` (next after ${formatDate(token.usesRenewAt, '')})` : ''
+      }`;
+      uses.append(restored);
     }
   }
   if (Array.isArray(token.allowedIps)) limitLine(td, 'limit-ips', `From ${token.allowedIps.join(', ')}`);
@@ -252,66 +255,73 @@ function renderLastUsed(td, token) {
 function renderTokens(tokens) {
   const body = $('tokens');
   body.replaceChildren();
-  for (const token of tokens) {
-    const row = body.insertRow();
-    row.dataset.tokenId = token.id;
-    row.dataset.status = token.status;
-    cell(row, token.name, 'name');
-    const scopes = cell(row, undefined, 'token-scopes');
-    for (const scope of token.scopes) {
-      const chip = document.createElement('span');
-      chip.className = token.unusedScopes?.includes(scope) ? 'scope unused' : 'scope';
-      chip.textContent = scope;
-      scopes.append(chip);
-    }
-    renderUnusedScopes(scopes, token);
-    const hint = document.createElement('code');
-    hint.textContent = token.hint;
-    cell(row).append(hint);
-    cell(row, formatDate(token.createdAt, ''), 'date');
-    cell(row, formatDate(token.expiresAt, 'Never'), 'date');
-    renderLastUsed(cell(row, undefined, 'date last-used'), token);
-    // A paused token is live (it works again once resumed), but refused until then.
-    const paused = token.status === 'live' && token.enabled === false;
-    row.dataset.enabled = String(!paused);
-    const status = cell(row, undefined, 'status');
-    const badge = document.createElement('span');
-    badge.className = `badge ${paused ? 'paused' : token.status}`;
-    badge.textContent = paused ? 'paused' : token.status;
-    status.append(badge);
-    if (token.canary) {
-      // A tripwire: it never works, and any use of it raises an alert; only revoking it means anything.
-      const canary = document.createElement('span');
-      canary.className = 'badge canary';
-      canary.textContent = 'canary';
-      canary.title = 'Never authenticates: any use of it raises an alert';
-      status.append(canary);
-    }
-    renderLimits(cell(row, undefined, 'limits'), token);
-    const actions = cell(row, undefined, 'actions');
-    if (token.status === 'live' && token.revokedAt) {
-      // Rotated, in its grace period: the successor is the one to manage.
-      const note = document.createElement('small');
-      note.textContent = `rotated, works until ${formatDate(token.revokedAt, '')}`;
-      status.append(note);
-    } else if (token.status === 'live' && token.canary) {
-      actions.append(button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'));
-    } else if (token.status === 'live') {
-      actions.append(
-        paused
-          ? button('Resume', `Resume ${token.name}`, () => setEnabled(token, true))
-          : button('Pause', `Pause ${token.name}`, () => setEnabled(token, false)),
-        button('Rotate', `Rotate ${token.name}`, () => rotate(token)),
-        button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'),
-      );
-    }
-  }
+  for (const token of tokens) fillRow(body.insertRow(), token);
   show($('tokens-table'), tokens.length > 0);
   show($('tokens-empty'), tokens.length === 0);
   show(
     $('revoke-all'),
     tokens.some((token) => token.status === 'live'),
   );
+}
+
+/**
+ * A token's row, its cells made anew from `token` (the API's view, with the `status` the list
+ * gave it): for the list, and for one token the API answered a change of.
+ */
+function fillRow(row, token) {
+  row.replaceChildren();
+  row.dataset.tokenId = token.id;
+  row.dataset.status = token.status;
+  cell(row, token.name, 'name');
+  const scopes = cell(row, undefined, 'token-scopes');
+  for (const scope of token.scopes) {
+    const chip = document.createElement('span');
+    chip.className = token.unusedScopes?.includes(scope) ? 'scope unused' : 'scope';
+    chip.textContent = scope;
+    scopes.append(chip);
+  }
+  renderUnusedScopes(scopes, token);
+  const hint = document.createElement('code');
+  hint.textContent = token.hint;
+  cell(row).append(hint);
+  cell(row, formatDate(token.createdAt, ''), 'date');
+  cell(row, formatDate(token.expiresAt, 'Never'), 'date');
+  renderLastUsed(cell(row, undefined, 'date last-used'), token);
+  // A paused token is live (it works again once resumed), but refused until then.
+  const paused = token.status === 'live' && token.enabled === false;
+  row.dataset.enabled = String(!paused);
+  const status = cell(row, undefined, 'status');
+  const badge = document.createElement('span');
+  badge.className = `badge ${paused ? 'paused' : token.status}`;
+  badge.textContent = paused ? 'paused' : token.status;
+  status.append(badge);
+  if (token.canary) {
+    // A tripwire: it never works, and any use of it raises an alert; only revoking it means anything.
+    const canary = document.createElement('span');
+    canary.className = 'badge canary';
+    canary.textContent = 'canary';
+    canary.title = 'Never authenticates: any use of it raises an alert';
+    status.append(canary);
+  }
+  renderLimits(cell(row, undefined, 'limits'), token);
+  const actions = cell(row, undefined, 'actions');
+  if (token.status === 'live' && token.revokedAt) {
+    // Rotated, in its grace period: the successor is the one to manage.
+    const note = document.createElement('small');
+    note.textContent = `rotated, works until ${formatDate(token.revokedAt, '')}`;
+    status.append(note);
+  } else if (token.status === 'live' && token.canary) {
+    actions.append(button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'));
+  } else if (token.status === 'live') {
+    actions.append(
+      button('Edit', `Edit ${token.name}`, () => openEdit(token)),
+      paused
+        ? button('Resume', `Resume ${token.name}`, () => setEnabled(token, true))
+        : button('Pause', `Pause ${token.name}`, () => setEnabled(token, false)),
+      button('Rotate', `Rotate ${token.name}`, () => rotate(token)),
+      button('Revoke', `Revoke ${token.name}`, () => revoke(token), 'danger'),
+    );
+  }
 }
 
 function button(text, label, onClick, className) {
@@ -514,27 +524,58 @@ async function signOut() {
 }
 
 /**
- * The usage policy the form asks for: only the parts filled in, each optional. The browser checks
- * the numbers' ranges; the API checks the rest (an address that is none is its 400, shown as is).
+ * The usage policy a form (to create or to edit a token) says, every part: `null` for one left
+ * empty. The browser checks the numbers' ranges; the API checks the rest (an address that is none,
+ * a uses period without maximum uses: its 400, shown as it says it).
  */
 function policyOf(form) {
   const number = (name) => {
     const value = form.elements[name].value.trim();
     return value === '' ? null : Number(value);
   };
-  const policy = {};
   const requests = number('rateLimit');
-  if (requests !== null) {
-    const seconds = number('rateWindow');
-    if (seconds === null) throw new ApiError(400, 'A rate limit needs a window: give its length in seconds');
-    policy.rateLimit = { limit: requests, window: seconds };
-  }
-  const maxUses = number('maxUses');
-  if (maxUses !== null) policy.maxUses = maxUses;
+  const seconds = number('rateWindow');
+  if (requests !== null && seconds === null)
+    throw new ApiError(400, 'A rate limit needs a window: give its length in seconds');
   // No address or range has a comma or a space in it.
   const allowedIps = form.elements.allowedIps.value.split(/[\s,]+/).filter(Boolean);
-  if (allowedIps.length > 0) policy.allowedIps = allowedIps;
-  return policy;
+  return {
+    rateLimit: requests === null ? null : { limit: requests, window: seconds },
+    maxUses: number('maxUses'),
+    usesPeriod: number('usesPeriod'),
+    allowedIps: allowedIps.length > 0 ? allowedIps : null,
+  };
+}
+
+/**
+ * The parts of a policy given, for a new token: one left out gets the app's default, if it has
+ * one, where `null` would ask for none.
+ */
+function givenParts(policy) {
+  return Object.fromEntries(Object.entries(policy).filter(([, value]) => value !== null));
+}
+
+/** Whether two values of a policy's part (`null`, a number, a rate limit, a list of addresses) are one. */
+function samePart(a, b) {
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (Array.isArray(a) || Array.isArray(b))
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((value, i) => value === b[i]);
+  return a.limit === b.limit && a.window === b.window;
+}
+
+/**
+ * What the edit form changes of `token`: its name, and each part of its policy that differs, `null`
+ * removing one. Only those: giving `maxUses` or `usesPeriod` again, even unchanged, would start the
+ * period of uses anew.
+ */
+function changesOf(form, token) {
+  const changes = {};
+  const name = form.elements.name.value;
+  if (name !== token.name) changes.name = name;
+  for (const [part, value] of Object.entries(policyOf(form))) {
+    if (!samePart(value, token[part] ?? null)) changes[part] = value;
+  }
+  return changes;
 }
 
 async function createToken(form) {
@@ -545,7 +586,7 @@ async function createToken(form) {
     name,
     scopes,
     expiresIn: Number(form.elements.expiresIn.value),
-    ...policyOf(form),
+    ...givenParts(policyOf(form)),
   });
   const created = await response.json();
   form.reset();
@@ -570,6 +611,77 @@ async function rotate(token) {
     grace === 0 ? 'The old token no longer works.' : `The old token keeps working ${option}.`,
   );
   await loadTokens();
+}
+
+/** The token the edit form is open for, or `null`. */
+let editing = null;
+
+/** Opens the edit form on `token`: its name and its policy as the list showed them. */
+function openEdit(token) {
+  const form = $('edit-form');
+  const { elements } = form;
+  const text = (value) => (value === null || value === undefined ? '' : String(value));
+  editing = token;
+  $('edit-title').textContent = `Edit "${token.name}"`;
+  elements.name.value = token.name;
+  elements.rateLimit.value = text(token.rateLimit?.limit);
+  // A limit added here starts from a minute, as on the form that creates a token.
+  elements.rateWindow.value = text(token.rateLimit?.window ?? 60);
+  elements.maxUses.value = text(token.maxUses);
+  elements.usesPeriod.value = text(token.usesPeriod);
+  elements.allowedIps.value = (token.allowedIps ?? []).join(', ');
+  editError('');
+  $('edit').showModal();
+}
+
+function closeEdit() {
+  editing = null;
+  if ($('edit').open) $('edit').close();
+}
+
+/** What the API refused of the edit form, said by the form (the page behind it is out of reach). */
+function editError(message) {
+  $('edit-error').textContent = message;
+  show($('edit-error'), Boolean(message));
+}
+
+/**
+ * Sends what the edit form changed (`PATCH /tokens/:id`), then shows the token as the API answered
+ * it in its row. A refusal is said by the form, which stays open as typed, and changes nothing on
+ * the page; an ended session signs out as anywhere else.
+ */
+async function saveEdit(form) {
+  const token = editing;
+  if (!token) return;
+  editError('');
+  let updated;
+  try {
+    const changes = changesOf(form, token);
+    if (Object.keys(changes).length === 0) {
+      closeEdit();
+      showNotice(`Nothing to save: token "${token.name}" is as it was.`);
+      return;
+    }
+    updated = await (await api('PATCH', `/tokens/${encodeURIComponent(token.id)}`, changes)).json();
+  } catch (error) {
+    if (!(error instanceof ApiError)) {
+      closeEdit();
+      throw error;
+    }
+    editError(error.message);
+    return;
+  }
+  closeEdit();
+  const row = [...$('tokens').rows].find((candidate) => candidate.dataset.tokenId === token.id);
+  if (row && updated.revokedAt === null) {
+    // Only a live token has the form. The API changes a revoked one too: one revoked meanwhile
+    // (from another tab, by a rotation) is left to the list, which says what it is now.
+    fillRow(row, { ...updated, status: token.status });
+    row.querySelector('button')?.focus();
+  } else {
+    await loadTokens();
+  }
+  showNotice(`Token "${updated.name}" is saved.`);
 }
 
 /** Pauses a token (refused as `paused`, nothing else changed) or resumes it. */
@@ -646,6 +758,10 @@ function onSubmit(form, action) {
 
 onSubmit($('sign-in-form'), signIn);
 onSubmit($('create-form'), createToken);
+onSubmit($('edit-form'), saveEdit);
+$('edit-cancel').addEventListener('click', closeEdit);
+// Escape closes the dialog by itself: forget the token it was open for.
+$('edit').addEventListener('close', () => (editing = null));
 $('sign-out').addEventListener('click', (event) => busy(event.currentTarget, signOut));
 $('revoke-all').addEventListener('click', (event) => busy(event.currentTarget, revokeAll));
 $('copy-token').addEventListener('click', () => copyToken());
