@@ -517,6 +517,10 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     expect(answerSchema('post', '/tokens/revoke', '200')).toEqual(ref('RevocationNotice'));
     expect(answerSchema('post', '/auth/login', '200')).toEqual(ref('LoginSession'));
     expect(answerSchema('post', '/auth/refresh', '200')).toEqual(ref('TokenPair'));
+    // The demo's own routes, by the models the package exports.
+    expect(answerSchema('get', '/teams/{id}/tokens', '200')).toEqual({ type: 'array', items: ref('AccessTokenView') });
+    expect(answerSchema('post', '/teams/{id}/tokens', '201')).toEqual(ref('CreatedTeamToken'));
+    expect(answerSchema('get', '/teams', '200')).toEqual({ type: 'array', items: ref('TeamWithTokens') });
 
     const schemas = document.components!.schemas!;
     const view = schemas.AccessTokenView as SchemaObject;
@@ -543,6 +547,10 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     expect(Object.keys((schemas.CreatedToken as SchemaObject).properties!).sort()).toEqual(
       [...Object.keys(view.properties!), 'token'].sort(),
     );
+    // The status the settings page shows, an enum.
+    expect((schemas.ListedTeamToken as SchemaObject).properties!.status).toMatchObject({
+      enum: ['live', 'expired', 'revoked'],
+    });
   });
 
   it("documents exactly the properties of a token's view: one added to AccessTokenView without its schema fails here", async () => {
@@ -569,7 +577,7 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     expect(conforms(document, ref('AccessTokenView'), JSON.parse(JSON.stringify(view)))).toBe(true);
   });
 
-  it('answers each token and session route with a body its document describes, in OpenAPI 3.1 and 3.0', async () => {
+  it('answers each token, session and team token route with a body its document describes, in OpenAPI 3.1 and 3.0', async () => {
     // The same app's document in OpenAPI 3.0, where null is `nullable: true`.
     const legacy = await createAccessTokensDocument(
       demo.app,
@@ -627,6 +635,23 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
         .send({ token: `nat_${'0'.repeat(83)}` })
         .expect(200),
     ]);
+    const team = await demo.http.post('/teams').set('Authorization', bearer).send({ name: 'answers' }).expect(201);
+    const teamId = (team.body as { id: number }).id;
+    answers.push([
+      'post',
+      '/teams/{id}/tokens',
+      await demo.http
+        .post(`/teams/${teamId}/tokens`)
+        .set('Authorization', bearer)
+        .send({ name: 'deploys', scopes: ['teams:read'] })
+        .expect(201),
+    ]);
+    answers.push([
+      'get',
+      '/teams/{id}/tokens',
+      await demo.http.get(`/teams/${teamId}/tokens`).set('Authorization', bearer).expect(200),
+    ]);
+    answers.push(['get', '/teams', await demo.http.get('/teams').set('Authorization', bearer).expect(200)]);
 
     // A list answers something of each kind it lists.
     expect(
