@@ -16,6 +16,7 @@ import { DECORATORS } from '@nestjs/swagger';
 import type {
   OpenAPIObject,
   OperationObject,
+  ReferenceObject,
   ResponseObject,
   SchemaObject,
   SecurityRequirementObject,
@@ -186,25 +187,44 @@ function declaredScopes(app: INestApplication, operationId: string): ScopeRequir
 const covers = (granted: string, wanted: string): boolean =>
   granted === '*' || granted === wanted || (granted.endsWith(':*') && wanted.startsWith(granted.slice(0, -1)));
 
-/** What a JSON schema (as the document writes them: `$ref`, `oneOf`, `type`, `required`, `properties`) says of `value`. */
-function conforms(document: OpenAPIObject, schema: SchemaObject | { $ref: string }, value: unknown): boolean {
+const JSON_TYPES: Readonly<Record<string, (value: unknown) => boolean>> = {
+  object: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  string: (value) => typeof value === 'string',
+  integer: (value) => Number.isInteger(value),
+  number: (value) => typeof value === 'number',
+  boolean: (value) => typeof value === 'boolean',
+  array: Array.isArray,
+  null: (value) => value === null,
+};
+
+/**
+ * What a JSON schema, as the document writes them (`$ref`, `oneOf`, `anyOf`, `allOf`, `type` or
+ * OpenAPI 3.1's list of types, 3.0's `nullable`, `enum`, `format: date-time`, `items`,
+ * `required`, `properties`, `additionalProperties`), says of `value`. An object may have no
+ * property its schema does not name, unless `additionalProperties` lets it.
+ */
+function conforms(document: OpenAPIObject, schema: SchemaObject | ReferenceObject, value: unknown): boolean {
   if ('$ref' in schema)
     return conforms(document, document.components!.schemas![schema.$ref.split('/').pop()!] as SchemaObject, value);
-  if (schema.oneOf)
-    return schema.oneOf.filter((option) => conforms(document, option as SchemaObject, value)).length >= 1;
-  const types: Record<string, (v: unknown) => boolean> = {
-    object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
-    string: (v) => typeof v === 'string',
-    integer: (v) => Number.isInteger(v),
-    array: Array.isArray,
-  };
-  if (schema.type && !types[schema.type as string]!(value)) return false;
-  if (schema.type !== 'object') return true;
+  if (schema.nullable && value === null) return true;
+  if (schema.oneOf) return schema.oneOf.some((option) => conforms(document, option, value));
+  if (schema.anyOf) return schema.anyOf.some((option) => conforms(document, option, value));
+  if (schema.allOf && !schema.allOf.every((part) => conforms(document, part, value))) return false;
+  if (schema.enum && !schema.enum.includes(value)) return false;
+  const types = schema.type === undefined ? [] : [schema.type].flat();
+  if (types.length > 0 && !types.some((type) => JSON_TYPES[type]!(value))) return false;
+  if (schema.format === 'date-time' && typeof value === 'string' && !/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(value))
+    return false;
+  if (Array.isArray(value))
+    return value.every((item) => schema.items === undefined || conforms(document, schema.items, item));
+  if (!JSON_TYPES.object!(value) || (schema.properties === undefined && schema.additionalProperties === undefined))
+    return true;
   const object = value as Record<string, unknown>;
   if (!(schema.required ?? []).every((name) => name in object)) return false;
   return Object.entries(object).every(([name, entry]) => {
-    const property = schema.properties?.[name];
-    return property !== undefined && conforms(document, property as SchemaObject, entry);
+    const property = schema.properties?.[name] ?? schema.additionalProperties;
+    if (property === true) return true;
+    return property !== undefined && property !== false && conforms(document, property, entry);
   });
 }
 
@@ -481,6 +501,173 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
         }),
       ]),
     );
+  });
+
+  /** The JSON body schema a route documents for `status`. */
+  const answerSchema = (method: Operation['method'], path: string, status: string) =>
+    jsonOf(response(operations.find((op) => op.method === method && op.path === path)!.operation, status))?.schema;
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+  it("documents each successful answer of the token and session routes with its model, the token's usage policy in the view", () => {
+    expect(answerSchema('get', '/tokens', '200')).toEqual({ type: 'array', items: ref('AccessTokenView') });
+    expect(answerSchema('patch', '/tokens/{id}', '200')).toEqual(ref('AccessTokenView'));
+    expect(answerSchema('post', '/tokens', '201')).toEqual(ref('CreatedToken'));
+    expect(answerSchema('post', '/tokens/{id}/rotate', '201')).toEqual(ref('CreatedToken'));
+    expect(answerSchema('post', '/tokens/generate', '201')).toEqual(ref('GeneratedToken'));
+    expect(answerSchema('post', '/tokens/revoke', '200')).toEqual(ref('RevocationNotice'));
+    expect(answerSchema('post', '/auth/login', '200')).toEqual(ref('LoginSession'));
+    expect(answerSchema('post', '/auth/refresh', '200')).toEqual(ref('TokenPair'));
+    // The demo's own routes, by the models the package exports.
+    expect(answerSchema('get', '/teams/{id}/tokens', '200')).toEqual({ type: 'array', items: ref('AccessTokenView') });
+    expect(answerSchema('post', '/teams/{id}/tokens', '201')).toEqual(ref('CreatedTeamToken'));
+    expect(answerSchema('get', '/teams', '200')).toEqual({ type: 'array', items: ref('TeamWithTokens') });
+
+    const schemas = document.components!.schemas!;
+    const view = schemas.AccessTokenView as SchemaObject;
+    // OpenAPI 3.1 (the demo's): null is a type of its own.
+    expect(view.properties).toMatchObject({
+      kind: { type: 'string', enum: ['personal', 'team', 'session'] },
+      enabled: { type: 'boolean' },
+      rateLimit: { anyOf: [ref('TokenRateLimit'), { type: 'null' }] },
+      maxUses: { type: ['integer', 'null'] },
+      usesLeft: { type: ['integer', 'null'] },
+      usesPeriod: { type: ['integer', 'null'] },
+      usesRenewAt: { type: ['string', 'null'], format: 'date-time' },
+      allowedIps: { type: ['array', 'null'], items: { type: 'string' } },
+      metadata: { type: ['object', 'null'], additionalProperties: true },
+      createdAt: { type: 'string', format: 'date-time' },
+    });
+    for (const [name, property] of Object.entries(view.properties!))
+      expect({ name, typed: 'type' in property || 'anyOf' in property, described: 'description' in property }).toEqual({
+        name,
+        typed: true,
+        described: true,
+      });
+    expect(schemas.TokenRateLimit).toMatchObject({ required: ['limit', 'window'] });
+    expect(Object.keys((schemas.CreatedToken as SchemaObject).properties!).sort()).toEqual(
+      [...Object.keys(view.properties!), 'token'].sort(),
+    );
+    // The status the settings page shows, an enum.
+    expect((schemas.ListedTeamToken as SchemaObject).properties!.status).toMatchObject({
+      enum: ['live', 'expired', 'revoked'],
+    });
+  });
+
+  it("documents exactly the properties of a token's view: one added to AccessTokenView without its schema fails here", async () => {
+    const signup = await demo.http
+      .post('/users')
+      .send({ username: `view-${adapter}`, password: 'correct horse battery' })
+      .expect(201);
+    const userId = (signup.body as { id: number }).id;
+    const tokens = demo.app.get(TokensService);
+    await tokens.issue(userId, {
+      name: 'with a policy',
+      scopes: ['tokens:read'],
+      rateLimit: { limit: 10, window: 60 },
+      maxUses: 5,
+      usesPeriod: 3600,
+      allowedIps: ['10.0.0.0/8'],
+      metadata: { pipeline: 'nightly' },
+    });
+    const [view] = await tokens.list(userId);
+    const schema = document.components!.schemas!.AccessTokenView as SchemaObject;
+    expect(Object.keys(view!).sort()).toEqual(Object.keys(schema.properties!).sort());
+    expect([...schema.required!].sort()).toEqual(Object.keys(view!).sort());
+    // As a client reads it: dates as strings.
+    expect(conforms(document, ref('AccessTokenView'), JSON.parse(JSON.stringify(view)))).toBe(true);
+  });
+
+  it('answers each token, session and team token route with a body its document describes, in OpenAPI 3.1 and 3.0', async () => {
+    // The same app's document in OpenAPI 3.0, where null is `nullable: true`.
+    const legacy = await createAccessTokensDocument(
+      demo.app,
+      addAccessTokensSecurity(new DocumentBuilder(), demo.app).build(),
+    );
+    expect(legacy.openapi).toBe('3.0.0');
+    expect((legacy.components!.schemas!.AccessTokenView as SchemaObject).properties!.usesLeft).toMatchObject({
+      type: 'integer',
+      nullable: true,
+    });
+    const answers: [Operation['method'], string, request.Response][] = [];
+    const username = `answers-${adapter}`;
+    const password = 'correct horse battery';
+    await demo.http.post('/users').send({ username, password }).expect(201);
+    const login = await demo.http.post('/auth/login').send({ username, password }).expect(200);
+    answers.push(['post', '/auth/login', login]);
+    const { refreshToken } = login.body as { refreshToken: string };
+    answers.push(['post', '/auth/refresh', await demo.http.post('/auth/refresh').send({ refreshToken }).expect(200)]);
+    const generated = await demo.http
+      .post('/tokens/generate')
+      .auth(username, password)
+      .send({ name: 'generated', scopes: ['tokens:read', 'tokens:write'] })
+      .expect(201);
+    answers.push(['post', '/tokens/generate', generated]);
+    const bearer = `Bearer ${(generated.body as { token: string }).token}`;
+    const created = await demo.http
+      .post('/tokens')
+      .set('Authorization', bearer)
+      .send({
+        name: 'with a policy',
+        scopes: ['tokens:read'],
+        rateLimit: { limit: 10, window: 60 },
+        maxUses: 5,
+        usesPeriod: 3600,
+        allowedIps: ['10.0.0.0/8'],
+        metadata: { pipeline: 'nightly' },
+      })
+      .expect(201);
+    answers.push(['post', '/tokens', created]);
+    const id = (created.body as { id: string }).id;
+    const rotated = await demo.http.post(`/tokens/${id}/rotate`).set('Authorization', bearer).send({}).expect(201);
+    answers.push(['post', '/tokens/{id}/rotate', rotated]);
+    const rotatedId = (rotated.body as { id: string }).id;
+    answers.push([
+      'patch',
+      '/tokens/{id}',
+      await demo.http.patch(`/tokens/${rotatedId}`).set('Authorization', bearer).send({ enabled: false }).expect(200),
+    ]);
+    answers.push(['get', '/tokens', await demo.http.get('/tokens').set('Authorization', bearer).expect(200)]);
+    answers.push([
+      'post',
+      '/tokens/revoke',
+      await demo.http
+        .post('/tokens/revoke')
+        .send({ token: `nat_${'0'.repeat(83)}` })
+        .expect(200),
+    ]);
+    const team = await demo.http.post('/teams').set('Authorization', bearer).send({ name: 'answers' }).expect(201);
+    const teamId = (team.body as { id: number }).id;
+    answers.push([
+      'post',
+      '/teams/{id}/tokens',
+      await demo.http
+        .post(`/teams/${teamId}/tokens`)
+        .set('Authorization', bearer)
+        .send({ name: 'deploys', scopes: ['teams:read'] })
+        .expect(201),
+    ]);
+    answers.push([
+      'get',
+      '/teams/{id}/tokens',
+      await demo.http.get(`/teams/${teamId}/tokens`).set('Authorization', bearer).expect(200),
+    ]);
+    answers.push(['get', '/teams', await demo.http.get('/teams').set('Authorization', bearer).expect(200)]);
+
+    // A list answers something of each kind it lists.
+    expect(
+      (answers.find(([method, path]) => method === 'get' && path === '/tokens')![2].body as unknown[]).length,
+    ).toBeGreaterThan(1);
+    for (const [version, doc] of [
+      ['3.1', document],
+      ['3.0', legacy],
+    ] as const) {
+      for (const [method, path, answer] of answers) {
+        const name = `${version} ${key(method, path)}`;
+        const schema = jsonOf(response(doc.paths[path]![method]!, String(answer.status)))?.schema;
+        expect({ name, documented: schema !== undefined }).toEqual({ name, documented: true });
+        expect({ name, conforms: conforms(doc, schema!, answer.body) }).toEqual({ name, conforms: true });
+      }
+    }
   });
 
   it("documents on every guarded route the refusals of a token's usage policy, and the RateLimit headers of its answers", () => {

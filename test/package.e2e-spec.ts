@@ -90,6 +90,13 @@ describe('the npm package', () => {
     const main = staticGraph(manifest.main);
     expect(main.packages).not.toContain('@nestjs/swagger');
     expect([...main.files].filter((file) => file.includes('/swagger/'))).toEqual([]);
+    // The ready-made routes name the models of their answers, which only the swagger entry defines.
+    expect([...main.files]).toEqual(
+      expect.arrayContaining([
+        normalize('dist/lib/routes/token-routes.controller.js'),
+        normalize('dist/lib/routes/session-routes.controller.js'),
+      ]),
+    );
     expect(staticGraph('dist/lib/swagger/index.js').packages).toContain('@nestjs/swagger');
     // Real Node, as an app loads it, both ways.
     const script = `
@@ -103,7 +110,11 @@ describe('the npm package', () => {
       exports: [
         'ACCESS_TOKENS_REFUSAL_SCHEMA',
         'ACCESS_TOKEN_SECURITY_SCHEMES',
+        'AccessTokenViewModel',
+        'CreatedTokenModel',
+        'GeneratedTokenModel',
         'INVALID_INPUT_SCHEMA',
+        'TokenPairModel',
         'addAccessTokensSecurity',
         'createAccessTokensDocument',
       ],

@@ -18,3 +18,6 @@ export const REFUSED_TOKENS = Symbol('access-tokens:refused-tokens');
 
 /** Metadata key set by `@TokenOwners()`: the kinds of owner whose tokens a route takes. */
 export const TOKEN_OWNERS_METADATA = 'access-tokens:token-owners';
+
+/** Metadata key on the ready-made routes' handlers: the shape of their answer (`RouteAnswer`), which `/swagger` documents. */
+export const ROUTE_ANSWER_METADATA = 'access-tokens:route-answer';

@@ -10,6 +10,7 @@ import {
   Post,
   type PipeTransform,
 } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsString, Matches } from 'class-validator';
 import {
   CurrentOwner,
@@ -22,10 +23,12 @@ import {
   type TokenOwner,
   type VerifiedAccessToken,
 } from 'nestjs-access-tokens';
+import { AccessTokenViewModel } from 'nestjs-access-tokens/swagger';
 import { DEMO_CONFIG, type DemoConfig } from '../demo.config.js';
 import { createdToken } from '../tokens/created-token.js';
 import { User } from '../users/user.entity.js';
 import { IsText, MaxBytes, ValidBody } from '../validation.js';
+import { CreatedTeamToken, TeamWithTokens } from './team-answers.js';
 import { publicTeam, Team } from './team.entity.js';
 import { TeamsService } from './teams.service.js';
 
@@ -83,6 +86,7 @@ export class TeamsController {
 
   /** The caller's teams, each with its tokens (revoked and expired ones too): what the settings page lists. */
   @Scopes('tokens:read')
+  @ApiOkResponse({ type: TeamWithTokens, isArray: true })
   @Get()
   async mine(@CurrentUser() user: User) {
     const teams = await this.teams.teamsOf(user.id);
@@ -104,6 +108,7 @@ export class TeamsController {
 
   /** Issues a token to the team, by one of its members (recorded as its `createdBy`). */
   @Scopes('tokens:write')
+  @ApiCreatedResponse({ type: CreatedTeamToken })
   @Post(':id/tokens')
   async issue(
     @CurrentUser() user: User,
@@ -117,6 +122,7 @@ export class TeamsController {
 
   /** The team's tokens, for its members: revoked and expired ones too, each with who made it. */
   @Scopes('tokens:read')
+  @ApiOkResponse({ type: AccessTokenViewModel, isArray: true })
   @Get(':id/tokens')
   async tokens(@CurrentUser() user: User, @Param('id', ParseTeamIdPipe) id: number) {
     await this.teams.ofMember(id, user.id);

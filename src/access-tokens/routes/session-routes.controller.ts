@@ -12,6 +12,7 @@ import { SessionsService } from '../sessions.service.js';
 import type { LoginDto, RefreshDto } from './access-tokens-routes.dto.js';
 import { AccessTokensRoutesGuard } from './access-tokens-routes.guard.js';
 import type { ResolvedRoutesOptions } from './access-tokens-routes.options.js';
+import { Answers } from './route-answer.decorator.js';
 import { RoutesValidationPipe, type Validated } from './routes-validation.pipe.js';
 
 /** What a client keeps of a session: the pair of tokens, and how long the access token lasts. */
@@ -54,6 +55,7 @@ export function sessionRoutesController(routes: ResolvedRoutesOptions & { sessio
      */
     @Public()
     @HttpCode(200)
+    @Answers('LoginSession')
     @loginRoute
     async login(
       @Req() request: AuthenticatableRequest,
@@ -67,6 +69,7 @@ export function sessionRoutesController(routes: ResolvedRoutesOptions & { sessio
     /** A new pair for a refresh token, which works once: presented again, it ends its session. */
     @Public()
     @HttpCode(200)
+    @Answers('TokenPair')
     @Post('refresh')
     async refresh(@Body(new RoutesValidationPipe('RefreshDto')) body: Validated<RefreshDto>): Promise<TokenPair> {
       return pair(await this.sessions.refresh(body.refreshToken));

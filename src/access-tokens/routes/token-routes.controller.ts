@@ -42,6 +42,7 @@ import type {
 } from './access-tokens-routes.dto.js';
 import { AccessTokensRoutesGuard } from './access-tokens-routes.guard.js';
 import type { ResolvedRoutesOptions } from './access-tokens-routes.options.js';
+import { Answers } from './route-answer.decorator.js';
 import { RoutesValidationPipe, type Validated } from './routes-validation.pipe.js';
 
 /** What `POST {path}/generate` answers: the raw token, this once, and what it may do until when. */
@@ -94,6 +95,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
      * only ever makes tokens within its own scopes, which are also the default.
      */
     @generateRoute
+    @Answers('GeneratedToken')
     @Post('generate')
     async generate(
       @Req() request: AuthenticatableRequest,
@@ -117,6 +119,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
     /** Revokes a token by its value, whoever owns it: for whoever finds a leaked one. Answers the same whether it existed or not. */
     @Public()
     @HttpCode(200)
+    @Answers('RevocationNotice')
     @Post('revoke')
     async revokeBySecret(
       @Body(new RoutesValidationPipe('RevokeTokenDto')) body: Validated<RevokeTokenDto>,
@@ -130,6 +133,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
      * API pages) while there are more.
      */
     @scoped(routes.scopes.read)
+    @Answers('AccessTokenView', { array: true })
     @Get()
     async list(
       @Req() request: AuthenticatableRequest & { originalUrl?: string; url?: string },
@@ -153,6 +157,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
 
     /** A named token, within the scopes of the token that asks. */
     @scoped(routes.scopes.write)
+    @Answers('CreatedToken')
     @Post()
     async create(
       @Req() request: AuthenticatableRequest,
@@ -166,6 +171,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
 
     /** Renames a token, changes its usage policy, or pauses (`enabled: false`) or resumes it. */
     @scoped(routes.scopes.write)
+    @Answers('AccessTokenView')
     @Patch(':id')
     update(
       @Req() request: AuthenticatableRequest,
@@ -177,6 +183,7 @@ export function tokenRoutesController(routes: ResolvedRoutesOptions): Type<unkno
 
     /** A new token in place of the old one, which keeps working for `graceSeconds`. */
     @scoped(routes.scopes.write)
+    @Answers('CreatedToken')
     @Post(':id/rotate')
     async rotate(
       @Req() request: AuthenticatableRequest,

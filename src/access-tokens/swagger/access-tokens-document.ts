@@ -1,4 +1,5 @@
-import type { INestApplication } from '@nestjs/common';
+import { HttpStatus, RequestMethod, type INestApplication } from '@nestjs/common';
+import { HTTP_CODE_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import {
   ApiProperty,
   DECORATORS,
@@ -13,6 +14,7 @@ import { InvalidOptionsError } from '../core/access-tokens.errors.js';
 import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import type { ScopeRequirement } from '../core/scopes.js';
+import type { RouteAnswerModel } from '../routes/route-answer.decorator.js';
 import {
   ACCESS_TOKEN_SECURITY_SCHEMES,
   ACCESS_TOKENS_REFUSAL_SCHEMA,
@@ -28,6 +30,7 @@ import {
   tooManyRequestsResponse,
   unauthorizedResponse,
 } from './refusal-responses.js';
+import { ROUTE_ANSWER_MODELS } from './response-models.js';
 import { findRouteAccess, type Handler, type RouteAccess } from './route-access.js';
 import { documentedOptions } from './security-schemes.js';
 import { describeValidatedProperties, type Class, type DescribedProperty } from './validation-schemas.js';
@@ -133,6 +136,38 @@ function describeInputs(routes: readonly RouteAccess[], undo: (() => void)[]): v
   }
 }
 
+/** What each ready-made route's successful answer says of itself, beside its schema. */
+const ANSWER_DESCRIPTIONS: Readonly<Record<RouteAnswerModel, string>> = {
+  AccessTokenView: 'The token.',
+  CreatedToken: 'The new token, with the raw token shown this once.',
+  GeneratedToken: 'The new token, with the raw token shown this once.',
+  TokenPair: 'The new pair of tokens; the refresh token presented works no more.',
+  LoginSession: 'The new session.',
+  RevocationNotice: 'The same answer whether the token existed or not.',
+};
+
+/**
+ * Gives each ready-made route the `@ApiResponse()` of its answer (`@Answers()`: the routes name
+ * their model, as they cannot load `@nestjs/swagger`), at the status Nest answers it with: its
+ * `@HttpCode()`, else 201 for a POST and 200 otherwise, as `@nestjs/swagger` reckons it.
+ */
+function declareAnswers(routes: readonly RouteAccess[], undo: (() => void)[]): void {
+  for (const { handler, answer } of new Map(routes.map((route) => [route.handler, route])).values()) {
+    if (!answer) continue;
+    const code = Reflect.getMetadata(HTTP_CODE_METADATA, handler) as number | undefined;
+    const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+    const status = code ?? (method === RequestMethod.POST ? HttpStatus.CREATED : HttpStatus.OK);
+    const declared = Reflect.getOwnMetadata(DECORATORS.API_RESPONSE, handler) as Record<string, unknown> | undefined;
+    const response = {
+      description: answer.array ? 'The tokens.' : ANSWER_DESCRIPTIONS[answer.model],
+      type: ROUTE_ANSWER_MODELS[answer.model],
+      isArray: answer.array,
+    };
+    // What the app declared stays as it is.
+    defineUntilUndone(undo, DECORATORS.API_RESPONSE, { [status]: response, ...declared }, handler);
+  }
+}
+
 /** The security requirements of a route: one per combination of scopes that satisfies it, per scheme. */
 function securityOf(
   requirements: readonly ScopeRequirement[],
@@ -183,7 +218,9 @@ function routeOf(operation: Record<string, unknown>, routes: readonly RouteAcces
  *   `@AllowPassword()`), each with the module's JSON body and headers (`WWW-Authenticate`,
  *   `Retry-After`, `RateLimit-Policy` and `RateLimit`, which its successful answers document too);
  * - a public route gets no security requirement, and 400 where its input is checked;
- * - body and query DTOs without `@ApiProperty()` are documented from their class-validator rules.
+ * - body and query DTOs without `@ApiProperty()` are documented from their class-validator rules;
+ * - the ready-made routes' successful answers have their JSON body's schema (`AccessTokenView`,
+ *   `CreatedToken`, `GeneratedToken`, `TokenPair`…, in `components.schemas`).
  *
  * Whether a route needs a token is asked of the guards Nest runs for it, global (`APP_GUARD`,
  * `useGlobalGuards()`) or `@UseGuards()`: `AccessTokenGuard` and its subclasses,
@@ -222,6 +259,7 @@ export async function createAccessTokensDocument(
   try {
     markHandlers(routes, undo);
     declareInputTypes(routes, undo);
+    declareAnswers(routes, undo);
     if (validationSchemas) describeInputs(routes, undo);
     // Nothing awaits from the first mark to the last undo: no other code ever sees them.
     document = SwaggerModule.createDocument(app, config, swaggerOptions);

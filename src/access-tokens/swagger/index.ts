@@ -1,6 +1,7 @@
 /**
  * `nestjs-access-tokens/swagger`: the module's routes in an OpenAPI document, with
- * `@nestjs/swagger` (an optional peer, which only this entry loads).
+ * `@nestjs/swagger` (an optional peer, which only this entry loads), and the models of its answers
+ * for an app's own routes (`@ApiOkResponse({ type: AccessTokenViewModel, isArray: true })`).
  *
  * @example
  * const config = addAccessTokensSecurity(new DocumentBuilder().setTitle('My API'), app).build();
@@ -12,4 +13,5 @@ export {
   ACCESS_TOKENS_REFUSAL_SCHEMA,
   INVALID_INPUT_SCHEMA,
 } from './openapi.constants.js';
+export { AccessTokenViewModel, CreatedTokenModel, GeneratedTokenModel, TokenPairModel } from './response-models.js';
 export { addAccessTokensSecurity, type AccessTokensSecurityOptions } from './security-schemes.js';

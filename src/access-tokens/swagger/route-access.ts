@@ -15,12 +15,14 @@ import {
   SCOPES_METADATA,
   PUBLIC_ROUTE_METADATA,
   PASSWORD_GRANT_METADATA,
+  ROUTE_ANSWER_METADATA,
 } from '../access-tokens.internal-constants.js';
 import type { ScopeRequirement } from '../core/scopes.js';
 import { AccessTokenAuthenticator } from '../edge/access-token.authenticator.js';
 import { AccessTokenGuard } from '../edge/access-token.guard.js';
 import { ScopesGuard } from '../edge/scopes.guard.js';
 import { routeOwners, type Accepted } from '../edge/token-owners.decorator.js';
+import type { RouteAnswer } from '../routes/route-answer.decorator.js';
 import { RoutesValidationPipe } from '../routes/routes-validation.pipe.js';
 import { hasValidationRules, type Class } from './validation-schemas.js';
 
@@ -59,6 +61,8 @@ export interface RouteAccess {
   readonly badInput: boolean;
   /** The DTO classes of the whole body and query, with where each is read. */
   readonly inputs: readonly RouteInput[];
+  /** The shape of its successful answer, for a ready-made route (`@Answers()`); `null` for the app's own. */
+  readonly answer: RouteAnswer | null;
 }
 
 /** A handler's parameter that takes the whole body or query, validated against a class. */
@@ -268,6 +272,7 @@ export async function findRouteAccess(app: INestApplication): Promise<RouteAcces
           authentication,
           requirements,
           owners: routeOwners(controller, handler),
+          answer: (Reflect.getMetadata(ROUTE_ANSWER_METADATA, handler) as RouteAnswer | undefined) ?? null,
           ...(await inputsOf(controller, handler, methodName, globalPipes)),
         });
       }
