@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { randomBytes } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import {
+  AccessToken,
   AccessTokenEvents,
   errors,
   TeamTokensService,
@@ -351,6 +352,134 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     await show(teamId, token).expect(200);
     const [view] = await demo.app.get(TeamTokensService).list(teamId);
     expect(view).toMatchObject({ kind: 'team', createdBy: String(member.id), revokedAt: null });
+  });
+});
+
+/**
+ * Every event about a team's token says so (`ownerKind: 'team'`), as `issued` and `revoked` do:
+ * `userId` is then the team's id, which a user may have too. One demo instance, its clock moved on
+ * for the expiry notice.
+ */
+describe(`events about team tokens in the demo, on ${testDatabaseKind()}`, () => {
+  const DAY = 24 * 60 * 60;
+  let demo: DemoApp;
+  let client: ReturnType<typeof clientOf>;
+  let received: { [E in keyof AccessTokenEventMap]?: AccessTokenEventMap[E][] };
+
+  beforeAll(async () => {
+    demo = await startDemoApp({ admin: ADMIN });
+    client = clientOf(demo);
+    received = {};
+    const events = demo.app.get(AccessTokenEvents);
+    for (const name of ['first_used', 'verification_failed', 'canary_used', 'expiring'] as const) {
+      const list: AccessTokenEventMap[typeof name][] = [];
+      received[name] = list as never;
+      events.on(name, (event) => void list.push(event as never));
+    }
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  /** A member's personal token, their team and a token of it (issued through the demo, for 30 days), with its id. */
+  async function teamWithToken() {
+    const member = await client.signUp();
+    const personal = await client.personal(member.username);
+    const teamId = await client.team(personal);
+    const token = await client.teamToken(personal, teamId);
+    const [view] = await demo.app.get(TeamTokensService).list(teamId);
+    return { personal, teamId, token, tokenId: view!.id };
+  }
+
+  const show = (teamId: number, token: string) => demo.http.get(`/teams/${teamId}`).set(bearer(token));
+  const about = <E extends keyof AccessTokenEventMap>(name: E, tokenId: string) =>
+    (received[name] as { tokenId: string | null }[]).filter((event) => event.tokenId === tokenId);
+
+  it("announces a team token's first use with ownerKind 'team', a personal token's without", async () => {
+    const { personal, teamId, token, tokenId } = await teamWithToken();
+    await show(teamId, token).expect(200);
+    // Uses are written off the request path; listing flushes them, and first_used follows the write.
+    await demo.app.get(TeamTokensService).list(teamId);
+    expect(about('first_used', tokenId)).toEqual([
+      {
+        userId: String(teamId),
+        tokenId,
+        address: '127.0.0.1',
+        userAgent: null,
+        at: expect.any(Date),
+        ownerKind: 'team',
+      },
+    ]);
+    const [mine] = await demo.app
+      .get(TokensService)
+      .list((await demo.http.get('/users/me').set(bearer(personal))).body.id);
+    expect(about('first_used', mine!.id)).toHaveLength(1);
+    expect(about('first_used', mine!.id)[0]).not.toHaveProperty('ownerKind');
+  });
+
+  it("announces a team token's refusal with ownerKind 'team': invalid, and by its usage policy", async () => {
+    const { teamId, token, tokenId } = await teamWithToken();
+    await demo.dataSource.getRepository(Team).update({ id: teamId }, { blocked: true });
+    await show(teamId, token).expect(401);
+    expect(about('verification_failed', tokenId)).toEqual([
+      { reason: 'blocked', tokenId, userId: String(teamId), address: '127.0.0.1', ownerKind: 'team' },
+    ]);
+    // A policy that lets no address of the test's through.
+    const other = await teamWithToken();
+    const fenced = await demo.app
+      .get(TeamTokensService)
+      .issue(other.teamId, 1, { name: 'fenced', scopes: ['teams:read'], allowedIps: ['10.0.0.0/8'] });
+    expect((await show(other.teamId, fenced.token).expect(403)).body.reason).toBe('ip_not_allowed');
+    expect(about('verification_failed', fenced.accessToken.id)).toEqual([
+      {
+        reason: 'ip_not_allowed',
+        tokenId: fenced.accessToken.id,
+        userId: String(other.teamId),
+        address: '127.0.0.1',
+        ownerKind: 'team',
+      },
+    ]);
+  });
+
+  it("announces a team's canary with ownerKind 'team', and its refusal as an unknown token's", async () => {
+    const { teamId, token, tokenId } = await teamWithToken();
+    // TeamTokensService issues no canary yet: a team's row made one, as the verification reads it.
+    await demo.dataSource.getRepository(AccessToken).update({ id: tokenId }, { canary: true });
+    expect((await show(teamId, token).expect(401)).body.reason).toBe('unknown');
+    expect(about('canary_used', tokenId)).toEqual([
+      {
+        userId: String(teamId),
+        tokenId,
+        name: 'deploys',
+        address: '127.0.0.1',
+        userAgent: null,
+        at: expect.any(Date),
+        ownerKind: 'team',
+      },
+    ]);
+    // The refusal tells nothing of the token, its owner's kind included.
+    expect(received.verification_failed!.at(-1)).toEqual({
+      reason: 'unknown',
+      tokenId: null,
+      userId: null,
+      address: '127.0.0.1',
+    });
+  });
+
+  it("sends the expiry notice of a team's token, with ownerKind 'team'", async () => {
+    const { teamId, tokenId } = await teamWithToken();
+    const tokens = demo.app.get(TokensService);
+    await tokens.notifyExpiring();
+    expect(about('expiring', tokenId)).toEqual([]);
+    // Issued for 30 days; the notice comes 7 days before.
+    demo.clock.advance(23 * DAY + 1);
+    await tokens.notifyExpiring();
+    await tokens.notifyExpiring();
+    const [view] = await demo.app.get(TeamTokensService).list(teamId);
+    expect(about('expiring', tokenId)).toEqual([
+      { userId: String(teamId), tokenId, name: 'deploys', expiresAt: view!.expiresAt, ownerKind: 'team' },
+    ]);
   });
 });
 

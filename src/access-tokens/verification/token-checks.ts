@@ -4,6 +4,7 @@ import { AccessTokenEvents } from '../access-token.events.js';
 import { BLOCKED, CREDENTIALS_CHANGED, TEAM_DELETED, USER_DELETED } from '../access-tokens.constants.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 import { InvalidTokenError, type InvalidTokenReason } from '../core/access-tokens.errors.js';
+import { ownerKindOf } from '../core/owner-key.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { TeamDirectory } from '../storage/team-directory.service.js';
 import { TokenStore } from '../storage/token-store.js';
@@ -97,6 +98,7 @@ export class TokenChecks {
         tokenId: token?.id ?? null,
         userId: token?.userId ?? null,
         address: clientAddressOf(request),
+        ...(token && ownerKindOf(token.kind)),
       });
     }
     return new InvalidTokenError(code, detail);
