@@ -100,6 +100,27 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     expect(response.body).toMatchObject({ reason: 'revoked', revokedReason: reason });
   }
 
+  /** Refused as the team's block answers, with no revocation's reason: what a client sees while the team is blocked. */
+  async function expectBlocked(teamId: number, token: string): Promise<void> {
+    const response = await show(teamId, token).expect(401);
+    expect(response.body).toMatchObject({ statusCode: 401, reason: 'blocked' });
+    expect(response.body).not.toHaveProperty('revokedReason');
+    expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+  }
+
+  /** The team's token, as its list shows it. */
+  async function viewOf(teamId: number) {
+    const [view] = await demo.app.get(TeamTokensService).list(teamId);
+    return view!;
+  }
+
+  /** The team's `blocked` column set by raw SQL, which no subscriber sees. */
+  async function blockBySql(teamId: number, blocked: boolean): Promise<void> {
+    const postgres = testDatabaseKind() === 'postgres';
+    const value = postgres ? String(blocked) : blocked ? '1' : '0';
+    await demo.dataSource.query(`UPDATE teams SET blocked = ${value} WHERE id = ${postgres ? '$1' : '?'}`, [teamId]);
+  }
+
   it('issues a token to a team, by a member, that acts as the team on GET /teams/:id', async () => {
     const member = await client.signUp();
     const personal = await client.personal(member.username);
@@ -200,15 +221,17 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     expect(beyond.body.message).toContain('The team may not grant users:admin');
   });
 
-  it("revokes a team's tokens when an admin blocks the team (POST /teams/:id/block)", async () => {
+  it("refuses a team's tokens as blocked when an admin blocks the team (POST /teams/:id/block), revoked for good", async () => {
     const { personal, teamId, token } = await teamWithToken();
     await show(teamId, token).expect(200);
     await demo.http.post(`/teams/${teamId}/block`).set(bearer(personal)).expect(403);
     await demo.http.post(`/teams/${teamId}/block`).set(bearer(admin)).expect(204);
-    await expectRevoked(teamId, token, 'blocked');
+    // Revoked in the block's transaction, but answered as the block while it lasts.
+    await expectBlocked(teamId, token);
     expect(revoked).toEqual([
       { userId: String(teamId), tokenIds: [expect.any(String)], reason: 'blocked', ownerKind: 'team' },
     ]);
+    expect(await viewOf(teamId)).toMatchObject({ revokedReason: 'blocked', revokedAt: expect.any(Date) });
     // The member's own token is the member's: it still works.
     await demo.http.get('/users/me').set(bearer(personal)).expect(200);
     // And a blocked team gets no new token.
@@ -218,6 +241,9 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
       .send({ name: 'again', scopes: ['teams:read'] })
       .expect(403);
     expect(refused.body.reason).toBe('team_blocked');
+    // Unblocked, the team's old token stays revoked, and says so.
+    await teams.save({ ...(await teams.findOneByOrFail({ id: teamId })), blocked: false });
+    await expectRevoked(teamId, token, 'blocked');
   });
 
   describe('on every write path to the team', () => {
@@ -252,9 +278,44 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     it('refuses as blocked on update() of blocked, and for good', async () => {
       const { teamId, token } = await teamWithToken();
       await teams.update({ id: teamId }, { blocked: true });
-      expect((await show(teamId, token).expect(401)).body.reason).toBe('blocked');
+      await expectBlocked(teamId, token);
+      // The first refusal revoked it; while the team stays blocked, it still answers as the block.
+      expect(await viewOf(teamId)).toMatchObject({ revokedReason: 'blocked' });
+      await expectBlocked(teamId, token);
       await teams.update({ id: teamId }, { blocked: false });
       await expectRevoked(teamId, token, 'blocked');
+    });
+
+    it('refuses as blocked by raw SQL at the next read of the token, the cached one past the TTL, and for good', async () => {
+      const { teamId, token } = await teamWithToken();
+      await show(teamId, token).expect(200);
+      await blockBySql(teamId, true);
+      // A verification cached before the write is trusted for the cache's TTL, then read again.
+      await show(teamId, token).expect(200);
+      demo.clock.advance(PAST_CACHE_TTL_MS);
+      await expectBlocked(teamId, token);
+      await expectBlocked(teamId, token);
+      await blockBySql(teamId, false);
+      await expectRevoked(teamId, token, 'blocked');
+    });
+
+    it('keeps tokens working when a save() of blocked or of a new name rolls back with the app transaction', async () => {
+      const { teamId, token } = await teamWithToken();
+      await show(teamId, token).expect(200);
+      for (const change of [{ blocked: true }, { name: 'renamed, rolled back' }]) {
+        await expect(
+          demo.dataSource.transaction(async (manager) => {
+            await manager.save(Team, { ...(await manager.findOneByOrFail(Team, { id: teamId })), ...change });
+            throw new Error('roll back');
+          }),
+        ).rejects.toThrow('roll back');
+        await show(teamId, token).expect(200);
+        // Read again from the database, not only from the cache.
+        demo.clock.advance(PAST_CACHE_TTL_MS);
+        await show(teamId, token).expect(200);
+      }
+      expect(revoked).toEqual([]);
+      expect(await viewOf(teamId)).toMatchObject({ revokedAt: null });
     });
 
     it('keeps tokens on a change of nothing watched', async () => {
@@ -308,7 +369,7 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
       const team = await teams.findOneByOrFail({ id: teamId });
       team.blocked = true;
       await teams.save(team);
-      await expectRevoked(teamId, token, 'blocked');
+      await expectBlocked(teamId, token);
       await demo.http.get('/users/me').set(bearer(again)).expect(200);
     });
 
@@ -538,10 +599,7 @@ describe.each(BUS_CASES)(
       expect(await askB()).toBe(200);
       await a.http.post(`/teams/${teamId}/block`).set(bearer(admin)).expect(204);
       await until(askB, 401);
-      expect((await b.http.get(`/teams/${teamId}`).set(bearer(token))).body).toMatchObject({
-        reason: 'revoked',
-        revokedReason: 'blocked',
-      });
+      expect((await b.http.get(`/teams/${teamId}`).set(bearer(token))).body).toMatchObject({ reason: 'blocked' });
     });
 
     it("carries a change of the team's permissions on A to B's cache", async () => {
