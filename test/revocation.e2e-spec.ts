@@ -69,6 +69,14 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
     expect(response.body).toMatchObject({ reason: 'revoked', revokedReason: reason });
   }
 
+  /** Refused as a blocked user's token, with no revocation's reason. */
+  async function expectUserBlocked(token: string): Promise<void> {
+    const response = await get(token).expect(401);
+    expect(response.headers['www-authenticate']).toContain(`error="invalid_token"`);
+    expect(response.body).toMatchObject({ reason: 'user_blocked' });
+    expect(response.body).not.toHaveProperty('revokedReason');
+  }
+
   describe('through save(), in the same transaction', () => {
     it('revokes every token of the user when the password hash changes', async () => {
       const [first, second] = [await issue('a'), await issue('b')];
@@ -89,10 +97,13 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
       await expectRevoked(token, 'username_changed');
     });
 
-    it('revokes when the user is blocked, and unblocking does not bring the tokens back', async () => {
+    it('revokes when the user is blocked, refused as user_blocked meanwhile; unblocking does not bring the tokens back', async () => {
       const token = await issue();
       await members.save({ ...member, disabled: true });
-      await expectRevoked(token, 'blocked');
+      // Revoked in the block's transaction, but answered as a blocked user's while the block lasts.
+      await expectUserBlocked(token);
+      expect(events.revoked).toEqual([{ userId: member.memberId, tokenIds: [expect.any(String)], reason: 'blocked' }]);
+      expect((await tokens.list(member.memberId)).map((t) => t.revokedReason)).toEqual(['blocked']);
       await members.save({ ...member, disabled: false });
       await expectRevoked(token, 'blocked');
       await get(await issue('after unblocking')).expect(200);
@@ -176,7 +187,10 @@ describe.each(HTTP_ADAPTERS)(`automatic revocation on $server, on ${testDatabase
       const blocked = database.kind === 'postgres' ? 'true' : '1';
       const unblocked = database.kind === 'postgres' ? 'false' : '0';
       await dataSource.query(sql(`UPDATE members SET disabled = ${blocked} WHERE member_id = ?`), [member.memberId]);
-      expect((await get(token).expect(401)).body.reason).toBe('user_blocked');
+      await expectUserBlocked(token);
+      // The first refusal revoked it; while the user stays blocked, it still answers as the block.
+      expect((await tokens.list(member.memberId)).map((t) => t.revokedReason)).toEqual(['blocked']);
+      await expectUserBlocked(token);
       await dataSource.query(sql(`UPDATE members SET disabled = ${unblocked} WHERE member_id = ?`), [member.memberId]);
       await expectRevoked(token, 'blocked');
     });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { randomBytes } from 'node:crypto';
 import type { Repository } from 'typeorm';
 import {
+  AccessToken,
   AccessTokenEvents,
   errors,
   TeamTokensService,
@@ -97,6 +98,27 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
   async function expectRevoked(teamId: number, token: string, reason: string): Promise<void> {
     const response = await show(teamId, token).expect(401);
     expect(response.body).toMatchObject({ reason: 'revoked', revokedReason: reason });
+  }
+
+  /** Refused as the team's block answers, with no revocation's reason: what a client sees while the team is blocked. */
+  async function expectBlocked(teamId: number, token: string): Promise<void> {
+    const response = await show(teamId, token).expect(401);
+    expect(response.body).toMatchObject({ statusCode: 401, reason: 'blocked' });
+    expect(response.body).not.toHaveProperty('revokedReason');
+    expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+  }
+
+  /** The team's token, as its list shows it. */
+  async function viewOf(teamId: number) {
+    const [view] = await demo.app.get(TeamTokensService).list(teamId);
+    return view!;
+  }
+
+  /** The team's `blocked` column set by raw SQL, which no subscriber sees. */
+  async function blockBySql(teamId: number, blocked: boolean): Promise<void> {
+    const postgres = testDatabaseKind() === 'postgres';
+    const value = postgres ? String(blocked) : blocked ? '1' : '0';
+    await demo.dataSource.query(`UPDATE teams SET blocked = ${value} WHERE id = ${postgres ? '$1' : '?'}`, [teamId]);
   }
 
   it('issues a token to a team, by a member, that acts as the team on GET /teams/:id', async () => {
@@ -199,15 +221,17 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     expect(beyond.body.message).toContain('The team may not grant users:admin');
   });
 
-  it("revokes a team's tokens when an admin blocks the team (POST /teams/:id/block)", async () => {
+  it("refuses a team's tokens as blocked when an admin blocks the team (POST /teams/:id/block), revoked for good", async () => {
     const { personal, teamId, token } = await teamWithToken();
     await show(teamId, token).expect(200);
     await demo.http.post(`/teams/${teamId}/block`).set(bearer(personal)).expect(403);
     await demo.http.post(`/teams/${teamId}/block`).set(bearer(admin)).expect(204);
-    await expectRevoked(teamId, token, 'blocked');
+    // Revoked in the block's transaction, but answered as the block while it lasts.
+    await expectBlocked(teamId, token);
     expect(revoked).toEqual([
       { userId: String(teamId), tokenIds: [expect.any(String)], reason: 'blocked', ownerKind: 'team' },
     ]);
+    expect(await viewOf(teamId)).toMatchObject({ revokedReason: 'blocked', revokedAt: expect.any(Date) });
     // The member's own token is the member's: it still works.
     await demo.http.get('/users/me').set(bearer(personal)).expect(200);
     // And a blocked team gets no new token.
@@ -217,6 +241,9 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
       .send({ name: 'again', scopes: ['teams:read'] })
       .expect(403);
     expect(refused.body.reason).toBe('team_blocked');
+    // Unblocked, the team's old token stays revoked, and says so.
+    await teams.save({ ...(await teams.findOneByOrFail({ id: teamId })), blocked: false });
+    await expectRevoked(teamId, token, 'blocked');
   });
 
   describe('on every write path to the team', () => {
@@ -251,9 +278,44 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     it('refuses as blocked on update() of blocked, and for good', async () => {
       const { teamId, token } = await teamWithToken();
       await teams.update({ id: teamId }, { blocked: true });
-      expect((await show(teamId, token).expect(401)).body.reason).toBe('blocked');
+      await expectBlocked(teamId, token);
+      // The first refusal revoked it; while the team stays blocked, it still answers as the block.
+      expect(await viewOf(teamId)).toMatchObject({ revokedReason: 'blocked' });
+      await expectBlocked(teamId, token);
       await teams.update({ id: teamId }, { blocked: false });
       await expectRevoked(teamId, token, 'blocked');
+    });
+
+    it('refuses as blocked by raw SQL at the next read of the token, the cached one past the TTL, and for good', async () => {
+      const { teamId, token } = await teamWithToken();
+      await show(teamId, token).expect(200);
+      await blockBySql(teamId, true);
+      // A verification cached before the write is trusted for the cache's TTL, then read again.
+      await show(teamId, token).expect(200);
+      demo.clock.advance(PAST_CACHE_TTL_MS);
+      await expectBlocked(teamId, token);
+      await expectBlocked(teamId, token);
+      await blockBySql(teamId, false);
+      await expectRevoked(teamId, token, 'blocked');
+    });
+
+    it('keeps tokens working when a save() of blocked or of a new name rolls back with the app transaction', async () => {
+      const { teamId, token } = await teamWithToken();
+      await show(teamId, token).expect(200);
+      for (const change of [{ blocked: true }, { name: 'renamed, rolled back' }]) {
+        await expect(
+          demo.dataSource.transaction(async (manager) => {
+            await manager.save(Team, { ...(await manager.findOneByOrFail(Team, { id: teamId })), ...change });
+            throw new Error('roll back');
+          }),
+        ).rejects.toThrow('roll back');
+        await show(teamId, token).expect(200);
+        // Read again from the database, not only from the cache.
+        demo.clock.advance(PAST_CACHE_TTL_MS);
+        await show(teamId, token).expect(200);
+      }
+      expect(revoked).toEqual([]);
+      expect(await viewOf(teamId)).toMatchObject({ revokedAt: null });
     });
 
     it('keeps tokens on a change of nothing watched', async () => {
@@ -307,7 +369,7 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
       const team = await teams.findOneByOrFail({ id: teamId });
       team.blocked = true;
       await teams.save(team);
-      await expectRevoked(teamId, token, 'blocked');
+      await expectBlocked(teamId, token);
       await demo.http.get('/users/me').set(bearer(again)).expect(200);
     });
 
@@ -351,6 +413,134 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     await show(teamId, token).expect(200);
     const [view] = await demo.app.get(TeamTokensService).list(teamId);
     expect(view).toMatchObject({ kind: 'team', createdBy: String(member.id), revokedAt: null });
+  });
+});
+
+/**
+ * Every event about a team's token says so (`ownerKind: 'team'`), as `issued` and `revoked` do:
+ * `userId` is then the team's id, which a user may have too. One demo instance, its clock moved on
+ * for the expiry notice.
+ */
+describe(`events about team tokens in the demo, on ${testDatabaseKind()}`, () => {
+  const DAY = 24 * 60 * 60;
+  let demo: DemoApp;
+  let client: ReturnType<typeof clientOf>;
+  let received: { [E in keyof AccessTokenEventMap]?: AccessTokenEventMap[E][] };
+
+  beforeAll(async () => {
+    demo = await startDemoApp({ admin: ADMIN });
+    client = clientOf(demo);
+    received = {};
+    const events = demo.app.get(AccessTokenEvents);
+    for (const name of ['first_used', 'verification_failed', 'canary_used', 'expiring'] as const) {
+      const list: AccessTokenEventMap[typeof name][] = [];
+      received[name] = list as never;
+      events.on(name, (event) => void list.push(event as never));
+    }
+  });
+
+  afterAll(async () => {
+    await demo?.close();
+  });
+
+  /** A member's personal token, their team and a token of it (issued through the demo, for 30 days), with its id. */
+  async function teamWithToken() {
+    const member = await client.signUp();
+    const personal = await client.personal(member.username);
+    const teamId = await client.team(personal);
+    const token = await client.teamToken(personal, teamId);
+    const [view] = await demo.app.get(TeamTokensService).list(teamId);
+    return { personal, teamId, token, tokenId: view!.id };
+  }
+
+  const show = (teamId: number, token: string) => demo.http.get(`/teams/${teamId}`).set(bearer(token));
+  const about = <E extends keyof AccessTokenEventMap>(name: E, tokenId: string) =>
+    (received[name] as { tokenId: string | null }[]).filter((event) => event.tokenId === tokenId);
+
+  it("announces a team token's first use with ownerKind 'team', a personal token's without", async () => {
+    const { personal, teamId, token, tokenId } = await teamWithToken();
+    await show(teamId, token).expect(200);
+    // Uses are written off the request path; listing flushes them, and first_used follows the write.
+    await demo.app.get(TeamTokensService).list(teamId);
+    expect(about('first_used', tokenId)).toEqual([
+      {
+        userId: String(teamId),
+        tokenId,
+        address: '127.0.0.1',
+        userAgent: null,
+        at: expect.any(Date),
+        ownerKind: 'team',
+      },
+    ]);
+    const [mine] = await demo.app
+      .get(TokensService)
+      .list((await demo.http.get('/users/me').set(bearer(personal))).body.id);
+    expect(about('first_used', mine!.id)).toHaveLength(1);
+    expect(about('first_used', mine!.id)[0]).not.toHaveProperty('ownerKind');
+  });
+
+  it("announces a team token's refusal with ownerKind 'team': invalid, and by its usage policy", async () => {
+    const { teamId, token, tokenId } = await teamWithToken();
+    await demo.dataSource.getRepository(Team).update({ id: teamId }, { blocked: true });
+    await show(teamId, token).expect(401);
+    expect(about('verification_failed', tokenId)).toEqual([
+      { reason: 'blocked', tokenId, userId: String(teamId), address: '127.0.0.1', ownerKind: 'team' },
+    ]);
+    // A policy that lets no address of the test's through.
+    const other = await teamWithToken();
+    const fenced = await demo.app
+      .get(TeamTokensService)
+      .issue(other.teamId, 1, { name: 'fenced', scopes: ['teams:read'], allowedIps: ['10.0.0.0/8'] });
+    expect((await show(other.teamId, fenced.token).expect(403)).body.reason).toBe('ip_not_allowed');
+    expect(about('verification_failed', fenced.accessToken.id)).toEqual([
+      {
+        reason: 'ip_not_allowed',
+        tokenId: fenced.accessToken.id,
+        userId: String(other.teamId),
+        address: '127.0.0.1',
+        ownerKind: 'team',
+      },
+    ]);
+  });
+
+  it("announces a team's canary with ownerKind 'team', and its refusal as an unknown token's", async () => {
+    const { teamId, token, tokenId } = await teamWithToken();
+    // TeamTokensService issues no canary yet: a team's row made one, as the verification reads it.
+    await demo.dataSource.getRepository(AccessToken).update({ id: tokenId }, { canary: true });
+    expect((await show(teamId, token).expect(401)).body.reason).toBe('unknown');
+    expect(about('canary_used', tokenId)).toEqual([
+      {
+        userId: String(teamId),
+        tokenId,
+        name: 'deploys',
+        address: '127.0.0.1',
+        userAgent: null,
+        at: expect.any(Date),
+        ownerKind: 'team',
+      },
+    ]);
+    // The refusal tells nothing of the token, its owner's kind included.
+    expect(received.verification_failed!.at(-1)).toEqual({
+      reason: 'unknown',
+      tokenId: null,
+      userId: null,
+      address: '127.0.0.1',
+    });
+  });
+
+  it("sends the expiry notice of a team's token, with ownerKind 'team'", async () => {
+    const { teamId, tokenId } = await teamWithToken();
+    const tokens = demo.app.get(TokensService);
+    await tokens.notifyExpiring();
+    expect(about('expiring', tokenId)).toEqual([]);
+    // Issued for 30 days; the notice comes 7 days before.
+    demo.clock.advance(23 * DAY + 1);
+    await tokens.notifyExpiring();
+    await tokens.notifyExpiring();
+    const [view] = await demo.app.get(TeamTokensService).list(teamId);
+    expect(about('expiring', tokenId)).toEqual([
+      { userId: String(teamId), tokenId, name: 'deploys', expiresAt: view!.expiresAt, ownerKind: 'team' },
+    ]);
   });
 });
 
@@ -409,10 +599,7 @@ describe.each(BUS_CASES)(
       expect(await askB()).toBe(200);
       await a.http.post(`/teams/${teamId}/block`).set(bearer(admin)).expect(204);
       await until(askB, 401);
-      expect((await b.http.get(`/teams/${teamId}`).set(bearer(token))).body).toMatchObject({
-        reason: 'revoked',
-        revokedReason: 'blocked',
-      });
+      expect((await b.http.get(`/teams/${teamId}`).set(bearer(token))).body).toMatchObject({ reason: 'blocked' });
     });
 
     it("carries a change of the team's permissions on A to B's cache", async () => {

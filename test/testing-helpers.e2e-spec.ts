@@ -189,7 +189,7 @@ describe.each(HTTP_ADAPTERS)(
       await members.save(member);
       const refused = await http.get('/me').set('Authorization', authorization).expect(401);
       expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
-      expect(refused.body).toMatchObject({ reason: 'revoked', revokedReason: 'blocked' });
+      expect(refused.body).toMatchObject({ reason: 'user_blocked' });
       // And no new token for a blocked user.
       await expect(actingAs(app, member)).rejects.toMatchObject({
         name: 'AccountBlockedError',

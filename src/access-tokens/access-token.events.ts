@@ -5,7 +5,11 @@ import { ACCESS_TOKEN_EVENTS } from './access-tokens.constants.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
 import type { InvalidTokenReason, TokenPolicyReason } from './core/access-tokens.errors.js';
 
-/** What each event carries. No event ever carries a raw token or its hash. */
+/**
+ * What each event carries. No event ever carries a raw token or its hash. Every event about one
+ * token, or one owner's tokens, carries `ownerKind: 'team'` when they are a team's: `userId` is then
+ * the team's id, which a user may share. It is absent for a user's token.
+ */
 export interface AccessTokenEventMap {
   /** A token was issued. */
   issued: {
@@ -26,13 +30,38 @@ export interface AccessTokenEventMap {
     ownerKind?: 'team';
   };
   /** A token was rotated: `tokenId` replaced by `newTokenId`, the old one working `graceSeconds` more. */
-  rotated: { userId: string; tokenId: string; newTokenId: string; graceSeconds: number };
+  rotated: {
+    userId: string;
+    tokenId: string;
+    newTokenId: string;
+    graceSeconds: number;
+    /** `'team'` for a team's token: `userId` is then the team's id. */
+    ownerKind?: 'team';
+  };
   /** A token was paused: refused as `paused` until resumed. */
-  paused: { userId: string; tokenId: string };
+  paused: {
+    userId: string;
+    tokenId: string;
+    /** `'team'` for a team's token: `userId` is then the team's id. */
+    ownerKind?: 'team';
+  };
   /** A paused token was resumed. */
-  resumed: { userId: string; tokenId: string };
+  resumed: {
+    userId: string;
+    tokenId: string;
+    /** `'team'` for a team's token: `userId` is then the team's id. */
+    ownerKind?: 'team';
+  };
   /** A token's first recorded use, on one instance of several. */
-  first_used: { userId: string; tokenId: string; address: string | null; userAgent: string | null; at: Date };
+  first_used: {
+    userId: string;
+    tokenId: string;
+    address: string | null;
+    userAgent: string | null;
+    at: Date;
+    /** `'team'` for a team's token: `userId` is then the team's id. */
+    ownerKind?: 'team';
+  };
   /**
    * A canary token was presented: someone has it who should not. Raised on whichever instance it
    * lands, at every use; the caller was answered as for an unknown token.
@@ -44,6 +73,8 @@ export interface AccessTokenEventMap {
     address: string | null;
     userAgent: string | null;
     at: Date;
+    /** `'team'` for a team's canary: `userId` is then the team's id. */
+    ownerKind?: 'team';
   };
   /**
    * A presented token was refused, as invalid or by its usage policy; `tokenId` and `userId` are
@@ -54,9 +85,18 @@ export interface AccessTokenEventMap {
     tokenId: string | null;
     userId: string | null;
     address: string | null;
+    /** `'team'` when the refused token is a team's: `userId` is then the team's id. */
+    ownerKind?: 'team';
   };
-  /** A personal token expires within `maintenance.expiringNoticeSeconds`; fires once per token, on one instance. */
-  expiring: { userId: string; tokenId: string; name: string; expiresAt: Date };
+  /** A personal or team token expires within `maintenance.expiringNoticeSeconds`; fires once per token, on one instance. */
+  expiring: {
+    userId: string;
+    tokenId: string;
+    name: string;
+    expiresAt: Date;
+    /** `'team'` for a team's token: `userId` is then the team's id. */
+    ownerKind?: 'team';
+  };
   /** Pruning deleted tokens past their retention (`maintenance.retentionSeconds`). */
   pruned: { count: number };
 }

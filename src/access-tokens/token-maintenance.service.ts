@@ -4,6 +4,7 @@ import { And, In, IsNull, LessThanOrEqual, MoreThan, Repository, type FindOption
 import { AccessTokenEvents } from './access-token.events.js';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
+import { ownerKindOf } from './core/owner-key.js';
 import { AccessToken, stored } from './storage/access-token.entity.js';
 
 /** Rows deleted per statement when pruning, and notices fired per run: no statement locks much at once. */
@@ -80,9 +81,10 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
-   * Fires `expiring` for each live personal token that expires within
-   * `maintenance.expiringNoticeSeconds` and has not had it yet; returns how many. Each token is
-   * claimed by a conditional update first, so that of several instances exactly one fires it.
+   * Fires `expiring` for each live personal or team token (a team's with `ownerKind: 'team'`) that
+   * expires within `maintenance.expiringNoticeSeconds` and has not had it yet; returns how many.
+   * Login sessions are left out: they are renewed, not replaced by hand. Each token is claimed by a
+   * conditional update first, so that of several instances exactly one fires it.
    */
   async notifyExpiring(): Promise<number> {
     const notice = this.options.maintenance.expiringNoticeSeconds;
@@ -91,7 +93,7 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
     const { repository } = this;
     const due = await repository.find({
       where: {
-        kind: 'personal',
+        kind: In(['personal', 'team']),
         expiringNotifiedAt: IsNull(),
         revokedAt: IsNull(),
         expiresAt: And(MoreThan(stored(now)), LessThanOrEqual(stored(new Date(now.getTime() + notice * 1000)))),
@@ -111,6 +113,7 @@ export class TokenMaintenance implements OnApplicationBootstrap, OnModuleDestroy
         tokenId: token.id,
         name: token.name,
         expiresAt: token.expiresAt!,
+        ...ownerKindOf(token.kind),
       });
     }
     return count;

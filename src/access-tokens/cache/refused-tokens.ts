@@ -3,6 +3,8 @@ export interface RememberedCanary {
   readonly userId: string;
   readonly tokenId: string;
   readonly name: string;
+  /** `'team'` for a team's canary. */
+  readonly ownerKind?: 'team';
 }
 
 /**

@@ -7,3 +7,14 @@
 export function ownerKey(kind: string, ownerId: string): string {
   return kind === 'team' ? `team:${ownerId}` : ownerId;
 }
+
+const TEAM_OWNED = Object.freeze({ ownerKind: 'team' } as const);
+const USER_OWNED = Object.freeze({});
+
+/**
+ * What an event about a token of `kind` adds to its payload: `ownerKind: 'team'` for a team's
+ * token, whose `userId` is the team's id (which a user's may equal), and nothing for a user's.
+ */
+export function ownerKindOf(kind: string): { readonly ownerKind?: 'team' } {
+  return kind === 'team' ? TEAM_OWNED : USER_OWNED;
+}

@@ -31,10 +31,10 @@ export interface TokenUse {
   scopesUsed?: Readonly<Record<string, number>> | null;
   /**
    * Set for the first use of a token as far as the recorder knew (its `lastUsedAt` was `null`):
-   * the owner's id, for the `first_used` event, which fires only where the conditional write of
-   * the first use changed the row.
+   * the owner's id (and `ownerKind: 'team'` for a team's), for the `first_used` event, which fires
+   * only where the conditional write of the first use changed the row.
    */
-  firstOf?: { userId: string } | null;
+  firstOf?: { userId: string; ownerKind?: 'team' } | null;
 }
 
 /** A row `findByHashes` found. */

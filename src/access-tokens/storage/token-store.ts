@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { In, IsNull, MoreThan, Or, Repository, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { AccessToken, stored, type AccessTokenKind, type TokenMetadata } from './access-token.entity.js';
 import { isSqlite } from './drivers.js';
-import { ownerKey } from '../core/owner-key.js';
+import { ownerKey, ownerKindOf } from '../core/owner-key.js';
 import { withConflictRetries } from './outage.js';
 import { AccessTokenEvents, type AccessTokenEventMap, type AccessTokenEventName } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
@@ -147,9 +147,9 @@ export class TokenStore {
     await manager.getRepository(AccessToken).insert(token);
     if (input.kind !== 'refresh') {
       const { id: tokenId, userId, name, scopes, expiresAt } = token;
-      const team = input.kind === 'team' ? ({ ownerKind: 'team' } as const) : {};
+      const owner = ownerKindOf(input.kind);
       this.transactions.afterCommit(manager, () =>
-        this.events.emit('issued', { userId, tokenId, name, scopes: [...scopes], expiresAt, ...team }),
+        this.events.emit('issued', { userId, tokenId, name, scopes: [...scopes], expiresAt, ...owner }),
       );
     }
     return { raw, token };
@@ -267,8 +267,12 @@ export class TokenStore {
     this.transactions.afterCommit(manager, () => {
       for (const revoked of byOwner.values()) {
         const [{ userId, kind }] = revoked as [AccessToken];
-        const team = kind === 'team' ? ({ ownerKind: 'team' } as const) : {};
-        this.events.emit('revoked', { userId, tokenIds: revoked.map((token) => token.id), reason, ...team });
+        this.events.emit('revoked', {
+          userId,
+          tokenIds: revoked.map((token) => token.id),
+          reason,
+          ...ownerKindOf(kind),
+        });
       }
     });
     return ids;

@@ -87,7 +87,7 @@ export const useRecorderProvider: Provider = {
     new UseRecorder(async (uses) => {
       for (const { id, at, ip, userAgent, firstOf } of await queries.recordUses(uses)) {
         events.emit('first_used', {
-          userId: firstOf!.userId,
+          ...firstOf!,
           tokenId: id,
           address: ip ?? null,
           userAgent: userAgent ?? null,

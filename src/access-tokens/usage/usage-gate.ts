@@ -12,6 +12,7 @@ import {
   type RateLimitState,
   type TokenPolicyReason,
 } from '../core/access-tokens.errors.js';
+import { ownerKindOf } from '../core/owner-key.js';
 import { responseOf } from '../edge/execution-context.js';
 import { rateLimitHeader } from '../edge/rfc6750.js';
 import { UseQuota } from '../storage/use-quota.js';
@@ -157,6 +158,7 @@ export class UsageGate implements OnModuleDestroy {
         tokenId: cached.verified.accessToken.id,
         userId: cached.userId,
         address: clientAddressOf(request),
+        ...ownerKindOf(cached.verified.accessToken.kind),
       });
     }
     return new TokenPolicyError(reason, retryAfter, state);

@@ -4,6 +4,7 @@ import { AccessTokenEvents } from '../access-token.events.js';
 import { BLOCKED, CREDENTIALS_CHANGED, TEAM_DELETED, USER_DELETED } from '../access-tokens.constants.js';
 import type { AuthenticatableRequest } from '../access-tokens.interfaces.js';
 import { InvalidTokenError, type InvalidTokenReason } from '../core/access-tokens.errors.js';
+import { ownerKindOf } from '../core/owner-key.js';
 import type { AccessToken } from '../storage/access-token.entity.js';
 import { TeamDirectory } from '../storage/team-directory.service.js';
 import { TokenStore } from '../storage/token-store.js';
@@ -28,10 +29,21 @@ export class TokenChecks {
    * why not. The user checks catch changes no subscriber saw (raw SQL, `update()`, a deleted row):
    * they revoke for good, so that undoing the change does not bring the tokens back. A refusal is
    * announced with the address of `request`, if given.
+   *
+   * While its owner is blocked, a token revoked by that block answers as the block does
+   * (`user_blocked`, a team's `blocked`), whichever path blocked it: a `save()` that revoked it in
+   * its transaction, or a write the subscriber never saw, revoked at the first read. Once the owner
+   * is unblocked, it stays revoked, and answers so (`revoked`, `revokedReason: 'blocked'`).
    */
   async usableUser(token: AccessToken, now: Date, request?: Pick<AuthenticatableRequest, 'ip'>): Promise<object> {
     const dead = deadBecause(token, now);
-    if (dead) throw this.refuse(dead.code, token, dead.detail, request);
+    if (dead) {
+      // The owner came with the token's row, by the same query: this costs no read of its own, and
+      // a refused token is never cached, so the answer follows the owner's row at every read.
+      if (dead.code === 'revoked' && dead.detail === BLOCKED && this.ownerBlocked(token))
+        throw this.refuse(token.kind === 'team' ? 'blocked' : 'user_blocked', token, null, request);
+      throw this.refuse(dead.code, token, dead.detail, request);
+    }
     if (token.pausedAt !== null) throw this.refuse('paused', token, null, request);
     if (token.kind !== 'team') {
       // A user's tokens: every kind but a team's, whose `userId` is a team's id.
@@ -43,6 +55,14 @@ export class TokenChecks {
     // Only the team's own tokens: never a user's with the same id.
     const theirs = { userId: token.userId, kind: 'team' as const };
     return this.usableOwner(token, token.user, this.teams, theirs, TEAM_DELETED, 'blocked', request);
+  }
+
+  /** Whether the token's owner, as the query joined it, is blocked now (never, for a team without `teams`). */
+  private ownerBlocked(token: AccessToken): boolean {
+    const owner = token.user;
+    if (!owner) return false;
+    if (token.kind !== 'team') return this.users.isBlocked(owner);
+    return this.teams.enabled && this.teams.isBlocked(owner);
   }
 
   /**
@@ -97,6 +117,7 @@ export class TokenChecks {
         tokenId: token?.id ?? null,
         userId: token?.userId ?? null,
         address: clientAddressOf(request),
+        ...(token && ownerKindOf(token.kind)),
       });
     }
     return new InvalidTokenError(code, detail);

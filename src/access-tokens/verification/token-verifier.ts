@@ -7,6 +7,7 @@ import { RefusedTokens, type RememberedCanary, type RememberedRefusal } from '..
 import type { InvalidTokenError } from '../core/access-tokens.errors.js';
 import { frozen, type CachedToken } from '../cache/token-cache.js';
 import { VerificationCache } from '../cache/verification-cache.js';
+import { ownerKindOf } from '../core/owner-key.js';
 import { checkSignature, hashToken, signedBodyStart, tokenLength } from '../core/token-format.js';
 import { unlessUnavailable } from '../storage/outage.js';
 import { TokenQueries } from '../storage/token-queries.js';
@@ -184,9 +185,7 @@ export class TokenVerifier {
   private refusalOf(refused: RememberedRefusal, request: PresentingRequest | undefined, now: Date): InvalidTokenError {
     if (typeof refused === 'string') return this.checks.refuse(refused, undefined, null, request);
     this.events.emit('canary_used', {
-      userId: refused.userId,
-      tokenId: refused.tokenId,
-      name: refused.name,
+      ...refused,
       address: request?.ip ?? null,
       userAgent: userAgentOf(request),
       at: now,
@@ -248,7 +247,12 @@ export class TokenVerifier {
       throw this.checks.refuse('unknown', undefined, null, request);
     }
     if (token.canary) {
-      const canary: RememberedCanary = { userId: token.userId, tokenId: token.id, name: token.name };
+      const canary: RememberedCanary = {
+        userId: token.userId,
+        tokenId: token.id,
+        name: token.name,
+        ...ownerKindOf(token.kind),
+      };
       this.refused?.add(hash, now.getTime(), canary);
       return canary;
     }
@@ -280,7 +284,8 @@ export class TokenVerifier {
     const ip = clientAddressOf(request);
     const userAgent = userAgentOf(request);
     // A login session's access token is new at each refresh: its first use is no news.
-    const firstOf = last === -Infinity && verified.accessToken.kind !== 'session' ? { userId: token.userId } : null;
+    const { kind } = verified.accessToken;
+    const firstOf = last === -Infinity && kind !== 'session' ? { userId: token.userId, ...ownerKindOf(kind) } : null;
     // Too many waiting: this use goes unrecorded, and the token's next one records it.
     if (!this.uses.record({ id, at: now, idleExpiresAt, ip, userAgent, firstOf })) return;
     token.recordAfter = at + interval;
