@@ -38,7 +38,7 @@ export const REFUSAL_SCHEMA: SchemaObject = {
     reason: {
       type: 'string',
       description:
-        'Why: `credentials_missing`; for `invalid_token`, `malformed`, `unknown`, `expired`, `revoked`, `user_blocked` or `paused` (its owner paused it); otherwise the same as `error`.',
+        "Why: `credentials_missing`; for `invalid_token`, `malformed`, `unknown`, `expired`, `revoked`, `user_blocked` (a team's token: `blocked`) or `paused` (its owner paused it); otherwise the same as `error`.",
       example: 'expired',
     },
     message: { type: 'string', description: 'Why, in a sentence.', example: 'The access token expired' },
