@@ -519,7 +519,9 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
     expect(answerSchema('post', '/auth/refresh', '200')).toEqual(ref('TokenPair'));
     // The demo's own routes, by the models the package exports.
     expect(answerSchema('get', '/teams/{id}/tokens', '200')).toEqual({ type: 'array', items: ref('AccessTokenView') });
-    expect(answerSchema('post', '/teams/{id}/tokens', '201')).toEqual(ref('CreatedTeamToken'));
+    expect(answerSchema('post', '/teams/{id}/tokens', '201')).toEqual(ref('CreatedToken'));
+    expect(answerSchema('patch', '/teams/{id}/tokens/{tokenId}', '200')).toEqual(ref('AccessTokenView'));
+    expect(answerSchema('post', '/teams/{id}/tokens/{tokenId}/rotate', '201')).toEqual(ref('CreatedToken'));
     expect(answerSchema('get', '/teams', '200')).toEqual({ type: 'array', items: ref('TeamWithTokens') });
 
     const schemas = document.components!.schemas!;
@@ -644,6 +646,25 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
         .post(`/teams/${teamId}/tokens`)
         .set('Authorization', bearer)
         .send({ name: 'deploys', scopes: ['teams:read'] })
+        .expect(201),
+    ]);
+    const teamTokenId = (answers.at(-1)![2].body as { id: string }).id;
+    answers.push([
+      'patch',
+      '/teams/{id}/tokens/{tokenId}',
+      await demo.http
+        .patch(`/teams/${teamId}/tokens/${teamTokenId}`)
+        .set('Authorization', bearer)
+        .send({ maxUses: 10 })
+        .expect(200),
+    ]);
+    answers.push([
+      'post',
+      '/teams/{id}/tokens/{tokenId}/rotate',
+      await demo.http
+        .post(`/teams/${teamId}/tokens/${teamTokenId}/rotate`)
+        .set('Authorization', bearer)
+        .send({})
         .expect(201),
     ]);
     answers.push([

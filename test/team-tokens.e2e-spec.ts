@@ -15,6 +15,7 @@ import { User } from '../src/users/user.entity.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { basicAuth, startDemoApp, type DemoApp } from './fixtures/demo-app.js';
 import { HTTP_ADAPTERS } from './fixtures/http-adapters.js';
+import { signedUnknownToken } from './fixtures/secrets.js';
 
 const PASSWORD = 'correct horse battery';
 const ADMIN = { username: 'root', password: 'admin password 1' };
@@ -65,6 +66,8 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
   let teams: Repository<Team>;
   let users: Repository<User>;
   let revoked: AccessTokenEventMap['revoked'][];
+  /** The other events of tokens' lives, in the order they were raised. */
+  let lived: { event: string; payload: object }[];
 
   beforeAll(async () => {
     demo = await startDemoApp({ admin: ADMIN, httpAdapter: adapter });
@@ -74,6 +77,10 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
     users = demo.dataSource.getRepository(User);
     revoked = [];
     demo.app.get(AccessTokenEvents).on('revoked', (event) => void revoked.push(event));
+    lived = [];
+    for (const event of ['canary_used', 'paused', 'resumed', 'rotated'] as const) {
+      demo.app.get(AccessTokenEvents).on(event, (payload) => void lived.push({ event, payload }));
+    }
   });
 
   afterAll(async () => {
@@ -82,6 +89,7 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
 
   beforeEach(() => {
     revoked.length = 0;
+    lived.length = 0;
   });
 
   /** A member with a personal token, their team, and a token of that team. */
@@ -401,6 +409,280 @@ describe.each(HTTP_ADAPTERS)(`team tokens in the demo on $server, on ${testDatab
       demo.clock.advance(PAST_CACHE_TTL_MS);
       expect((await show(teamId, token).expect(401)).body.reason).toBe('blocked');
       await demo.http.get('/users/me').set(bearer(fresh)).expect(200);
+    });
+  });
+
+  describe('what personal tokens have', () => {
+    const tokenPath = (teamId: number, tokenId: string) => `/teams/${teamId}/tokens/${tokenId}`;
+    const viewOf = async (teamId: number, tokenId: string) =>
+      (await demo.app.get(TeamTokensService).list(teamId)).find((view) => view.id === tokenId)!;
+
+    /** A member's team, and a token issued through POST /teams/:id/tokens with `body`. */
+    async function issuedThroughDemo(body: object) {
+      const member = await client.signUp();
+      const personal = await client.personal(member.username);
+      const teamId = await client.team(personal);
+      const response = await demo.http
+        .post(`/teams/${teamId}/tokens`)
+        .set(bearer(personal))
+        .send({ name: 'deploys', scopes: ['teams:read', 'teams:write'], ...body })
+        .expect(201);
+      const issued = response.body as { token: string; id: string } & Record<string, unknown>;
+      return { member, personal, teamId, issued };
+    }
+
+    it('issues a canary that answers as an unknown token and raises canary_used, never acting as the team', async () => {
+      const { member, teamId } = await teamWithToken();
+      const teamTokens = demo.app.get(TeamTokensService);
+      const { token, accessToken } = await teamTokens.issue(teamId, member.id, { name: 'tripwire', canary: true });
+      expect(accessToken).toMatchObject({ kind: 'team', canary: true, expiresAt: null });
+      const refused = await show(teamId, token).expect(401);
+      const unknown = await show(teamId, signedUnknownToken('nat')).expect(401);
+      expect(refused.body).toEqual(unknown.body);
+      expect(refused.headers['www-authenticate']).toBe(unknown.headers['www-authenticate']);
+      expect(lived).toEqual([
+        {
+          event: 'canary_used',
+          payload: expect.objectContaining({
+            userId: String(teamId),
+            tokenId: accessToken.id,
+            name: 'tripwire',
+            ownerKind: 'team',
+          }),
+        },
+      ]);
+      // As for a person's canary: it never expires, nor is it rotated.
+      await expect(
+        teamTokens.issue(teamId, member.id, { name: 'x', canary: true, expiresIn: 60 }),
+      ).rejects.toBeInstanceOf(errors.InvalidExpiryError);
+      await expect(teamTokens.rotate(teamId, accessToken.id)).rejects.toBeInstanceOf(errors.TokenNotLiveError);
+    });
+
+    it('issues a canary through POST /teams/:id/tokens', async () => {
+      const { teamId, issued } = await issuedThroughDemo({ canary: true });
+      expect(issued).toMatchObject({ kind: 'team', canary: true, expiresAt: null });
+      expect((await show(teamId, issued.token).expect(401)).body.reason).toBe('unknown');
+    });
+
+    it('keeps metadata given on issue, and replaces or removes it on update', async () => {
+      const { member, teamId } = await teamWithToken();
+      const teamTokens = demo.app.get(TeamTokensService);
+      const { accessToken } = await teamTokens.issue(teamId, member.id, {
+        name: 'with metadata',
+        metadata: { ticket: 'OPS-1', owners: ['ann'] },
+      });
+      expect(accessToken.metadata).toEqual({ ticket: 'OPS-1', owners: ['ann'] });
+      expect((await viewOf(teamId, accessToken.id)).metadata).toEqual({ ticket: 'OPS-1', owners: ['ann'] });
+      await expect(
+        teamTokens.issue(teamId, member.id, { name: 'bad', metadata: [] as unknown as Record<string, never> }),
+      ).rejects.toBeInstanceOf(errors.InvalidMetadataError);
+      expect((await teamTokens.update(teamId, accessToken.id, { metadata: { ticket: 'OPS-2' } })).metadata).toEqual({
+        ticket: 'OPS-2',
+      });
+      expect((await teamTokens.update(teamId, accessToken.id, { metadata: null })).metadata).toBeNull();
+    });
+
+    it('takes metadata, a lifetime and a policy on POST /teams/:id/tokens, shown in the views', async () => {
+      const { personal, teamId, issued } = await issuedThroughDemo({
+        expiresIn: 3600,
+        maxUses: 5,
+        usesPeriod: 86_400,
+        rateLimit: { limit: 10, window: 60 },
+        allowedIps: ['0.0.0.0/0', '::/0'],
+        metadata: { ticket: 'OPS-3' },
+      });
+      const expected = {
+        kind: 'team',
+        maxUses: 5,
+        usesLeft: 5,
+        usesPeriod: 86_400,
+        rateLimit: { limit: 10, window: 60 },
+        allowedIps: ['0.0.0.0/0', '::/0'],
+        metadata: { ticket: 'OPS-3' },
+        expiresAt: new Date(demo.clock.now().getTime() - (demo.clock.now().getTime() % 1000) + 3_600_000).toISOString(),
+      };
+      expect(issued).toMatchObject(expected);
+      await show(teamId, issued.token).expect(200);
+      const listed = await demo.http.get(`/teams/${teamId}/tokens`).set(bearer(personal)).expect(200);
+      expect(listed.body).toEqual([expect.objectContaining({ ...expected, usesLeft: 4 })]);
+      // Refused as POST /tokens refuses it.
+      const bad = await demo.http
+        .post(`/teams/${teamId}/tokens`)
+        .set(bearer(personal))
+        .send({ name: 'x', scopes: ['teams:read'], maxUses: 0 })
+        .expect(400);
+      expect(bad.body.message).toEqual(expect.arrayContaining([expect.stringContaining('maxUses')]));
+    });
+
+    it('refuses a team token past its maxUses with 403 uses_exhausted', async () => {
+      const { teamId, issued } = await issuedThroughDemo({ maxUses: 1 });
+      await show(teamId, issued.token).expect(200);
+      const refused = await show(teamId, issued.token).expect(403);
+      expect(refused.body).toMatchObject({ reason: 'uses_exhausted' });
+    });
+
+    it('pauses a team token (401 paused) and resumes it, through PATCH and the service, announced once each', async () => {
+      const { personal, teamId, issued } = await issuedThroughDemo({});
+      await show(teamId, issued.token).expect(200);
+      const paused = await demo.http
+        .patch(tokenPath(teamId, issued.id))
+        .set(bearer(personal))
+        .send({ enabled: false })
+        .expect(200);
+      expect(paused.body).toMatchObject({ id: issued.id, kind: 'team', enabled: false });
+      expect((await show(teamId, issued.token).expect(401)).body).toMatchObject({ reason: 'paused' });
+      const teamTokens = demo.app.get(TeamTokensService);
+      expect((await teamTokens.pause(teamId, issued.id)).enabled).toBe(false);
+      expect((await teamTokens.resume(teamId, issued.id)).enabled).toBe(true);
+      await show(teamId, issued.token).expect(200);
+      expect(lived).toEqual([
+        { event: 'paused', payload: { userId: String(teamId), tokenId: issued.id, ownerKind: 'team' } },
+        { event: 'resumed', payload: { userId: String(teamId), tokenId: issued.id, ownerKind: 'team' } },
+      ]);
+    });
+
+    it('renames a team token, changes its policy and narrows its scopes, never widening them', async () => {
+      const { personal, teamId, issued } = await issuedThroughDemo({});
+      expect((await show(teamId, issued.token).expect(200)).body.scopes).toEqual(['teams:read', 'teams:write']);
+      const changed = await demo.http
+        .patch(tokenPath(teamId, issued.id))
+        .set(bearer(personal))
+        .send({ name: 'read only', scopes: ['teams:read'], maxUses: 3, metadata: { why: 'narrowed' } })
+        .expect(200);
+      expect(changed.body).toMatchObject({
+        name: 'read only',
+        scopes: ['teams:read'],
+        maxUses: 3,
+        // It had no quota: the uses it made before count toward none.
+        usesLeft: 3,
+        metadata: { why: 'narrowed' },
+      });
+      expect((await show(teamId, issued.token).expect(200)).body.scopes).toEqual(['teams:read']);
+      const wider = await demo.http
+        .patch(tokenPath(teamId, issued.id))
+        .set(bearer(personal))
+        .send({ scopes: ['teams:read', 'teams:write'] })
+        .expect(400);
+      expect(wider.body).toMatchObject({ reason: 'invalid_scope' });
+      expect(wider.body.message).toContain('can only be narrowed');
+      expect((await viewOf(teamId, issued.id)).scopes).toEqual(['teams:read']);
+    });
+
+    it('rotates a team token: the new one works, the old one for its grace period only, and a second rotation is 409', async () => {
+      const { personal, teamId, issued } = await issuedThroughDemo({
+        rateLimit: { limit: 100, window: 60 },
+        metadata: { ticket: 'OPS-4' },
+      });
+      await show(teamId, issued.token).expect(200);
+      const rotated = await demo.http
+        .post(`${tokenPath(teamId, issued.id)}/rotate`)
+        .set(bearer(personal))
+        .send({ graceSeconds: 60 })
+        .expect(201);
+      const successor = rotated.body as { token: string; id: string } & Record<string, unknown>;
+      expect(successor).toMatchObject({
+        kind: 'team',
+        name: 'deploys',
+        scopes: ['teams:read', 'teams:write'],
+        createdBy: issued.createdBy,
+        rateLimit: { limit: 100, window: 60 },
+        metadata: { ticket: 'OPS-4' },
+      });
+      expect(lived).toEqual([
+        {
+          event: 'rotated',
+          payload: {
+            userId: String(teamId),
+            tokenId: issued.id,
+            newTokenId: successor.id,
+            graceSeconds: 60,
+            ownerKind: 'team',
+          },
+        },
+      ]);
+      await show(teamId, successor.token).expect(200);
+      await show(teamId, issued.token).expect(200);
+      demo.clock.advance(61_000);
+      await expectRevoked(teamId, issued.token, 'rotated');
+      await show(teamId, successor.token).expect(200);
+      const again = await demo.http
+        .post(`${tokenPath(teamId, issued.id)}/rotate`)
+        .set(bearer(personal))
+        .send({})
+        .expect(409);
+      expect(again.body).toMatchObject({ reason: 'token_not_live' });
+    });
+
+    it('revokes a rotated team token with its successor, as a lineage', async () => {
+      const { member, teamId } = await teamWithToken();
+      const teamTokens = demo.app.get(TeamTokensService);
+      const first = await teamTokens.issue(teamId, member.id, { name: 'lineage', scopes: ['teams:read'] });
+      const second = await teamTokens.rotate(teamId, first.accessToken.id, { graceSeconds: 600 });
+      await show(teamId, first.token).expect(200);
+      await teamTokens.revoke(teamId, second.accessToken.id);
+      await expectRevoked(teamId, second.token, 'revoked_by_user');
+      await expectRevoked(teamId, first.token, 'revoked_by_user');
+    });
+
+    it('rotates a team token once when two rotations race: the other is 409', async () => {
+      const { member, teamId } = await teamWithToken();
+      const teamTokens = demo.app.get(TeamTokensService);
+      const { accessToken } = await teamTokens.issue(teamId, member.id, { name: 'raced', scopes: ['teams:read'] });
+      const results = await Promise.allSettled([
+        teamTokens.rotate(teamId, accessToken.id),
+        teamTokens.rotate(teamId, accessToken.id),
+      ]);
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const [refused] = results.filter((result) => result.status === 'rejected');
+      expect(refused!.reason).toBeInstanceOf(errors.TokenNotLiveError);
+      const live = (await teamTokens.list(teamId)).filter((view) => view.name === 'raced' && view.revokedAt === null);
+      expect(live).toHaveLength(1);
+    });
+
+    it("rotates no token of a blocked team, and none of another owner's", async () => {
+      const { member, teamId } = await teamWithToken();
+      const teamTokens = demo.app.get(TeamTokensService);
+      const { accessToken } = await teamTokens.issue(teamId, member.id, { name: 'blocked soon' });
+      // A member's own token is no team's.
+      const [own] = await demo.app.get(TokensService).list(member.id);
+      await expect(teamTokens.rotate(teamId, own!.id)).rejects.toBeInstanceOf(errors.TokenNotFoundError);
+      await expect(teamTokens.update(teamId, own!.id, { enabled: false })).rejects.toBeInstanceOf(
+        errors.TokenNotFoundError,
+      );
+      // Nor does the member's service reach the team's.
+      await expect(demo.app.get(TokensService).pause(teamId, accessToken.id)).rejects.toBeInstanceOf(
+        errors.TokenNotFoundError,
+      );
+      await teams.update({ id: teamId }, { blocked: true });
+      await expect(teamTokens.rotate(teamId, accessToken.id)).rejects.toBeInstanceOf(errors.TeamBlockedError);
+    });
+
+    it('changes and rotates team tokens for members only: 403 for a non-member, 404 for no such team or token', async () => {
+      const { personal, teamId, issued } = await issuedThroughDemo({});
+      const other = await issuedThroughDemo({});
+      const stranger = await client.signUp('stranger');
+      const theirs = await client.personal(stranger.username);
+      await demo.http.patch(tokenPath(teamId, issued.id)).set(bearer(theirs)).send({ enabled: false }).expect(403);
+      await demo.http
+        .post(`${tokenPath(teamId, issued.id)}/rotate`)
+        .set(bearer(theirs))
+        .send({})
+        .expect(403);
+      await demo.http.patch(tokenPath(999_999, issued.id)).set(bearer(theirs)).send({ enabled: false }).expect(404);
+      // A member of another team cannot reach this team's token through their own team's path.
+      const across = await demo.http
+        .patch(tokenPath(other.teamId, issued.id))
+        .set(bearer(other.personal))
+        .send({ enabled: false })
+        .expect(404);
+      expect(across.body).toMatchObject({ reason: 'token_not_found' });
+      await demo.http
+        .post(`${tokenPath(other.teamId, issued.id)}/rotate`)
+        .set(bearer(other.personal))
+        .expect(404);
+      await show(teamId, issued.token).expect(200);
+      // The body as PATCH /tokens/:id takes it.
+      await demo.http.patch(tokenPath(teamId, issued.id)).set(bearer(personal)).send({ enabled: 'no' }).expect(400);
     });
   });
 

@@ -19,6 +19,7 @@ import { PasswordGrantService } from './password/password-grant.service.js';
 import { SessionsService } from './sessions.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
 import { tokenQueriesProvider } from './storage/token-queries.js';
+import { TokenChanges } from './storage/token-changes.js';
 import { TokenStore } from './storage/token-store.js';
 import { useRecorderProvider } from './storage/use-recorder.js';
 import { TokensService } from './tokens.service.js';
@@ -63,6 +64,7 @@ import { AccessTokensTelemetry } from './telemetry/access-tokens.telemetry.js';
     tokenQueriesProvider,
     useRecorderProvider,
     TokenStore,
+    TokenChanges,
     TokenChecks,
     CacheRefresher,
     UseQuota,

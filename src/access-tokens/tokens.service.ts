@@ -14,16 +14,13 @@ import {
 } from 'typeorm';
 import type { ResolvedAccessTokensOptions } from './access-tokens-options.interface.js';
 import { RESOLVED_OPTIONS } from './access-tokens.internal-constants.js';
-import { AccessToken, stored, type TokenMetadata } from './storage/access-token.entity.js';
-import { REVOKED_BY_SECRET, REVOKED_BY_USER, ROTATED } from './access-tokens.constants.js';
+import { AccessToken, stored } from './storage/access-token.entity.js';
+import { REVOKED_BY_SECRET, REVOKED_BY_USER } from './access-tokens.constants.js';
 import {
-  InvalidExpiryError,
   InvalidPaginationError,
   InvalidScopeError,
   TokenNotFoundError,
-  TokenNotLiveError,
   TooManyTokensError,
-  InvalidUsagePolicyError,
 } from './core/access-tokens.errors.js';
 import type {
   AccessTokenView,
@@ -38,23 +35,18 @@ import type {
   UserId,
   VerifiedAccessToken,
 } from './access-tokens.interfaces.js';
-import { checkPolicy } from './usage/usage-policy.js';
-import { policyOf } from './storage/policy-columns.js';
-import { disjoint, uncovered, validateScopes } from './core/scopes.js';
+import { disjoint, uncovered } from './core/scopes.js';
 import { checkToken, hashToken, isTokenId } from './core/token-format.js';
-import { checkMetadata } from './core/metadata.js';
-import { tokenLifetime, validTokenName } from './core/token-input.js';
 import { CacheBus, type CacheBusState } from './cache/cache-bus.js';
 import { unlessUnavailable } from './storage/outage.js';
+import { TokenChanges } from './storage/token-changes.js';
 import { TokenStore } from './storage/token-store.js';
 import { toView, unusedSinceOf } from './storage/token-view.js';
 import { UseRecorder } from './storage/use-recorder.js';
 import { UserDirectory } from './storage/user-directory.service.js';
 import { TokenMaintenance } from './token-maintenance.service.js';
-import { deadBecause } from './verification/token-checks.js';
 import { TokenVerifier } from './verification/token-verifier.js';
 
-const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 100;
 
@@ -99,6 +91,7 @@ export class TokensService implements OnModuleDestroy {
     private readonly bus: CacheBus,
     private readonly verifier: TokenVerifier,
     private readonly maintenance: TokenMaintenance,
+    private readonly changes: TokenChanges,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
   ) {}
 
@@ -120,18 +113,8 @@ export class TokensService implements OnModuleDestroy {
     context: IssueTokenContext = {},
   ): Promise<IssuedAccessToken> {
     return unlessUnavailable(async () => {
-      const name = this.validName(input.name);
-      const scopes = validateScopes(input.scopes ?? context.within ?? ['*']);
-      if (scopes.length === 0) throw new InvalidScopeError('A token needs at least one scope');
-      const canary = input.canary === true;
-      // A canary's signed expiry would refuse it as expired before the database is asked, and its
-      // alarm with it: it never expires, nor idles out.
-      if (canary && input.expiresIn !== undefined && input.expiresIn !== null)
-        throw new InvalidExpiryError('A canary never expires: leave out expiresIn');
-      const lifetime = canary ? null : this.lifetime(input.expiresIn);
-      const metadata = this.validMetadata(input.metadata);
-      // Each part the input leaves out takes the module's default.
-      const policy = checkPolicy(input, this.options.usage.defaults);
+      const checked = this.changes.checkIssue(input, context.within ?? ['*']);
+      const { scopes } = checked;
       const current = await this.users.issuableUser(user);
       const permissions = await this.users.permissionsOf(current);
       // `*` is always allowed; any other scope must reach at least one of the user's permissions.
@@ -151,17 +134,11 @@ export class TokensService implements OnModuleDestroy {
       const { raw, token } = await this.store.transaction(async (manager) => {
         await this.assertRoomFor(manager, owner);
         return this.store.insert(manager, {
+          ...checked,
           userId: owner,
           kind: 'personal',
-          name,
-          scopes,
-          lifetime,
-          idleTimeout: canary ? null : this.options.tokens.idleTimeoutSeconds,
           familyId: null,
           fingerprint: this.users.fingerprintOf(current),
-          policy,
-          metadata,
-          canary,
         });
       });
       return { token: raw, accessToken: toView(token, unusedSinceOf(this.options)) };
@@ -292,41 +269,8 @@ export class TokensService implements OnModuleDestroy {
    */
   async update(userId: UserId, tokenId: string, changes: UpdateTokenInput): Promise<AccessTokenView> {
     return unlessUnavailable(async () => {
-      if (typeof changes !== 'object' || changes === null)
-        throw new InvalidUsagePolicyError('changes must be an object');
-      const name = changes.name === undefined ? undefined : this.validName(changes.name);
-      if (changes.enabled !== undefined && typeof changes.enabled !== 'boolean')
-        throw new InvalidUsagePolicyError('enabled must be true or false');
-      const metadata = this.validMetadata(changes.metadata);
-      const scopes = changes.scopes === undefined ? undefined : validateScopes(changes.scopes);
-      if (scopes?.length === 0) throw new InvalidScopeError('A token needs at least one scope');
-      const found = await this.findPersonal(userId, tokenId);
-      const now = this.options.clock.now();
-      await this.store.transaction(async (manager) => {
-        // Judged against the row as locked: two narrowings, or two pauses, never undo one another.
-        const current = await this.store.locked(manager, found.id);
-        const beyond = scopes ? uncovered(current.scopes, scopes) : [];
-        if (beyond.length > 0) {
-          throw new InvalidScopeError(
-            `A token's scopes can only be narrowed: ${beyond.join(', ')} is beyond its ${current.scopes.join(', ')}`,
-          );
-        }
-        await this.store.updatePolicy(manager, current, {
-          name,
-          policy: checkPolicy(changes, policyOf(current)),
-          quotaChanged: changes.maxUses !== undefined || changes.usesPeriod !== undefined,
-          pausedAt: changes.enabled === undefined ? undefined : changes.enabled ? null : (current.pausedAt ?? now),
-          metadata,
-          scopes,
-          now,
-        });
-        // Announced when the state changes: pausing a paused token, or resuming a live one, is no event.
-        if (changes.enabled !== undefined && changes.enabled === (current.pausedAt !== null)) {
-          const { userId, id: tokenId } = current;
-          this.store.announce(manager, changes.enabled ? 'resumed' : 'paused', { userId, tokenId });
-        }
-      });
-      return toView(await this.repository.findOneByOrFail({ id: found.id }), unusedSinceOf(this.options));
+      const checked = this.changes.checkChanges(changes);
+      return this.changes.update(await this.findPersonal(userId, tokenId), checked);
     });
   }
 
@@ -355,51 +299,14 @@ export class TokensService implements OnModuleDestroy {
     context: IssueTokenContext = {},
   ): Promise<IssuedAccessToken> {
     return unlessUnavailable(async () => {
-      const grace = options.graceSeconds ?? 0;
-      if (!Number.isSafeInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
-        throw new InvalidExpiryError(`graceSeconds must be a whole number from 0 to ${MAX_GRACE_SECONDS}`);
-      }
+      const grace = this.changes.graceOf(options);
       const found = await this.findPersonal(userId, tokenId);
-      if (found.canary) throw new TokenNotLiveError(found.id, true);
-      this.assertWithin(context, found.scopes);
-      const user = await this.users.issuableUser(userId);
-      return this.store.transaction(async (manager) => {
-        // One at a time per user with other rotations and revocations, the token read anew under the
-        // lock: of two racing rotations one wins, and a token revoked meanwhile is not replaced.
-        await this.users.lock(manager, found.userId);
-        const tokens = manager.getRepository(AccessToken);
-        // Locked against the request path's atomic take of a use, so that the uses left move to
-        // the new token exactly.
-        const old = await this.store.locked(manager, found.id);
-        const now = this.options.clock.now();
-        // A token in its grace period was rotated already: its successor is the one to rotate.
-        if (old.revokedAt !== null || deadBecause(old, now)) throw new TokenNotLiveError(old.id);
-        const familyId = old.familyId ?? old.id;
-        if (old.familyId === null) await tokens.update({ id: old.id }, { familyId });
-        const { raw, token } = await this.store.insert(manager, {
-          userId: old.userId,
-          kind: 'personal',
-          name: old.name,
-          scopes: old.scopes,
-          lifetime: old.lifetime,
-          idleTimeout: old.idleTimeout,
-          familyId,
-          fingerprint: this.users.fingerprintOf(user),
-          policy: policyOf(old),
-          metadata: old.metadata as TokenMetadata | null,
-          carried: { pausedAt: old.pausedAt, usesLeft: old.usesLeft, usesRenewAt: old.usesRenewAt },
-        });
-        // Its uses went to the new token: in its grace period, the old one has none of its own, and
-        // none are ever restored to it.
-        if (old.maxUses !== null) await tokens.update({ id: old.id }, { usesLeft: 0, usesRenewAt: null });
-        await this.store.revokeWhere(manager, { id: old.id }, ROTATED, new Date(now.getTime() + grace * 1000));
-        this.store.announce(manager, 'rotated', {
-          userId: old.userId,
-          tokenId: old.id,
-          newTokenId: token.id,
-          graceSeconds: grace,
-        });
-        return { token: raw, accessToken: toView(token, unusedSinceOf(this.options)) };
+      return this.changes.rotate(found, grace, {
+        check: async () => {
+          this.assertWithin(context, found.scopes);
+          return this.users.fingerprintOf(await this.users.issuableUser(userId));
+        },
+        lock: (manager) => this.users.lock(manager, found.userId),
       });
     });
   }
@@ -464,7 +371,7 @@ export class TokensService implements OnModuleDestroy {
   }
 
   /**
-   * Fires `expiring` for each live personal token that expires within
+   * Fires `expiring` for each live personal or team token that expires within
    * `maintenance.expiringNoticeSeconds` and has not had it yet, on one instance of several; returns
    * how many. The module's maintenance runs it too.
    */
@@ -490,15 +397,6 @@ export class TokensService implements OnModuleDestroy {
   private viewer(): (token: AccessToken) => AccessTokenView {
     const since = unusedSinceOf(this.options);
     return (token) => toView(token, since);
-  }
-
-  private validName(name: unknown): string {
-    return validTokenName(name);
-  }
-
-  /** Metadata as given: `undefined` (unchanged, or none) and `null` (none) as they are, anything else checked. */
-  private validMetadata<Given extends TokenMetadata | null | undefined>(metadata: Given): Given {
-    return metadata === undefined || metadata === null ? metadata : (checkMetadata(metadata) as Given);
   }
 
   private assertWithin(context: IssueTokenContext, scopes: readonly string[]): void {
@@ -533,9 +431,5 @@ export class TokensService implements OnModuleDestroy {
     const token = await this.repository.findOneBy({ id: tokenId, userId: String(userId), kind: 'personal' });
     if (!token) throw new TokenNotFoundError(String(tokenId));
     return token;
-  }
-
-  private lifetime(expiresIn: number | null | undefined): number | null {
-    return tokenLifetime(expiresIn, this.options.tokens);
   }
 }

@@ -1,18 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { AccessTokenViewModel, GeneratedTokenModel } from 'nestjs-access-tokens/swagger';
-import type { CreatedToken } from '../tokens/created-token.js';
+import { AccessTokenViewModel } from 'nestjs-access-tokens/swagger';
 import type { publicTeam } from './team.entity.js';
 
 /**
  * The answers of the team routes in the OpenAPI document (`/docs-json`): the module's models of
  * a token, with what these routes add to them.
  */
-
-/** What `POST /teams/:id/tokens` answers: the new token, this once, and the member who made it. */
-export class CreatedTeamToken extends GeneratedTokenModel implements CreatedToken {
-  @ApiProperty({ type: String, nullable: true, description: 'The member who made it (their user id).' })
-  createdBy!: string | null;
-}
 
 /** Whether a token authenticates now, by the server's clock (a browser's may not agree). */
 export const TEAM_TOKEN_STATUSES = ['live', 'expired', 'revoked'] as const;

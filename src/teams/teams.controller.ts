@@ -7,11 +7,12 @@ import {
   Inject,
   NotFoundException,
   Param,
+  Patch,
   Post,
   type PipeTransform,
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsString, Matches } from 'class-validator';
+import { Matches } from 'class-validator';
 import {
   CurrentOwner,
   CurrentToken,
@@ -23,12 +24,12 @@ import {
   type TokenOwner,
   type VerifiedAccessToken,
 } from 'nestjs-access-tokens';
-import { AccessTokenViewModel } from 'nestjs-access-tokens/swagger';
+import { AccessTokenViewModel, CreatedTokenModel } from 'nestjs-access-tokens/swagger';
+import { CreateTokenDto, RotateTokenDto, UpdateTokenDto, type CreatedToken } from 'nestjs-access-tokens/routes';
 import { DEMO_CONFIG, type DemoConfig } from '../demo.config.js';
-import { createdToken } from '../tokens/created-token.js';
 import { User } from '../users/user.entity.js';
 import { IsText, MaxBytes, ValidBody } from '../validation.js';
-import { CreatedTeamToken, TeamWithTokens } from './team-answers.js';
+import { TeamWithTokens } from './team-answers.js';
 import { publicTeam, Team } from './team.entity.js';
 import { TeamsService } from './teams.service.js';
 
@@ -51,18 +52,6 @@ export class CreateTeamDto {
   @Matches(/\S/, { message: 'name must not be blank' })
   @MaxBytes(64)
   name!: string;
-}
-
-/** Body of `POST /teams/:id/tokens`. */
-export class CreateTeamTokenDto {
-  @IsText()
-  @MaxBytes(100)
-  name!: string;
-
-  @IsArray()
-  @ArrayMaxSize(20)
-  @IsString({ each: true })
-  scopes!: string[];
 }
 
 /**
@@ -106,18 +95,54 @@ export class TeamsController {
     );
   }
 
-  /** Issues a token to the team, by one of its members (recorded as its `createdBy`). */
+  /**
+   * Issues a token to the team, by one of its members (recorded as its `createdBy`): the body and
+   * the answer of `POST /tokens` (a lifetime, a usage policy, metadata, a canary).
+   */
   @Scopes('tokens:write')
-  @ApiCreatedResponse({ type: CreatedTeamToken })
+  @ApiCreatedResponse({ type: CreatedTokenModel })
   @Post(':id/tokens')
   async issue(
     @CurrentUser() user: User,
     @Param('id', ParseTeamIdPipe) id: number,
-    @ValidBody() body: CreateTeamTokenDto,
-  ) {
+    @ValidBody() body: CreateTokenDto,
+  ): Promise<CreatedToken> {
     await this.teams.ofMember(id, user.id);
-    const issued = await this.teamTokens.issue(id, user.id, { name: body.name, scopes: body.scopes });
-    return { ...createdToken(issued), createdBy: issued.accessToken.createdBy };
+    const { token, accessToken } = await this.teamTokens.issue(id, user.id, body);
+    return { token, ...accessToken };
+  }
+
+  /**
+   * Changes one of the team's tokens, for its members: the body of `PATCH /tokens/:id` (a name,
+   * `enabled` to pause or resume, a usage policy, metadata, fewer scopes). 404 for a token that is
+   * not this team's.
+   */
+  @Scopes('tokens:write')
+  @ApiOkResponse({ type: AccessTokenViewModel })
+  @Patch(':id/tokens/:tokenId')
+  async update(
+    @CurrentUser() user: User,
+    @Param('id', ParseTeamIdPipe) id: number,
+    @Param('tokenId') tokenId: string,
+    @ValidBody() body: UpdateTokenDto,
+  ): Promise<AccessTokenView> {
+    await this.teams.ofMember(id, user.id);
+    return this.teamTokens.update(id, tokenId, body);
+  }
+
+  /** A new token of the team in place of the old one, which keeps working for `graceSeconds`; for its members. */
+  @Scopes('tokens:write')
+  @ApiCreatedResponse({ type: CreatedTokenModel })
+  @Post(':id/tokens/:tokenId/rotate')
+  async rotate(
+    @CurrentUser() user: User,
+    @Param('id', ParseTeamIdPipe) id: number,
+    @Param('tokenId') tokenId: string,
+    @ValidBody() body: RotateTokenDto,
+  ): Promise<CreatedToken> {
+    await this.teams.ofMember(id, user.id);
+    const { token, accessToken } = await this.teamTokens.rotate(id, tokenId, { graceSeconds: body.graceSeconds });
+    return { token, ...accessToken };
   }
 
   /** The team's tokens, for its members: revoked and expired ones too, each with who made it. */

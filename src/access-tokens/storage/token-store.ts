@@ -13,6 +13,7 @@ import { RESOLVED_OPTIONS } from '../access-tokens.internal-constants.js';
 import { CacheInvalidation } from '../cache/cache-invalidation.js';
 import { generateToken, hashToken, tokenHint } from '../core/token-format.js';
 import { TransactionHooks } from '../revocation/transaction-hooks.js';
+import { TeamDirectory } from './team-directory.service.js';
 import { UserDirectory } from './user-directory.service.js';
 import { NO_POLICY, type StoredPolicy } from '../usage/usage-policy.js';
 import { policyColumns } from './policy-columns.js';
@@ -74,6 +75,7 @@ export class TokenStore {
     @InjectRepository(AccessToken) private readonly repository: Repository<AccessToken>,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAccessTokensOptions,
     private readonly users: UserDirectory,
+    private readonly teams: TeamDirectory,
     private readonly events: AccessTokenEvents,
     private readonly transactions: TransactionHooks,
     private readonly invalidation: CacheInvalidation,
@@ -279,21 +281,24 @@ export class TokenStore {
   }
 
   /**
-   * Revokes the token `where` selects together with its rotation lineage (every personal token
+   * Revokes the token `where` selects together with its rotation lineage (every token of its owner
    * rotated from it or into it), so that a revoked token never has a live successor. Runs one at a
-   * time with `rotate()` for the token's user, reading the lineage under that lock. Returns the ids
-   * revoked (none if the token is no longer live), or `null` if no token matches `where`.
+   * time with `rotate()` for the token's owner (its user, or its team), reading the lineage under
+   * that lock. Returns the ids revoked (none if the token is no longer live), or `null` if no token
+   * matches `where`.
    */
   async revokeLineage(where: FindOptionsWhere<AccessToken>, reason: string): Promise<string[] | null> {
     const target = await this.repository.findOne({ select: { id: true, userId: true, kind: true }, where });
     if (!target) return null;
     return this.transaction(async (manager) => {
-      // A team's tokens are never rotated: their lineage is the token alone, and no user's row is theirs to lock.
-      if (target.kind !== 'team') await this.users.lock(manager, target.userId);
+      // A team's token is rotated under its team's lock, whose id may be a user's.
+      if (target.kind === 'team') await this.teams.lock(manager, target.userId);
+      else await this.users.lock(manager, target.userId);
       const token = await manager.getRepository(AccessToken).findOneByOrFail({ id: target.id });
+      // A session's familyId is its session, ended otherwise: its lineage is the token alone.
       const lineage: FindOptionsWhere<AccessToken> =
-        token.kind === 'personal' && token.familyId !== null
-          ? { userId: token.userId, familyId: token.familyId, kind: 'personal' }
+        (token.kind === 'personal' || token.kind === 'team') && token.familyId !== null
+          ? { userId: token.userId, familyId: token.familyId, kind: token.kind }
           : { id: token.id };
       return this.revokeWhere(manager, lineage, reason);
     });
