@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { UseGuards, type INestApplication, type Provider } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { UseGuards, type DynamicModule, type INestApplication, type Provider } from '@nestjs/common';
+import { AbstractHttpAdapter, APP_GUARD } from '@nestjs/core';
 import { Args, Field, GraphQLModule, Mutation, ObjectType, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -143,7 +143,7 @@ const mercurius = () =>
 
 /** The GraphQL servers Nest runs: Apollo on either HTTP server, Mercurius on Fastify. */
 const SERVERS = [
-  { name: 'Apollo on Express', adapter: () => new ExpressAdapter(), driver: apollo },
+  { name: 'Apollo on Express', adapter: (): AbstractHttpAdapter => new ExpressAdapter(), driver: apollo },
   { name: 'Apollo on Fastify', adapter: () => new FastifyAdapter(), driver: apollo },
   { name: 'Mercurius on Fastify', adapter: () => new FastifyAdapter(), driver: mercurius },
 ];
@@ -160,6 +160,28 @@ const GUARDINGS: { name: string; resolver: Provider; guards: Provider[] }[] = [
   },
 ];
 
+/** The fixture app with `graphql` on `adapter`, started, and its member `m-gql`, granted `reports:*`. */
+async function startGraphQLApp(
+  database: TestDatabase,
+  graphql: DynamicModule,
+  adapter: AbstractHttpAdapter,
+  providers: Provider[],
+): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS)), graphql],
+    providers,
+  }).compile();
+  const app = moduleRef.createNestApplication(adapter, { logger: false });
+  await app.init();
+  if (app.getHttpAdapter().getType() === 'fastify')
+    await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+  await app
+    .get(DataSource)
+    .getRepository(Member)
+    .insert({ memberId: 'm-gql', login: 'gql', secret: 'x', disabled: false, grants: ['reports:*'] });
+  return app;
+}
+
 interface GraphQLAnswer {
   data?: Record<string, unknown> | null;
   errors?: { message: string; path?: (string | number)[]; extensions: Record<string, unknown> }[];
@@ -174,19 +196,8 @@ describe.each(CASES)(`GraphQL, $name, $guarding.name, on ${testDatabaseKind()}`,
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const moduleRef = await Test.createTestingModule({
-      imports: [FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS)), driver()],
-      providers: [guarding.resolver, ...guarding.guards],
-    }).compile();
-    app = moduleRef.createNestApplication(adapter(), { logger: false });
-    await app.init();
-    if (app.getHttpAdapter().getType() === 'fastify')
-      await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+    app = await startGraphQLApp(database, driver(), adapter(), [guarding.resolver, ...guarding.guards]);
     tokens = app.get(TokensService);
-    await app
-      .get(DataSource)
-      .getRepository(Member)
-      .insert({ memberId: 'm-gql', login: 'gql', secret: 'x', disabled: false, grants: ['reports:*'] });
   });
 
   afterAll(async () => {
@@ -348,25 +359,13 @@ describe(`GraphQL, Apollo on Fastify with the reply in its context, on ${testDat
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        FixtureAppModule.forRoot(database.options, AccessTokensModule.forRoot(FIXTURE_OPTIONS)),
-        GraphQLModule.forRoot<ApolloDriverConfig>({
-          driver: ApolloDriver,
-          autoSchemaFile: true,
-          // Apollo's Fastify integration calls the context with the request and its reply.
-          context: (request: unknown, reply: unknown) => ({ req: request, reply }),
-        }),
-      ],
-      providers: [GuardedResolver],
-    }).compile();
-    app = moduleRef.createNestApplication(new FastifyAdapter(), { logger: false });
-    await app.init();
-    await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
-    await app
-      .get(DataSource)
-      .getRepository(Member)
-      .insert({ memberId: 'm-gql', login: 'gql', secret: 'x', disabled: false, grants: ['reports:*'] });
+    const graphql = GraphQLModule.forRoot<ApolloDriverConfig>({
+      driver: ApolloDriver,
+      autoSchemaFile: true,
+      // Apollo's Fastify integration calls the context with the request and its reply.
+      context: (request: unknown, reply: unknown) => ({ req: request, reply }),
+    });
+    app = await startGraphQLApp(database, graphql, new FastifyAdapter(), [GuardedResolver]);
   });
 
   afterAll(async () => {

@@ -248,6 +248,15 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
   });
   afterAll(() => demo?.close());
 
+  /** Signs a new user up to the demo, named `name` and the server's; their id. */
+  const signUp = async (name: string): Promise<number> => {
+    const signup = await demo.http
+      .post('/users')
+      .send({ username: `${name}-${adapter}`, password: 'correct horse battery' })
+      .expect(201);
+    return (signup.body as { id: number }).id;
+  };
+
   it('serves Swagger UI at /docs, with its files', async () => {
     const page = await demo.http.get('/docs').expect(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
@@ -348,16 +357,13 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
         documented: exampleValue(response(operation, '403'), 'personal_token_required') !== undefined,
       }).toEqual({ name, documented: true });
     }
-    const member = await demo.http
-      .post('/users')
-      .send({ username: `owners-${adapter}`, password: 'correct horse battery' })
-      .expect(201);
-    const personal = (await demo.app.get(TokensService).issue((member.body as { id: number }).id, { name: 'p' })).token;
+    const memberId = await signUp('owners');
+    const personal = (await demo.app.get(TokensService).issue(memberId, { name: 'p' })).token;
     const created = await demo.http.post('/teams').set('Authorization', `Bearer ${personal}`).send({ name: 'docs' });
     const teamId = (created.body as { id: number }).id;
     const { token: teamToken } = await demo.app
       .get(TeamTokensService)
-      .issue(teamId, (member.body as { id: number }).id, { name: 't', scopes: ['teams:read'] });
+      .issue(teamId, memberId, { name: 't', scopes: ['teams:read'] });
     for (const [token, path, reason] of [
       [personal, `/teams/${teamId}`, 'team_token_required'],
       [teamToken, '/users/me', 'personal_token_required'],
@@ -372,11 +378,7 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
   });
 
   it('gets the 403 it documents when the token lacks the scopes', async () => {
-    const signup = await demo.http
-      .post('/users')
-      .send({ username: `openapi-${adapter}`, password: 'correct horse battery' })
-      .expect(201);
-    const user = { id: (signup.body as { id: number }).id, isAdmin: false } as User;
+    const user = { id: await signUp('openapi'), isAdmin: false } as User;
     const tokens = demo.app.get(TokensService);
     // A route for teams' tokens only (@TokenOwners('team'), documented with team_token_required)
     // refuses a personal token before its scopes: the next test has it.
@@ -556,11 +558,7 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
   });
 
   it("documents exactly the properties of a token's view: one added to AccessTokenView without its schema fails here", async () => {
-    const signup = await demo.http
-      .post('/users')
-      .send({ username: `view-${adapter}`, password: 'correct horse battery' })
-      .expect(201);
-    const userId = (signup.body as { id: number }).id;
+    const userId = await signUp('view');
     const tokens = demo.app.get(TokensService);
     await tokens.issue(userId, {
       name: 'with a policy',
@@ -725,11 +723,7 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
   });
 
   it('answers a paused, a rate-limited and an exhausted token as it documents', async () => {
-    const signup = await demo.http
-      .post('/users')
-      .send({ username: `policy-${adapter}`, password: 'correct horse battery' })
-      .expect(201);
-    const userId = (signup.body as { id: number }).id;
+    const userId = await signUp('policy');
     const tokens = demo.app.get(TokensService);
     const op = operations.find(({ method, path }) => method === 'get' && path === '/users/me')!;
     const me = (token: string) => demo.http.get('/users/me').set('Authorization', `Bearer ${token}`);
