@@ -27,8 +27,9 @@ export default {
   // The outage specs cut the connection to a database server, which SQLite does not have, and the
   // usage races are PostgreSQL's and MariaDB's (with Redis), which `npm test` needs none of; the demo
   // secret spec is about the demo's own SQLite file and start-up, and the bench's smoke run picks
-  // its databases itself, whatever TEST_DB says, the start-up spec runs its own app on SQLite, and the
-  // lint and API report specs read files: once.
+  // its databases itself, whatever TEST_DB says, the start-up spec runs its own app on SQLite, the
+  // CLI's spec starts the whole demo for each command (cli-databases.e2e-spec.ts runs the CLI on
+  // each database), and the lint and API report specs read files: once.
   testPathIgnorePatterns: [
     '/node_modules/',
     '<rootDir>/test/consumers/',
@@ -40,6 +41,7 @@ export default {
           '<rootDir>/test/usage-races.e2e-spec.ts',
         ]
       : [
+          '<rootDir>/test/cli.e2e-spec.ts',
           '<rootDir>/test/demo-secret.e2e-spec.ts',
           '<rootDir>/test/bench.e2e-spec.ts',
           '<rootDir>/test/startup.e2e-spec.ts',

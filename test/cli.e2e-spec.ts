@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { runCli, type CliRun } from './fixtures/cli-process.js';
 import { createTestDatabase, testDatabaseKind, type TestDatabase } from './fixtures/database.js';
 import { databaseUrl, startServer, type ServerProcess } from './fixtures/server-process.js';
 import { TEST_SECRET } from './fixtures/secrets.js';
-
-/** What one run of the CLI printed, and its exit code. */
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 const TOKEN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DAY_MS = 24 * 3600 * 1000;
@@ -19,7 +12,9 @@ const DAY_MS = 24 * 3600 * 1000;
 /**
  * The built demo CLI (`npm run tokens --` runs `node dist/src/cli.js`) in processes of its own, on
  * a fresh database, beside the built demo API on the same database: what an operator types, and
- * what the API then answers.
+ * what the API then answers. On SQLite: each run starts the whole demo (about 4 s of CPU), and what
+ * the CLI does with its database is the services', tested on each; cli-databases.e2e-spec.ts runs
+ * it on PostgreSQL and MariaDB.
  */
 describe(`the demo's tokens CLI (node dist/src/cli.js), on ${testDatabaseKind()}`, () => {
   let database: TestDatabase;
@@ -35,18 +30,7 @@ describe(`the demo's tokens CLI (node dist/src/cli.js), on ${testDatabaseKind()}
     ...(database.kind === 'sqlite' ? {} : { TOKEN_SECRET: TEST_SECRET }),
   });
 
-  function cli(args: string[], env: Record<string, string> = environment()): Promise<CliRun> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['dist/src/cli.js', ...args],
-        { env: { ...process.env, NO_COLOR: '1', ...env } },
-        (error, stdout, stderr) => {
-          resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-        },
-      );
-    });
-  }
+  const cli = (args: string[], env: Record<string, string> = environment()): Promise<CliRun> => runCli(args, env);
 
   /** What a change would show: the tokens' rows, and the users. */
   async function snapshot(): Promise<unknown> {
