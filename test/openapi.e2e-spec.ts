@@ -236,6 +236,17 @@ const headerExample = (answer: ResponseObject | undefined, name: string): unknow
 const exampleValue = (answer: ResponseObject | undefined, name: string): unknown =>
   (jsonOf(answer)?.examples?.[name] as { value?: unknown } | undefined)?.value;
 
+/** A token with every part of a usage policy, and metadata: a view with every field filled. */
+const WITH_A_POLICY = {
+  name: 'with a policy',
+  scopes: ['tokens:read'],
+  rateLimit: { limit: 10, window: 60 },
+  maxUses: 5,
+  usesPeriod: 3600,
+  allowedIps: ['10.0.0.0/8'],
+  metadata: { pipeline: 'nightly' },
+};
+
 describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAPI', ({ adapter }) => {
   let demo: DemoApp;
   let document: OpenAPIObject;
@@ -560,15 +571,7 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
   it("documents exactly the properties of a token's view: one added to AccessTokenView without its schema fails here", async () => {
     const userId = await signUp('view');
     const tokens = demo.app.get(TokensService);
-    await tokens.issue(userId, {
-      name: 'with a policy',
-      scopes: ['tokens:read'],
-      rateLimit: { limit: 10, window: 60 },
-      maxUses: 5,
-      usesPeriod: 3600,
-      allowedIps: ['10.0.0.0/8'],
-      metadata: { pipeline: 'nightly' },
-    });
+    await tokens.issue(userId, WITH_A_POLICY);
     const [view] = await tokens.list(userId);
     const schema = document.components!.schemas!.AccessTokenView as SchemaObject;
     expect(Object.keys(view!).sort()).toEqual(Object.keys(schema.properties!).sort());
@@ -607,13 +610,7 @@ describe.each(HTTP_ADAPTERS)('the demo on $server documents its routes in OpenAP
       .post('/tokens')
       .set('Authorization', bearer)
       .send({
-        name: 'with a policy',
-        scopes: ['tokens:read'],
-        rateLimit: { limit: 10, window: 60 },
-        maxUses: 5,
-        usesPeriod: 3600,
-        allowedIps: ['10.0.0.0/8'],
-        metadata: { pipeline: 'nightly' },
+        ...WITH_A_POLICY,
       })
       .expect(201);
     answers.push(['post', '/tokens', created]);

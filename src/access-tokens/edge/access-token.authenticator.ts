@@ -1,7 +1,6 @@
 import {
   Inject,
   Injectable,
-  type ArgumentsHost,
   type ExecutionContext,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
@@ -13,6 +12,7 @@ import type { AuthenticatableRequest, VerifiedAccessToken } from '../access-toke
 import { AccessTokensHttpException } from './access-tokens-http.exception.js';
 import { setAnswerHeaders } from './rfc6750.js';
 import { readCredentials, type PresentedCredentials } from './credentials.js';
+import type { ResponseHost } from './execution-context.js';
 import { refuseIn } from './refusals.js';
 import type { ScopeRequirement } from '../core/scopes.js';
 import { TokenVerifier } from '../verification/token-verifier.js';
@@ -209,7 +209,7 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
   authenticate(
     request: AuthenticatableRequest,
     token: string,
-    host?: ArgumentsHost,
+    host?: ResponseHost,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
     // The Passport strategy gives no host: it serves HTTP requests only.
     const transport = host ? host.getType() : 'http';
@@ -225,7 +225,7 @@ export class AccessTokenAuthenticator implements OnApplicationBootstrap, OnAppli
   private verify(
     request: AuthenticatableRequest,
     token: string,
-    host: ArgumentsHost | undefined,
+    host: ResponseHost | undefined,
     transport: string,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
     const verified = this.verifier.resolve(token, request, host, transport);

@@ -74,7 +74,7 @@ export function requestOf(context: ExecutionContext): AuthenticatableRequest | u
  * The HTTP response behind an execution context (or an exception filter's arguments host), where
  * there is one to set headers on.
  */
-export function responseOf(context: ArgumentsHost): unknown {
+export function responseOf(context: ResponseHost): unknown {
   const type = context.getType<string>();
   if (type === 'http') return context.switchToHttp().getResponse<unknown>();
   if (type !== 'graphql') return undefined;
@@ -83,26 +83,24 @@ export function responseOf(context: ArgumentsHost): unknown {
 }
 
 /**
- * An HTTP request and its response as an `ArgumentsHost`, for a caller Nest gives no context: the
+ * What the request path reads of an `ArgumentsHost` to reach the response: its type, and the
+ * response of an HTTP request or of a GraphQL operation. Any `ExecutionContext` is one.
+ */
+export type ResponseHost = Pick<ArgumentsHost, 'getType' | 'switchToHttp' | 'getArgByIndex'>;
+
+/**
+ * An HTTP request and its response as a `ResponseHost`, for a caller Nest gives no context: the
  * Passport strategy, which has the request (and on Express, its response as `request.res`).
  */
-export function httpHostOf(request: object, response: object): ArgumentsHost {
+export function httpHostOf(request: object, response: object): ResponseHost {
   const args = [request, response];
-  const http: ReturnType<ArgumentsHost['switchToHttp']> = {
-    getRequest: <T>() => request as T,
-    getResponse: <T>() => response as T,
-    getNext: <T>() => undefined as T,
-  };
   return {
     getType: <T extends string>() => 'http' as T,
-    getArgs: <T extends unknown[]>() => args as T,
     getArgByIndex: <T>(index: number) => args[index] as T,
-    switchToHttp: () => http,
-    switchToRpc: () => {
-      throw new Error('An HTTP request has no RPC context');
-    },
-    switchToWs: () => {
-      throw new Error('An HTTP request has no WebSocket context');
-    },
+    switchToHttp: () => ({
+      getRequest: <T>() => request as T,
+      getResponse: <T>() => response as T,
+      getNext: <T>() => undefined as T,
+    }),
   };
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type ArgumentsHost, type OnModuleDestroy, type Provider } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type Provider } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
@@ -13,7 +13,7 @@ import {
   type TokenPolicyReason,
 } from '../core/access-tokens.errors.js';
 import { ownerKindOf } from '../core/owner-key.js';
-import { responseOf } from '../edge/execution-context.js';
+import { responseOf, type ResponseHost } from '../edge/execution-context.js';
 import { rateLimitHeader } from '../edge/rfc6750.js';
 import { UseQuota } from '../storage/use-quota.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter, type RateWindow } from './rate-counter.js';
@@ -72,7 +72,7 @@ export class UsageGate implements OnModuleDestroy {
     cached: CachedToken,
     policy: ActivePolicy,
     request: Pick<AuthenticatableRequest, 'ip'> | undefined,
-    host: ArgumentsHost | undefined,
+    host: ResponseHost | undefined,
     now: number,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
     if (policy.allow && !isAllowed(policy.allow, request?.ip)) throw this.refuse('ip_not_allowed', cached, request);
@@ -93,7 +93,7 @@ export class UsageGate implements OnModuleDestroy {
     policy: ActivePolicy,
     window: RateWindow,
     request: Pick<AuthenticatableRequest, 'ip'> | undefined,
-    host: ArgumentsHost | undefined,
+    host: ResponseHost | undefined,
     now: number,
   ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
     const { limit, window: seconds, policyHeader } = policy.rateLimit!;

@@ -1,4 +1,5 @@
-import { Inject, Injectable, type ArgumentsHost } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ResponseHost } from '../edge/execution-context.js';
 import type { ResolvedAccessTokensOptions } from '../access-tokens-options.interface.js';
 import { AccessTokenEvents } from '../access-token.events.js';
 import type { PresentingRequest, VerifiedAccessToken } from '../access-tokens.interfaces.js';
@@ -89,7 +90,7 @@ export class TokenVerifier {
   resolve<User extends object = object>(
     raw: string,
     request?: PresentingRequest,
-    host?: ArgumentsHost,
+    host?: ResponseHost,
     /** Where the token came from, for the metrics: `host.getType()` at the edge, `direct` from `TokensService`. */
     transport: string = 'direct',
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
@@ -124,7 +125,7 @@ export class TokenVerifier {
   private check<User extends object>(
     raw: string,
     request: PresentingRequest | undefined,
-    host: ArgumentsHost | undefined,
+    host: ResponseHost | undefined,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Thrown, not a rejected promise: garbage is refused at once, for less than a valid token costs.
     if (typeof raw !== 'string' || !this.lengths.has(raw.length))
@@ -170,7 +171,7 @@ export class TokenVerifier {
   private admitRead<User extends object>(
     found: CachedToken | RememberedCanary,
     request: PresentingRequest | undefined,
-    host: ArgumentsHost | undefined,
+    host: ResponseHost | undefined,
     now: Date,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     if (!('verified' in found)) throw this.refusalOf(found, request, now);
@@ -197,7 +198,7 @@ export class TokenVerifier {
   private admit<User extends object>(
     cached: CachedToken,
     request: PresentingRequest | undefined,
-    host: ArgumentsHost | undefined,
+    host: ResponseHost | undefined,
     now: Date,
   ): VerifiedAccessToken<User> | Promise<VerifiedAccessToken<User>> {
     // Most tokens have no policy: one comparison.
